@@ -1,0 +1,64 @@
+/**
+ * The simulated control plane: a module with `nodeCount` power rails that take a settle
+ * time (through the Clock) to follow a command, and can be told to fail, so the hub's
+ * read-back and fault handling are exercised without hardware.
+ */
+import type { Clock } from "../../shared/clock.ts";
+import type { PowerState } from "../../shared/schemas.ts";
+import { HardwareFaultError } from "../../shared/errors.ts";
+import type { PowerSwitch } from "./power_switch.ts";
+
+/** Options of the simulated module. */
+export interface SimulatedModuleOptions {
+  nodeCount: number;
+  clock: Clock;
+  /** Time a rail takes to follow a command, ms (default 5). */
+  settleMs?: number;
+  /** Initial rail state per node (default all off). */
+  initial?: (node: number) => PowerState;
+}
+
+/** A simulated module's rails, with fault injection for tests. */
+export class SimulatedModule implements PowerSwitch {
+  readonly name = "simulated";
+  readonly #rails: PowerState[];
+  readonly #clock: Clock;
+  readonly #settleMs: number;
+  /** Nodes whose rail ignores commands (stuck at its current level), for fault tests. */
+  readonly stuck = new Set<number>();
+  /** Called after a rail changes: the virtual cluster starts/stops agents from here. */
+  onRailChange?: (node: number, state: PowerState) => void;
+
+  constructor(opts: SimulatedModuleOptions) {
+    this.#clock = opts.clock;
+    this.#settleMs = opts.settleMs ?? 5;
+    this.#rails = Array.from(
+      { length: opts.nodeCount },
+      (_, i) => opts.initial?.(i + 1) ?? "off",
+    );
+  }
+
+  #check(node: number): void {
+    if (!Number.isInteger(node) || node < 1 || node > this.#rails.length) {
+      throw new HardwareFaultError(`simulated module has no node ${node}`);
+    }
+  }
+
+  async set(node: number, state: PowerState): Promise<void> {
+    this.#check(node);
+    await this.#clock.sleep(this.#settleMs);
+    if (this.stuck.has(node)) return;
+    const before = this.#rails[node - 1];
+    this.#rails[node - 1] = state;
+    if (before !== state) this.onRailChange?.(node, state);
+  }
+
+  read(node: number): Promise<PowerState> {
+    this.#check(node);
+    return Promise.resolve(this.#rails[node - 1]);
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
