@@ -51,7 +51,9 @@ export function parseNodeSet(text: string, maxNode: number): number[] {
     const from = part.slice(0, dash).trim();
     const to = part.slice(dash + 1).trim();
     if (from === "" || to === "") {
-      throw new NodeRangeError(`"${part}" is an incomplete range: write it as FIRST-LAST, e.g. 1-16`);
+      throw new NodeRangeError(
+        `"${part}" is an incomplete range: write it as FIRST-LAST, e.g. 1-16`,
+      );
     }
     for (const id of expandRange(from, to, part, maxNode)) ids.add(id);
   }
@@ -60,7 +62,9 @@ export function parseNodeSet(text: string, maxNode: number): number[] {
 
 function expandRange(fromText: string, toText: string, part: string, maxNode: number): number[] {
   if (!INTEGER.test(fromText) || !INTEGER.test(toText)) {
-    throw new NodeRangeError(`"${part}" is not a range of node ids: write it as FIRST-LAST, e.g. 1-16`);
+    throw new NodeRangeError(
+      `"${part}" is not a range of node ids: write it as FIRST-LAST, e.g. 1-16`,
+    );
   }
   const from = parseNodeId(fromText, maxNode);
   const to = parseNodeId(toText, maxNode);

@@ -1,0 +1,78 @@
+/**
+ * A small typed client for the hub's REST API, used by the CLI (and tests).
+ * Every non-2xx answer becomes a {@link ClusterError} carrying the hub's own code and message.
+ */
+import { ClusterError, ERROR_STATUS, type ErrorCode } from "../../shared/errors.ts";
+
+/** Where the hub is and how to authenticate. */
+export interface ApiClientOptions {
+  /** Base URL, e.g. http://127.0.0.1:4242 */
+  baseUrl: string;
+  /** Bearer token for mutating calls (optional for reads). */
+  token?: string;
+  /** Per-request timeout, ms (default 30 000). */
+  timeoutMs?: number;
+}
+
+/** Calls `/api/v1/...` and parses JSON. */
+export class ApiClient {
+  readonly baseUrl: string;
+  readonly #token?: string;
+  readonly #timeoutMs: number;
+
+  constructor(opts: ApiClientOptions) {
+    this.baseUrl = opts.baseUrl.replace(/\/+$/, "");
+    this.#token = opts.token;
+    this.#timeoutMs = opts.timeoutMs ?? 30_000;
+  }
+
+  /** GET `/api/v1${path}`. */
+  get<T>(path: string): Promise<T> {
+    return this.request<T>("GET", path);
+  }
+
+  /** POST `/api/v1${path}` with a JSON body. */
+  post<T>(path: string, body?: unknown): Promise<T> {
+    return this.request<T>("POST", path, body);
+  }
+
+  /** Any method on `/api/v1${path}`. */
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (this.#token) headers.authorization = `Bearer ${this.#token}`;
+    if (body !== undefined) headers["content-type"] = "application/json";
+    let res: Response;
+    try {
+      res = await fetch(`${this.baseUrl}/api/v1${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      throw new ClusterError(
+        "not_ready",
+        `cannot reach the hub at ${this.baseUrl} (${why}); is it running? (set CM_HUB or --hub)`,
+      );
+    }
+    const text = await res.text();
+    let data: unknown = undefined;
+    if (text !== "") {
+      try {
+        data = JSON.parse(text);
+      } catch {
+        throw new ClusterError(
+          "internal",
+          `hub answered ${res.status} with non-JSON: ${text.slice(0, 200)}`,
+        );
+      }
+    }
+    if (!res.ok) {
+      const err = (data as { error?: { code?: string; message?: string } } | undefined)?.error;
+      const code = (err?.code && err.code in ERROR_STATUS ? err.code : "internal") as ErrorCode;
+      throw new ClusterError(code, err?.message ?? `hub answered HTTP ${res.status}`);
+    }
+    return data as T;
+  }
+}

@@ -1,0 +1,25 @@
+/** The shape of one CLI verb; each verb lives in its own module and is listed in `main.ts`. */
+import type { ApiClient } from "./api_client.ts";
+
+/** What a verb gets to work with. */
+export interface CliContext {
+  api: ApiClient;
+  /** Positional arguments after the verb. */
+  args: string[];
+  /** `--json`: print machine-readable JSON instead of tables. */
+  json: boolean;
+  /** Writes a line to stdout. */
+  out(line: string): void;
+  /** Writes a line to stderr (progress, warnings). */
+  err(line: string): void;
+}
+
+/** One CLI verb, e.g. `power`. */
+export interface CliCommand {
+  name: string;
+  /** e.g. "power N on|off|cycle" */
+  usage: string;
+  summary: string;
+  /** Runs the verb; returns the process exit code. Throws ClusterError for user errors. */
+  run(ctx: CliContext): Promise<number>;
+}
