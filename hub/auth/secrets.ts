@@ -1,0 +1,51 @@
+/**
+ * Bearer secrets: the admin token (mutating REST/WebSocket calls, CLI) and the agent key
+ * (node agents' heartbeats). Each comes from the environment/config, or is generated on
+ * first start and stored in the data directory with 0600 permissions.
+ */
+import { timingSafeEqual } from "node:crypto";
+
+/** A secret and whether this start created it (so it is printed once). */
+export interface LoadedSecret {
+  value: string;
+  path: string | null;
+  created: boolean;
+}
+
+/** A fresh 32-byte random secret, URL-safe base64. */
+export function generateSecret(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(
+    /=+$/,
+    "",
+  );
+}
+
+/** Uses `given` if set, else reads `path`, else creates it (mode 0600). */
+export function loadOrCreateSecret(path: string, given?: string): LoadedSecret {
+  if (given && given.trim() !== "") return { value: given.trim(), path: null, created: false };
+  try {
+    const value = Deno.readTextFileSync(path).trim();
+    if (value !== "") return { value, path, created: false };
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  const value = generateSecret();
+  Deno.writeTextFileSync(path, value + "\n", { mode: 0o600 });
+  Deno.chmodSync(path, 0o600);
+  return { value, path, created: true };
+}
+
+/** Compares a presented bearer token with the expected one in constant time. */
+export function secretMatches(presented: string | undefined, expected: string): boolean {
+  if (!presented) return false;
+  const a = new TextEncoder().encode(presented);
+  const b = new TextEncoder().encode(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Extracts the token from an `Authorization: Bearer …` header. */
+export function bearerToken(header: string | undefined | null): string | undefined {
+  const m = header?.match(/^Bearer\s+(\S+)\s*$/i);
+  return m?.[1];
+}

@@ -1,0 +1,238 @@
+/**
+ * The hub's service layer: plain functions behind REST, WebSocket and CLI alike.
+ * Routes parse and validate; this module decides and acts.
+ */
+import type { Clock } from "../../shared/clock.ts";
+import { ClusterError, HardwareFaultError } from "../../shared/errors.ts";
+import {
+  nodeIdForHostname,
+  nodeIdForIp,
+  type NodeMap,
+  SLOTS_PER_BUS,
+} from "../../shared/node_map.ts";
+import { formatNodeSet, parseNodeId, parseNodeSet } from "../../shared/range.ts";
+import type {
+  AgentReport,
+  Heartbeat,
+  HeartbeatReply,
+  Job,
+  ModuleInfo,
+  NodeStatus,
+  PowerAction,
+  RequestedLedMode,
+} from "../../shared/schemas.ts";
+import type { EventLog } from "../events/event_log.ts";
+import type { JobRunner } from "../jobs/job_runner.ts";
+import type { PowerSwitch } from "../power/power_switch.ts";
+import type { Store } from "../store/store.ts";
+import type { NodeTracker } from "./node_tracker.ts";
+import type { NodePowerResult, PowerSequencer } from "./power_sequencer.ts";
+
+/** Everything the service needs, already built. */
+export interface ClusterServiceDeps {
+  map: NodeMap;
+  store: Store;
+  events: EventLog;
+  clock: Clock;
+  power: PowerSwitch;
+  tracker: NodeTracker;
+  sequencer: PowerSequencer;
+  jobs: JobRunner;
+  /** Heartbeat interval the hub asks agents for, ms. */
+  heartbeatIntervalMs: number;
+}
+
+/** Result stored on a power job. */
+export interface PowerJobResult {
+  results: NodePowerResult[];
+  failed: number[];
+}
+
+/** Controls and reports on the module. */
+export class ClusterService {
+  readonly d: ClusterServiceDeps;
+
+  constructor(deps: ClusterServiceDeps) {
+    this.d = deps;
+  }
+
+  /** Number of bays. */
+  get nodeCount(): number {
+    return this.d.map.bays.length;
+  }
+
+  /** Parses a node id given as text (URL segment, CLI argument). */
+  nodeId(text: string): number {
+    return parseNodeId(text, this.nodeCount);
+  }
+
+  /** Parses a node set such as "1-16,23,30-60" or "1 60". */
+  nodeSet(text: string): number[] {
+    return parseNodeSet(text, this.nodeCount);
+  }
+
+  /**
+   * Reads every rail, fails jobs a previous process left running, and restores the desired
+   * power state that was stored before the restart. Returns the restore job, if any.
+   */
+  async start(): Promise<Job | null> {
+    for (const bay of this.d.map.bays) {
+      this.d.tracker.seed(bay.id, await this.d.power.read(bay.id));
+    }
+    this.d.jobs.recoverInterrupted();
+    const records = this.d.store.nodes(this.nodeCount);
+    const drift = records.filter((r) => this.d.tracker.get(r.id).actual !== r.desiredPower);
+    this.d.events.emit("hub_started", null, `hub started with ${this.nodeCount} nodes`, {
+      driver: this.d.power.name,
+      restoring: drift.map((r) => r.id),
+    });
+    if (drift.length === 0) return null;
+    const on = drift.filter((r) => r.desiredPower === "on").map((r) => r.id);
+    const off = drift.filter((r) => r.desiredPower === "off").map((r) => r.id);
+    return this.d.jobs.start(
+      "power",
+      `restore desired state (on ${formatNodeSet(on) || "-"}, off ${formatNodeSet(off) || "-"})`,
+      drift.length,
+      async (h) => {
+        const results: NodePowerResult[] = [];
+        const track = (r: NodePowerResult) => {
+          results.push(r);
+          h.progress(results.length);
+        };
+        await this.d.sequencer.applyMany(off, "off", track);
+        await this.d.sequencer.applyMany(on, "on", track);
+        return this.#summarise(results);
+      },
+    );
+  }
+
+  /** `GET /api/v1/module` */
+  moduleInfo(): ModuleInfo {
+    const { config, buses, hub } = this.d.map;
+    return {
+      assetTag: { ...config.assetTag },
+      nodeCount: this.nodeCount,
+      buses,
+      slotsPerBus: SLOTS_PER_BUS,
+      subnet: `${config.subnetPrefix}.0/24`,
+      domain: config.domain,
+      powerDriver: this.d.power.name,
+      switch: { ...this.d.map.switch },
+      hub: { ...hub },
+    };
+  }
+
+  /** Status of one node. */
+  node(id: number): NodeStatus {
+    const bay = this.d.map.bays[id - 1];
+    if (!bay) throw new ClusterError("not_found", `node ${id} does not exist`);
+    const rec = this.d.store.node(id);
+    const rt = this.d.tracker.get(id);
+    return {
+      id,
+      bus: bay.bus,
+      slot: bay.slot,
+      hostname: bay.hostname,
+      ip: bay.ip,
+      mac: rec.mac,
+      expectedModel: bay.expectedModel,
+      lan: bay.lan,
+      enabled: rec.enabled,
+      power: { desired: rec.desiredPower, actual: rt.actual },
+      lifecycle: rt.lifecycle,
+      ledRequested: rec.ledRequested,
+      lastHeartbeatAt: rt.lastHeartbeatAt === null ? null : Math.round(rt.lastHeartbeatAt),
+      agent: rt.agent,
+    };
+  }
+
+  /** Status of every node. */
+  nodes(): NodeStatus[] {
+    return this.d.map.bays.map((b) => this.node(b.id));
+  }
+
+  /**
+   * Starts a power job for `ids`. The desired state is stored first, so a restart
+   * mid-way restores it. The job fails (with per-node results) if any rail faulted.
+   */
+  power(ids: readonly number[], action: PowerAction): Job {
+    if (ids.length === 0) throw new ClusterError("invalid_range", "no nodes given");
+    const desired = action === "off" ? "off" : "on";
+    for (const id of ids) this.d.store.updateNode(id, { desiredPower: desired });
+    return this.d.jobs.start("power", `${action} ${formatNodeSet(ids)}`, ids.length, async (h) => {
+      let done = 0;
+      const results = await this.d.sequencer.applyMany(ids, action, (r) => {
+        h.progress(++done, undefined, `node ${r.node} ${r.ok ? r.actual : `fault: ${r.error}`}`);
+      });
+      const summary = this.#summarise(results);
+      if (summary.failed.length > 0) {
+        throw new HardwareFaultError(
+          `${summary.failed.length} of ${ids.length} nodes did not switch ${desired}: ` +
+            results.filter((r) => !r.ok).map((r) => r.error).join("; "),
+          summary,
+        );
+      }
+      return summary;
+    });
+  }
+
+  #summarise(results: NodePowerResult[]): PowerJobResult {
+    return { results, failed: results.filter((r) => !r.ok).map((r) => r.node) };
+  }
+
+  /** Sets the LED mode the hub asks a node's agent for (debugled). */
+  setLed(id: number, mode: RequestedLedMode): NodeStatus {
+    const before = this.d.store.node(id).ledRequested;
+    const value = mode === "heartbeat" ? null : mode;
+    this.d.store.updateNode(id, { ledRequested: value });
+    if (before !== value) {
+      this.d.events.emit("led_changed", id, `node ${id} LED ${mode}`, { mode });
+    }
+    return this.node(id);
+  }
+
+  /** Marks bays as enabled or excluded (spares) for bulk runs and bootstrap. */
+  setEnabled(ids: readonly number[], enabled: boolean): void {
+    for (const id of ids) this.d.store.updateNode(id, { enabled });
+  }
+
+  /**
+   * Ingests one agent heartbeat. The node is the one the agent names, else the bay whose
+   * learned MAC matches, else its hostname, else its source address on the cluster subnet.
+   */
+  heartbeat(hb: Heartbeat, sourceIp?: string): HeartbeatReply {
+    const id = this.#resolveNode(hb, sourceIp);
+    const report: AgentReport = { ...hb, receivedAt: Math.round(this.d.clock.now()) };
+    this.d.tracker.heartbeat(id, report);
+    return {
+      node: id,
+      led: this.d.store.node(id).ledRequested,
+      intervalMs: this.d.heartbeatIntervalMs,
+    };
+  }
+
+  #resolveNode(hb: Heartbeat, sourceIp?: string): number {
+    const { identity } = hb;
+    if (identity.node !== undefined) {
+      if (identity.node > this.nodeCount) {
+        throw new ClusterError(
+          "invalid_node",
+          `agent says it is node ${identity.node}, but this module has nodes 1 to ${this.nodeCount}`,
+        );
+      }
+      return identity.node;
+    }
+    if (identity.mac) {
+      const rec = this.d.store.nodes(this.nodeCount).find((r) => r.mac === identity.mac);
+      if (rec) return rec.id;
+    }
+    const byName = nodeIdForHostname(this.d.map, identity.hostname);
+    if (byName !== undefined) return byName;
+    const byIp = sourceIp === undefined ? undefined : nodeIdForIp(this.d.map, sourceIp);
+    if (byIp !== undefined) return byIp;
+    throw new ClusterError(
+      "invalid_node",
+      `cannot tell which bay agent "${identity.hostname}" is in: give it --node N (or cm.node=N on the kernel command line)`,
+    );
+  }
+}

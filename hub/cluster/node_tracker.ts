@@ -1,0 +1,144 @@
+/**
+ * The hub's live picture of each node: rail read-back, operations under way, faults and
+ * agent reports. It derives each node's lifecycle and emits an event whenever it changes,
+ * including `lost` exactly `lostAfterMs` after the last heartbeat (a per-node deadline
+ * timer, not a polling loop).
+ */
+import type { Clock } from "../../shared/clock.ts";
+import type { AgentReport, Lifecycle, PowerState } from "../../shared/schemas.ts";
+import type { EventLog } from "../events/event_log.ts";
+import { deriveLifecycle } from "./lifecycle.ts";
+
+/** In-memory state of one node. */
+export interface NodeRuntime {
+  actual: PowerState;
+  operating: number;
+  fault: string | null;
+  poweredOnAt: number | null;
+  lastHeartbeatAt: number | null;
+  agent: AgentReport | null;
+  lifecycle: Lifecycle;
+  /** Ends the pending lost-deadline sleep. */
+  deadline: AbortController | null;
+}
+
+/** Tracks all nodes' runtime state and lifecycle. */
+export class NodeTracker {
+  readonly #nodes: NodeRuntime[];
+  readonly #events: EventLog;
+  readonly #clock: Clock;
+  readonly lostAfterMs: number;
+  #closed = false;
+
+  constructor(nodeCount: number, events: EventLog, clock: Clock, lostAfterMs: number) {
+    this.#events = events;
+    this.#clock = clock;
+    this.lostAfterMs = lostAfterMs;
+    this.#nodes = Array.from({ length: nodeCount }, () => ({
+      actual: "off" as PowerState,
+      operating: 0,
+      fault: null,
+      poweredOnAt: null,
+      lastHeartbeatAt: null,
+      agent: null,
+      lifecycle: "off" as Lifecycle,
+      deadline: null,
+    }));
+  }
+
+  /** Read-only view of one node's runtime state. */
+  get(id: number): Readonly<NodeRuntime> {
+    return this.#nodes[id - 1];
+  }
+
+  /** Seeds rail states read at start-up (no events: nothing changed). */
+  seed(id: number, actual: PowerState): void {
+    const n = this.#nodes[id - 1];
+    n.actual = actual;
+    n.poweredOnAt = actual === "on" ? this.#clock.now() : null;
+    n.lifecycle = this.#derive(n);
+  }
+
+  /** Marks the start of a power operation. */
+  beginOperation(id: number): void {
+    this.#nodes[id - 1].operating++;
+    this.#update(id);
+  }
+
+  /** Marks the end of a power operation with the rail state read back. */
+  endOperation(id: number, actual: PowerState, fault: string | null): void {
+    const n = this.#nodes[id - 1];
+    n.operating = Math.max(0, n.operating - 1);
+    if (actual === "on" && n.actual === "off") n.poweredOnAt = this.#clock.now();
+    if (actual === "off") n.poweredOnAt = null;
+    n.actual = actual;
+    n.fault = fault;
+    this.#update(id);
+  }
+
+  /** Records an agent heartbeat and arms the lost deadline. */
+  heartbeat(id: number, report: AgentReport): void {
+    const n = this.#nodes[id - 1];
+    const wasLost = n.lifecycle === "lost";
+    n.agent = report;
+    n.lastHeartbeatAt = report.receivedAt;
+    this.#update(id);
+    if (wasLost && n.lifecycle === "running") {
+      this.#events.emit("heartbeat_regained", id, `node ${id} heartbeats again`, {});
+    }
+    this.#armDeadline(id);
+  }
+
+  #armDeadline(id: number): void {
+    const n = this.#nodes[id - 1];
+    n.deadline?.abort();
+    if (this.#closed || n.lastHeartbeatAt === null) return;
+    const ctl = new AbortController();
+    n.deadline = ctl;
+    const at = n.lastHeartbeatAt + this.lostAfterMs;
+    this.#clock.sleepUntil(at, ctl.signal).then(() => {
+      if (ctl.signal.aborted) return;
+      n.deadline = null;
+      const before = n.lifecycle;
+      this.#update(id);
+      if (before === "running" && n.lifecycle === "lost") {
+        this.#events.emit(
+          "heartbeat_lost",
+          id,
+          `node ${id} sent no heartbeat for ${this.lostAfterMs} ms`,
+          {
+            lastHeartbeatAt: n.lastHeartbeatAt,
+            silentMs: Math.round(this.#clock.now() - (n.lastHeartbeatAt ?? 0)),
+          },
+        );
+      }
+    });
+  }
+
+  #derive(n: NodeRuntime): Lifecycle {
+    return deriveLifecycle({
+      actual: n.actual,
+      operating: n.operating > 0,
+      fault: n.fault !== null,
+      poweredOnAt: n.poweredOnAt,
+      lastHeartbeatAt: n.lastHeartbeatAt,
+      now: this.#clock.now(),
+      lostAfterMs: this.lostAfterMs,
+    });
+  }
+
+  #update(id: number): void {
+    const n = this.#nodes[id - 1];
+    const next = this.#derive(n);
+    if (next === n.lifecycle) return;
+    const from = n.lifecycle;
+    n.lifecycle = next;
+    this.#events.emit("lifecycle_changed", id, `node ${id}: ${from} → ${next}`, { from, to: next });
+  }
+
+  /** Cancels all deadline timers. */
+  close(): void {
+    this.#closed = true;
+    for (const n of this.#nodes) n.deadline?.abort();
+  }
+}

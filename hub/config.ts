@@ -1,0 +1,98 @@
+/**
+ * Hub settings from flags and environment, validated with clear messages.
+ * Flags win over environment variables, which win over defaults.
+ */
+import { parseArgs } from "node:util";
+import { ClusterError } from "../shared/errors.ts";
+
+/** The hub's default TCP port. */
+export const DEFAULT_PORT = 4242;
+
+/** Everything the hub is started with. */
+export interface HubSettings {
+  host: string;
+  port: number;
+  /** Where the SQLite store, token and agent key live. */
+  dataDir: string;
+  nodeCount: 48 | 60;
+  /** Admin token; generated into dataDir when absent. */
+  token?: string;
+  /** Agent key; generated into dataDir when absent. */
+  agentKey?: string;
+  /** Heartbeat silence after which a node is lost, ms. */
+  lostAfterMs: number;
+  /** Heartbeat interval asked of agents, ms. */
+  heartbeatIntervalMs: number;
+  /** JSON file with the power driver config; absent = simulated module. */
+  powerConfigPath?: string;
+}
+
+/** Help text for `deno task hub --help`. */
+export const HUB_USAGE = `usage: deno task hub [options]
+
+  --host ADDR          listen address (default 127.0.0.1; CM_HOST; use 0.0.0.0 on a real hub)
+  --port N             TCP port (default ${DEFAULT_PORT}; CM_PORT; 0 = any free port)
+  --data-dir DIR       state directory (default .data; CM_DATA_DIR)
+  --nodes 48|60        module size (default 60; CM_NODES)
+  --token TOKEN        admin token (CM_TOKEN; default: generated into DATA/token)
+  --agent-key KEY      node agent key (CM_AGENT_KEY; default: generated into DATA/agent-key)
+  --lost-after-ms N    heartbeat silence before a node is lost (default 3000)
+  --heartbeat-ms N     heartbeat interval asked of agents (default 1000)
+  --power-config FILE  power driver config (JSON); default: the simulated module
+  -h, --help           this help`;
+
+function intSetting(name: string, text: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!/^[0-9]+$/.test(text.trim()) || n < min || n > max) {
+    throw new ClusterError(
+      "bad_request",
+      `${name} must be a whole number from ${min} to ${max}, not "${text}"`,
+    );
+  }
+  return n;
+}
+
+/** Parses flags and environment into settings; `null` means help was asked for. */
+export function parseHubSettings(
+  argv: string[],
+  env: (name: string) => string | undefined = (n) => Deno.env.get(n),
+): HubSettings | null {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      host: { type: "string" },
+      port: { type: "string" },
+      "data-dir": { type: "string" },
+      nodes: { type: "string" },
+      token: { type: "string" },
+      "agent-key": { type: "string" },
+      "lost-after-ms": { type: "string" },
+      "heartbeat-ms": { type: "string" },
+      "power-config": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) return null;
+  const nodes = intSetting("--nodes", values.nodes ?? env("CM_NODES") ?? "60", 48, 60);
+  if (nodes !== 48 && nodes !== 60) {
+    throw new ClusterError("bad_request", "--nodes must be 48 or 60");
+  }
+  return {
+    host: values.host ?? env("CM_HOST") ?? "127.0.0.1",
+    port: intSetting("--port", values.port ?? env("CM_PORT") ?? String(DEFAULT_PORT), 0, 65535),
+    dataDir: values["data-dir"] ?? env("CM_DATA_DIR") ?? ".data",
+    nodeCount: nodes,
+    token: values.token ?? env("CM_TOKEN"),
+    agentKey: values["agent-key"] ?? env("CM_AGENT_KEY"),
+    lostAfterMs: intSetting("--lost-after-ms", values["lost-after-ms"] ?? "3000", 100, 3_600_000),
+    heartbeatIntervalMs: intSetting(
+      "--heartbeat-ms",
+      values["heartbeat-ms"] ?? "1000",
+      50,
+      600_000,
+    ),
+    powerConfigPath: values["power-config"] ?? env("CM_POWER_CONFIG"),
+  };
+}

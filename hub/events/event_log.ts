@@ -1,0 +1,59 @@
+/**
+ * The hub's one event stream: every event is stored (so it survives restart and can be
+ * resumed by id) and handed to live subscribers (SSE, WebSocket, metrics).
+ */
+import type { Clock } from "../../shared/clock.ts";
+import type { ClusterEvent, EventType } from "../../shared/schemas.ts";
+import type { Store } from "../store/store.ts";
+
+/** Receives each event as it is appended. */
+export type EventListener = (event: ClusterEvent) => void;
+
+/** Append-only event log with live subscribers. */
+export class EventLog {
+  readonly #store: Store;
+  readonly #clock: Clock;
+  readonly #listeners = new Set<EventListener>();
+  /** Count of events appended per type since start (for metrics). */
+  readonly counts = new Map<EventType, number>();
+
+  constructor(store: Store, clock: Clock) {
+    this.#store = store;
+    this.#clock = clock;
+  }
+
+  /** Records an event and notifies subscribers. */
+  emit(
+    type: EventType,
+    node: number | null,
+    message: string,
+    data: Record<string, unknown> = {},
+  ): ClusterEvent {
+    const event = this.#store.appendEvent({ at: this.#clock.now(), type, node, message, data });
+    this.counts.set(type, (this.counts.get(type) ?? 0) + 1);
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch (e) {
+        console.error(`event listener failed: ${e instanceof Error ? e.message : e}`);
+      }
+    }
+    return event;
+  }
+
+  /** Subscribes to new events; returns the unsubscribe function. */
+  subscribe(listener: EventListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Stored events after `afterId` (for resume), oldest first. */
+  after(afterId: number, limit = 1000): ClusterEvent[] {
+    return this.#store.eventsAfter(afterId, limit);
+  }
+
+  /** The newest `limit` stored events, oldest first. */
+  latest(limit = 100): ClusterEvent[] {
+    return this.#store.latestEvents(limit);
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * The hub's HTTP app: JSON errors for everything (never a stack trace), bearer auth on
+ * every mutating route, a body size limit, and the REST routes declared in `routes/`.
+ */
+import { Hono } from "hono";
+import type { Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { ClusterError } from "../../shared/errors.ts";
+import { parseOrThrow } from "../../shared/schemas.ts";
+import { bearerToken, secretMatches } from "../auth/secrets.ts";
+import { buildOpenApi } from "./openapi.ts";
+import type { RouteSpec } from "./route_spec.ts";
+
+/** Largest accepted request body. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+/** Secrets the app checks bearer tokens against. */
+export interface AppAuth {
+  adminToken: string;
+  agentKey: string;
+}
+
+/** What the app is built from. */
+export interface AppOptions {
+  routes: readonly RouteSpec[];
+  auth: AppAuth;
+  version: string;
+  /** Extra sub-apps mounted at the root (dashboard, metrics, event stream). */
+  mounts?: { path: string; app: Hono }[];
+}
+
+/** JSON error response in the one shape every client sees. */
+export function errorResponse(c: Context, err: ClusterError): Response {
+  const body: { error: { code: string; message: string; details?: unknown } } = {
+    error: { code: err.code, message: err.message },
+  };
+  if (err.details !== undefined) body.error.details = err.details;
+  if (err.code === "unauthorized") c.header("WWW-Authenticate", 'Bearer realm="cluster-hub"');
+  return c.json(body, err.status as 400);
+}
+
+/** Maps any thrown value to a ClusterError; unknown errors are logged, never shown. */
+export function toClusterError(err: unknown): ClusterError {
+  if (err instanceof ClusterError) return err;
+  console.error("internal error:", err);
+  return new ClusterError("internal", "internal error in the hub; see its log");
+}
+
+/** Checks the bearer token for a route's auth rule. */
+export function authorize(c: Context, auth: AppAuth, rule: RouteSpec["auth"]): void {
+  if (rule === "public") return;
+  const token = bearerToken(c.req.header("authorization"));
+  if (!token) {
+    throw new ClusterError(
+      "unauthorized",
+      "this call needs a bearer token: add -H 'Authorization: Bearer <token>' (the hub printed it on first start; it is in the data directory's token file)",
+    );
+  }
+  const ok = secretMatches(token, auth.adminToken) ||
+    (rule === "agent" && secretMatches(token, auth.agentKey));
+  if (!ok) throw new ClusterError("unauthorized", "the bearer token is not valid for this call");
+}
+
+/** Reads and validates a JSON body. */
+export async function readBody<T>(
+  c: Context,
+  schema: { safeParse(v: unknown): unknown },
+): Promise<T> {
+  const text = await c.req.text();
+  if (text.trim() === "") throw new ClusterError("invalid_body", "this call needs a JSON body");
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new ClusterError(
+      "invalid_body",
+      `the body is not valid JSON (${e instanceof Error ? e.message : e})`,
+    );
+  }
+  return parseOrThrow(schema as never, value, "body") as T;
+}
+
+/** Builds the Hono app. */
+export function createApp(opts: AppOptions): Hono {
+  const app = new Hono();
+  app.onError((err, c) => errorResponse(c, toClusterError(err)));
+  app.notFound((c) =>
+    errorResponse(
+      c,
+      new ClusterError(
+        "not_found",
+        `no route ${c.req.method} ${c.req.path}; see GET /api/v1/openapi.json`,
+      ),
+    )
+  );
+  app.use(
+    "/api/*",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) =>
+        errorResponse(
+          c,
+          new ClusterError(
+            "payload_too_large",
+            `request body is larger than ${MAX_BODY_BYTES} bytes`,
+          ),
+        ),
+    }),
+  );
+
+  const openapi = buildOpenApi(opts.routes, opts.version);
+  app.get("/api/v1/openapi.json", (c) => c.json(openapi));
+
+  for (const spec of opts.routes) {
+    app.on(spec.method.toUpperCase(), `/api/v1${spec.path}`, async (c) => {
+      authorize(c, opts.auth, spec.auth);
+      const body = spec.body ? await readBody(c, spec.body) : undefined;
+      return await spec.handler(c, body);
+    });
+  }
+  // A known path with the wrong method is a 405, not a 404.
+  const byPath = new Map<string, string[]>();
+  for (const s of opts.routes) {
+    byPath.set(s.path, [...(byPath.get(s.path) ?? []), s.method.toUpperCase()]);
+  }
+  for (const [path, methods] of byPath) {
+    app.all(`/api/v1${path}`, (c) => {
+      c.header("Allow", methods.join(", "));
+      return errorResponse(
+        c,
+        new ClusterError(
+          "method_not_allowed",
+          `${c.req.method} is not allowed on ${c.req.path}; use ${methods.join(" or ")}`,
+        ),
+      );
+    });
+  }
+  for (const m of opts.mounts ?? []) app.route(m.path, m.app);
+  return app;
+}

@@ -1,0 +1,155 @@
+/** The core REST routes: module, nodes, power, LED, agent heartbeat, jobs. */
+import type { Context } from "hono";
+import { z } from "zod";
+import { ClusterError } from "../../../shared/errors.ts";
+import {
+  BulkPowerCommand,
+  Heartbeat,
+  HeartbeatReply,
+  Job,
+  LedCommand,
+  ModuleInfo,
+  NodeStatus,
+  PowerCommand,
+} from "../../../shared/schemas.ts";
+import type { ClusterService } from "../../cluster/cluster_service.ts";
+import { route, type RouteSpec } from "../route_spec.ts";
+
+/** `GET /api/v1/health` body. */
+export const Health = z.strictObject({
+  status: z.literal("ok"),
+  version: z.string(),
+  uptimeSeconds: z.number(),
+  nodes: z.number().int(),
+  powerDriver: z.string(),
+});
+
+/** Whether the caller asked not to wait (`?wait=false`). */
+function wantsWait(c: Context): boolean {
+  const w = c.req.query("wait");
+  if (w === undefined || w === "true" || w === "1") return true;
+  if (w === "false" || w === "0") return false;
+  throw new ClusterError("bad_request", `wait must be true or false, not "${w}"`);
+}
+
+/**
+ * Answers a started job: by default waits for it and returns it (200), or the job's
+ * fault as a 502; with `?wait=false` returns 202 at once with a Location to poll.
+ */
+async function answerJob(c: Context, service: ClusterService, job: Job): Promise<Response> {
+  c.header("Location", `/api/v1/jobs/${job.id}`);
+  if (!wantsWait(c)) return c.json(job, 202);
+  const done = await service.d.jobs.wait(job.id);
+  if (done.state === "failed") {
+    throw new ClusterError("hardware_fault", done.error ?? "power operation failed", done);
+  }
+  return c.json(done, 200);
+}
+
+/** The core route specs, bound to a service. */
+export function coreRoutes(
+  service: ClusterService,
+  version: string,
+  startedAt: number,
+): RouteSpec[] {
+  const nodeParam = (c: Context) => service.nodeId(c.req.param("id") ?? "");
+  return [
+    route({
+      method: "get",
+      path: "/health",
+      summary: "Liveness and basic facts",
+      auth: "public",
+      response: Health,
+      handler: (c) =>
+        c.json({
+          status: "ok" as const,
+          version,
+          uptimeSeconds: Math.round((service.d.clock.now() - startedAt) / 1000),
+          nodes: service.nodeCount,
+          powerDriver: service.d.power.name,
+        }),
+    }),
+    route({
+      method: "get",
+      path: "/module",
+      summary: "The module: asset tag, geometry, subnet, switch and hub",
+      auth: "public",
+      response: ModuleInfo,
+      handler: (c) => c.json(service.moduleInfo()),
+    }),
+    route({
+      method: "get",
+      path: "/nodes",
+      summary: "Status of every bay",
+      auth: "public",
+      response: z.array(NodeStatus),
+      handler: (c) => c.json(service.nodes()),
+    }),
+    route({
+      method: "get",
+      path: "/nodes/:id",
+      summary: "Status of one bay",
+      auth: "public",
+      response: NodeStatus,
+      handler: (c) => c.json(service.node(nodeParam(c))),
+    }),
+    route({
+      method: "post",
+      path: "/nodes/:id/power",
+      summary: "Switch one node on, off or cycle it (waits unless ?wait=false)",
+      auth: "admin",
+      body: PowerCommand,
+      response: Job,
+      query: { wait: "false: answer 202 at once with the job to poll" },
+      handler: (c, body) => answerJob(c, service, service.power([nodeParam(c)], body.state)),
+    }),
+    route({
+      method: "post",
+      path: "/power",
+      summary: 'Switch a node set, e.g. {"state":"on","nodes":"1-16,23,30-60"}, staggered per bus',
+      auth: "admin",
+      body: BulkPowerCommand,
+      response: Job,
+      query: { wait: "false: answer 202 at once with the job to poll" },
+      handler: (c, body) =>
+        answerJob(c, service, service.power(service.nodeSet(body.nodes), body.state)),
+    }),
+    route({
+      method: "post",
+      path: "/nodes/:id/led",
+      summary: "Set the bay LED mode (debugled): identify, heartbeat, on, off",
+      auth: "admin",
+      body: LedCommand,
+      response: NodeStatus,
+      handler: (c, body) => c.json(service.setLed(nodeParam(c), body.mode)),
+    }),
+    route({
+      method: "post",
+      path: "/agent/heartbeat",
+      summary: "Node agent heartbeat (agent key); the reply carries commands for the node",
+      auth: "agent",
+      body: Heartbeat,
+      response: HeartbeatReply,
+      handler: (c, body) => {
+        const info = c.env as { remoteAddr?: { hostname?: string } } | undefined;
+        return c.json(service.heartbeat(body, info?.remoteAddr?.hostname));
+      },
+    }),
+    route({
+      method: "get",
+      path: "/jobs",
+      summary: "Recent jobs, newest first",
+      auth: "public",
+      response: z.array(Job),
+      handler: (c) => c.json(service.d.jobs.list()),
+    }),
+    route({
+      method: "get",
+      path: "/jobs/:id",
+      summary: "One job with its progress and result",
+      auth: "public",
+      response: Job,
+      handler: (c) => c.json(service.d.jobs.get(c.req.param("id") ?? "")),
+    }),
+  ];
+}

@@ -1,0 +1,94 @@
+/**
+ * Builds a whole hub from settings: store, event log, power driver, tracker, sequencer,
+ * jobs, service and HTTP app. `main.ts` serves it; tests build it in-process.
+ */
+import type { Hono } from "hono";
+import { join } from "node:path";
+import { type Clock, realClock } from "../shared/clock.ts";
+import { buildNodeMap, type NodeMap } from "../shared/node_map.ts";
+import { type LoadedSecret, loadOrCreateSecret } from "./auth/secrets.ts";
+import { ClusterService } from "./cluster/cluster_service.ts";
+import { NodeTracker } from "./cluster/node_tracker.ts";
+import { PowerSequencer, type SequencerOptions } from "./cluster/power_sequencer.ts";
+import type { HubSettings } from "./config.ts";
+import { EventLog } from "./events/event_log.ts";
+import { createApp } from "./http/app.ts";
+import { coreRoutes } from "./http/routes/core.ts";
+import { JobRunner } from "./jobs/job_runner.ts";
+import type { PowerSwitch } from "./power/power_switch.ts";
+import { SimulatedModule } from "./power/simulated_module.ts";
+import { SqliteStore } from "./store/sqlite_store.ts";
+import { VERSION } from "./version.ts";
+
+/** Test and embedding overrides. */
+export interface HubOverrides {
+  clock?: Clock;
+  /** Power driver to use instead of the one the settings name. */
+  power?: PowerSwitch;
+  sequencer?: Partial<SequencerOptions>;
+}
+
+/** A built hub. */
+export interface Hub {
+  settings: HubSettings;
+  map: NodeMap;
+  service: ClusterService;
+  events: EventLog;
+  app: Hono;
+  token: LoadedSecret;
+  agentKey: LoadedSecret;
+  /** Reads rails and restores desired state; call once before serving. */
+  start(): Promise<void>;
+  /** Stops timers and closes the store and driver. */
+  close(): Promise<void>;
+}
+
+/** Builds a hub. The data directory is created if missing. */
+export function createHub(settings: HubSettings, overrides: HubOverrides = {}): Hub {
+  const clock = overrides.clock ?? realClock;
+  Deno.mkdirSync(settings.dataDir, { recursive: true });
+  const store = new SqliteStore(join(settings.dataDir, "hub.sqlite"));
+  const token = loadOrCreateSecret(join(settings.dataDir, "token"), settings.token);
+  const agentKey = loadOrCreateSecret(join(settings.dataDir, "agent-key"), settings.agentKey);
+  const map = buildNodeMap({ nodeCount: settings.nodeCount });
+  const events = new EventLog(store, clock);
+  const power = overrides.power ??
+    new SimulatedModule({ nodeCount: settings.nodeCount, clock });
+  const tracker = new NodeTracker(settings.nodeCount, events, clock, settings.lostAfterMs);
+  const sequencer = new PowerSequencer(power, map, tracker, events, clock, overrides.sequencer);
+  const jobs = new JobRunner(store, events, clock);
+  const service = new ClusterService({
+    map,
+    store,
+    events,
+    clock,
+    power,
+    tracker,
+    sequencer,
+    jobs,
+    heartbeatIntervalMs: settings.heartbeatIntervalMs,
+  });
+  const startedAt = clock.now();
+  const app = createApp({
+    routes: coreRoutes(service, VERSION, startedAt),
+    auth: { adminToken: token.value, agentKey: agentKey.value },
+    version: VERSION,
+  });
+  return {
+    settings,
+    map,
+    service,
+    events,
+    app,
+    token,
+    agentKey,
+    async start() {
+      await service.start();
+    },
+    async close() {
+      tracker.close();
+      await power.close();
+      store.close();
+    },
+  };
+}

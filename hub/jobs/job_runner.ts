@@ -1,0 +1,165 @@
+/**
+ * Jobs: every power operation and test runs as one, with an id, progress and a result,
+ * stored so that `GET /api/v1/jobs/:id` answers after a restart too. A job that was
+ * running when the hub stopped is marked failed on the next start, never left half-way.
+ */
+import type { Clock } from "../../shared/clock.ts";
+import type { Job, JobKind } from "../../shared/schemas.ts";
+import { ClusterError } from "../../shared/errors.ts";
+import type { EventLog } from "../events/event_log.ts";
+import type { Store } from "../store/store.ts";
+
+/** Handed to a job's work function to report progress. */
+export interface JobHandle {
+  readonly id: string;
+  /** Sets progress; `message` goes into the job_progress event. */
+  progress(done: number, total?: number, message?: string): void;
+}
+
+/** Runs and records jobs. */
+export class JobRunner {
+  readonly #store: Store;
+  readonly #events: EventLog;
+  readonly #clock: Clock;
+  readonly #live = new Map<string, { job: Job; done: Promise<Job> }>();
+  /** Jobs started since the hub started, per kind and final state (for metrics). */
+  readonly finished = new Map<string, number>();
+
+  constructor(store: Store, events: EventLog, clock: Clock) {
+    this.#store = store;
+    this.#events = events;
+    this.#clock = clock;
+  }
+
+  /** Marks jobs left running by a previous hub process as failed; returns them. */
+  recoverInterrupted(): Job[] {
+    const stale = this.#store.jobs(500).filter((j) =>
+      j.state === "running" || j.state === "queued"
+    );
+    for (const job of stale) {
+      const failed: Job = {
+        ...job,
+        state: "failed",
+        finishedAt: Math.round(this.#clock.now()),
+        error: "the hub restarted while this job was running; run it again",
+      };
+      this.#store.saveJob(failed);
+      this.#events.emit(
+        "job_progress",
+        null,
+        `job ${job.id} (${job.kind}) interrupted by restart`,
+        {
+          job: job.id,
+          kind: job.kind,
+          state: "failed",
+        },
+      );
+    }
+    return stale;
+  }
+
+  /** Starts `work` as a job and returns it at once (state running). */
+  start(
+    kind: JobKind,
+    summary: string,
+    total: number,
+    work: (handle: JobHandle) => Promise<unknown>,
+  ): Job {
+    const now = Math.round(this.#clock.now());
+    const id = `${kind}-${now.toString(36)}-${crypto.randomUUID().slice(0, 6)}`;
+    const job: Job = {
+      id,
+      kind,
+      state: "running",
+      summary,
+      progress: { done: 0, total },
+      createdAt: now,
+      finishedAt: null,
+      error: null,
+    };
+    this.#store.saveJob(job);
+    this.#events.emit("job_progress", null, `job ${id} started: ${kind} ${summary}`, {
+      job: id,
+      kind,
+      state: "running",
+      done: 0,
+      total,
+    });
+    let lastSaved = 0;
+    const handle: JobHandle = {
+      id,
+      progress: (done, newTotal, message) => {
+        job.progress = { done, total: newTotal ?? job.progress.total };
+        const t = this.#clock.now();
+        // Store at most every 200 ms; events for every step (they are the progress bar).
+        if (t - lastSaved >= 200 || done === job.progress.total) {
+          this.#store.saveJob(job);
+          lastSaved = t;
+        }
+        this.#events.emit(
+          "job_progress",
+          null,
+          message ?? `job ${id}: ${done}/${job.progress.total}`,
+          {
+            job: id,
+            kind,
+            state: "running",
+            done,
+            total: job.progress.total,
+          },
+        );
+      },
+    };
+    const done = (async () => {
+      try {
+        job.result = await work(handle);
+        job.state = "succeeded";
+      } catch (e) {
+        job.state = "failed";
+        job.error = e instanceof Error ? e.message : String(e);
+      }
+      job.finishedAt = Math.round(this.#clock.now());
+      this.#store.saveJob(job);
+      this.finished.set(
+        `${kind}:${job.state}`,
+        (this.finished.get(`${kind}:${job.state}`) ?? 0) + 1,
+      );
+      this.#events.emit(
+        "job_progress",
+        null,
+        `job ${id} ${job.state}${job.error ? `: ${job.error}` : ""}`,
+        { job: id, kind, state: job.state, done: job.progress.done, total: job.progress.total },
+      );
+      this.#live.delete(id);
+      return { ...job };
+    })();
+    this.#live.set(id, { job, done });
+    return { ...job };
+  }
+
+  /** A job by id (live or stored). */
+  get(id: string): Job {
+    const live = this.#live.get(id);
+    if (live) return { ...live.job, progress: { ...live.job.progress } };
+    const stored = this.#store.job(id);
+    if (!stored) throw new ClusterError("not_found", `no job with id "${id}"`);
+    return stored;
+  }
+
+  /** Resolves with the finished job. */
+  wait(id: string): Promise<Job> {
+    const live = this.#live.get(id);
+    return live ? live.done : Promise.resolve(this.get(id));
+  }
+
+  /** The newest jobs, newest first. */
+  list(limit = 50): Job[] {
+    return this.#store.jobs(limit).map((j) => this.#live.get(j.id)?.job ?? j);
+  }
+
+  /** True while a job of `kind` is running. */
+  running(kind: JobKind): Job | undefined {
+    for (const { job } of this.#live.values()) if (job.kind === kind) return job;
+    return undefined;
+  }
+}

@@ -1,0 +1,61 @@
+/** Entry point: `deno task hub` serves the hub (simulated module unless configured). */
+import { ClusterError } from "../shared/errors.ts";
+import { HUB_USAGE, parseHubSettings } from "./config.ts";
+import { createHub } from "./hub.ts";
+
+async function main(): Promise<number> {
+  let settings;
+  try {
+    settings = parseHubSettings(Deno.args);
+  } catch (e) {
+    console.error(`hub: ${e instanceof Error ? e.message : e}\n\n${HUB_USAGE}`);
+    return 2;
+  }
+  if (!settings) {
+    console.log(HUB_USAGE);
+    return 0;
+  }
+  const hub = createHub(settings);
+  await hub.start();
+  const ac = new AbortController();
+  const server = Deno.serve({
+    hostname: settings.host,
+    port: settings.port,
+    signal: ac.signal,
+    onListen: ({ hostname, port }) => {
+      console.log(
+        `hub: serving ${hub.map.bays.length} nodes (${hub.service.d.power.name} module) on http://${hostname}:${port}`,
+      );
+      console.log(`hub: data in ${settings.dataDir}`);
+      if (hub.token.created) {
+        console.log(
+          `hub: generated admin token (shown once; also in ${hub.token.path}):\n  ${hub.token.value}`,
+        );
+      }
+      if (hub.agentKey.created) console.log(`hub: generated agent key in ${hub.agentKey.path}`);
+    },
+  }, (req, info) => hub.app.fetch(req, info));
+  const stop = () => ac.abort();
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+  await server.finished;
+  await hub.close();
+  console.log("hub: stopped");
+  return 0;
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main());
+  } catch (e) {
+    if (e instanceof ClusterError) {
+      console.error(`hub: ${e.message}`);
+      Deno.exit(1);
+    }
+    if (e instanceof Deno.errors.AddrInUse) {
+      console.error(`hub: the port is already in use (${e.message}); pick another with --port`);
+      Deno.exit(1);
+    }
+    throw e;
+  }
+}

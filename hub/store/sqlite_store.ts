@@ -1,0 +1,182 @@
+/** The `Store` on `node:sqlite`: one file in the hub's data directory, WAL mode. */
+import { DatabaseSync } from "node:sqlite";
+import type {
+  ClusterEvent,
+  EventType,
+  Job,
+  PowerState,
+  RequestedLedMode,
+} from "../../shared/schemas.ts";
+import type { NewEvent, NodeRecord, Store } from "./store.ts";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS nodes (
+  id INTEGER PRIMARY KEY,
+  desired_power TEXT NOT NULL DEFAULT 'off',
+  mac TEXT,
+  led_requested TEXT,
+  enabled INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE IF NOT EXISTS events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  node INTEGER,
+  message TEXT NOT NULL,
+  data TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS jobs (
+  id TEXT PRIMARY KEY,
+  created_at INTEGER NOT NULL,
+  body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS settings (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+`;
+
+/** Most events kept; older ones are pruned on insert. */
+const MAX_EVENTS = 50_000;
+
+interface NodeRow {
+  id: number;
+  desired_power: string;
+  mac: string | null;
+  led_requested: string | null;
+  enabled: number;
+}
+
+interface EventRow {
+  id: number;
+  at: number;
+  type: string;
+  node: number | null;
+  message: string;
+  data: string;
+}
+
+function defaultNode(id: number): NodeRecord {
+  return { id, desiredPower: "off", mac: null, ledRequested: null, enabled: true };
+}
+
+function toNode(row: NodeRow): NodeRecord {
+  return {
+    id: row.id,
+    desiredPower: row.desired_power as PowerState,
+    mac: row.mac,
+    ledRequested: row.led_requested as RequestedLedMode | null,
+    enabled: row.enabled === 1,
+  };
+}
+
+function toEvent(row: EventRow): ClusterEvent {
+  return {
+    id: row.id,
+    at: row.at,
+    type: row.type as EventType,
+    node: row.node,
+    message: row.message,
+    data: JSON.parse(row.data),
+  };
+}
+
+/** SQLite-backed store. Pass ":memory:" for a throwaway store. */
+export class SqliteStore implements Store {
+  readonly #db: DatabaseSync;
+
+  constructor(path: string) {
+    this.#db = new DatabaseSync(path);
+    this.#db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
+    this.#db.exec(SCHEMA);
+  }
+
+  nodes(count: number): NodeRecord[] {
+    const rows = this.#db.prepare("SELECT * FROM nodes WHERE id <= ? ORDER BY id").all(
+      count,
+    ) as unknown as NodeRow[];
+    const byId = new Map(rows.map((r) => [r.id, toNode(r)]));
+    return Array.from({ length: count }, (_, i) => byId.get(i + 1) ?? defaultNode(i + 1));
+  }
+
+  node(id: number): NodeRecord {
+    const row = this.#db.prepare("SELECT * FROM nodes WHERE id = ?").get(id) as
+      | NodeRow
+      | undefined;
+    return row ? toNode(row) : defaultNode(id);
+  }
+
+  updateNode(id: number, patch: Partial<Omit<NodeRecord, "id">>): void {
+    const next = { ...this.node(id), ...patch };
+    this.#db.prepare(
+      `INSERT INTO nodes (id, desired_power, mac, led_requested, enabled) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT(id) DO UPDATE SET desired_power = excluded.desired_power, mac = excluded.mac,
+         led_requested = excluded.led_requested, enabled = excluded.enabled`,
+    ).run(id, next.desiredPower, next.mac, next.ledRequested, next.enabled ? 1 : 0);
+  }
+
+  appendEvent(event: NewEvent): ClusterEvent {
+    const r = this.#db.prepare(
+      "INSERT INTO events (at, type, node, message, data) VALUES (?, ?, ?, ?, ?)",
+    ).run(Math.round(event.at), event.type, event.node, event.message, JSON.stringify(event.data));
+    const id = Number(r.lastInsertRowid);
+    if (id % 1000 === 0) {
+      this.#db.prepare("DELETE FROM events WHERE id <= ?").run(id - MAX_EVENTS);
+    }
+    return { ...event, at: Math.round(event.at), id };
+  }
+
+  eventsAfter(afterId: number, limit: number): ClusterEvent[] {
+    const rows = this.#db.prepare("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?").all(
+      afterId,
+      limit,
+    ) as unknown as EventRow[];
+    return rows.map(toEvent);
+  }
+
+  latestEvents(limit: number): ClusterEvent[] {
+    const rows = this.#db.prepare("SELECT * FROM events ORDER BY id DESC LIMIT ?").all(
+      limit,
+    ) as unknown as EventRow[];
+    return rows.map(toEvent).reverse();
+  }
+
+  saveJob(job: Job): void {
+    this.#db.prepare(
+      `INSERT INTO jobs (id, created_at, body) VALUES (?, ?, ?)
+       ON CONFLICT(id) DO UPDATE SET body = excluded.body`,
+    ).run(job.id, job.createdAt, JSON.stringify(job));
+  }
+
+  job(id: string): Job | undefined {
+    const row = this.#db.prepare("SELECT body FROM jobs WHERE id = ?").get(id) as
+      | { body: string }
+      | undefined;
+    return row ? JSON.parse(row.body) : undefined;
+  }
+
+  jobs(limit: number): Job[] {
+    const rows = this.#db.prepare(
+      "SELECT body FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT ?",
+    ).all(limit) as unknown as { body: string }[];
+    return rows.map((r) => JSON.parse(r.body));
+  }
+
+  getSetting<T>(key: string): T | undefined {
+    const row = this.#db.prepare("SELECT value FROM settings WHERE key = ?").get(key) as
+      | { value: string }
+      | undefined;
+    return row ? JSON.parse(row.value) as T : undefined;
+  }
+
+  setSetting(key: string, value: unknown): void {
+    this.#db.prepare(
+      `INSERT INTO settings (key, value) VALUES (?, ?)
+       ON CONFLICT(key) DO UPDATE SET value = excluded.value`,
+    ).run(key, JSON.stringify(value));
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+}
