@@ -1,0 +1,51 @@
+/** Renders `cm status`: one line per bay, grouped by BitBar bus. */
+import type { NodeStatus } from "../../shared/schemas.ts";
+
+function age(ms: number | null, now: number): string {
+  if (ms === null) return "-";
+  const s = Math.max(0, (now - ms) / 1000);
+  return s < 60 ? `${s.toFixed(1)}s` : `${Math.round(s / 60)}m`;
+}
+
+/** A readable table of the bays. */
+export function formatStatus(nodes: readonly NodeStatus[], now = Date.now()): string {
+  const header =
+    "NODE BUS SLOT HOST    IP           MODEL  POWER       STATE     LED       HEARTBEAT";
+  const lines = [header];
+  let bus = 0;
+  for (const n of nodes) {
+    if (n.bus !== bus) {
+      if (bus !== 0) lines.push("");
+      bus = n.bus;
+    }
+    const power = n.power.actual === n.power.desired
+      ? n.power.actual
+      : `${n.power.actual}→${n.power.desired}`;
+    const model = n.agent?.identity.model ?? n.expectedModel;
+    lines.push(
+      [
+        String(n.id).padStart(4),
+        String(n.bus).padStart(3),
+        String(n.slot).padStart(4),
+        n.hostname.padEnd(7),
+        n.ip.padEnd(12),
+        model.padEnd(6),
+        (power + (n.enabled ? "" : " (x)")).padEnd(11),
+        n.lifecycle.padEnd(9),
+        (n.agent?.led ?? n.ledRequested ?? "-").padEnd(9),
+        age(n.lastHeartbeatAt, now),
+      ].join(" "),
+    );
+  }
+  const count = (f: (n: NodeStatus) => boolean) => nodes.filter(f).length;
+  lines.push(
+    "",
+    `${count((n) => n.power.actual === "on")} on, ${
+      count((n) => n.lifecycle === "running")
+    } running, ` +
+      `${count((n) => n.lifecycle === "lost")} lost, ${
+        count((n) => n.lifecycle === "fault")
+      } fault of ${nodes.length}`,
+  );
+  return lines.join("\n");
+}

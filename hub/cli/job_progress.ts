@@ -1,0 +1,28 @@
+/** Follows a job to the end, drawing a progress bar on stderr. */
+import type { Job } from "../../shared/schemas.ts";
+import type { CliContext } from "./command.ts";
+
+/** Renders `[#####.....] 30/60 label` for a job. */
+export function progressBar(job: Job, width = 30): string {
+  const { done, total } = job.progress;
+  const frac = total > 0 ? Math.min(1, done / total) : 0;
+  const filled = Math.round(frac * width);
+  return `[${"#".repeat(filled)}${
+    ".".repeat(width - filled)
+  }] ${done}/${total} ${job.kind} ${job.summary}`;
+}
+
+/** Polls the job until it finishes; returns the finished job. */
+export async function followJob(ctx: CliContext, job: Job, pollMs = 200): Promise<Job> {
+  let last = "";
+  let current = job;
+  while (current.state === "running" || current.state === "queued") {
+    const line = progressBar(current);
+    if (line !== last && !ctx.json) ctx.err(line);
+    last = line;
+    await new Promise((r) => setTimeout(r, pollMs));
+    current = await ctx.api.get<Job>(`/jobs/${encodeURIComponent(current.id)}`);
+  }
+  if (!ctx.json) ctx.err(progressBar(current));
+  return current;
+}

@@ -1,0 +1,110 @@
+/**
+ * `cm`: the command line for the hub, mirroring the vendor's tools
+ * (`power N on`, `powerall on 1 60`, `testall`, `status`, `debugled`, `activetest`).
+ */
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { ClusterError } from "../../shared/errors.ts";
+import { ApiClient } from "./api_client.ts";
+import type { CliCommand, CliContext } from "./command.ts";
+import { debugledCommand } from "./verbs/debugled.ts";
+import { jobCommand } from "./verbs/jobs.ts";
+import { powerallCommand, powerCommand } from "./verbs/power.ts";
+import { activetestCommand, bootstrapCommand, testallCommand } from "./verbs/run_job.ts";
+import { statusCommand } from "./verbs/status.ts";
+
+/** Every verb, in help order. */
+export const COMMANDS: CliCommand[] = [
+  statusCommand,
+  powerCommand,
+  powerallCommand,
+  debugledCommand,
+  testallCommand,
+  activetestCommand,
+  bootstrapCommand,
+  jobCommand,
+];
+
+/** The help text. */
+export function usage(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.usage.length));
+  return [
+    "usage: cm [--hub URL] [--token TOKEN] [--json] VERB ARGS…",
+    "",
+    ...COMMANDS.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
+    "",
+    "  --hub URL      hub address (default $CM_HUB or http://127.0.0.1:4242)",
+    "  --token TOKEN  admin token (default $CM_TOKEN, else $CM_DATA_DIR/token or .data/token)",
+    "  --json         machine-readable output",
+  ].join("\n");
+}
+
+function readToken(env: (n: string) => string | undefined): string | undefined {
+  const given = env("CM_TOKEN");
+  if (given) return given;
+  try {
+    return Deno.readTextFileSync(join(env("CM_DATA_DIR") ?? ".data", "token")).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs the CLI; returns the exit code (0 ok, 1 failed operation, 2 usage error). */
+export async function runCli(
+  argv: string[],
+  io: { out(l: string): void; err(l: string): void } = {
+    out: (l) => console.log(l),
+    err: (l) => console.error(l),
+  },
+  env: (n: string) => string | undefined = (n) => Deno.env.get(n),
+): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        hub: { type: "string" },
+        token: { type: "string" },
+        json: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (e) {
+    io.err(`cm: ${e instanceof Error ? e.message : e}\n\n${usage()}`);
+    return 2;
+  }
+  const [verb, ...args] = parsed.positionals;
+  if (parsed.values.help || !verb) {
+    (verb || parsed.values.help ? io.out : io.err)(usage());
+    return parsed.values.help ? 0 : 2;
+  }
+  const command = COMMANDS.find((c) => c.name === verb);
+  if (!command) {
+    io.err(`cm: unknown verb "${verb}"\n\n${usage()}`);
+    return 2;
+  }
+  const ctx: CliContext = {
+    api: new ApiClient({
+      baseUrl: parsed.values.hub ?? env("CM_HUB") ?? "http://127.0.0.1:4242",
+      token: parsed.values.token ?? readToken(env),
+    }),
+    args,
+    json: parsed.values.json ?? false,
+    out: io.out,
+    err: io.err,
+  };
+  try {
+    return await command.run(ctx);
+  } catch (e) {
+    if (e instanceof ClusterError) {
+      if (ctx.json) io.out(JSON.stringify({ error: { code: e.code, message: e.message } }));
+      io.err(`cm ${verb}: ${e.message}`);
+      return e.code === "bad_request" || e.code === "invalid_range" ? 2 : 1;
+    }
+    throw e;
+  }
+}
+
+if (import.meta.main) Deno.exit(await runCli(Deno.args));
