@@ -86,6 +86,7 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
       await service.start();
     },
     async close() {
+      await jobs.drain();
       tracker.close();
       await power.close();
       store.close();

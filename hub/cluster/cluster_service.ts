@@ -202,7 +202,13 @@ export class ClusterService {
    */
   heartbeat(hb: Heartbeat, sourceIp?: string): HeartbeatReply {
     const id = this.#resolveNode(hb, sourceIp);
-    const report: AgentReport = { ...hb, receivedAt: Math.round(this.d.clock.now()) };
+    const report: AgentReport = {
+      identity: hb.identity,
+      health: hb.health,
+      led: hb.led,
+      seq: hb.seq,
+      receivedAt: Math.round(this.d.clock.now()),
+    };
     this.d.tracker.heartbeat(id, report);
     return {
       node: id,

@@ -157,6 +157,11 @@ export class JobRunner {
     return this.#store.jobs(limit).map((j) => this.#live.get(j.id)?.job ?? j);
   }
 
+  /** Waits for every running job to finish (used before the store closes). */
+  async drain(): Promise<void> {
+    await Promise.all([...this.#live.values()].map((l) => l.done));
+  }
+
   /** True while a job of `kind` is running. */
   running(kind: JobKind): Job | undefined {
     for (const { job } of this.#live.values()) if (job.kind === kind) return job;

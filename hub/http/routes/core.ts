@@ -36,9 +36,11 @@ function wantsWait(c: Context): boolean {
  * Answers a started job: by default waits for it and returns it (200), or the job's
  * fault as a 502; with `?wait=false` returns 202 at once with a Location to poll.
  */
-async function answerJob(c: Context, service: ClusterService, job: Job): Promise<Response> {
+async function answerJob(c: Context, service: ClusterService, start: () => Job): Promise<Response> {
+  const wait = wantsWait(c);
+  const job = start();
   c.header("Location", `/api/v1/jobs/${job.id}`);
-  if (!wantsWait(c)) return c.json(job, 202);
+  if (!wait) return c.json(job, 202);
   const done = await service.d.jobs.wait(job.id);
   if (done.state === "failed") {
     throw new ClusterError("hardware_fault", done.error ?? "power operation failed", done);
@@ -101,7 +103,7 @@ export function coreRoutes(
       body: PowerCommand,
       response: Job,
       query: { wait: "false: answer 202 at once with the job to poll" },
-      handler: (c, body) => answerJob(c, service, service.power([nodeParam(c)], body.state)),
+      handler: (c, body) => answerJob(c, service, () => service.power([nodeParam(c)], body.state)),
     }),
     route({
       method: "post",
@@ -112,7 +114,7 @@ export function coreRoutes(
       response: Job,
       query: { wait: "false: answer 202 at once with the job to poll" },
       handler: (c, body) =>
-        answerJob(c, service, service.power(service.nodeSet(body.nodes), body.state)),
+        answerJob(c, service, () => service.power(service.nodeSet(body.nodes), body.state)),
     }),
     route({
       method: "post",

@@ -1,0 +1,144 @@
+/** The `cm` CLI against a hub served on a random loopback port. */
+import assert from "node:assert/strict";
+import { runCli } from "../../hub/cli/main.ts";
+import { NodeStatus } from "../../shared/schemas.ts";
+import { type ServedHub, serveTestHub } from "../support/test_hub.ts";
+import { z } from "zod";
+
+async function cm(t: ServedHub, args: string[], token: string | undefined = "test-admin-token") {
+  const out: string[] = [];
+  const err: string[] = [];
+  const env = (n: string) =>
+    ({ CM_HUB: t.url, CM_TOKEN: token, CM_DATA_DIR: "/nonexistent" } as Record<
+      string,
+      string | undefined
+    >)[n];
+  const code = await runCli(args, { out: (l) => out.push(l), err: (l) => err.push(l) }, env);
+  return { code, out: out.join("\n"), err: err.join("\n") };
+}
+
+async function withServed(fn: (t: ServedHub) => Promise<void>) {
+  const t = await serveTestHub();
+  try {
+    await fn(t);
+  } finally {
+    await t.close();
+    await Deno.remove(t.dataDir, { recursive: true });
+  }
+}
+
+Deno.test("cm power / powerall / status drive the hub like the vendor tools", () =>
+  withServed(async (t) => {
+    let r = await cm(t, ["power", "7", "on"]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /on 7: done/);
+    r = await cm(t, ["powerall", "on", "1", "16"]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, /\[#+\] 16\/16 power on 1-16/, "progress bar shown");
+    r = await cm(t, ["powerall", "on", "23,30-32"]);
+    assert.equal(r.code, 0, r.err);
+    r = await cm(t, ["status"]);
+    assert.equal(r.code, 0);
+    assert.match(r.out, /^\s+7\s+2\s+1 node07\s+10\.42\.0\.7\s+pi3b\+\s+on\s+booting/m);
+    assert.match(r.out, /^\s+17\s+3\s+5 node17\s+10\.42\.0\.17\s+pi0w\s+off\s+off/m);
+    assert.match(r.out, /20 on, 0 running, 0 lost, 0 fault of 60/);
+    r = await cm(t, ["--json", "status", "30-32"]);
+    const nodes = z.array(NodeStatus).parse(JSON.parse(r.out));
+    assert.deepEqual(nodes.map((n) => [n.id, n.power.actual]), [[30, "on"], [31, "on"], [
+      32,
+      "on",
+    ]]);
+    r = await cm(t, ["powerall", "off", "1", "60"]);
+    assert.equal(r.code, 0, r.err);
+    const after = z.array(NodeStatus).parse(await (await fetch(`${t.url}/api/v1/nodes`)).json());
+    assert.equal(after.filter((n) => n.power.actual === "on").length, 0);
+  }));
+
+Deno.test("cm debugled sets the LED request", () =>
+  withServed(async (t) => {
+    const r = await cm(t, ["debugled", "12", "identify"]);
+    assert.equal(r.code, 0, r.err);
+    const n = NodeStatus.parse(await (await fetch(`${t.url}/api/v1/nodes/12`)).json());
+    assert.equal(n.ledRequested, "identify");
+  }));
+
+Deno.test("cm reports user errors clearly with non-zero exit codes", () =>
+  withServed(async (t) => {
+    let r = await cm(t, ["power", "61", "on"]);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /node 61 does not exist/);
+    r = await cm(t, ["power", "3", "sideways"]);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /expected on, off or cycle/);
+    r = await cm(t, ["powerall", "on", "60-1"]);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /runs backwards/);
+    r = await cm(t, ["frobnicate"]);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /unknown verb "frobnicate"/);
+    r = await cm(t, ["power", "3", "on"], "wrong-token");
+    assert.equal(r.code, 1);
+    assert.match(r.err, /not valid/);
+    r = await cm(t, ["--json", "power", "3", "on"], "wrong-token");
+    assert.equal(JSON.parse(r.out).error.code, "unauthorized");
+    r = await cm(t, ["--bogus"]);
+    assert.equal(r.code, 2);
+    const n3 = NodeStatus.parse(await (await fetch(`${t.url}/api/v1/nodes/3`)).json());
+    assert.equal(n3.power.actual, "off");
+  }));
+
+Deno.test("cm says clearly when the hub is not reachable", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close(); // nothing listens there now
+  const err: string[] = [];
+  const code = await runCli(
+    ["status"],
+    { out: () => {}, err: (l) => err.push(l) },
+    (n) => n === "CM_HUB" ? `http://127.0.0.1:${port}` : undefined,
+  );
+  assert.equal(code, 1);
+  assert.match(err.join("\n"), /cannot reach the hub at http:\/\/127\.0\.0\.1:\d+/);
+});
+
+Deno.test("the cm entry point runs as a process (deno task cm)", () =>
+  withServed(async (t) => {
+    const cmd = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-net",
+        "--allow-read",
+        "--allow-env",
+        "hub/cli/main.ts",
+        "power",
+        "9",
+        "on",
+      ],
+      env: { CM_HUB: t.url, CM_TOKEN: "test-admin-token" },
+      stdout: "piped",
+      stderr: "piped",
+    });
+    const r = await cmd.output();
+    const stdout = new TextDecoder().decode(r.stdout);
+    assert.equal(r.code, 0, new TextDecoder().decode(r.stderr));
+    assert.match(stdout, /on 9: done/);
+    const bad = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-net",
+        "--allow-read",
+        "--allow-env",
+        "hub/cli/main.ts",
+        "power",
+        "0",
+        "on",
+      ],
+      env: { CM_HUB: t.url, CM_TOKEN: "test-admin-token" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(bad.code, 2);
+    const stderr = new TextDecoder().decode(bad.stderr);
+    assert.match(stderr, /node 0 does not exist/);
+    assert.doesNotMatch(stderr, /at .*\.ts:\d+/);
+  }));

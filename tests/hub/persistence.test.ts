@@ -1,0 +1,105 @@
+/** Nothing is lost on restart: desired power, LED requests, events, jobs, secrets. */
+import assert from "node:assert/strict";
+import { NodeStatus } from "../../shared/schemas.ts";
+import { startTestHub } from "../support/test_hub.ts";
+
+Deno.test("a restarted hub restores desired power, LED modes, events and jobs", async () => {
+  const first = await startTestHub();
+  const dir = first.dataDir;
+  try {
+    const res = await first.call("POST", "/api/v1/power", { state: "on", nodes: "2-4,40" });
+    const job = await res.json();
+    assert.equal(job.state, "succeeded");
+    await first.call("POST", "/api/v1/nodes/3/led", { mode: "identify" });
+    const lastEvent = first.hub.events.latest(1)[0].id;
+    await first.close();
+
+    // A new process: the simulated module's rails start off, as after a power loss.
+    const second = await startTestHub({ dataDir: dir });
+    try {
+      const restore = second.hub.service.d.jobs.list().find((j) => j.summary.startsWith("restore"));
+      assert.ok(restore, "a restore job was started");
+      await second.hub.service.d.jobs.wait(restore.id);
+      for (const id of [2, 3, 4, 40]) {
+        const n = NodeStatus.parse(await (await second.call("GET", `/api/v1/nodes/${id}`)).json());
+        assert.deepEqual(n.power, { desired: "on", actual: "on" }, `node ${id}`);
+      }
+      const n5 = NodeStatus.parse(await (await second.call("GET", "/api/v1/nodes/5")).json());
+      assert.deepEqual(n5.power, { desired: "off", actual: "off" });
+      const n3 = NodeStatus.parse(await (await second.call("GET", "/api/v1/nodes/3")).json());
+      assert.equal(n3.ledRequested, "identify");
+      const old = await (await second.call("GET", `/api/v1/jobs/${job.id}`)).json();
+      assert.equal(old.state, "succeeded");
+      assert.equal(old.summary, "on 2-4,40");
+      const events = second.hub.events.after(0, 10_000);
+      assert.ok(events.some((e) => e.id === lastEvent), "old events survive");
+      const started = events.find((e) => e.type === "hub_started" && e.id > lastEvent);
+      assert.deepEqual(started?.data.restoring, [2, 3, 4, 40]);
+    } finally {
+      await second.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a job running when the hub stopped is reported failed after restart", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cm-hub-test-" });
+  try {
+    const first = await startTestHub({ dataDir: dir });
+    // Simulate a crash mid-job: record a running job directly, then reopen.
+    first.hub.service.d.store.saveJob({
+      id: "power-crashed",
+      kind: "power",
+      state: "running",
+      summary: "on 1-60",
+      progress: { done: 10, total: 60 },
+      createdAt: 1,
+      finishedAt: null,
+      error: null,
+    });
+    await first.close();
+    const second = await startTestHub({ dataDir: dir });
+    try {
+      const job = await (await second.call("GET", "/api/v1/jobs/power-crashed")).json();
+      assert.equal(job.state, "failed");
+      assert.match(job.error, /restarted/);
+    } finally {
+      await second.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("generated secrets are stored 0600 and reused on restart", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cm-hub-test-" });
+  try {
+    const a = await startTestHub({
+      dataDir: dir,
+      settings: { token: undefined, agentKey: undefined },
+    });
+    assert.ok(a.hub.token.created);
+    assert.ok(a.hub.token.value.length >= 40);
+    assert.notEqual(a.hub.token.value, a.hub.agentKey.value);
+    assert.equal((await Deno.stat(`${dir}/token`)).mode! & 0o777, 0o600);
+    assert.equal((await Deno.stat(`${dir}/agent-key`)).mode! & 0o777, 0o600);
+    const token = a.hub.token.value;
+    await a.close();
+    const b = await startTestHub({
+      dataDir: dir,
+      settings: { token: undefined, agentKey: undefined },
+    });
+    assert.equal(b.hub.token.created, false);
+    assert.equal(b.hub.token.value, token);
+    const denied = await b.call("POST", "/api/v1/nodes/1/power", { state: "on" }, {
+      auth: "test-admin-token",
+    });
+    assert.equal(denied.status, 401);
+    const ok = await b.call("POST", "/api/v1/nodes/1/power", { state: "on" }, { auth: token });
+    assert.equal(ok.status, 200);
+    await b.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
