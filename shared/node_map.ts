@@ -123,9 +123,10 @@ export function bayOf(map: NodeMap, id: number): Bay | undefined {
 /** The node a cluster address belongs to (10.42.0.N → N), or undefined. */
 export function nodeIdForIp(map: NodeMap, ip: string): number | undefined {
   const prefix = `${map.config.subnetPrefix}.`;
-  if (!ip.startsWith(prefix)) return undefined;
-  const n = Number(ip.slice(prefix.length));
-  return Number.isInteger(n) && n >= 1 && n <= map.bays.length ? n : undefined;
+  const last = ip.slice(prefix.length);
+  if (!ip.startsWith(prefix) || !/^[0-9]{1,3}$/.test(last)) return undefined;
+  const n = Number(last);
+  return n >= 1 && n <= map.bays.length ? n : undefined;
 }
 
 /** The node a hostname names (node07 → 7), or undefined. */
