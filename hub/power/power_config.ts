@@ -1,0 +1,181 @@
+/**
+ * The power driver's configuration: one zod schema (runtime validator and type) with
+ * cross-checks (every node wired once, every pin used once, chips that exist), and the
+ * default I2C wiring of a module.
+ */
+import { z } from "zod";
+import { busSlotOf, SLOTS_PER_BUS } from "../../shared/node_map.ts";
+import { NodeId } from "../../shared/schemas.ts";
+import { EXPANDER_TYPES } from "./expander/chips.ts";
+import { EXPANDER_PINS } from "./expander/register_map.ts";
+
+/** GPIO backends a `gpio` config may name (implemented in shared/gpio/). */
+export const GpioBackend = z.enum(["chardev", "sysfs", "simulated"]);
+export type GpioBackend = z.infer<typeof GpioBackend>;
+
+/** An expander address 0x20–0x27, as a number (32) or a hex string ("0x20"). */
+export const ExpanderAddress = z
+  .union([
+    z.number().int(),
+    z.string().regex(/^0x[0-9a-fA-F]{1,2}$/, 'address must look like "0x20"')
+      .transform((s) => parseInt(s, 16)),
+  ])
+  .pipe(
+    z.number().int().min(0x20, "expander address must be 0x20–0x27").max(
+      0x27,
+      "expander address must be 0x20–0x27",
+    ),
+  );
+
+const Pin = z.number().int().min(0).max(EXPANDER_PINS - 1);
+
+/** The simulated module (default). */
+export const SimulatedPowerConfig = z.strictObject({ driver: z.literal("simulated") });
+
+/** One Pi GPIO line per node. */
+export const GpioPowerConfig = z.strictObject({
+  driver: z.literal("gpio"),
+  backend: GpioBackend,
+  lines: z.array(z.strictObject({
+    node: NodeId,
+    /** BCM GPIO number (chardev: line offset on gpiochip0). */
+    gpio: z.number().int().min(0).max(1023),
+    /** The node is powered while the line is low. */
+    activeLow: z.boolean().optional(),
+  })).min(1),
+}).superRefine((cfg, ctx) => {
+  unique(ctx, cfg.lines.map((l) => l.node), (n) => `node ${n} is wired twice`, "lines");
+  unique(ctx, cfg.lines.map((l) => l.gpio), (g) => `GPIO ${g} is used twice`, "lines");
+});
+export type GpioPowerConfig = z.infer<typeof GpioPowerConfig>;
+
+/** One I2C bus of a BitBar, with its expander chips. */
+export const I2cBusConfig = z.strictObject({
+  /** BitBar control-plane bus, 1–10. */
+  bus: z.number().int().min(1).max(10),
+  /** Linux I2C adapter number: /dev/i2c-N. */
+  i2cDevice: z.number().int().min(0),
+  chips: z.array(z.strictObject({ type: z.enum(EXPANDER_TYPES), address: ExpanderAddress })).min(1),
+});
+export type I2cBusConfig = z.infer<typeof I2cBusConfig>;
+
+/** Where one node's rail is switched (and optionally sensed). */
+export const I2cNodeConfig = z.strictObject({
+  node: NodeId,
+  /** `bus` of an entry of `buses`. */
+  bus: z.number().int().min(1).max(10),
+  /** Address of a chip of that bus. */
+  chip: ExpanderAddress,
+  /** Expander pin 0–15 (0–7 port A/0, 8–15 port B/1) that switches the rail. */
+  pin: Pin,
+  /** Expander pin of the same chip that reads 1 while the rail is up. */
+  sensePin: Pin.optional(),
+  /** The node is powered while the pin is low. */
+  activeLow: z.boolean().optional(),
+});
+export type I2cNodeConfig = z.infer<typeof I2cNodeConfig>;
+
+/** I2C GPIO expanders, one bus per BitBar. */
+export const I2cPowerConfig = z.strictObject({
+  driver: z.literal("i2c"),
+  buses: z.array(I2cBusConfig).min(1),
+  nodes: z.array(I2cNodeConfig).min(1),
+}).superRefine((cfg, ctx) => {
+  const hexa = (n: number) => `0x${n.toString(16)}`;
+  unique(ctx, cfg.buses.map((b) => b.bus), (b) => `bus ${b} is listed twice`, "buses");
+  unique(
+    ctx,
+    cfg.buses.flatMap((b) => b.chips.map((c) => `/dev/i2c-${b.i2cDevice} ${hexa(c.address)}`)),
+    (k) => `two chips at ${k}`,
+    "buses",
+  );
+  unique(ctx, cfg.nodes.map((n) => n.node), (n) => `node ${n} is wired twice`, "nodes");
+  const pins: string[] = [];
+  cfg.nodes.forEach((n, i) => {
+    const bus = cfg.buses.find((b) => b.bus === n.bus);
+    const path = ["nodes", i];
+    if (!bus) {
+      ctx.addIssue({
+        code: "custom",
+        path,
+        message: `node ${n.node}: bus ${n.bus} is not in buses`,
+      });
+    } else if (!bus.chips.some((c) => c.address === n.chip)) {
+      ctx.addIssue({
+        code: "custom",
+        path,
+        message: `node ${n.node}: bus ${n.bus} has no chip at ${hexa(n.chip)}`,
+      });
+    }
+    if (n.sensePin === n.pin) {
+      ctx.addIssue({ code: "custom", path, message: `node ${n.node}: sensePin equals pin` });
+    }
+    pins.push(`bus ${n.bus} chip ${hexa(n.chip)} pin ${n.pin}`);
+    if (n.sensePin !== undefined) pins.push(`bus ${n.bus} chip ${hexa(n.chip)} pin ${n.sensePin}`);
+  });
+  unique(ctx, pins, (p) => `${p} is used twice`, "nodes");
+});
+export type I2cPowerConfig = z.infer<typeof I2cPowerConfig>;
+
+/** The power driver config: `{driver: "simulated" | "gpio" | "i2c", …}`. */
+export const PowerConfig = z.discriminatedUnion("driver", [
+  SimulatedPowerConfig,
+  GpioPowerConfig,
+  I2cPowerConfig,
+]);
+export type PowerConfig = z.infer<typeof PowerConfig>;
+
+function unique<T>(ctx: z.RefinementCtx, values: T[], message: (v: T) => string, path: string) {
+  const seen = new Set<T>();
+  for (const v of values) {
+    if (seen.has(v)) ctx.addIssue({ code: "custom", path: [path], message: message(v) });
+    seen.add(v);
+  }
+}
+
+/** Options of {@link defaultI2cPowerConfig}. */
+export interface DefaultI2cOptions {
+  /** /dev/i2c-N of BitBar bus 1; bus b uses N + b − 1 (default 1). */
+  firstI2cDevice?: number;
+  /** Expander type on every bus (default "mcp23017"). */
+  chip?: typeof EXPANDER_TYPES[number];
+  /** Address of the chip on every bus (default 0x20). */
+  address?: number;
+  /** Wire sense pins (port B) (default true). */
+  sense?: boolean;
+  /** Rails on while the pin is low (default false). */
+  activeLow?: boolean;
+}
+
+/**
+ * The default I2C wiring of an `nodeCount`-node module: one bus per BitBar, one MCP23017 at
+ * 0x20 per bus, slot k switched by pin k−1 (port A) and sensed by pin 8+k−1 (port B).
+ */
+export function defaultI2cPowerConfig(
+  nodeCount = 60,
+  opts: DefaultI2cOptions = {},
+): I2cPowerConfig {
+  const first = opts.firstI2cDevice ?? 1;
+  const address = opts.address ?? 0x20;
+  const buses = Math.ceil(nodeCount / SLOTS_PER_BUS);
+  return I2cPowerConfig.parse({
+    driver: "i2c",
+    buses: Array.from({ length: buses }, (_, i) => ({
+      bus: i + 1,
+      i2cDevice: first + i,
+      chips: [{ type: opts.chip ?? "mcp23017", address }],
+    })),
+    nodes: Array.from({ length: nodeCount }, (_, i) => {
+      const node = i + 1;
+      const { bus, slot } = busSlotOf(node);
+      return {
+        node,
+        bus,
+        chip: address,
+        pin: slot - 1,
+        ...(opts.sense ?? true ? { sensePin: 8 + slot - 1 } : {}),
+        ...(opts.activeLow ? { activeLow: true } : {}),
+      };
+    }),
+  });
+}
