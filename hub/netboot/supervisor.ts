@@ -1,0 +1,343 @@
+/**
+ * The netboot supervisor: renders and applies the configs, runs dnsmasq as a supervised
+ * child, tails lease events for MAC learning, checks NFS and NAT, and resets overlays.
+ * In dry mode (not root, not a Pi, or by setting) it only renders into `dryDir`, so the hub
+ * on a simulated module works anywhere.
+ */
+import { resolve } from "node:path";
+import { mkdir } from "node:fs/promises";
+import type { NodeMap } from "../../shared/node_map.ts";
+import type { Clock } from "../../shared/clock.ts";
+import { realClock } from "../../shared/clock.ts";
+import { ClusterError } from "../../shared/errors.ts";
+import type { ApplyResult, NetbootStatus, ServicesResponse } from "../../shared/netboot_schemas.ts";
+import type { NetbootSettings } from "./settings.ts";
+import { validateSettings } from "./settings.ts";
+import { type ReloadAction, type RenderedFile, renderNetbootFiles } from "./render_all.ts";
+import { DNSMASQ_FILES } from "./render_dnsmasq.ts";
+import { writeFileAtomic } from "./atomic_write.ts";
+import type { EventSink, LearningTarget, MacTable } from "./mac_learner.ts";
+import { LeaseWatcher, type UnknownMac } from "./lease_watcher.ts";
+import { DenoProcessRunner, type ProcessRunner } from "./process_runner.ts";
+import { type BackoffPolicy, type ServiceStatus, SupervisedProcess } from "./supervised_process.ts";
+import {
+  checkNat,
+  checkNfs,
+  type CheckResult,
+  type ReadText,
+  readTextOrNull,
+} from "./system_checks.ts";
+import { decideMode, type HostProbe, type ModeDecision, realHostProbe } from "./mode.ts";
+import { resetOverlay, type ResetResult } from "./overlays.ts";
+import { linkBootDirs } from "./boot_dirs.ts";
+
+/** What the supervisor is built from (the hub wires these). */
+export interface NetbootSupervisorDeps {
+  map: NodeMap;
+  settings: NetbootSettings;
+  macs: MacTable;
+  emit: EventSink;
+  /** The bay the control plane powered on and waits to learn (null: none). */
+  learningTarget?: () => LearningTarget | null;
+  /** Whether a node is powered on; a reset of a powered node needs `force`. */
+  isPoweredOn?: (node: number) => boolean;
+  runner?: ProcessRunner;
+  clock?: Clock;
+  probe?: HostProbe;
+  readText?: ReadText;
+  backoff?: BackoffPolicy;
+  /** Lease-event poll interval, ms (default 500). */
+  pollMs?: number;
+}
+
+const SKIPPED = (name: string): CheckResult => ({
+  name,
+  state: "skipped",
+  detail: "dry mode: not checked",
+  checks: {},
+});
+
+/** Runs the netboot services. */
+export class NetbootSupervisor {
+  readonly #d: NetbootSupervisorDeps;
+  readonly #runner: ProcessRunner;
+  readonly #clock: Clock;
+  readonly #readText: ReadText;
+  readonly #mode: ModeDecision;
+  readonly #dnsmasq: SupervisedProcess;
+  readonly #watcher: LeaseWatcher;
+  #lastApply: ApplyResult | null = null;
+  #queue: Promise<unknown> = Promise.resolve();
+  #started = false;
+
+  constructor(deps: NetbootSupervisorDeps) {
+    validateSettings(deps.map, deps.settings);
+    this.#d = deps;
+    this.#runner = deps.runner ?? new DenoProcessRunner();
+    this.#clock = deps.clock ?? realClock;
+    this.#readText = deps.readText ?? readTextOrNull;
+    this.#mode = decideMode(deps.settings.mode, deps.probe ?? realHostProbe);
+    const s = deps.settings;
+    this.#dnsmasq = new SupervisedProcess({
+      name: "dnsmasq",
+      cmd: s.dnsmasqBinary,
+      args: [
+        "--keep-in-foreground",
+        `--conf-file=${s.paths.configDir}/${DNSMASQ_FILES.conf}`,
+        "--log-facility=-",
+      ],
+      runner: this.#runner,
+      clock: this.#clock,
+      policy: deps.backoff,
+      onState: (st) =>
+        deps.emit("service_state", null, `dnsmasq ${st.state}`, {
+          service: "dnsmasq",
+          state: st.state,
+          pid: st.pid,
+          restarts: st.restarts,
+          lastError: st.lastError,
+        }),
+    });
+    this.#watcher = new LeaseWatcher({
+      map: deps.map,
+      eventsFile: this.live ? s.paths.eventsFile : `${this.dryDir}/dhcp-events.log`,
+      table: deps.macs,
+      emit: deps.emit,
+      target: () => deps.learningTarget?.() ?? null,
+      clock: this.#clock,
+      pollMs: deps.pollMs,
+      onLearned: async () => {
+        await this.apply();
+      },
+    });
+  }
+
+  /** True in live mode. */
+  get live(): boolean {
+    return this.#mode.mode === "live";
+  }
+
+  /** Live or dry, and why. */
+  get mode(): ModeDecision {
+    return this.#mode;
+  }
+
+  /** Absolute directory dry mode renders into. */
+  get dryDir(): string {
+    return resolve(this.#d.settings.dryDir);
+  }
+
+  /** The lease watcher (its `poll()` lets tests and the hub process events on demand). */
+  get leaseWatcher(): LeaseWatcher {
+    return this.#watcher;
+  }
+
+  /** Every config file for the current MAC table (pure; nothing written). */
+  render(): RenderedFile[] {
+    return renderNetbootFiles(this.#d.map, this.#d.settings, this.#d.macs.all());
+  }
+
+  /** Runs `fn` after every earlier apply/reset finished: one writer at a time. */
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.#queue.then(fn, fn);
+    this.#queue = next.catch(() => {});
+    return next;
+  }
+
+  /**
+   * Writes the rendered files atomically (only those that changed) and applies the changes
+   * by reloading: SIGHUP for dnsmasq's hosts files, a dnsmasq restart only when dnsmasq.conf
+   * changed, `exportfs -ra`, `iptables-restore`, `sysctl -p`. Dry mode only writes into
+   * `dryDir`.
+   */
+  apply(): Promise<ApplyResult> {
+    return this.#serial(() => this.#apply());
+  }
+
+  async #apply(): Promise<ApplyResult> {
+    const files = this.render();
+    const written: string[] = [];
+    const unchanged: string[] = [];
+    const changed = new Set<ReloadAction>();
+    for (const f of files) {
+      const target = this.live ? f.path : `${this.dryDir}/${f.name}`;
+      if (target === null) continue; // hand-copied files (WiFi) are rendered, not installed
+      if (await writeFileAtomic(target, f.content, f.mode)) {
+        written.push(target);
+        changed.add(f.reload);
+      } else unchanged.push(target);
+    }
+    const reloads: ApplyResult["reloads"] = [];
+    if (this.live) {
+      await this.#prepareDirs();
+      reloads.push(...await this.#reload(changed));
+    }
+    this.#lastApply = {
+      mode: this.#mode.mode,
+      dir: this.live ? null : this.dryDir,
+      written,
+      unchanged,
+      reloads,
+      at: this.#clock.now(),
+    };
+    return this.#lastApply;
+  }
+
+  async #prepareDirs(): Promise<void> {
+    const { map, settings: s } = this.#d;
+    for (const p of [s.paths.leaseFile, s.paths.eventsFile]) {
+      await mkdir(p.slice(0, p.lastIndexOf("/")) || "/", { recursive: true });
+    }
+    if (s.overlays) {
+      for (const bay of map.bays.filter((b) => b.lan)) {
+        await mkdir(`${s.paths.overlayDir}/${bay.hostname}`, { recursive: true, mode: 0o755 });
+      }
+      await linkBootDirs(map, s.paths.tftpRoot);
+    }
+  }
+
+  async #reload(changed: Set<ReloadAction>): Promise<ApplyResult["reloads"]> {
+    const s = this.#d.settings;
+    const out: ApplyResult["reloads"] = [];
+    const run = async (action: string, cmd: string, args: string[]) => {
+      const r = await this.#runner.run(cmd, args);
+      out.push({
+        action,
+        ok: r.code === 0,
+        detail: r.code === 0
+          ? `${cmd} ${args.join(" ")}`
+          : `${cmd} failed (${r.code}): ${(r.stderr || r.stdout).trim().slice(0, 300)}`,
+      });
+    };
+    if (this.#started && changed.has("dnsmasq-restart")) {
+      await this.#dnsmasq.restart();
+      out.push({ action: "dnsmasq-restart", ok: true, detail: "dnsmasq.conf changed: restarted" });
+    } else if (this.#started && changed.has("dnsmasq-hup")) {
+      const ok = this.#dnsmasq.signal("SIGHUP");
+      out.push({
+        action: "dnsmasq-hup",
+        ok,
+        detail: ok ? "SIGHUP: dnsmasq re-reads dhcp-hosts and hosts" : "dnsmasq is not running",
+      });
+    }
+    if (changed.has("exportfs")) await run("exportfs", "exportfs", ["-ra"]);
+    if (changed.has("iptables")) await run("iptables", "iptables-restore", [s.paths.rulesV4File]);
+    if (changed.has("sysctl")) await run("sysctl", "sysctl", ["-p", s.paths.sysctlFile]);
+    return out;
+  }
+
+  /** Applies the configs, starts dnsmasq (live mode) and the lease watcher. */
+  async start(): Promise<void> {
+    await this.apply();
+    if (this.live) {
+      this.#started = true;
+      this.#dnsmasq.start();
+    }
+    this.#watcher.start();
+  }
+
+  /** Stops the lease watcher and dnsmasq. */
+  async stop(): Promise<void> {
+    await this.#watcher.stop();
+    if (this.#started) await this.#dnsmasq.stop();
+    this.#started = false;
+  }
+
+  /** The dnsmasq child's status. */
+  dnsmasqStatus(): ServiceStatus {
+    return this.#dnsmasq.status();
+  }
+
+  /** NFS and NAT checks (skipped in dry mode). */
+  async checks(): Promise<{ nfs: CheckResult; nat: CheckResult }> {
+    if (!this.live) return { nfs: SKIPPED("nfs"), nat: SKIPPED("nat") };
+    const { map, settings } = this.#d;
+    const [nfs, nat] = await Promise.all([
+      checkNfs(settings, this.#runner, this.#readText),
+      checkNat(map, settings, this.#runner, this.#readText),
+    ]);
+    return { nfs, nat };
+  }
+
+  /** Rows for `GET /services`. */
+  async services(): Promise<ServicesResponse> {
+    const d = this.dnsmasqStatus();
+    const { nfs, nat } = await this.checks();
+    const dnsDetail = !this.live
+      ? `dry mode (${this.#mode.reason}): configs rendered to ${this.dryDir}`
+      : d.lastError ?? (d.state === "running" ? "serving DHCP, DNS and TFTP" : d.state);
+    return {
+      mode: this.#mode.mode,
+      services: [
+        { name: "dnsmasq", state: d.state, detail: dnsDetail, pid: d.pid, restarts: d.restarts },
+        ...[nfs, nat].map((c) => ({
+          name: c.name,
+          state: c.state,
+          detail: c.detail,
+          pid: null,
+          restarts: null,
+        })),
+      ],
+    };
+  }
+
+  /** Everything for `GET /netboot/status`. */
+  async status(): Promise<NetbootStatus> {
+    const { map, settings: s } = this.#d;
+    const { nfs, nat } = await this.checks();
+    const p = map.config.subnetPrefix;
+    return {
+      mode: this.#mode.mode,
+      modeReason: this.#mode.reason,
+      dnsmasq: this.dnsmasqStatus(),
+      nfs,
+      nat,
+      learning: {
+        range: s.learningRange
+          ? `${p}.${s.learningRange.first}-${p}.${s.learningRange.last}`
+          : null,
+        waitingFor: this.waitingFor(),
+        learned: this.#d.macs.all().size,
+        unknownMacs: this.#watcher.unknownMacs().length,
+      },
+      overlays: s.overlays,
+      lastApply: this.#lastApply,
+    };
+  }
+
+  /** The bay waiting to be learned, or null. */
+  waitingFor(): number | null {
+    return this.#d.learningTarget?.()?.node ?? null;
+  }
+
+  /** MACs that asked for a lease but belong to no bay. */
+  unknownMacs(): UnknownMac[] {
+    return this.#watcher.unknownMacs();
+  }
+
+  /**
+   * Resets node `node` to the base image by emptying its overlay. Refuses when overlays
+   * are off, or while the node is powered on unless `force`.
+   */
+  resetNode(node: number, force = false): Promise<ResetResult> {
+    const s = this.#d.settings;
+    if (!s.overlays) {
+      return Promise.reject(
+        new ClusterError(
+          "conflict",
+          "overlays are off: every node runs the shared read-only image, nothing to reset",
+        ),
+      );
+    }
+    if (!force && this.#d.isPoweredOn?.(node)) {
+      return Promise.reject(
+        new ClusterError(
+          "conflict",
+          `node ${node} is powered on: power it off first, or reset with force`,
+        ),
+      );
+    }
+    const dir = this.live ? s.paths.overlayDir : `${this.dryDir}/overlay`;
+    return this.#serial(() => resetOverlay(this.#d.map, dir, node));
+  }
+}

@@ -1,0 +1,54 @@
+/** Shared helpers of the netboot tests: finding (and if root, installing) the real tools. */
+
+/** Paths of the tools the real-dnsmasq tests use; null where missing. */
+export interface NetbootDeps {
+  dnsmasq: string | null;
+  busybox: string | null;
+  ip: string | null;
+  /** Why something is missing, for skip messages. */
+  note: string;
+}
+
+async function which(name: string): Promise<string | null> {
+  for (
+    const dir of ["/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/sbin", "/usr/local/bin"]
+  ) {
+    const p = `${dir}/${name}`;
+    const st = await Deno.stat(p).catch(() => null);
+    if (st?.isFile) return p;
+  }
+  return null;
+}
+
+let cached: Promise<NetbootDeps> | null = null;
+
+/**
+ * Runs scripts/netboot/install-deps.sh when root (idempotent, quiet), then locates dnsmasq,
+ * busybox and ip. Never throws; missing tools come back as null with a note.
+ */
+export function ensureNetbootDeps(): Promise<NetbootDeps> {
+  cached ??= (async () => {
+    let note = "";
+    if (Deno.uid() === 0) {
+      const script = new URL("../../scripts/netboot/install-deps.sh", import.meta.url).pathname;
+      const out = await new Deno.Command("sh", { args: [script] }).output().catch(() => null);
+      if (!out || out.code !== 0) {
+        note = `install-deps.sh failed: ${
+          out ? new TextDecoder().decode(out.stderr).trim() : "sh missing"
+        }`;
+      }
+    } else note = "not root: cannot install missing packages";
+    const [dnsmasq, busybox, ip] = await Promise.all([
+      which("dnsmasq"),
+      which("busybox"),
+      which("ip"),
+    ]);
+    const missing = [["dnsmasq", dnsmasq], ["busybox", busybox], ["ip", ip]].filter((x) => !x[1]);
+    if (missing.length) {
+      note = `missing ${missing.map((x) => x[0]).join(", ")}${note ? ` (${note})` : ""}`;
+      console.warn(`netboot tests: ${note}; the tests that need them are skipped`);
+    }
+    return { dnsmasq, busybox, ip, note };
+  })();
+  return cached;
+}

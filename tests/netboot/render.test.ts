@@ -1,0 +1,277 @@
+import assert from "node:assert/strict";
+import { buildNodeMap } from "../../shared/node_map.ts";
+import { netbootSettings } from "../../hub/netboot/settings.ts";
+import {
+  renderDhcpHosts,
+  renderDnsmasqConf,
+  renderHosts,
+  renderLeaseHook,
+} from "../../hub/netboot/render_dnsmasq.ts";
+import { renderExports } from "../../hub/netboot/render_nfs.ts";
+import { renderRulesV4, renderSysctl } from "../../hub/netboot/render_nat.ts";
+import { renderCmdline } from "../../hub/netboot/render_cmdline.ts";
+import {
+  derivePsk,
+  renderHostapd,
+  renderWpaSupplicant,
+  wpaPsk,
+} from "../../hub/netboot/render_wifi.ts";
+import { renderNetbootFiles } from "../../hub/netboot/render_all.ts";
+import { NetbootConfigError } from "../../hub/netboot/errors.ts";
+import { normalizeMac } from "../../hub/netboot/validate.ts";
+import { pbkdf2Sync } from "node:crypto";
+
+const map = buildNodeMap();
+const settings = netbootSettings();
+
+/** Lines of `text` that start with `key=`, with the key stripped. */
+function values(text: string, key: string): string[] {
+  return text.split("\n").filter((l) => l.startsWith(`${key}=`)).map((l) =>
+    l.slice(key.length + 1)
+  );
+}
+
+Deno.test("dnsmasq.conf binds the cluster interface and carries DNS, DHCP, TFTP and PXE", () => {
+  const conf = renderDnsmasqConf(map, settings);
+  assert.deepEqual(values(conf, "interface"), ["eth0"]);
+  assert.deepEqual(values(conf, "except-interface"), ["wlan0"]);
+  assert.deepEqual(values(conf, "domain"), ["cluster,10.42.0.0/24"]);
+  assert.deepEqual(values(conf, "local"), ["/cluster/"]);
+  assert.deepEqual(values(conf, "tftp-root"), ["/pxe/boot"]);
+  assert.deepEqual(values(conf, "pxe-service"), ['0,"Raspberry Pi Boot"']);
+  assert.deepEqual(values(conf, "dhcp-hostsfile"), ["/etc/cluster-module/netboot/dhcp-hosts"]);
+  assert.deepEqual(values(conf, "addn-hosts"), ["/etc/cluster-module/netboot/hosts"]);
+  assert.deepEqual(values(conf, "dhcp-leasefile"), ["/var/lib/cluster-module/dnsmasq.leases"]);
+  assert.deepEqual(values(conf, "dhcp-script"), ["/etc/cluster-module/netboot/dhcp-event.sh"]);
+  assert.deepEqual(values(conf, "dhcp-option"), [
+    "option:router,10.42.0.250",
+    "option:dns-server,10.42.0.250",
+  ]);
+  assert.ok(conf.split("\n").includes("enable-tftp"));
+  // static range for nodes + learning range from the settings
+  assert.deepEqual(values(conf, "dhcp-range"), [
+    "set:nodes,10.42.0.1,static,255.255.255.0,12h",
+    "set:learn,10.42.0.100,10.42.0.149,255.255.255.0,5m",
+  ]);
+  // per-node data lives in the SIGHUP-reloaded files, not in dnsmasq.conf
+  assert.ok(!conf.includes("dhcp-host="));
+  assert.ok(!conf.includes("node07"));
+  assert.ok(!conf.includes("tftp-unique-root"));
+});
+
+Deno.test("dnsmasq.conf follows settings: no learning range, upstream servers, overlays", () => {
+  const s = netbootSettings({
+    clusterInterface: "br0",
+    learningRange: null,
+    upstreamDns: ["1.1.1.1"],
+    overlays: true,
+    dnsmasqUser: "dnsmasq",
+  });
+  const conf = renderDnsmasqConf(map, s);
+  assert.deepEqual(values(conf, "interface"), ["br0"]);
+  assert.deepEqual(values(conf, "dhcp-range").length, 1);
+  assert.deepEqual(values(conf, "server"), ["1.1.1.1"]);
+  assert.ok(conf.split("\n").includes("no-resolv"));
+  assert.deepEqual(values(conf, "tftp-unique-root"), ["ip"]);
+  assert.deepEqual(values(conf, "user"), ["dnsmasq"]);
+});
+
+Deno.test("dhcp-hosts has exactly one line per learned MAC with the bay's address and name", () => {
+  const macs = new Map([[7, "B8:27:EB:00:00:07"], [1, "b8-27-eb-00-00-01"], [
+    60,
+    "dc:a6:32:00:00:3c",
+  ]]);
+  const text = renderDhcpHosts(map, macs);
+  const lines = text.split("\n").filter((l) => l && !l.startsWith("#"));
+  assert.deepEqual(lines.length, 3);
+  for (const [node, mac] of macs) {
+    const canonical = normalizeMac(mac);
+    const mine = lines.filter((l) => l.startsWith(`${canonical},`));
+    assert.deepEqual(mine.length, 1);
+    assert.deepEqual(
+      mine[0],
+      `${canonical},${map.bays[node - 1].ip},${map.bays[node - 1].hostname}`,
+    );
+  }
+  assert.deepEqual(
+    renderDhcpHosts(map, new Map()).split("\n").filter((l) => l && !l.startsWith("#")),
+    [],
+  );
+});
+
+Deno.test("dhcp-hosts rejects bad MACs, duplicates and unknown nodes", () => {
+  for (
+    const bad of [
+      "b8:27:eb:00:00",
+      "b8:27:eb:00:00:0g",
+      "b8:27:eb:00:00:07\ndhcp-range=x",
+      "01:00:5e:00:00:01",
+    ]
+  ) {
+    assert.throws(() => renderDhcpHosts(map, new Map([[3, bad]])), NetbootConfigError);
+  }
+  assert.throws(
+    () => renderDhcpHosts(map, new Map([[3, "b8:27:eb:00:00:03"], [4, "B8:27:EB:00:00:03"]])),
+    /both node 3 and node 4/,
+  );
+  assert.throws(() => renderDhcpHosts(map, new Map([[61, "b8:27:eb:00:00:03"]])), /does not exist/);
+});
+
+Deno.test("hosts has a record for every node, the switch and the hub", () => {
+  const text = renderHosts(map);
+  const rows = text.split("\n").filter((l) => l && !l.startsWith("#")).map((l) => l.split("\t"));
+  assert.deepEqual(rows.length, 62);
+  for (const h of [...map.bays, map.switch, map.hub]) {
+    const row = rows.filter((r) => r[0] === h.ip);
+    assert.deepEqual(row, [[h.ip, `${h.hostname}.cluster`, h.hostname]]);
+  }
+});
+
+Deno.test("lease hook appends add/old/del events to the events file", () => {
+  const hook = renderLeaseHook(map, settings);
+  assert.ok(hook.startsWith("#!/bin/sh\n"));
+  assert.ok(hook.includes(">> '/var/lib/cluster-module/dhcp-events.log'"));
+});
+
+Deno.test("settings validation rejects injection and bad values", () => {
+  const bad: Parameters<typeof netbootSettings>[0][] = [
+    { clusterInterface: "eth0\ndhcp-range=1.2.3.4" },
+    { clusterInterface: "eth 0" },
+    { uplinkInterface: "a-very-long-interface-name" },
+    { uplinkInterface: "eth0" },
+    { paths: { tftpRoot: "/pxe/boot\nenable-ra" } },
+    { paths: { tftpRoot: "relative/boot" } },
+    { paths: { nfsRoot: "/pxe/root,rw" } },
+    { paths: { nfsRoot: "/pxe/../etc" } },
+    { learningRange: { first: 50, last: 70 } },
+    { learningRange: { first: 200, last: 210 } },
+    { learningRange: { first: 150, last: 100 } },
+    { upstreamDns: ["8.8.8.8; rm"] },
+    { leaseTime: "12h\nx" },
+    { dnsmasqUser: 'root"' },
+    { cmdlinePrefix: "console=tty1\ninit=/bin/sh" },
+    { wifi: { ssid: "a\nb" } },
+    { wifi: { psk: "short" } },
+    { wifi: { psk: "line\nbreak-long" } },
+    { wifi: { country: "usa" } },
+  ];
+  for (const b of bad) {
+    assert.throws(
+      () => renderDnsmasqConf(map, netbootSettings(b)),
+      NetbootConfigError,
+      JSON.stringify(b),
+    );
+  }
+});
+
+Deno.test("exports: shared root read-only to the subnet; overlays rw to one node each", () => {
+  const plain = renderExports(map, settings);
+  const rows = plain.split("\n").filter((l) => l && !l.startsWith("#"));
+  assert.deepEqual(rows, ["/pxe/root 10.42.0.0/24(ro,sync,no_subtree_check,no_root_squash)"]);
+  const withOverlays = renderExports(map, netbootSettings({ overlays: true }));
+  const ov = withOverlays.split("\n").filter((l) => l.startsWith("/pxe/overlay/"));
+  const lanBays = map.bays.filter((b) => b.lan);
+  assert.deepEqual(ov.length, lanBays.length);
+  assert.deepEqual(ov.length, 48);
+  for (const b of lanBays) {
+    assert.ok(
+      ov.includes(`/pxe/overlay/${b.hostname} ${b.ip}(rw,sync,no_subtree_check,no_root_squash)`),
+    );
+  }
+  assert.ok(!ov.some((l) => l.includes("/node17 "))); // Zero W bay
+});
+
+Deno.test("rules.v4 masquerades the cluster subnet to the uplink and is iptables-restore shaped", () => {
+  const rules = renderRulesV4(map, netbootSettings({ uplinkInterface: "wlan1" }));
+  const lines = rules.split("\n");
+  assert.ok(lines.includes("-A POSTROUTING -s 10.42.0.0/24 -o wlan1 -j MASQUERADE"));
+  assert.ok(lines.includes("-A FORWARD -i eth0 -o wlan1 -s 10.42.0.0/24 -j ACCEPT"));
+  assert.deepEqual(lines.filter((l) => l === "COMMIT").length, 2);
+  assert.deepEqual(lines.filter((l) => l.startsWith("*")), ["*nat", "*filter"]);
+  assert.deepEqual(renderSysctl().split("\n").filter((l) => l && !l.startsWith("#")), [
+    "net.ipv4.ip_forward=1",
+  ]);
+});
+
+Deno.test("cmdline.txt boots from the hub's NFS root; per-node adds cm.node and the overlay", () => {
+  const shared = renderCmdline(map, netbootSettings({ cmdlinePrefix: "" }));
+  assert.deepEqual(
+    shared,
+    "root=/dev/nfs nfsroot=10.42.0.250:/pxe/root,vers=3 ro ip=dhcp rootwait\n",
+  );
+  const n7 = renderCmdline(map, netbootSettings({ overlays: true }), 7);
+  assert.deepEqual(n7.split("\n").length, 2); // one line
+  assert.match(n7, / cm\.node=7 cm\.overlay=10\.42\.0\.250:\/pxe\/overlay\/node07\n$/);
+  assert.match(n7, /^console=serial0,115200 console=tty1 root=\/dev\/nfs /);
+  assert.throws(() => renderCmdline(map, settings, 61), /does not exist/);
+});
+
+Deno.test("wpa_supplicant.conf follows the guide's format; quotes cannot break out", () => {
+  const plain = renderWpaSupplicant(map, settings);
+  assert.ok(plain.includes('network={\n    ssid="client"\n    psk="secret12"\n    priority=1\n}'));
+  assert.ok(
+    plain.includes(
+      "country=US\nctrl_interface=DIR=/var/run/wpa_supplicant GROUP=netdev\nupdate_config=1\n",
+    ),
+  );
+  const evil = renderWpaSupplicant(
+    map,
+    netbootSettings({ wifi: { ssid: 'my"net', psk: 'pa"ss}word' } }),
+  );
+  const ssid = values(evil.replaceAll("    ", ""), "ssid")[0];
+  const psk = values(evil.replaceAll("    ", ""), "psk")[0];
+  assert.deepEqual(
+    ssid,
+    [...new TextEncoder().encode('my"net')].map((b) => b.toString(16).padStart(2, "0")).join(""),
+  );
+  assert.deepEqual(psk, pbkdf2Sync('pa"ss}word', 'my"net', 4096, 32, "sha1").toString("hex"));
+  assert.deepEqual(evil.split("\n").filter((l) => l.includes("}")).length, 1);
+  // IEEE 802.11i test vector: passphrase "password", SSID "IEEE"
+  assert.equal(
+    derivePsk("IEEE", "password"),
+    "f42c6fc52df0ebef9ebb4b90b38a5f902e83fe1b135a70e23aed762e9710a12e",
+  );
+  assert.equal(wpaPsk("IEEE", 'pass"word'), derivePsk("IEEE", 'pass"word'));
+  assert.equal(wpaPsk("IEEE", "password"), '"password"');
+});
+
+Deno.test("hostapd.conf is rendered only when the hub is the Zero Ws' access point", () => {
+  const off = renderNetbootFiles(map, settings, new Map());
+  assert.ok(!off.some((f) => f.name === "wifi/hostapd.conf"));
+  const s = netbootSettings({ wifi: { hubAccessPoint: true, apBridge: "br0", ssid: "client" } });
+  const on = renderNetbootFiles(map, s, new Map()).find((f) => f.name === "wifi/hostapd.conf");
+  assert.ok(on !== undefined);
+  const conf = renderHostapd(map, s);
+  assert.deepEqual(on.content, conf);
+  assert.deepEqual(values(conf, "ssid2"), ["636c69656e74"]);
+  assert.deepEqual(values(conf, "bridge"), ["br0"]);
+  assert.deepEqual(values(conf, "interface"), ["wlan1"]);
+  assert.deepEqual(values(conf, "wpa_passphrase"), ["secret12"]);
+});
+
+Deno.test("renderNetbootFiles lists every file with its install path and reload action", () => {
+  const files = renderNetbootFiles(
+    map,
+    netbootSettings({ overlays: true }),
+    new Map([[2, "b8:27:eb:00:00:02"]]),
+  );
+  const byName = new Map(files.map((f) => [f.name, f]));
+  assert.deepEqual(byName.get("dnsmasq/dnsmasq.conf")?.reload, "dnsmasq-restart");
+  assert.deepEqual(byName.get("dnsmasq/dhcp-hosts")?.reload, "dnsmasq-hup");
+  assert.deepEqual(byName.get("dnsmasq/hosts")?.reload, "dnsmasq-hup");
+  assert.deepEqual(
+    byName.get("nfs/cluster-module.exports")?.path,
+    "/etc/exports.d/cluster-module.exports",
+  );
+  assert.deepEqual(byName.get("nat/rules.v4")?.path, "/etc/iptables/rules.v4");
+  assert.deepEqual(byName.get("dnsmasq/dhcp-event.sh")?.mode, 0o755);
+  assert.deepEqual(
+    byName.get("boot/10.42.0.7/cmdline.txt")?.path,
+    "/pxe/boot/10.42.0.7/cmdline.txt",
+  );
+  assert.deepEqual(
+    files.filter((f) => f.name.match(/^boot\/10\.42\.0\.\d+\/cmdline\.txt$/)).length,
+    48,
+  );
+  assert.deepEqual(new Set(files.map((f) => f.name)).size, files.length);
+});
