@@ -9,8 +9,11 @@ import { NodeId } from "../../shared/schemas.ts";
 import { EXPANDER_TYPES } from "./expander/chips.ts";
 import { EXPANDER_PINS } from "./expander/register_map.ts";
 
-/** GPIO backends a `gpio` config may name (implemented in shared/gpio/). */
-export const GpioBackend = z.enum(["chardev", "sysfs", "simulated"]);
+/**
+ * GPIO backends a `gpio` config may name: the names `openGpioLine` in shared/gpio/open_line.ts
+ * accepts (`auto` = chardev, else sysfs; `sim` = simulated lines).
+ */
+export const GpioBackend = z.enum(["auto", "chardev", "sysfs", "sim"]);
 export type GpioBackend = z.infer<typeof GpioBackend>;
 
 /** An expander address 0x20–0x27, as a number (32) or a hex string ("0x20"). */
