@@ -1,0 +1,258 @@
+import assert from "node:assert/strict";
+import { FakeClock } from "../../shared/clock_fake.ts";
+import type { AgentReport, ClusterEvent } from "../../shared/schemas.ts";
+import { SqliteStore } from "../../hub/store/sqlite_store.ts";
+import { EventLog } from "../../hub/events/event_log.ts";
+import { NodeTracker } from "../../hub/cluster/node_tracker.ts";
+
+const T0 = 1_700_000_000_000;
+const LOST = 15_000;
+
+function report(node: number, receivedAt: number, seq = 1): AgentReport {
+  return {
+    identity: {
+      node,
+      hostname: `node${String(node).padStart(2, "0")}`,
+      model: "pi3b+",
+      boardName: "Raspberry Pi 3 Model B Plus Rev 1.3",
+      serial: "0000000012345678",
+      mac: "b8:27:eb:00:00:05",
+      agentVersion: "test",
+    },
+    health: {
+      uptimeSeconds: 1,
+      load1: 0,
+      memTotalBytes: 1,
+      memAvailableBytes: 1,
+      cpuTempCelsius: null,
+    },
+    led: "heartbeat",
+    seq,
+    receivedAt,
+  };
+}
+
+/** A tracker on a fake clock with an in-memory store; `events` collects what is emitted. */
+function setup() {
+  const clock = new FakeClock(T0);
+  const store = new SqliteStore(":memory:");
+  const log = new EventLog(store, clock);
+  const events: ClusterEvent[] = [];
+  log.subscribe((e) => events.push(e));
+  const tracker = new NodeTracker(60, log, clock, LOST);
+  const beat = (node: number) => tracker.heartbeat(node, report(node, clock.now()));
+  const transitions = (node: number) =>
+    events.filter((e) => e.type === "lifecycle_changed" && e.node === node)
+      .map((e) => `${e.data.from}→${e.data.to}`);
+  const ofType = (type: string) => events.filter((e) => e.type === type);
+  const done = () => {
+    tracker.close();
+    store.close();
+  };
+  return { clock, store, log, events, tracker, beat, transitions, ofType, done };
+}
+
+Deno.test("NodeTracker: power on → heartbeat → silence gives off→powering→booting→running→lost", async () => {
+  const t = setup();
+  try {
+    assert.equal(t.tracker.get(5).lifecycle, "off");
+    t.tracker.beginOperation(5);
+    t.tracker.endOperation(5, "on", null);
+    assert.equal(t.tracker.get(5).lifecycle, "booting");
+    assert.equal(t.tracker.get(5).poweredOnAt, T0);
+    await t.clock.advance(20_000); // a slow boot is not "lost": no heartbeat yet
+    assert.equal(t.tracker.get(5).lifecycle, "booting");
+    t.beat(5);
+    assert.equal(t.tracker.get(5).lifecycle, "running");
+    await t.clock.advance(LOST);
+    assert.equal(t.tracker.get(5).lifecycle, "lost");
+    assert.deepEqual(t.transitions(5), [
+      "off→powering",
+      "powering→booting",
+      "booting→running",
+      "running→lost",
+    ]);
+    // Nothing about other nodes.
+    assert.ok(t.events.every((e) => e.node === 5));
+    // Events are stored in the same order as they were delivered.
+    assert.deepEqual(t.log.after(0).map((e) => e.id), t.events.map((e) => e.id));
+  } finally {
+    t.done();
+  }
+});
+
+Deno.test("NodeTracker: heartbeat_lost exactly lostAfterMs after the last heartbeat, not before", async () => {
+  const t = setup();
+  try {
+    t.tracker.seed(9, "on");
+    await t.clock.advance(1234);
+    t.beat(9);
+    const lastBeat = t.clock.now();
+    await t.clock.advance(LOST - 1);
+    assert.equal(t.ofType("heartbeat_lost").length, 0, "no lost event 1 ms early");
+    assert.equal(t.tracker.get(9).lifecycle, "running");
+    await t.clock.advance(1);
+    const lost = t.ofType("heartbeat_lost");
+    assert.equal(lost.length, 1);
+    assert.equal(lost[0].node, 9);
+    assert.equal(lost[0].at, lastBeat + LOST);
+    assert.equal(lost[0].data.lastHeartbeatAt, lastBeat);
+    assert.equal(lost[0].data.silentMs, LOST);
+    assert.match(lost[0].message, /node 9/);
+    const change = t.events.find((e) => e.type === "lifecycle_changed" && e.data.to === "lost");
+    assert.equal(change?.at, lastBeat + LOST);
+    // Silence continues: no second lost event.
+    await t.clock.advance(10 * LOST);
+    assert.equal(t.ofType("heartbeat_lost").length, 1);
+  } finally {
+    t.done();
+  }
+});
+
+Deno.test("NodeTracker: a late timer reports the real silence", async () => {
+  const t = setup();
+  try {
+    t.tracker.seed(3, "on");
+    t.beat(3);
+    t.clock.lateness.push(40);
+    await t.clock.advance(LOST + 100);
+    const lost = t.ofType("heartbeat_lost");
+    assert.equal(lost.length, 1);
+    assert.equal(lost[0].at, T0 + LOST + 40);
+    assert.equal(lost[0].data.silentMs, LOST + 40);
+  } finally {
+    t.done();
+  }
+});
+
+Deno.test("NodeTracker: a new heartbeat after lost is regained, and re-arms the deadline", async () => {
+  const t = setup();
+  try {
+    t.tracker.seed(12, "on");
+    t.beat(12);
+    await t.clock.advance(LOST + 500);
+    assert.equal(t.tracker.get(12).lifecycle, "lost");
+    t.beat(12);
+    const regainedAt = t.clock.now();
+    assert.equal(t.tracker.get(12).lifecycle, "running");
+    const regained = t.ofType("heartbeat_regained");
+    assert.equal(regained.length, 1);
+    assert.equal(regained[0].node, 12);
+    assert.equal(regained[0].at, regainedAt);
+    await t.clock.advance(LOST - 1);
+    assert.equal(t.ofType("heartbeat_lost").length, 1);
+    await t.clock.advance(1);
+    const lost = t.ofType("heartbeat_lost");
+    assert.equal(lost.length, 2);
+    assert.equal(lost[1].at, regainedAt + LOST);
+    assert.deepEqual(t.transitions(12), [
+      "booting→running",
+      "running→lost",
+      "lost→running",
+      "running→lost",
+    ]);
+  } finally {
+    t.done();
+  }
+});
+
+Deno.test("NodeTracker: repeated heartbeats re-arm the deadline (no spurious lost)", async () => {
+  const t = setup();
+  try {
+    t.tracker.seed(1, "on");
+    // A heartbeat every LOST - 1 ms for a long time: the node never goes lost.
+    for (let i = 0; i < 50; i++) {
+      t.beat(1);
+      await t.clock.advance(LOST - 1);
+    }
+    assert.equal(t.ofType("heartbeat_lost").length, 0);
+    assert.equal(t.tracker.get(1).lifecycle, "running");
+    assert.equal(t.clock.pending, 1, "one deadline pending, the old ones cancelled");
+    // Then silence: lost exactly LOST after the last one.
+    const last = t.clock.now() - (LOST - 1);
+    await t.clock.advance(1);
+    const lost = t.ofType("heartbeat_lost");
+    assert.equal(lost.length, 1);
+    assert.equal(lost[0].at, last + LOST);
+    assert.deepEqual(t.transitions(1), ["booting→running", "running→lost"]);
+  } finally {
+    t.done();
+  }
+});
+
+Deno.test("NodeTracker: a node powered off before its deadline is off, not lost", async () => {
+  const t = setup();
+  try {
+    t.tracker.seed(4, "on");
+    t.beat(4);
+    await t.clock.advance(1000);
+    t.tracker.beginOperation(4);
+    t.tracker.endOperation(4, "off", null);
+    assert.equal(t.tracker.get(4).lifecycle, "off");
+    await t.clock.advance(2 * LOST);
+    assert.equal(t.ofType("heartbeat_lost").length, 0);
+    assert.equal(t.tracker.get(4).lifecycle, "off");
+    assert.equal(t.tracker.get(4).poweredOnAt, null);
+    // Powered on again: the old heartbeat does not count, the node boots.
+    t.tracker.beginOperation(4);
+    t.tracker.endOperation(4, "on", null);
+    assert.equal(t.tracker.get(4).lifecycle, "booting");
+  } finally {
+    t.done();
+  }
+});
+
+Deno.test("NodeTracker: faults latch until the next good operation", () => {
+  const t = setup();
+  try {
+    t.tracker.beginOperation(7);
+    t.tracker.endOperation(7, "off", "rail stuck");
+    assert.equal(t.tracker.get(7).lifecycle, "fault");
+    assert.equal(t.tracker.get(7).fault, "rail stuck");
+    t.tracker.beginOperation(7);
+    assert.equal(t.tracker.get(7).lifecycle, "fault", "fault wins while operating");
+    t.tracker.endOperation(7, "on", null);
+    assert.equal(t.tracker.get(7).lifecycle, "booting");
+    assert.deepEqual(t.transitions(7), ["off→powering", "powering→fault", "fault→booting"]);
+  } finally {
+    t.done();
+  }
+});
+
+Deno.test("NodeTracker: seed sets state without events; overlapping operations nest", () => {
+  const t = setup();
+  try {
+    t.tracker.seed(2, "on");
+    assert.equal(t.tracker.get(2).lifecycle, "booting");
+    assert.equal(t.events.length, 0);
+    t.tracker.beginOperation(2);
+    t.tracker.beginOperation(2);
+    t.tracker.endOperation(2, "on", null);
+    assert.equal(t.tracker.get(2).lifecycle, "powering", "still one operation under way");
+    t.tracker.endOperation(2, "on", null);
+    assert.equal(t.tracker.get(2).lifecycle, "booting");
+    assert.deepEqual(t.transitions(2), ["booting→powering", "powering→booting"]);
+  } finally {
+    t.done();
+  }
+});
+
+Deno.test("NodeTracker: close cancels every pending deadline", async () => {
+  const t = setup();
+  try {
+    for (const n of [1, 2, 3]) {
+      t.tracker.seed(n, "on");
+      t.beat(n);
+    }
+    assert.equal(t.clock.pending, 3);
+    t.tracker.close();
+    assert.equal(t.clock.pending, 0);
+    await t.clock.advance(2 * LOST);
+    assert.equal(t.ofType("heartbeat_lost").length, 0);
+    // Heartbeats after close do not arm new deadlines.
+    t.beat(1);
+    assert.equal(t.clock.pending, 0);
+  } finally {
+    t.done();
+  }
+});
