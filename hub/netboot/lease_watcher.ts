@@ -46,6 +46,7 @@ export class LeaseWatcher {
   readonly #d: LeaseWatcherDeps;
   #offset = -1;
   #partial = "";
+  #polling: Promise<unknown> = Promise.resolve();
   #abort: AbortController | null = null;
   #loop: Promise<void> | null = null;
   readonly #unknown = new Map<string, UnknownMac>();
@@ -61,10 +62,23 @@ export class LeaseWatcher {
     return [...this.#unknown.values()];
   }
 
-  /** Reads whatever was appended since the last call and processes complete lines. */
-  async poll(): Promise<LearnDecision[]> {
+  /**
+   * Reads whatever was appended since the last call and processes complete lines. Calls
+   * are serialized, so the polling loop and an on-demand poll never read a line twice.
+   */
+  poll(): Promise<LearnDecision[]> {
+    const next = this.#polling.then(() => this.#poll());
+    this.#polling = next.catch(() => {});
+    return next;
+  }
+
+  async #poll(): Promise<LearnDecision[]> {
     const size = await stat(this.#d.eventsFile).then((s) => s.size).catch(() => null);
-    if (size === null) return [];
+    if (size === null) {
+      // Not there yet: whatever appears later is new.
+      if (this.#offset < 0) this.#offset = 0;
+      return [];
+    }
     if (this.#offset < 0) this.#offset = this.#d.fromStart ? 0 : size;
     if (size < this.#offset) {
       this.#offset = 0; // truncated or rotated: start over
@@ -101,7 +115,10 @@ export class LeaseWatcher {
     return out;
   }
 
-  /** Starts polling (the first poll skips existing content unless `fromStart`). */
+  /**
+   * Starts polling. The first poll skips content already in the file unless `fromStart`;
+   * a file that does not exist yet is read from its start once it appears.
+   */
   start(): void {
     if (this.#loop) return;
     const abort = new AbortController();

@@ -112,7 +112,9 @@ export function decideLease(
   if (event.action !== "add") {
     return { kind: "unknown", mac, ip, reason: "lease predates the power-on (renewal)" };
   }
-  if (event.at < target.since) {
+  // Lease events carry whole seconds: compare at that resolution, so an add in the same
+  // second as the power-on is not mistaken for an older one.
+  if (event.at < Math.floor(target.since / 1000) * 1000) {
     return { kind: "unknown", mac, ip, reason: `lease is older than node ${bay.id}'s power-on` };
   }
   const existing = table.get(bay.id);

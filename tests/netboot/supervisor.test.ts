@@ -1,0 +1,250 @@
+import assert from "node:assert/strict";
+import { FakeClock } from "../../shared/clock_fake.ts";
+import { FakeProcessRunner } from "../../hub/netboot/process_runner_fake.ts";
+import { NetbootSupervisor, type NetbootSupervisorDeps } from "../../hub/netboot/supervisor.ts";
+import { decideMode } from "../../hub/netboot/mode.ts";
+import type { NetbootSettings } from "../../hub/netboot/settings.ts";
+import { defaultMap, eventRecorder, MemoryMacTable, tempSettings } from "./fixtures.ts";
+
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+async function withTemp(fn: (root: string) => Promise<void>) {
+  const root = await Deno.makeTempDir({ prefix: "cm-netboot-" });
+  try {
+    await fn(root);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+function build(settings: NetbootSettings, extra: Partial<NetbootSupervisorDeps> = {}) {
+  const runner = new FakeProcessRunner();
+  runner.spawnable.add("dnsmasq");
+  for (const cmd of ["exportfs", "iptables-restore", "sysctl"]) {
+    runner.commands.set(cmd, { code: 0, stdout: "", stderr: "" });
+  }
+  const clock = new FakeClock();
+  const macs = new MemoryMacTable();
+  const rec = eventRecorder();
+  const sup = new NetbootSupervisor({
+    map: defaultMap,
+    settings,
+    macs,
+    emit: rec.emit,
+    runner,
+    clock,
+    probe: { isRoot: () => true, isRaspberryPi: () => true },
+    readText: () => Promise.resolve(null),
+    ...extra,
+  });
+  return { sup, runner, clock, macs, ...rec };
+}
+
+Deno.test("mode: live only as root on a Pi unless forced", () => {
+  const p = (root: boolean, pi: boolean) => ({ isRoot: () => root, isRaspberryPi: () => pi });
+  assert.equal(decideMode("auto", p(true, true)).mode, "live");
+  assert.deepEqual(decideMode("auto", p(false, true)), {
+    mode: "dry",
+    reason: "not running as root",
+  });
+  assert.deepEqual(decideMode("auto", p(true, false)), {
+    mode: "dry",
+    reason: "not running on a Raspberry Pi",
+  });
+  assert.equal(decideMode("dry", p(true, true)).mode, "dry");
+  assert.equal(decideMode("live", p(false, false)).mode, "live");
+});
+
+Deno.test("dry mode renders every file into dryDir, touches no live path, runs nothing", async () => {
+  await withTemp(async (root) => {
+    const s = tempSettings(root);
+    const { sup, runner } = build(s, {
+      probe: { isRoot: () => false, isRaspberryPi: () => false },
+    });
+    assert.equal(sup.mode.mode, "dry");
+    await sup.start();
+    const r = (await sup.status()).lastApply!;
+    assert.equal(r.dir, `${root}/dry`);
+    const conf = await Deno.readTextFile(`${root}/dry/dnsmasq/dnsmasq.conf`);
+    assert.match(conf, /pxe-service=0,"Raspberry Pi Boot"/);
+    assert.ok(await Deno.stat(`${root}/dry/wifi/wpa_supplicant.conf`));
+    assert.equal(await Deno.stat(`${root}/etc`).catch(() => null), null);
+    assert.equal(runner.children.length, 0);
+    assert.equal(runner.ran.length, 0);
+    assert.equal(r.written.length, sup.render().length);
+    const again = await sup.apply();
+    assert.equal(again.written.length, 0);
+    assert.equal(again.unchanged.length, sup.render().length);
+    const st = await sup.status();
+    assert.equal(st.nfs.state, "skipped");
+    assert.equal(st.dnsmasq.state, "stopped");
+    await sup.stop();
+  });
+});
+
+Deno.test("live apply installs files and reloads: SIGHUP for hosts, restart only for dnsmasq.conf", async () => {
+  await withTemp(async (root) => {
+    const s = tempSettings(root);
+    const { sup, runner, macs } = build(s);
+    assert.equal(sup.mode.mode, "live");
+    await sup.start();
+    await tick();
+    assert.deepEqual(runner.ran.map((c) => c[0]).sort(), [
+      "exportfs",
+      "iptables-restore",
+      "sysctl",
+    ]);
+    assert.deepEqual(runner.ran.find((c) => c[0] === "iptables-restore"), [
+      "iptables-restore",
+      s.paths.rulesV4File,
+    ]);
+    assert.equal(runner.children.length, 1);
+    assert.deepEqual(runner.last!.args, [
+      "--keep-in-foreground",
+      `--conf-file=${s.paths.configDir}/dnsmasq.conf`,
+      "--log-facility=-",
+    ]);
+    const hook = await Deno.stat(`${s.paths.configDir}/dhcp-event.sh`);
+    assert.equal(hook.mode! & 0o777, 0o755);
+
+    // a learned MAC: only dhcp-hosts changes -> SIGHUP, no restart, no exportfs
+    runner.ran.length = 0;
+    macs.set(7, "b8:27:eb:00:00:07");
+    const r = await sup.apply();
+    assert.deepEqual(r.written, [`${s.paths.configDir}/dhcp-hosts`]);
+    assert.deepEqual(r.reloads.map((x) => x.action), ["dnsmasq-hup"]);
+    assert.deepEqual(runner.last!.signals, ["SIGHUP"]);
+    assert.equal(runner.children.length, 1);
+    assert.equal(runner.ran.length, 0);
+    assert.match(
+      await Deno.readTextFile(`${s.paths.configDir}/dhcp-hosts`),
+      /^b8:27:eb:00:00:07,10\.42\.0\.7,node07$/m,
+    );
+
+    // a changed dnsmasq.conf setting: restart
+    s.learningLeaseTime = "2m";
+    const r2 = await sup.apply();
+    assert.deepEqual(r2.reloads.map((x) => x.action), ["dnsmasq-restart"]);
+    await tick();
+    assert.equal(runner.children.length, 2);
+    assert.deepEqual(runner.children[0].signals, ["SIGHUP", "SIGTERM"]);
+    assert.equal(sup.dnsmasqStatus().state, "running");
+    await sup.stop();
+    assert.equal(sup.dnsmasqStatus().state, "stopped");
+  });
+});
+
+Deno.test("a failing reload command is reported, not hidden", async () => {
+  await withTemp(async (root) => {
+    const { sup, runner } = build(tempSettings(root));
+    runner.commands.set("exportfs", {
+      code: 1,
+      stdout: "",
+      stderr: "exportfs: /x does not support NFS export",
+    });
+    const r = await sup.apply();
+    const ex = r.reloads.find((x) => x.action === "exportfs")!;
+    assert.equal(ex.ok, false);
+    assert.match(ex.detail, /does not support NFS export/);
+  });
+});
+
+Deno.test("learning end to end: hook line -> learned -> dhcp-hosts re-rendered -> SIGHUP", async () => {
+  await withTemp(async (root) => {
+    const s = tempSettings(root);
+    let target: { node: number; since: number } | null = null;
+    const { sup, runner, macs, events, clock } = build(s, {
+      learningTarget: () => target,
+      pollMs: 100,
+    });
+    await sup.start();
+    await clock.advance(100); // first poll: file does not exist yet
+    target = { node: 12, since: clock.now() };
+    await Deno.writeTextFile(
+      s.paths.eventsFile,
+      `${Math.floor(clock.now() / 1000)} add b8:27:eb:00:00:0c 10.42.0.100 raspberrypi\n`,
+      { append: true },
+    );
+    const decisions = await sup.leaseWatcher.poll(); // what the 500 ms loop does, on demand
+    assert.deepEqual(decisions.map((d) => d.kind), ["learn"]);
+    assert.deepEqual(macs.all(), new Map([[12, "b8:27:eb:00:00:0c"]]));
+    assert.deepEqual(events.filter((e) => e.type === "mac_learned").map((e) => e.node), [12]);
+    assert.match(
+      await Deno.readTextFile(`${s.paths.configDir}/dhcp-hosts`),
+      /^b8:27:eb:00:00:0c,10\.42\.0\.12,node12$/m,
+    );
+    assert.deepEqual(runner.last!.signals, ["SIGHUP"]);
+    await sup.stop();
+  });
+});
+
+Deno.test("checks report NFS and NAT state from exportfs, iptables and /proc", async () => {
+  await withTemp(async (root) => {
+    const s = tempSettings(root);
+    const files: Record<string, string> = {
+      "/proc/fs/nfsd/threads": "8\n",
+      "/proc/sys/net/ipv4/ip_forward": "1\n",
+    };
+    const { sup, runner } = build(s, { readText: (p) => Promise.resolve(files[p] ?? null) });
+    runner.commands.set("exportfs", {
+      code: 0,
+      stdout: `${s.paths.nfsRoot}\t10.42.0.0/24(sync,wdelay,hide,no_subtree_check,sec=sys,ro)\n`,
+      stderr: "",
+    });
+    runner.commands.set("iptables", {
+      code: 0,
+      stdout: "-P POSTROUTING ACCEPT\n-A POSTROUTING -s 10.42.0.0/24 -o wlan0 -j MASQUERADE\n",
+      stderr: "",
+    });
+    let st = await sup.status();
+    assert.equal(st.nfs.state, "ok");
+    assert.equal(st.nat.state, "ok");
+    files["/proc/sys/net/ipv4/ip_forward"] = "0\n";
+    runner.commands.delete("exportfs");
+    st = await sup.status();
+    assert.equal(st.nat.state, "degraded");
+    assert.match(st.nat.detail, /ip_forward is off/);
+    assert.equal(st.nfs.state, "degraded");
+    assert.match(st.nfs.detail, /exportfs not found/);
+    assert.deepEqual(st.nfs.checks, { exportfs: false, server: true, rootExported: false });
+  });
+});
+
+Deno.test("resetNode empties one node's overlay, refuses while powered unless forced", async () => {
+  await withTemp(async (root) => {
+    const s = tempSettings(root, { overlays: true });
+    let powered = true;
+    const { sup } = build(s, { isPoweredOn: () => powered });
+    await sup.apply();
+    const mine = `${s.paths.overlayDir}/node05`;
+    const other = `${s.paths.overlayDir}/node06`;
+    await Deno.mkdir(`${mine}/var/lib`, { recursive: true });
+    await Deno.writeTextFile(`${mine}/var/lib/state`, "x");
+    await Deno.writeTextFile(`${mine}/.hidden`, "x");
+    await Deno.writeTextFile(`${other}/keep`, "x");
+    await assert.rejects(sup.resetNode(5), /powered on/);
+    assert.ok(await Deno.stat(`${mine}/.hidden`));
+    const r = await sup.resetNode(5, true);
+    assert.deepEqual(r, { node: 5, path: mine, removed: 2 });
+    assert.deepEqual([...Deno.readDirSync(mine)], []);
+    assert.ok(await Deno.stat(`${other}/keep`));
+    powered = false;
+    await assert.rejects(sup.resetNode(17), /Pi Zero W/);
+  });
+});
+
+Deno.test("with overlays, apply creates per-node boot dirs linking the shared boot files", async () => {
+  await withTemp(async (root) => {
+    const s = tempSettings(root, { overlays: true });
+    await Deno.mkdir(s.paths.tftpRoot, { recursive: true });
+    await Deno.writeTextFile(`${s.paths.tftpRoot}/start.elf`, "firmware");
+    const { sup } = build(s);
+    await sup.apply();
+    const dir = `${s.paths.tftpRoot}/10.42.0.7`;
+    assert.match(await Deno.readTextFile(`${dir}/cmdline.txt`), /cm\.node=7/);
+    assert.equal(await Deno.readLink(`${dir}/start.elf`), "../start.elf");
+    assert.equal(await Deno.readTextFile(`${dir}/start.elf`), "firmware");
+    assert.ok((await Deno.stat(`${s.paths.overlayDir}/node07`)).isDirectory);
+    assert.equal(await Deno.stat(`${s.paths.overlayDir}/node17`).catch(() => null), null);
+  });
+});
