@@ -68,12 +68,12 @@ export const netbootCommand: CliCommand = {
   name: "netboot",
   usage: "netboot render [FILE...] [--write] | status | apply",
   summary: "show or apply the DHCP/DNS/TFTP, NFS and NAT configuration of the hub",
-  run(ctx) {
+  async run(ctx) {
     const [sub, ...rest] = ctx.args;
     const subCtx = { ...ctx, args: rest };
-    if (sub === "render") return render(subCtx);
-    if (sub === "status") return status(subCtx);
-    if (sub === "apply") return apply(subCtx);
+    if (sub === "render") return await render(subCtx);
+    if (sub === "status") return await status(subCtx);
+    if (sub === "apply") return await apply(subCtx);
     throw new ClusterError(
       "bad_request",
       `unknown netboot subcommand "${sub ?? ""}": use ${netbootCommand.usage}`,
