@@ -15,6 +15,7 @@ import { EventLog } from "./events/event_log.ts";
 import { createApp } from "./http/app.ts";
 import { coreRoutes } from "./http/routes/core.ts";
 import { JobRunner } from "./jobs/job_runner.ts";
+import { createLive } from "./live/mod.ts";
 import type { PowerSwitch } from "./power/power_switch.ts";
 import { SimulatedModule } from "./power/simulated_module.ts";
 import { SqliteStore } from "./store/sqlite_store.ts";
@@ -69,11 +70,13 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
     heartbeatIntervalMs: settings.heartbeatIntervalMs,
   });
   const startedAt = clock.now();
-  const app = createApp({
-    routes: coreRoutes(service, VERSION, startedAt),
+  const live = createLive({ service, adminToken: token.value, version: VERSION });
+  const app = live.instrument(createApp({
+    routes: [...coreRoutes(service, VERSION, startedAt), ...live.routes],
     auth: { adminToken: token.value, agentKey: agentKey.value },
     version: VERSION,
-  });
+    mounts: live.mounts,
+  }));
   return {
     settings,
     map,
@@ -86,6 +89,7 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
       await service.start();
     },
     async close() {
+      live.close();
       await jobs.drain();
       tracker.close();
       await power.close();
