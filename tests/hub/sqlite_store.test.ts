@@ -1,0 +1,217 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import type { Job } from "../../shared/schemas.ts";
+import { SqliteStore } from "../../hub/store/sqlite_store.ts";
+import type { NewEvent } from "../../hub/store/store.ts";
+
+const T0 = 1_700_000_000_000;
+
+function withStore(fn: (s: SqliteStore) => void | Promise<void>) {
+  return async () => {
+    const s = new SqliteStore(":memory:");
+    try {
+      await fn(s);
+    } finally {
+      s.close();
+    }
+  };
+}
+
+function ev(i: number, over: Partial<NewEvent> = {}): NewEvent {
+  return {
+    at: T0 + i,
+    type: "power_changed",
+    node: (i % 60) + 1,
+    message: `event ${i}`,
+    data: { i },
+    ...over,
+  };
+}
+
+function job(id: string, createdAt: number, over: Partial<Job> = {}): Job {
+  return {
+    id,
+    kind: "power",
+    state: "running",
+    summary: `job ${id}`,
+    progress: { done: 0, total: 1 },
+    createdAt,
+    finishedAt: null,
+    error: null,
+    ...over,
+  };
+}
+
+Deno.test(
+  "SqliteStore: node records read as defaults until written",
+  withStore((s) => {
+    const nodes = s.nodes(60);
+    assert.equal(nodes.length, 60);
+    nodes.forEach((n, i) => {
+      assert.deepEqual(n, {
+        id: i + 1,
+        desiredPower: "off",
+        mac: null,
+        ledRequested: null,
+        enabled: true,
+      });
+    });
+    assert.deepEqual(s.node(17), {
+      id: 17,
+      desiredPower: "off",
+      mac: null,
+      ledRequested: null,
+      enabled: true,
+    });
+  }),
+);
+
+Deno.test(
+  "SqliteStore: updateNode patches only the given fields",
+  withStore((s) => {
+    s.updateNode(5, { desiredPower: "on" });
+    s.updateNode(5, { mac: "b8:27:eb:00:00:05" });
+    s.updateNode(5, { ledRequested: "identify", enabled: false });
+    assert.deepEqual(s.node(5), {
+      id: 5,
+      desiredPower: "on",
+      mac: "b8:27:eb:00:00:05",
+      ledRequested: "identify",
+      enabled: false,
+    });
+    // Clearing back to null / true works too.
+    s.updateNode(5, { ledRequested: null, enabled: true });
+    assert.equal(s.node(5).ledRequested, null);
+    assert.equal(s.node(5).enabled, true);
+    assert.equal(s.node(5).desiredPower, "on", "untouched field kept");
+    // Other nodes unaffected; nodes() merges written and default records in id order.
+    s.updateNode(60, { desiredPower: "on" });
+    const all = s.nodes(60);
+    assert.deepEqual(all.map((n) => n.id), Array.from({ length: 60 }, (_, i) => i + 1));
+    assert.deepEqual(
+      all.filter((n) => n.desiredPower === "on").map((n) => n.id),
+      [5, 60],
+    );
+    assert.equal(s.node(4).mac, null);
+    // A smaller count leaves out higher records.
+    assert.equal(s.nodes(48).length, 48);
+    assert.ok(s.nodes(48).every((n) => n.id !== 60));
+  }),
+);
+
+Deno.test(
+  "SqliteStore: events get increasing ids and round-trip their fields",
+  withStore((s) => {
+    const a = s.appendEvent(ev(1, { data: { nested: { list: [1, "two", null] } }, node: null }));
+    const b = s.appendEvent(ev(2, { at: T0 + 2.6 }));
+    assert.equal(a.id, 1);
+    assert.equal(b.id, 2);
+    assert.equal(b.at, T0 + 3, "fractional times are rounded");
+    const stored = s.eventsAfter(0, 10);
+    assert.deepEqual(stored, [a, b]);
+    assert.deepEqual(stored[0].data, { nested: { list: [1, "two", null] } });
+    assert.equal(stored[0].node, null);
+    assert.equal(stored[1].type, "power_changed");
+  }),
+);
+
+Deno.test(
+  "SqliteStore: eventsAfter and latestEvents order and limits",
+  withStore((s) => {
+    for (let i = 1; i <= 25; i++) s.appendEvent(ev(i));
+    const ids = (list: { id: number }[]) => list.map((e) => e.id);
+    const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
+    assert.deepEqual(ids(s.eventsAfter(0, 1000)), range(1, 25));
+    assert.deepEqual(ids(s.eventsAfter(10, 5)), range(11, 15));
+    assert.deepEqual(ids(s.eventsAfter(25, 5)), []);
+    assert.deepEqual(ids(s.eventsAfter(-1, 2)), [1, 2]);
+    // The newest N, oldest first.
+    assert.deepEqual(ids(s.latestEvents(5)), range(21, 25));
+    assert.deepEqual(ids(s.latestEvents(100)), range(1, 25));
+    assert.deepEqual(ids(s.latestEvents(0)), []);
+    // Message and data belong to the right event.
+    for (const e of s.eventsAfter(0, 100)) {
+      assert.equal(e.message, `event ${e.id}`);
+      assert.deepEqual(e.data, { i: e.id });
+    }
+  }),
+);
+
+Deno.test(
+  "SqliteStore: jobs upsert, lookup and newest-first listing",
+  withStore((s) => {
+    assert.equal(s.job("missing"), undefined);
+    assert.deepEqual(s.jobs(10), []);
+    s.saveJob(job("a", T0));
+    s.saveJob(job("b", T0 + 10));
+    s.saveJob(job("c", T0 + 10)); // same time as b, saved later
+    s.saveJob(job("d", T0 + 5));
+    assert.deepEqual(s.jobs(10).map((j) => j.id), ["c", "b", "d", "a"]);
+    assert.deepEqual(s.jobs(2).map((j) => j.id), ["c", "b"]);
+    // Upsert replaces the body but keeps the job's place.
+    const done = job("b", T0 + 10, {
+      state: "succeeded",
+      finishedAt: T0 + 99,
+      progress: { done: 1, total: 1 },
+      result: [{ node: 3, ok: true }],
+    });
+    s.saveJob(done);
+    assert.deepEqual(s.job("b"), done);
+    assert.deepEqual(s.jobs(10).map((j) => j.id), ["c", "b", "d", "a"]);
+    assert.equal(s.jobs(10).length, 4);
+  }),
+);
+
+Deno.test(
+  "SqliteStore: settings are JSON values, overwritten in place",
+  withStore((s) => {
+    assert.equal(s.getSetting("nope"), undefined);
+    s.setSetting("token", "abc");
+    s.setSetting("limits", { perBus: 2, list: [1, 2] });
+    s.setSetting("flag", false);
+    s.setSetting("nothing", null);
+    assert.equal(s.getSetting<string>("token"), "abc");
+    assert.deepEqual(s.getSetting("limits"), { perBus: 2, list: [1, 2] });
+    assert.equal(s.getSetting("flag"), false);
+    assert.equal(s.getSetting("nothing"), null);
+    s.setSetting("token", "def");
+    assert.equal(s.getSetting("token"), "def");
+  }),
+);
+
+Deno.test("SqliteStore: everything persists across close and reopen of a file", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "store_test_" });
+  const path = join(dir, "hub.db");
+  try {
+    const s1 = new SqliteStore(path);
+    s1.updateNode(7, { desiredPower: "on", mac: "b8:27:eb:aa:bb:cc", enabled: false });
+    for (let i = 1; i <= 3; i++) s1.appendEvent(ev(i));
+    s1.saveJob(job("j1", T0, { state: "succeeded", finishedAt: T0 + 1 }));
+    s1.setSetting("k", { v: 1 });
+    s1.close();
+
+    const s2 = new SqliteStore(path);
+    try {
+      assert.deepEqual(s2.node(7), {
+        id: 7,
+        desiredPower: "on",
+        mac: "b8:27:eb:aa:bb:cc",
+        ledRequested: null,
+        enabled: false,
+      });
+      assert.deepEqual(s2.latestEvents(10).map((e) => e.message), [
+        "event 1",
+        "event 2",
+        "event 3",
+      ]);
+      // Ids continue after a reopen, never reused.
+      assert.equal(s2.appendEvent(ev(4)).id, 4);
+      assert.equal(s2.job("j1")?.state, "succeeded");
+      assert.deepEqual(s2.getSetting("k"), { v: 1 });
+    } finally {
+      s2.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
