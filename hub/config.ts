@@ -25,6 +25,8 @@ export interface HubSettings {
   heartbeatIntervalMs: number;
   /** JSON file with the power driver config; absent = simulated module. */
   powerConfigPath?: string;
+  /** Multiplies bootstrap and self-test timings (1 = the vendor's timeline; 0.05 for demos). */
+  timeScale?: number;
 }
 
 /** Help text for `deno task hub --help`. */
@@ -39,6 +41,7 @@ export const HUB_USAGE = `usage: deno task hub [options]
   --lost-after-ms N    heartbeat silence before a node is lost (default 3000)
   --heartbeat-ms N     heartbeat interval asked of agents (default 1000)
   --power-config FILE  power driver config (JSON); default: the simulated module
+  --time-scale X       scale bootstrap/self-test timings (default 1 = vendor timeline)
   -h, --help           this help`;
 
 function intSetting(name: string, text: string, min: number, max: number): number {
@@ -47,6 +50,17 @@ function intSetting(name: string, text: string, min: number, max: number): numbe
     throw new ClusterError(
       "bad_request",
       `${name} must be a whole number from ${min} to ${max}, not "${text}"`,
+    );
+  }
+  return n;
+}
+
+function timeScale(text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0 || n > 10) {
+    throw new ClusterError(
+      "bad_request",
+      `--time-scale must be a number above 0 and at most 10, not "${text}"`,
     );
   }
   return n;
@@ -69,6 +83,7 @@ export function parseHubSettings(
       "lost-after-ms": { type: "string" },
       "heartbeat-ms": { type: "string" },
       "power-config": { type: "string" },
+      "time-scale": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -94,5 +109,6 @@ export function parseHubSettings(
       600_000,
     ),
     powerConfigPath: values["power-config"] ?? env("CM_POWER_CONFIG"),
+    timeScale: timeScale(values["time-scale"] ?? env("CM_TIME_SCALE") ?? "1"),
   };
 }

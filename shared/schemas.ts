@@ -53,6 +53,25 @@ export const BulkPowerCommand = z.strictObject({
 });
 export type BulkPowerCommand = z.infer<typeof BulkPowerCommand>;
 
+/** A node set such as "1-16,23,30-60", "1 60" or "all". */
+const NodeSetText = z.string().min(1).max(512);
+
+/** `POST /api/v1/testall` and `POST /api/v1/bootstrap`: optional node set (default: enabled bays). */
+export const NodeSetBody = z.strictObject({ nodes: NodeSetText.optional() });
+export type NodeSetBody = z.infer<typeof NodeSetBody>;
+
+/** `POST /api/v1/activetest` */
+export const ActiveTestCommand = z.strictObject({
+  nodes: NodeSetText.optional(),
+  /** How long to wait for heartbeats, ms (default 120 000). */
+  timeoutMs: z.number().int().min(100).max(3_600_000).optional(),
+});
+export type ActiveTestCommand = z.infer<typeof ActiveTestCommand>;
+
+/** `POST /api/v1/enabled`: include or exclude bays (spares) from bulk runs and bootstrap. */
+export const EnableCommand = z.strictObject({ nodes: NodeSetText, enabled: z.boolean() });
+export type EnableCommand = z.infer<typeof EnableCommand>;
+
 /** `POST /api/v1/nodes/:id/led` (debugled). */
 export const LedCommand = z.strictObject({ mode: RequestedLedMode });
 export type LedCommand = z.infer<typeof LedCommand>;

@@ -27,6 +27,8 @@ import type { PowerSwitch } from "../power/power_switch.ts";
 import type { Store } from "../store/store.ts";
 import type { NodeTracker } from "./node_tracker.ts";
 import type { NodePowerResult, PowerSequencer } from "./power_sequencer.ts";
+import { runActiveTest } from "./active_test.ts";
+import { runSelfTest, type SelfTestOptions } from "./self_test.ts";
 
 /** Everything the service needs, already built. */
 export interface ClusterServiceDeps {
@@ -40,7 +42,12 @@ export interface ClusterServiceDeps {
   jobs: JobRunner;
   /** Heartbeat interval the hub asks agents for, ms. */
   heartbeatIntervalMs: number;
+  /** Self-test timing. */
+  selfTest: SelfTestOptions;
 }
+
+/** Job kinds that take over the whole module: only one runs at a time. */
+const EXCLUSIVE = ["testall", "activetest", "bootstrap"] as const;
 
 /** Result stored on a power job. */
 export interface PowerJobResult {
@@ -152,28 +159,99 @@ export class ClusterService {
   }
 
   /**
-   * Starts a power job for `ids`. The desired state is stored first, so a restart
-   * mid-way restores it. The job fails (with per-node results) if any rail faulted.
+   * Stores `action`'s desired state for `ids` (so a restart restores it), then switches
+   * them through the sequencer; `onResult` sees each node as it finishes.
    */
-  power(ids: readonly number[], action: PowerAction): Job {
-    if (ids.length === 0) throw new ClusterError("invalid_range", "no nodes given");
+  applyPower(
+    ids: readonly number[],
+    action: PowerAction,
+    onResult?: (r: NodePowerResult) => void,
+  ): Promise<NodePowerResult[]> {
     const desired = action === "off" ? "off" : "on";
     for (const id of ids) this.d.store.updateNode(id, { desiredPower: desired });
+    return this.d.sequencer.applyMany(ids, action, onResult);
+  }
+
+  /** Starts a power job for `ids`. The job fails (with per-node results) if any rail faulted. */
+  power(ids: readonly number[], action: PowerAction): Job {
+    if (ids.length === 0) throw new ClusterError("invalid_range", "no nodes given");
     return this.d.jobs.start("power", `${action} ${formatNodeSet(ids)}`, ids.length, async (h) => {
       let done = 0;
-      const results = await this.d.sequencer.applyMany(ids, action, (r) => {
+      const results = await this.applyPower(ids, action, (r) => {
         h.progress(++done, undefined, `node ${r.node} ${r.ok ? r.actual : `fault: ${r.error}`}`);
       });
       const summary = this.#summarise(results);
       if (summary.failed.length > 0) {
         throw new HardwareFaultError(
-          `${summary.failed.length} of ${ids.length} nodes did not switch ${desired}: ` +
+          `${summary.failed.length} of ${ids.length} nodes did not switch ${
+            action === "off" ? "off" : "on"
+          }: ` +
             results.filter((r) => !r.ok).map((r) => r.error).join("; "),
           summary,
         );
       }
       return summary;
     });
+  }
+
+  /** Refuses to start a module-wide job while another one runs. */
+  assertIdle(): void {
+    for (const kind of EXCLUSIVE) {
+      const running = this.d.jobs.running(kind);
+      if (running) {
+        throw new ClusterError(
+          "conflict",
+          `a ${kind} is already running (job ${running.id}); wait for it: cm job ${running.id}`,
+        );
+      }
+    }
+  }
+
+  /** Enabled bays, or the given node set. */
+  targetNodes(nodes?: string): number[] {
+    if (nodes !== undefined) return this.nodeSet(nodes);
+    return this.d.store.nodes(this.nodeCount).filter((r) => r.enabled).map((r) => r.id);
+  }
+
+  /** `testall`: the control-plane self test over `ids`; nodes are left off. */
+  testall(ids: readonly number[]): Job {
+    this.assertIdle();
+    for (const id of ids) this.d.store.updateNode(id, { desiredPower: "off" });
+    return this.d.jobs.start(
+      "testall",
+      `self test ${formatNodeSet(ids)}`,
+      ids.length * 2,
+      async (h) => {
+        const report = await runSelfTest(ids, this.d, this.d.selfTest, h);
+        if (!report.pass) throw new HardwareFaultError(report.summary, report);
+        return report;
+      },
+    );
+  }
+
+  /** `activetest`: power `ids` on and time each agent's first heartbeat. */
+  activetest(ids: readonly number[], timeoutMs: number): Job {
+    this.assertIdle();
+    return this.d.jobs.start(
+      "activetest",
+      `active test ${formatNodeSet(ids)}`,
+      ids.length,
+      async (h) => {
+        const report = await runActiveTest(
+          ids,
+          {
+            events: this.d.events,
+            clock: this.d.clock,
+            isRunning: (n) => this.d.tracker.get(n).lifecycle === "running",
+            powerOn: (nodes, onResult) => this.applyPower(nodes, "on", onResult),
+          },
+          timeoutMs,
+          h,
+        );
+        if (!report.pass) throw new ClusterError("not_ready", report.summary, report);
+        return report;
+      },
+    );
   }
 
   #summarise(results: NodePowerResult[]): PowerJobResult {

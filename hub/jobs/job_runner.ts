@@ -117,6 +117,8 @@ export class JobRunner {
       } catch (e) {
         job.state = "failed";
         job.error = e instanceof Error ? e.message : String(e);
+        // A typed failure may carry its report (e.g. the self test's per-node results).
+        if (e instanceof ClusterError && e.details !== undefined) job.result = e.details;
       }
       job.finishedAt = Math.round(this.#clock.now());
       this.#store.saveJob(job);

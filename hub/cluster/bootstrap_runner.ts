@@ -1,0 +1,138 @@
+/**
+ * Runs the staged bootstrap (see `bootstrap.ts`) as a job, storing its state after every
+ * stage. A hub that restarts mid-bootstrap reports where it stopped (event + failed job);
+ * the stored desired power states make the restore job finish what was switched.
+ */
+import { ClusterError } from "../../shared/errors.ts";
+import { formatNodeSet } from "../../shared/range.ts";
+import type { Job } from "../../shared/schemas.ts";
+import type { JobHandle } from "../jobs/job_runner.ts";
+import { watchRunning } from "./active_test.ts";
+import {
+  advance,
+  type BootstrapState,
+  type BootstrapTimings,
+  initialBootstrap,
+  isFinal,
+  nodesToBoot,
+  WORKING_STAGES,
+} from "./bootstrap.ts";
+import type { ClusterService } from "./cluster_service.ts";
+import { runSelfTest } from "./self_test.ts";
+
+const KEY = "bootstrap";
+
+/** Drives bootstraps for one hub. */
+export class BootstrapRunner {
+  readonly #service: ClusterService;
+  readonly timings: BootstrapTimings;
+
+  constructor(service: ClusterService, timings: BootstrapTimings) {
+    this.#service = service;
+    this.timings = timings;
+  }
+
+  /** The last stored bootstrap state, if any. */
+  state(): BootstrapState | null {
+    return this.#service.d.store.getSetting<BootstrapState>(KEY) ?? null;
+  }
+
+  /** At hub start: a stored bootstrap that never finished is reported as interrupted. */
+  recoverInterrupted(): BootstrapState | null {
+    const s = this.state();
+    if (!s || isFinal(s.stage)) return null;
+    const { events, clock, store } = this.#service.d;
+    events.emit(
+      "fault",
+      null,
+      `bootstrap was interrupted in stage ${s.stage} by a hub restart; nodes keep their stored desired state; run it again with: cm bootstrap`,
+      { stage: s.stage, job: s.jobId },
+    );
+    const failed: BootstrapState = { ...s, stage: "failed", stageAt: Math.round(clock.now()) };
+    store.setSetting(KEY, failed);
+    return failed;
+  }
+
+  /** Starts a bootstrap of `nodes` (default: the enabled bays). */
+  start(nodes: number[]): Job {
+    const service = this.#service;
+    service.assertIdle();
+    if (nodes.length === 0) {
+      throw new ClusterError("invalid_range", "no nodes to bootstrap: every bay is disabled");
+    }
+    const steps = WORKING_STAGES.length;
+    return service.d.jobs.start(
+      "bootstrap",
+      `bootstrap ${formatNodeSet(nodes)}`,
+      steps,
+      async (h) => {
+        let s = initialBootstrap(nodes, h.id, Math.round(service.d.clock.now()));
+        s = await this.#run(s, h);
+        const summary =
+          `bootstrap ${s.stage}: ${
+            nodesToBoot(s).length - s.silent.length
+          }/${nodes.length} nodes running` +
+          (s.failedSelfTest.length
+            ? `; failed self test: ${formatNodeSet(s.failedSelfTest)}`
+            : "") +
+          (s.silent.length ? `; no heartbeat: ${formatNodeSet(s.silent)}` : "");
+        const report = { ...s, summary, lines: [] as string[] };
+        if (s.stage === "failed") throw new ClusterError("hardware_fault", summary, report);
+        return report;
+      },
+    );
+  }
+
+  #save(s: BootstrapState, h: JobHandle): void {
+    this.#service.d.store.setSetting(KEY, s);
+    const index = WORKING_STAGES.indexOf(s.stage);
+    const done = index === -1 ? WORKING_STAGES.length : index;
+    h.progress(done, WORKING_STAGES.length, `bootstrap: ${s.stage}`);
+  }
+
+  async #run(start: BootstrapState, h: JobHandle): Promise<BootstrapState> {
+    const { clock, map, tracker, events, sequencer } = this.#service.d;
+    const t = this.timings;
+    const all = map.bays.map((b) => b.id);
+    let s = start;
+    this.#save(s, h);
+    const failed = () => s.stage === "failed";
+    const step = (o: Parameters<typeof advance>[1]) => {
+      s = advance(s, o, Math.round(clock.now()));
+      this.#save(s, h);
+    };
+    // 1. Fabric: the switch boots; the control plane waits for it.
+    await clock.sleep(t.fabricMs);
+    step({ stage: "fabric", ok: true });
+    // 2. Control plane up: every node off.
+    const off = await this.#service.applyPower(all, "off");
+    await clock.sleep(t.controlPlaneMs);
+    step({ stage: "control_plane", ok: off.every((r) => r.ok) });
+    if (failed()) return s;
+    // 3. Self test of the nodes to boot.
+    const report = await runSelfTest(s.nodes, { map, sequencer, clock }, t.selfTest);
+    step({
+      stage: "self_test",
+      failedNodes: report.nodes.filter((n) => !n.pass).map((n) => n.node),
+    });
+    if (failed()) return s;
+    // 4. Boot every node that passed; 5. wait for their heartbeats.
+    await clock.sleep(t.bootGapMs);
+    const boot = nodesToBoot(s);
+    const watch = watchRunning(boot, {
+      events,
+      clock,
+      isRunning: (n) => tracker.get(n).lifecycle === "running",
+    });
+    try {
+      const results = await this.#service.applyPower(boot, "on");
+      step({ stage: "boot", ok: results.some((r) => r.ok) });
+      if (failed()) return s;
+      await watch.until(clock.now() + t.heartbeatTimeoutMs);
+    } finally {
+      watch.stop();
+    }
+    step({ stage: "wait_heartbeats", silentNodes: boot.filter((n) => !watch.upAt.has(n)) });
+    return s;
+  }
+}

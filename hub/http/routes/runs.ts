@@ -1,0 +1,85 @@
+/** Module-wide runs: self test, active test, bootstrap, and which bays take part. */
+import { z } from "zod";
+import { ActiveTestCommand, EnableCommand, Job, NodeSetBody } from "../../../shared/schemas.ts";
+import type { BootstrapRunner } from "../../cluster/bootstrap_runner.ts";
+import type { ClusterService } from "../../cluster/cluster_service.ts";
+import { route, type RouteSpec } from "../route_spec.ts";
+
+/** Default time `activetest` waits for heartbeats. */
+export const DEFAULT_ACTIVE_TEST_TIMEOUT_MS = 120_000;
+
+/** Stored bootstrap state as `GET /api/v1/bootstrap` shows it. */
+const BootstrapStatus = z.object({ state: z.unknown().nullable(), timings: z.unknown() });
+
+/** The run route specs. Each run answers 202 with its job; follow it at /api/v1/jobs/:id. */
+export function runRoutes(service: ClusterService, bootstrap: BootstrapRunner): RouteSpec[] {
+  const accepted = (c: Parameters<RouteSpec["handler"]>[0], job: Job) => {
+    c.header("Location", `/api/v1/jobs/${job.id}`);
+    return c.json(job, 202);
+  };
+  return [
+    route({
+      method: "post",
+      path: "/testall",
+      summary:
+        "Control-plane self test: every node on in rapid sequence, then off; rails read back",
+      auth: "admin",
+      body: NodeSetBody,
+      response: Job,
+      status: 202,
+      handler: (c, body) => accepted(c, service.testall(service.targetNodes(body.nodes))),
+    }),
+    route({
+      method: "post",
+      path: "/activetest",
+      summary: "Power nodes on and time each agent's first heartbeat",
+      auth: "admin",
+      body: ActiveTestCommand,
+      response: Job,
+      status: 202,
+      handler: (c, body) =>
+        accepted(
+          c,
+          service.activetest(
+            service.targetNodes(body.nodes),
+            body.timeoutMs ?? DEFAULT_ACTIVE_TEST_TIMEOUT_MS,
+          ),
+        ),
+    }),
+    route({
+      method: "post",
+      path: "/bootstrap",
+      summary: "Staged bootstrap: all off, self test, boot enabled nodes, wait for heartbeats",
+      auth: "admin",
+      body: NodeSetBody,
+      response: Job,
+      status: 202,
+      handler: (c, body) => accepted(c, bootstrap.start(service.targetNodes(body.nodes))),
+    }),
+    route({
+      method: "get",
+      path: "/bootstrap",
+      summary: "The last bootstrap's stored state and the timings in force",
+      auth: "public",
+      response: BootstrapStatus,
+      handler: (c) => c.json({ state: bootstrap.state(), timings: bootstrap.timings }),
+    }),
+    route({
+      method: "post",
+      path: "/enabled",
+      summary:
+        'Include or exclude bays from bootstrap and default runs, e.g. {"nodes":"17-22,24-29","enabled":false}',
+      auth: "admin",
+      body: EnableCommand,
+      response: z.object({ enabled: z.array(z.number()), disabled: z.array(z.number()) }),
+      handler: (c, body) => {
+        service.setEnabled(service.nodeSet(body.nodes), body.enabled);
+        const nodes = service.nodes();
+        return c.json({
+          enabled: nodes.filter((n) => n.enabled).map((n) => n.id),
+          disabled: nodes.filter((n) => !n.enabled).map((n) => n.id),
+        });
+      },
+    }),
+  ];
+}
