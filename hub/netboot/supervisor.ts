@@ -185,7 +185,7 @@ export class NetbootSupervisor {
 
   async #prepareDirs(): Promise<void> {
     const { map, settings: s } = this.#d;
-    for (const p of [s.paths.leaseFile, s.paths.eventsFile]) {
+    for (const p of [s.paths.leaseFile, s.paths.eventsFile, s.paths.pidFile]) {
       await mkdir(p.slice(0, p.lastIndexOf("/")) || "/", { recursive: true });
     }
     if (s.overlays) {

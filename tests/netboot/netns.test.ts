@@ -1,0 +1,240 @@
+/**
+ * Real integration test: the REAL dnsmasq from Debian runs with the GENERATED config in a
+ * network namespace ("hub", 10.42.0.250/24 on one end of a veth pair); busybox udhcpc,
+ * nslookup and tftp run in a second namespace ("node") on the other end. All traffic stays
+ * on that veth pair; dnsmasq forwards no DNS (no upstream servers). Needs root and
+ * `ip netns`; skipped with a printed reason otherwise. Namespaces, veths and processes are
+ * always removed.
+ */
+import assert from "node:assert/strict";
+import { ensureNetbootDeps } from "./helpers.ts";
+import { NetnsRunner } from "./netns_runner.ts";
+import { defaultMap, eventRecorder, MemoryMacTable, tempSettings } from "./fixtures.ts";
+import { NetbootSupervisor } from "../../hub/netboot/supervisor.ts";
+import type { LearningTarget } from "../../hub/netboot/mac_learner.ts";
+
+const SCRIPTS = new URL("../../scripts/netboot/", import.meta.url).pathname;
+const deps = await ensureNetbootDeps();
+const suffix = `${Deno.pid % 10000}${Math.floor(Math.random() * 1e4)}`.slice(0, 8);
+
+/** Why the test cannot run here, or null. */
+async function whyImpossible(): Promise<string | null> {
+  if (Deno.uid() !== 0) return "not root: network namespaces need CAP_SYS_ADMIN";
+  if (!deps.dnsmasq || !deps.busybox || !deps.ip) return deps.note;
+  const probe = `cmprobe${suffix}`;
+  const add = await new Deno.Command(deps.ip, { args: ["netns", "add", probe], stderr: "piped" })
+    .output();
+  if (add.code !== 0) {
+    return `ip netns add failed: ${new TextDecoder().decode(add.stderr).trim()}`;
+  }
+  await new Deno.Command(deps.ip, { args: ["netns", "del", probe] }).output();
+  return null;
+}
+
+const skip = await whyImpossible();
+if (skip) console.warn(`netns test skipped: ${skip}`);
+
+async function sh(cmd: string, args: string[], env: Record<string, string> = {}) {
+  const out = await new Deno.Command(cmd, { args, env, stdout: "piped", stderr: "piped" }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+async function must(cmd: string, args: string[]) {
+  const r = await sh(cmd, args);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(" ")} failed: ${r.stderr || r.stdout}`);
+  return r;
+}
+
+Deno.test({
+  name: "netns: real dnsmasq with generated config serves DHCP, DNS, TFTP and feeds MAC learning",
+  ignore: skip !== null,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const t0 = performance.now();
+    const ip = deps.ip!;
+    const bb = deps.busybox!;
+    const hubNs = `cmhub${suffix}`;
+    const nodeNs = `cmnode${suffix}`;
+    const vethHub = `cmh${suffix}`.slice(0, 15);
+    const vethNode = `cmn${suffix}`.slice(0, 15);
+    const knownMac = "b8:27:eb:42:00:07";
+    const newMac = "b8:27:eb:42:00:05";
+    const root = await Deno.makeTempDir({ prefix: "cm-netns-" });
+    let sup: NetbootSupervisor | null = null;
+    try {
+      await must("sh", [
+        `${SCRIPTS}netns-setup.sh`,
+        hubNs,
+        nodeNs,
+        vethHub,
+        vethNode,
+        "10.42.0.250/24",
+        knownMac,
+      ]);
+      const settings = tempSettings(root, {
+        clusterInterface: vethHub,
+        uplinkInterface: "cmnouplink0",
+        upstreamDns: [], // answer from our records only: nothing is forwarded anywhere
+        dnsmasqUser: "root",
+        dnsmasqBinary: deps.dnsmasq!,
+        mode: "live",
+        learningLeaseTime: "2m",
+      });
+      const bootFile = crypto.getRandomValues(new Uint8Array(3000));
+      await Deno.mkdir(settings.paths.tftpRoot, { recursive: true });
+      await Deno.writeFile(`${settings.paths.tftpRoot}/bootcode.bin`, bootFile);
+
+      const macs = new MemoryMacTable();
+      macs.set(7, knownMac); // a learned MAC: goes into dhcp-hosts
+      const { events, emit } = eventRecorder();
+      let target: LearningTarget | null = null;
+      const runner = new NetnsRunner(hubNs, ip);
+      sup = new NetbootSupervisor({
+        map: defaultMap,
+        settings,
+        macs,
+        emit,
+        runner,
+        learningTarget: () => target,
+        pollMs: 200,
+      });
+      await sup.start();
+      // wait for dnsmasq to bind (pid file appears once it is up)
+      for (let i = 0; i < 50 && !(await Deno.stat(settings.paths.pidFile).catch(() => null)); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(sup.dnsmasqStatus().state, "running", sup.dnsmasqStatus().lastError ?? "");
+      // host-wide reloads were recorded, not run on the host
+      assert.deepEqual(runner.ran.map((c) => c[0]).sort(), [
+        "exportfs",
+        "iptables-restore",
+        "sysctl",
+      ]);
+
+      const out = `${root}/udhcpc.out`;
+      const dhcp = async () => {
+        await Deno.remove(out).catch(() => {});
+        const r = await sh(ip, [
+          "netns",
+          "exec",
+          nodeNs,
+          bb,
+          "udhcpc",
+          "-i",
+          vethNode,
+          "-f",
+          "-q",
+          "-n",
+          "-t",
+          "4",
+          "-T",
+          "1",
+          // what the Pi boot ROM sends: PXE vendor class, client arch 0 (option 93), UUID (97)
+          "-V",
+          "PXEClient:Arch:00000:UNDI:002001",
+          "-x",
+          "0x5d:0000",
+          "-x",
+          `0x61:00${"00".repeat(16)}`,
+          "-O",
+          "43",
+          "-s",
+          `${SCRIPTS}udhcpc-script.sh`,
+        ], { UDHCPC_OUT: out });
+        const text = await Deno.readTextFile(out).catch(() => "");
+        assert.ok(text, `udhcpc got no lease: ${r.stderr}`);
+        return Object.fromEntries(
+          text.trim().split("\n").map((l) => l.split("=", 2) as [string, string]),
+        );
+      };
+      const inNode = (args: string[]) => sh(ip, ["netns", "exec", nodeNs, bb, ...args]);
+
+      // 1. the learned MAC gets its bay's address, the hub as router and DNS, and the Pi PXE option
+      const lease = await dhcp();
+      assert.equal(lease.ip, "10.42.0.7");
+      assert.equal(lease.router, "10.42.0.250");
+      assert.equal(lease.dns.trim(), "10.42.0.250");
+      assert.equal(lease.domain, "cluster");
+      const opt43 = lease.opt43.replace(/[^0-9a-f]/gi, "");
+      assert.ok(
+        opt43.toLowerCase().includes(
+          [..."Raspberry Pi Boot"].map((c) => c.charCodeAt(0).toString(16)).join(""),
+        ),
+        `option 43 must carry "Raspberry Pi Boot", got ${lease.opt43}; env: ${await Deno
+          .readTextFile(`${out}.env`)}`,
+      );
+
+      // 2. DNS for nodes, the switch and the hub, against 10.42.0.250 only
+      for (
+        const [name, want] of [["node07", "10.42.0.7"], ["node42.cluster", "10.42.0.42"], [
+          "bonnie",
+          "10.42.0.250",
+        ], ["switch.cluster", "10.42.0.201"]]
+      ) {
+        const r = await inNode(["nslookup", name, "10.42.0.250"]);
+        assert.match(
+          r.stdout,
+          new RegExp(`Address:?\\s+(\\d+: )?${want.replaceAll(".", "\\.")}\\b`),
+          `${name}: ${r.stdout}${r.stderr}`,
+        );
+      }
+
+      // 3. a boot file over TFTP
+      const got = `${root}/got.bin`;
+      const tftp = await inNode(["tftp", "-g", "-r", "bootcode.bin", "-l", got, "10.42.0.250"]);
+      assert.equal(tftp.code, 0, tftp.stderr);
+      assert.deepEqual(await Deno.readFile(got), bootFile);
+
+      // 4. MAC learning: an unknown MAC right after bay 5 was "powered on"
+      await must(ip, ["-n", nodeNs, "addr", "flush", "dev", vethNode]);
+      await must(ip, ["-n", nodeNs, "link", "set", vethNode, "down"]);
+      await must(ip, ["-n", nodeNs, "link", "set", vethNode, "address", newMac]);
+      await must(ip, ["-n", nodeNs, "link", "set", vethNode, "up"]);
+      target = { node: 5, since: Date.now() };
+      const learning = await dhcp();
+      const octet = Number(learning.ip.split(".")[3]);
+      assert.ok(
+        octet >= 100 && octet <= 149,
+        `unknown MAC must get a learning-range lease, got ${learning.ip}`,
+      );
+      // the hook line reaches the events file; the watcher learns it and re-applies
+      let decided: string[] = [];
+      for (let i = 0; i < 40 && !macs.rows.has(5); i++) {
+        decided = decided.concat((await sup.leaseWatcher.poll()).map((d) => d.kind));
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const hook = await Deno.readTextFile(settings.paths.eventsFile).catch(() => "");
+      assert.match(
+        hook,
+        new RegExp(`^\\d+ add ${newMac} ${learning.ip.replaceAll(".", "\\.")} `, "m"),
+      );
+      assert.equal(macs.rows.get(5), newMac, `decisions: ${decided.join(",")}`);
+      target = null;
+      assert.deepEqual(
+        events.filter((e) => e.type.startsWith("mac_")).map((e) => [e.type, e.node]),
+        [["mac_learned", 5]],
+      );
+      assert.match(
+        await Deno.readTextFile(`${settings.paths.configDir}/dhcp-hosts`),
+        new RegExp(`^${newMac},10\\.42\\.0\\.5,node05$`, "m"),
+      );
+      // 5. after the SIGHUP, the same MAC now gets bay 5's address from the running dnsmasq
+      assert.equal(sup.dnsmasqStatus().restarts, 0);
+      await must(ip, ["-n", nodeNs, "addr", "flush", "dev", vethNode]);
+      const relearned = await dhcp();
+      assert.equal(relearned.ip, "10.42.0.5");
+      assert.equal(sup.dnsmasqStatus().restarts, 0, "reload by SIGHUP, not restart");
+      const r = await inNode(["nslookup", "node05", "10.42.0.250"]);
+      assert.match(r.stdout, /10\.42\.0\.5\b/);
+      console.log(`netns test took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    } finally {
+      await sup?.stop().catch(() => {});
+      await sh("sh", [`${SCRIPTS}netns-teardown.sh`, hubNs, nodeNs]);
+      await Deno.remove(root, { recursive: true }).catch(() => {});
+      const left = (await sh(ip, ["netns", "list"])).stdout;
+      assert.ok(!left.includes(hubNs) && !left.includes(nodeNs), `namespaces left behind: ${left}`);
+    }
+  },
+});
