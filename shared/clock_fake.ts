@@ -38,7 +38,7 @@ export class FakeClock implements Clock {
   }
 
   sleepUntil(at: number, signal?: AbortSignal): Promise<void> {
-    if (signal?.aborted) return Promise.resolve();
+    if (signal?.aborted || at <= this.#now) return Promise.resolve();
     return new Promise((resolve) => {
       const sleeper: Sleeper = { at, seq: this.#seq++, resolve };
       const abort = () => {

@@ -121,7 +121,9 @@ export function bayOf(map: NodeMap, id: number): Bay | undefined {
 }
 
 /** The node a cluster address belongs to (10.42.0.N → N), or undefined. */
-export function nodeIdForIp(map: NodeMap, ip: string): number | undefined {
+export function nodeIdForIp(map: NodeMap, address: string): number | undefined {
+  // A dual-stack listener reports IPv4 peers as ::ffff:a.b.c.d.
+  const ip = address.toLowerCase().startsWith("::ffff:") ? address.slice(7) : address;
   const prefix = `${map.config.subnetPrefix}.`;
   const last = ip.slice(prefix.length);
   if (!ip.startsWith(prefix) || !/^[0-9]{1,3}$/.test(last)) return undefined;

@@ -10,7 +10,7 @@ function age(ms: number | null, now: number): string {
 /** A readable table of the bays. */
 export function formatStatus(nodes: readonly NodeStatus[], now = Date.now()): string {
   const header =
-    "NODE BUS SLOT HOST    IP           MODEL  POWER       STATE     LED       HEARTBEAT";
+    "NODE BUS SLOT HOST    IP           MODEL   POWER       STATE     LED       HEARTBEAT";
   const lines = [header];
   let bus = 0;
   for (const n of nodes) {
@@ -29,7 +29,7 @@ export function formatStatus(nodes: readonly NodeStatus[], now = Date.now()): st
         String(n.slot).padStart(4),
         n.hostname.padEnd(7),
         n.ip.padEnd(12),
-        model.padEnd(6),
+        model.padEnd(7),
         (power + (n.enabled ? "" : " (x)")).padEnd(11),
         n.lifecycle.padEnd(9),
         (n.agent?.led ?? n.ledRequested ?? "-").padEnd(9),

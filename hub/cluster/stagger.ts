@@ -3,7 +3,12 @@
  * switches more than `perBus` nodes (and the module no more than `perStep`) in one step.
  */
 
-/** Splits `nodes` (in order) into steps honouring the per-bus and per-step limits. */
+/**
+ * Splits `nodes` into steps honouring the per-bus and per-step limits. Each step takes up
+ * to `perBus` nodes from each bus in turn, resuming after the last bus served, so a step is
+ * always filled when work remains (ceil(n / perStep) steps where the buses allow it). Nodes
+ * of one bus keep their input order, and so do the nodes within a step.
+ */
 export function staggerSteps(
   nodes: readonly number[],
   busOf: (node: number) => number,
@@ -11,21 +16,33 @@ export function staggerSteps(
   perStep = Infinity,
 ): number[][] {
   if (perBus < 1 || perStep < 1) throw new Error("stagger limits must be at least 1");
-  const steps: number[][] = [];
-  const perBusCount: Map<number, number>[] = [];
+  const queues = new Map<number, number[]>();
   for (const node of nodes) {
     const bus = busOf(node);
-    let k = 0;
-    while (
-      k < steps.length &&
-      (steps[k].length >= perStep || (perBusCount[k].get(bus) ?? 0) >= perBus)
-    ) k++;
-    if (k === steps.length) {
-      steps.push([]);
-      perBusCount.push(new Map());
+    const q = queues.get(bus);
+    if (q) q.push(node);
+    else queues.set(bus, [node]);
+  }
+  const buses = [...queues.keys()];
+  const position = new Map(nodes.map((n, i) => [n, i]));
+  const steps: number[][] = [];
+  let cursor = 0;
+  let left = nodes.length;
+  while (left > 0) {
+    const step: number[] = [];
+    let lastServed = cursor - 1;
+    for (let k = 0; k < buses.length && step.length < perStep; k++) {
+      const i = (cursor + k) % buses.length;
+      const q = queues.get(buses[i])!;
+      const take = Math.min(perBus, perStep - step.length, q.length);
+      if (take > 0) {
+        step.push(...q.splice(0, take));
+        lastServed = i;
+      }
     }
-    steps[k].push(node);
-    perBusCount[k].set(bus, (perBusCount[k].get(bus) ?? 0) + 1);
+    cursor = (lastServed + 1) % buses.length;
+    left -= step.length;
+    steps.push(step.sort((a, b) => position.get(a)! - position.get(b)!));
   }
   return steps;
 }

@@ -148,10 +148,15 @@ export class JobRunner {
     return stored;
   }
 
-  /** Resolves with the finished job. */
+  /** Resolves with the finished job; rejects for an unknown id. */
   wait(id: string): Promise<Job> {
     const live = this.#live.get(id);
-    return live ? live.done : Promise.resolve(this.get(id));
+    if (live) return live.done;
+    try {
+      return Promise.resolve(this.get(id));
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   /** The newest jobs, newest first. */

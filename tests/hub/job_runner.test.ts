@@ -163,7 +163,6 @@ Deno.test("JobRunner: get of an unknown job is not_found; list is newest first",
       assert.match(e.message, /nope/);
       return true;
     });
-    // `async` wrapper: wait() currently throws synchronously here (see the ignored test below).
     await assert.rejects(async () => await t.runner.wait("nope"), ClusterError);
 
     const a = t.runner.start("power", "a", 1, () => Promise.resolve());
@@ -218,12 +217,9 @@ Deno.test("JobRunner: recoverInterrupted fails jobs left running by a previous p
   }
 });
 
-// Reported, not fixed (hub/jobs/job_runner.ts is being edited by someone else): wait() of an
-// unknown id throws synchronously instead of returning a rejected promise, so
-// `runner.wait(id).catch(...)` would not catch it. Un-ignore once wait() is async.
+// wait() of an unknown id must reject, not throw, so `runner.wait(id).catch(...)` catches it.
 Deno.test({
   name: "JobRunner: wait of an unknown job returns a rejected promise, never throws",
-  ignore: true,
   async fn() {
     const t = setup();
     try {

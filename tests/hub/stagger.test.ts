@@ -139,13 +139,9 @@ Deno.test("staggerSteps: limits below 1 are rejected", () => {
   }
 });
 
-// Known gap (reported, not fixed): first-fit fills the early steps with buses 1–6 and leaves
-// buses 7–10 to three more steps of 8, so the default limits (perBus 2, perStep 12) give 6
-// steps for all 60 nodes where 5 full steps of 12 exist. Limits are still respected; only the
-// bulk power-on takes one stepMs longer than it needs to. Un-ignore once stagger.ts is optimal.
+// The default limits (perBus 2, perStep 12) must reach the lower bound: 5 full steps.
 Deno.test({
   name: "staggerSteps: default limits reach the lower bound of 5 steps for 60 nodes",
-  ignore: true,
   fn() {
     const nodes = range(1, 60);
     const steps = staggerSteps(nodes, busOf, 2, 12);

@@ -210,3 +210,11 @@ Deno.test("nodeIdForHostname: nodeNN names, case and domain tolerant; others und
   ];
   for (const name of none) assert.equal(nodeIdForHostname(map, name), undefined, name);
 });
+
+Deno.test("nodeIdForIp accepts IPv4-mapped IPv6 peers from a dual-stack listener", () => {
+  const map = buildNodeMap();
+  assert.equal(nodeIdForIp(map, "::ffff:10.42.0.5"), 5);
+  assert.equal(nodeIdForIp(map, "::FFFF:10.42.0.60"), 60);
+  assert.equal(nodeIdForIp(map, "::ffff:10.42.0.61"), undefined);
+  assert.equal(nodeIdForIp(map, "::1"), undefined);
+});
