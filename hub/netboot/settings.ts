@@ -210,7 +210,15 @@ export function validateSettings(map: NodeMap, s: NetbootSettings): NetbootSetti
     throw new NetbootConfigError("wifi.psk must be 8 to 63 printable ASCII characters");
   }
   checkInterfaceName(s.wifi.apInterface, "wifi.apInterface");
-  if (s.wifi.apBridge !== null) checkInterfaceName(s.wifi.apBridge, "wifi.apBridge");
+  if (s.wifi.apBridge !== null) {
+    checkInterfaceName(s.wifi.apBridge, "wifi.apBridge");
+    if (s.wifi.hubAccessPoint && s.wifi.apBridge !== s.clusterInterface) {
+      throw new NetbootConfigError(
+        `wifi.apBridge "${s.wifi.apBridge}" must be the cluster interface ` +
+          `("${s.clusterInterface}") so the Zero Ws join the cluster subnet`,
+      );
+    }
+  }
   if (!Number.isInteger(s.wifi.channel) || s.wifi.channel < 1 || s.wifi.channel > 13) {
     throw new NetbootConfigError(`wifi.channel ${s.wifi.channel} must be 1..13`);
   }

@@ -238,7 +238,14 @@ Deno.test("wpa_supplicant.conf follows the guide's format; quotes cannot break o
 Deno.test("hostapd.conf is rendered only when the hub is the Zero Ws' access point", () => {
   const off = renderNetbootFiles(map, settings, new Map());
   assert.ok(!off.some((f) => f.name === "wifi/hostapd.conf"));
-  const s = netbootSettings({ wifi: { hubAccessPoint: true, apBridge: "br0", ssid: "client" } });
+  const s = netbootSettings({
+    clusterInterface: "br0",
+    wifi: { hubAccessPoint: true, apBridge: "br0", ssid: "client" },
+  });
+  assert.throws(
+    () => renderHostapd(map, netbootSettings({ wifi: { hubAccessPoint: true, apBridge: "br0" } })),
+    /must be the cluster interface/,
+  );
   const on = renderNetbootFiles(map, s, new Map()).find((f) => f.name === "wifi/hostapd.conf");
   assert.ok(on !== undefined);
   const conf = renderHostapd(map, s);
