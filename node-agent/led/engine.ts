@@ -1,0 +1,143 @@
+/**
+ * The LED engine: drives one GpioLine through a pattern on an absolute timeline (see
+ * `schedule.ts`), waking with `clock.sleepUntil` for each edge. A late wake-up applies the
+ * current level and goes on with the next edge on the original timeline; a mode change
+ * interrupts the sleep and restarts the timeline at once.
+ */
+import type { Clock } from "../../shared/clock.ts";
+import type { BinaryValue, GpioLine } from "../../shared/gpio/gpio_line.ts";
+import type { LedMode, Model } from "../../shared/schemas.ts";
+import { type Logger, silentLogger } from "../log.ts";
+import { isConstant, type LedPattern, patternFor } from "./patterns.ts";
+import { currentEdge, edgeAt } from "./schedule.ts";
+
+/** Options of the LED engine. */
+export interface LedEngineOptions {
+  line: GpioLine;
+  clock: Clock;
+  /** Board model: picks the heartbeat polarity. `unknown` gets the normal heartbeat. */
+  model: Model;
+  /** Initial mode (default heartbeat). */
+  mode?: LedMode;
+  logger?: Logger;
+  /**
+   * Real clock only: wake this many ms before each edge and busy-wait the rest, so the edge
+   * lands within microseconds instead of the timer's ~1 ms granularity (costs at most
+   * `leadMs` of CPU per edge). 0 (default) sleeps straight to the edge, as tests want.
+   */
+  leadMs?: number;
+}
+
+/** Runs LED patterns on a line until stopped. */
+export class LedEngine {
+  readonly #line: GpioLine;
+  readonly #clock: Clock;
+  readonly #model: Model;
+  readonly #log: Logger;
+  #mode: LedMode;
+  #wake = new AbortController();
+  #stopped = false;
+  #loop: Promise<void> | undefined;
+  #lastWritten: BinaryValue | undefined;
+  #writeFailing = false;
+  readonly #leadMs: number;
+
+  constructor(opts: LedEngineOptions) {
+    this.#line = opts.line;
+    this.#clock = opts.clock;
+    this.#model = opts.model;
+    this.#mode = opts.mode ?? "heartbeat";
+    this.#log = opts.logger ?? silentLogger;
+    this.#leadMs = Math.max(0, opts.leadMs ?? 0);
+    if (opts.model === "unknown") {
+      this.#log.warn("board model unknown: using the standard heartbeat (on 900 ms, off 100 ms)");
+    }
+  }
+
+  /** The mode being shown. */
+  get mode(): LedMode {
+    return this.#mode;
+  }
+
+  /** The pattern being shown. */
+  get pattern(): LedPattern {
+    return patternFor(this.#mode, this.#model);
+  }
+
+  /** Starts the loop (idempotent). */
+  start(): void {
+    if (this.#loop || this.#stopped) return;
+    this.#loop = this.#run();
+  }
+
+  /** Switches mode; takes effect at once (the running sleep is interrupted). No-op if same. */
+  setMode(mode: LedMode): void {
+    if (mode === this.#mode) return;
+    this.#mode = mode;
+    this.#wake.abort();
+  }
+
+  /** Stops the loop and waits for it to finish. Leaves the line as it is (see `agent.ts`). */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#wake.abort();
+    await this.#loop;
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#stopped) {
+      this.#wake = new AbortController();
+      const signal = this.#wake.signal;
+      const pattern = this.pattern;
+      const start = this.#clock.now();
+      if (isConstant(pattern)) {
+        await this.#apply(pattern.edges[0].value);
+        await this.#clock.sleepUntil(Infinity, signal);
+        continue;
+      }
+      let edge = edgeAt(pattern, start, 0);
+      while (!signal.aborted) {
+        await this.#apply(edge.value);
+        const next = edgeAt(pattern, start, edge.index + 1);
+        await this.#waitFor(next.at, signal);
+        if (signal.aborted) break;
+        // Late wake-ups skip to the edge due now; the timeline itself never moves.
+        const now = this.#clock.now();
+        edge = now >= next.at ? currentEdge(pattern, start, now) : next;
+        if (edge.index < next.index) edge = next;
+      }
+    }
+  }
+
+  async #waitFor(at: number, signal: AbortSignal): Promise<void> {
+    if (this.#leadMs === 0) return this.#clock.sleepUntil(at, signal);
+    await this.#clock.sleepUntil(at - this.#leadMs, signal);
+    // Busy-wait the last stretch; bail out if the clock does not move (not a real clock).
+    let prev = this.#clock.now();
+    let still = 0;
+    while (!signal.aborted && prev < at && still < 1000) {
+      const now = this.#clock.now();
+      still = now === prev ? still + 1 : 0;
+      prev = now;
+    }
+  }
+
+  async #apply(value: BinaryValue): Promise<void> {
+    try {
+      await this.#line.write(value);
+      this.#lastWritten = value;
+      if (this.#writeFailing) this.#log.info(`GPIO ${this.#line.gpio} writes work again`);
+      this.#writeFailing = false;
+    } catch (e) {
+      if (!this.#writeFailing) {
+        this.#log.error(`GPIO ${this.#line.gpio} write failed: ${(e as Error).message}`);
+      }
+      this.#writeFailing = true;
+    }
+  }
+
+  /** The level last written successfully (undefined before the first write). */
+  get lastWritten(): BinaryValue | undefined {
+    return this.#lastWritten;
+  }
+}
