@@ -209,9 +209,14 @@ export class NetbootSupervisor {
           : `${cmd} failed (${r.code}): ${(r.stderr || r.stdout).trim().slice(0, 300)}`,
       });
     };
-    if (this.#started && changed.has("dnsmasq-restart")) {
+    const failed = this.#dnsmasq.status().state === "failed";
+    if (this.#started && (changed.has("dnsmasq-restart") || failed)) {
       await this.#dnsmasq.restart();
-      out.push({ action: "dnsmasq-restart", ok: true, detail: "dnsmasq.conf changed: restarted" });
+      out.push({
+        action: "dnsmasq-restart",
+        ok: true,
+        detail: failed ? "dnsmasq had failed: restarted" : "dnsmasq.conf changed: restarted",
+      });
     } else if (this.#started && changed.has("dnsmasq-hup")) {
       const ok = this.#dnsmasq.signal("SIGHUP");
       out.push({

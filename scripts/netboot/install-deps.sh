@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages the netboot integration test needs, only when missing:
 # dnsmasq (DHCP/DNS/TFTP), busybox (udhcpc, tftp, nslookup) and iproute2 (ip netns).
+# (dnsmasq-base is the dnsmasq binary without the Debian service, which would grab port 53.)
 # Idempotent and quiet: prints nothing when everything is already there.
 # Exit status 0 when all tools are present afterwards, 1 otherwise.
 set -eu
@@ -23,10 +24,10 @@ if [ -z "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v -e lock -e partial)" ]
   apt-get update -qq >/dev/null 2>&1 || true
 fi
 # shellcheck disable=SC2086
-if ! apt-get install -y -qq --no-install-recommends $need >/dev/null 2>&1; then
+if ! apt-get install -y -qq -o DPkg::Lock::Timeout=120 --no-install-recommends $need >/dev/null 2>&1; then
   apt-get update -qq >/dev/null 2>&1 || true
   # shellcheck disable=SC2086
-  apt-get install -y -qq --no-install-recommends $need >/dev/null 2>&1 || {
+  apt-get install -y -qq -o DPkg::Lock::Timeout=120 --no-install-recommends $need >/dev/null 2>&1 || {
     echo "install-deps: apt-get install$need failed" >&2
     exit 1
   }

@@ -85,7 +85,7 @@ Deno.test("dry mode renders every file into dryDir, touches no live path, runs n
 Deno.test("live apply installs files and reloads: SIGHUP for hosts, restart only for dnsmasq.conf", async () => {
   await withTemp(async (root) => {
     const s = tempSettings(root);
-    const { sup, runner, macs } = build(s);
+    const { sup, runner, macs, clock } = build(s);
     assert.equal(sup.mode.mode, "live");
     await sup.start();
     await tick();
@@ -128,6 +128,22 @@ Deno.test("live apply installs files and reloads: SIGHUP for hosts, restart only
     await tick();
     assert.equal(runner.children.length, 2);
     assert.deepEqual(runner.children[0].signals, ["SIGHUP", "SIGTERM"]);
+    assert.equal(sup.dnsmasqStatus().state, "running");
+
+    // dnsmasq gives up after repeated crashes; an explicit apply starts it again
+    for (let i = 0; i < 20 && sup.dnsmasqStatus().state !== "failed"; i++) {
+      runner.last!.exit(1, "dnsmasq: failed to create listening socket: Address in use");
+      await tick();
+      const due = sup.dnsmasqStatus().nextRestartAt;
+      if (due !== null) await clock.advance(due - clock.now()); // crash again right away
+    }
+    assert.equal(sup.dnsmasqStatus().state, "failed");
+    const spawned = runner.children.length;
+    const r3 = await sup.apply();
+    assert.deepEqual(r3.written, []);
+    assert.deepEqual(r3.reloads.map((x) => x.action), ["dnsmasq-restart"]);
+    await tick();
+    assert.equal(runner.children.length, spawned + 1);
     assert.equal(sup.dnsmasqStatus().state, "running");
     await sup.stop();
     assert.equal(sup.dnsmasqStatus().state, "stopped");
