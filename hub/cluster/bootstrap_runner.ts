@@ -77,7 +77,9 @@ export class BootstrapRunner {
             : "") +
           (s.silent.length ? `; no heartbeat: ${formatNodeSet(s.silent)}` : "");
         const report = { ...s, summary, lines: [] as string[] };
+        // Degraded and failed both fail the job (non-zero exit for `cm bootstrap`), with the report.
         if (s.stage === "failed") throw new ClusterError("hardware_fault", summary, report);
+        if (s.stage === "degraded") throw new ClusterError("not_ready", summary, report);
         return report;
       },
     );

@@ -1,0 +1,182 @@
+/** testall, activetest and bootstrap through the REST API on the simulated module. */
+import assert from "node:assert/strict";
+import { Job, NodeStatus } from "../../shared/schemas.ts";
+import { SimulatedModule } from "../../hub/power/simulated_module.ts";
+import { realClock } from "../../shared/clock.ts";
+import { scaleTimings, VENDOR_TIMINGS } from "../../hub/cluster/bootstrap.ts";
+import type { SelfTestReport } from "../../hub/cluster/self_test.ts";
+import { startTestHub, type TestHub } from "../support/test_hub.ts";
+import { z } from "zod";
+
+const FAST = scaleTimings(VENDOR_TIMINGS, 0.001);
+
+async function withHub(
+  fn: (t: TestHub, sim: SimulatedModule) => Promise<void>,
+  nodeCount: 48 | 60 = 60,
+) {
+  const sim = new SimulatedModule({ nodeCount, clock: realClock, settleMs: 0 });
+  const t = await startTestHub({
+    settings: { nodeCount },
+    overrides: { power: sim, timings: FAST, sequencer: { stepMs: 1, cycleOffMs: 1 } },
+  });
+  try {
+    await fn(t, sim);
+  } finally {
+    await t.close();
+    await Deno.remove(t.dataDir, { recursive: true });
+  }
+}
+
+async function run(t: TestHub, path: string, body: unknown): Promise<Job> {
+  const res = await t.call("POST", path, body);
+  assert.equal(res.status, 202, await res.clone().text());
+  const job = Job.parse(await res.json());
+  return await t.hub.service.d.jobs.wait(job.id);
+}
+
+Deno.test("testall switches every rail on then off and reports per node and bus", () =>
+  withHub(async (t, sim) => {
+    const seen: string[] = [];
+    sim.onRailChange = (node, state) => seen.push(`${node}:${state}`);
+    const job = await run(t, "/api/v1/testall", {});
+    assert.equal(job.state, "succeeded", job.error ?? "");
+    const report = job.result as SelfTestReport;
+    assert.ok(report.pass);
+    assert.equal(report.nodes.length, 60);
+    assert.equal(report.buses.length, 10);
+    assert.ok(report.buses.every((b) => b.passed === 6 && b.failed.length === 0));
+    // Every node on in order, then every node off in order.
+    const expected = [
+      ...Array.from({ length: 60 }, (_, i) => `${i + 1}:on`),
+      ...Array.from({ length: 60 }, (_, i) => `${i + 1}:off`),
+    ];
+    assert.deepEqual(seen, expected);
+    const nodes = z.array(NodeStatus).parse(await (await t.call("GET", "/api/v1/nodes")).json());
+    assert.ok(nodes.every((n) => n.power.actual === "off" && n.power.desired === "off"));
+  }));
+
+Deno.test("testall names a stuck rail and its bus, and fails", () =>
+  withHub(async (t, sim) => {
+    sim.stuck.add(14); // bus 3, slot 2
+    const job = await run(t, "/api/v1/testall", { nodes: "13-18" });
+    assert.equal(job.state, "failed");
+    const report = job.result as SelfTestReport;
+    assert.equal(report.pass, false);
+    assert.deepEqual(report.buses, [{ bus: 3, passed: 5, failed: [14] }]);
+    assert.match(report.summary, /1 of 6 nodes \(14\)/);
+    assert.ok(report.nodes.find((n) => n.node === 14)?.on.error?.includes("reads off"));
+  }));
+
+Deno.test("a second module-wide run while one is going is a 409 conflict", () =>
+  withHub(async (t) => {
+    const first = await t.call("POST", "/api/v1/activetest", { nodes: "1-2", timeoutMs: 300 });
+    assert.equal(first.status, 202);
+    const second = await t.call("POST", "/api/v1/testall", {});
+    assert.equal(second.status, 409);
+    assert.equal((await second.json()).error.code, "conflict");
+    const job = await t.hub.service.d.jobs.wait((await first.json()).id);
+    assert.equal(job.state, "failed", "no agents ran, so no node came up");
+    assert.match(job.error ?? "", /0\/2 nodes up; down: 1,2/);
+  }));
+
+Deno.test("activetest times each node from power-on to first heartbeat", () =>
+  withHub(async (t) => {
+    const res = await t.call("POST", "/api/v1/activetest", { nodes: "3,4", timeoutMs: 5000 });
+    const started = Job.parse(await res.json());
+    // Play the agents: node 3 answers at once, node 4 after ~150 ms.
+    const beat = (node: number) =>
+      t.call("POST", "/api/v1/agent/heartbeat", heartbeatFor(node), { auth: t.hub.agentKey.value });
+    while (
+      t.hub.service.node(3).power.actual !== "on" || t.hub.service.node(4).power.actual !== "on"
+    ) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await beat(3);
+    await new Promise((r) => setTimeout(r, 150));
+    await beat(4);
+    const job = await t.hub.service.d.jobs.wait(started.id);
+    assert.equal(job.state, "succeeded", job.error ?? "");
+    const report = job.result as { nodes: { node: number; up: boolean; bootMs: number }[] };
+    const n3 = report.nodes.find((n) => n.node === 3)!;
+    const n4 = report.nodes.find((n) => n.node === 4)!;
+    assert.ok(n3.up && n4.up);
+    assert.ok(n4.bootMs >= 140, `node 4 took ${n4.bootMs} ms`);
+    assert.ok(n3.bootMs < n4.bootMs);
+  }));
+
+Deno.test("bootstrap skips disabled bays and ends degraded when nodes stay silent", () =>
+  withHub(async (t) => {
+    const res = await t.call("POST", "/api/v1/enabled", { nodes: "17-22,24-29", enabled: false });
+    assert.equal(res.status, 200);
+    const body = await res.json();
+    assert.equal(body.disabled.length, 12);
+    const job = await run(t, "/api/v1/bootstrap", {});
+    assert.equal(job.state, "failed", "a degraded bootstrap fails the job");
+    assert.match(
+      job.error ?? "",
+      /bootstrap degraded: 0\/48 nodes running; no heartbeat: 1-16,23,30-60/,
+    );
+    const result = job.result as { stage: string; nodes: number[]; silent: number[] };
+    assert.equal(result.stage, "degraded", "no agents run here, so every booted node is silent");
+    assert.equal(result.nodes.length, 48);
+    assert.ok(!result.nodes.includes(17) && result.nodes.includes(23));
+    const nodes = z.array(NodeStatus).parse(await (await t.call("GET", "/api/v1/nodes")).json());
+    assert.deepEqual(
+      nodes.filter((n) => n.power.actual === "on").map((n) => n.id),
+      result.nodes,
+    );
+    const state = await (await t.call("GET", "/api/v1/bootstrap")).json();
+    assert.equal(state.state.stage, "degraded");
+  }));
+
+Deno.test("a hub restarted mid-bootstrap says where it stopped", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cm-hub-test-" });
+  try {
+    const a = await startTestHub({ dataDir: dir, overrides: { timings: FAST } });
+    a.hub.service.d.store.setSetting("bootstrap", {
+      stage: "self_test",
+      jobId: "bootstrap-x",
+      startedAt: 1,
+      nodes: [1, 2],
+      failedSelfTest: [],
+      silent: [],
+      stageAt: 1,
+    });
+    await a.close();
+    const b = await startTestHub({ dataDir: dir, overrides: { timings: FAST } });
+    try {
+      const fault = b.hub.events.latest(20).find((e) => e.type === "fault");
+      assert.match(fault?.message ?? "", /interrupted in stage self_test/);
+      const state = await (await b.call("GET", "/api/v1/bootstrap")).json();
+      assert.equal(state.state.stage, "failed");
+    } finally {
+      await b.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+function heartbeatFor(node: number) {
+  return {
+    identity: {
+      node,
+      hostname: `node${String(node).padStart(2, "0")}`,
+      model: "pi4",
+      boardName: "Raspberry Pi 4 Model B Rev 1.4",
+      serial: "10000000deadbeef",
+      mac: null,
+      agentVersion: "test",
+    },
+    health: {
+      uptimeSeconds: 1,
+      load1: 0,
+      memTotalBytes: 1,
+      memAvailableBytes: 1,
+      cpuTempCelsius: null,
+    },
+    led: "heartbeat",
+    seq: 0,
+    sentAt: Date.now(),
+  };
+}
