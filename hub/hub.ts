@@ -14,6 +14,9 @@ import type { HubSettings } from "./config.ts";
 import { EventLog } from "./events/event_log.ts";
 import { createApp } from "./http/app.ts";
 import { coreRoutes } from "./http/routes/core.ts";
+import { runRoutes } from "./http/routes/runs.ts";
+import { BootstrapRunner } from "./cluster/bootstrap_runner.ts";
+import { type BootstrapTimings, scaleTimings, VENDOR_TIMINGS } from "./cluster/bootstrap.ts";
 import { JobRunner } from "./jobs/job_runner.ts";
 import { createLive } from "./live/mod.ts";
 import type { PowerSwitch } from "./power/power_switch.ts";
@@ -27,6 +30,8 @@ export interface HubOverrides {
   /** Power driver to use instead of the one the settings name. */
   power?: PowerSwitch;
   sequencer?: Partial<SequencerOptions>;
+  /** Bootstrap and self-test timings (default: the vendor's, scaled by settings.timeScale). */
+  timings?: BootstrapTimings;
 }
 
 /** A built hub. */
@@ -34,6 +39,7 @@ export interface Hub {
   settings: HubSettings;
   map: NodeMap;
   service: ClusterService;
+  bootstrap: BootstrapRunner;
   events: EventLog;
   app: Hono;
   token: LoadedSecret;
@@ -58,6 +64,7 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
   const tracker = new NodeTracker(settings.nodeCount, events, clock, settings.lostAfterMs);
   const sequencer = new PowerSequencer(power, map, tracker, events, clock, overrides.sequencer);
   const jobs = new JobRunner(store, events, clock);
+  const timings = overrides.timings ?? scaleTimings(VENDOR_TIMINGS, settings.timeScale ?? 1);
   const service = new ClusterService({
     map,
     store,
@@ -68,11 +75,17 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
     sequencer,
     jobs,
     heartbeatIntervalMs: settings.heartbeatIntervalMs,
+    selfTest: timings.selfTest,
   });
+  const bootstrap = new BootstrapRunner(service, timings);
   const startedAt = clock.now();
   const live = createLive({ service, adminToken: token.value, version: VERSION });
   const app = live.instrument(createApp({
-    routes: [...coreRoutes(service, VERSION, startedAt), ...live.routes],
+    routes: [
+      ...coreRoutes(service, VERSION, startedAt),
+      ...runRoutes(service, bootstrap),
+      ...live.routes,
+    ],
     auth: { adminToken: token.value, agentKey: agentKey.value },
     version: VERSION,
     mounts: live.mounts,
@@ -81,11 +94,13 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
     settings,
     map,
     service,
+    bootstrap,
     events,
     app,
     token,
     agentKey,
     async start() {
+      bootstrap.recoverInterrupted();
       await service.start();
     },
     async close() {

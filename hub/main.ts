@@ -2,6 +2,9 @@
 import { ClusterError } from "../shared/errors.ts";
 import { HUB_USAGE, parseHubSettings } from "./config.ts";
 import { createHub } from "./hub.ts";
+import { openConfiguredPowerSwitch } from "./power/open_configured.ts";
+import { SimulatedModule } from "./power/simulated_module.ts";
+import { realClock } from "../shared/clock.ts";
 
 async function main(): Promise<number> {
   let settings;
@@ -15,7 +18,14 @@ async function main(): Promise<number> {
     console.log(HUB_USAGE);
     return 0;
   }
-  const hub = createHub(settings);
+  const nodeCount = settings.nodeCount;
+  const power = settings.powerConfigPath
+    ? await openConfiguredPowerSwitch(
+      settings.powerConfigPath,
+      () => new SimulatedModule({ nodeCount, clock: realClock }),
+    )
+    : undefined;
+  const hub = createHub(settings, { power });
   await hub.start();
   const ac = new AbortController();
   const server = Deno.serve({

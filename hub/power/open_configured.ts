@@ -1,0 +1,40 @@
+/**
+ * Opens the power driver named in a JSON config file, with the real hardware openers
+ * (`/dev/i2c-N`, Pi GPIO backends). Errors name the file and what is wrong in it.
+ */
+import { ClusterError } from "../../shared/errors.ts";
+import { openGpioLine } from "../../shared/gpio/open_line.ts";
+import { openDevI2cBus } from "../hardware/i2c/dev_i2c.ts";
+import { createPowerSwitch } from "./create_power_switch.ts";
+import type { PowerSwitch } from "./power_switch.ts";
+
+/** Reads `path` and builds its driver; `simulated` supplies the simulated module. */
+export async function openConfiguredPowerSwitch(
+  path: string,
+  simulated: () => PowerSwitch,
+): Promise<PowerSwitch> {
+  let config: unknown;
+  try {
+    config = JSON.parse(await Deno.readTextFile(path));
+  } catch (e) {
+    const why = e instanceof Deno.errors.NotFound
+      ? "file not found"
+      : e instanceof Error
+      ? e.message
+      : String(e);
+    throw new ClusterError("bad_request", `cannot read power config ${path}: ${why}`);
+  }
+  try {
+    return await createPowerSwitch(config, {
+      openI2cBus: openDevI2cBus,
+      openGpioLine: (gpio, direction, backend, initial) =>
+        openGpioLine({ gpio, direction, backend, initial }),
+      simulated,
+    });
+  } catch (e) {
+    if (e instanceof ClusterError) {
+      throw new ClusterError(e.code, `${path}: ${e.message}`, e.details);
+    }
+    throw e;
+  }
+}
