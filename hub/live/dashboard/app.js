@@ -67,7 +67,8 @@
       if (!n) continue;
       const mode = ledModeOf(n);
       const p = patterns[`${mode}/${modelOf(n)}`];
-      const lit = p ? String(levelAt(p, t)) : "0";
+      // Agents are not in step with each other: give each bay its own phase.
+      const lit = p ? String(levelAt(p, t + id * 83)) : "0";
       if (bay.led.dataset.mode !== mode) bay.led.dataset.mode = mode;
       if (bay.led.dataset.pattern !== (p?.name ?? mode)) bay.led.dataset.pattern = p?.name ?? mode;
       if (bay.led.dataset.lit !== lit) bay.led.dataset.lit = lit;

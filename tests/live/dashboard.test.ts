@@ -1,0 +1,222 @@
+/**
+ * The dashboard in a real browser: Playwright driving Debian's Chromium (headless) against a
+ * hub built in-process and served on loopback. Needs /usr/bin/chromium: run
+ * scripts/install-chromium.sh. Without it the test is skipped with a message, or fails when
+ * CI=true.
+ */
+import assert from "node:assert/strict";
+import { chromium, type Page } from "playwright-core";
+import { sendHeartbeat, type ServedHub, serveTestHub, waitFor } from "./live_support.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const ARTIFACTS = new URL("../../test-artifacts/", import.meta.url);
+const CI = Deno.env.get("CI") === "true";
+
+async function exists(path: string): Promise<boolean> {
+  return await Deno.stat(path).then(() => true, () => false);
+}
+
+/** Finds Chromium, installing it (as root) when missing. */
+async function ensureChromium(): Promise<string | null> {
+  if (await exists(CHROMIUM)) return null;
+  if (Deno.uid() === 0 || CI) {
+    const script = new URL("../../scripts/install-chromium.sh", import.meta.url).pathname;
+    const out = await new Deno.Command("sh", { args: [script], stdout: "piped", stderr: "piped" })
+      .output().catch((e) => ({ success: false, stderr: new TextEncoder().encode(String(e)) }));
+    if (out.success && await exists(CHROMIUM)) return null;
+    return `scripts/install-chromium.sh failed: ${
+      new TextDecoder().decode(out.stderr).slice(-400)
+    }`;
+  }
+  return `${CHROMIUM} is missing; run scripts/install-chromium.sh as root`;
+}
+
+const missing = await ensureChromium();
+if (missing && !CI) console.warn(`dashboard browser test SKIPPED: ${missing}`);
+
+/** The bit of the browser DOM the in-page functions use (Deno type-checks them without DOM). */
+interface DomElement {
+  dataset: Record<string, string | undefined>;
+  getBoundingClientRect(): { x: number; y: number; width: number; height: number };
+}
+interface DomDocument {
+  querySelector(selector: string): DomElement | null;
+}
+
+/** Samples the `data-lit` level of the LEDs of `nodes` every few ms, in the page. */
+function sampleLeds(page: Page, nodes: number[], ms: number) {
+  return page.evaluate(async ({ nodes, ms }) => {
+    const doc = (globalThis as unknown as { document: DomDocument }).document;
+    const leds = nodes.map((n) => doc.querySelector(`.bay[data-node="${n}"] .led`)!);
+    const series: { t: number; lit: boolean[] }[] = [];
+    const t0 = performance.now();
+    while (performance.now() - t0 < ms) {
+      series.push({
+        t: performance.now() - t0,
+        lit: leds.map((l) => l.dataset.lit === "1"),
+      });
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    return series;
+  }, { nodes, ms });
+}
+
+/** Transitions, lit fraction and lengths of lit runs (ms) of one LED's samples. */
+function analyse(series: { t: number; lit: boolean[] }[], i: number) {
+  let transitions = 0;
+  let litTime = 0;
+  const runs: number[] = [];
+  let runStart: number | null = series[0].lit[i] ? null : null;
+  for (let k = 1; k < series.length; k++) {
+    const dt = series[k].t - series[k - 1].t;
+    if (series[k - 1].lit[i]) litTime += dt;
+    if (series[k].lit[i] !== series[k - 1].lit[i]) {
+      transitions++;
+      if (series[k].lit[i]) runStart = series[k].t;
+      else if (runStart !== null) {
+        runs.push(series[k].t - runStart);
+        runStart = null;
+      }
+    }
+  }
+  const total = series.at(-1)!.t - series[0].t;
+  runs.sort((a, b) => a - b);
+  return {
+    transitions,
+    litFraction: litTime / total,
+    medianRun: runs[Math.floor(runs.length / 2)],
+  };
+}
+
+Deno.test({
+  name:
+    "dashboard: 60 bays in rack geometry, power from the page, identify blinks fast, screenshot",
+  ignore: missing !== null && !CI,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    if (missing) throw new Error(`CI=true but Chromium is unavailable: ${missing}`);
+    const started = performance.now();
+    const h: ServedHub = await serveTestHub();
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        "--no-sandbox",
+        "--headless",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-quic",
+        "--no-first-run",
+      ],
+      timeout: 60_000,
+    });
+    // Agents of the nodes under test keep heartbeating, as real ones do.
+    const agents = new Map<number, Parameters<typeof sendHeartbeat>[2]>();
+    const beat = setInterval(() => {
+      for (const [node, opts] of agents) sendHeartbeat(h, node, opts).catch(() => {});
+    }, 400);
+    try {
+      const page = await browser.newPage({ viewport: { width: 1500, height: 820 } });
+      page.setDefaultTimeout(30_000);
+      const pageErrors: string[] = [];
+      page.on("pageerror", (e) => pageErrors.push(e.message));
+      await page.goto(h.base + "/");
+      await page.waitForSelector('body[data-loaded="true"]');
+
+      // Header: the asset tag from /api/v1/module.
+      const module = await (await fetch(`${h.base}/api/v1/module`)).json();
+      assert.match(await page.locator("#asset").innerText(), new RegExp(module.assetTag.tag));
+
+      // 60 bays: bus = column (bus 1 at the left), slot = row (slot 1 at the top).
+      const boxes = await page.$$eval(".bay", (els) =>
+        els.map((e) => {
+          const el = e as unknown as DomElement;
+          const r = el.getBoundingClientRect();
+          const d = el.dataset;
+          return { node: Number(d.node), x: r.x, y: r.y, w: r.width, h: r.height };
+        }));
+      assert.equal(boxes.length, 60);
+      const at = (n: number) => boxes.find((b) => b.node === n)!;
+      const minX = Math.min(...boxes.map((b) => b.x));
+      const minY = Math.min(...boxes.map((b) => b.y));
+      assert.equal(at(1).x, minX, "node 1 is in the left column");
+      assert.equal(at(1).y, minY, "node 1 is in the top row");
+      assert.equal(at(2).x, at(1).x, "node 2 is below node 1");
+      assert.ok(at(2).y > at(1).y + at(1).h / 2, "node 2 is below node 1");
+      assert.ok(at(7).x > at(1).x + at(1).w / 2 && at(7).y === at(1).y, "node 7 starts bus 2");
+      for (const b of boxes) {
+        const bus = Math.ceil(b.node / 6);
+        const slot = ((b.node - 1) % 6) + 1;
+        assert.equal(b.x, at(bus * 6 - 5).x, `node ${b.node} in column ${bus}`);
+        assert.equal(b.y, at(slot).y, `node ${b.node} in row ${slot}`);
+        if (bus > 1) assert.ok(b.x > at(b.node - 6).x, `bus ${bus} right of bus ${bus - 1}`);
+      }
+
+      // Power a bay from the page: token, click, button.
+      await page.fill("#token", h.hub.token.value);
+      await page.dispatchEvent("#token", "change");
+      await page.click('.bay[data-node="5"]');
+      await page.waitForSelector("#details[open]");
+      await page.click('#details button[data-action="on"]');
+      await page.waitForSelector('.bay[data-node="5"][data-power="on"]');
+      const rest5 = await (await fetch(`${h.base}/api/v1/nodes/5`)).json();
+      assert.equal(rest5.power.actual, "on");
+      assert.equal(rest5.power.desired, "on");
+
+      // Job progress in the header (live from the event stream).
+      const bulk = await h.call("POST", "/api/v1/power?wait=false", { state: "on", nodes: "4,19" });
+      const job = await bulk.json();
+      await page.waitForSelector(`#jobs .job[data-job="${job.id}"][data-state="succeeded"]`);
+
+      // Identify: requested from the page, then the agent reports it with its next heartbeat.
+      await page.click('#details button[data-action="identify"]');
+      await waitFor(
+        () => h.hub.service.node(5).ledRequested === "identify",
+        "identify requested",
+      );
+      agents.set(5, { led: "identify" });
+      agents.set(4, { led: "heartbeat" });
+      agents.set(19, { led: "heartbeat", model: "pi0w" });
+      await page.keyboard.press("Escape");
+      await page.waitForSelector('.bay[data-node="5"] .led[data-pattern="identify"]');
+      await page.waitForSelector('.bay[data-node="4"] .led[data-pattern="heartbeat"]');
+      await page.waitForSelector('.bay[data-node="19"] .led[data-pattern="heartbeat-inverted"]');
+      await page.waitForSelector('.bay[data-node="5"][data-lifecycle="running"]');
+
+      const series = await sampleLeds(page, [5, 4, 19], 2500);
+      const identify = analyse(series, 0);
+      const heartbeat = analyse(series, 1);
+      const inverted = analyse(series, 2);
+      const report = JSON.stringify({ identify, heartbeat, inverted, samples: series.length });
+      // Identify: 100 ms on / 100 ms off → ~25 transitions in 2.5 s.
+      assert.ok(identify.transitions >= 12, `identify blinks fast: ${report}`);
+      assert.ok(
+        identify.medianRun >= 50 && identify.medianRun <= 170,
+        `identify on ~100 ms: ${report}`,
+      );
+      assert.ok(identify.litFraction > 0.3 && identify.litFraction < 0.7, report);
+      // Heartbeat: 900 on / 100 off; the Zero W's inverse: 100 on / 900 off.
+      assert.ok(heartbeat.transitions <= 8, `heartbeat blinks slowly: ${report}`);
+      assert.ok(heartbeat.litFraction > 0.75, `heartbeat mostly on: ${report}`);
+      assert.ok(inverted.litFraction < 0.25, `pi0w heartbeat mostly off: ${report}`);
+      assert.ok(inverted.transitions >= 2, `pi0w heartbeat blinks: ${report}`);
+
+      await Deno.mkdir(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: new URL("dashboard.png", ARTIFACTS).pathname });
+      await page.click('.bay[data-node="5"]');
+      await page.waitForSelector("#details[open]");
+      await page.screenshot({ path: new URL("dashboard-details.png", ARTIFACTS).pathname });
+      assert.deepEqual(pageErrors, [], "no script errors in the page");
+      console.log(`LED samples: ${report}`);
+      console.log(
+        `dashboard browser test took ${((performance.now() - started) / 1000).toFixed(1)} s`,
+      );
+    } finally {
+      clearInterval(beat);
+      await browser.close();
+      await h.stop();
+    }
+  },
+});
