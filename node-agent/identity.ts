@@ -1,0 +1,107 @@
+/**
+ * Who this node is (model, serial, MAC, hostname, node id) and how it is (uptime, load,
+ * memory, temperature), read from /proc and /sys under a filesystem root so tests run on
+ * fixture trees (tests/fixtures/pi/).
+ */
+import { buildNodeMap, nodeIdForHostname } from "../shared/node_map.ts";
+import type { Model, NodeHealth, NodeIdentity } from "../shared/schemas.ts";
+import { parseKernelArgs } from "./cmdline.ts";
+import { readSmall } from "./fs_root.ts";
+import { AGENT_VERSION } from "./version.ts";
+
+/** The model a device-tree board name denotes ("Raspberry Pi 3 Model B Plus Rev 1.3"). */
+export function modelFromBoardName(name: string): Model {
+  const n = name.replace(/\0/g, "").trim();
+  if (/^Raspberry Pi 3 Model B Plus\b/.test(n)) return "pi3b+";
+  if (/^Raspberry Pi 3 Model B\b/.test(n)) return "pi3b";
+  if (/^Raspberry Pi 4 Model B\b/.test(n)) return "pi4";
+  if (/^Raspberry Pi Zero W\b/.test(n)) return "pi0w";
+  return "unknown";
+}
+
+/** The model of a new-style revision code (cpuinfo `Revision`, e.g. a020d3 → pi3b+). */
+export function modelFromRevision(code: string): Model {
+  const rev = parseInt(code.trim(), 16);
+  if (!Number.isFinite(rev) || (rev & (1 << 23)) === 0) return "unknown";
+  const type = (rev >> 4) & 0xff;
+  const byType: Record<number, Model> = { 0x08: "pi3b", 0x0d: "pi3b+", 0x11: "pi4", 0x0c: "pi0w" };
+  return byType[type] ?? "unknown";
+}
+
+/** One `Key : value` field of /proc/cpuinfo. */
+function cpuinfoField(cpuinfo: string, key: string): string | undefined {
+  const m = cpuinfo.match(new RegExp(`^${key}\\s*:\\s*(.*)$`, "m"));
+  return m?.[1].trim();
+}
+
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+
+/** What may override what is read (config file, flags, a virtual agent). */
+export interface IdentityOptions {
+  /** Filesystem root (default "/"). */
+  root?: string;
+  /** Node id from the config or a flag: wins over the kernel command line and hostname. */
+  node?: number;
+  hostname?: string;
+  model?: Model;
+}
+
+/** Reads the node's identity. Never throws: what cannot be read is left empty or unknown. */
+export async function readIdentity(opts: IdentityOptions = {}): Promise<NodeIdentity> {
+  const root = opts.root ?? "/";
+  const cpuinfo = (await readSmall(root, "/proc/cpuinfo")) ?? "";
+  const dtModel = await readSmall(root, "/proc/device-tree/model");
+  const boardName = (dtModel ?? cpuinfoField(cpuinfo, "Model") ?? "").slice(0, 200);
+  let model = opts.model ?? modelFromBoardName(boardName);
+  if (model === "unknown" && !opts.model) {
+    model = modelFromRevision(cpuinfoField(cpuinfo, "Revision") ?? "");
+  }
+  const serial = (await readSmall(root, "/proc/device-tree/serial-number")) ??
+    cpuinfoField(cpuinfo, "Serial") ?? "";
+  let mac: string | null = null;
+  for (const iface of ["eth0", "wlan0"]) {
+    const a = (await readSmall(root, `/sys/class/net/${iface}/address`))?.toLowerCase();
+    if (a && MAC.test(a) && a !== "00:00:00:00:00:00") {
+      mac = a;
+      break;
+    }
+  }
+  const hostname = opts.hostname ?? (await readSmall(root, "/etc/hostname")) ??
+    (root === "/" ? Deno.hostname() : "localhost");
+  const kernel = parseKernelArgs((await readSmall(root, "/proc/cmdline")) ?? "");
+  const node = opts.node ?? kernel.node ?? nodeIdForHostname(buildNodeMap(), hostname);
+  return {
+    ...(node !== undefined ? { node } : {}),
+    hostname: hostname.slice(0, 253) || "localhost",
+    model,
+    boardName,
+    serial: serial.slice(0, 64),
+    mac,
+    agentVersion: AGENT_VERSION,
+  };
+}
+
+/** A /proc/meminfo field in bytes. */
+function meminfo(text: string, key: string): number | undefined {
+  const m = text.match(new RegExp(`^${key}:\\s+([0-9]+) kB`, "m"));
+  return m ? Number(m[1]) * 1024 : undefined;
+}
+
+/** Reads uptime, load, memory and CPU temperature. Missing figures read as 0 / null. */
+export async function readHealth(root = "/"): Promise<NodeHealth> {
+  const uptime = Number(((await readSmall(root, "/proc/uptime")) ?? "0").split(/\s+/)[0]);
+  const load1 = Number(((await readSmall(root, "/proc/loadavg")) ?? "0").split(/\s+/)[0]);
+  const mem = (await readSmall(root, "/proc/meminfo")) ?? "";
+  const total = meminfo(mem, "MemTotal") ?? 0;
+  const available = meminfo(mem, "MemAvailable") ??
+    (meminfo(mem, "MemFree") ?? 0) + (meminfo(mem, "Buffers") ?? 0) + (meminfo(mem, "Cached") ?? 0);
+  const milli = await readSmall(root, "/sys/class/thermal/thermal_zone0/temp");
+  const temp = milli !== undefined && /^-?[0-9]+$/.test(milli) ? Number(milli) / 1000 : null;
+  return {
+    uptimeSeconds: Number.isFinite(uptime) && uptime >= 0 ? uptime : 0,
+    load1: Number.isFinite(load1) && load1 >= 0 ? load1 : 0,
+    memTotalBytes: total,
+    memAvailableBytes: Math.min(available, total || available),
+    cpuTempCelsius: temp,
+  };
+}

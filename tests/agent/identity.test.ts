@@ -1,0 +1,133 @@
+import assert from "node:assert/strict";
+import { Heartbeat, NodeHealth, NodeIdentity } from "../../shared/schemas.ts";
+import { parseKernelArgs } from "../../node-agent/cmdline.ts";
+import {
+  modelFromBoardName,
+  modelFromRevision,
+  readHealth,
+  readIdentity,
+} from "../../node-agent/identity.ts";
+
+const FIXTURES = new URL("../fixtures/pi/", import.meta.url).pathname;
+const root = (name: string) => `${FIXTURES}${name}`;
+
+Deno.test("identity: Pi 3B from the device tree, node from its hostname", async () => {
+  const id = await readIdentity({ root: root("pi3b") });
+  assert.deepEqual(id, NodeIdentity.parse(id));
+  assert.equal(id.model, "pi3b");
+  assert.equal(id.boardName, "Raspberry Pi 3 Model B Rev 1.2");
+  assert.equal(id.serial, "00000000a1b2c3d4");
+  assert.equal(id.mac, "b8:27:eb:b2:c3:d4", "eth0 is preferred over wlan0");
+  assert.equal(id.hostname, "node01");
+  assert.equal(id.node, 1);
+});
+
+Deno.test("identity: Pi 3B+ takes its node id from the kernel command line", async () => {
+  const id = await readIdentity({ root: root("pi3b+") });
+  assert.equal(id.model, "pi3b+");
+  assert.equal(id.boardName, "Raspberry Pi 3 Model B Plus Rev 1.3");
+  assert.equal(id.hostname, "clyde");
+  assert.equal(id.node, 7);
+  // The config (or a flag) wins over the kernel command line.
+  assert.equal((await readIdentity({ root: root("pi3b+"), node: 9 })).node, 9);
+});
+
+Deno.test("identity: Pi 4 MAC is normalised to lower case", async () => {
+  const id = await readIdentity({ root: root("pi4") });
+  assert.equal(id.model, "pi4");
+  assert.equal(id.mac, "dc:a6:32:f6:07:18");
+  assert.equal(id.node, 42);
+  assert.equal(id.serial, "10000000e5f60718");
+});
+
+Deno.test("identity: Pi Zero W has no eth0 and reports its wlan0 MAC", async () => {
+  const id = await readIdentity({ root: root("pi0w") });
+  assert.equal(id.model, "pi0w");
+  assert.equal(id.mac, "b8:27:eb:8e:7d:6c");
+  assert.equal(id.node, 17);
+});
+
+Deno.test("identity: an unknown board is 'unknown', not an error", async () => {
+  const id = await readIdentity({ root: root("unknown") });
+  assert.equal(id.model, "unknown");
+  assert.equal(id.boardName, "Raspberry Pi 5 Model B Rev 1.0");
+  assert.equal(id.node, undefined, "pi5-bench is not a node hostname");
+  NodeIdentity.parse(id);
+});
+
+Deno.test("identity: without a device tree, cpuinfo's revision code decides", async () => {
+  const id = await readIdentity({ root: root("pi3b-cpuinfo-only") });
+  assert.equal(id.model, "pi3b");
+  assert.equal(id.serial, "00000000a1b2c3d5");
+  assert.equal(id.boardName, "");
+});
+
+Deno.test("identity: overrides for virtual agents; an empty root reads as little as it can", async () => {
+  const empty = await Deno.makeTempDir();
+  try {
+    const id = await readIdentity({ root: empty, model: "pi0w", hostname: "node23" });
+    assert.deepEqual(
+      { model: id.model, hostname: id.hostname, node: id.node, mac: id.mac, serial: id.serial },
+      { model: "pi0w", hostname: "node23", node: 23, mac: null, serial: "" },
+    );
+    const h = await readHealth(empty);
+    assert.deepEqual(h, {
+      uptimeSeconds: 0,
+      load1: 0,
+      memTotalBytes: 0,
+      memAvailableBytes: 0,
+      cpuTempCelsius: null,
+    });
+  } finally {
+    await Deno.remove(empty, { recursive: true });
+  }
+});
+
+Deno.test("model names and revision codes", () => {
+  assert.equal(modelFromBoardName("Raspberry Pi 3 Model B Plus Rev 1.3\0"), "pi3b+");
+  assert.equal(modelFromBoardName("Raspberry Pi 3 Model B Rev 1.2"), "pi3b");
+  assert.equal(modelFromBoardName("Raspberry Pi Zero 2 W Rev 1.0"), "unknown");
+  assert.equal(modelFromBoardName("Raspberry Pi Zero W Rev 1.1"), "pi0w");
+  assert.equal(modelFromRevision("a020d3"), "pi3b+");
+  assert.equal(modelFromRevision("9000c1"), "pi0w");
+  assert.equal(modelFromRevision("c03114"), "pi4");
+  assert.equal(modelFromRevision("0010"), "unknown", "old-style codes are not decoded");
+  assert.equal(modelFromRevision("garbage"), "unknown");
+});
+
+Deno.test("health: uptime, load, memory and temperature from the fixture", async () => {
+  const h = await readHealth(root("pi3b+"));
+  assert.deepEqual(h, {
+    uptimeSeconds: 12345.67,
+    load1: 0.42,
+    memTotalBytes: 948304 * 1024,
+    memAvailableBytes: 741204 * 1024,
+    cpuTempCelsius: 48.312,
+  });
+  NodeHealth.parse(h);
+  // Kernels without MemAvailable: free + buffers + cached.
+  const old = await readHealth(root("pi3b-cpuinfo-only"));
+  assert.equal(old.memAvailableBytes, (641204 + 20480 + 110592) * 1024);
+});
+
+Deno.test("a heartbeat built from every fixture passes the shared schema", async () => {
+  for (const name of ["pi3b", "pi3b+", "pi4", "pi0w", "unknown", "pi3b-cpuinfo-only"]) {
+    const hb = {
+      identity: await readIdentity({ root: root(name) }),
+      health: await readHealth(root(name)),
+      led: "heartbeat",
+      seq: 0,
+      sentAt: 1_700_000_000_000,
+    };
+    assert.deepEqual(Heartbeat.parse(hb), hb, name);
+  }
+});
+
+Deno.test("kernel command line: cm.hub, cm.node, cm.key", () => {
+  assert.deepEqual(
+    parseKernelArgs("console=tty1 cm.node=12 cm.hub=http://10.42.0.250:4242 cm.key=abc rootwait"),
+    { node: 12, hub: "http://10.42.0.250:4242", key: "abc" },
+  );
+  assert.deepEqual(parseKernelArgs("cm.node=0 cm.node=x cm.hub= quiet"), {});
+  assert.deepEqual(parseKernelArgs("cm.node=61"), {});
+});
