@@ -15,6 +15,10 @@ import { EventLog } from "./events/event_log.ts";
 import { createApp } from "./http/app.ts";
 import { coreRoutes } from "./http/routes/core.ts";
 import { runRoutes } from "./http/routes/runs.ts";
+import { netbootRoutes } from "./netboot/routes.ts";
+import { NetbootSupervisor } from "./netboot/supervisor.ts";
+import { netbootSettings } from "./netboot/settings.ts";
+import type { MacTable } from "./netboot/mac_learner.ts";
 import { BootstrapRunner } from "./cluster/bootstrap_runner.ts";
 import { type BootstrapTimings, scaleTimings, VENDOR_TIMINGS } from "./cluster/bootstrap.ts";
 import { JobRunner } from "./jobs/job_runner.ts";
@@ -40,6 +44,7 @@ export interface Hub {
   map: NodeMap;
   service: ClusterService;
   bootstrap: BootstrapRunner;
+  netboot: NetbootSupervisor;
   events: EventLog;
   app: Hono;
   token: LoadedSecret;
@@ -78,12 +83,35 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
     selfTest: timings.selfTest,
   });
   const bootstrap = new BootstrapRunner(service, timings);
+  const macs: MacTable = {
+    all: () =>
+      new Map(store.nodes(map.bays.length).filter((r) => r.mac).map((r) => [r.id, r.mac!])),
+    set: (node, mac) => store.updateNode(node, { mac }),
+  };
+  const netboot = new NetbootSupervisor({
+    map,
+    settings: netbootSettings({ dryDir: join(settings.dataDir, "netboot") }),
+    macs,
+    emit: (type, node, message, data) => events.emit(type, node, message, data),
+    // Learn only when exactly one bay without a MAC is booting: never guess between two.
+    learningTarget: () => {
+      const waiting = map.bays.filter((b) =>
+        tracker.get(b.id).lifecycle === "booting" && store.node(b.id).mac === null
+      );
+      if (waiting.length !== 1) return null;
+      const node = waiting[0].id;
+      return { node, since: Math.floor(tracker.get(node).poweredOnAt ?? clock.now()) };
+    },
+    isPoweredOn: (node) => tracker.get(node).actual === "on",
+    clock,
+  });
   const startedAt = clock.now();
   const live = createLive({ service, adminToken: token.value, version: VERSION });
   const app = live.instrument(createApp({
     routes: [
       ...coreRoutes(service, VERSION, startedAt),
       ...runRoutes(service, bootstrap),
+      ...netbootRoutes({ map, macs, supervisor: netboot }),
       ...live.routes,
     ],
     auth: { adminToken: token.value, agentKey: agentKey.value },
@@ -95,6 +123,7 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
     map,
     service,
     bootstrap,
+    netboot,
     events,
     app,
     token,
@@ -102,9 +131,11 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
     async start() {
       bootstrap.recoverInterrupted();
       await service.start();
+      await netboot.start();
     },
     async close() {
       live.close();
+      await netboot.stop();
       await jobs.drain();
       tracker.close();
       await power.close();

@@ -12,6 +12,7 @@ import { jobCommand } from "./verbs/jobs.ts";
 import { powerallCommand, powerCommand } from "./verbs/power.ts";
 import { activetestCommand, bootstrapCommand, testallCommand } from "./verbs/run_job.ts";
 import { statusCommand } from "./verbs/status.ts";
+import { netbootCliCommands } from "../netboot/cli.ts";
 
 /** Every verb, in help order. */
 export const COMMANDS: CliCommand[] = [
@@ -23,15 +24,20 @@ export const COMMANDS: CliCommand[] = [
   activetestCommand,
   bootstrapCommand,
   jobCommand,
+  ...netbootCliCommands,
 ];
 
 /** The help text. */
 export function usage(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.usage.length));
+  const width = 40;
   return [
     "usage: cm [--hub URL] [--token TOKEN] [--json] VERB ARGS…",
     "",
-    ...COMMANDS.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
+    ...COMMANDS.map((c) =>
+      c.usage.length <= width
+        ? `  ${c.usage.padEnd(width)}  ${c.summary}`
+        : `  ${c.usage}\n  ${"".padEnd(width)}  ${c.summary}`
+    ),
     "",
     "  --hub URL      hub address (default $CM_HUB or http://127.0.0.1:4242)",
     "  --token TOKEN  admin token (default $CM_TOKEN, else $CM_DATA_DIR/token or .data/token)",

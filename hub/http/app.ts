@@ -65,9 +65,13 @@ export function authorize(c: Context, auth: AppAuth, rule: RouteSpec["auth"]): v
 export async function readBody<T>(
   c: Context,
   schema: { safeParse(v: unknown): unknown },
+  optional = false,
 ): Promise<T> {
   const text = await c.req.text();
-  if (text.trim() === "") throw new ClusterError("invalid_body", "this call needs a JSON body");
+  if (text.trim() === "") {
+    if (!optional) throw new ClusterError("invalid_body", "this call needs a JSON body");
+    return parseOrThrow(schema as never, {}, "body") as T;
+  }
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -114,7 +118,7 @@ export function createApp(opts: AppOptions): Hono {
   for (const spec of opts.routes) {
     app.on(spec.method.toUpperCase(), `/api/v1${spec.path}`, async (c) => {
       authorize(c, opts.auth, spec.auth);
-      const body = spec.body ? await readBody(c, spec.body) : undefined;
+      const body = spec.body ? await readBody(c, spec.body, spec.bodyOptional) : undefined;
       return await spec.handler(c, body);
     });
   }

@@ -55,7 +55,7 @@ export function buildOpenApi(
     }
     if (s.body) {
       op.requestBody = {
-        required: true,
+        required: !s.bodyOptional,
         content: { "application/json": { schema: jsonSchema(s.body) } },
       };
     }

@@ -18,6 +18,8 @@ export interface RouteSpec<B = unknown> {
   auth: RouteAuth;
   /** Body schema; the handler receives the validated body. */
   body?: z.ZodType<B>;
+  /** An empty body is read as `{}` (for bodies whose fields are all optional). */
+  bodyOptional?: boolean;
   /** Schema of the success response (for OpenAPI). */
   response?: z.ZodType;
   /** Success status (default 200). */

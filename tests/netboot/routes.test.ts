@@ -14,6 +14,7 @@ import { FakeClock } from "../../shared/clock_fake.ts";
 import { FakeProcessRunner } from "../../hub/netboot/process_runner_fake.ts";
 import { NetbootSupervisor } from "../../hub/netboot/supervisor.ts";
 import { netbootRoutes } from "../../hub/netboot/routes.ts";
+import { createApp } from "../../hub/http/app.ts";
 import { defaultMap, eventRecorder, MemoryMacTable, tempSettings } from "./fixtures.ts";
 
 /** Mounts the routes as the hub does: under /api/v1, ClusterError -> {"error":{...}}. */
@@ -36,14 +37,11 @@ async function withApp(
     probe: { isRoot: () => false, isRaspberryPi: () => false },
     learningTarget: () => ({ node: 9, since: 0 }),
   });
-  const app = new Hono();
-  app.onError((e, c) => {
-    if (e instanceof ClusterError) {
-      return c.json({ error: { code: e.code, message: e.message } }, e.status as 400);
-    }
-    return c.json({ error: { code: "internal", message: String(e) } }, 500);
+  const app = createApp({
+    routes: netbootRoutes({ map: defaultMap, macs, supervisor: sup }),
+    auth: { adminToken: "test-token", agentKey: "test-agent" },
+    version: "test",
   });
-  app.route("/api/v1", netbootRoutes({ map: defaultMap, macs, supervisor: sup }));
   try {
     await fn(app, { root, macs, sup });
   } finally {
@@ -54,7 +52,7 @@ async function withApp(
 
 const post = (body?: unknown) => ({
   method: "POST",
-  headers: { "content-type": "application/json" },
+  headers: { "content-type": "application/json", authorization: "Bearer test-token" },
   body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
 });
 
@@ -106,7 +104,7 @@ Deno.test("POST /netboot/render rejects unknown fields and bad JSON with typed e
     assert.equal(res.status, 400);
     res = await app.request("/api/v1/netboot/render", post("{nope"));
     assert.equal(res.status, 400);
-    assert.equal(ErrorBody.parse(await res.json()).error.code, "bad_request");
+    assert.equal(ErrorBody.parse(await res.json()).error.code, "invalid_body");
   });
 });
 

@@ -25,6 +25,7 @@ export function runRoutes(service: ClusterService, bootstrap: BootstrapRunner): 
         "Control-plane self test: every node on in rapid sequence, then off; rails read back",
       auth: "admin",
       body: NodeSetBody,
+      bodyOptional: true,
       response: Job,
       status: 202,
       handler: (c, body) => accepted(c, service.testall(service.targetNodes(body.nodes))),
@@ -35,6 +36,7 @@ export function runRoutes(service: ClusterService, bootstrap: BootstrapRunner): 
       summary: "Power nodes on and time each agent's first heartbeat",
       auth: "admin",
       body: ActiveTestCommand,
+      bodyOptional: true,
       response: Job,
       status: 202,
       handler: (c, body) =>
@@ -52,6 +54,7 @@ export function runRoutes(service: ClusterService, bootstrap: BootstrapRunner): 
       summary: "Staged bootstrap: all off, self test, boot enabled nodes, wait for heartbeats",
       auth: "admin",
       body: NodeSetBody,
+      bodyOptional: true,
       response: Job,
       status: 202,
       handler: (c, body) => accepted(c, bootstrap.start(service.targetNodes(body.nodes))),
