@@ -1,0 +1,237 @@
+/**
+ * Reports to the hub: POST `${hub}/api/v1/agent/heartbeat` with the agent key as a Bearer
+ * token and a `Heartbeat` body, every `intervalMs` (the hub's reply can change it). One
+ * request at a time, built from the latest state when it is sent: nothing queues. Failures
+ * retry with capped exponential backoff plus jitter; a watchdog declares a fault when no
+ * reply has succeeded for `faultAfterMs`. It never throws out of its loops.
+ */
+import type { Clock } from "../shared/clock.ts";
+import { ClusterError, ERROR_STATUS, type ErrorCode } from "../shared/errors.ts";
+import { ErrorBody, type Heartbeat, HeartbeatReply, parseOrThrow } from "../shared/schemas.ts";
+import { backoffDelay, type BackoffPolicy, DEFAULT_BACKOFF } from "./backoff.ts";
+import { type Logger, silentLogger } from "./log.ts";
+
+/** The hub's heartbeat endpoint, relative to its base URL. */
+export const HEARTBEAT_PATH = "/api/v1/agent/heartbeat";
+
+/** Options of the reporter. */
+export interface ReporterOptions {
+  /** Hub base URL, e.g. http://10.42.0.250:4242 */
+  hub: string;
+  /** Agent key, sent as `Authorization: Bearer <key>`. */
+  key: string;
+  clock: Clock;
+  /** Builds the heartbeat to send now (latest state). */
+  heartbeat: (seq: number) => Promise<Heartbeat>;
+  /** Called with every valid reply. */
+  onReply?: (reply: HeartbeatReply) => void;
+  /** Called when the fault state changes (true: no reply for `faultAfterMs`). */
+  onFault?: (faulted: boolean) => void;
+  /** Interval until the hub says otherwise (default 1000 ms). */
+  intervalMs?: number;
+  /** Per-request timeout (default 2000 ms). */
+  timeoutMs?: number;
+  /** Time without a successful reply before the fault is declared (default 5000 ms). */
+  faultAfterMs?: number;
+  backoff?: BackoffPolicy;
+  /** Jitter source in [0, 1) (default Math.random). */
+  jitter?: () => number;
+  fetch?: typeof fetch;
+  logger?: Logger;
+}
+
+/** The hub answered with an error, or not at all. */
+export class HubError extends ClusterError {
+  /** HTTP status, or undefined when there was no answer. */
+  readonly httpStatus?: number;
+  constructor(code: ErrorCode, message: string, httpStatus?: number) {
+    super(code, message);
+    this.name = "HubError";
+    this.httpStatus = httpStatus;
+  }
+}
+
+function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(ERROR_STATUS, code);
+}
+
+/** Sends heartbeats until stopped. */
+export class Reporter {
+  readonly #o: Required<Omit<ReporterOptions, "onReply" | "onFault">> & ReporterOptions;
+  readonly #stop = new AbortController();
+  #kick = new AbortController();
+  #loops: Promise<unknown> | undefined;
+  #seq = 0;
+  #failures = 0;
+  #lastOkAt: number;
+  #faulted = false;
+  #lastError: string | undefined;
+  #intervalMs: number;
+
+  constructor(opts: ReporterOptions) {
+    this.#o = {
+      ...opts,
+      intervalMs: opts.intervalMs ?? 1000,
+      timeoutMs: opts.timeoutMs ?? 2000,
+      faultAfterMs: opts.faultAfterMs ?? 5000,
+      backoff: opts.backoff ?? DEFAULT_BACKOFF,
+      jitter: opts.jitter ?? Math.random,
+      fetch: opts.fetch ?? globalThis.fetch.bind(globalThis),
+      logger: opts.logger ?? silentLogger,
+    };
+    this.#intervalMs = this.#o.intervalMs;
+    this.#lastOkAt = opts.clock.now();
+  }
+
+  /** True while the hub has not answered for `faultAfterMs`. */
+  get faulted(): boolean {
+    return this.#faulted;
+  }
+
+  /** Consecutive failed requests. */
+  get failures(): number {
+    return this.#failures;
+  }
+
+  /** Heartbeats sent (successful or not). */
+  get sent(): number {
+    return this.#seq;
+  }
+
+  /** The interval in force (ms). */
+  get intervalMs(): number {
+    return this.#intervalMs;
+  }
+
+  /** The last failure's message, if the last request failed. */
+  get lastError(): string | undefined {
+    return this.#lastError;
+  }
+
+  /** Starts sending and watching (idempotent). */
+  start(): void {
+    this.#lastOkAt = this.#o.clock.now();
+    this.#loops ??= Promise.all([this.#sendLoop(), this.#watchdog()]);
+  }
+
+  /** Stops both loops and waits for them (an in-flight request is aborted). */
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    this.#kick.abort();
+    await this.#loops;
+  }
+
+  async #sendLoop(): Promise<void> {
+    const { clock } = this.#o;
+    while (!this.#stop.signal.aborted) {
+      const started = clock.now();
+      let next: number;
+      try {
+        const reply = await this.#send(this.#seq++);
+        this.#succeeded(reply);
+        // Absolute schedule: the next heartbeat is due one interval after this one started.
+        next = Math.max(started + this.#intervalMs, clock.now());
+      } catch (e) {
+        if (this.#stop.signal.aborted) break;
+        this.#failed(e as Error);
+        next = clock.now() + backoffDelay(this.#failures, this.#o.backoff, this.#o.jitter());
+      }
+      await clock.sleepUntil(next, this.#stop.signal);
+    }
+  }
+
+  async #watchdog(): Promise<void> {
+    const { clock, faultAfterMs } = this.#o;
+    while (!this.#stop.signal.aborted) {
+      this.#kick = new AbortController();
+      const deadline = this.#lastOkAt + faultAfterMs;
+      if (!this.#faulted && clock.now() >= deadline) {
+        this.#faulted = true;
+        this.#o.logger.warn(
+          `no reply from the hub for ${
+            Math.round(clock.now() - this.#lastOkAt)
+          } ms: LED shows fault`,
+        );
+        this.#o.onFault?.(true);
+      }
+      await clock.sleepUntil(this.#faulted ? Infinity : deadline, this.#kick.signal);
+    }
+  }
+
+  #succeeded(reply: HeartbeatReply): void {
+    if (this.#failures > 0) {
+      this.#o.logger.info(`hub answers again after ${this.#failures} failed heartbeat(s)`);
+    }
+    this.#failures = 0;
+    this.#lastError = undefined;
+    this.#lastOkAt = this.#o.clock.now();
+    this.#intervalMs = reply.intervalMs;
+    if (this.#faulted) {
+      this.#faulted = false;
+      this.#o.onFault?.(false);
+    }
+    this.#kick.abort(); // re-arm the watchdog from the new lastOkAt
+    this.#o.onReply?.(reply);
+  }
+
+  #failed(e: Error): void {
+    this.#failures++;
+    if (e.message !== this.#lastError) this.#o.logger.warn(`heartbeat failed: ${e.message}`);
+    this.#lastError = e.message;
+  }
+
+  async #send(seq: number): Promise<HeartbeatReply> {
+    const { clock, timeoutMs, hub } = this.#o;
+    const body = await this.#o.heartbeat(seq);
+    const abort = new AbortController();
+    const onStop = () => abort.abort();
+    this.#stop.signal.addEventListener("abort", onStop, { once: true });
+    const cancelTimer = new AbortController();
+    const timeout = clock.sleep(timeoutMs, cancelTimer.signal).then(() => {
+      if (cancelTimer.signal.aborted) return new Promise<never>(() => {});
+      abort.abort();
+      throw new HubError("not_ready", `hub did not answer within ${timeoutMs} ms`);
+    });
+    const url = `${hub.replace(/\/+$/, "")}${HEARTBEAT_PATH}`;
+    try {
+      const exchange = (async () => {
+        let res: Response;
+        try {
+          res = await this.#o.fetch(url, {
+            method: "POST",
+            headers: {
+              "authorization": `Bearer ${this.#o.key}`,
+              "content-type": "application/json",
+            },
+            body: JSON.stringify(body),
+            signal: abort.signal,
+          });
+        } catch (e) {
+          throw new HubError("not_ready", `cannot reach ${url}: ${(e as Error).message}`);
+        }
+        const text = await res.text();
+        let json: unknown;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          throw new HubError("internal", `hub answered ${res.status} with non-JSON`, res.status);
+        }
+        if (!res.ok) {
+          const err = ErrorBody.safeParse(json);
+          const code = err.success && isErrorCode(err.data.error.code)
+            ? err.data.error.code
+            : "internal";
+          const msg = err.success ? err.data.error.message : text.slice(0, 200);
+          const hint = res.status === 401 ? " (check the agent key)" : "";
+          throw new HubError(code, `hub answered ${res.status}: ${msg}${hint}`, res.status);
+        }
+        return parseOrThrow(HeartbeatReply, json, "heartbeat reply");
+      })();
+      exchange.catch(() => {}); // a late failure after the timeout is not unhandled
+      return await Promise.race([exchange, timeout]);
+    } finally {
+      cancelTimer.abort();
+      this.#stop.signal.removeEventListener("abort", onStop);
+    }
+  }
+}
