@@ -2,7 +2,6 @@
  * `cm`: the command line for the hub, mirroring the vendor's tools
  * (`power N on`, `powerall on 1 60`, `testall`, `status`, `debugled`, `activetest`).
  */
-import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { ClusterError } from "../../shared/errors.ts";
 import { ApiClient } from "./api_client.ts";
@@ -45,6 +44,35 @@ export function usage(): string {
   ].join("\n");
 }
 
+/** The global options, wherever they stand, and everything else in order. */
+interface GlobalOptions {
+  hub?: string;
+  token?: string;
+  json: boolean;
+  help: boolean;
+  /** The verb and its arguments, including the verb's own flags (e.g. --force). */
+  rest: string[];
+}
+
+/** Takes --hub, --token, --json and -h/--help out of `argv`; leaves verb flags in place. */
+export function splitGlobalOptions(argv: readonly string[]): GlobalOptions {
+  const out: GlobalOptions = { json: false, help: false, rest: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const [name, inline] = a.startsWith("--") && a.includes("=")
+      ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)]
+      : [a, undefined];
+    if (name === "--hub" || name === "--token") {
+      const value = inline ?? argv[++i];
+      if (value === undefined || value === "") throw new Error(`${name} needs a value`);
+      out[name === "--hub" ? "hub" : "token"] = value;
+    } else if (a === "--json") out.json = true;
+    else if (a === "-h" || a === "--help") out.help = true;
+    else out.rest.push(a);
+  }
+  return out;
+}
+
 function readToken(env: (n: string) => string | undefined): string | undefined {
   const given = env("CM_TOKEN");
   if (given) return given;
@@ -64,27 +92,17 @@ export async function runCli(
   },
   env: (n: string) => string | undefined = (n) => Deno.env.get(n),
 ): Promise<number> {
-  let parsed;
+  let parsed: GlobalOptions;
   try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        hub: { type: "string" },
-        token: { type: "string" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-      allowPositionals: true,
-      strict: true,
-    });
+    parsed = splitGlobalOptions(argv);
   } catch (e) {
     io.err(`cm: ${e instanceof Error ? e.message : e}\n\n${usage()}`);
     return 2;
   }
-  const [verb, ...args] = parsed.positionals;
-  if (parsed.values.help || !verb) {
-    (verb || parsed.values.help ? io.out : io.err)(usage());
-    return parsed.values.help ? 0 : 2;
+  const [verb, ...args] = parsed.rest;
+  if (parsed.help || !verb) {
+    (parsed.help ? io.out : io.err)(usage());
+    return parsed.help ? 0 : 2;
   }
   const command = COMMANDS.find((c) => c.name === verb);
   if (!command) {
@@ -93,11 +111,11 @@ export async function runCli(
   }
   const ctx: CliContext = {
     api: new ApiClient({
-      baseUrl: parsed.values.hub ?? env("CM_HUB") ?? "http://127.0.0.1:4242",
-      token: parsed.values.token ?? readToken(env),
+      baseUrl: parsed.hub ?? env("CM_HUB") ?? "http://127.0.0.1:4242",
+      token: parsed.token ?? readToken(env),
     }),
     args,
-    json: parsed.values.json ?? false,
+    json: parsed.json,
     out: io.out,
     err: io.err,
   };

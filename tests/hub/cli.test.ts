@@ -142,3 +142,20 @@ Deno.test("the cm entry point runs as a process (deno task cm)", () =>
     assert.match(stderr, /node 0 does not exist/);
     assert.doesNotMatch(stderr, /at .*\.ts:\d+/);
   }));
+
+Deno.test("global options may stand anywhere; verb flags reach the verb", async () => {
+  const { splitGlobalOptions } = await import("../../hub/cli/main.ts");
+  assert.deepEqual(splitGlobalOptions(["status", "--json", "--hub", "http://h:1", "1-3"]), {
+    json: true,
+    help: false,
+    hub: "http://h:1",
+    rest: ["status", "1-3"],
+  });
+  assert.deepEqual(splitGlobalOptions(["--token=abc", "node", "reset", "4", "--force"]), {
+    json: false,
+    help: false,
+    token: "abc",
+    rest: ["node", "reset", "4", "--force"],
+  });
+  assert.throws(() => splitGlobalOptions(["status", "--hub"]), /--hub needs a value/);
+});
