@@ -1,0 +1,207 @@
+/**
+ * The agent's settings from its three sources — command-line flags, the config file
+ * (/etc/cluster-agent/agent.json) and the kernel command line (cm.hub=, cm.node=, cm.key=) —
+ * merged in that order of precedence into `AgentOptions`.
+ */
+import { parseArgs } from "node:util";
+import { z } from "zod";
+import { ClusterError } from "../shared/errors.ts";
+import { GPIO_BACKENDS, type GpioBackend, isGpioBackend } from "../shared/gpio/open_line.ts";
+import { Model, NodeId, parseOrThrow } from "../shared/schemas.ts";
+import type { AgentOptions } from "./agent.ts";
+import { type KernelArgs, parseKernelArgs } from "./cmdline.ts";
+import { readSmall, underRoot } from "./fs_root.ts";
+
+/** The hub's address on the cluster network (bonnie, 10.42.0.250) and API port. */
+export const DEFAULT_HUB = "http://10.42.0.250:4242";
+/** Where the config file lives (under `--root`). */
+export const CONFIG_PATH = "/etc/cluster-agent/agent.json";
+
+/** The config file: every field optional. */
+export const AgentConfigFile = z.strictObject({
+  hub: z.url().optional(),
+  key: z.string().min(1).optional(),
+  keyFile: z.string().min(1).optional(),
+  node: NodeId.optional(),
+  gpioBackend: z.enum(GPIO_BACKENDS).optional(),
+  gpio: z.number().int().min(0).max(63).optional(),
+  intervalMs: z.number().int().min(100).optional(),
+  faultAfterMs: z.number().int().min(500).optional(),
+});
+export type AgentConfigFile = z.infer<typeof AgentConfigFile>;
+
+/** Usage text of `deno task agent --help`. */
+export const USAGE = `cluster node agent: drives the bay LED (GPIO 21) and reports to the hub
+
+  --hub URL            hub base URL (default: config, cm.hub=, else ${DEFAULT_HUB})
+  --key KEY            agent key (or --key-file PATH; default: config, cm.key=)
+  --key-file PATH      file holding the agent key
+  --node N             node id 1-60 (default: config, cm.node=, hostname nodeNN)
+  --sim                simulated GPIO line; allows --model and --hostname overrides
+  --model M            with --sim: pi3b | pi3b+ | pi4 | pi0w
+  --hostname NAME      with --sim: hostname to report
+  --gpio-backend B     auto | sysfs | chardev | sim (default auto)
+  --root PATH          filesystem root for identity, config and cmdline (default /)
+  --interval-ms MS     heartbeat interval until the hub says otherwise (default 1000)
+  --config PATH        config file (default ${CONFIG_PATH} under --root)
+  --help               this text`;
+
+/** Parsed flags. */
+export interface AgentFlags {
+  hub?: string;
+  key?: string;
+  keyFile?: string;
+  node?: number;
+  sim: boolean;
+  model?: Model;
+  hostname?: string;
+  gpioBackend?: GpioBackend;
+  root: string;
+  intervalMs?: number;
+  config?: string;
+  help: boolean;
+}
+
+function bad(message: string): never {
+  throw new ClusterError("bad_request", `${message} (see --help)`);
+}
+
+/** Parses the command line; throws a `bad_request` ClusterError on bad input. */
+export function parseAgentFlags(args: string[]): AgentFlags {
+  let v;
+  try {
+    v = parseArgs({
+      args,
+      strict: true,
+      options: {
+        hub: { type: "string" },
+        key: { type: "string" },
+        "key-file": { type: "string" },
+        node: { type: "string" },
+        sim: { type: "boolean", default: false },
+        model: { type: "string" },
+        hostname: { type: "string" },
+        "gpio-backend": { type: "string" },
+        root: { type: "string", default: "/" },
+        "interval-ms": { type: "string" },
+        config: { type: "string" },
+        help: { type: "boolean", default: false },
+      },
+    }).values;
+  } catch (e) {
+    bad((e as Error).message);
+  }
+  const int = (name: string, text: string | undefined, min: number, max: number) => {
+    if (text === undefined) return undefined;
+    const n = Number(text);
+    if (!/^[0-9]+$/.test(text) || n < min || n > max) {
+      bad(`--${name} must be a whole number from ${min} to ${max}, not "${text}"`);
+    }
+    return n;
+  };
+  if (v.model !== undefined && !Model.safeParse(v.model).success) {
+    bad(`--model must be one of pi3b, pi3b+, pi4, pi0w, not "${v.model}"`);
+  }
+  if ((v.model !== undefined || v.hostname !== undefined) && !v.sim) {
+    bad("--model and --hostname only go with --sim (a real node reads its own identity)");
+  }
+  const backend = v["gpio-backend"];
+  if (backend !== undefined && !isGpioBackend(backend)) {
+    bad(`--gpio-backend must be one of ${GPIO_BACKENDS.join(", ")}, not "${backend}"`);
+  }
+  if (v.key !== undefined && v["key-file"] !== undefined) bad("give --key or --key-file, not both");
+  return {
+    hub: v.hub,
+    key: v.key,
+    keyFile: v["key-file"],
+    node: int("node", v.node, 1, 60),
+    sim: v.sim,
+    model: v.model as Model | undefined,
+    hostname: v.hostname,
+    gpioBackend: backend as GpioBackend | undefined,
+    root: v.root,
+    intervalMs: int("interval-ms", v["interval-ms"], 100, 3_600_000),
+    config: v.config,
+    help: v.help,
+  };
+}
+
+/** Reads and validates the config file; a missing file is an empty config. */
+export async function readConfigFile(path: string): Promise<AgentConfigFile> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return {};
+    throw new ClusterError("bad_request", `cannot read ${path}: ${(e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ClusterError("bad_request", `${path} is not JSON: ${(e as Error).message}`);
+  }
+  return parseOrThrow(AgentConfigFile, json, path);
+}
+
+async function readKey(path: string): Promise<string> {
+  try {
+    const key = (await Deno.readTextFile(path)).trim();
+    if (key === "") throw new Error("the file is empty");
+    return key;
+  } catch (e) {
+    throw new ClusterError(
+      "bad_request",
+      `cannot read the agent key from ${path}: ${(e as Error).message}`,
+    );
+  }
+}
+
+/** The options of `startAgent` from flags, config file and kernel arguments (in that order). */
+export async function resolveAgentOptions(
+  flags: AgentFlags,
+  config: AgentConfigFile,
+  kernel: KernelArgs,
+): Promise<AgentOptions> {
+  const hub = flags.hub ?? config.hub ?? kernel.hub ?? DEFAULT_HUB;
+  let key = flags.key;
+  if (key === undefined && flags.keyFile) key = await readKey(flags.keyFile);
+  key ??= config.key;
+  if (key === undefined && config.keyFile) {
+    key = await readKey(underRoot(flags.root, config.keyFile));
+  }
+  key ??= kernel.key;
+  if (!key) {
+    throw new ClusterError(
+      "unauthorized",
+      "no agent key: give --key or --key-file, set key/keyFile in the config file, or cm.key= " +
+        "on the kernel command line",
+    );
+  }
+  try {
+    new URL(hub);
+  } catch {
+    bad(`hub "${hub}" is not a URL like http://10.42.0.250:4242`);
+  }
+  return {
+    hub,
+    key,
+    node: flags.node ?? config.node ?? kernel.node,
+    gpioBackend: flags.sim ? "sim" : flags.gpioBackend ?? config.gpioBackend ?? "auto",
+    gpio: config.gpio,
+    root: flags.root,
+    model: flags.model,
+    hostname: flags.hostname,
+    intervalMs: flags.intervalMs ?? config.intervalMs,
+    faultAfterMs: config.faultAfterMs,
+  };
+}
+
+/** Everything `main.ts` needs: flags parsed, config and kernel command line read. */
+export async function loadAgentOptions(args: string[]): Promise<AgentOptions | "help"> {
+  const flags = parseAgentFlags(args);
+  if (flags.help) return "help";
+  const config = await readConfigFile(flags.config ?? underRoot(flags.root, CONFIG_PATH));
+  const kernel = parseKernelArgs((await readSmall(flags.root, "/proc/cmdline")) ?? "");
+  return resolveAgentOptions(flags, config, kernel);
+}

@@ -1,0 +1,38 @@
+/**
+ * Entry point of the node agent: `deno task agent [flags]` (see `--help`). Runs until SIGTERM
+ * or SIGINT, then leaves the LED off, releases the GPIO line and exits 0.
+ */
+import { ClusterError } from "../shared/errors.ts";
+import { startAgent } from "./agent.ts";
+import { loadAgentOptions, USAGE } from "./config.ts";
+import { consoleLogger } from "./log.ts";
+
+async function main(): Promise<number> {
+  let options;
+  try {
+    options = await loadAgentOptions(Deno.args);
+  } catch (e) {
+    console.error(`cluster-agent: ${(e as Error).message}`);
+    return 2;
+  }
+  if (options === "help") {
+    console.log(USAGE);
+    return 0;
+  }
+  let agent;
+  try {
+    agent = await startAgent({ ...options, logger: consoleLogger });
+  } catch (e) {
+    const msg = e instanceof ClusterError ? e.message : `unexpected: ${(e as Error).stack}`;
+    console.error(`cluster-agent: ${msg}`);
+    return 1;
+  }
+  const { promise: signalled, resolve } = Promise.withResolvers<string>();
+  for (const sig of ["SIGTERM", "SIGINT"] as const) Deno.addSignalListener(sig, () => resolve(sig));
+  const sig = await signalled;
+  consoleLogger.info(`${sig}: turning the LED off and releasing GPIO ${agent.line.gpio}`);
+  await agent.stop();
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main());
