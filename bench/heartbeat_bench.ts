@@ -154,6 +154,14 @@ async function runShell(seconds: number): Promise<BenchFigures> {
   return figures(edges, ideal, cpuSeconds, seconds);
 }
 
+function loadavg(): string {
+  try {
+    return Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
+  } catch {
+    return "n/a";
+  }
+}
+
 function show(name: string, f: BenchFigures): void {
   const n = (x: number, d = 3) => x.toFixed(d);
   console.log(
@@ -178,7 +186,8 @@ if (import.meta.main) {
     await runWorker(seconds);
   } else {
     console.log(
-      `heartbeat benchmark: ${seconds} s, ${Deno.build.target}, ${navigator.hardwareConcurrency} cpus`,
+      `heartbeat benchmark: ${seconds} s, ${Deno.build.target}, ${navigator.hardwareConcurrency} ` +
+        `cpus, load average ${loadavg()}`,
     );
     const [engine, shell] = await Promise.all([
       runEngineInChild(seconds),
@@ -186,5 +195,6 @@ if (import.meta.main) {
     ]);
     show("agent", engine);
     if (shell) show("shell loop", shell);
+    console.log(`load average at the end: ${loadavg()}`);
   }
 }
