@@ -25,6 +25,10 @@ export interface HubSettings {
   heartbeatIntervalMs: number;
   /** JSON file with the power driver config; absent = simulated module. */
   powerConfigPath?: string;
+  /** On the simulated module: run a virtual node agent for every powered bay. */
+  virtualAgents: boolean;
+  /** Virtual nodes' boot time (power-on to agent start), ms. */
+  simBootMs: number;
   /** Multiplies bootstrap and self-test timings (1 = the vendor's timeline; 0.05 for demos). */
   timeScale?: number;
 }
@@ -42,6 +46,8 @@ export const HUB_USAGE = `usage: deno task hub [options]
   --heartbeat-ms N     heartbeat interval asked of agents (default 1000)
   --power-config FILE  power driver config (JSON); default: the simulated module
   --time-scale X       scale bootstrap/self-test timings (default 1 = vendor timeline)
+  --sim-boot-ms N      simulated module: power-on to agent start of a virtual node (default 5000)
+  --no-agents          simulated module: do not run virtual node agents
   -h, --help           this help`;
 
 function intSetting(name: string, text: string, min: number, max: number): number {
@@ -84,6 +90,8 @@ export function parseHubSettings(
       "heartbeat-ms": { type: "string" },
       "power-config": { type: "string" },
       "time-scale": { type: "string" },
+      "sim-boot-ms": { type: "string" },
+      "no-agents": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -109,6 +117,8 @@ export function parseHubSettings(
       600_000,
     ),
     powerConfigPath: values["power-config"] ?? env("CM_POWER_CONFIG"),
+    virtualAgents: !values["no-agents"],
+    simBootMs: intSetting("--sim-boot-ms", values["sim-boot-ms"] ?? "5000", 0, 600_000),
     timeScale: timeScale(values["time-scale"] ?? env("CM_TIME_SCALE") ?? "1"),
   };
 }

@@ -4,6 +4,7 @@ import { HUB_USAGE, parseHubSettings } from "./config.ts";
 import { createHub } from "./hub.ts";
 import { openConfiguredPowerSwitch } from "./power/open_configured.ts";
 import { SimulatedModule } from "./power/simulated_module.ts";
+import { VirtualCluster } from "./virtual/virtual_cluster.ts";
 import { realClock } from "../shared/clock.ts";
 
 async function main(): Promise<number> {
@@ -18,13 +19,10 @@ async function main(): Promise<number> {
     console.log(HUB_USAGE);
     return 0;
   }
-  const nodeCount = settings.nodeCount;
+  const sim = new SimulatedModule({ nodeCount: settings.nodeCount, clock: realClock });
   const power = settings.powerConfigPath
-    ? await openConfiguredPowerSwitch(
-      settings.powerConfigPath,
-      () => new SimulatedModule({ nodeCount, clock: realClock }),
-    )
-    : undefined;
+    ? await openConfiguredPowerSwitch(settings.powerConfigPath, () => sim)
+    : sim;
   const hub = createHub(settings, { power });
   await hub.start();
   const ac = new AbortController();
@@ -45,10 +43,30 @@ async function main(): Promise<number> {
       if (hub.agentKey.created) console.log(`hub: generated agent key in ${hub.agentKey.path}`);
     },
   }, (req, info) => hub.app.fetch(req, info));
+  // On the simulated module, powered bays boot into real agents reporting over loopback.
+  let virtual: VirtualCluster | undefined;
+  if (power === sim && settings.virtualAgents) {
+    const host = settings.host === "0.0.0.0" || settings.host === "::"
+      ? "127.0.0.1"
+      : settings.host;
+    virtual = new VirtualCluster({
+      sim,
+      map: hub.map,
+      hubUrl: `http://${host.includes(":") ? `[${host}]` : host}:${server.addr.port}`,
+      agentKey: hub.agentKey.value,
+      bootDelayMs: settings.simBootMs,
+      intervalMs: settings.heartbeatIntervalMs,
+    });
+    virtual.attach();
+    console.log(
+      `hub: virtual cluster on: powered bays boot into node agents after ${settings.simBootMs} ms`,
+    );
+  }
   const stop = () => ac.abort();
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
   await server.finished;
+  await virtual?.close();
   await hub.close();
   console.log("hub: stopped");
   return 0;

@@ -13,6 +13,8 @@ export function testSettings(dataDir: string, over: Partial<HubSettings> = {}): 
     agentKey: "test-agent-key",
     lostAfterMs: 3000,
     heartbeatIntervalMs: 1000,
+    virtualAgents: false,
+    simBootMs: 0,
     ...over,
   };
 }
