@@ -184,7 +184,12 @@ export const Job = z.strictObject({
   state: z.enum(["queued", "running", "succeeded", "failed"]),
   /** What was asked, e.g. "on 1-16,23". */
   summary: z.string(),
-  progress: z.strictObject({ done: z.number().int(), total: z.number().int() }),
+  progress: z.strictObject({
+    done: z.number().int(),
+    total: z.number().int(),
+    /** The latest step, e.g. "bootstrap: self_test". */
+    note: z.string().optional(),
+  }),
   createdAt: z.number().int(),
   finishedAt: z.number().int().nullable(),
   /** Per-node results or a report, kind-specific. */

@@ -7,9 +7,9 @@ export function progressBar(job: Job, width = 30): string {
   const { done, total } = job.progress;
   const frac = total > 0 ? Math.min(1, done / total) : 0;
   const filled = Math.round(frac * width);
-  return `[${"#".repeat(filled)}${
-    ".".repeat(width - filled)
-  }] ${done}/${total} ${job.kind} ${job.summary}`;
+  const bar = "#".repeat(filled) + ".".repeat(width - filled);
+  const note = job.progress.note ? `: ${job.progress.note}` : "";
+  return `[${bar}] ${done}/${total} ${job.kind} ${job.summary}${note}`;
 }
 
 /** Polls the job until it finishes; returns the finished job. */

@@ -128,7 +128,7 @@ export async function runActiveTest(
   const { clock } = deps;
   const start = clock.now();
   const watch = watchRunning(nodes, deps, (node, count) => {
-    job?.progress(count, nodes.length, `active test: node ${node} up`);
+    job?.progress(count, nodes.length, `node ${node} up`);
   });
   const poweredAt = new Map<number, number>();
   const errors = new Map<number, string>();

@@ -63,7 +63,7 @@ export class BootstrapRunner {
     const steps = WORKING_STAGES.length;
     return service.d.jobs.start(
       "bootstrap",
-      `bootstrap ${formatNodeSet(nodes)}`,
+      formatNodeSet(nodes),
       steps,
       async (h) => {
         let s = initialBootstrap(nodes, h.id, Math.round(service.d.clock.now()));
@@ -89,7 +89,7 @@ export class BootstrapRunner {
     this.#service.d.store.setSetting(KEY, s);
     const index = WORKING_STAGES.indexOf(s.stage);
     const done = index === -1 ? WORKING_STAGES.length : index;
-    h.progress(done, WORKING_STAGES.length, `bootstrap: ${s.stage}`);
+    h.progress(done, WORKING_STAGES.length, s.stage.replace("_", " "));
   }
 
   async #run(start: BootstrapState, h: JobHandle): Promise<BootstrapState> {

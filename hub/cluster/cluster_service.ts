@@ -219,7 +219,7 @@ export class ClusterService {
     for (const id of ids) this.d.store.updateNode(id, { desiredPower: "off" });
     return this.d.jobs.start(
       "testall",
-      `self test ${formatNodeSet(ids)}`,
+      formatNodeSet(ids),
       ids.length * 2,
       async (h) => {
         const report = await runSelfTest(ids, this.d, this.d.selfTest, h);
@@ -234,7 +234,7 @@ export class ClusterService {
     this.assertIdle();
     return this.d.jobs.start(
       "activetest",
-      `active test ${formatNodeSet(ids)}`,
+      formatNodeSet(ids),
       ids.length,
       async (h) => {
         const report = await runActiveTest(

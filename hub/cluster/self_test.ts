@@ -108,7 +108,7 @@ export async function runSelfTest(
       await clock.sleepUntil(t0 + i * opts.stepMs);
       const r = await sequencer.apply(node, state);
       into.set(node, r);
-      job?.progress(++done, total, `self test: node ${node} ${state} ${r.ok ? "ok" : "FAIL"}`);
+      job?.progress(++done, total, `node ${node} ${state} ${r.ok ? "ok" : "FAIL"}`);
     });
     await Promise.all(pending);
   };

@@ -89,7 +89,11 @@ export class JobRunner {
     const handle: JobHandle = {
       id,
       progress: (done, newTotal, message) => {
-        job.progress = { done, total: newTotal ?? job.progress.total };
+        job.progress = {
+          done,
+          total: newTotal ?? job.progress.total,
+          ...(message ? { note: message } : {}),
+        };
         const t = this.#clock.now();
         // Store at most every 200 ms; events for every step (they are the progress bar).
         if (t - lastSaved >= 200 || done === job.progress.total) {

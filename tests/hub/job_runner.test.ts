@@ -58,7 +58,7 @@ Deno.test("JobRunner: a job starts running, reports progress and succeeds", asyn
 
     handle.progress(1);
     handle.progress(2, undefined, "node 2 on");
-    assert.deepEqual(t.runner.get(job.id).progress, { done: 2, total: 3 });
+    assert.deepEqual(t.runner.get(job.id).progress, { done: 2, total: 3, note: "node 2 on" });
     const progressEvents = t.jobEvents(job.id);
     assert.deepEqual(progressEvents.map((e) => e.data.done), [0, 1, 2]);
     assert.equal(progressEvents[2].message, "node 2 on");
