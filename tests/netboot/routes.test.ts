@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { Hono } from "hono";
-import { ClusterError } from "../../shared/errors.ts";
 import { ErrorBody } from "../../shared/schemas.ts";
 import {
   ApplyResult,
