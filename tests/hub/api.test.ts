@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { ErrorBody, Job, NodeStatus } from "../../shared/schemas.ts";
 import { startTestHub, type TestHub } from "../support/test_hub.ts";
 import { z } from "zod";
+import { sampleHeartbeat as heartbeat } from "../support/samples.ts";
 
 async function withHub(fn: (t: TestHub) => Promise<void>) {
   const t = await startTestHub();
@@ -118,32 +119,6 @@ Deno.test("debugled sets the mode the heartbeat reply carries", () =>
     assert.equal((await hb2.json()).led, null);
   }));
 
-/** A valid heartbeat body for node `node`. */
-export function heartbeat(node?: number, over: Record<string, unknown> = {}) {
-  return {
-    identity: {
-      ...(node === undefined ? {} : { node }),
-      hostname: `node${String(node ?? 0).padStart(2, "0")}`,
-      model: "pi3b+",
-      boardName: "Raspberry Pi 3 Model B Plus Rev 1.3",
-      serial: "00000000abcdef01",
-      mac: "b8:27:eb:00:00:09",
-      agentVersion: "0.1.0",
-    },
-    health: {
-      uptimeSeconds: 12,
-      load1: 0.1,
-      memTotalBytes: 1_000_000_000,
-      memAvailableBytes: 700_000_000,
-      cpuTempCelsius: 48.3,
-    },
-    led: "heartbeat",
-    seq: 1,
-    sentAt: 1_700_000_000_000,
-    ...over,
-  };
-}
-
 Deno.test("a heartbeat makes a powered node running and is shown in its status", () =>
   withHub(async (t) => {
     await t.call("POST", "/api/v1/nodes/9/power", { state: "on" });
@@ -159,7 +134,7 @@ Deno.test("a heartbeat makes a powered node running and is shown in its status",
 
 Deno.test("a heartbeat without a node id is placed by its hostname", () =>
   withHub(async (t) => {
-    const body = heartbeat(undefined);
+    const body = heartbeat();
     body.identity.hostname = "node33";
     const res = await t.call("POST", "/api/v1/agent/heartbeat", body, { auth: "test-agent-key" });
     assert.equal(res.status, 200);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { Lifecycle, NodeStatus, PowerState } from "../../shared/schemas.ts";
 import { formatStatus } from "../../hub/cli/format_status.ts";
+import { sampleReport } from "../support/samples.ts";
 
 const NOW = 1_700_000_000_000;
 
@@ -110,27 +111,10 @@ Deno.test("formatStatus: desired≠actual shows actual→desired; equal shows on
 });
 
 Deno.test("formatStatus: model, LED and heartbeat age columns", () => {
-  const report = {
-    identity: {
-      node: 2,
-      hostname: "node02",
-      model: "pi4" as const,
-      boardName: "Raspberry Pi 4 Model B",
-      serial: "1",
-      mac: null,
-      agentVersion: "t",
-    },
-    health: {
-      uptimeSeconds: 1,
-      load1: 0,
-      memTotalBytes: 1,
-      memAvailableBytes: 1,
-      cpuTempCelsius: null,
-    },
-    led: "identify" as const,
-    seq: 1,
-    receivedAt: NOW - 2500,
-  };
+  const report = sampleReport(2, NOW - 2500, {
+    identity: { hostname: "node02", model: "pi4", boardName: "Raspberry Pi 4 Model B" },
+    led: "identify",
+  });
   const nodes = [
     status(1, { expectedModel: "pi0w", lan: false }),
     status(2, {

@@ -1,36 +1,13 @@
 import assert from "node:assert/strict";
 import { FakeClock } from "../../shared/clock_fake.ts";
-import type { AgentReport, ClusterEvent } from "../../shared/schemas.ts";
+import type { ClusterEvent } from "../../shared/schemas.ts";
+import { sampleReport } from "../support/samples.ts";
 import { SqliteStore } from "../../hub/store/sqlite_store.ts";
 import { EventLog } from "../../hub/events/event_log.ts";
 import { NodeTracker } from "../../hub/cluster/node_tracker.ts";
 
 const T0 = 1_700_000_000_000;
 const LOST = 15_000;
-
-function report(node: number, receivedAt: number, seq = 1): AgentReport {
-  return {
-    identity: {
-      node,
-      hostname: `node${String(node).padStart(2, "0")}`,
-      model: "pi3b+",
-      boardName: "Raspberry Pi 3 Model B Plus Rev 1.3",
-      serial: "0000000012345678",
-      mac: "b8:27:eb:00:00:05",
-      agentVersion: "test",
-    },
-    health: {
-      uptimeSeconds: 1,
-      load1: 0,
-      memTotalBytes: 1,
-      memAvailableBytes: 1,
-      cpuTempCelsius: null,
-    },
-    led: "heartbeat",
-    seq,
-    receivedAt,
-  };
-}
 
 /** A tracker on a fake clock with an in-memory store; `events` collects what is emitted. */
 function setup() {
@@ -40,7 +17,7 @@ function setup() {
   const events: ClusterEvent[] = [];
   log.subscribe((e) => events.push(e));
   const tracker = new NodeTracker(60, log, clock, LOST);
-  const beat = (node: number) => tracker.heartbeat(node, report(node, clock.now()));
+  const beat = (node: number) => tracker.heartbeat(node, sampleReport(node, clock.now()));
   const transitions = (node: number) =>
     events.filter((e) => e.type === "lifecycle_changed" && e.node === node)
       .map((e) => `${e.data.from}→${e.data.to}`);

@@ -7,6 +7,7 @@ import { scaleTimings, VENDOR_TIMINGS } from "../../hub/cluster/bootstrap.ts";
 import type { SelfTestReport } from "../../hub/cluster/self_test.ts";
 import { startTestHub, type TestHub } from "../support/test_hub.ts";
 import { z } from "zod";
+import { sampleHeartbeat } from "../support/samples.ts";
 
 const FAST = scaleTimings(VENDOR_TIMINGS, 0.001);
 
@@ -85,7 +86,12 @@ Deno.test("activetest times each node from power-on to first heartbeat", () =>
     const started = Job.parse(await res.json());
     // Play the agents: node 3 answers at once, node 4 after ~150 ms.
     const beat = (node: number) =>
-      t.call("POST", "/api/v1/agent/heartbeat", heartbeatFor(node), { auth: t.hub.agentKey.value });
+      t.call(
+        "POST",
+        "/api/v1/agent/heartbeat",
+        sampleHeartbeat(node, { identity: { model: "pi4" } }),
+        { auth: t.hub.agentKey.value },
+      );
     while (
       t.hub.service.node(3).power.actual !== "on" || t.hub.service.node(4).power.actual !== "on"
     ) {
@@ -156,27 +162,3 @@ Deno.test("a hub restarted mid-bootstrap says where it stopped", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
-
-function heartbeatFor(node: number) {
-  return {
-    identity: {
-      node,
-      hostname: `node${String(node).padStart(2, "0")}`,
-      model: "pi4",
-      boardName: "Raspberry Pi 4 Model B Rev 1.4",
-      serial: "10000000deadbeef",
-      mac: null,
-      agentVersion: "test",
-    },
-    health: {
-      uptimeSeconds: 1,
-      load1: 0,
-      memTotalBytes: 1,
-      memAvailableBytes: 1,
-      cpuTempCelsius: null,
-    },
-    led: "heartbeat",
-    seq: 0,
-    sentAt: Date.now(),
-  };
-}
