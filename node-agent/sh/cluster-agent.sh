@@ -1,0 +1,333 @@
+#!/bin/sh
+# cluster-agent.sh - the minimal node agent for the Pi Zero W (ARMv6: Deno does not run there).
+#
+# Same job and wire protocol as node-agent/main.ts, in POSIX sh plus curl (or wget):
+#  - drives the bay LED (BCM GPIO 21) through sysfs, handling the kernel >= 6.6 base offset;
+#  - patterns heartbeat (inverted on the Zero W: off 900 ms, on 100 ms), identify, fault, on,
+#    off, scheduled against an absolute time base (edge times computed from the pattern's
+#    start, never by chaining sleeps; a late wake-up skips to the edge due now);
+#  - POSTs a Heartbeat to ${hub}/api/v1/agent/heartbeat with "Authorization: Bearer KEY" from a
+#    background loop (timeout, capped exponential backoff with jitter), so the LED never waits
+#    for the network; shows `fault` after --fault-ms without a good reply.
+# On SIGTERM/SIGINT it turns the LED off, unexports the line and exits 0.
+#
+# Usage: cluster-agent.sh [--hub URL] [--key KEY | --key-file PATH] [--node N] [--gpio N]
+#          [--sysfs-root DIR] [--root DIR] [--interval-ms MS] [--fault-ms MS]
+#          [--model pi3b|pi3b+|pi4|pi0w] [--hostname NAME]
+# Defaults come from the kernel command line (cm.hub= cm.node= cm.key=) under --root.
+set -u
+
+VERSION="0.1.0-sh"
+HUB=""
+KEY=""
+KEY_FILE=""
+NODE=""
+GPIO=21
+SYSFS_ROOT=/sys
+ROOT=""
+INTERVAL_MS=1000
+FAULT_MS=5000
+TIMEOUT_S=2
+MODEL=""
+HOST=""
+
+die() {
+	echo "cluster-agent: $*" >&2
+	exit 2
+}
+log() { echo "cluster-agent: $*" >&2; }
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--hub) HUB="$2" ;;
+	--key) KEY="$2" ;;
+	--key-file) KEY_FILE="$2" ;;
+	--node) NODE="$2" ;;
+	--gpio) GPIO="$2" ;;
+	--sysfs-root) SYSFS_ROOT="$2" ;;
+	--root) ROOT="$2" ;;
+	--interval-ms) INTERVAL_MS="$2" ;;
+	--fault-ms) FAULT_MS="$2" ;;
+	--model) MODEL="$2" ;;
+	--hostname) HOST="$2" ;;
+	-h | --help)
+		sed -n '2,18p' "$0"
+		exit 0
+		;;
+	*) die "unknown option $1 (see --help)" ;;
+	esac
+	[ $# -ge 2 ] || die "$1 needs a value"
+	shift 2
+done
+
+# --- small helpers ---------------------------------------------------------------------------
+
+# read_file PATH: the file's first line with NULs dropped (device-tree strings end in NUL).
+read_file() {
+	[ -r "$1" ] || return 1
+	tr -d '\000' <"$1" | head -n 1
+}
+
+# tick: sets NOW to milliseconds on one time base (date +%s%N, one fork; /proc/uptime, no
+# fork but 10 ms steps, where date lacks %N). now_ms prints it.
+case "$(date +%N)" in
+*[!0-9]* | "")
+	tick() {
+		read -r up _ </proc/uptime
+		NOW=$((${up%.*} * 1000 + 10 * ${up#*.}))
+	}
+	;;
+*)
+	tick() {
+		t=$(date +%s%N)
+		NOW=$((t / 1000000))
+	}
+	;;
+esac
+now_ms() {
+	tick
+	echo "$NOW"
+}
+
+# sleep_ms MS: sleeps a fractional number of seconds.
+sleep_ms() {
+	[ "$1" -gt 0 ] || return 0
+	ms=$(($1 % 1000))
+	[ $ms -ge 100 ] || ms="0$ms"
+	[ $ms -ge 10 ] || ms="0$ms"
+	sleep "$(($1 / 1000)).$ms"
+}
+
+# json_str TEXT: TEXT as a JSON string.
+json_str() {
+	printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"
+}
+
+# --- settings from the kernel command line ---------------------------------------------------
+
+for word in $(read_file "$ROOT/proc/cmdline" || true); do
+	case "$word" in
+	cm.hub=*) [ -n "$HUB" ] || HUB="${word#cm.hub=}" ;;
+	cm.node=*) [ -n "$NODE" ] || NODE="${word#cm.node=}" ;;
+	cm.key=*) [ -n "$KEY" ] || KEY="${word#cm.key=}" ;;
+	esac
+done
+[ -n "$KEY_FILE" ] && { KEY=$(read_file "$KEY_FILE") || die "cannot read the agent key from $KEY_FILE"; }
+[ -n "$HUB" ] || HUB="http://10.42.0.250:4242"
+[ -n "$KEY" ] || die "no agent key: give --key or --key-file, or cm.key= on the kernel command line"
+case "$NODE" in "" | [1-9] | [1-5][0-9] | 60) ;; *) die "--node must be 1 to 60, not $NODE" ;; esac
+
+# --- identity --------------------------------------------------------------------------------
+
+BOARD=$(read_file "$ROOT/proc/device-tree/model" || sed -n 's/^Model[[:space:]]*: //p' "$ROOT/proc/cpuinfo" 2>/dev/null)
+BOARD=${BOARD:-}
+if [ -z "$MODEL" ]; then
+	case "$BOARD" in
+	"Raspberry Pi 3 Model B Plus"*) MODEL="pi3b+" ;;
+	"Raspberry Pi 3 Model B"*) MODEL="pi3b" ;;
+	"Raspberry Pi 4 Model B"*) MODEL="pi4" ;;
+	"Raspberry Pi Zero W"*) MODEL="pi0w" ;;
+	*)
+		MODEL="unknown"
+		log "warning: board model unknown ($BOARD): standard heartbeat"
+		;;
+	esac
+fi
+SERIAL=$(read_file "$ROOT/proc/device-tree/serial-number" || sed -n 's/^Serial[[:space:]]*: //p' "$ROOT/proc/cpuinfo" 2>/dev/null)
+MAC=null
+for ifc in eth0 wlan0; do
+	a=$(read_file "$ROOT/sys/class/net/$ifc/address" | tr 'A-F' 'a-f') || continue
+	case "$a" in ??:??:??:??:??:??) [ "$a" != "00:00:00:00:00:00" ] && MAC="\"$a\"" && break ;; esac
+done
+[ -n "$HOST" ] || HOST=$(read_file "$ROOT/etc/hostname" || hostname)
+if [ -z "$NODE" ]; then
+	case "$HOST" in node[0-9]*)
+		n=$(echo "$HOST" | sed -n 's/^node0*\([0-9][0-9]*\).*/\1/p')
+		[ -n "$n" ] && [ "$n" -ge 1 ] && [ "$n" -le 60 ] && NODE=$n
+		;;
+	esac
+fi
+if [ -n "$NODE" ]; then NODE_JSON="\"node\":$NODE,"; else NODE_JSON=""; fi
+IDENTITY="{$NODE_JSON\"hostname\":$(json_str "$HOST"),\"model\":\"$MODEL\",\"boardName\":$(json_str "$BOARD"),\"serial\":$(json_str "${SERIAL:-}"),\"mac\":$MAC,\"agentVersion\":\"$VERSION\"}"
+
+health_json() {
+	up=$(cut -d' ' -f1 "$ROOT/proc/uptime" 2>/dev/null) || up=0
+	load=$(cut -d' ' -f1 "$ROOT/proc/loadavg" 2>/dev/null) || load=0
+	total=$(sed -n 's/^MemTotal:[[:space:]]*\([0-9]*\) kB/\1/p' "$ROOT/proc/meminfo" 2>/dev/null)
+	avail=$(sed -n 's/^MemAvailable:[[:space:]]*\([0-9]*\) kB/\1/p' "$ROOT/proc/meminfo" 2>/dev/null)
+	t=$(read_file "$ROOT/sys/class/thermal/thermal_zone0/temp") || t=""
+	case "$t" in
+	"" | *[!0-9-]*) temp=null ;;
+	-*) temp="-$((${t#-} / 1000)).$(printf '%03d' $((${t#-} % 1000)))" ;;
+	*) temp="$((t / 1000)).$(printf '%03d' $((t % 1000)))" ;;
+	esac
+	total=$((${total:-0} * 1024))
+	avail=$((${avail:-0} * 1024))
+	printf '{"uptimeSeconds":%s,"load1":%s,"memTotalBytes":%s,"memAvailableBytes":%s,"cpuTempCelsius":%s}' \
+		"${up:-0}" "${load:-0}" "$total" "$avail" "$temp"
+}
+
+# --- GPIO through sysfs ----------------------------------------------------------------------
+
+GPIODIR="$SYSFS_ROOT/class/gpio"
+BASE=""
+for chip in "$GPIODIR"/gpiochip*; do
+	[ -d "$chip" ] || continue
+	case "$(read_file "$chip/label")" in
+	pinctrl-bcm2835 | pinctrl-bcm2711 | pinctrl-bcm2712 | pinctrl-rp1)
+		BASE=$(read_file "$chip/base")
+		break
+		;;
+	esac
+done
+[ -n "$BASE" ] || die "no Raspberry Pi GPIO chip under $GPIODIR (is CONFIG_GPIO_SYSFS enabled?)"
+LINE=$((BASE + GPIO))
+VALUE="$GPIODIR/gpio$LINE/value"
+if [ ! -d "$GPIODIR/gpio$LINE" ]; then
+	echo "$LINE" >"$GPIODIR/export" || die "cannot export GPIO $GPIO (line $LINE)"
+fi
+# udev makes the new files writable a moment after export: try for up to 2 s.
+tries=0
+until echo low >"$GPIODIR/gpio$LINE/direction" 2>/dev/null; do
+	tries=$((tries + 1))
+	[ $tries -lt 200 ] || die "cannot set $GPIODIR/gpio$LINE/direction"
+	sleep 0.01
+done
+
+# --- state shared between the LED loop and the reporter --------------------------------------
+
+STATE=$(mktemp -d "${TMPDIR:-/tmp}/cluster-agent.XXXXXX") || die "cannot make a state directory"
+echo null >"$STATE/hub_led"
+now_ms >"$STATE/last_ok"
+echo heartbeat >"$STATE/shown"
+REPORTER=""
+
+cleanup() {
+	[ -n "$REPORTER" ] && kill "$REPORTER" 2>/dev/null
+	echo 0 >"$VALUE" 2>/dev/null
+	echo "$LINE" >"$GPIODIR/unexport" 2>/dev/null
+	rm -rf "$STATE"
+	log "stopped: LED off, GPIO $GPIO released"
+	exit 0
+}
+trap cleanup TERM INT
+
+# --- reporter (background) -------------------------------------------------------------------
+
+random_unit_1000() { # 0..999
+	r=$(od -An -N2 -tu2 /dev/urandom 2>/dev/null | tr -d ' ')
+	echo $((${r:-0} % 1000))
+}
+
+post() { # post BODY -> writes the reply to $STATE/reply; success only on HTTP 200
+	url="${HUB%/}/api/v1/agent/heartbeat"
+	if command -v curl >/dev/null 2>&1; then
+		code=$(curl -s -m "$TIMEOUT_S" -o "$STATE/reply" -w '%{http_code}' \
+			-H "Authorization: Bearer $KEY" -H "Content-Type: application/json" \
+			--data-binary "$1" "$url") || return 1
+		[ "$code" = 200 ]
+	else
+		wget -q -T "$TIMEOUT_S" -O "$STATE/reply" --header="Authorization: Bearer $KEY" \
+			--header="Content-Type: application/json" --post-data="$1" "$url"
+	fi
+}
+
+report_loop() {
+	trap - TERM INT
+	seq=0
+	failures=0
+	interval=$INTERVAL_MS
+	while :; do
+		started=$(now_ms)
+		read -r shown <"$STATE/shown"
+		body="{\"identity\":$IDENTITY,\"health\":$(health_json),\"led\":\"$shown\",\"seq\":$seq,\"sentAt\":$(($(date +%s) * 1000))}"
+		seq=$((seq + 1))
+		if post "$body"; then
+			reply=$(cat "$STATE/reply")
+			led=$(echo "$reply" | sed -n 's/.*"led":"\{0,1\}\([a-z]*\)"\{0,1\}.*/\1/p')
+			iv=$(echo "$reply" | sed -n 's/.*"intervalMs":\([0-9]*\).*/\1/p')
+			case "$led" in heartbeat | identify | on | off | null) echo "$led" >"$STATE/hub_led" ;; esac
+			[ -n "$iv" ] && [ "$iv" -gt 0 ] && interval=$iv
+			now_ms >"$STATE/last_ok"
+			[ $failures -gt 0 ] && log "hub answers again after $failures failed heartbeat(s)"
+			failures=0
+			wait_ms=$((started + interval - $(now_ms)))
+		else
+			failures=$((failures + 1))
+			[ $failures -eq 1 ] && log "heartbeat failed: no good reply from $HUB"
+			f=$failures
+			[ $f -gt 5 ] && f=5
+			d=$((interval << (f - 1)))
+			[ $d -gt 10000 ] && d=10000
+			wait_ms=$((d / 2 + d * $(random_unit_1000) / 2000))
+		fi
+		sleep_ms "$wait_ms"
+	done
+}
+report_loop &
+REPORTER=$!
+
+# --- LED loop (foreground) -------------------------------------------------------------------
+
+# pattern MODE: sets PERIOD and EDGES ("offset:value ...", first at offset 0).
+pattern() {
+	case "$1" in
+	heartbeat)
+		PERIOD=1000
+		if [ "$MODEL" = pi0w ]; then EDGES="0:0 900:1"; else EDGES="0:1 900:0"; fi
+		;;
+	identify) PERIOD=200 EDGES="0:1 100:0" ;;
+	fault) PERIOD=1000 EDGES="0:1 100:0 200:1 300:0" ;;
+	on) PERIOD=1000 EDGES="0:1" ;;
+	*) PERIOD=1000 EDGES="0:0" ;;
+	esac
+}
+
+MODE=""
+LAST=""
+START=0
+MAX_NAP=250 # mode changes are seen within this many ms
+while :; do
+	tick
+	now=$NOW
+	read -r hub_led <"$STATE/hub_led"
+	read -r last_ok <"$STATE/last_ok"
+	if [ $((now - last_ok)) -ge "$FAULT_MS" ]; then
+		want=fault
+	elif [ "$hub_led" = null ]; then
+		want=heartbeat
+	else
+		want=$hub_led
+	fi
+	if [ "$want" != "$MODE" ]; then
+		MODE=$want
+		START=$now
+		pattern "$MODE"
+		echo "$MODE" >"$STATE/shown"
+	fi
+	# The edge due now and the next one, on the timeline that started at START.
+	cycle=$(((now - START) / PERIOD))
+	into=$((now - START - cycle * PERIOD))
+	level=""
+	next=""
+	for e in $EDGES; do
+		off=${e%:*}
+		if [ "$off" -le "$into" ]; then
+			level=${e#*:}
+		elif [ -z "$next" ]; then next=$((START + cycle * PERIOD + off)); fi
+	done
+	[ -n "$next" ] || next=$((START + (cycle + 1) * PERIOD))
+	if [ "$level" != "$LAST" ]; then
+		echo "$level" >"$VALUE" && LAST=$level
+	fi
+	tick
+	nap=$((next - NOW))
+	[ $nap -gt $MAX_NAP ] && nap=$MAX_NAP
+	if [ $nap -gt 0 ]; then
+		ms=$((nap % 1000))
+		[ $ms -ge 100 ] || ms="0$ms"
+		[ $ms -ge 10 ] || ms="0$ms"
+		sleep "$((nap / 1000)).$ms" &
+		wait $! # a TERM/INT is handled at once, not after the sleep
+	fi
+done
