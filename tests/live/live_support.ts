@@ -1,6 +1,7 @@
 /** Helpers for the live-view tests: a hub served on loopback, heartbeats, an SSE reader. */
 import { startTestHub, type TestHub } from "../support/test_hub.ts";
 import type { ClusterEvent, LedMode, Model } from "../../shared/schemas.ts";
+import { sampleHealth, sampleHeartbeat } from "../support/samples.ts";
 
 /** A started hub served on 127.0.0.1 (port 0). */
 export interface ServedHub extends TestHub {
@@ -32,32 +33,24 @@ export async function serveTestHub(): Promise<ServedHub> {
   };
 }
 
-/** A valid heartbeat body. */
+/** A valid heartbeat body whose figures differ per node (the metrics test reads them back). */
 export function heartbeatBody(
   node: number,
   opts: { model?: Model; led?: LedMode; seq?: number; temp?: number | null; load1?: number } = {},
 ) {
-  return {
-    identity: {
-      node,
-      hostname: `node${String(node).padStart(2, "0")}`,
-      model: opts.model ?? "pi3b+",
-      boardName: "Raspberry Pi 3 Model B Plus Rev 1.3",
-      serial: `00000000${String(node).padStart(8, "0")}`,
-      mac: `b8:27:eb:00:00:${node.toString(16).padStart(2, "0")}`,
-      agentVersion: "test",
-    },
-    health: {
+  return sampleHeartbeat(node, {
+    identity: { model: opts.model ?? "pi3b+", serial: `00000000${String(node).padStart(8, "0")}` },
+    health: sampleHealth({
       uptimeSeconds: 100 + node,
       load1: opts.load1 ?? node / 100,
       memTotalBytes: 1024 * 1024 * 1024,
       memAvailableBytes: 512 * 1024 * 1024 + node,
       cpuTempCelsius: opts.temp === undefined ? 40 + node / 10 : opts.temp,
-    },
+    }),
     led: opts.led ?? "heartbeat",
     seq: opts.seq ?? 1,
     sentAt: Date.now(),
-  };
+  });
 }
 
 /** Posts a heartbeat with the agent key; throws unless 200. */
