@@ -4,6 +4,8 @@
  */
 import { parseArgs } from "node:util";
 import { ClusterError } from "../shared/errors.ts";
+import type { AssetTag } from "../shared/node_map.ts";
+import { parseNodeSet } from "../shared/range.ts";
 
 /** The hub's default TCP port. */
 export const DEFAULT_PORT = 4242;
@@ -15,6 +17,10 @@ export interface HubSettings {
   /** Where the SQLite store, token and agent key live. */
   dataDir: string;
   nodeCount: 48 | 60;
+  /** The module's asset tag (default: the vendor guide's CM48A / QA6QDEDP / NMEBW9HT). */
+  assetTag?: AssetTag;
+  /** Bays holding Pi Zero W (default 17-22,24-29 on a 60-bay module, none on 48). */
+  zeroBays?: string;
   /** Admin token; generated into dataDir when absent. */
   token?: string;
   /** Agent key; generated into dataDir when absent. */
@@ -40,6 +46,8 @@ export const HUB_USAGE = `usage: deno task hub [options]
   --port N             TCP port (default ${DEFAULT_PORT}; CM_PORT; 0 = any free port)
   --data-dir DIR       state directory (default .data; CM_DATA_DIR)
   --nodes 48|60        module size (default 60; CM_NODES)
+  --asset-tag S/M/T    asset tag SKU/MODEL/TAG from the module's sticker (CM_ASSET_TAG)
+  --zero-bays SET      bays holding Pi Zero W, "" for none (default 17-22,24-29 on 60 bays)
   --token TOKEN        admin token (CM_TOKEN; default: generated into DATA/token)
   --agent-key KEY      node agent key (CM_AGENT_KEY; default: generated into DATA/agent-key)
   --lost-after-ms N    heartbeat silence before a node is lost (default 3000)
@@ -59,6 +67,24 @@ function intSetting(name: string, text: string, min: number, max: number): numbe
     );
   }
   return n;
+}
+
+function assetTag(text: string | undefined): AssetTag | undefined {
+  if (text === undefined) return undefined;
+  const parts = text.split("/").map((p) => p.trim());
+  if (parts.length !== 3 || parts.some((p) => !/^[A-Za-z0-9-]{1,32}$/.test(p))) {
+    throw new ClusterError(
+      "bad_request",
+      `--asset-tag must be SKU/MODEL/TAG as on the module's sticker (e.g. CM48A/QA6QDEDP/NMEBW9HT), not "${text}"`,
+    );
+  }
+  return { sku: parts[0], model: parts[1], tag: parts[2] };
+}
+
+function zeroBays(text: string | undefined, nodes: number): string | undefined {
+  if (text === undefined || text.trim() === "") return text;
+  parseNodeSet(text, nodes); // a bad set is an error now, not at first use
+  return text;
 }
 
 function timeScale(text: string): number {
@@ -84,6 +110,8 @@ export function parseHubSettings(
       port: { type: "string" },
       "data-dir": { type: "string" },
       nodes: { type: "string" },
+      "asset-tag": { type: "string" },
+      "zero-bays": { type: "string" },
       token: { type: "string" },
       "agent-key": { type: "string" },
       "lost-after-ms": { type: "string" },
@@ -107,6 +135,8 @@ export function parseHubSettings(
     port: intSetting("--port", values.port ?? env("CM_PORT") ?? String(DEFAULT_PORT), 0, 65535),
     dataDir: values["data-dir"] ?? env("CM_DATA_DIR") ?? ".data",
     nodeCount: nodes,
+    assetTag: assetTag(values["asset-tag"] ?? env("CM_ASSET_TAG")),
+    zeroBays: zeroBays(values["zero-bays"] ?? env("CM_ZERO_BAYS"), nodes),
     token: values.token ?? env("CM_TOKEN"),
     agentKey: values["agent-key"] ?? env("CM_AGENT_KEY"),
     lostAfterMs: intSetting("--lost-after-ms", values["lost-after-ms"] ?? "3000", 100, 3_600_000),

@@ -62,7 +62,16 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
   const store = new SqliteStore(join(settings.dataDir, "hub.sqlite"));
   const token = loadOrCreateSecret(join(settings.dataDir, "token"), settings.token);
   const agentKey = loadOrCreateSecret(join(settings.dataDir, "agent-key"), settings.agentKey);
-  const map = buildNodeMap({ nodeCount: settings.nodeCount });
+  const map = buildNodeMap({
+    nodeCount: settings.nodeCount,
+    ...(settings.assetTag ? { assetTag: settings.assetTag } : {}),
+    // The vendor's Zero W row exists on the 60-bay module; a 48-bay module is all LAN.
+    ...(settings.zeroBays !== undefined
+      ? { zeroBays: settings.zeroBays }
+      : settings.nodeCount === 48
+      ? { zeroBays: "" }
+      : {}),
+  });
   const events = new EventLog(store, clock);
   const power = overrides.power ??
     new SimulatedModule({ nodeCount: settings.nodeCount, clock });

@@ -1,0 +1,69 @@
+/** Hub settings from flags and environment. */
+import assert from "node:assert/strict";
+import { parseHubSettings } from "../../hub/config.ts";
+import { ClusterError } from "../../shared/errors.ts";
+import { startTestHub } from "../support/test_hub.ts";
+
+const noEnv = () => undefined;
+
+Deno.test("defaults: loopback, port 4242, 60 nodes, vendor timeline, virtual agents", () => {
+  const s = parseHubSettings([], noEnv)!;
+  assert.equal(s.host, "127.0.0.1");
+  assert.equal(s.port, 4242);
+  assert.equal(s.nodeCount, 60);
+  assert.equal(s.timeScale, 1);
+  assert.equal(s.virtualAgents, true);
+  assert.equal(s.assetTag, undefined);
+  assert.equal(parseHubSettings(["--help"], noEnv), null);
+});
+
+Deno.test("flags win over the environment", () => {
+  const env = (n: string) =>
+    ({ CM_PORT: "5000", CM_NODES: "48", CM_ASSET_TAG: "A/B/C" } as Record<string, string>)[n];
+  const s = parseHubSettings(["--port", "6000", "--asset-tag", "CM60A/X1/TAG9"], env)!;
+  assert.equal(s.port, 6000);
+  assert.equal(s.nodeCount, 48);
+  assert.deepEqual(s.assetTag, { sku: "CM60A", model: "X1", tag: "TAG9" });
+});
+
+Deno.test("bad settings are clear errors", () => {
+  const bad: [string[], RegExp][] = [
+    [["--port", "70000"], /--port must be a whole number from 0 to 65535/],
+    [["--port", "80a"], /--port/],
+    [["--nodes", "50"], /--nodes must be 48 or 60/],
+    [["--asset-tag", "only-one"], /SKU\/MODEL\/TAG/],
+    [["--zero-bays", "61"], /node 61 does not exist/],
+    [["--time-scale", "0"], /--time-scale/],
+    [["--lost-after-ms", "5"], /--lost-after-ms/],
+  ];
+  for (const [argv, message] of bad) {
+    assert.throws(() => parseHubSettings(argv, noEnv), (e: unknown) => {
+      assert.ok(e instanceof ClusterError, `${argv.join(" ")}: ${e}`);
+      assert.match(e.message, message);
+      return true;
+    });
+  }
+  assert.throws(() => parseHubSettings(["--frobnicate"], noEnv), /frobnicate/);
+});
+
+Deno.test("asset tag and Zero W bays reach the module description", async () => {
+  const t = await startTestHub({
+    settings: { assetTag: { sku: "CM60A", model: "M1", tag: "T1" }, zeroBays: "1-6" },
+  });
+  try {
+    const mod = await (await t.call("GET", "/api/v1/module")).json();
+    assert.deepEqual(mod.assetTag, { sku: "CM60A", model: "M1", tag: "T1" });
+    assert.equal(t.hub.map.bays[0].expectedModel, "pi0w");
+    assert.equal(t.hub.map.bays[16].expectedModel, "pi3b+");
+  } finally {
+    await t.close();
+    await Deno.remove(t.dataDir, { recursive: true });
+  }
+  const small = await startTestHub({ settings: { nodeCount: 48 } });
+  try {
+    assert.ok(small.hub.map.bays.every((b) => b.lan), "a 48-bay module is all LAN by default");
+  } finally {
+    await small.close();
+    await Deno.remove(small.dataDir, { recursive: true });
+  }
+});
