@@ -1,0 +1,119 @@
+#!/bin/sh
+# install-agent.sh - puts the node agent into a client (clyde) root, e.g. /pxe/root.
+#
+#   install-agent.sh --root /pxe/root [--mode bundle|compiled|sh] [--hub URL]
+#                    [--key KEY | --key-file PATH] [--gpio-backend auto|sysfs|chardev]
+#                    [--deno-binary PATH] [--binary PATH]
+#
+# Modes (all install /opt/cluster-agent/cluster-agent, taking the same flags):
+#   bundle    (default) the agent bundled into one JS file (deno bundle, npm deps inlined) plus
+#             an aarch64 Deno: --deno-binary PATH, else fetched with `npm pack
+#             @deno/linux-arm64-glibc@<this deno's version>`. Runs offline on Pi 3B/3B+/4 with
+#             a 64-bit OS.
+#   compiled  a prebuilt `deno compile --target aarch64-unknown-linux-gnu` binary (--binary);
+#             building one needs Deno's denort download, unreachable here (docs/agent.md).
+#   sh        the POSIX-sh agent (Pi Zero W, ARMv6, where Deno does not run).
+# Also installs the systemd unit, its enable symlink, /etc/cluster-agent/agent.json and the
+# key (/etc/cluster-agent/key, mode 0600; the unit hands it over as a credential).
+set -eu
+
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+ROOT=""
+MODE=bundle
+HUB=""
+KEY=""
+KEY_FILE=""
+BACKEND=""
+DENO_BIN=""
+BINARY=""
+
+die() {
+	echo "install-agent: $*" >&2
+	exit 2
+}
+
+while [ $# -gt 0 ]; do
+	[ $# -ge 2 ] || die "$1 needs a value"
+	case "$1" in
+	--root) ROOT="$2" ;;
+	--mode) MODE="$2" ;;
+	--hub) HUB="$2" ;;
+	--key) KEY="$2" ;;
+	--key-file) KEY_FILE="$2" ;;
+	--gpio-backend) BACKEND="$2" ;;
+	--deno-binary) DENO_BIN="$2" ;;
+	--binary) BINARY="$2" ;;
+	*) die "unknown option $1" ;;
+	esac
+	shift 2
+done
+[ -n "$ROOT" ] || die "give --root, the client root to install into (e.g. /pxe/root)"
+[ -d "$ROOT" ] || die "$ROOT is not a directory"
+[ -n "$KEY_FILE" ] && KEY=$(cat "$KEY_FILE")
+[ -n "$KEY" ] || die "give --key or --key-file: the agent key the hub expects"
+case "$MODE" in bundle | compiled | sh) ;; *) die "--mode must be bundle, compiled or sh" ;; esac
+
+OPT="$ROOT/opt/cluster-agent"
+ETC="$ROOT/etc/cluster-agent"
+UNIT_DIR="$ROOT/etc/systemd/system"
+mkdir -p "$OPT" "$ETC" "$UNIT_DIR/multi-user.target.wants"
+
+case "$MODE" in
+bundle)
+	command -v deno >/dev/null || die "deno is needed to bundle the agent"
+	(cd "$REPO" && deno bundle --quiet --platform deno -o "$OPT/cluster-agent.js" node-agent/main.ts)
+	if [ -z "$DENO_BIN" ]; then
+		version=$(deno --version | sed -n 's/^deno \([0-9.]*\).*/\1/p')
+		tmp=$(mktemp -d)
+		(cd "$tmp" && npm pack --silent "@deno/linux-arm64-glibc@$version" >/dev/null) ||
+			die "cannot fetch @deno/linux-arm64-glibc@$version from npm; pass --deno-binary"
+		tar -xzf "$tmp"/deno-linux-arm64-glibc-*.tgz -C "$tmp"
+		DENO_BIN="$tmp/package/deno"
+	fi
+	install -m 0755 "$DENO_BIN" "$OPT/deno"
+	cat >"$OPT/cluster-agent" <<'WRAP'
+#!/bin/sh
+exec /opt/cluster-agent/deno run --no-prompt --cached-only --allow-net --allow-read \
+	--allow-write --allow-env --allow-ffi --allow-sys /opt/cluster-agent/cluster-agent.js "$@"
+WRAP
+	chmod 0755 "$OPT/cluster-agent"
+	;;
+compiled)
+	[ -n "$BINARY" ] || die "--mode compiled needs --binary PATH (a deno compile output)"
+	install -m 0755 "$BINARY" "$OPT/cluster-agent"
+	;;
+sh)
+	install -m 0755 "$REPO/node-agent/sh/cluster-agent.sh" "$OPT/cluster-agent.sh"
+	# The sh agent reads no JSON: the hub travels as a flag (cm.hub= still works without it).
+	hub_flag=""
+	[ -n "$HUB" ] && hub_flag="--hub '$HUB' "
+	cat >"$OPT/cluster-agent" <<WRAP
+#!/bin/sh
+exec /bin/sh /opt/cluster-agent/cluster-agent.sh $hub_flag"\$@"
+WRAP
+	chmod 0755 "$OPT/cluster-agent"
+	;;
+esac
+
+install -m 0644 "$REPO/scripts/agent/cluster-agent.service" "$UNIT_DIR/cluster-agent.service"
+ln -sf /etc/systemd/system/cluster-agent.service \
+	"$UNIT_DIR/multi-user.target.wants/cluster-agent.service"
+
+{
+	printf '{'
+	sep=""
+	if [ -n "$HUB" ]; then
+		printf '"hub":"%s"' "$HUB"
+		sep=","
+	fi
+	[ -n "$BACKEND" ] && printf '%s"gpioBackend":"%s"' "$sep" "$BACKEND"
+	printf '}\n'
+} >"$ETC/agent.json"
+cat >"$OPT/README" <<EOF2
+cluster node agent ($MODE), installed by scripts/agent/install-agent.sh.
+Settings: /etc/cluster-agent/agent.json, kernel command line cm.hub= cm.node= cm.key=.
+EOF2
+umask 077
+printf '%s\n' "$KEY" >"$ETC/key"
+chmod 0600 "$ETC/key"
+echo "install-agent: $MODE agent installed into $ROOT (unit enabled: cluster-agent.service)"

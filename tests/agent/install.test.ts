@@ -1,0 +1,133 @@
+/** scripts/agent: the installer into a clyde root, and the systemd unit's directives. */
+import assert from "node:assert/strict";
+import { AgentConfigFile } from "../../node-agent/config.ts";
+
+const SCRIPTS = new URL("../../scripts/agent/", import.meta.url).pathname;
+
+async function run(cmd: string, args: string[], env: Record<string, string> = {}) {
+  const out = await new Deno.Command(cmd, { args, env, stdout: "piped", stderr: "piped" }).output();
+  const text = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
+}
+
+async function installInto(args: string[]) {
+  const root = await Deno.makeTempDir({ prefix: "clyde-root-" });
+  const r = await run("sh", [`${SCRIPTS}install-agent.sh`, "--root", root, ...args]);
+  return { root, ...r };
+}
+
+Deno.test("install (sh mode): unit, enable symlink, config, key 0600, runnable wrapper", async () => {
+  const { root, code, stderr } = await installInto([
+    "--mode",
+    "sh",
+    "--hub",
+    "http://10.42.0.250:4242",
+    "--key",
+    "s3cret",
+  ]);
+  try {
+    assert.equal(code, 0, stderr);
+    const link = await Deno.readLink(
+      `${root}/etc/systemd/system/multi-user.target.wants/cluster-agent.service`,
+    );
+    assert.equal(link, "/etc/systemd/system/cluster-agent.service");
+    assert.equal(
+      await Deno.readTextFile(`${root}/etc/systemd/system/cluster-agent.service`),
+      await Deno.readTextFile(`${SCRIPTS}cluster-agent.service`),
+    );
+    const config = AgentConfigFile.parse(
+      JSON.parse(await Deno.readTextFile(`${root}/etc/cluster-agent/agent.json`)),
+    );
+    assert.deepEqual(config, { hub: "http://10.42.0.250:4242" });
+    const key = await Deno.stat(`${root}/etc/cluster-agent/key`);
+    assert.equal(key.mode! & 0o777, 0o600);
+    assert.equal((await Deno.readTextFile(`${root}/etc/cluster-agent/key`)).trim(), "s3cret");
+    const wrapper = await Deno.readTextFile(`${root}/opt/cluster-agent/cluster-agent`);
+    assert.match(wrapper, /cluster-agent\.sh --hub 'http:\/\/10\.42\.0\.250:4242' "\$@"/);
+    // The installed sh agent itself runs (its help), from the clyde root.
+    const help = await run("sh", [`${root}/opt/cluster-agent/cluster-agent.sh`, "--help"]);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /minimal node agent for the Pi Zero W/);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("install (bundle mode): one JS file that runs with the given Deno", async () => {
+  // The host's deno stands in for the aarch64 one the installer would fetch from npm.
+  const { root, code, stderr } = await installInto([
+    "--key",
+    "k",
+    "--gpio-backend",
+    "sysfs",
+    "--deno-binary",
+    Deno.execPath(),
+  ]);
+  try {
+    assert.equal(code, 0, stderr);
+    const js = await Deno.stat(`${root}/opt/cluster-agent/cluster-agent.js`);
+    assert.ok(js.size > 10_000, "the bundle carries its npm dependencies");
+    assert.deepEqual(
+      JSON.parse(await Deno.readTextFile(`${root}/etc/cluster-agent/agent.json`)),
+      { gpioBackend: "sysfs" },
+    );
+    const r = await run(`${root}/opt/cluster-agent/deno`, [
+      "run",
+      "--no-prompt",
+      "--allow-all",
+      `${root}/opt/cluster-agent/cluster-agent.js`,
+      "--help",
+    ], { DENO_DIR: `${root}/deno-dir`, DENO_NO_UPDATE_CHECK: "1" });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /--gpio-backend B/);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("install: refuses without a root or a key", async () => {
+  const noRoot = await run("sh", [`${SCRIPTS}install-agent.sh`, "--key", "k"]);
+  assert.equal(noRoot.code, 2);
+  assert.match(noRoot.stderr, /give --root/);
+  const { root, code, stderr } = await installInto(["--mode", "sh"]);
+  await Deno.remove(root, { recursive: true });
+  assert.equal(code, 2);
+  assert.match(stderr, /give --key or --key-file/);
+});
+
+Deno.test("systemd unit: every directive known to systemd-analyze verify", async () => {
+  let probe;
+  try {
+    probe = await run("systemd-analyze", ["--version"]);
+  } catch {
+    probe = undefined;
+  }
+  const unit = await Deno.readTextFile(`${SCRIPTS}cluster-agent.service`);
+  for (
+    const d of [
+      "Restart=on-failure",
+      "ProtectSystem=strict",
+      "ReadOnlyPaths=/",
+      "RuntimeDirectory=",
+    ]
+  ) {
+    assert.ok(unit.includes(d), `unit has ${d}`);
+  }
+  if (!probe || probe.code !== 0) {
+    console.warn("skipped systemd-analyze verify: systemd-analyze not installed");
+    return;
+  }
+  const dir = await Deno.makeTempDir();
+  try {
+    // The agent binary lives in the clyde root, not here: point ExecStart at /bin/true.
+    await Deno.writeTextFile(
+      `${dir}/cluster-agent.service`,
+      unit.replace("ExecStart=/opt/cluster-agent/cluster-agent", "ExecStart=/bin/true"),
+    );
+    const r = await run("systemd-analyze", ["verify", "--man=no", `${dir}/cluster-agent.service`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr.trim(), "", r.stderr);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
