@@ -55,7 +55,11 @@ export interface AgentOptions {
   jitter?: () => number;
   fetch?: typeof fetch;
   logger?: Logger;
-  /** LED timer lead (see LedEngineOptions.leadMs); default 2 ms on the real clock, else 0. */
+  /**
+   * LED timer lead (see LedEngineOptions.leadMs): sub-millisecond edges at the cost of
+   * blocking the event loop up to this long per edge. Default 0: right for many in-process
+   * agents (virtual cluster); the standalone agent (main.ts) uses 2.
+   */
   ledLeadMs?: number;
 }
 
@@ -99,7 +103,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     clock,
     model: identity.model,
     logger,
-    leadMs: opts.ledLeadMs ?? (clock === realClock ? 2 : 0),
+    leadMs: opts.ledLeadMs ?? 0,
   });
   let hubRequested: RequestedLedMode | null = null;
   let faulted = false;

@@ -7,6 +7,9 @@ import { startAgent } from "./agent.ts";
 import { loadAgentOptions, USAGE } from "./config.ts";
 import { consoleLogger } from "./log.ts";
 
+/** One agent per process on a node: edges to a fraction of a millisecond (see agent.ts). */
+const LED_LEAD_MS = 2;
+
 async function main(): Promise<number> {
   let options;
   try {
@@ -21,7 +24,7 @@ async function main(): Promise<number> {
   }
   let agent;
   try {
-    agent = await startAgent({ ...options, logger: consoleLogger });
+    agent = await startAgent({ ...options, logger: consoleLogger, ledLeadMs: LED_LEAD_MS });
   } catch (e) {
     const msg = e instanceof ClusterError ? e.message : `unexpected: ${(e as Error).stack}`;
     console.error(`cluster-agent: ${msg}`);

@@ -11,6 +11,9 @@ import { type Logger, silentLogger } from "../log.ts";
 import { isConstant, type LedPattern, patternFor } from "./patterns.ts";
 import { currentEdge, edgeAt } from "./schedule.ts";
 
+/** Typical lateness of a futex wake-up; the engine spins this last bit. */
+const FUTEX_LATENCY_MS = 0.1;
+
 /** Options of the LED engine. */
 export interface LedEngineOptions {
   line: GpioLine;
@@ -21,9 +24,11 @@ export interface LedEngineOptions {
   mode?: LedMode;
   logger?: Logger;
   /**
-   * Real clock only: wake this many ms before each edge and busy-wait the rest, so the edge
-   * lands within microseconds instead of the timer's ~1 ms granularity (costs at most
-   * `leadMs` of CPU per edge). 0 (default) sleeps straight to the edge, as tests want.
+   * Real clock only: the timer wakes this many ms before each edge, then the engine blocks
+   * on a futex (Atomics.wait, no CPU) until just before the edge and spins the last ~0.1 ms,
+   * so the edge lands within a fraction of a millisecond instead of the timer's ~1 ms
+   * granularity. Blocks the event loop at most `leadMs` per edge. 0 (default) sleeps
+   * straight to the edge, as tests with a fake clock want.
    */
   leadMs?: number;
 }
@@ -41,6 +46,7 @@ export class LedEngine {
   #lastWritten: BinaryValue | undefined;
   #writeFailing = false;
   readonly #leadMs: number;
+  readonly #futex = new Int32Array(new SharedArrayBuffer(4));
 
   constructor(opts: LedEngineOptions) {
     this.#line = opts.line;
@@ -112,10 +118,14 @@ export class LedEngine {
   async #waitFor(at: number, signal: AbortSignal): Promise<void> {
     if (this.#leadMs === 0) return this.#clock.sleepUntil(at, signal);
     await this.#clock.sleepUntil(at - this.#leadMs, signal);
-    // Busy-wait the last stretch; bail out if the clock does not move (not a real clock).
+    if (signal.aborted) return;
+    // Block (no CPU) on a futex for the last stretch, less ~0.1 ms of wake-up latency...
+    const rest = at - this.#clock.now() - FUTEX_LATENCY_MS;
+    if (rest > 0) Atomics.wait(this.#futex, 0, 0, Math.min(rest, this.#leadMs));
+    // ...then spin the remainder. Bail out if the clock does not move (not a real clock).
     let prev = this.#clock.now();
     let still = 0;
-    while (!signal.aborted && prev < at && still < 1000) {
+    while (prev < at && still < 1000) {
       const now = this.#clock.now();
       still = now === prev ? still + 1 : 0;
       prev = now;
