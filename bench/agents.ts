@@ -1,0 +1,100 @@
+/**
+ * Benchmark helper (not a test): runs node agents 1..N in one process, the way the hub's
+ * virtual cluster does (real `startAgent`, simulated GPIO line, synthetic health), reporting
+ * to a hub over loopback. Driven by `bench/hub_bench.ts` over stdin/stdout, one JSON object
+ * per line:
+ *
+ *   stdin:  `stop N`  stop node N's agent (as a crash would)    stdout: {"stopped":N,...}
+ *           `quit`    stop every agent and exit
+ *   stdout: {"ready":N} once all agents are started
+ *
+ * It also exits by itself when stdin closes or after `--max-seconds` (default 900).
+ *
+ *   deno run --allow-net --allow-read bench/agents.ts --hub http://127.0.0.1:P --key K
+ */
+import { parseArgs } from "node:util";
+import { type AgentHandle, BAY_LED_GPIO, startAgent } from "../node-agent/agent.ts";
+import { silentLogger } from "../node-agent/log.ts";
+import { realClock } from "../shared/clock.ts";
+import { SimulatedGpioLine } from "../shared/gpio/simulated.ts";
+import { buildNodeMap } from "../shared/node_map.ts";
+import { virtualHealth } from "../hub/virtual/virtual_cluster.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    hub: { type: "string" },
+    key: { type: "string" },
+    nodes: { type: "string", default: "60" },
+    "interval-ms": { type: "string", default: "1000" },
+    "max-seconds": { type: "string", default: "900" },
+  },
+});
+if (!values.hub || !values.key) throw new Error("--hub and --key are required");
+const count = Number(values.nodes);
+const intervalMs = Number(values["interval-ms"]);
+const maxSeconds = Number(values["max-seconds"]);
+if (!(count >= 1 && count <= 60) || !(intervalMs > 0) || !(maxSeconds > 0)) {
+  throw new Error("bad --nodes, --interval-ms or --max-seconds");
+}
+
+const enc = new TextEncoder();
+const say = (o: unknown) => Deno.stdout.writeSync(enc.encode(JSON.stringify(o) + "\n"));
+
+const map = buildNodeMap();
+const agents = new Map<number, AgentHandle>();
+for (let node = 1; node <= count; node++) {
+  const bay = map.bays[node - 1];
+  const startedAt = realClock.now();
+  agents.set(
+    node,
+    await startAgent({
+      hub: values.hub,
+      key: values.key,
+      line: new SimulatedGpioLine({ gpio: BAY_LED_GPIO, direction: "out", clock: realClock }),
+      node,
+      model: bay.expectedModel,
+      hostname: bay.hostname,
+      root: "/nonexistent",
+      health: () => Promise.resolve(virtualHealth(node, startedAt, realClock)),
+      intervalMs,
+      logger: silentLogger,
+    }),
+  );
+}
+say({ ready: agents.size });
+
+async function stopAll(): Promise<void> {
+  await Promise.all([...agents.values()].map((a) => a.stop()));
+  agents.clear();
+}
+
+// Lifetime bound: whatever the driver does, this process ends by itself.
+const deadline = setTimeout(async () => {
+  await stopAll();
+  Deno.exit(3);
+}, maxSeconds * 1000);
+
+const dec = new TextDecoder();
+let pending = "";
+commands: for await (const chunk of Deno.stdin.readable) {
+  pending += dec.decode(chunk, { stream: true });
+  let nl: number;
+  while ((nl = pending.indexOf("\n")) >= 0) {
+    const line = pending.slice(0, nl).trim();
+    pending = pending.slice(nl + 1);
+    if (line === "quit") break commands;
+    const m = /^stop ([0-9]+)$/.exec(line);
+    if (!m) continue;
+    const node = Number(m[1]);
+    const agent = agents.get(node);
+    agents.delete(node);
+    const at = realClock.now();
+    const sent = agent?.sent ?? 0;
+    await agent?.stop();
+    say({ stopped: node, at, done: realClock.now(), sent, found: agent !== undefined });
+  }
+}
+clearTimeout(deadline);
+await stopAll();
+Deno.exit(0);
