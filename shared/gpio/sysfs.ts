@@ -52,6 +52,8 @@ export interface SysfsLineOptions {
   base?: number;
   io?: SysfsIo;
   clock?: Clock;
+  /** Level an output starts at (default 0): set atomically with the direction. */
+  initial?: BinaryValue;
   /** How long to wait for udev to make a freshly exported line writable (default 2000 ms). */
   permissionTimeoutMs?: number;
 }
@@ -112,8 +114,8 @@ export async function openSysfsLine(opts: SysfsLineOptions): Promise<GpioLine> {
   }
   // udev fixes the group/mode of the new files a moment after export: retry until then.
   const deadline = clock.now() + (opts.permissionTimeoutMs ?? 2000);
-  // "low" makes it an output already driven low: no glitch high on the LED.
-  const dirValue = opts.direction === "out" ? "low" : "in";
+  // "low"/"high" make it an output already at its initial level: no glitch on the LED.
+  const dirValue = opts.direction === "in" ? "in" : opts.initial === 1 ? "high" : "low";
   for (;;) {
     try {
       await io.writeText(`${lineDir}/direction`, `${dirValue}\n`);

@@ -111,6 +111,24 @@ Deno.test("sysfs: gives up with a clear error if permission never comes", async 
   }
 });
 
+Deno.test("sysfs: an output can start high without a low glitch", async () => {
+  const k = await FakeSysfsKernel.create(LEGACY_CHIPS);
+  try {
+    const line = await openSysfsLine({
+      gpio: 17,
+      direction: "out",
+      initial: 1,
+      sysfsRoot: k.root,
+      io: k.io,
+    });
+    assert.equal(await k.attr(17, "direction"), "out");
+    assert.equal(await line.read(), 1);
+    assert.deepEqual(k.valueWrites, [], "the level came with the direction write");
+  } finally {
+    await k.dispose();
+  }
+});
+
 Deno.test("sysfs: an already exported line is reused", async () => {
   const k = await FakeSysfsKernel.create(LEGACY_CHIPS);
   try {
