@@ -19,8 +19,11 @@ export class RealClock implements Clock {
     return performance.timeOrigin + performance.now();
   }
 
-  sleepUntil(at: number, signal?: AbortSignal): Promise<void> {
-    return this.sleep(at - this.now(), signal);
+  /** setTimeout may fire a fraction of a millisecond early: sleep again until `at` has passed. */
+  async sleepUntil(at: number, signal?: AbortSignal): Promise<void> {
+    for (let left = at - this.now(); left > 0 && !signal?.aborted; left = at - this.now()) {
+      await this.sleep(Math.max(1, left), signal);
+    }
   }
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {

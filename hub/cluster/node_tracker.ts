@@ -76,7 +76,7 @@ export class NodeTracker {
     this.#update(id);
   }
 
-  /** Records an agent heartbeat and arms the lost deadline. */
+  /** Records an agent heartbeat and makes sure a lost deadline is pending. */
   heartbeat(id: number, report: AgentReport): void {
     const n = this.#nodes[id - 1];
     const wasLost = n.lifecycle === "lost";
@@ -86,19 +86,21 @@ export class NodeTracker {
     if (wasLost && n.lifecycle === "running") {
       this.#events.emit("heartbeat_regained", id, `node ${id} heartbeats again`, {});
     }
-    this.#armDeadline(id);
+    // One pending timer per node: when it fires it re-arms for the latest heartbeat's deadline,
+    // so a heartbeat costs no timer of its own.
+    if (!n.deadline) this.#armDeadline(id);
   }
 
   #armDeadline(id: number): void {
     const n = this.#nodes[id - 1];
-    n.deadline?.abort();
     if (this.#closed || n.lastHeartbeatAt === null) return;
     const ctl = new AbortController();
     n.deadline = ctl;
-    const at = n.lastHeartbeatAt + this.lostAfterMs;
-    this.#clock.sleepUntil(at, ctl.signal).then(() => {
+    const beat = n.lastHeartbeatAt;
+    this.#clock.sleepUntil(beat + this.lostAfterMs, ctl.signal).then(() => {
       if (ctl.signal.aborted) return;
       n.deadline = null;
+      if (n.lastHeartbeatAt !== beat) return this.#armDeadline(id); // a newer heartbeat came
       const before = n.lifecycle;
       this.#update(id);
       if (before === "running" && n.lifecycle === "lost") {

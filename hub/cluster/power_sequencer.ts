@@ -8,7 +8,7 @@ import type { NodeMap } from "../../shared/node_map.ts";
 import type { EventLog } from "../events/event_log.ts";
 import type { PowerSwitch } from "../power/power_switch.ts";
 import type { NodeTracker } from "./node_tracker.ts";
-import { staggerSteps } from "./stagger.ts";
+import { InrushLimiter } from "./inrush.ts";
 
 /** Timing and inrush settings. */
 export interface SequencerOptions {
@@ -22,7 +22,7 @@ export interface SequencerOptions {
   cycleOffMs: number;
 }
 
-/** Default inrush limits: 2 nodes per bus per 100 ms step. */
+/** Default inrush limits: 2 nodes per bus and 12 per module in any 100 ms. */
 export const DEFAULT_SEQUENCER_OPTIONS: SequencerOptions = {
   perBus: 2,
   perStep: 12,
@@ -50,6 +50,7 @@ export class PowerSequencer {
   readonly #clock: Clock;
   readonly opts: SequencerOptions;
   readonly #locks = new Map<number, Promise<unknown>>();
+  readonly #inrush: InrushLimiter;
 
   constructor(
     sw: PowerSwitch,
@@ -65,6 +66,10 @@ export class PowerSequencer {
     this.#events = events;
     this.#clock = clock;
     this.opts = { ...DEFAULT_SEQUENCER_OPTIONS, ...opts };
+    this.#inrush = new InrushLimiter(
+      { perBus: this.opts.perBus, perStep: this.opts.perStep, stepMs: this.opts.stepMs },
+      clock,
+    );
   }
 
   /** Runs `fn` after every earlier operation on `node` has finished. */
@@ -88,6 +93,9 @@ export class PowerSequencer {
     let actual: PowerState = before;
     let error: string | undefined;
     try {
+      if (state === "on" && before === "off") {
+        await this.#inrush.acquire(this.#map.bays[node - 1].bus);
+      }
       await this.#switch.set(node, state);
       actual = await this.#switch.read(node);
       if (actual !== state) {
@@ -135,33 +143,21 @@ export class PowerSequencer {
   }
 
   /**
-   * Applies `action` to many nodes. Switching on (and the on half of a cycle) is staggered
-   * per the inrush limits; off is issued at once. `onResult` sees each node as it finishes.
+   * Applies `action` to many nodes. Every node's turn is claimed at once (so a later command
+   * for one of them waits for this one); switching on is paced by the module-wide inrush
+   * limiter. `onResult` sees each node as it finishes. Results are in node order.
    */
   async applyMany(
     nodes: readonly number[],
     action: PowerAction,
     onResult: (r: NodePowerResult) => void = () => {},
   ): Promise<NodePowerResult[]> {
-    const run = async (node: number) => {
-      const r = await this.apply(node, action);
-      onResult(r);
-      return r;
-    };
-    if (action === "off") return Promise.all(nodes.map(run));
-    const steps = staggerSteps(
-      nodes,
-      (n) => this.#map.bays[n - 1].bus,
-      this.opts.perBus,
-      this.opts.perStep,
-    );
-    const start = this.#clock.now();
-    const pending: Promise<NodePowerResult>[] = [];
-    for (let k = 0; k < steps.length; k++) {
-      if (k > 0) await this.#clock.sleepUntil(start + k * this.opts.stepMs);
-      for (const node of steps[k]) pending.push(run(node));
-    }
-    const results = await Promise.all(pending);
+    const results = await Promise.all(nodes.map((node) =>
+      this.apply(node, action).then((r) => {
+        onResult(r);
+        return r;
+      })
+    ));
     return results.sort((a, b) => a.node - b.node);
   }
 }

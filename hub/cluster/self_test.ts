@@ -103,14 +103,15 @@ export async function runSelfTest(
   const total = nodes.length * 2;
   let done = 0;
   const phase = async (state: "on" | "off", into: Map<number, NodePowerResult>) => {
+    // One node at a time, in order, at most one per step: the vendor's "rapid sequence".
     const t0 = clock.now();
-    const pending = nodes.map(async (node, i) => {
-      await clock.sleepUntil(t0 + i * opts.stepMs);
+    for (let i = 0; i < nodes.length; i++) {
+      const node = nodes[i];
+      if (i > 0) await clock.sleepUntil(t0 + i * opts.stepMs);
       const r = await sequencer.apply(node, state);
       into.set(node, r);
       job?.progress(++done, total, `node ${node} ${state} ${r.ok ? "ok" : "FAIL"}`);
-    });
-    await Promise.all(pending);
+    }
   };
   const on = new Map<number, NodePowerResult>();
   const off = new Map<number, NodePowerResult>();

@@ -4,7 +4,6 @@
  */
 import { Hono } from "hono";
 import type { Context } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { ClusterError } from "../../shared/errors.ts";
 import { parseOrThrow } from "../../shared/schemas.ts";
 import { bearerToken, secretMatches } from "../auth/secrets.ts";
@@ -56,9 +55,44 @@ export function authorize(c: Context, auth: AppAuth, rule: RouteSpec["auth"]): v
       "this call needs a bearer token: add -H 'Authorization: Bearer <token>' (the hub printed it on first start; it is in the data directory's token file)",
     );
   }
-  const ok = secretMatches(token, auth.adminToken) ||
-    (rule === "agent" && secretMatches(token, auth.agentKey));
+  const ok = (rule === "agent" && secretMatches(token, auth.agentKey)) ||
+    secretMatches(token, auth.adminToken);
   if (!ok) throw new ClusterError("unauthorized", "the bearer token is not valid for this call");
+}
+
+function tooLarge(limit: number): ClusterError {
+  return new ClusterError("payload_too_large", `request body is larger than ${limit} bytes`);
+}
+
+/**
+ * Reads a request body as text, refusing more than `limit` bytes: at once when the declared
+ * Content-Length says so, else while streaming, so a huge chunked body is never buffered.
+ */
+export async function readLimitedText(req: Request, limit: number): Promise<string> {
+  const declared = req.headers.get("content-length");
+  if (declared !== null && Number(declared) > limit) throw tooLarge(limit);
+  if (!req.body) return "";
+  if (declared !== null) return await req.text();
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel();
+      throw tooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  const all = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return new TextDecoder().decode(all);
 }
 
 /** Reads and validates a JSON body. */
@@ -67,7 +101,7 @@ export async function readBody<T>(
   schema: { safeParse(v: unknown): unknown },
   optional = false,
 ): Promise<T> {
-  const text = await c.req.text();
+  const text = await readLimitedText(c.req.raw, MAX_BODY_BYTES);
   if (text.trim() === "") {
     if (!optional) throw new ClusterError("invalid_body", "this call needs a JSON body");
     return parseOrThrow(schema as never, {}, "body") as T;
@@ -97,21 +131,6 @@ export function createApp(opts: AppOptions): Hono {
       ),
     )
   );
-  app.use(
-    "/api/*",
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) =>
-        errorResponse(
-          c,
-          new ClusterError(
-            "payload_too_large",
-            `request body is larger than ${MAX_BODY_BYTES} bytes`,
-          ),
-        ),
-    }),
-  );
-
   const openapi = buildOpenApi(opts.routes, opts.version);
   app.get("/api/v1/openapi.json", (c) => c.json(openapi));
 

@@ -84,6 +84,8 @@ function toEvent(row: EventRow): ClusterEvent {
 /** SQLite-backed store. Pass ":memory:" for a throwaway store. */
 export class SqliteStore implements Store {
   readonly #db: DatabaseSync;
+  /** Node records are read on every heartbeat: keep them in memory, write through. */
+  readonly #nodeCache = new Map<number, NodeRecord>();
 
   constructor(path: string) {
     this.#db = new DatabaseSync(path);
@@ -92,18 +94,18 @@ export class SqliteStore implements Store {
   }
 
   nodes(count: number): NodeRecord[] {
-    const rows = this.#db.prepare("SELECT * FROM nodes WHERE id <= ? ORDER BY id").all(
-      count,
-    ) as unknown as NodeRow[];
-    const byId = new Map(rows.map((r) => [r.id, toNode(r)]));
-    return Array.from({ length: count }, (_, i) => byId.get(i + 1) ?? defaultNode(i + 1));
+    return Array.from({ length: count }, (_, i) => this.node(i + 1));
   }
 
   node(id: number): NodeRecord {
+    const cached = this.#nodeCache.get(id);
+    if (cached) return { ...cached };
     const row = this.#db.prepare("SELECT * FROM nodes WHERE id = ?").get(id) as
       | NodeRow
       | undefined;
-    return row ? toNode(row) : defaultNode(id);
+    const record = row ? toNode(row) : defaultNode(id);
+    this.#nodeCache.set(id, record);
+    return { ...record };
   }
 
   updateNode(id: number, patch: Partial<Omit<NodeRecord, "id">>): void {
@@ -113,6 +115,7 @@ export class SqliteStore implements Store {
        ON CONFLICT(id) DO UPDATE SET desired_power = excluded.desired_power, mac = excluded.mac,
          led_requested = excluded.led_requested, enabled = excluded.enabled`,
     ).run(id, next.desiredPower, next.mac, next.ledRequested, next.enabled ? 1 : 0);
+    this.#nodeCache.set(id, next);
   }
 
   appendEvent(event: NewEvent): ClusterEvent {

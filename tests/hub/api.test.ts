@@ -271,3 +271,34 @@ Deno.test("a stuck rail is a fault, not a silent success", async () => {
     await Deno.remove(t.dataDir, { recursive: true });
   }
 });
+
+Deno.test("a streamed body without Content-Length is cut off at the size limit", () =>
+  withHub(async (t) => {
+    let sent = 0;
+    const chunk = new TextEncoder().encode(" ".repeat(16 * 1024));
+    const body = new ReadableStream<Uint8Array>({
+      pull(ctl) {
+        if (sent >= 10 * 1024 * 1024) return ctl.close(); // would be 10 MiB if read in full
+        sent += chunk.byteLength;
+        ctl.enqueue(chunk);
+      },
+    });
+    const res = await t.hub.app.request("/api/v1/power", {
+      method: "POST",
+      headers: { authorization: `Bearer ${t.hub.token.value}` },
+      body,
+    });
+    await expectError(res, 413, "payload_too_large");
+    assert.ok(sent <= 128 * 1024, `read ${sent} bytes before refusing`);
+  }));
+
+Deno.test("a command for a node waits for an earlier bulk command on it (no stale override)", () =>
+  withHub(async (t) => {
+    const bulk = await t.call("POST", "/api/v1/power?wait=false", { state: "on", nodes: "all" });
+    assert.equal(bulk.status, 202);
+    const off = await t.call("POST", "/api/v1/nodes/60/power", { state: "off" });
+    assert.equal(off.status, 200);
+    await t.hub.service.d.jobs.wait((await bulk.json()).id);
+    const n60 = NodeStatus.parse(await (await t.call("GET", "/api/v1/nodes/60")).json());
+    assert.deepEqual(n60.power, { desired: "off", actual: "off" });
+  }));

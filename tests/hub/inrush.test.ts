@@ -1,0 +1,101 @@
+/** Module-wide inrush limiting: the pure admission rule and the limiter over a fake clock. */
+import assert from "node:assert/strict";
+import { admit, type Grant, InrushLimiter } from "../../hub/cluster/inrush.ts";
+import { FakeClock } from "../../shared/clock_fake.ts";
+import { busSlotOf } from "../../shared/node_map.ts";
+
+const LIMITS = { perBus: 2, perStep: 12, stepMs: 100 };
+const busOf = (node: number) => busSlotOf(node).bus;
+const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
+
+/** Runs admission window by window until every node is granted; returns the windows. */
+function windows(nodes: number[], limits = LIMITS): number[][] {
+  let waiting = [...nodes];
+  const grants: Grant[] = [];
+  const out: number[][] = [];
+  let cursor: number | null = null;
+  for (let now = 0; waiting.length > 0; now += limits.stepMs) {
+    const decision = admit(waiting.map(busOf), grants, now, limits, cursor);
+    cursor = decision.cursor;
+    const idx = decision.granted;
+    const chosen = idx.map((i) => waiting[i]);
+    for (const n of chosen) grants.push({ at: now, bus: busOf(n) });
+    waiting = waiting.filter((_, i) => !idx.includes(i));
+    out.push(chosen);
+    assert.ok(out.length < 1000, "admission must make progress");
+  }
+  return out;
+}
+
+Deno.test("admit: 60 nodes at 2 per bus and 12 per step take the minimum 5 windows", () => {
+  const w = windows(range(1, 60));
+  assert.equal(w.length, 5);
+  assert.ok(w.every((x) => x.length === 12));
+  assert.deepEqual(w.flat().sort((a, b) => a - b), range(1, 60), "every node exactly once");
+  // The first window takes the first two bays of buses 1-6.
+  assert.deepEqual(w[0], [1, 2, 7, 8, 13, 14, 19, 20, 25, 26, 31, 32]);
+});
+
+Deno.test("admit: never more than the limits per window, never overtaking on one bus", () => {
+  let seed = 7;
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  for (let trial = 0; trial < 200; trial++) {
+    const nodes = range(1, 60).filter(() => rand() < 0.6).sort(() => rand() - 0.5);
+    const limits = {
+      perBus: 1 + Math.floor(rand() * 3),
+      perStep: 1 + Math.floor(rand() * 15),
+      stepMs: 100,
+    };
+    const w = windows(nodes, limits);
+    for (const win of w) {
+      assert.ok(win.length <= limits.perStep);
+      const perBus = new Map<number, number>();
+      for (const n of win) perBus.set(busOf(n), (perBus.get(busOf(n)) ?? 0) + 1);
+      assert.ok([...perBus.values()].every((c) => c <= limits.perBus));
+    }
+    const order = w.flat();
+    for (const bus of new Set(nodes.map(busOf))) {
+      const asked = nodes.filter((n) => busOf(n) === bus);
+      const got = order.filter((n) => busOf(n) === bus);
+      assert.deepEqual(got, asked, `bus ${bus} order`);
+    }
+    assert.equal(order.length, nodes.length);
+  }
+});
+
+Deno.test("admit: grants older than the window no longer count, younger ones do", () => {
+  const recent: Grant[] = [{ at: 0, bus: 1 }, { at: 50, bus: 1 }];
+  assert.deepEqual(admit([1], recent, 99, LIMITS).granted, [], "bus 1 is full until t=100");
+  assert.deepEqual(admit([1, 2], recent, 99, LIMITS).granted, [1], "bus 2 may go");
+  assert.deepEqual(admit([1], recent, 100, LIMITS).granted, [0], "the t=0 grant has expired");
+  assert.deepEqual(
+    admit([1, 2, 3], [], 0, { ...LIMITS, perStep: 2 }, 1).granted,
+    [1, 2],
+    "turn after bus 1",
+  );
+  assert.throws(() => admit([1], [], 0, { ...LIMITS, perBus: 0 }), /at least 1/);
+});
+
+Deno.test("InrushLimiter: concurrent requests share the module-wide limit", async () => {
+  const clock = new FakeClock(0);
+  const limiter = new InrushLimiter(LIMITS, clock);
+  const granted: { node: number; at: number }[] = [];
+  // Two independent "jobs" asking at the same time, as two bulk power-ons would.
+  const ask = (nodes: number[]) =>
+    nodes.map((n) =>
+      limiter.acquire(busOf(n)).then(() => granted.push({ node: n, at: clock.now() }))
+    );
+  const all = [...ask(range(1, 30)), ...ask(range(31, 60))];
+  await clock.advance(1000);
+  await Promise.all(all);
+  assert.equal(granted.length, 60);
+  const byWindow = new Map<number, number[]>();
+  for (const g of granted) byWindow.set(g.at, [...(byWindow.get(g.at) ?? []), g.node]);
+  for (const [at, nodes] of byWindow) {
+    assert.ok(nodes.length <= 12, `${nodes.length} rails at t=${at}`);
+    const perBus = new Map<number, number>();
+    for (const n of nodes) perBus.set(busOf(n), (perBus.get(busOf(n)) ?? 0) + 1);
+    assert.ok([...perBus.values()].every((c) => c <= 2), `t=${at}: ${nodes}`);
+  }
+  assert.deepEqual([...byWindow.keys()].sort((a, b) => a - b), [0, 100, 200, 300, 400]);
+});

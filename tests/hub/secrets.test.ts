@@ -1,0 +1,62 @@
+/** Bearer secrets: generation, storage, comparison, header parsing. */
+import assert from "node:assert/strict";
+import {
+  bearerToken,
+  generateSecret,
+  loadOrCreateSecret,
+  secretMatches,
+} from "../../hub/auth/secrets.ts";
+
+Deno.test("secretMatches accepts only the exact token", () => {
+  const s = generateSecret();
+  assert.ok(secretMatches(s, s));
+  assert.ok(!secretMatches(undefined, s));
+  assert.ok(!secretMatches("", s));
+  assert.ok(!secretMatches(s.slice(0, -1), s), "a prefix");
+  assert.ok(!secretMatches(s + "x", s), "longer");
+  assert.ok(
+    !secretMatches(s.slice(0, -1) + (s.at(-1) === "a" ? "b" : "a"), s),
+    "last char differs",
+  );
+  assert.ok(!secretMatches("\u0000".repeat(s.length), s));
+  assert.ok(secretMatches("ünïcödé", "ünïcödé"));
+  assert.ok(!secretMatches("ünïcödé", "unicode"));
+});
+
+Deno.test("generated secrets are long, URL-safe and distinct", () => {
+  const seen = new Set<string>();
+  for (let i = 0; i < 100; i++) {
+    const s = generateSecret();
+    assert.match(s, /^[A-Za-z0-9_-]{43}$/);
+    seen.add(s);
+  }
+  assert.equal(seen.size, 100);
+});
+
+Deno.test("bearerToken parses the Authorization header", () => {
+  assert.equal(bearerToken("Bearer abc"), "abc");
+  assert.equal(bearerToken("bearer   abc  "), "abc");
+  assert.equal(bearerToken("Basic abc"), undefined);
+  assert.equal(bearerToken("Bearer a b"), undefined);
+  assert.equal(bearerToken(undefined), undefined);
+});
+
+Deno.test("loadOrCreateSecret prefers the given value, then the file, then creates it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/token`;
+    assert.deepEqual(loadOrCreateSecret(path, " given "), {
+      value: "given",
+      path: null,
+      created: false,
+    });
+    const made = loadOrCreateSecret(path);
+    assert.ok(made.created);
+    assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
+    assert.equal(loadOrCreateSecret(path).value, made.value);
+    await Deno.writeTextFile(path, "\n");
+    assert.ok(loadOrCreateSecret(path).created, "an empty file is replaced");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

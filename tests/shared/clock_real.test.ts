@@ -1,0 +1,22 @@
+/** The real clock keeps the Clock contract: sleepUntil never resolves before its time. */
+import assert from "node:assert/strict";
+import { RealClock } from "../../shared/clock.ts";
+
+Deno.test("RealClock.sleepUntil never wakes early, even for fractional deadlines", async () => {
+  const clock = new RealClock();
+  for (let i = 0; i < 60; i++) {
+    const at = clock.now() + 1 + (i % 7) * 0.37; // fractional ms: setTimeout may fire early
+    await clock.sleepUntil(at);
+    const now = clock.now();
+    assert.ok(now >= at, `woke ${(at - now).toFixed(3)} ms early on try ${i}`);
+  }
+});
+
+Deno.test("RealClock sleeps end early when aborted", async () => {
+  const clock = new RealClock();
+  const ac = new AbortController();
+  const start = clock.now();
+  setTimeout(() => ac.abort(), 10);
+  await clock.sleepUntil(start + 10_000, ac.signal);
+  assert.ok(clock.now() - start < 5_000);
+});
