@@ -18,6 +18,8 @@ export interface NodeRuntime {
   lastHeartbeatAt: number | null;
   agent: AgentReport | null;
   lifecycle: Lifecycle;
+  /** A heartbeat_lost was announced and no heartbeat_regained yet. */
+  silent: boolean;
   /** Ends the pending lost-deadline sleep. */
   deadline: AbortController | null;
 }
@@ -42,6 +44,7 @@ export class NodeTracker {
       lastHeartbeatAt: null,
       agent: null,
       lifecycle: "off" as Lifecycle,
+      silent: false,
       deadline: null,
     }));
   }
@@ -69,7 +72,8 @@ export class NodeTracker {
   endOperation(id: number, actual: PowerState, fault: string | null): void {
     const n = this.#nodes[id - 1];
     n.operating = Math.max(0, n.operating - 1);
-    if (actual === "on" && n.actual === "off") n.poweredOnAt = this.#clock.now();
+    // Whole ms, like heartbeat receipt times, so a heartbeat right after power-on counts.
+    if (actual === "on" && n.actual === "off") n.poweredOnAt = Math.floor(this.#clock.now());
     if (actual === "off") n.poweredOnAt = null;
     n.actual = actual;
     n.fault = fault;
@@ -79,13 +83,9 @@ export class NodeTracker {
   /** Records an agent heartbeat and makes sure a lost deadline is pending. */
   heartbeat(id: number, report: AgentReport): void {
     const n = this.#nodes[id - 1];
-    const wasLost = n.lifecycle === "lost";
     n.agent = report;
     n.lastHeartbeatAt = report.receivedAt;
     this.#update(id);
-    if (wasLost && n.lifecycle === "running") {
-      this.#events.emit("heartbeat_regained", id, `node ${id} heartbeats again`, {});
-    }
     // One pending timer per node: when it fires it re-arms for the latest heartbeat's deadline,
     // so a heartbeat costs no timer of its own.
     if (!n.deadline) this.#armDeadline(id);
@@ -101,19 +101,7 @@ export class NodeTracker {
       if (ctl.signal.aborted) return;
       n.deadline = null;
       if (n.lastHeartbeatAt !== beat) return this.#armDeadline(id); // a newer heartbeat came
-      const before = n.lifecycle;
       this.#update(id);
-      if (before === "running" && n.lifecycle === "lost") {
-        this.#events.emit(
-          "heartbeat_lost",
-          id,
-          `node ${id} sent no heartbeat for ${this.lostAfterMs} ms`,
-          {
-            lastHeartbeatAt: n.lastHeartbeatAt,
-            silentMs: Math.round(this.#clock.now() - (n.lastHeartbeatAt ?? 0)),
-          },
-        );
-      }
     });
   }
 
@@ -136,6 +124,24 @@ export class NodeTracker {
     const from = n.lifecycle;
     n.lifecycle = next;
     this.#events.emit("lifecycle_changed", id, `node ${id}: ${from} → ${next}`, { from, to: next });
+    // heartbeat_lost and heartbeat_regained always come in pairs, however `lost` was reached.
+    if (next === "lost" && !n.silent) {
+      n.silent = true;
+      this.#events.emit(
+        "heartbeat_lost",
+        id,
+        `node ${id} sent no heartbeat for ${this.lostAfterMs} ms`,
+        {
+          lastHeartbeatAt: n.lastHeartbeatAt,
+          silentMs: Math.round(this.#clock.now() - (n.lastHeartbeatAt ?? 0)),
+        },
+      );
+    } else if (next === "running" && n.silent) {
+      n.silent = false;
+      this.#events.emit("heartbeat_regained", id, `node ${id} heartbeats again`, {});
+    } else if (next === "off") {
+      n.silent = false;
+    }
   }
 
   /** Cancels all deadline timers. */

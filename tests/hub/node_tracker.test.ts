@@ -233,3 +233,46 @@ Deno.test("NodeTracker: close cancels every pending deadline", async () => {
     t.done();
   }
 });
+
+Deno.test("NodeTracker: lost reached during a power operation still pairs lost/regained", async () => {
+  const t = setup();
+  try {
+    t.tracker.beginOperation(8);
+    t.tracker.endOperation(8, "on", null);
+    t.beat(8);
+    t.tracker.beginOperation(8); // e.g. a slow "on" re-issued while running
+    await t.clock.advance(LOST + 10);
+    assert.equal(t.tracker.get(8).lifecycle, "powering");
+    assert.equal(t.ofType("heartbeat_lost").length, 0);
+    t.tracker.endOperation(8, "on", null);
+    assert.equal(t.tracker.get(8).lifecycle, "lost");
+    assert.equal(t.ofType("heartbeat_lost").length, 1, "lost announced when it is reached");
+    t.beat(8);
+    assert.equal(t.tracker.get(8).lifecycle, "running");
+    assert.equal(t.ofType("heartbeat_regained").length, 1);
+    // A lost node switched off and on again: no regained without a lost, none twice.
+    await t.clock.advance(LOST + 10);
+    t.tracker.beginOperation(8);
+    t.tracker.endOperation(8, "off", null);
+    t.tracker.beginOperation(8);
+    t.tracker.endOperation(8, "on", null);
+    t.beat(8);
+    assert.equal(t.ofType("heartbeat_lost").length, 2);
+    assert.equal(t.ofType("heartbeat_regained").length, 1, "switched off: the loss is closed");
+  } finally {
+    t.done();
+  }
+});
+
+Deno.test("NodeTracker: a heartbeat in the same millisecond as power-on counts", async () => {
+  const t = setup();
+  try {
+    await t.clock.advance(0.3); // power-on at a fractional time; receipt times are whole ms
+    t.tracker.beginOperation(9);
+    t.tracker.endOperation(9, "on", null);
+    t.tracker.heartbeat(9, sampleReport(9, Math.round(t.clock.now())));
+    assert.equal(t.tracker.get(9).lifecycle, "running");
+  } finally {
+    t.done();
+  }
+});
