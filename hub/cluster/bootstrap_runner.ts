@@ -61,17 +61,17 @@ export class BootstrapRunner {
       throw new ClusterError("invalid_range", "no nodes to bootstrap: every bay is disabled");
     }
     const steps = WORKING_STAGES.length;
-    return service.d.jobs.start(
+    // The bootstrap switches every bay (all off first), so it owns them all until it ends.
+    return service.startOwned(
       "bootstrap",
+      service.d.map.bays.map((b) => b.id),
       formatNodeSet(nodes),
       steps,
       async (h) => {
         let s = initialBootstrap(nodes, h.id, Math.round(service.d.clock.now()));
         s = await this.#run(s, h);
-        const summary =
-          `bootstrap ${s.stage}: ${
-            nodesToBoot(s).length - s.silent.length
-          }/${nodes.length} nodes running` +
+        const running = nodes.filter((n) => service.d.tracker.get(n).lifecycle === "running");
+        const summary = `bootstrap ${s.stage}: ${running.length}/${nodes.length} nodes running` +
           (s.failedSelfTest.length
             ? `; failed self test: ${formatNodeSet(s.failedSelfTest)}`
             : "") +

@@ -58,6 +58,8 @@ export interface PowerJobResult {
 /** Controls and reports on the module. */
 export class ClusterService {
   readonly d: ClusterServiceDeps;
+  /** Nodes a module-wide job (self test, active test, bootstrap, restore) is driving. */
+  readonly #owner = new Map<number, Job>();
 
   constructor(deps: ClusterServiceDeps) {
     this.d = deps;
@@ -96,8 +98,9 @@ export class ClusterService {
     if (drift.length === 0) return null;
     const on = drift.filter((r) => r.desiredPower === "on").map((r) => r.id);
     const off = drift.filter((r) => r.desiredPower === "off").map((r) => r.id);
-    return this.d.jobs.start(
+    return this.startOwned(
       "power",
+      drift.map((r) => r.id),
       `restore desired state (on ${formatNodeSet(on) || "-"}, off ${formatNodeSet(off) || "-"})`,
       drift.length,
       async (h) => {
@@ -175,6 +178,7 @@ export class ClusterService {
   /** Starts a power job for `ids`. The job fails (with per-node results) if any rail faulted. */
   power(ids: readonly number[], action: PowerAction): Job {
     if (ids.length === 0) throw new ClusterError("invalid_range", "no nodes given");
+    this.#assertFree(ids);
     return this.d.jobs.start("power", `${action} ${formatNodeSet(ids)}`, ids.length, async (h) => {
       let done = 0;
       const results = await this.applyPower(ids, action, (r) => {
@@ -192,6 +196,42 @@ export class ClusterService {
       }
       return summary;
     });
+  }
+
+  /**
+   * Starts a job that drives `ids` on its own: until it ends, power commands for those
+   * nodes are refused (409) rather than undone by the job or undoing it.
+   */
+  startOwned(
+    kind: Job["kind"],
+    ids: readonly number[],
+    summary: string,
+    total: number,
+    work: Parameters<JobRunner["start"]>[3],
+  ): Job {
+    this.#assertFree(ids);
+    const job = this.d.jobs.start(kind, summary, total, async (h) => {
+      try {
+        return await work(h);
+      } finally {
+        for (const id of ids) if (this.#owner.get(id)?.id === h.id) this.#owner.delete(id);
+      }
+    });
+    for (const id of ids) this.#owner.set(id, job);
+    return job;
+  }
+
+  #assertFree(ids: readonly number[]): void {
+    const busy = ids.filter((id) => this.#owner.has(id));
+    if (busy.length === 0) return;
+    const job = this.#owner.get(busy[0])!;
+    throw new ClusterError(
+      "conflict",
+      `node${busy.length > 1 ? "s" : ""} ${formatNodeSet(busy)} ${
+        busy.length > 1 ? "are" : "is"
+      } ` +
+        `being driven by ${job.kind} job ${job.id}; wait for it (cm job ${job.id})`,
+    );
   }
 
   /** Refuses to start a module-wide job while another one runs. */
@@ -216,9 +256,11 @@ export class ClusterService {
   /** `testall`: the control-plane self test over `ids`; nodes are left off. */
   testall(ids: readonly number[]): Job {
     this.assertIdle();
+    this.#assertFree(ids);
     for (const id of ids) this.d.store.updateNode(id, { desiredPower: "off" });
-    return this.d.jobs.start(
+    return this.startOwned(
       "testall",
+      ids,
       formatNodeSet(ids),
       ids.length * 2,
       async (h) => {
@@ -232,8 +274,9 @@ export class ClusterService {
   /** `activetest`: power `ids` on and time each agent's first heartbeat. */
   activetest(ids: readonly number[], timeoutMs: number): Job {
     this.assertIdle();
-    return this.d.jobs.start(
+    return this.startOwned(
       "activetest",
+      ids,
       formatNodeSet(ids),
       ids.length,
       async (h) => {

@@ -162,3 +162,29 @@ Deno.test("a hub restarted mid-bootstrap says where it stopped", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("power commands for nodes a run is driving are refused with 409, others go", () =>
+  withHub(async (t) => {
+    const res = await t.call("POST", "/api/v1/activetest", { nodes: "1-3", timeoutMs: 300 });
+    assert.equal(res.status, 202);
+    const busy = await t.call("POST", "/api/v1/nodes/2/power", { state: "off" });
+    assert.equal(busy.status, 409);
+    assert.match((await busy.json()).error.message, /node 2 is being driven by activetest job/);
+    const free = await t.call("POST", "/api/v1/nodes/4/power", { state: "on" });
+    assert.equal(free.status, 200);
+    await t.hub.service.d.jobs.wait((await res.json()).id);
+    const after = await t.call("POST", "/api/v1/nodes/2/power", { state: "off" });
+    assert.equal(after.status, 200, "released when the run ends");
+  }));
+
+Deno.test("a bootstrap that fails early reports no node running", () =>
+  withHub(async (t, sim) => {
+    sim.stuck.add(3);
+    await t.hub.service.d.jobs.wait(t.hub.service.power([3], "on").id).catch(() => {});
+    sim.stuck.clear();
+    await t.hub.service.d.jobs.wait(t.hub.service.power([3], "on").id);
+    sim.stuck.add(3); // stuck on: "all nodes off" fails, so the bootstrap fails
+    const job = await run(t, "/api/v1/bootstrap", { nodes: "1-4" });
+    assert.equal(job.state, "failed");
+    assert.match(job.error ?? "", /bootstrap failed: 0\/4 nodes running/);
+  }));
