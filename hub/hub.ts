@@ -28,12 +28,17 @@ import { SimulatedModule } from "./power/simulated_module.ts";
 import { SqliteStore } from "./store/sqlite_store.ts";
 import { VERSION } from "./version.ts";
 
+/** How long `close()` lets running jobs finish before recording them as stopped. */
+export const SHUTDOWN_GRACE_MS = 3000;
+
 /** Test and embedding overrides. */
 export interface HubOverrides {
   clock?: Clock;
   /** Power driver to use instead of the one the settings name. */
   power?: PowerSwitch;
   sequencer?: Partial<SequencerOptions>;
+  /** How long close() waits for running jobs (default SHUTDOWN_GRACE_MS). */
+  shutdownGraceMs?: number;
   /** Bootstrap and self-test timings (default: the vendor's, scaled by settings.timeScale). */
   timings?: BootstrapTimings;
 }
@@ -58,7 +63,7 @@ export interface Hub {
 /** Builds a hub. The data directory is created if missing. */
 export function createHub(settings: HubSettings, overrides: HubOverrides = {}): Hub {
   const clock = overrides.clock ?? realClock;
-  Deno.mkdirSync(settings.dataDir, { recursive: true });
+  Deno.mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
   const store = new SqliteStore(join(settings.dataDir, "hub.sqlite"));
   const token = loadOrCreateSecret(join(settings.dataDir, "token"), settings.token);
   const agentKey = loadOrCreateSecret(join(settings.dataDir, "agent-key"), settings.agentKey);
@@ -145,8 +150,9 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
     async close() {
       live.close();
       await netboot.stop();
-      await jobs.drain();
+      await jobs.shutdown(overrides.shutdownGraceMs ?? SHUTDOWN_GRACE_MS);
       tracker.close();
+      events.close();
       await power.close();
       store.close();
     },

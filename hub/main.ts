@@ -24,7 +24,6 @@ async function main(): Promise<number> {
     ? await openConfiguredPowerSwitch(settings.powerConfigPath, () => sim)
     : sim;
   const hub = createHub(settings, { power });
-  await hub.start();
   const ac = new AbortController();
   const server = Deno.serve({
     hostname: settings.host,
@@ -43,6 +42,8 @@ async function main(): Promise<number> {
       if (hub.agentKey.created) console.log(`hub: generated agent key in ${hub.agentKey.path}`);
     },
   }, (req, info) => hub.app.fetch(req, info));
+  // Only once the port is ours: read the rails, restore desired state, start netboot.
+  await hub.start();
   // On the simulated module, powered bays boot into real agents reporting over loopback.
   let virtual: VirtualCluster | undefined;
   if (power === sim && settings.virtualAgents) {
@@ -62,7 +63,16 @@ async function main(): Promise<number> {
       `hub: virtual cluster on: powered bays boot into node agents after ${settings.simBootMs} ms`,
     );
   }
-  const stop = () => ac.abort();
+  let stopping = false;
+  const stop = () => {
+    if (stopping) {
+      console.error("hub: stopping at once (second signal)");
+      Deno.exit(130);
+    }
+    stopping = true;
+    console.log("hub: stopping (running jobs get a few seconds; signal again to stop at once)");
+    ac.abort();
+  };
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
   await server.finished;
@@ -84,6 +94,9 @@ if (import.meta.main) {
       console.error(`hub: the port is already in use (${e.message}); pick another with --port`);
       Deno.exit(1);
     }
-    throw e;
+    // Anything else (a data directory that cannot be created, an address that does not
+    // resolve, …): one clear line, no stack trace.
+    console.error(`hub: cannot start: ${e instanceof Error ? e.message : String(e)}`);
+    Deno.exit(1);
   }
 }

@@ -195,6 +195,8 @@ export const Job = z.strictObject({
   /** Per-node results or a report, kind-specific. */
   result: z.unknown().optional(),
   error: z.string().nullable(),
+  /** The error's code (see ErrorBody), set when the job failed. */
+  errorCode: z.string().optional(),
 });
 export type Job = z.infer<typeof Job>;
 

@@ -25,7 +25,15 @@ export function loadOrCreateSecret(path: string, given?: string): LoadedSecret {
   if (given && given.trim() !== "") return { value: given.trim(), path: null, created: false };
   try {
     const value = Deno.readTextFileSync(path).trim();
-    if (value !== "") return { value, path, created: false };
+    if (value !== "") {
+      // A secret file someone wrote by hand may be readable by others: make it owner-only.
+      const mode = Deno.statSync(path).mode;
+      if (mode !== null && (mode & 0o077) !== 0) {
+        Deno.chmodSync(path, 0o600);
+        console.error(`hub: ${path} was readable by others; its mode is now 0600`);
+      }
+      return { value, path, created: false };
+    }
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }

@@ -16,6 +16,7 @@ export class EventLog {
   readonly #listeners = new Set<EventListener>();
   /** Count of events appended per type since start (for metrics). */
   readonly counts = new Map<EventType, number>();
+  #closed = false;
 
   constructor(store: Store, clock: Clock) {
     this.#store = store;
@@ -29,6 +30,11 @@ export class EventLog {
     message: string,
     data: Record<string, unknown> = {},
   ): ClusterEvent {
+    if (this.#closed) {
+      // The hub is stopping and the store is closed: late events (from timers or jobs being
+      // abandoned) are dropped rather than thrown into code that cannot handle them.
+      return { id: 0, at: Math.round(this.#clock.now()), type, node, message, data };
+    }
     const event = this.#store.appendEvent({ at: this.#clock.now(), type, node, message, data });
     this.counts.set(type, (this.counts.get(type) ?? 0) + 1);
     for (const listener of this.#listeners) {
@@ -39,6 +45,17 @@ export class EventLog {
       }
     }
     return event;
+  }
+
+  /** Number of live subscribers (SSE clients, sockets, watchers). */
+  get listenerCount(): number {
+    return this.#listeners.size;
+  }
+
+  /** Stops recording (before the store closes). */
+  close(): void {
+    this.#closed = true;
+    this.#listeners.clear();
   }
 
   /** Subscribes to new events; returns the unsubscribe function. */

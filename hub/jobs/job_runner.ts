@@ -22,6 +22,7 @@ export class JobRunner {
   readonly #events: EventLog;
   readonly #clock: Clock;
   readonly #live = new Map<string, { job: Job; done: Promise<Job> }>();
+  #closed = false;
   /** Jobs started since the hub started, per kind and final state (for metrics). */
   readonly finished = new Map<string, number>();
 
@@ -33,9 +34,7 @@ export class JobRunner {
 
   /** Marks jobs left running by a previous hub process as failed; returns them. */
   recoverInterrupted(): Job[] {
-    const stale = this.#store.jobs(500).filter((j) =>
-      j.state === "running" || j.state === "queued"
-    );
+    const stale = this.#store.unfinishedJobs();
     for (const job of stale) {
       const failed: Job = {
         ...job,
@@ -94,6 +93,7 @@ export class JobRunner {
           total: newTotal ?? job.progress.total,
           ...(message ? { note: message } : {}),
         };
+        if (this.#closed) return;
         const t = this.#clock.now();
         // Store at most every 200 ms; events for every step (they are the progress bar).
         if (t - lastSaved >= 200 || done === job.progress.total) {
@@ -121,10 +121,14 @@ export class JobRunner {
       } catch (e) {
         job.state = "failed";
         job.error = e instanceof Error ? e.message : String(e);
+        job.errorCode = e instanceof ClusterError ? e.code : "internal";
+        if (!(e instanceof ClusterError)) console.error(`job ${id} (${kind}) failed:`, e);
         // A typed failure may carry its report (e.g. the self test's per-node results).
         if (e instanceof ClusterError && e.details !== undefined) job.result = e.details;
       }
       job.finishedAt = Math.round(this.#clock.now());
+      this.#live.delete(id);
+      if (this.#closed) return { ...job }; // the hub stopped: shutdown() recorded it
       this.#store.saveJob(job);
       this.finished.set(
         `${kind}:${job.state}`,
@@ -136,7 +140,6 @@ export class JobRunner {
         `job ${id} ${job.state}${job.error ? `: ${job.error}` : ""}`,
         { job: id, kind, state: job.state, done: job.progress.done, total: job.progress.total },
       );
-      this.#live.delete(id);
       return { ...job };
     })();
     this.#live.set(id, { job, done });
@@ -168,7 +171,27 @@ export class JobRunner {
     return this.#store.jobs(limit).map((j) => this.#live.get(j.id)?.job ?? j);
   }
 
-  /** Waits for every running job to finish (used before the store closes). */
+  /**
+   * Lets running jobs finish for up to `graceMs`, then records the rest as failed ("the hub
+   * stopped") and stops recording anything: the store is about to close.
+   */
+  async shutdown(graceMs: number): Promise<void> {
+    const ac = new AbortController();
+    await Promise.race([this.drain(), this.#clock.sleep(graceMs, ac.signal)]);
+    ac.abort();
+    this.#closed = true;
+    for (const { job } of this.#live.values()) {
+      this.#store.saveJob({
+        ...job,
+        state: "failed",
+        finishedAt: Math.round(this.#clock.now()),
+        error: "the hub stopped while this job was running; run it again",
+        errorCode: "not_ready",
+      });
+    }
+  }
+
+  /** Waits for every running job to finish. */
   async drain(): Promise<void> {
     await Promise.all([...this.#live.values()].map((l) => l.done));
   }

@@ -59,6 +59,9 @@ interface Histogram {
   sum: number;
 }
 
+/** HTTP methods kept as label values; anything else is counted as OTHER. */
+const KNOWN_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]);
+
 /** Counts HTTP requests by method, matched route pattern and status; times them. */
 export class HttpMetrics {
   readonly requests = new Map<
@@ -98,7 +101,9 @@ export class HttpMetrics {
         const routes = matchedRoutes(c);
         const handler = routes.at(c.req.routeIndex);
         const route = handler && !handler.path.endsWith("*") ? handler.path : "unmatched";
-        this.observe(c.req.method, route, c.res.status, (performance.now() - start) / 1000);
+        // Only standard methods become label values: any other verb would add a series.
+        const method = KNOWN_METHODS.has(c.req.method) ? c.req.method : "OTHER";
+        this.observe(method, route, c.res.status, (performance.now() - start) / 1000);
       }
     };
   }

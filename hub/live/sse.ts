@@ -159,6 +159,10 @@ export function eventRoutes(
         if (format !== "sse") {
           throw new ClusterError("bad_request", `format must be sse or json, not "${format}"`);
         }
+        // HEAD gets the headers only: no feed is opened for a body nobody will read.
+        if (c.req.method === "HEAD") {
+          return new Response(null, { headers: { "content-type": "text/event-stream" } });
+        }
         return sseResponse(events, after, streams, opts);
       },
     }),

@@ -8,6 +8,7 @@ import type {
   RequestedLedMode,
 } from "../../shared/schemas.ts";
 import type { NewEvent, NodeRecord, Store } from "./store.ts";
+import { ClusterError } from "../../shared/errors.ts";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS nodes (
@@ -38,6 +39,8 @@ CREATE TABLE IF NOT EXISTS settings (
 
 /** Most events kept; older ones are pruned on insert. */
 const MAX_EVENTS = 50_000;
+/** Most finished jobs kept; older ones are pruned now and then. */
+const MAX_JOBS = 2_000;
 
 interface NodeRow {
   id: number;
@@ -87,10 +90,29 @@ export class SqliteStore implements Store {
   /** Node records are read on every heartbeat: keep them in memory, write through. */
   readonly #nodeCache = new Map<number, NodeRecord>();
 
+  #jobWrites = 0;
+
+  /**
+   * Opens (or creates) the store. The database is held in exclusive locking mode, so a second
+   * hub pointed at the same data directory fails here instead of acting on this one's state.
+   */
   constructor(path: string) {
     this.#db = new DatabaseSync(path);
-    this.#db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
+    try {
+      this.#db.exec("PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL;");
+      this.#db.exec("PRAGMA synchronous = NORMAL; BEGIN EXCLUSIVE; COMMIT;");
+    } catch (e) {
+      this.#db.close();
+      if (/locked|busy/i.test(String(e))) {
+        throw new ClusterError(
+          "conflict",
+          `${path} is in use by another hub process; stop it first, or give this one its own --data-dir`,
+        );
+      }
+      throw e;
+    }
     this.#db.exec(SCHEMA);
+    if (path !== ":memory:") Deno.chmodSync(path, 0o600);
   }
 
   nodes(count: number): NodeRecord[] {
@@ -144,7 +166,20 @@ export class SqliteStore implements Store {
     return rows.map(toEvent).reverse();
   }
 
+  unfinishedJobs(): Job[] {
+    const rows = this.#db.prepare(
+      `SELECT body FROM jobs WHERE json_extract(body, '$.state') IN ('running', 'queued')`,
+    ).all() as unknown as { body: string }[];
+    return rows.map((r) => JSON.parse(r.body));
+  }
+
   saveJob(job: Job): void {
+    if (++this.#jobWrites % 200 === 0) {
+      this.#db.prepare(
+        `DELETE FROM jobs WHERE json_extract(body, '$.state') NOT IN ('running', 'queued')
+           AND id NOT IN (SELECT id FROM jobs ORDER BY created_at DESC LIMIT ?)`,
+      ).run(MAX_JOBS);
+    }
     this.#db.prepare(
       `INSERT INTO jobs (id, created_at, body) VALUES (?, ?, ?)
        ON CONFLICT(id) DO UPDATE SET body = excluded.body`,

@@ -49,6 +49,8 @@ export interface Store {
   job(id: string): Job | undefined;
   /** The newest jobs, newest first. */
   jobs(limit: number): Job[];
+  /** Jobs stored as running or queued, whatever their age. */
+  unfinishedJobs(): Job[];
   /** Reads a small JSON setting. */
   getSetting<T>(key: string): T | undefined;
   /** Writes a small JSON setting. */

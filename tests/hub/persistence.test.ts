@@ -103,3 +103,25 @@ Deno.test("generated secrets are stored 0600 and reused on restart", async () =>
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("closing the hub does not wait for a long job: it is recorded as stopped", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cm-hub-test-" });
+  try {
+    const a = await startTestHub({ dataDir: dir, overrides: { shutdownGraceMs: 200 } });
+    const res = await a.call("POST", "/api/v1/activetest", { nodes: "1-2", timeoutMs: 600_000 });
+    const job = await res.json();
+    const started = Date.now();
+    await a.close();
+    assert.ok(Date.now() - started < 3000, `close took ${Date.now() - started} ms`);
+    const b = await startTestHub({ dataDir: dir });
+    try {
+      const stored = await (await b.call("GET", `/api/v1/jobs/${job.id}`)).json();
+      assert.equal(stored.state, "failed");
+      assert.match(stored.error, /hub stopped while this job was running/);
+    } finally {
+      await b.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

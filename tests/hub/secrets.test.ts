@@ -60,3 +60,16 @@ Deno.test("loadOrCreateSecret prefers the given value, then the file, then creat
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("an existing secret file readable by others is made owner-only", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/token`;
+    await Deno.writeTextFile(path, "hand-written-token\n", { mode: 0o644 });
+    await Deno.chmod(path, 0o644);
+    assert.equal(loadOrCreateSecret(path).value, "hand-written-token");
+    assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { ClusterError } from "../../shared/errors.ts";
 import { join } from "node:path";
 import type { Job } from "../../shared/schemas.ts";
 import { SqliteStore } from "../../hub/store/sqlite_store.ts";
@@ -213,5 +214,50 @@ Deno.test("SqliteStore: everything persists across close and reopen of a file", 
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("SqliteStore: a second store on the same file is refused while the first is open", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const first = new SqliteStore(`${dir}/hub.sqlite`);
+    assert.throws(() => new SqliteStore(`${dir}/hub.sqlite`), (e: unknown) => {
+      assert.ok(e instanceof ClusterError);
+      assert.equal(e.code, "conflict");
+      assert.match(e.message, /in use by another hub process/);
+      return true;
+    });
+    first.updateNode(3, { desiredPower: "on" });
+    first.close();
+    const again = new SqliteStore(`${dir}/hub.sqlite`);
+    assert.equal(again.node(3).desiredPower, "on");
+    assert.equal((await Deno.stat(`${dir}/hub.sqlite`)).mode! & 0o777, 0o600);
+    again.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("SqliteStore: unfinished jobs are found however old, finished ones are pruned", () => {
+  const store = new SqliteStore(":memory:");
+  try {
+    const job = (id: string, createdAt: number, state: "running" | "succeeded") => ({
+      id,
+      kind: "power" as const,
+      state,
+      summary: id,
+      progress: { done: 0, total: 1 },
+      createdAt,
+      finishedAt: null,
+      error: null,
+    });
+    store.saveJob(job("old-running", 1, "running"));
+    for (let i = 0; i < 2_400; i++) store.saveJob(job(`done-${i}`, 10 + i, "succeeded"));
+    assert.deepEqual(store.unfinishedJobs().map((j) => j.id), ["old-running"]);
+    assert.ok(store.jobs(10_000).length <= 2_001 + 200, "finished jobs are pruned");
+    assert.ok(store.job("done-2399"), "the newest are kept");
+    assert.equal(store.job("done-0"), undefined, "the oldest finished are gone");
+  } finally {
+    store.close();
   }
 });

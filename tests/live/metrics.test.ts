@@ -240,3 +240,18 @@ Deno.test("exposition escapes label values and help text", () => {
   assert.deepEqual(p.samples[0], { name: "x_total", labels: { v: tricky }, value: 2 });
   assert.equal(p.samples[1].value, Infinity);
 });
+
+Deno.test("made-up HTTP methods do not create new metric series", async () => {
+  const t = await startTestHub();
+  try {
+    for (const method of ["FOO", "BAR", "X3361"]) {
+      await (await t.hub.app.request("/api/v1/nodes", { method })).body?.cancel();
+    }
+    const text = await (await t.hub.app.request("/metrics")).text();
+    assert.doesNotMatch(text, /method="(FOO|BAR|X3361)"/);
+    assert.match(text, /cluster_http_requests_total\{method="OTHER",[^}]*\} 3/);
+  } finally {
+    await t.close();
+    await Deno.remove(t.dataDir, { recursive: true });
+  }
+});

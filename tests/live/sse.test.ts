@@ -157,3 +157,20 @@ Deno.test("events?format=json: pages after an id, limits, newest without after, 
     await t.close();
   }
 });
+
+Deno.test("HEAD on the event stream answers headers and opens no feed", async () => {
+  const t = await startTestHub();
+  try {
+    const before = t.hub.events.listenerCount;
+    for (let i = 0; i < 20; i++) {
+      const res = await t.hub.app.request("/api/v1/events", { method: "HEAD" });
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get("content-type"), "text/event-stream");
+      await res.body?.cancel();
+    }
+    assert.equal(t.hub.events.listenerCount, before, "no subscriber left behind");
+  } finally {
+    await t.close();
+    await Deno.remove(t.dataDir, { recursive: true });
+  }
+});

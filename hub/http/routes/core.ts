@@ -1,7 +1,7 @@
 /** The core REST routes: module, nodes, power, LED, agent heartbeat, jobs. */
 import type { Context } from "hono";
 import { z } from "zod";
-import { ClusterError } from "../../../shared/errors.ts";
+import { ClusterError, ERROR_STATUS, type ErrorCode } from "../../../shared/errors.ts";
 import {
   BulkPowerCommand,
   Heartbeat,
@@ -43,7 +43,8 @@ async function answerJob(c: Context, service: ClusterService, start: () => Job):
   if (!wait) return c.json(job, 202);
   const done = await service.d.jobs.wait(job.id);
   if (done.state === "failed") {
-    throw new ClusterError("hardware_fault", done.error ?? "power operation failed", done);
+    const code = done.errorCode && done.errorCode in ERROR_STATUS ? done.errorCode : "internal";
+    throw new ClusterError(code as ErrorCode, done.error ?? "power operation failed", done);
   }
   return c.json(done, 200);
 }
