@@ -121,7 +121,7 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
   });
   const startedAt = clock.now();
   const live = createLive({ service, adminToken: token.value, version: VERSION });
-  const app = live.instrument(createApp({
+  const app = createApp({
     routes: [
       ...coreRoutes(service, VERSION, startedAt),
       ...runRoutes(service, bootstrap),
@@ -130,8 +130,9 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
     ],
     auth: { adminToken: token.value, agentKey: agentKey.value },
     version: VERSION,
+    middleware: live.middleware,
     mounts: live.mounts,
-  }));
+  });
   return {
     settings,
     map,

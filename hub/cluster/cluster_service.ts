@@ -321,7 +321,7 @@ export class ClusterService {
    * Ingests one agent heartbeat. The node is the one the agent names, else the bay whose
    * learned MAC matches, else its hostname, else its source address on the cluster subnet.
    */
-  heartbeat(hb: Heartbeat, sourceIp?: string): HeartbeatReply {
+  heartbeat(hb: Heartbeat, sourceIp?: () => string | undefined): HeartbeatReply {
     const id = this.#resolveNode(hb, sourceIp);
     const report: AgentReport = {
       identity: hb.identity,
@@ -338,7 +338,7 @@ export class ClusterService {
     };
   }
 
-  #resolveNode(hb: Heartbeat, sourceIp?: string): number {
+  #resolveNode(hb: Heartbeat, sourceIp?: () => string | undefined): number {
     const { identity } = hb;
     if (identity.node !== undefined) {
       if (identity.node > this.nodeCount) {
@@ -355,7 +355,8 @@ export class ClusterService {
     }
     const byName = nodeIdForHostname(this.d.map, identity.hostname);
     if (byName !== undefined) return byName;
-    const byIp = sourceIp === undefined ? undefined : nodeIdForIp(this.d.map, sourceIp);
+    const ip = sourceIp?.();
+    const byIp = ip === undefined ? undefined : nodeIdForIp(this.d.map, ip);
     if (byIp !== undefined) return byIp;
     throw new ClusterError(
       "invalid_node",

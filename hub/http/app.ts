@@ -3,7 +3,7 @@
  * every mutating route, a body size limit, and the REST routes declared in `routes/`.
  */
 import { Hono } from "hono";
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { ClusterError } from "../../shared/errors.ts";
 import { parseOrThrow } from "../../shared/schemas.ts";
 import { bearerToken, secretMatches } from "../auth/secrets.ts";
@@ -24,6 +24,8 @@ export interface AppOptions {
   routes: readonly RouteSpec[];
   auth: AppAuth;
   version: string;
+  /** Middleware run before every route (e.g. request metrics). */
+  middleware?: MiddlewareHandler[];
   /** Extra sub-apps mounted at the root (dashboard, metrics, event stream). */
   mounts?: { path: string; app: Hono }[];
 }
@@ -131,6 +133,7 @@ export function createApp(opts: AppOptions): Hono {
       ),
     )
   );
+  for (const m of opts.middleware ?? []) app.use("*", m);
   const openapi = buildOpenApi(opts.routes, opts.version);
   app.get("/api/v1/openapi.json", (c) => c.json(openapi));
 

@@ -3,9 +3,8 @@
  * dashboard, Prometheus metrics and the Ansible inventory. `createHub` adds `routes` to the
  * REST routes, `mounts` to the app, wraps the app with `instrument` and calls `close`.
  */
-import { Hono } from "hono";
+import type { Hono, MiddlewareHandler } from "hono";
 import type { ClusterService } from "../cluster/cluster_service.ts";
-import { errorResponse, toClusterError } from "../http/app.ts";
 import type { RouteSpec } from "../http/route_spec.ts";
 import { dashboardApp } from "./dashboard.ts";
 import { inventoryRoutes } from "./inventory.ts";
@@ -27,8 +26,8 @@ export interface Live {
   routes: RouteSpec[];
   mounts: { path: string; app: Hono }[];
   http: HttpMetrics;
-  /** Wraps the app so every request is counted and timed (by matched route pattern). */
-  instrument(app: Hono): Hono;
+  /** Middleware that counts and times every request (by matched route pattern). */
+  middleware: MiddlewareHandler[];
   /** Ends open event streams and WebSockets. */
   close(): void;
 }
@@ -54,15 +53,7 @@ export function createLive(opts: LiveOptions): Live {
       { path: "/", app: dashboardApp() },
     ],
     http,
-    instrument(inner: Hono): Hono {
-      const outer = new Hono();
-      outer.onError((err, c) => errorResponse(c, toClusterError(err)));
-      outer.use("*", http.middleware());
-      outer.route("/", inner);
-      // Unmatched here is unmatched there: let the inner app answer with its JSON 404.
-      outer.notFound((c) => inner.fetch(c.req.raw, c.env));
-      return outer;
-    },
+    middleware: [http.middleware()],
     close() {
       streams.closeAll();
       sessions.closeAll();

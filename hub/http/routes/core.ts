@@ -134,8 +134,9 @@ export function coreRoutes(
       body: Heartbeat,
       response: HeartbeatReply,
       handler: (c, body) => {
+        // The peer address is looked up only when the agent does not say which bay it is.
         const info = c.env as { remoteAddr?: { hostname?: string } } | undefined;
-        return c.json(service.heartbeat(body, info?.remoteAddr?.hostname));
+        return c.json(service.heartbeat(body, () => info?.remoteAddr?.hostname));
       },
     }),
     route({
