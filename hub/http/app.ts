@@ -145,7 +145,7 @@ export function createApp(opts: AppOptions): Hono {
     });
   }
   // A known path with the wrong method is a 405, not a 404.
-  const byPath = new Map<string, string[]>();
+  const byPath = new Map<string, string[]>([["/openapi.json", ["GET"]]]);
   for (const s of opts.routes) {
     byPath.set(s.path, [...(byPath.get(s.path) ?? []), s.method.toUpperCase()]);
   }

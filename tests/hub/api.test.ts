@@ -302,3 +302,8 @@ Deno.test("a command for a node waits for an earlier bulk command on it (no stal
     const n60 = NodeStatus.parse(await (await t.call("GET", "/api/v1/nodes/60")).json());
     assert.deepEqual(n60.power, { desired: "off", actual: "off" });
   }));
+
+Deno.test("the OpenAPI path answers 405 to other methods, like every known path", () =>
+  withHub(async (t) => {
+    await expectError(await t.call("POST", "/api/v1/openapi.json", {}), 405, "method_not_allowed");
+  }));
