@@ -101,44 +101,26 @@ Deno.test("cm says clearly when the hub is not reachable", async () => {
   assert.match(err.join("\n"), /cannot reach the hub at http:\/\/127\.0\.0\.1:\d+/);
 });
 
+/** Runs the CLI entry point as its own process, with the permissions `deno task cm` gives. */
+async function cmProcess(t: ServedHub, args: string[]) {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", "--allow-read", "--allow-env", "hub/cli/main.ts", ...args],
+    env: { CM_HUB: t.url, CM_TOKEN: "test-admin-token" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: r.code, stdout: text(r.stdout), stderr: text(r.stderr) };
+}
+
 Deno.test("the cm entry point runs as a process (deno task cm)", () =>
   withServed(async (t) => {
-    const cmd = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-net",
-        "--allow-read",
-        "--allow-env",
-        "hub/cli/main.ts",
-        "power",
-        "9",
-        "on",
-      ],
-      env: { CM_HUB: t.url, CM_TOKEN: "test-admin-token" },
-      stdout: "piped",
-      stderr: "piped",
-    });
-    const r = await cmd.output();
-    const stdout = new TextDecoder().decode(r.stdout);
-    assert.equal(r.code, 0, new TextDecoder().decode(r.stderr));
-    assert.match(stdout, /on 9: done/);
-    const bad = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-net",
-        "--allow-read",
-        "--allow-env",
-        "hub/cli/main.ts",
-        "power",
-        "0",
-        "on",
-      ],
-      env: { CM_HUB: t.url, CM_TOKEN: "test-admin-token" },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+    const ok = await cmProcess(t, ["power", "9", "on"]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /on 9: done/);
+    const bad = await cmProcess(t, ["power", "0", "on"]);
     assert.equal(bad.code, 2);
-    const stderr = new TextDecoder().decode(bad.stderr);
+    const stderr = bad.stderr;
     assert.match(stderr, /node 0 does not exist/);
     assert.doesNotMatch(stderr, /at .*\.ts:\d+/);
   }));

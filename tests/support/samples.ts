@@ -44,19 +44,13 @@ export function sampleHeartbeat(
   };
 }
 
-/** An agent report as the hub stores it. */
+/** An agent report as the hub stores it: a sample heartbeat, received at `receivedAt`. */
 export function sampleReport(
   node: number,
   receivedAt: number,
   over: Partial<Omit<AgentReport, "identity">> & { identity?: Partial<NodeIdentity> } = {},
 ): AgentReport {
-  const { identity, ...rest } = over;
-  return {
-    identity: sampleIdentity(node, identity),
-    health: sampleHealth(),
-    led: "heartbeat",
-    seq: 1,
-    receivedAt,
-    ...rest,
-  };
+  const { receivedAt: _, ...rest } = over;
+  const { identity, health, led, seq } = sampleHeartbeat(node, rest);
+  return { identity, health, led, seq, receivedAt };
 }
