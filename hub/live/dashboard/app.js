@@ -5,7 +5,7 @@
 
 (() => {
   const API = "/api/v1";
-  const REFRESH_MS = 3000;
+  const REFRESH_MS = 1000; // agents beat every second: keep "last heartbeat" honest
   const TOKEN_KEY = "cm.token";
   const $ = (sel) => document.querySelector(sel);
 

@@ -1,0 +1,44 @@
+/**
+ * `deno task docs:screenshot`: renders docs/dashboard.png from a live virtual cluster: a
+ * bootstrap of the LAN bays (the vendor's 1-16,23,30-60), node 7 identifying, bus 8 switched
+ * off, one agent crashed (lost). Needs Debian's /usr/bin/chromium (scripts/install-chromium.sh).
+ */
+import { chromium } from "playwright-core";
+import { startVirtualHub } from "./lib/virtual_hub.ts";
+
+const out = Deno.args[0] ?? "docs/dashboard.png";
+const v = await startVirtualHub(0.02);
+const { service } = v.hub;
+try {
+  service.setEnabled(service.nodeSet("17-22,24-29"), false);
+  const boot = v.hub.bootstrap.start(service.targetNodes());
+  await service.d.jobs.wait(boot.id);
+  await service.d.jobs.wait(service.power(service.nodeSet("43-48"), "off").id);
+  service.setLed(7, "identify");
+  await v.virtual.kill(52); // a crashed agent: the bay goes lost after 3 s of silence
+  await new Promise((r) => setTimeout(r, 4000));
+  const browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: [
+      "--no-sandbox",
+      "--headless",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--disable-quic",
+      "--no-first-run",
+    ],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1330, height: 760 } });
+    await page.goto(`${v.url}/`);
+    await page.waitForTimeout(2500);
+    await page.screenshot({ path: out });
+    console.log(`wrote ${out}`);
+  } finally {
+    await browser.close();
+  }
+} finally {
+  await v.close();
+}
