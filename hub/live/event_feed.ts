@@ -41,8 +41,11 @@ export class EventFeed {
     this.#events = events;
     this.#maxPending = opts.maxPending ?? 1000;
     this.#pageSize = opts.pageSize ?? 200;
-    this.#cursor = after ?? (events.latest(1).at(-1)?.id ?? 0);
-    this.#newest = Math.max(this.#cursor, events.latest(1).at(-1)?.id ?? 0);
+    const newest = events.latest(1).at(-1)?.id ?? 0;
+    // An id from the future (e.g. remembered from before the data directory was reset) would
+    // filter out every event: resume from the newest one instead.
+    this.#cursor = after === null || after > newest ? newest : after;
+    this.#newest = newest;
     this.#unsubscribe = events.subscribe((e) => this.#onEvent(e));
   }
 

@@ -114,6 +114,14 @@ export class WsSession {
   /** Handles one incoming message; never throws. */
   async message(data: unknown): Promise<void> {
     let id: RequestId | null = null;
+    if (!this.#open) return;
+    // A client that sends requests but does not read the replies would make the hub buffer
+    // without end: past the high-water mark its socket is closed instead.
+    if (this.#peer.bufferedAmount > this.#opts.highWaterBytes) {
+      this.#peer.close(1013, "too many unread replies; read what you are sent");
+      this.close();
+      return;
+    }
     try {
       if (typeof data !== "string") {
         throw new ClusterError("invalid_body", "frames must be JSON text messages");
@@ -168,8 +176,14 @@ export class WsSession {
         const feed = new EventFeed(service.d.events, frame.after ?? null);
         this.#feed = feed;
         const after = feed.cursor;
-        // Events start after the reply, from the next turn.
-        setTimeout(() => this.#pump(feed), 0);
+        // Events start after the reply, from the next turn. A failing pump ends the session
+        // (never an unhandled rejection in the hub).
+        setTimeout(() => {
+          this.#pump(feed).catch(() => {
+            this.#peer.close(1011, "event delivery failed");
+            this.close();
+          });
+        }, 0);
         return { subscribed: true, after };
       }
       case "unsubscribe":

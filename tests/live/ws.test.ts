@@ -230,3 +230,56 @@ Deno.test("WS: a slow consumer is bounded: events pause, the backlog is dropped 
     await t.close();
   }
 });
+
+Deno.test("WS: a client that sends requests but reads no replies is closed, not buffered", async () => {
+  const t = await startTestHub();
+  const sent: string[] = [];
+  const closed: [number, string][] = [];
+  const peer = {
+    bufferedAmount: 0,
+    send: (s: string) => sent.push(s),
+    close: (code: number, reason: string) => closed.push([code, reason]),
+  };
+  const session = new WsSession(
+    peer,
+    { service: t.hub.service, adminToken: "x", version: VERSION },
+    false,
+    { highWaterBytes: 1000, maxLag: 20, pollMs: 5 },
+  );
+  try {
+    await session.message(JSON.stringify({ id: 1, type: "nodes" }));
+    assert.equal(sent.length, 1, "answered while the client reads");
+    peer.bufferedAmount = 5000; // replies pile up unread
+    await session.message(JSON.stringify({ id: 2, type: "nodes" }));
+    await session.message(JSON.stringify({ id: 3, type: "nodes" }));
+    assert.equal(sent.length, 1, "no more replies are queued");
+    assert.equal(closed.length, 1);
+    assert.equal(closed[0][0], 1013);
+  } finally {
+    session.close();
+    await t.close();
+  }
+});
+
+Deno.test("WS/SSE: resuming after an id from the future still delivers new events", async () => {
+  const t = await startTestHub();
+  const sent: string[] = [];
+  const peer = { bufferedAmount: 0, send: (s: string) => sent.push(s), close: () => {} };
+  const session = new WsSession(
+    peer,
+    { service: t.hub.service, adminToken: "x", version: VERSION },
+    false,
+  );
+  try {
+    const newest = t.hub.events.latest(1).at(-1)?.id ?? 0;
+    await session.message(JSON.stringify({ id: 1, type: "subscribe", after: newest + 1000 }));
+    const e = t.hub.events.emit("fault", 4, "after a data-dir reset");
+    await waitFor(
+      () => sent.some((s) => s.includes(`"id":${e.id},`) && s.includes('"type":"event"')),
+      "the new event arrives",
+    );
+  } finally {
+    session.close();
+    await t.close();
+  }
+});
