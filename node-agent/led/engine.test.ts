@@ -130,3 +130,34 @@ Deno.test("a failing line is logged once and the loop goes on", async () => {
   assert.deepEqual(logger.lines.filter((l) => l.startsWith("error")).length, 1);
   assert.deepEqual(written, [0, 1]);
 });
+
+/** A simulated line whose writes fail (EIO, like a sysfs value file gone bad) while `failing`. */
+class FlakyLine extends SimulatedGpioLine {
+  failing = true;
+  attempts = 0;
+  override write(value: BinaryValue): Promise<void> {
+    this.attempts++;
+    if (this.failing) return Promise.reject(new Error("EIO: input/output error"));
+    return super.write(value);
+  }
+}
+
+Deno.test("constant mode: a failed write is retried every second until it takes", async () => {
+  const clock = new FakeClock(0);
+  const line = new FlakyLine({ gpio: 21, direction: "out", clock });
+  const logger = new MemoryLogger();
+  const engine = new LedEngine({ line, clock, model: "pi4", mode: "on", logger });
+  engine.start();
+  await clock.advance(2_500);
+  assert.equal(line.attempts, 3, "tried at 0, 1000 and 2000");
+  assert.equal(line.value, 0);
+  line.failing = false;
+  await clock.advance(1_000);
+  assert.deepEqual(pairs(line), [[3000, 1]], "the retry at 3000 turns the LED on");
+  await clock.advance(10_000);
+  assert.equal(line.attempts, 4, "no more writes once one has worked");
+  assert.equal(clock.pending, 1, "one endless sleep, no retry timer");
+  await engine.stop();
+  assert.equal(logger.lines.filter((l) => l.startsWith("error")).length, 1);
+  assert.ok(logger.lines.some((l) => /GPIO 21 writes work again/.test(l)), logger.lines.join());
+});

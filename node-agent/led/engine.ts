@@ -14,6 +14,9 @@ import { currentEdge, edgeAt } from "./schedule.ts";
 /** Typical lateness of a futex wake-up; the engine spins this last bit. */
 const FUTEX_LATENCY_MS = 0.1;
 
+/** In a constant mode (on, off), a failed write is retried this often until one succeeds. */
+export const WRITE_RETRY_MS = 1000;
+
 /** Options of the LED engine. */
 export interface LedEngineOptions {
   line: GpioLine;
@@ -97,7 +100,12 @@ export class LedEngine {
       const pattern = this.pattern;
       const start = this.#clock.now();
       if (isConstant(pattern)) {
+        // One good write is enough; while writes fail, no later edge would fix the level.
         await this.#apply(pattern.edges[0].value);
+        while (this.#writeFailing && !signal.aborted) {
+          await this.#clock.sleep(WRITE_RETRY_MS, signal);
+          if (!signal.aborted) await this.#apply(pattern.edges[0].value);
+        }
         await this.#clock.sleepUntil(Infinity, signal);
         continue;
       }
