@@ -50,6 +50,15 @@ export interface NetbootSupervisorDeps {
   pollMs?: number;
 }
 
+/** Every reload, in the order {@link NetbootSupervisor} runs them. */
+const RELOAD_ACTIONS: readonly ReloadAction[] = [
+  "dnsmasq-restart",
+  "dnsmasq-hup",
+  "exportfs",
+  "iptables",
+  "sysctl",
+];
+
 const SKIPPED = (name: string): CheckResult => ({
   name,
   state: "skipped",
@@ -67,6 +76,13 @@ export class NetbootSupervisor {
   readonly #dnsmasq: SupervisedProcess;
   readonly #watcher: LeaseWatcher;
   #lastApply: ApplyResult | null = null;
+  /**
+   * Reloads still owed: added when a file is written, removed only once the reload
+   * succeeded, so a failed reload, a write that threw after others, or a crash between
+   * write and reload is retried by the next apply. Live mode starts with every reload owed:
+   * the files on disk may be newer than what the services run.
+   */
+  readonly #pending = new Set<ReloadAction>();
   #queue: Promise<unknown> = Promise.resolve();
   #started = false;
 
@@ -77,6 +93,7 @@ export class NetbootSupervisor {
     this.#clock = deps.clock ?? realClock;
     this.#readText = deps.readText ?? readTextOrNull;
     this.#mode = decideMode(deps.settings.mode, deps.probe ?? realHostProbe);
+    if (this.live) { for (const a of RELOAD_ACTIONS) this.#pending.add(a); }
     const s = deps.settings;
     this.#dnsmasq = new SupervisedProcess({
       name: "dnsmasq",
@@ -147,8 +164,9 @@ export class NetbootSupervisor {
   /**
    * Writes the rendered files atomically (only those that changed) and applies the changes
    * by reloading: SIGHUP for dnsmasq's hosts files, a dnsmasq restart only when dnsmasq.conf
-   * changed, `exportfs -ra`, `iptables-restore`, `sysctl -p`. Dry mode only writes into
-   * `dryDir`.
+   * changed, `exportfs -ra`, `iptables-restore`, `sysctl -p`. A reload that failed (or was
+   * never reached) is owed and retried by the next apply; the first live apply of a process
+   * runs every reload. Dry mode only writes into `dryDir`.
    */
   apply(): Promise<ApplyResult> {
     return this.#serial(() => this.#apply());
@@ -158,19 +176,18 @@ export class NetbootSupervisor {
     const files = this.render();
     const written: string[] = [];
     const unchanged: string[] = [];
-    const changed = new Set<ReloadAction>();
     for (const f of files) {
       const target = this.live ? f.path : `${this.dryDir}/${f.name}`;
       if (target === null) continue; // hand-copied files (WiFi) are rendered, not installed
       if (await writeFileAtomic(target, f.content, f.mode)) {
         written.push(target);
-        changed.add(f.reload);
+        if (this.live && f.reload !== "none") this.#pending.add(f.reload);
       } else unchanged.push(target);
     }
     const reloads: ApplyResult["reloads"] = [];
     if (this.live) {
       await this.#prepareDirs();
-      reloads.push(...await this.#reload(changed));
+      reloads.push(...await this.#reload());
     }
     this.#lastApply = {
       mode: this.#mode.mode,
@@ -196,11 +213,14 @@ export class NetbootSupervisor {
     }
   }
 
-  async #reload(changed: Set<ReloadAction>): Promise<ApplyResult["reloads"]> {
+  /** Runs every owed reload; each stays owed until it succeeds. */
+  async #reload(): Promise<ApplyResult["reloads"]> {
     const s = this.#d.settings;
+    const pending = this.#pending;
     const out: ApplyResult["reloads"] = [];
-    const run = async (action: string, cmd: string, args: string[]) => {
+    const run = async (action: ReloadAction, cmd: string, args: string[]) => {
       const r = await this.#runner.run(cmd, args);
+      if (r.code === 0) pending.delete(action);
       out.push({
         action,
         ok: r.code === 0,
@@ -210,24 +230,28 @@ export class NetbootSupervisor {
       });
     };
     const failed = this.#dnsmasq.status().state === "failed";
-    if (this.#started && (changed.has("dnsmasq-restart") || failed)) {
+    // Before start() nothing runs dnsmasq: start() itself reads the fresh files.
+    if (this.#started && (pending.has("dnsmasq-restart") || failed)) {
       await this.#dnsmasq.restart();
+      pending.delete("dnsmasq-restart");
+      pending.delete("dnsmasq-hup"); // a fresh process reads every file
       out.push({
         action: "dnsmasq-restart",
         ok: true,
         detail: failed ? "dnsmasq had failed: restarted" : "dnsmasq.conf changed: restarted",
       });
-    } else if (this.#started && changed.has("dnsmasq-hup")) {
+    } else if (this.#started && pending.has("dnsmasq-hup")) {
       const ok = this.#dnsmasq.signal("SIGHUP");
+      if (ok) pending.delete("dnsmasq-hup");
       out.push({
         action: "dnsmasq-hup",
         ok,
         detail: ok ? "SIGHUP: dnsmasq re-reads dhcp-hosts and hosts" : "dnsmasq is not running",
       });
     }
-    if (changed.has("exportfs")) await run("exportfs", "exportfs", ["-ra"]);
-    if (changed.has("iptables")) await run("iptables", "iptables-restore", [s.paths.rulesV4File]);
-    if (changed.has("sysctl")) await run("sysctl", "sysctl", ["-p", s.paths.sysctlFile]);
+    if (pending.has("exportfs")) await run("exportfs", "exportfs", ["-ra"]);
+    if (pending.has("iptables")) await run("iptables", "iptables-restore", [s.paths.rulesV4File]);
+    if (pending.has("sysctl")) await run("sysctl", "sysctl", ["-p", s.paths.sysctlFile]);
     return out;
   }
 
@@ -237,6 +261,9 @@ export class NetbootSupervisor {
     if (this.live) {
       this.#started = true;
       this.#dnsmasq.start();
+      // The new process reads the files just written.
+      this.#pending.delete("dnsmasq-restart");
+      this.#pending.delete("dnsmasq-hup");
     }
     this.#watcher.start();
   }

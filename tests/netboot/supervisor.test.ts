@@ -264,3 +264,69 @@ Deno.test("with overlays, apply creates per-node boot dirs linking the shared bo
     assert.equal(await Deno.stat(`${s.paths.overlayDir}/node17`).catch(() => null), null);
   });
 });
+
+Deno.test("a failed reload stays owed: the next apply retries it although no file changed", async () => {
+  await withTemp(async (root) => {
+    const { sup, runner } = build(tempSettings(root));
+    runner.commands.set("exportfs", { code: 1, stdout: "", stderr: "exportfs: busy" });
+    const r1 = await sup.apply();
+    assert.equal(r1.reloads.find((x) => x.action === "exportfs")?.ok, false);
+    runner.commands.set("exportfs", { code: 0, stdout: "", stderr: "" });
+    runner.ran.length = 0;
+    const r2 = await sup.apply();
+    assert.deepEqual(r2.written, []);
+    assert.deepEqual(r2.reloads.map((x) => [x.action, x.ok]), [["exportfs", true]]);
+    assert.deepEqual(runner.ran, [["exportfs", "-ra"]]);
+    runner.ran.length = 0;
+    const r3 = await sup.apply(); // paid: nothing more to do
+    assert.deepEqual(r3.reloads, []);
+    assert.deepEqual(runner.ran, []);
+  });
+});
+
+Deno.test("a write that throws after dhcp-hosts was written: the next apply still sends SIGHUP", async () => {
+  await withTemp(async (root) => {
+    const s = tempSettings(root);
+    const { sup, runner, macs } = build(s);
+    await sup.start();
+    await tick();
+    // a directory where the exports file goes: renaming the new file over it fails (EISDIR)
+    await Deno.remove(s.paths.exportsFile);
+    await Deno.mkdir(`${s.paths.exportsFile}/x`, { recursive: true });
+    macs.set(7, "b8:27:eb:00:00:07");
+    await assert.rejects(sup.apply());
+    assert.match(await Deno.readTextFile(`${s.paths.configDir}/dhcp-hosts`), /node07$/m);
+    assert.deepEqual(runner.last!.signals, []); // the apply died before reloading
+    await Deno.remove(s.paths.exportsFile, { recursive: true });
+    const r = await sup.apply();
+    assert.deepEqual(r.written, [s.paths.exportsFile]); // dhcp-hosts is unchanged by now
+    assert.deepEqual(r.reloads.map((x) => x.action), ["dnsmasq-hup", "exportfs"]);
+    assert.deepEqual(runner.last!.signals, ["SIGHUP"]);
+    await sup.stop();
+  });
+});
+
+Deno.test("after a crash between write and reload, the first apply of a new process reloads all", async () => {
+  await withTemp(async (root) => {
+    const s = tempSettings(root);
+    const first = build(s);
+    first.macs.set(7, "b8:27:eb:00:00:07");
+    await first.sup.apply(); // wrote and reloaded ...
+    // ... then a new hub process: files are current, but were the reloads done? Do them.
+    const second = build(s);
+    second.macs.set(7, "b8:27:eb:00:00:07");
+    const r = await second.sup.apply();
+    assert.deepEqual(r.written, []);
+    assert.deepEqual(second.runner.ran.map((c) => c[0]), [
+      "exportfs",
+      "iptables-restore",
+      "sysctl",
+    ]);
+    await second.sup.start(); // dnsmasq starts on the current files: no HUP, no restart owed
+    await tick();
+    const again = await second.sup.apply();
+    assert.deepEqual(again.reloads, []);
+    assert.deepEqual(second.runner.last!.signals, []);
+    await second.sup.stop();
+  });
+});
