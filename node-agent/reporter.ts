@@ -3,7 +3,8 @@
  * token and a `Heartbeat` body, every `intervalMs` (the hub's reply can change it). One
  * request at a time, built from the latest state when it is sent: nothing queues. Failures
  * retry with capped exponential backoff plus jitter; a watchdog declares a fault when no
- * reply has succeeded for `faultAfterMs`. It never throws out of its loops.
+ * reply has succeeded for `faultAfterMs`, stretched to two intervals plus the request timeout
+ * when the hub asks for long intervals. It never throws out of its loops.
  */
 import type { Clock } from "../shared/clock.ts";
 import { ClusterError, ERROR_STATUS, type ErrorCode } from "../shared/errors.ts";
@@ -31,7 +32,11 @@ export interface ReporterOptions {
   intervalMs?: number;
   /** Per-request timeout (default 2000 ms). */
   timeoutMs?: number;
-  /** Time without a successful reply before the fault is declared (default 5000 ms). */
+  /**
+   * Time without a successful reply before the fault is declared (default 5000 ms). The
+   * threshold in force is never below 2 × the interval in force + `timeoutMs`, so a long
+   * interval from the hub does not show fault between heartbeats.
+   */
   faultAfterMs?: number;
   backoff?: BackoffPolicy;
   /** Jitter source in [0, 1) (default Math.random). */
@@ -103,6 +108,11 @@ export class Reporter {
     return this.#intervalMs;
   }
 
+  /** The fault threshold in force: max(faultAfterMs, 2 × intervalMs + timeoutMs). */
+  get faultThresholdMs(): number {
+    return Math.max(this.#o.faultAfterMs, 2 * this.#intervalMs + this.#o.timeoutMs);
+  }
+
   /** The last failure's message, if the last request failed. */
   get lastError(): string | undefined {
     return this.#lastError;
@@ -141,10 +151,10 @@ export class Reporter {
   }
 
   async #watchdog(): Promise<void> {
-    const { clock, faultAfterMs } = this.#o;
+    const { clock } = this.#o;
     while (!this.#stop.signal.aborted) {
       this.#kick = new AbortController();
-      const deadline = this.#lastOkAt + faultAfterMs;
+      const deadline = this.#lastOkAt + this.faultThresholdMs;
       if (!this.#faulted && clock.now() >= deadline) {
         this.#faulted = true;
         this.#o.logger.warn(

@@ -154,6 +154,25 @@ Deno.test("hub down: retries back off, LED keeps beating, then shows fault after
   }
 });
 
+Deno.test("long intervals from the hub: no fault between heartbeats, fault after 2 × interval + timeout", async () => {
+  const { clock, hub, agent } = await setup({ jitter: 0 });
+  hub.intervalMs = 10_000; // the hub may ask for up to 600 s; the default threshold is 5 s
+  try {
+    await clock.advance(30_000);
+    assert.deepEqual(hub.received.map((r) => r.at), [0, 10_000, 20_000, 30_000]);
+    // Each heartbeat reports the mode shown just before it: never fault.
+    assert.deepEqual(hub.accepted.map((h) => h.led), Array(4).fill("heartbeat"));
+    hub.behaviour = "down";
+    await clock.advance(21_999); // last good reply at 30 000: threshold 2 × 10 s + 2 s
+    assert.equal(agent.faulted, false);
+    await clock.advance(1);
+    assert.equal(agent.faulted, true);
+    assert.equal(agent.ledMode, "fault");
+  } finally {
+    await agent.stop();
+  }
+});
+
 Deno.test("hub back: fault clears and the hub-requested mode returns", async () => {
   const { clock, hub, agent, logger } = await setup({ jitter: 0 });
   try {
