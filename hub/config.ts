@@ -54,7 +54,8 @@ export const HUB_USAGE = `usage: deno task hub [options]
   --heartbeat-ms N     heartbeat interval asked of agents (default 1000)
   --power-config FILE  power driver config (JSON); default: the simulated module
   --time-scale X       scale bootstrap/self-test timings (default 1 = vendor timeline)
-  --sim-boot-ms N      simulated module: power-on to agent start of a virtual node (default 5000)
+  --sim-boot-ms N      simulated module: power-on to agent start of a virtual node
+                       (default 5000, or 30000 × the time scale when that is shorter)
   --no-agents          simulated module: do not run virtual node agents
   -h, --help           this help`;
 
@@ -85,6 +86,14 @@ function zeroBays(text: string | undefined, nodes: number): string | undefined {
   if (text === undefined || text.trim() === "") return text;
   parseNodeSet(text, nodes); // a bad set is an error now, not at first use
   return text;
+}
+
+/**
+ * Virtual nodes boot in 5 s, or faster on a compressed timeline: a real Pi takes ~30 s, so
+ * 30 s × the time scale when that is shorter (the bootstrap's heartbeat wait scales too).
+ */
+export function defaultSimBootMs(scale: number): number {
+  return Math.round(Math.min(5000, 30_000 * scale));
 }
 
 function timeScale(text: string): number {
@@ -126,6 +135,7 @@ export function parseHubSettings(
     allowPositionals: false,
   });
   if (values.help) return null;
+  const scale = timeScale(values["time-scale"] ?? env("CM_TIME_SCALE") ?? "1");
   const nodes = intSetting("--nodes", values.nodes ?? env("CM_NODES") ?? "60", 48, 60);
   if (nodes !== 48 && nodes !== 60) {
     throw new ClusterError("bad_request", "--nodes must be 48 or 60");
@@ -148,7 +158,9 @@ export function parseHubSettings(
     ),
     powerConfigPath: values["power-config"] ?? env("CM_POWER_CONFIG"),
     virtualAgents: !values["no-agents"],
-    simBootMs: intSetting("--sim-boot-ms", values["sim-boot-ms"] ?? "5000", 0, 600_000),
-    timeScale: timeScale(values["time-scale"] ?? env("CM_TIME_SCALE") ?? "1"),
+    simBootMs: values["sim-boot-ms"] === undefined
+      ? defaultSimBootMs(scale)
+      : intSetting("--sim-boot-ms", values["sim-boot-ms"], 0, 600_000),
+    timeScale: scale,
   };
 }

@@ -23,25 +23,48 @@ async function main(): Promise<number> {
   const power = settings.powerConfigPath
     ? await openConfiguredPowerSwitch(settings.powerConfigPath, () => sim)
     : sim;
-  const hub = createHub(settings, { power });
+  // Take the port first: a hub that cannot listen must not create secrets or touch state.
   const ac = new AbortController();
-  const server = Deno.serve({
-    hostname: settings.host,
-    port: settings.port,
-    signal: ac.signal,
-    onListen: ({ hostname, port }) => {
-      console.log(
-        `hub: serving ${hub.map.bays.length} nodes (${hub.service.d.power.name} module) on http://${hostname}:${port}`,
-      );
-      console.log(`hub: data in ${settings.dataDir}`);
-      if (hub.token.created) {
-        console.log(
-          `hub: generated admin token (shown once; also in ${hub.token.path}):\n  ${hub.token.value}`,
-        );
-      }
-      if (hub.agentKey.created) console.log(`hub: generated agent key in ${hub.agentKey.path}`);
-    },
-  }, (req, info) => hub.app.fetch(req, info));
+  let app:
+    | { fetch: (req: Request, info: Deno.ServeHandlerInfo) => Response | Promise<Response> }
+    | null = null;
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve(
+      { hostname: settings.host, port: settings.port, signal: ac.signal, onListen: () => {} },
+      (req, info) =>
+        app ? app.fetch(req, info) : Response.json(
+          { error: { code: "not_ready", message: "the hub is starting; try again in a moment" } },
+          { status: 503 },
+        ),
+    );
+  } catch (e) {
+    if (!(e instanceof Deno.errors.AddrInUse)) throw e;
+    throw new ClusterError(
+      "conflict",
+      `port ${settings.port} on ${settings.host} is already in use (another hub?); pick another with --port`,
+    );
+  }
+  let hub;
+  try {
+    hub = createHub(settings, { power });
+  } catch (e) {
+    ac.abort();
+    await server.finished;
+    throw e;
+  }
+  app = hub.app;
+  const { hostname, port } = server.addr;
+  console.log(
+    `hub: serving ${hub.map.bays.length} nodes (${hub.service.d.power.name} module) on http://${hostname}:${port}`,
+  );
+  console.log(`hub: data in ${settings.dataDir}`);
+  if (hub.token.created) {
+    console.log(
+      `hub: generated admin token (shown once; also in ${hub.token.path}):\n  ${hub.token.value}`,
+    );
+  }
+  if (hub.agentKey.created) console.log(`hub: generated agent key in ${hub.agentKey.path}`);
   // Only once the port is ours: read the rails, restore desired state, start netboot.
   await hub.start();
   // On the simulated module, powered bays boot into real agents reporting over loopback.
@@ -63,13 +86,17 @@ async function main(): Promise<number> {
       `hub: virtual cluster on: powered bays boot into node agents after ${settings.simBootMs} ms`,
     );
   }
-  let stopping = false;
+  // `deno task` passes the terminal's Ctrl-C on as well, so one keypress can arrive twice:
+  // only a second signal a moment later means "stop at once".
+  let stoppingSince = 0;
   const stop = () => {
-    if (stopping) {
+    const now = Date.now();
+    if (stoppingSince > 0) {
+      if (now - stoppingSince < 1500) return;
       console.error("hub: stopping at once (second signal)");
       Deno.exit(130);
     }
-    stopping = true;
+    stoppingSince = now;
     console.log("hub: stopping (running jobs get a few seconds; signal again to stop at once)");
     ac.abort();
   };
@@ -88,10 +115,6 @@ if (import.meta.main) {
   } catch (e) {
     if (e instanceof ClusterError) {
       console.error(`hub: ${e.message}`);
-      Deno.exit(1);
-    }
-    if (e instanceof Deno.errors.AddrInUse) {
-      console.error(`hub: the port is already in use (${e.message}); pick another with --port`);
       Deno.exit(1);
     }
     // Anything else (a data directory that cannot be created, an address that does not

@@ -74,7 +74,12 @@ export class NodeTracker {
     n.operating = Math.max(0, n.operating - 1);
     // Whole ms, like heartbeat receipt times, so a heartbeat right after power-on counts.
     if (actual === "on" && n.actual === "off") n.poweredOnAt = Math.floor(this.#clock.now());
-    if (actual === "off") n.poweredOnAt = null;
+    if (actual === "off") {
+      // A node that is off has no agent: its last report would only mislead (LED, heartbeat age).
+      n.poweredOnAt = null;
+      n.agent = null;
+      n.lastHeartbeatAt = null;
+    }
     n.actual = actual;
     n.fault = fault;
     this.#update(id);

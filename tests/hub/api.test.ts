@@ -307,3 +307,18 @@ Deno.test("the OpenAPI path answers 405 to other methods, like every known path"
   withHub(async (t) => {
     await expectError(await t.call("POST", "/api/v1/openapi.json", {}), 405, "method_not_allowed");
   }));
+
+Deno.test("a node switched off shows no agent report from before (no stale LED or heartbeat)", () =>
+  withHub(async (t) => {
+    await t.call("POST", "/api/v1/nodes/9/power", { state: "on" });
+    await t.call("POST", "/api/v1/agent/heartbeat", heartbeat(9), { auth: "test-agent-key" });
+    assert.ok(NodeStatus.parse(await (await t.call("GET", "/api/v1/nodes/9")).json()).agent);
+    await t.call("POST", "/api/v1/nodes/9/power", { state: "off" });
+    const off = NodeStatus.parse(await (await t.call("GET", "/api/v1/nodes/9")).json());
+    assert.equal(off.agent, null);
+    assert.equal(off.lastHeartbeatAt, null);
+    await t.call("POST", "/api/v1/nodes/9/power", { state: "on" });
+    const booting = NodeStatus.parse(await (await t.call("GET", "/api/v1/nodes/9")).json());
+    assert.equal(booting.lifecycle, "booting");
+    assert.equal(booting.agent, null, "the new boot has not reported yet");
+  }));

@@ -67,3 +67,12 @@ Deno.test("asset tag and Zero W bays reach the module description", async () => 
     await Deno.remove(small.dataDir, { recursive: true });
   }
 });
+
+Deno.test("virtual nodes boot faster on a compressed timeline unless told otherwise", () => {
+  assert.equal(parseHubSettings([], noEnv)!.simBootMs, 5000);
+  assert.equal(parseHubSettings(["--time-scale", "0.05"], noEnv)!.simBootMs, 1500);
+  assert.equal(
+    parseHubSettings(["--time-scale", "0.05", "--sim-boot-ms", "4000"], noEnv)!.simBootMs,
+    4000,
+  );
+});
