@@ -10,6 +10,7 @@ import {
   decideLease,
   type EventSink,
   type LearnDecision,
+  type LearningRange,
   type LearningTarget,
   type MacTable,
 } from "./mac_learner.ts";
@@ -29,11 +30,16 @@ export interface LeaseWatcherDeps {
   onLearned?: (node: number, mac: string) => void | Promise<void>;
   /** Poll interval, ms (default 500). */
   pollMs?: number;
+  /** The learning range's last octets: `old` events there may learn (see `decideLease`). */
+  learningRange?: LearningRange | null;
   /** Read the file from its start instead of its current end (default false). */
   fromStart?: boolean;
 }
 
-/** Unknown MACs seen recently (newest last), for `GET /macs`. */
+/** How many unknown MACs are remembered; the least recently seen are forgotten first. */
+export const MAX_UNKNOWN = 256;
+
+/** Unknown MACs seen recently (newest last, at most {@link MAX_UNKNOWN}), for `GET /macs`. */
 export interface UnknownMac {
   mac: string;
   ip: string;
@@ -98,21 +104,49 @@ export class LeaseWatcher {
     const lines = (this.#partial + chunk).split("\n");
     this.#partial = lines.pop() ?? "";
     const out: LearnDecision[] = [];
+    // The offset is already past these lines: a line that fails is reported and skipped,
+    // never allowed to take the rest of the chunk with it.
     for (const line of lines) {
-      const event = parseHookLine(line);
-      if (!event) continue;
-      const d = decideLease(this.#d.map, event, this.#d.target(), this.#d.table.all());
-      out.push(d);
-      this.decisions.push(d);
-      if (this.decisions.length > 200) this.decisions.shift();
-      if (d.kind === "unknown") {
-        this.#unknown.set(d.mac, { mac: d.mac, ip: d.ip, at: event.at, reason: d.reason });
-      } else if (d.kind === "learn" || d.kind === "known") this.#unknown.delete(d.mac);
-      if (applyDecision(this.#d.map, d, this.#d.table, this.#d.emit) && d.kind === "learn") {
-        await this.#d.onLearned?.(d.node, d.mac);
+      try {
+        const d = await this.#line(line);
+        if (d) out.push(d);
+      } catch (e) {
+        this.#d.emit(
+          "fault",
+          null,
+          `lease watcher: event "${line.slice(0, 120)}" failed: ${
+            e instanceof Error ? e.message : e
+          }`,
+          {},
+        );
       }
     }
     return out;
+  }
+
+  async #line(line: string): Promise<LearnDecision | null> {
+    const event = parseHookLine(line);
+    if (!event) return null;
+    const d = decideLease(
+      this.#d.map,
+      event,
+      this.#d.target(),
+      this.#d.table.all(),
+      this.#d.learningRange ?? null,
+    );
+    this.decisions.push(d);
+    if (this.decisions.length > 200) this.decisions.shift();
+    if (d.kind === "unknown") {
+      this.#unknown.delete(d.mac); // re-inserted as the newest
+      this.#unknown.set(d.mac, { mac: d.mac, ip: d.ip, at: event.at, reason: d.reason });
+      if (this.#unknown.size > MAX_UNKNOWN) {
+        this.#unknown.delete(this.#unknown.keys().next().value!);
+      }
+    } else if (d.kind === "learn" || d.kind === "known") this.#unknown.delete(d.mac);
+    if (applyDecision(this.#d.map, d, this.#d.table, this.#d.emit) && d.kind === "learn") {
+      await this.#d.onLearned?.(d.node, d.mac);
+    }
+    return d;
   }
 
   /**

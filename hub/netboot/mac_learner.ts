@@ -46,6 +46,23 @@ export interface LearningTarget {
   since: number;
 }
 
+/** Last octets of the learning range (`NetbootSettings.learningRange`). */
+export interface LearningRange {
+  first: number;
+  last: number;
+}
+
+/** True when `ip` is an address of the learning range in the node map's subnet. */
+export function inLearningRange(map: NodeMap, range: LearningRange | null, ip: string): boolean {
+  if (!range) return false;
+  const prefix = `${map.config.subnetPrefix}.`;
+  if (!ip.startsWith(prefix)) return false;
+  const rest = ip.slice(prefix.length);
+  if (!/^[0-9]{1,3}$/.test(rest)) return false;
+  const octet = Number(rest);
+  return octet >= range.first && octet <= range.last;
+}
+
 /** What to do with one lease event. */
 export type LearnDecision =
   | { kind: "learn"; node: number; mac: string; ip: string }
@@ -70,9 +87,11 @@ export type LearnDecision =
  * - a MAC already in the table is `known` (renewals of running nodes are normal), except a
  *   fresh `add` of another bay's MAC while a bay waits to be learned: a `conflict` (the Pi
  *   may have been moved between bays);
- * - a new MAC is learned only from an `add` event at or after the target bay was powered,
- *   and only for a LAN bay that has no MAC yet; if the bay has a different MAC, it is a
- *   `conflict` (a swapped Pi needs its MAC cleared explicitly);
+ * - a new MAC is learned only from an event at or after the target bay was powered, and only
+ *   for a LAN bay that has no MAC yet; if the bay has a different MAC, it is a `conflict` (a
+ *   swapped Pi needs its MAC cleared explicitly). The event is an `add`, or an `old` for an
+ *   address of `learningRange`: dnsmasq reports a Pi that reboots within its learning lease
+ *   as a renewal (`old`, with `script-on-renewal`), never as a new lease;
  * - anything else is `unknown`.
  */
 export function decideLease(
@@ -80,6 +99,7 @@ export function decideLease(
   event: LeaseEvent,
   target: LearningTarget | null,
   table: ReadonlyMap<number, string>,
+  learningRange: LearningRange | null = null,
 ): LearnDecision {
   if (event.action === "del") return { kind: "ignore", reason: "lease released" };
   if (!isMac(event.mac)) return { kind: "ignore", reason: `invalid MAC "${event.mac}"` };
@@ -109,8 +129,8 @@ export function decideLease(
   if (!bay.lan) {
     return { kind: "unknown", mac, ip, reason: `node ${bay.id} is a WiFi bay, not on the LAN` };
   }
-  if (event.action !== "add") {
-    return { kind: "unknown", mac, ip, reason: "lease predates the power-on (renewal)" };
+  if (event.action !== "add" && !inLearningRange(map, learningRange, ip)) {
+    return { kind: "unknown", mac, ip, reason: "renewal outside the learning range" };
   }
   // Lease events carry whole seconds: compare at that resolution, so an add in the same
   // second as the power-on is not mistaken for an older one.

@@ -71,6 +71,13 @@ export function renderDnsmasqConf(map: NodeMap, s: NetbootSettings): string {
     `dhcp-option=option:dns-server,${map.hub.ip}`,
     `dhcp-leasefile=${p.leaseFile}`,
     `dhcp-script=${p.configDir}/${DNSMASQ_FILES.hook}`,
+    ...(s.learningRange
+      ? [
+        "# Run the hook on renewals too: a Pi that reboots within its learning lease only",
+        '# renews it ("old"), and must still be learned.',
+        "script-on-renewal",
+      ]
+      : []),
     "",
     '# TFTP and the Raspberry Pi network boot (option 43 "Raspberry Pi Boot").',
     "enable-tftp",

@@ -121,6 +121,7 @@ export class NetbootSupervisor {
       table: deps.macs,
       emit: deps.emit,
       target: () => deps.learningTarget?.() ?? null,
+      learningRange: s.learningRange,
       clock: this.#clock,
       pollMs: deps.pollMs,
       onLearned: async () => {

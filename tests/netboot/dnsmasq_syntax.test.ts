@@ -29,6 +29,9 @@ Deno.test({
         assert.equal(out.code, 0, `variant ${i}: ${text}`);
         assert.match(text, /syntax check OK/);
       }
+      // the options whose acceptance matters most are really in the checked files
+      const checked = renderDnsmasqConf(map, variants[0]).split("\n");
+      assert.ok(checked.includes("script-on-renewal"));
       // and the checker does catch a broken file, so the assertion above means something
       const broken = `${dir}/broken.conf`;
       await Deno.writeTextFile(

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { parseHookLine, parseLeaseFile } from "../../hub/netboot/leases.ts";
 import { buildNodeMap } from "../../shared/node_map.ts";
 import { FakeClock } from "../../shared/clock_fake.ts";
-import { LeaseWatcher } from "../../hub/netboot/lease_watcher.ts";
+import { LeaseWatcher, MAX_UNKNOWN } from "../../hub/netboot/lease_watcher.ts";
 import type { MacTable } from "../../hub/netboot/mac_learner.ts";
 
 Deno.test("parseLeaseFile reads dnsmasq's lease database", () => {
@@ -73,4 +73,92 @@ Deno.test("LeaseWatcher tails appended lines (partial lines wait), learns and ha
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/** A watcher on a fresh events file in a temp dir, reading it from its start. */
+async function withWatcher(
+  extra: Partial<ConstructorParameters<typeof LeaseWatcher>[0]>,
+  fn: (
+    ctx: { file: string; rows: Map<number, string>; w: LeaseWatcher; events: string[] },
+  ) => Promise<void>,
+) {
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/events.log`;
+  try {
+    const rows = new Map<number, string>();
+    // like the hub's store: refuses to overwrite a bay's MAC
+    const table: MacTable = {
+      all: () => new Map(rows),
+      set: (n, m) => {
+        if (rows.has(n)) throw new Error(`node ${n} already has a MAC`);
+        rows.set(n, m);
+      },
+    };
+    const events: string[] = [];
+    const w = new LeaseWatcher({
+      map: buildNodeMap(),
+      eventsFile: file,
+      table,
+      emit: (type, node) => events.push(`${type}:${node}`),
+      target: () => null,
+      clock: new FakeClock(),
+      fromStart: true,
+      ...extra,
+    });
+    await fn({ file, rows, w, events });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("LeaseWatcher: a line whose handling throws is reported; the rest of the chunk is not lost", async () => {
+  const since = 1_700_000_000_000;
+  const t = since / 1000;
+  await withWatcher({
+    target: () => ({ node: 4, since }),
+    onLearned: () => Promise.reject(new Error("apply failed: disk full")),
+  }, async ({ file, rows, w, events }) => {
+    await Deno.writeTextFile(
+      file,
+      `${t} add b8:27:eb:00:00:04 10.42.0.101 *\n` + // learned, then onLearned throws
+        `${t} add b8:27:eb:00:00:44 10.42.0.102 *\n`, // same chunk: a second new MAC
+    );
+    const decided = await w.poll();
+    assert.deepEqual(decided.map((d) => d.kind), ["conflict"]); // the throwing line has none
+    assert.deepEqual(rows, new Map([[4, "b8:27:eb:00:00:04"]]));
+    assert.deepEqual(events, ["mac_learned:4", "fault:null", "mac_conflict:4"]);
+    assert.deepEqual(await w.poll(), []); // nothing re-read, nothing skipped
+  });
+});
+
+Deno.test("LeaseWatcher remembers at most MAX_UNKNOWN unknown MACs, forgetting the least recent", async () => {
+  await withWatcher({}, async ({ file, w }) => {
+    const mac = (i: number) =>
+      `02:00:00:00:${(i >> 8).toString(16).padStart(2, "0")}:${
+        (i & 255).toString(16).padStart(2, "0")
+      }`;
+    const n = MAX_UNKNOWN + 44;
+    const lines = Array.from({ length: n }, (_, i) => `1700000000 add ${mac(i)} 10.42.0.120 *`);
+    lines.push(`1700000001 old ${mac(0)} 10.42.0.120 *`); // seen again: now the newest
+    await Deno.writeTextFile(file, lines.join("\n") + "\n");
+    await w.poll();
+    const unknown = w.unknownMacs().map((u) => u.mac);
+    assert.equal(unknown.length, MAX_UNKNOWN);
+    assert.equal(unknown.at(-1), mac(0));
+    assert.equal(unknown[0], mac(n - MAX_UNKNOWN + 1));
+    assert.ok(!unknown.includes(mac(1)));
+  });
+});
+
+Deno.test("LeaseWatcher learns from a renewal in the learning range (script-on-renewal)", async () => {
+  const since = 1_700_000_000_000;
+  await withWatcher({
+    target: () => ({ node: 9, since }),
+    learningRange: { first: 100, last: 149 },
+  }, async ({ file, rows, w, events }) => {
+    await Deno.writeTextFile(file, `${since / 1000 + 2} old b8:27:eb:00:00:09 10.42.0.101 *\n`);
+    assert.deepEqual((await w.poll()).map((d) => d.kind), ["learn"]);
+    assert.deepEqual(rows, new Map([[9, "b8:27:eb:00:00:09"]]));
+    assert.deepEqual(events, ["mac_learned:9"]);
+  });
 });

@@ -144,3 +144,33 @@ Deno.test("two new MACs after one power-on: the first is learned, the second is 
   assert.deepEqual(table.all(), new Map([[5, "b8:27:eb:00:00:51"]]));
   assert.deepEqual(events.map((e) => e.type), ["mac_learned", "mac_conflict"]);
 });
+
+Deno.test("a renewal (old) in the learning range at/after the power-on learns: a Pi rebooted within its lease", () => {
+  const range = { first: 100, last: 149 };
+  const target = { node: 7, since: T0 };
+  const mac = "b8:27:eb:aa:bb:07";
+  assert.deepEqual(decideLease(map, ev("old", mac, T0 + 5000), target, new Map(), range), {
+    kind: "learn",
+    node: 7,
+    mac,
+    ip: "10.42.0.100",
+  });
+  // same second as the power-on: counts (events carry whole seconds)
+  assert.equal(decideLease(map, ev("old", mac, T0), target, new Map(), range).kind, "learn");
+  // before the power-on, outside the range, or without a range: not learned
+  const no = (e: LeaseEvent, r: typeof range | null = range) =>
+    decideLease(map, e, target, new Map(), r);
+  assert.equal(no(ev("old", mac, T0 - 1000)).kind, "unknown");
+  assert.equal(no(ev("old", mac, T0 + 5000, "10.42.0.150")).kind, "unknown");
+  assert.equal(no(ev("old", mac, T0 + 5000, "10.42.1.100")).kind, "unknown");
+  assert.equal(no(ev("old", mac, T0 + 5000), null).kind, "unknown");
+  // a bay that has a MAC: a renewing stranger is a conflict, never an overwrite
+  const table = new StrictTable();
+  table.rows.set(7, "b8:27:eb:00:00:07");
+  const d = decideLease(map, ev("old", mac), target, table.all(), range);
+  assert.equal(d.kind, "conflict");
+  const { events, sink } = recorder();
+  assert.equal(applyDecision(map, d, table, sink), false);
+  assert.equal(table.rows.get(7), "b8:27:eb:00:00:07");
+  assert.deepEqual(events.map((e) => e.type), ["mac_conflict"]);
+});

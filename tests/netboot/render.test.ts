@@ -48,6 +48,8 @@ Deno.test("dnsmasq.conf binds the cluster interface and carries DNS, DHCP, TFTP 
     "option:dns-server,10.42.0.250",
   ]);
   assert.ok(conf.split("\n").includes("enable-tftp"));
+  // the hook also runs on renewals: a Pi rebooted within its learning lease only renews
+  assert.ok(conf.split("\n").includes("script-on-renewal"));
   // static range for nodes + learning range from the settings
   assert.deepEqual(values(conf, "dhcp-range"), [
     "set:nodes,10.42.0.1,static,255.255.255.0,12h",
@@ -70,6 +72,7 @@ Deno.test("dnsmasq.conf follows settings: no learning range, upstream servers, o
   const conf = renderDnsmasqConf(map, s);
   assert.deepEqual(values(conf, "interface"), ["br0"]);
   assert.deepEqual(values(conf, "dhcp-range").length, 1);
+  assert.ok(!conf.split("\n").includes("script-on-renewal")); // nothing to learn
   assert.deepEqual(values(conf, "server"), ["1.1.1.1"]);
   assert.ok(conf.split("\n").includes("no-resolv"));
   assert.deepEqual(values(conf, "tftp-unique-root"), ["ip"]);

@@ -330,3 +330,24 @@ Deno.test("after a crash between write and reload, the first apply of a new proc
     await second.sup.stop();
   });
 });
+
+Deno.test("learning from a renewal: a Pi rebooted within its learning lease sends only 'old'", async () => {
+  await withTemp(async (root) => {
+    const s = tempSettings(root);
+    let target: { node: number; since: number } | null = null;
+    const { sup, macs, clock } = build(s, { learningTarget: () => target, pollMs: 100 });
+    await Deno.mkdir(`${root}/var`, { recursive: true });
+    await Deno.writeTextFile(s.paths.eventsFile, "");
+    await sup.start();
+    await clock.advance(100);
+    target = { node: 12, since: clock.now() };
+    await Deno.writeTextFile(
+      s.paths.eventsFile,
+      `${Math.floor(clock.now() / 1000)} old b8:27:eb:00:00:0c 10.42.0.100 raspberrypi\n`,
+      { append: true },
+    );
+    assert.deepEqual((await sup.leaseWatcher.poll()).map((d) => d.kind), ["learn"]);
+    assert.deepEqual(macs.all(), new Map([[12, "b8:27:eb:00:00:0c"]]));
+    await sup.stop();
+  });
+});
