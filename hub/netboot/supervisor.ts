@@ -59,6 +59,9 @@ const RELOAD_ACTIONS: readonly ReloadAction[] = [
   "sysctl",
 ];
 
+/** How long NFS/NAT check results are reused, ms. */
+export const CHECK_CACHE_MS = 5000;
+
 const SKIPPED = (name: string): CheckResult => ({
   name,
   state: "skipped",
@@ -83,6 +86,7 @@ export class NetbootSupervisor {
    * the files on disk may be newer than what the services run.
    */
   readonly #pending = new Set<ReloadAction>();
+  #checks: { at: number; result: Promise<{ nfs: CheckResult; nat: CheckResult }> } | null = null;
   #queue: Promise<unknown> = Promise.resolve();
   #started = false;
 
@@ -190,6 +194,7 @@ export class NetbootSupervisor {
       await this.#prepareDirs();
       reloads.push(...await this.#reload());
     }
+    this.#checks = null; // what the checks look at may have changed
     this.#lastApply = {
       mode: this.#mode.mode,
       dir: this.live ? null : this.dryDir,
@@ -281,15 +286,26 @@ export class NetbootSupervisor {
     return this.#dnsmasq.status();
   }
 
-  /** NFS and NAT checks (skipped in dry mode). */
-  async checks(): Promise<{ nfs: CheckResult; nat: CheckResult }> {
-    if (!this.live) return { nfs: SKIPPED("nfs"), nat: SKIPPED("nat") };
+  /**
+   * NFS and NAT checks (skipped in dry mode). They fork `exportfs` and `iptables`, and public
+   * routes ask for them: one result (or one check in flight) serves every caller for
+   * {@link CHECK_CACHE_MS}; an apply starts afresh.
+   */
+  checks(): Promise<{ nfs: CheckResult; nat: CheckResult }> {
+    if (!this.live) return Promise.resolve({ nfs: SKIPPED("nfs"), nat: SKIPPED("nat") });
+    const now = this.#clock.now();
+    if (this.#checks && now - this.#checks.at < CHECK_CACHE_MS) return this.#checks.result;
     const { map, settings } = this.#d;
-    const [nfs, nat] = await Promise.all([
+    const result = Promise.all([
       checkNfs(settings, this.#runner, this.#readText),
       checkNat(map, settings, this.#runner, this.#readText),
-    ]);
-    return { nfs, nat };
+    ]).then(([nfs, nat]) => ({ nfs, nat }));
+    const entry = { at: now, result };
+    this.#checks = entry;
+    result.catch(() => {
+      if (this.#checks === entry) this.#checks = null; // do not cache a failure
+    });
+    return result;
   }
 
   /** Rows for `GET /services`. */

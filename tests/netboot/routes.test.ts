@@ -11,7 +11,7 @@ import {
 } from "../../shared/netboot_schemas.ts";
 import { FakeClock } from "../../shared/clock_fake.ts";
 import { FakeProcessRunner } from "../../hub/netboot/process_runner_fake.ts";
-import { NetbootSupervisor } from "../../hub/netboot/supervisor.ts";
+import { CHECK_CACHE_MS, NetbootSupervisor } from "../../hub/netboot/supervisor.ts";
 import { netbootRoutes } from "../../hub/netboot/routes.ts";
 import { createApp } from "../../hub/http/app.ts";
 import { defaultMap, eventRecorder, MemoryMacTable, tempSettings } from "./fixtures.ts";
@@ -163,4 +163,54 @@ Deno.test("POST /nodes/:id/reset with overlays off is a conflict", async () => {
     assert.equal(r.status, 409);
     assert.match(ErrorBody.parse(await r.json()).error.message, /overlays are off/);
   }, false);
+});
+
+Deno.test("public GET /services and /netboot/status reuse check results: a flood forks nothing more", async () => {
+  const root = await Deno.makeTempDir({ prefix: "cm-netboot-routes-" });
+  const runner = new FakeProcessRunner();
+  runner.commands.set("exportfs", { code: 0, stdout: "", stderr: "" });
+  runner.commands.set("iptables", { code: 0, stdout: "", stderr: "" });
+  const clock = new FakeClock();
+  const macs = new MemoryMacTable();
+  const sup = new NetbootSupervisor({
+    map: defaultMap,
+    settings: tempSettings(root),
+    macs,
+    emit: eventRecorder().emit,
+    runner,
+    clock,
+    probe: { isRoot: () => true, isRaspberryPi: () => true }, // live: checks really run
+    readText: () => Promise.resolve(null),
+  });
+  const app = createApp({
+    routes: netbootRoutes({ map: defaultMap, macs, supervisor: sup }),
+    auth: { adminToken: "test-token", agentKey: "test-agent" },
+    version: "test",
+  });
+  const forks = () => runner.ran.filter((c) => c[0] === "exportfs" || c[0] === "iptables").length;
+  try {
+    const burst = () =>
+      Promise.all(
+        Array.from({ length: 25 }, (_, i) =>
+          (async () => {
+            const r = await app.request(i % 2 ? "/api/v1/services" : "/api/v1/netboot/status");
+            assert.equal(r.status, 200);
+            return await r.json();
+          })()),
+      );
+    const first = await burst();
+    ServicesResponse.parse(first[1]);
+    assert.equal(NetbootStatus.parse(first[0]).nfs.state, "degraded");
+    const once = forks();
+    assert.ok(once > 0 && once <= 3, `one round of checks, got ${once} commands`);
+    await clock.advance(CHECK_CACHE_MS - 1);
+    await burst();
+    assert.equal(forks(), once);
+    await clock.advance(1); // stale now: checked again, once
+    await burst();
+    assert.equal(forks(), 2 * once);
+  } finally {
+    await sup.stop();
+    await Deno.remove(root, { recursive: true });
+  }
 });

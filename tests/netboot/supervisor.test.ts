@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { FakeClock } from "../../shared/clock_fake.ts";
 import { FakeProcessRunner } from "../../hub/netboot/process_runner_fake.ts";
-import { NetbootSupervisor, type NetbootSupervisorDeps } from "../../hub/netboot/supervisor.ts";
+import {
+  CHECK_CACHE_MS,
+  NetbootSupervisor,
+  type NetbootSupervisorDeps,
+} from "../../hub/netboot/supervisor.ts";
 import { decideMode } from "../../hub/netboot/mode.ts";
 import type { NetbootSettings } from "../../hub/netboot/settings.ts";
 import { defaultMap, eventRecorder, MemoryMacTable, tempSettings } from "./fixtures.ts";
@@ -201,7 +205,9 @@ Deno.test("checks report NFS and NAT state from exportfs, iptables and /proc", a
       "/proc/fs/nfsd/threads": "8\n",
       "/proc/sys/net/ipv4/ip_forward": "1\n",
     };
-    const { sup, runner } = build(s, { readText: (p) => Promise.resolve(files[p] ?? null) });
+    const { sup, runner, clock } = build(s, {
+      readText: (p) => Promise.resolve(files[p] ?? null),
+    });
     runner.commands.set("exportfs", {
       code: 0,
       stdout: `${s.paths.nfsRoot}\t10.42.0.0/24(sync,wdelay,hide,no_subtree_check,sec=sys,ro)\n`,
@@ -218,6 +224,9 @@ Deno.test("checks report NFS and NAT state from exportfs, iptables and /proc", a
     files["/proc/sys/net/ipv4/ip_forward"] = "0\n";
     runner.commands.delete("exportfs");
     st = await sup.status();
+    assert.equal(st.nat.state, "ok"); // results are reused for a few seconds ...
+    await clock.advance(CHECK_CACHE_MS);
+    st = await sup.status(); // ... then checked again
     assert.equal(st.nat.state, "degraded");
     assert.match(st.nat.detail, /ip_forward is off/);
     assert.equal(st.nfs.state, "degraded");
