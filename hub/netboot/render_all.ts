@@ -23,7 +23,7 @@ import { overlayBays } from "./overlays.ts";
  * - `dnsmasq-restart`: dnsmasq.conf is read only at start;
  * - `dnsmasq-hup`: dhcp-hosts and hosts are re-read on SIGHUP;
  * - `exportfs`: `exportfs -ra`;
- * - `iptables`: `iptables-restore rules.v4`;
+ * - `iptables`: `iptables-restore --noflush` of our chains, plus the jumps to them;
  * - `sysctl`: `sysctl -p FILE`;
  * - `none`: read when used (boot files, hook script) or copied by hand (WiFi files).
  */
@@ -92,7 +92,7 @@ export function renderNetbootFiles(
       reload: "exportfs",
     },
     {
-      name: "nat/rules.v4",
+      name: "nat/cluster-module.rules.v4",
       path: s.paths.rulesV4File,
       content: renderRulesV4(map, s),
       mode: 0o644,

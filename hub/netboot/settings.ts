@@ -30,7 +30,7 @@ export interface NetbootPaths {
   pidFile: string;
   /** NFS exports file (a drop-in under /etc/exports.d, read by `exportfs -ra`). */
   exportsFile: string;
-  /** iptables-persistent rules file. */
+  /** Our iptables rules (our chains only), loaded with `iptables-restore --noflush`. */
   rulesV4File: string;
   /** sysctl drop-in that enables IPv4 forwarding. */
   sysctlFile: string;
@@ -115,7 +115,7 @@ export const DEFAULT_NETBOOT_SETTINGS: NetbootSettings = {
     eventsFile: "/var/lib/cluster-module/dhcp-events.log",
     pidFile: "/run/cluster-module-dnsmasq.pid",
     exportsFile: "/etc/exports.d/cluster-module.exports",
-    rulesV4File: "/etc/iptables/rules.v4",
+    rulesV4File: "/etc/iptables/cluster-module.rules.v4",
     sysctlFile: "/etc/sysctl.d/90-cluster-module-nat.conf",
   },
   wifi: {

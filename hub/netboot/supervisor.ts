@@ -30,6 +30,7 @@ import {
 import { decideMode, type HostProbe, type ModeDecision, realHostProbe } from "./mode.ts";
 import { resetOverlay, type ResetResult } from "./overlays.ts";
 import { linkBootDirs } from "./boot_dirs.ts";
+import { NAT_CHAINS } from "./render_nat.ts";
 
 /** What the supervisor is built from (the hub wires these). */
 export interface NetbootSupervisorDeps {
@@ -256,9 +257,42 @@ export class NetbootSupervisor {
       });
     }
     if (pending.has("exportfs")) await run("exportfs", "exportfs", ["-ra"]);
-    if (pending.has("iptables")) await run("iptables", "iptables-restore", [s.paths.rulesV4File]);
+    if (pending.has("iptables")) out.push(await this.#loadRules());
     if (pending.has("sysctl")) await run("sysctl", "sysctl", ["-p", s.paths.sysctlFile]);
     return out;
+  }
+
+  /**
+   * Loads our iptables chains without flushing anyone else's rules, then inserts a jump to
+   * each chain from its built-in chain unless one is there (`-C`), so reloads never pile up
+   * duplicate jumps. Clears the owed `iptables` reload only when every step succeeded.
+   */
+  async #loadRules(): Promise<ApplyResult["reloads"][number]> {
+    const file = this.#d.settings.paths.rulesV4File;
+    const fail = (what: string, r: { code: number; stdout: string; stderr: string }) => ({
+      action: "iptables",
+      ok: false,
+      detail: `${what} failed (${r.code}): ${(r.stderr || r.stdout).trim().slice(0, 300)}`,
+    });
+    const restore = await this.#runner.run("iptables-restore", ["--noflush", file]);
+    if (restore.code !== 0) return fail("iptables-restore", restore);
+    const inserted: string[] = [];
+    for (const { table, parent, chain } of NAT_CHAINS) {
+      const jump = ["-t", table, parent, "-j", chain];
+      const check = await this.#runner.run("iptables", ["-t", table, "-C", parent, "-j", chain]);
+      if (check.code === 0) continue;
+      if (check.code !== 1) return fail(`iptables ${jump.join(" ")} check`, check);
+      const add = await this.#runner.run("iptables", ["-t", table, "-I", parent, "1", "-j", chain]);
+      if (add.code !== 0) return fail(`iptables insert of ${parent} -j ${chain}`, add);
+      inserted.push(`${parent} -j ${chain}`);
+    }
+    this.#pending.delete("iptables");
+    return {
+      action: "iptables",
+      ok: true,
+      detail: `iptables-restore --noflush ${file}` +
+        (inserted.length ? `; inserted ${inserted.join(", ")}` : ""),
+    };
   }
 
   /** Applies the configs, starts dnsmasq (live mode) and the lease watcher. */

@@ -50,7 +50,7 @@ export async function checkNfs(
   });
 }
 
-/** NAT: IPv4 forwarding on and our MASQUERADE rule loaded. */
+/** NAT: IPv4 forwarding on, our MASQUERADE rule loaded, and both our chains jumped to. */
 export async function checkNat(
   map: NodeMap,
   s: NetbootSettings,
@@ -58,17 +58,22 @@ export async function checkNat(
   readText: ReadText,
 ): Promise<CheckResult> {
   const fwd = (await readText("/proc/sys/net/ipv4/ip_forward"))?.trim() === "1";
-  const ipt = await runner.run("iptables", ["-t", "nat", "-S", "POSTROUTING"]);
-  const want =
-    `-A POSTROUTING -s ${map.config.subnetPrefix}.0/24 -o ${s.uplinkInterface} -j MASQUERADE`;
+  const nat = await runner.run("iptables", ["-t", "nat", "-S"]);
+  const filter = await runner.run("iptables", ["-t", "filter", "-S", "FORWARD"]);
+  const has = (r: { code: number; stdout: string }, rule: string) =>
+    r.code === 0 && r.stdout.split("\n").some((l) => l.trim() === rule);
+  const masq =
+    `-A CM-POSTROUTING -s ${map.config.subnetPrefix}.0/24 -o ${s.uplinkInterface} -j MASQUERADE`;
   return result("nat", {
     ipForward: fwd,
-    iptables: ipt.code !== 127,
-    masquerade: ipt.code === 0 && ipt.stdout.split("\n").some((l) => l.trim() === want),
+    iptables: nat.code !== 127,
+    masquerade: has(nat, masq),
+    jumps: has(nat, "-A POSTROUTING -j CM-POSTROUTING") && has(filter, "-A FORWARD -j CM-FORWARD"),
   }, {
     ipForward: "net.ipv4.ip_forward is off (cm netboot apply)",
-    iptables: "iptables not found (apt-get install iptables-persistent)",
+    iptables: "iptables not found (apt-get install iptables)",
     masquerade:
       `no MASQUERADE rule for the cluster subnet to ${s.uplinkInterface} (cm netboot apply)`,
+    jumps: "POSTROUTING or FORWARD does not jump to our chains (cm netboot apply)",
   });
 }

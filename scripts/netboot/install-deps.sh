@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages the netboot integration test needs, only when missing:
-# dnsmasq (DHCP/DNS/TFTP), busybox (udhcpc, tftp, nslookup) and iproute2 (ip netns).
+# dnsmasq (DHCP/DNS/TFTP), busybox (udhcpc, tftp, nslookup), iproute2 (ip netns) and
+# iptables (the NAT rules, loaded inside the test's namespace).
 # (dnsmasq-base is the dnsmasq binary without the Debian service, which would grab port 53.)
 # Idempotent and quiet: prints nothing when everything is already there.
 # Exit status 0 when all tools are present afterwards, 1 otherwise.
@@ -10,6 +11,7 @@ need=""
 command -v dnsmasq >/dev/null 2>&1 || [ -x /usr/sbin/dnsmasq ] || need="$need dnsmasq-base"
 command -v busybox >/dev/null 2>&1 || need="$need busybox"
 command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || need="$need iproute2"
+command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || need="$need iptables"
 
 [ -z "$need" ] && exit 0
 

@@ -5,6 +5,8 @@ export interface NetbootDeps {
   dnsmasq: string | null;
   busybox: string | null;
   ip: string | null;
+  /** iptables (for the NAT rules in the namespace test; optional). */
+  iptables: string | null;
   /** Why something is missing, for skip messages. */
   note: string;
 }
@@ -38,17 +40,18 @@ export function ensureNetbootDeps(): Promise<NetbootDeps> {
         }`;
       }
     } else note = "not root: cannot install missing packages";
-    const [dnsmasq, busybox, ip] = await Promise.all([
+    const [dnsmasq, busybox, ip, iptables] = await Promise.all([
       which("dnsmasq"),
       which("busybox"),
       which("ip"),
+      which("iptables"),
     ]);
     const missing = [["dnsmasq", dnsmasq], ["busybox", busybox], ["ip", ip]].filter((x) => !x[1]);
     if (missing.length) {
       note = `missing ${missing.map((x) => x[0]).join(", ")}${note ? ` (${note})` : ""}`;
       console.warn(`netboot tests: ${note}; the tests that need them are skipped`);
     }
-    return { dnsmasq, busybox, ip, note };
+    return { dnsmasq, busybox, ip, iptables, note };
   })();
   return cached;
 }

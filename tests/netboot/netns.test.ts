@@ -90,7 +90,19 @@ Deno.test({
       macs.set(7, knownMac); // a learned MAC: goes into dhcp-hosts
       const { events, emit } = eventRecorder();
       let target: LearningTarget | null = null;
-      const runner = new NetnsRunner(hubNs, ip);
+      // iptables runs for real in the hub namespace (its own tables); an "admin" rule and a
+      // Docker-like chain are there first and must survive our load
+      const ipt = deps.iptables;
+      const inHub = (args: string[]) => must(ip, ["netns", "exec", hubNs, ipt!, ...args]);
+      if (ipt) {
+        await inHub(["-A", "FORWARD", "-i", "cmadmin0", "-j", "ACCEPT"]);
+        await inHub(["-t", "nat", "-A", "POSTROUTING", "-s", "172.17.0.0/16", "-j", "MASQUERADE"]);
+      } else console.warn(`netns test: iptables missing, NAT rules not loaded (${deps.note})`);
+      const runner = new NetnsRunner(
+        hubNs,
+        ip,
+        new Set(ipt ? ["iptables", "iptables-restore"] : []),
+      );
       sup = new NetbootSupervisor({
         map: defaultMap,
         settings,
@@ -106,12 +118,49 @@ Deno.test({
         await new Promise((r) => setTimeout(r, 100));
       }
       assert.equal(sup.dnsmasqStatus().state, "running", sup.dnsmasqStatus().lastError ?? "");
-      // host-wide reloads were recorded, not run on the host
-      assert.deepEqual(runner.ran.map((c) => c[0]).sort(), [
+      // host-wide reloads were recorded, not run on the host; iptables ran in the namespace
+      assert.deepEqual([...new Set(runner.ran.map((c) => c[0]))].sort(), [
         "exportfs",
+        "iptables",
         "iptables-restore",
         "sysctl",
       ]);
+      const lastApply = (await sup.status()).lastApply!;
+      assert.ok(
+        lastApply.reloads.every((r) => r.ok),
+        JSON.stringify(lastApply.reloads),
+      );
+      if (ipt) {
+        // load again, as a restarted hub does: nothing duplicated, nothing of theirs lost
+        const again = await new NetbootSupervisor({
+          map: defaultMap,
+          settings,
+          macs,
+          emit,
+          runner,
+        }).apply();
+        assert.ok(again.reloads.find((r) => r.action === "iptables")?.ok, JSON.stringify(again));
+        const filter = (await inHub(["-S", "FORWARD"])).stdout.trim().split("\n");
+        assert.deepEqual(filter, [
+          "-P FORWARD ACCEPT",
+          "-A FORWARD -j CM-FORWARD",
+          "-A FORWARD -i cmadmin0 -j ACCEPT",
+        ]);
+        const nat = (await inHub(["-t", "nat", "-S", "POSTROUTING"])).stdout.trim().split("\n");
+        assert.deepEqual(nat, [
+          "-P POSTROUTING ACCEPT",
+          "-A POSTROUTING -j CM-POSTROUTING",
+          "-A POSTROUTING -s 172.17.0.0/16 -j MASQUERADE",
+        ]);
+        const ours = (await inHub(["-S", "CM-FORWARD"])).stdout;
+        assert.match(
+          ours,
+          new RegExp(`^-A CM-FORWARD -i ${vethHub} -o ${vethHub} -j ACCEPT$`, "m"),
+        );
+        assert.equal(ours.split("\n").filter((l) => l.startsWith("-A")).length, 5); // not doubled
+        const masq = (await inHub(["-t", "nat", "-S", "CM-POSTROUTING"])).stdout;
+        assert.match(masq, /^-A CM-POSTROUTING -s 10\.42\.0\.0\/24 -o cmnouplink0 -j MASQUERADE$/m);
+      }
 
       const out = `${root}/udhcpc.out`;
       const dhcp = async () => {

@@ -1,7 +1,8 @@
 /**
  * A {@link ProcessRunner} for the namespace test: long-running children (dnsmasq) run for
- * real inside one network namespace; short host-wide commands (exportfs, iptables-restore,
- * sysctl) are only recorded, so the test can never change the host's NFS, firewall or sysctls.
+ * real inside one network namespace; short host-wide commands (exportfs, sysctl) are only
+ * recorded, so the test can never change the host's NFS or sysctls; iptables may run in the
+ * namespace, whose tables are its own.
  */
 import {
   type ChildProcessHandle,
@@ -10,11 +11,19 @@ import {
   type RunResult,
 } from "../../hub/netboot/process_runner.ts";
 
-/** Runs children in namespace `ns`; records short commands instead of running them. */
+/**
+ * Runs children in namespace `ns`. `iptables` and `iptables-restore` also run there for real
+ * when `netnsLocal` names them (a namespace has its own netfilter tables); other short
+ * commands are only recorded.
+ */
 export class NetnsRunner implements ProcessRunner {
   readonly ran: string[][] = [];
   readonly #inner = new DenoProcessRunner();
-  constructor(readonly ns: string, readonly ipBinary: string) {}
+  constructor(
+    readonly ns: string,
+    readonly ipBinary: string,
+    readonly netnsLocal: ReadonlySet<string> = new Set(),
+  ) {}
 
   spawn(cmd: string, args: string[]): ChildProcessHandle {
     return this.#inner.spawn(this.ipBinary, ["netns", "exec", this.ns, cmd, ...args]);
@@ -22,6 +31,9 @@ export class NetnsRunner implements ProcessRunner {
 
   run(cmd: string, args: string[]): Promise<RunResult> {
     this.ran.push([cmd, ...args]);
+    if (this.netnsLocal.has(cmd)) {
+      return this.#inner.run(this.ipBinary, ["netns", "exec", this.ns, cmd, ...args]);
+    }
     return Promise.resolve({ code: 0, stdout: "", stderr: "" });
   }
 }

@@ -184,13 +184,29 @@ Deno.test("exports: shared root read-only to the subnet; overlays rw to one node
   assert.ok(!ov.some((l) => l.includes("/node17 "))); // Zero W bay
 });
 
-Deno.test("rules.v4 masquerades the cluster subnet to the uplink and is iptables-restore shaped", () => {
+Deno.test("rules.v4 fills only our own chains, flushed first, for iptables-restore --noflush", () => {
   const rules = renderRulesV4(map, netbootSettings({ uplinkInterface: "wlan1" }));
-  const lines = rules.split("\n");
-  assert.ok(lines.includes("-A POSTROUTING -s 10.42.0.0/24 -o wlan1 -j MASQUERADE"));
-  assert.ok(lines.includes("-A FORWARD -i eth0 -o wlan1 -s 10.42.0.0/24 -j ACCEPT"));
-  assert.deepEqual(lines.filter((l) => l === "COMMIT").length, 2);
-  assert.deepEqual(lines.filter((l) => l.startsWith("*")), ["*nat", "*filter"]);
+  const lines = rules.split("\n").filter((l) => l && !l.startsWith("#"));
+  assert.deepEqual(lines, [
+    "*nat",
+    ":CM-POSTROUTING - [0:0]",
+    "-F CM-POSTROUTING",
+    "-A CM-POSTROUTING -s 10.42.0.0/24 -o wlan1 -j MASQUERADE",
+    "COMMIT",
+    "*filter",
+    ":CM-FORWARD - [0:0]",
+    "-F CM-FORWARD",
+    "-A CM-FORWARD -i eth0 -o eth0 -j ACCEPT", // bridged traffic under br_netfilter
+    "-A CM-FORWARD -i eth0 -o wlan1 -s 10.42.0.0/24 -j ACCEPT",
+    "-A CM-FORWARD -i wlan1 -o eth0 -d 10.42.0.0/24 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+    "-A CM-FORWARD -i eth0 -j DROP",
+    "-A CM-FORWARD -o eth0 -j DROP",
+    "COMMIT",
+  ]);
+  // no built-in chain is declared (its policy would be reset) or written to
+  assert.ok(
+    !lines.some((l) => /^[:-][A-Z]* ?(FORWARD|POSTROUTING|INPUT|OUTPUT|PREROUTING)\b/.test(l)),
+  );
   assert.deepEqual(renderSysctl().split("\n").filter((l) => l && !l.startsWith("#")), [
     "net.ipv4.ip_forward=1",
   ]);
@@ -273,7 +289,10 @@ Deno.test("renderNetbootFiles lists every file with its install path and reload 
     byName.get("nfs/cluster-module.exports")?.path,
     "/etc/exports.d/cluster-module.exports",
   );
-  assert.deepEqual(byName.get("nat/rules.v4")?.path, "/etc/iptables/rules.v4");
+  assert.deepEqual(
+    byName.get("nat/cluster-module.rules.v4")?.path,
+    "/etc/iptables/cluster-module.rules.v4", // not iptables-persistent's rules.v4
+  );
   assert.deepEqual(byName.get("dnsmasq/dhcp-event.sh")?.mode, 0o755);
   assert.deepEqual(
     byName.get("boot/10.42.0.7/cmdline.txt")?.path,

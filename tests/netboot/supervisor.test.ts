@@ -9,6 +9,7 @@ import {
 import { decideMode } from "../../hub/netboot/mode.ts";
 import type { NetbootSettings } from "../../hub/netboot/settings.ts";
 import { defaultMap, eventRecorder, MemoryMacTable, tempSettings } from "./fixtures.ts";
+import { FakeIptables } from "./iptables_fake.ts";
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
@@ -24,9 +25,11 @@ async function withTemp(fn: (root: string) => Promise<void>) {
 function build(settings: NetbootSettings, extra: Partial<NetbootSupervisorDeps> = {}) {
   const runner = new FakeProcessRunner();
   runner.spawnable.add("dnsmasq");
-  for (const cmd of ["exportfs", "iptables-restore", "sysctl"]) {
+  for (const cmd of ["exportfs", "sysctl"]) {
     runner.commands.set(cmd, { code: 0, stdout: "", stderr: "" });
   }
+  const iptables = new FakeIptables();
+  iptables.install(runner);
   const clock = new FakeClock();
   const macs = new MemoryMacTable();
   const rec = eventRecorder();
@@ -41,7 +44,7 @@ function build(settings: NetbootSettings, extra: Partial<NetbootSupervisorDeps> 
     readText: () => Promise.resolve(null),
     ...extra,
   });
-  return { sup, runner, clock, macs, ...rec };
+  return { sup, runner, clock, macs, iptables, ...rec };
 }
 
 Deno.test("mode: live only as root on a Pi unless forced", () => {
@@ -93,14 +96,14 @@ Deno.test("live apply installs files and reloads: SIGHUP for hosts, restart only
     assert.equal(sup.mode.mode, "live");
     await sup.start();
     await tick();
-    assert.deepEqual(runner.ran.map((c) => c[0]).sort(), [
-      "exportfs",
-      "iptables-restore",
-      "sysctl",
-    ]);
-    assert.deepEqual(runner.ran.find((c) => c[0] === "iptables-restore"), [
-      "iptables-restore",
-      s.paths.rulesV4File,
+    assert.deepEqual(runner.ran, [
+      ["exportfs", "-ra"],
+      ["iptables-restore", "--noflush", s.paths.rulesV4File],
+      ["iptables", "-t", "filter", "-C", "FORWARD", "-j", "CM-FORWARD"],
+      ["iptables", "-t", "filter", "-I", "FORWARD", "1", "-j", "CM-FORWARD"],
+      ["iptables", "-t", "nat", "-C", "POSTROUTING", "-j", "CM-POSTROUTING"],
+      ["iptables", "-t", "nat", "-I", "POSTROUTING", "1", "-j", "CM-POSTROUTING"],
+      ["sysctl", "-p", s.paths.sysctlFile],
     ]);
     assert.equal(runner.children.length, 1);
     assert.deepEqual(runner.last!.args, [
@@ -213,12 +216,16 @@ Deno.test("checks report NFS and NAT state from exportfs, iptables and /proc", a
       stdout: `${s.paths.nfsRoot}\t10.42.0.0/24(sync,wdelay,hide,no_subtree_check,sec=sys,ro)\n`,
       stderr: "",
     });
-    runner.commands.set("iptables", {
-      code: 0,
-      stdout: "-P POSTROUTING ACCEPT\n-A POSTROUTING -s 10.42.0.0/24 -o wlan0 -j MASQUERADE\n",
-      stderr: "",
-    });
     let st = await sup.status();
+    assert.equal(st.nat.state, "degraded"); // no rules loaded yet
+    assert.deepEqual(st.nat.checks, {
+      ipForward: true,
+      iptables: true,
+      masquerade: false,
+      jumps: false,
+    });
+    await sup.apply(); // loads our chains (and invalidates the cached checks)
+    st = await sup.status();
     assert.equal(st.nfs.state, "ok");
     assert.equal(st.nat.state, "ok");
     files["/proc/sys/net/ipv4/ip_forward"] = "0\n";
@@ -329,6 +336,10 @@ Deno.test("after a crash between write and reload, the first apply of a new proc
     assert.deepEqual(second.runner.ran.map((c) => c[0]), [
       "exportfs",
       "iptables-restore",
+      "iptables",
+      "iptables",
+      "iptables",
+      "iptables",
       "sysctl",
     ]);
     await second.sup.start(); // dnsmasq starts on the current files: no HUP, no restart owed
@@ -358,5 +369,46 @@ Deno.test("learning from a renewal: a Pi rebooted within its learning lease send
     assert.deepEqual((await sup.leaseWatcher.poll()).map((d) => d.kind), ["learn"]);
     assert.deepEqual(macs.all(), new Map([[12, "b8:27:eb:00:00:0c"]]));
     await sup.stop();
+  });
+});
+
+Deno.test("NAT rules load into our own chains: others' rules survive, jumps are added once", async () => {
+  await withTemp(async (root) => {
+    const s = tempSettings(root);
+    const first = build(s);
+    // the admin's / ufw's / Docker's rules, already loaded
+    const ipt = first.iptables;
+    ipt.iptables(["-t", "filter", "-A", "FORWARD", "-j", "ACCEPT"]);
+    ipt.tables.get("filter")!.set("DOCKER-USER", ["-j RETURN"]);
+    ipt.iptables(["-t", "filter", "-I", "FORWARD", "1", "-j", "DOCKER-USER"]);
+    ipt.iptables(["-t", "nat", "-A", "POSTROUTING", "-s", "172.17.0.0/16", "-j", "MASQUERADE"]);
+    const theirs = [...ipt.save("filter"), ...ipt.save("nat")];
+    const r = await first.sup.apply();
+    assert.deepEqual(r.reloads.find((x) => x.action === "iptables")?.ok, true);
+    // a second hub process, and a changed uplink: the file is loaded again
+    const second = build({ ...s, uplinkInterface: "wlan1" });
+    ipt.install(second.runner); // the same kernel tables
+    await second.sup.apply();
+    const now = [...ipt.save("filter"), ...ipt.save("nat")];
+    for (const rule of theirs) assert.ok(now.includes(rule), `lost: ${rule}`);
+    assert.deepEqual(ipt.save("filter", "FORWARD"), [
+      "-P FORWARD ACCEPT",
+      "-A FORWARD -j CM-FORWARD",
+      "-A FORWARD -j DOCKER-USER",
+      "-A FORWARD -j ACCEPT",
+    ]);
+    assert.deepEqual(ipt.save("nat", "POSTROUTING"), [
+      "-P POSTROUTING ACCEPT",
+      "-A POSTROUTING -j CM-POSTROUTING",
+      "-A POSTROUTING -s 172.17.0.0/16 -j MASQUERADE",
+    ]);
+    assert.deepEqual(ipt.save("nat", "CM-POSTROUTING"), [
+      "-N CM-POSTROUTING",
+      "-A CM-POSTROUTING -s 10.42.0.0/24 -o wlan1 -j MASQUERADE", // replaced, not appended
+    ]);
+    assert.ok(ipt.save("filter", "CM-FORWARD").includes("-A CM-FORWARD -i eth0 -o eth0 -j ACCEPT"));
+    // and the model is faithful where it matters: without --noflush, theirs would be gone
+    ipt.restore([s.paths.rulesV4File]);
+    assert.deepEqual(ipt.save("filter", "FORWARD"), ["-P FORWARD ACCEPT"]);
   });
 });
