@@ -8,12 +8,13 @@
 #    start, never by chaining sleeps; a late wake-up skips to the edge due now);
 #  - POSTs a Heartbeat to ${hub}/api/v1/agent/heartbeat with "Authorization: Bearer KEY" from a
 #    background loop (timeout, capped exponential backoff with jitter), so the LED never waits
-#    for the network; shows `fault` after --fault-ms without a good reply.
+#    for the network; shows `fault` after --fault-ms (at least 2 intervals + the 2 s request
+#    timeout) without a good reply. The key reaches curl in a 0600 config file, never argv.
 # On SIGTERM/SIGINT it turns the LED off, unexports the line and exits 0.
 #
 # Usage: cluster-agent.sh [--hub URL] [--key KEY | --key-file PATH] [--node N] [--gpio N]
 #          [--sysfs-root DIR] [--root DIR] [--interval-ms MS] [--fault-ms MS]
-#          [--model pi3b|pi3b+|pi4|pi0w] [--hostname NAME]
+#          [--model pi3b|pi3b+|pi4|pi0w] [--hostname NAME] [--clock auto|date|uptime]
 # Defaults come from the kernel command line (cm.hub= cm.node= cm.key=) under --root.
 set -u
 
@@ -30,6 +31,7 @@ FAULT_MS=5000
 TIMEOUT_S=2
 MODEL=""
 HOST=""
+CLOCK=auto
 
 die() {
 	echo "cluster-agent: $*" >&2
@@ -50,6 +52,7 @@ while [ $# -gt 0 ]; do
 	--fault-ms) FAULT_MS="$2" ;;
 	--model) MODEL="$2" ;;
 	--hostname) HOST="$2" ;;
+	--clock) CLOCK="$2" ;;
 	-h | --help)
 		sed -n '2,18p' "$0"
 		exit 0
@@ -69,21 +72,25 @@ read_file() {
 }
 
 # tick: sets NOW to milliseconds on one time base (date +%s%N, one fork; /proc/uptime, no
-# fork but 10 ms steps, where date lacks %N). now_ms prints it.
-case "$(date +%N)" in
-*[!0-9]* | "")
+# fork but 10 ms steps, where date lacks %N or with --clock uptime). now_ms prints it.
+case "$CLOCK" in
+auto) case "$(date +%N)" in *[!0-9]* | "") CLOCK=uptime ;; *) CLOCK=date ;; esac ;;
+date | uptime) ;;
+*) die "--clock must be auto, date or uptime, not $CLOCK" ;;
+esac
+if [ "$CLOCK" = uptime ]; then
 	tick() {
-		read -r up _ </proc/uptime
-		NOW=$((${up%.*} * 1000 + 10 * ${up#*.}))
+		read -r up _ <"$ROOT/proc/uptime"
+		frac=${up#*.}
+		frac=${frac#0} # hundredths: "08" would be read as (invalid) octal
+		NOW=$((${up%.*} * 1000 + 10 * ${frac:-0}))
 	}
-	;;
-*)
+else
 	tick() {
 		t=$(date +%s%N)
 		NOW=$((t / 1000000))
 	}
-	;;
-esac
+fi
 now_ms() {
 	tick
 	echo "$NOW"
@@ -96,6 +103,14 @@ sleep_ms() {
 	[ $ms -ge 100 ] || ms="0$ms"
 	[ $ms -ge 10 ] || ms="0$ms"
 	sleep "$(($1 / 1000)).$ms"
+}
+
+# fault_limit INTERVAL_MS: sets LIMIT, the fault threshold for that heartbeat interval: never
+# below two intervals plus the request timeout, or a long interval would show fault between
+# heartbeats.
+fault_limit() {
+	LIMIT=$((2 * $1 + TIMEOUT_S * 1000))
+	[ "$LIMIT" -gt "$FAULT_MS" ] || LIMIT=$FAULT_MS
 }
 
 # json_str TEXT: TEXT as a JSON string.
@@ -196,11 +211,38 @@ done
 
 # --- state shared between the LED loop and the reporter --------------------------------------
 
+# Each file has one writer and is replaced whole (put); readers keep their last value when a
+# read comes back empty.
 STATE=$(mktemp -d "${TMPDIR:-/tmp}/cluster-agent.XXXXXX") || die "cannot make a state directory"
-echo null >"$STATE/hub_led"
-now_ms >"$STATE/last_ok"
-echo heartbeat >"$STATE/shown"
+
+# put NAME VALUE: writes $STATE/NAME atomically (a temp file renamed into place), so the other
+# loop never sees it truncated.
+put() {
+	printf '%s\n' "$2" >"$STATE/$1.tmp" && mv -f "$STATE/$1.tmp" "$STATE/$1"
+}
+
+put hub_led null
+tick
+put last_ok "$NOW"
+fault_limit "$INTERVAL_MS"
+put fault_ms "$LIMIT"
+put shown heartbeat
 REPORTER=""
+
+# The key goes to curl in a config file in the private (0700) state directory, never on a
+# command line, where ps and /proc/*/cmdline would show it. wget (busybox) cannot read headers
+# from a file: without curl the key is on wget's command line.
+if command -v curl >/dev/null 2>&1; then
+	HTTP=curl
+	(
+		umask 077
+		printf 'header = "Authorization: Bearer %s"\n' \
+			"$(printf '%s' "$KEY" | sed 's/\\/\\\\/g; s/"/\\"/g')" >"$STATE/curl.conf"
+	) || die "cannot write $STATE/curl.conf"
+else
+	HTTP=wget
+	log "warning: no curl, using wget: the agent key is visible in ps while a heartbeat is sent"
+fi
 
 cleanup() {
 	[ -n "$REPORTER" ] && kill "$REPORTER" 2>/dev/null
@@ -221,10 +263,9 @@ random_unit_1000() { # 0..999
 
 post() { # post BODY -> writes the reply to $STATE/reply; success only on HTTP 200
 	url="${HUB%/}/api/v1/agent/heartbeat"
-	if command -v curl >/dev/null 2>&1; then
-		code=$(curl -s -m "$TIMEOUT_S" -o "$STATE/reply" -w '%{http_code}' \
-			-H "Authorization: Bearer $KEY" -H "Content-Type: application/json" \
-			--data-binary "$1" "$url") || return 1
+	if [ "$HTTP" = curl ]; then
+		code=$(curl -s -K "$STATE/curl.conf" -m "$TIMEOUT_S" -o "$STATE/reply" -w '%{http_code}' \
+			-H "Content-Type: application/json" --data-binary "$1" "$url") || return 1
 		[ "$code" = 200 ]
 	else
 		wget -q -T "$TIMEOUT_S" -O "$STATE/reply" --header="Authorization: Bearer $KEY" \
@@ -237,18 +278,28 @@ report_loop() {
 	seq=0
 	failures=0
 	interval=$INTERVAL_MS
+	shown=heartbeat
+	hub_led=null
 	while :; do
 		started=$(now_ms)
-		read -r shown <"$STATE/shown"
+		read -r v <"$STATE/shown" && [ -n "$v" ] && shown=$v
 		body="{\"identity\":$IDENTITY,\"health\":$(health_json),\"led\":\"$shown\",\"seq\":$seq,\"sentAt\":$(($(date +%s) * 1000))}"
 		seq=$((seq + 1))
 		if post "$body"; then
 			reply=$(cat "$STATE/reply")
 			led=$(echo "$reply" | sed -n 's/.*"led":"\{0,1\}\([a-z]*\)"\{0,1\}.*/\1/p')
 			iv=$(echo "$reply" | sed -n 's/.*"intervalMs":\([0-9]*\).*/\1/p')
-			case "$led" in heartbeat | identify | on | off | null) echo "$led" >"$STATE/hub_led" ;; esac
-			[ -n "$iv" ] && [ "$iv" -gt 0 ] && interval=$iv
-			now_ms >"$STATE/last_ok"
+			case "$led" in heartbeat | identify | on | off | null)
+				[ "$led" = "$hub_led" ] || { put hub_led "$led" && hub_led=$led; }
+				;;
+			esac
+			if [ -n "$iv" ] && [ "$iv" -gt 0 ] && [ "$iv" != "$interval" ]; then
+				interval=$iv
+				fault_limit "$interval"
+				put fault_ms "$LIMIT"
+			fi
+			tick
+			put last_ok "$NOW"
 			[ $failures -gt 0 ] && log "hub answers again after $failures failed heartbeat(s)"
 			failures=0
 			wait_ms=$((started + interval - $(now_ms)))
@@ -287,12 +338,16 @@ MODE=""
 LAST=""
 START=0
 MAX_NAP=250 # mode changes are seen within this many ms
+hub_led=null
+last_ok=$NOW
+fault_ms=$LIMIT
 while :; do
 	tick
 	now=$NOW
-	read -r hub_led <"$STATE/hub_led"
-	read -r last_ok <"$STATE/last_ok"
-	if [ $((now - last_ok)) -ge "$FAULT_MS" ]; then
+	read -r v <"$STATE/hub_led" && [ -n "$v" ] && hub_led=$v
+	read -r v <"$STATE/last_ok" && [ -n "$v" ] && last_ok=$v
+	read -r v <"$STATE/fault_ms" && [ -n "$v" ] && fault_ms=$v
+	if [ $((now - last_ok)) -ge "$fault_ms" ]; then
 		want=fault
 	elif [ "$hub_led" = null ]; then
 		want=heartbeat
@@ -303,7 +358,7 @@ while :; do
 		MODE=$want
 		START=$now
 		pattern "$MODE"
-		echo "$MODE" >"$STATE/shown"
+		put shown "$MODE"
 	fi
 	# The edge due now and the next one, on the timeline that started at START.
 	cycle=$(((now - START) / PERIOD))

@@ -89,24 +89,60 @@ async function waitFor(what: string, cond: () => boolean, ms = 20_000): Promise<
   }
 }
 
-function spawnAgent(shell: string[], hubUrl: string, key: string, sysfs: string, extra: string[]) {
+function spawnAgent(
+  shell: string[],
+  hubUrl: string,
+  key: string,
+  sysfs: string,
+  extra: string[],
+  opts: { env?: Record<string, string>; root?: string } = {},
+) {
+  const keyArgs = extra.includes("--key-file") ? [] : ["--key", key];
   return new Deno.Command(shell[0], {
     args: [
       ...shell.slice(1),
       SCRIPT,
       "--hub",
       hubUrl,
-      "--key",
-      key,
+      ...keyArgs,
       "--root",
-      PI0W,
+      opts.root ?? PI0W,
       "--sysfs-root",
       sysfs,
       ...extra,
     ],
+    env: opts.env,
     stdout: "null",
     stderr: "piped",
   }).spawn();
+}
+
+/** A directory of wrapper commands put first on PATH: each runs `body`, then the real one. */
+async function wrapperBin(wrappers: Record<string, string>): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "sh-agent-bin-" });
+  for (const [cmd, body] of Object.entries(wrappers)) {
+    const real = await which(cmd);
+    if (!real) throw new Error(`${cmd} is not installed`);
+    await Deno.writeTextFile(`${dir}/${cmd}`, `#!/bin/sh\n${body}\nexec ${real} "$@"\n`);
+    await Deno.chmod(`${dir}/${cmd}`, 0o755);
+  }
+  return dir;
+}
+
+/** The agent's state directory (mktemp -d under TMPDIR), once it exists. */
+async function stateDir(tmp: string): Promise<string> {
+  let dir: string | undefined;
+  await waitFor("the state directory", () => {
+    for (const e of Deno.readDirSync(tmp)) if (e.name.startsWith("cluster-agent.")) dir = e.name;
+    return dir !== undefined;
+  });
+  return `${tmp}/${dir}`;
+}
+
+async function stop(child: Deno.ChildProcess): Promise<{ code: number; stderr: string }> {
+  child.kill("SIGTERM");
+  const [status, stderr] = await Promise.all([child.status, new Response(child.stderr).text()]);
+  return { code: status.code, stderr };
 }
 
 for (const [name, shell] of SHELLS) {
@@ -114,9 +150,26 @@ for (const [name, shell] of SHELLS) {
     const hub = new FakeHub(realClock);
     const server = hub.serve();
     const sysfs = new ShSysfs(await Deno.makeTempDir({ prefix: "sh-agent-" }));
-    const child = spawnAgent(shell, server.url, hub.key, sysfs.root, ["--interval-ms", "300"]);
+    // curl records its argv: the key must travel in its config file, not on a command line.
+    const argvLog = `${sysfs.root}/curl-argv`;
+    const bin = await wrapperBin({
+      curl: `printf '%s\\n' "$@" >>${argvLog}; echo --- >>${argvLog}`,
+    });
+    const tmp = await Deno.makeTempDir({ prefix: "sh-agent-tmp-" });
+    const keyFile = `${tmp}/key`;
+    await Deno.writeTextFile(keyFile, `${hub.key}\n`);
+    const child = spawnAgent(
+      shell,
+      server.url,
+      hub.key,
+      sysfs.root,
+      ["--interval-ms", "300", "--key-file", keyFile],
+      { env: { PATH: `${bin}:${Deno.env.get("PATH")}`, TMPDIR: tmp } },
+    );
     let stderr = "";
     try {
+      const conf = await Deno.stat(`${await stateDir(tmp)}/curl.conf`);
+      assert.equal(conf.mode! & 0o777, 0o600, "the curl config holding the key is private");
       await waitFor("two heartbeats", () => hub.accepted.length >= 2);
       const hb = hub.accepted[0];
       assert.deepEqual(
@@ -128,6 +181,9 @@ for (const [name, shell] of SHELLS) {
       assert.equal(hb.health.cpuTempCelsius, 39.704);
       assert.equal(hb.led, "heartbeat");
       assert.ok(hub.received.every((r) => r.auth === `Bearer ${hub.key}`));
+      const argv = await Deno.readTextFile(argvLog);
+      assert.match(argv, /\/api\/v1\/agent\/heartbeat/, "heartbeats went through curl");
+      assert.ok(!argv.includes(hub.key), `the key is on curl's command line:\n${argv}`);
       // seq counts heartbeats from 0; under load a first request may time out before it
       // reaches the hub, so check the count rises rather than that 0 and 1 both arrived.
       const seqs = hub.accepted.map((h) => h.seq);
@@ -161,14 +217,16 @@ for (const [name, shell] of SHELLS) {
     assert.equal(sysfs.read("gpio533/value"), "0", "LED left off");
     assert.equal(sysfs.read("unexport"), "533", "line released");
     assert.match(stderr, /stopped: LED off, GPIO 21 released/);
-    await Deno.remove(sysfs.root, { recursive: true });
+    assert.deepEqual([...Deno.readDirSync(tmp)].map((e) => e.name), ["key"], "state removed");
+    for (const dir of [sysfs.root, bin, tmp]) await Deno.remove(dir, { recursive: true });
   });
 
   Deno.test(`sh agent (${name}): hub errors → fault, then back to the hub's mode`, async () => {
     const hub = new FakeHub(realClock);
     hub.behaviour = "error500";
-    hub.intervalMs = 200; // below the 600 ms fault threshold of this test
+    hub.intervalMs = 200;
     const server = hub.serve();
+    const started = Date.now();
     const sysfs = new ShSysfs(await Deno.makeTempDir({ prefix: "sh-agent-" }));
     const child = spawnAgent(shell, server.url, hub.key, sysfs.root, [
       "--interval-ms",
@@ -177,8 +235,9 @@ for (const [name, shell] of SHELLS) {
       "600",
     ]);
     try {
-      await waitFor("failed attempts past the fault threshold", () => hub.received.length >= 3);
-      await realClock.sleep(800);
+      await waitFor("failed attempts", () => hub.received.length >= 3);
+      // The threshold in force: max(600, 2 × 200 + the 2 s request timeout) = 2400 ms.
+      await realClock.sleep(started + 2400 + 800 - Date.now());
       hub.behaviour = "up";
       await waitFor("a heartbeat after the outage", () => hub.accepted.length >= 1);
       assert.equal(hub.accepted[0].led, "fault");
@@ -191,6 +250,153 @@ for (const [name, shell] of SHELLS) {
       assert.equal(status.code, 0, err);
       assert.match(err, /heartbeat failed/);
     }
+    await Deno.remove(sysfs.root, { recursive: true });
+  });
+
+  Deno.test(`sh agent (${name}): state files are replaced whole, never seen empty; no false fault`, async () => {
+    const hub = new FakeHub(realClock);
+    hub.intervalMs = 100;
+    const server = hub.serve();
+    const sysfs = new ShSysfs(await Deno.makeTempDir({ prefix: "sh-agent-" }));
+    // A loaded Zero W: every `date` (fork and exec) takes 100 ms.
+    const bin = await wrapperBin({ date: "sleep 0.1" });
+    const tmp = await Deno.makeTempDir({ prefix: "sh-agent-tmp-" });
+    const child = spawnAgent(shell, server.url, hub.key, sysfs.root, [], {
+      env: { PATH: `${bin}:${Deno.env.get("PATH")}`, TMPDIR: tmp },
+    });
+    const empty = new Set<string>();
+    const shown = new Set<string>();
+    try {
+      const state = await stateDir(tmp);
+      const end = Date.now() + 3000;
+      while (Date.now() < end || hub.accepted.length < 3) {
+        for (const f of ["last_ok", "hub_led", "fault_ms", "shown"]) {
+          let text;
+          try {
+            text = await Deno.readTextFile(`${state}/${f}`);
+          } catch {
+            continue; // not written yet
+          }
+          if (text === "") empty.add(f);
+          if (f === "shown") shown.add(text.trim());
+        }
+        await realClock.sleep(5);
+        if (Date.now() > end + 20_000) throw new Error("timed out waiting for heartbeats");
+      }
+    } finally {
+      const { code, stderr } = await stop(child);
+      await sysfs.close();
+      await server.close();
+      assert.equal(code, 0, stderr);
+    }
+    assert.deepEqual([...empty], [], "state files seen empty (truncated before written)");
+    assert.deepEqual([...shown], ["heartbeat"], "the LED showed only the heartbeat");
+    assert.ok(hub.accepted.every((h) => h.led === "heartbeat"));
+    for (const dir of [sysfs.root, bin, tmp]) await Deno.remove(dir, { recursive: true });
+  });
+
+  Deno.test(`sh agent (${name}): an empty state file (a torn write) is ignored`, async () => {
+    const hub = new FakeHub(realClock);
+    hub.intervalMs = 1500; // last_ok is rewritten only every 1.5 s
+    const server = hub.serve();
+    const sysfs = new ShSysfs(await Deno.makeTempDir({ prefix: "sh-agent-" }));
+    const tmp = await Deno.makeTempDir({ prefix: "sh-agent-tmp-" });
+    const child = spawnAgent(shell, server.url, hub.key, sysfs.root, [], { env: { TMPDIR: tmp } });
+    const shown = new Set<string>();
+    try {
+      const state = await stateDir(tmp);
+      const read = (f: string) => Deno.readTextFileSync(`${state}/${f}`).trim();
+      await waitFor("a heartbeat", () => hub.accepted.length >= 1);
+      const before = read("last_ok");
+      await waitFor("the next good reply to be recorded", () => read("last_ok") !== before);
+      for (const f of ["last_ok", "hub_led", "fault_ms"]) {
+        Deno.writeTextFileSync(`${state}/${f}`, "");
+      }
+      const end = Date.now() + 1000; // the LED loop reads the files at least every 250 ms
+      while (Date.now() < end) {
+        shown.add(read("shown"));
+        await realClock.sleep(10);
+      }
+    } finally {
+      const { code, stderr } = await stop(child);
+      await sysfs.close();
+      await server.close();
+      assert.equal(code, 0, stderr);
+    }
+    assert.deepEqual([...shown], ["heartbeat"], "an empty last_ok read as 0 shows fault");
+    for (const dir of [sysfs.root, tmp]) await Deno.remove(dir, { recursive: true });
+  });
+
+  Deno.test(`sh agent (${name}): a long hub interval does not show fault between heartbeats`, async () => {
+    const hub = new FakeHub(realClock);
+    hub.intervalMs = 1500;
+    const server = hub.serve();
+    const sysfs = new ShSysfs(await Deno.makeTempDir({ prefix: "sh-agent-" }));
+    // 500 ms alone would fault between heartbeats; in force: 2 × 1500 + 2000 = 5000 ms.
+    const child = spawnAgent(shell, server.url, hub.key, sysfs.root, ["--fault-ms", "500"]);
+    try {
+      await waitFor("four heartbeats", () => hub.accepted.length >= 4);
+    } finally {
+      const { code, stderr } = await stop(child);
+      await sysfs.close();
+      await server.close();
+      assert.equal(code, 0, stderr);
+    }
+    assert.deepEqual(hub.accepted.map((h) => h.led), Array(hub.accepted.length).fill("heartbeat"));
+    await Deno.remove(sysfs.root, { recursive: true });
+  });
+
+  Deno.test(`sh agent (${name}): the /proc/uptime clock reads hundredths like 08 in decimal`, async () => {
+    const hub = new FakeHub(realClock);
+    hub.intervalMs = 300;
+    const server = hub.serve();
+    const sysfs = new ShSysfs(await Deno.makeTempDir({ prefix: "sh-agent-" }));
+    // A copy of the Zero W root whose /proc/uptime is kept by this "kernel": it reads
+    // 4242.08 until the first heartbeat, then runs with real time in 10 ms steps.
+    const root = `${sysfs.root}/root`;
+    const cp = await new Deno.Command("cp", { args: ["-R", PI0W, root] }).output();
+    assert.ok(cp.success);
+    let startedAt: number | undefined;
+    const uptime = (ms: number) => {
+      const text = `${(ms / 1000).toFixed(2)} 1000.00\n`;
+      Deno.writeTextFileSync(`${root}/proc/uptime.new`, text);
+      Deno.renameSync(`${root}/proc/uptime.new`, `${root}/proc/uptime`); // never seen empty
+    };
+    uptime(4_242_080);
+    let stopKernel = false;
+    const kernel = (async () => {
+      while (!stopKernel) {
+        if (startedAt !== undefined) uptime(4_242_080 + performance.now() - startedAt);
+        await realClock.sleep(10);
+      }
+    })();
+    const child = spawnAgent(shell, server.url, hub.key, sysfs.root, ["--clock", "uptime"], {
+      root,
+    });
+    let exited = false;
+    child.status.then(() => exited = true);
+    try {
+      await waitFor("a heartbeat", () => hub.accepted.length >= 1 || exited);
+      assert.ok(!exited, "the agent died reading the clock");
+      startedAt = performance.now();
+      await waitFor("LED cycles on the uptime clock", () => sysfs.edges.length >= 6 || exited);
+      await waitFor("more heartbeats", () => hub.accepted.length >= 4 || exited);
+      assert.ok(!exited, "the agent died reading the clock");
+    } finally {
+      stopKernel = true;
+      await kernel;
+      const { code, stderr } = await stop(child);
+      await sysfs.close();
+      await server.close();
+      assert.equal(code, 0, stderr);
+    }
+    let on = 0, off = 0;
+    for (let i = 1; i < sysfs.edges.length; i++) {
+      const d = sysfs.edges[i][0] - sysfs.edges[i - 1][0];
+      if (sysfs.edges[i - 1][1] === "1") on += d;
+      else off += d;
+    }
+    assert.ok(on < off, `Zero W heartbeat: on ${on} ms vs off ${off} ms`);
     await Deno.remove(sysfs.root, { recursive: true });
   });
 }
