@@ -129,6 +129,15 @@ async function wrapperBin(wrappers: Record<string, string>): Promise<string> {
   return dir;
 }
 
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The agent's state directory (mktemp -d under TMPDIR), once it exists. */
 async function stateDir(tmp: string): Promise<string> {
   let dir: string | undefined;
@@ -168,7 +177,9 @@ for (const [name, shell] of SHELLS) {
     );
     let stderr = "";
     try {
-      const conf = await Deno.stat(`${await stateDir(tmp)}/curl.conf`);
+      const confPath = `${await stateDir(tmp)}/curl.conf`;
+      await waitFor("the curl config", () => exists(confPath));
+      const conf = await Deno.stat(confPath);
       assert.equal(conf.mode! & 0o777, 0o600, "the curl config holding the key is private");
       await waitFor("two heartbeats", () => hub.accepted.length >= 2);
       const hb = hub.accepted[0];
