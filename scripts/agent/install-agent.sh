@@ -52,6 +52,11 @@ done
 [ -n "$KEY_FILE" ] && KEY=$(cat "$KEY_FILE")
 [ -n "$KEY" ] || die "give --key or --key-file: the agent key the hub expects"
 case "$MODE" in bundle | compiled | sh) ;; *) die "--mode must be bundle, compiled or sh" ;; esac
+# The hub goes verbatim into a shell wrapper and a JSON file: refuse anything that would need
+# quoting there (a URL never does).
+case "$HUB" in
+*[[:space:]\'\"\\\$\`]*) die "--hub must be a plain URL (no quotes, backslashes, spaces, \$ or backticks): $HUB" ;;
+esac
 
 OPT="$ROOT/opt/cluster-agent"
 ETC="$ROOT/etc/cluster-agent"

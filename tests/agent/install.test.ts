@@ -95,6 +95,30 @@ Deno.test("install: refuses without a root or a key", async () => {
   assert.match(stderr, /give --key or --key-file/);
 });
 
+Deno.test("install: refuses a hub that would break out of the wrapper's quotes or the JSON", async () => {
+  for (
+    const hub of [
+      "http://10.42.0.250:4242/'; touch /tmp/pwned; '",
+      'http://10.42.0.250:4242/","key":"x',
+      "http://10.42.0.250:4242/\\",
+      "http://10.42.0.250:4242/ x",
+      "http://10.42.0.250:4242/\tx",
+      "http://10.42.0.250:4242/\nx",
+      "http://$(id)/",
+      "http://`id`/",
+    ]
+  ) {
+    const { root, code, stderr } = await installInto(["--mode", "sh", "--key", "k", "--hub", hub]);
+    try {
+      assert.equal(code, 2, `accepted ${JSON.stringify(hub)}`);
+      assert.match(stderr, /--hub must be a plain URL/);
+      assert.deepEqual([...Deno.readDirSync(root)], [], "nothing installed");
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  }
+});
+
 Deno.test("systemd unit: every directive known to systemd-analyze verify", async () => {
   let probe;
   try {
