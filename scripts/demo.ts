@@ -16,7 +16,7 @@ console.log(`demo: hub on ${v.url} (dashboard there too), time scale ${scale}`);
 const env = (n: string) =>
   ({ CM_HUB: v.url, CM_TOKEN: v.hub.token.value } as Record<string, string>)[n];
 const t0 = Date.now();
-const code = await runCli(["bootstrap"], undefined, env);
+const code = await runCli(["bootstrap"], undefined, env, true);
 const took = (Date.now() - t0) / 1000;
 console.log(
   `demo: bootstrap took ${took.toFixed(1)} s (${(took / scale).toFixed(0)} s at full time)`,

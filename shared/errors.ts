@@ -14,6 +14,7 @@ export const ERROR_STATUS = {
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
+  cancelled: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   not_ready: 503,

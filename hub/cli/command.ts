@@ -12,6 +12,8 @@ export interface CliContext {
   out(line: string): void;
   /** Writes a line to stderr (progress, warnings). */
   err(line: string): void;
+  /** false: do not install a Ctrl-C handler (in-process use, tests). Default true. */
+  interactive?: boolean;
 }
 
 /** One CLI verb, e.g. `power`. */

@@ -7,7 +7,7 @@ import { ClusterError } from "../../shared/errors.ts";
 import { ApiClient } from "./api_client.ts";
 import type { CliCommand, CliContext } from "./command.ts";
 import { debugledCommand } from "./verbs/debugled.ts";
-import { jobCommand } from "./verbs/jobs.ts";
+import { cancelCommand, jobCommand } from "./verbs/jobs.ts";
 import { powerallCommand, powerCommand } from "./verbs/power.ts";
 import { activetestCommand, bootstrapCommand, testallCommand } from "./verbs/run_job.ts";
 import { statusCommand } from "./verbs/status.ts";
@@ -23,6 +23,7 @@ export const COMMANDS: CliCommand[] = [
   activetestCommand,
   bootstrapCommand,
   jobCommand,
+  cancelCommand,
   ...netbootCliCommands,
 ];
 
@@ -73,13 +74,15 @@ export function splitGlobalOptions(argv: readonly string[]): GlobalOptions {
   return out;
 }
 
-function readToken(env: (n: string) => string | undefined): string | undefined {
+/** The admin token and where it came from (for error hints). */
+function readToken(env: (n: string) => string | undefined): { token?: string; from: string } {
   const given = env("CM_TOKEN");
-  if (given) return given;
+  if (given) return { token: given, from: "$CM_TOKEN" };
+  const path = join(env("CM_DATA_DIR") ?? ".data", "token");
   try {
-    return Deno.readTextFileSync(join(env("CM_DATA_DIR") ?? ".data", "token")).trim();
+    return { token: Deno.readTextFileSync(path).trim(), from: path };
   } catch {
-    return undefined;
+    return { from: `${path} (not readable)` };
   }
 }
 
@@ -91,6 +94,8 @@ export async function runCli(
     err: (l) => console.error(l),
   },
   env: (n: string) => string | undefined = (n) => Deno.env.get(n),
+  /** True when run as the `cm` program: Ctrl-C then cancels the job being followed. */
+  interactive = false,
 ): Promise<number> {
   let parsed: GlobalOptions;
   try {
@@ -109,26 +114,31 @@ export async function runCli(
     io.err(`cm: unknown verb "${verb}"\n\n${usage()}`);
     return 2;
   }
+  const found = parsed.token ? { token: parsed.token, from: "--token" } : readToken(env);
   const ctx: CliContext = {
     api: new ApiClient({
       baseUrl: parsed.hub ?? env("CM_HUB") ?? "http://127.0.0.1:4242",
-      token: parsed.token ?? readToken(env),
+      token: parsed.token ?? found.token,
     }),
     args,
     json: parsed.json,
     out: io.out,
     err: io.err,
+    interactive,
   };
   try {
     return await command.run(ctx);
   } catch (e) {
     if (e instanceof ClusterError) {
       if (ctx.json) io.out(JSON.stringify({ error: { code: e.code, message: e.message } }));
-      io.err(`cm ${verb}: ${e.message}`);
+      const hint = e.code === "unauthorized"
+        ? ` (token from ${found.from}; for another hub set CM_TOKEN or CM_DATA_DIR)`
+        : "";
+      io.err(`cm ${verb}: ${e.message}${hint}`);
       return e.code === "bad_request" || e.code === "invalid_range" ? 2 : 1;
     }
     throw e;
   }
 }
 
-if (import.meta.main) Deno.exit(await runCli(Deno.args));
+if (import.meta.main) Deno.exit(await runCli(Deno.args, undefined, undefined, true));

@@ -6,15 +6,15 @@
 import type { Clock } from "../../shared/clock.ts";
 import type { ClusterEvent } from "../../shared/schemas.ts";
 import type { EventLog } from "../events/event_log.ts";
-import type { JobHandle } from "../jobs/job_runner.ts";
+import { type JobHandle, throwIfCancelled } from "../jobs/job_runner.ts";
 import type { NodePowerResult } from "./power_sequencer.ts";
 
 /** Watches nodes until each reaches `running`. */
 export interface RunningWatch {
   /** Hub time each node was first seen running. */
   readonly upAt: ReadonlyMap<number, number>;
-  /** Resolves when all are up or at `deadline` (hub time), whichever is first. */
-  until(deadline: number): Promise<void>;
+  /** Resolves when all are up, at `deadline` (hub time) or when `signal` aborts. */
+  until(deadline: number, signal?: AbortSignal): Promise<void>;
   stop(): void;
 }
 
@@ -50,9 +50,13 @@ export function watchRunning(
   if (wanted.size === 0) resolveAll();
   return {
     upAt,
-    async until(deadline) {
+    async until(deadline, signal) {
+      if (signal?.aborted) return;
       const ac = new AbortController();
+      const stop = () => ac.abort();
+      signal?.addEventListener("abort", stop, { once: true });
       await Promise.race([allUp, clock.sleepUntil(deadline, ac.signal)]);
+      signal?.removeEventListener("abort", stop);
       ac.abort();
     },
     stop: unsubscribe,
@@ -138,9 +142,11 @@ export async function runActiveTest(
       poweredAt.set(r.node, clock.now());
       if (!r.ok) errors.set(r.node, r.error ?? "power fault");
     });
-    await watch.until(start + timeoutMs);
+    await watch.until(start + timeoutMs, job?.signal);
   } finally {
     watch.stop();
   }
-  return activeTestReport(nodes, poweredAt, watch.upAt, errors, timeoutMs);
+  const report = activeTestReport(nodes, poweredAt, watch.upAt, errors, timeoutMs);
+  throwIfCancelled(job?.signal, "the active test", report);
+  return report;
 }

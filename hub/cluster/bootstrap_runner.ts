@@ -6,7 +6,7 @@
 import { ClusterError } from "../../shared/errors.ts";
 import { formatNodeSet } from "../../shared/range.ts";
 import type { Job } from "../../shared/schemas.ts";
-import type { JobHandle } from "../jobs/job_runner.ts";
+import { type JobHandle, throwIfCancelled } from "../jobs/job_runner.ts";
 import { watchRunning } from "./active_test.ts";
 import {
   advance,
@@ -103,23 +103,42 @@ export class BootstrapRunner {
       s = advance(s, o, Math.round(clock.now()));
       this.#save(s, h);
     };
+    // A cancel request stops the bootstrap between stages; it is stored as failed, so a
+    // restart does not report it as interrupted. Nodes keep their stored desired state.
+    const checkCancel = () => {
+      if (!h.signal.aborted) return;
+      const stopped = s.stage;
+      s = { ...s, stage: "failed", stageAt: Math.round(clock.now()) };
+      this.#service.d.store.setSetting(KEY, s);
+      throwIfCancelled(h.signal, `the bootstrap (in stage ${stopped.replace("_", " ")})`, s);
+    };
     // 1. Fabric: the switch boots; the control plane waits for it.
-    await clock.sleep(t.fabricMs);
+    await clock.sleep(t.fabricMs, h.signal);
+    checkCancel();
     step({ stage: "fabric", ok: true });
     // 2. Control plane up: every node off.
     const off = await this.#service.applyPower(all, "off");
-    await clock.sleep(t.controlPlaneMs);
+    await clock.sleep(t.controlPlaneMs, h.signal);
+    checkCancel();
     step({ stage: "control_plane", ok: off.every((r) => r.ok) });
     if (failed()) return s;
-    // 3. Self test of the nodes to boot.
-    const report = await runSelfTest(s.nodes, { map, sequencer, clock }, t.selfTest);
+    // 3. Self test of the nodes to boot (it switches off what it switched on if cancelled).
+    const report = await runSelfTest(s.nodes, { map, sequencer, clock }, t.selfTest, {
+      id: h.id,
+      signal: h.signal,
+      progress: () => {},
+    }).catch((e) => {
+      checkCancel();
+      throw e;
+    });
     step({
       stage: "self_test",
       failedNodes: report.nodes.filter((n) => !n.pass).map((n) => n.node),
     });
     if (failed()) return s;
     // 4. Boot every node that passed; 5. wait for their heartbeats.
-    await clock.sleep(t.bootGapMs);
+    await clock.sleep(t.bootGapMs, h.signal);
+    checkCancel();
     const boot = nodesToBoot(s);
     const watch = watchRunning(boot, {
       events,
@@ -130,10 +149,11 @@ export class BootstrapRunner {
       const results = await this.#service.applyPower(boot, "on");
       step({ stage: "boot", ok: results.some((r) => r.ok) });
       if (failed()) return s;
-      await watch.until(clock.now() + t.heartbeatTimeoutMs);
+      await watch.until(clock.now() + t.heartbeatTimeoutMs, h.signal);
     } finally {
       watch.stop();
     }
+    checkCancel();
     step({ stage: "wait_heartbeats", silentNodes: boot.filter((n) => !watch.upAt.has(n)) });
     return s;
   }

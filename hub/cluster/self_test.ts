@@ -5,7 +5,7 @@
  */
 import type { Clock } from "../../shared/clock.ts";
 import type { NodeMap } from "../../shared/node_map.ts";
-import type { JobHandle } from "../jobs/job_runner.ts";
+import { type JobHandle, throwIfCancelled } from "../jobs/job_runner.ts";
 import type { NodePowerResult, PowerSequencer } from "./power_sequencer.ts";
 
 /** Self-test timing. */
@@ -102,12 +102,15 @@ export async function runSelfTest(
   const started = clock.now();
   const total = nodes.length * 2;
   let done = 0;
+  const signal = job?.signal;
   const phase = async (state: "on" | "off", into: Map<number, NodePowerResult>) => {
     // One node at a time, in order, at most one per step: the vendor's "rapid sequence".
+    // Cancelled: the "on" phase stops where it is; the "off" phase always runs, at full speed.
     const t0 = clock.now();
     for (let i = 0; i < nodes.length; i++) {
       const node = nodes[i];
-      if (i > 0) await clock.sleepUntil(t0 + i * opts.stepMs);
+      if (state === "on" && signal?.aborted) break;
+      if (i > 0 && !signal?.aborted) await clock.sleepUntil(t0 + i * opts.stepMs, signal);
       const r = await sequencer.apply(node, state);
       into.set(node, r);
       job?.progress(++done, total, `node ${node} ${state} ${r.ok ? "ok" : "FAIL"}`);
@@ -116,7 +119,9 @@ export async function runSelfTest(
   const on = new Map<number, NodePowerResult>();
   const off = new Map<number, NodePowerResult>();
   await phase("on", on);
-  await clock.sleep(opts.holdMs);
+  await clock.sleep(opts.holdMs, signal);
   await phase("off", off);
-  return selfTestReport(deps.map, nodes, on, off, clock.now() - started);
+  const report = selfTestReport(deps.map, nodes, on, off, clock.now() - started);
+  throwIfCancelled(signal, "the self test", report);
+  return report;
 }

@@ -12,8 +12,21 @@ import type { Store } from "../store/store.ts";
 /** Handed to a job's work function to report progress. */
 export interface JobHandle {
   readonly id: string;
+  /** Aborted when someone asks to cancel the job; long work checks it between steps. */
+  readonly signal: AbortSignal;
   /** Sets progress; `message` goes into the job_progress event. */
   progress(done: number, total?: number, message?: string): void;
+}
+
+/** Throws the `cancelled` error if `signal` has been aborted. */
+export function throwIfCancelled(
+  signal: AbortSignal | undefined,
+  what: string,
+  details?: unknown,
+): void {
+  if (signal?.aborted) {
+    throw new ClusterError("cancelled", `${what} was cancelled on request`, details);
+  }
 }
 
 /** Runs and records jobs. */
@@ -21,7 +34,7 @@ export class JobRunner {
   readonly #store: Store;
   readonly #events: EventLog;
   readonly #clock: Clock;
-  readonly #live = new Map<string, { job: Job; done: Promise<Job> }>();
+  readonly #live = new Map<string, { job: Job; done: Promise<Job>; cancel: AbortController }>();
   #closed = false;
   /** Jobs started since the hub started, per kind and final state (for metrics). */
   readonly finished = new Map<string, number>();
@@ -85,8 +98,10 @@ export class JobRunner {
       total,
     });
     let lastSaved = 0;
+    const cancel = new AbortController();
     const handle: JobHandle = {
       id,
+      signal: cancel.signal,
       progress: (done, newTotal, message) => {
         job.progress = {
           done,
@@ -142,7 +157,7 @@ export class JobRunner {
       );
       return { ...job };
     })();
-    this.#live.set(id, { job, done });
+    this.#live.set(id, { job, done, cancel });
     return { ...job };
   }
 
@@ -189,6 +204,29 @@ export class JobRunner {
         errorCode: "not_ready",
       });
     }
+  }
+
+  /**
+   * Asks a running job to stop. Jobs stop at their next safe point (a self test switches off
+   * what it switched on); a job that has already ended is a conflict.
+   */
+  cancel(id: string): Job {
+    const live = this.#live.get(id);
+    if (!live) {
+      const job = this.get(id); // not_found for an unknown id
+      throw new ClusterError("conflict", `job ${id} has already ${job.state}; nothing to cancel`);
+    }
+    if (!live.cancel.signal.aborted) {
+      live.cancel.abort();
+      this.#events.emit("job_progress", null, `job ${id} (${live.job.kind}): cancel requested`, {
+        job: id,
+        kind: live.job.kind,
+        state: "running",
+        done: live.job.progress.done,
+        total: live.job.progress.total,
+      });
+    }
+    return this.get(id);
   }
 
   /** Waits for every running job to finish. */

@@ -141,3 +141,20 @@ Deno.test("global options may stand anywhere; verb flags reach the verb", async 
   });
   assert.throws(() => splitGlobalOptions(["status", "--hub"]), /--hub needs a value/);
 });
+
+Deno.test("cm cancel stops a running job; cm reports where a rejected token came from", () =>
+  withServed(async (t) => {
+    const res = await fetch(`${t.url}/api/v1/activetest`, {
+      method: "POST",
+      headers: { authorization: "Bearer test-admin-token" },
+      body: JSON.stringify({ nodes: "1-2", timeoutMs: 600_000 }),
+    });
+    const job = await res.json();
+    const r = await cm(t, ["cancel", job.id]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /cancel requested/);
+    const done = await t.hub.service.d.jobs.wait(job.id);
+    assert.equal(done.errorCode, "cancelled");
+    const bad = await cm(t, ["power", "3", "on"], "wrong-token");
+    assert.match(bad.err, /token from \$CM_TOKEN/);
+  }));

@@ -188,3 +188,47 @@ Deno.test("a bootstrap that fails early reports no node running", () =>
     assert.equal(job.state, "failed");
     assert.match(job.error ?? "", /bootstrap failed: 0\/4 nodes running/);
   }));
+
+Deno.test("cancel: a self test stops switching on and switches off what it switched on", async () => {
+  const sim = new SimulatedModule({ nodeCount: 60, clock: realClock, settleMs: 0 });
+  const slow = { ...FAST, selfTest: { stepMs: 20, holdMs: 10 } };
+  const t = await startTestHub({
+    overrides: { power: sim, timings: slow, sequencer: { stepMs: 1 } },
+  });
+  try {
+    const on = new Set<number>();
+    sim.onRailChange = (node, state) => state === "on" ? on.add(node) : on.delete(node);
+    const started = Job.parse(await (await t.call("POST", "/api/v1/testall", {})).json());
+    while (on.size < 5) await new Promise((r) => setTimeout(r, 5));
+    const res = await t.call("POST", `/api/v1/jobs/${started.id}/cancel`);
+    assert.equal(res.status, 202);
+    const job = await t.hub.service.d.jobs.wait(started.id);
+    assert.equal(job.state, "failed");
+    assert.equal(job.errorCode, "cancelled");
+    assert.match(job.error ?? "", /self test was cancelled/);
+    assert.equal(on.size, 0, "every rail it switched on is off again");
+    const report = job.result as SelfTestReport;
+    assert.ok(report.nodes.filter((n) => n.on.ok).length < 60, "it stopped early");
+    const again = await t.call("POST", `/api/v1/jobs/${started.id}/cancel`);
+    assert.equal(again.status, 409, "a finished job cannot be cancelled");
+    assert.equal((await t.call("POST", "/api/v1/jobs/nope/cancel")).status, 404);
+  } finally {
+    await t.close();
+    await Deno.remove(t.dataDir, { recursive: true });
+  }
+});
+
+Deno.test("cancel: a bootstrap stops between stages and is stored as failed, not interrupted", () =>
+  withHub(async (t) => {
+    const slow = t.hub.bootstrap.timings;
+    assert.ok(slow.fabricMs >= 1);
+    const started = Job.parse(await (await t.call("POST", "/api/v1/bootstrap", {})).json());
+    await t.call("POST", `/api/v1/jobs/${started.id}/cancel`);
+    const job = await t.hub.service.d.jobs.wait(started.id);
+    assert.equal(job.errorCode, "cancelled");
+    assert.match(job.error ?? "", /bootstrap \(in stage [a-z ]+\) was cancelled/);
+    const state = await (await t.call("GET", "/api/v1/bootstrap")).json();
+    assert.equal(state.state.stage, "failed");
+    const ok = await t.call("POST", "/api/v1/nodes/7/power", { state: "on" });
+    assert.equal(ok.status, 200, "its nodes are released");
+  }));

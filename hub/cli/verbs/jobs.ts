@@ -30,3 +30,20 @@ export const jobCommand: CliCommand = {
     return 0;
   },
 };
+
+/** `cm cancel ID`: asks the hub to stop a running job. */
+export const cancelCommand: CliCommand = {
+  name: "cancel",
+  usage: "cancel ID",
+  summary: "stop a running job (a self test switches off what it switched on)",
+  async run(ctx) {
+    if (ctx.args.length !== 1) throw new ClusterError("bad_request", "usage: cancel ID");
+    const job = await ctx.api.post<Job>(`/jobs/${encodeURIComponent(ctx.args[0])}/cancel`);
+    ctx.out(
+      ctx.json
+        ? JSON.stringify(job, null, 2)
+        : `cancel requested for ${job.id}; follow it: cm job ${job.id}`,
+    );
+    return 0;
+  },
+};

@@ -155,5 +155,14 @@ export function coreRoutes(
       response: Job,
       handler: (c) => c.json(service.d.jobs.get(c.req.param("id") ?? "")),
     }),
+    route({
+      method: "post",
+      path: "/jobs/:id/cancel",
+      summary: "Ask a running job to stop at its next safe point (202; poll the job)",
+      auth: "admin",
+      response: Job,
+      status: 202,
+      handler: (c) => c.json(service.d.jobs.cancel(c.req.param("id") ?? ""), 202),
+    }),
   ];
 }
