@@ -31,6 +31,8 @@ export interface HubSettings {
   heartbeatIntervalMs: number;
   /** JSON file with the power driver config; absent = simulated module. */
   powerConfigPath?: string;
+  /** JSON file with netboot settings (interfaces, WiFi, overlays, paths); absent = defaults. */
+  netbootConfigPath?: string;
   /** On the simulated module: run a virtual node agent for every powered bay. */
   virtualAgents: boolean;
   /** Virtual nodes' boot time (power-on to agent start), ms. */
@@ -53,6 +55,7 @@ export const HUB_USAGE = `usage: deno task hub [options]
   --lost-after-ms N    heartbeat silence before a node is lost (default 3000)
   --heartbeat-ms N     heartbeat interval asked of agents (default 1000)
   --power-config FILE  power driver config (JSON); default: the simulated module
+  --netboot-config FILE  netboot settings (JSON: interfaces, WiFi, overlays, …; CM_NETBOOT_CONFIG)
   --time-scale X       scale bootstrap/self-test timings (default 1 = vendor timeline)
   --sim-boot-ms N      simulated module: power-on to agent start of a virtual node
                        (default 5000, or 30000 × the time scale when that is shorter)
@@ -126,6 +129,7 @@ export function parseHubSettings(
       "lost-after-ms": { type: "string" },
       "heartbeat-ms": { type: "string" },
       "power-config": { type: "string" },
+      "netboot-config": { type: "string" },
       "time-scale": { type: "string" },
       "sim-boot-ms": { type: "string" },
       "no-agents": { type: "boolean" },
@@ -157,6 +161,7 @@ export function parseHubSettings(
       600_000,
     ),
     powerConfigPath: values["power-config"] ?? env("CM_POWER_CONFIG"),
+    netbootConfigPath: values["netboot-config"] ?? env("CM_NETBOOT_CONFIG"),
     virtualAgents: !values["no-agents"],
     simBootMs: values["sim-boot-ms"] === undefined
       ? defaultSimBootMs(scale)

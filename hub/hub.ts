@@ -17,7 +17,7 @@ import { coreRoutes } from "./http/routes/core.ts";
 import { runRoutes } from "./http/routes/runs.ts";
 import { netbootRoutes } from "./netboot/routes.ts";
 import { NetbootSupervisor } from "./netboot/supervisor.ts";
-import { netbootSettings } from "./netboot/settings.ts";
+import { loadNetbootSettings } from "./netboot/settings_file.ts";
 import type { MacTable } from "./netboot/mac_learner.ts";
 import { BootstrapRunner } from "./cluster/bootstrap_runner.ts";
 import { type BootstrapTimings, scaleTimings, VENDOR_TIMINGS } from "./cluster/bootstrap.ts";
@@ -104,7 +104,11 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
   };
   const netboot = new NetbootSupervisor({
     map,
-    settings: netbootSettings({ dryDir: join(settings.dataDir, "netboot") }),
+    settings: loadNetbootSettings(
+      map,
+      join(settings.dataDir, "netboot"),
+      settings.netbootConfigPath,
+    ),
     macs,
     emit: (type, node, message, data) => events.emit(type, node, message, data),
     // Learn only when exactly one bay without a MAC is booting: never guess between two.
