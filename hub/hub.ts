@@ -15,6 +15,7 @@ import { EventLog } from "./events/event_log.ts";
 import { createApp } from "./http/app.ts";
 import { coreRoutes } from "./http/routes/core.ts";
 import { runRoutes } from "./http/routes/runs.ts";
+import { macRoutes } from "./http/routes/macs.ts";
 import { netbootRoutes } from "./netboot/routes.ts";
 import { NetbootSupervisor } from "./netboot/supervisor.ts";
 import { loadNetbootSettings } from "./netboot/settings_file.ts";
@@ -130,6 +131,7 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
       ...coreRoutes(service, VERSION, startedAt),
       ...runRoutes(service, bootstrap),
       ...netbootRoutes({ map, macs, supervisor: netboot }),
+      ...macRoutes(service, () => netboot.apply()),
       ...live.routes,
     ],
     auth: { adminToken: token.value, agentKey: agentKey.value },

@@ -68,6 +68,14 @@ export const ActiveTestCommand = z.strictObject({
 });
 export type ActiveTestCommand = z.infer<typeof ActiveTestCommand>;
 
+/** `POST /api/v1/macs/learn`: bays to learn (default: enabled LAN bays without a MAC). */
+export const MacLearnCommand = z.strictObject({
+  nodes: NodeSetText.optional(),
+  /** How long to wait for each bay's DHCP request, ms (default 90 000). */
+  timeoutMs: z.number().int().min(100).max(600_000).optional(),
+});
+export type MacLearnCommand = z.infer<typeof MacLearnCommand>;
+
 /** `POST /api/v1/enabled`: include or exclude bays (spares) from bulk runs and bootstrap. */
 export const EnableCommand = z.strictObject({ nodes: NodeSetText, enabled: z.boolean() });
 export type EnableCommand = z.infer<typeof EnableCommand>;
@@ -174,7 +182,7 @@ export const ModuleInfo = z.strictObject({
 export type ModuleInfo = z.infer<typeof ModuleInfo>;
 
 /** Kinds of long-running work. */
-export const JobKind = z.enum(["power", "testall", "activetest", "bootstrap"]);
+export const JobKind = z.enum(["power", "testall", "activetest", "bootstrap", "maclearn"]);
 export type JobKind = z.infer<typeof JobKind>;
 
 /** A job: every power operation and test runs as one. */
@@ -210,6 +218,7 @@ export const EventType = z.enum([
   "job_progress",
   "mac_learned",
   "mac_conflict",
+  "mac_forgotten",
   "service_state",
   "fault",
   "hub_started",

@@ -22,7 +22,7 @@ import type {
   RequestedLedMode,
 } from "../../shared/schemas.ts";
 import type { EventLog } from "../events/event_log.ts";
-import type { JobRunner } from "../jobs/job_runner.ts";
+import { type JobRunner, throwIfCancelled } from "../jobs/job_runner.ts";
 import type { PowerSwitch } from "../power/power_switch.ts";
 import type { Store } from "../store/store.ts";
 import type { NodeTracker } from "./node_tracker.ts";
@@ -47,7 +47,7 @@ export interface ClusterServiceDeps {
 }
 
 /** Job kinds that take over the whole module: only one runs at a time. */
-const EXCLUSIVE = ["testall", "activetest", "bootstrap"] as const;
+const EXCLUSIVE = ["testall", "activetest", "bootstrap", "maclearn"] as const;
 
 /** Result stored on a power job. */
 export interface PowerJobResult {
@@ -232,6 +232,73 @@ export class ClusterService {
       } ` +
         `being driven by ${job.kind} job ${job.id}; wait for it (cm job ${job.id})`,
     );
+  }
+
+  /**
+   * `macs learn`: the control plane powers bays one at a time so the hub can tell which bay a
+   * new MAC belongs to. Bays without a MAC in `ids` are switched off, then each is switched on
+   * alone and the job waits (up to `timeoutMs`) for its DHCP request to be learned. Bays that
+   * already have a MAC are skipped. Learned bays are left on.
+   */
+  learnMacs(ids: readonly number[], timeoutMs: number): Job {
+    this.assertIdle();
+    const todo = ids.filter((id) =>
+      this.d.store.node(id).mac === null && this.d.map.bays[id - 1].lan
+    );
+    if (todo.length === 0) {
+      throw new ClusterError(
+        "conflict",
+        `every LAN bay in ${formatNodeSet(ids)} already has a MAC`,
+      );
+    }
+    return this.startOwned("maclearn", todo, formatNodeSet(todo), todo.length, async (h) => {
+      const { clock, events, store } = this.d;
+      await this.applyPower(todo, "off");
+      const learned: number[] = [];
+      const missed: number[] = [];
+      for (const [i, id] of todo.entries()) {
+        throwIfCancelled(h.signal, "MAC learning", { learned, missed });
+        let wake = () => {};
+        const unsubscribe = events.subscribe((e) => {
+          if (e.type === "mac_learned" && e.node === id) wake();
+        });
+        try {
+          const seen = new Promise<void>((r) => (wake = r));
+          await this.applyPower([id], "on");
+          const ac = new AbortController();
+          const stop = () => ac.abort();
+          h.signal.addEventListener("abort", stop, { once: true });
+          await Promise.race([seen, clock.sleep(timeoutMs, ac.signal)]);
+          ac.abort();
+          h.signal.removeEventListener("abort", stop);
+        } finally {
+          unsubscribe();
+        }
+        const mac = store.node(id).mac;
+        (mac ? learned : missed).push(id);
+        h.progress(
+          i + 1,
+          todo.length,
+          mac ? `node ${id} is ${mac}` : `node ${id}: no DHCP request`,
+        );
+      }
+      const summary = `learned ${learned.length} of ${todo.length}` +
+        (missed.length ? `; no DHCP request from ${formatNodeSet(missed)}` : "");
+      const report = { learned, missed, summary, lines: [] as string[] };
+      if (missed.length) throw new ClusterError("not_ready", summary, report);
+      return report;
+    });
+  }
+
+  /** Forgets a bay's learned MAC (e.g. after swapping the Pi); the bay can be learned again. */
+  forgetMac(id: number): NodeStatus {
+    const before = this.d.store.node(id).mac;
+    if (before === null) {
+      throw new ClusterError("conflict", `node ${id} has no learned MAC to forget`);
+    }
+    this.d.store.updateNode(id, { mac: null });
+    this.d.events.emit("mac_forgotten", id, `node ${id} forgot MAC ${before}`, { mac: before });
+    return this.node(id);
   }
 
   /** Refuses to start a module-wide job while another one runs. */

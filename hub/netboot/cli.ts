@@ -1,6 +1,8 @@
 /** CLI verbs of the netboot services: `netboot render|status|apply`, `macs`, `node reset N`. */
 import type { CliCommand, CliContext } from "../cli/command.ts";
 import { ClusterError } from "../../shared/errors.ts";
+import type { Job } from "../../shared/schemas.ts";
+import { followJob } from "../cli/job_progress.ts";
 import type {
   ApplyResult,
   MacsResponse,
@@ -24,8 +26,20 @@ async function render(ctx: CliContext): Promise<number> {
     return 0;
   }
   const wanted = ctx.args.filter((a) => !a.startsWith("--"));
+  const matches = (name: string) => wanted.some((w) => name === w || name.endsWith(`/${w}`));
+  const unknown = wanted.filter((w) =>
+    !r.files.some((f) => f.name === w || f.name.endsWith(`/${w}`))
+  );
+  if (unknown.length) {
+    throw new ClusterError(
+      "bad_request",
+      `no rendered file named ${unknown.join(", ")}; the files are: ${
+        r.files.map((f) => f.name).join(", ")
+      }`,
+    );
+  }
   for (const f of r.files) {
-    if (wanted.length && !wanted.some((w) => f.name === w || f.name.endsWith(`/${w}`))) continue;
+    if (wanted.length && !matches(f.name)) continue;
     ctx.out(`==> ${f.name}${f.path ? ` (${f.path}, reload: ${f.reload})` : ""}`);
     ctx.out(f.content.trimEnd());
   }
@@ -84,9 +98,24 @@ export const netbootCommand: CliCommand = {
 /** `macs`: the learned MAC table and unknown MACs seen. */
 export const macsCommand: CliCommand = {
   name: "macs",
-  usage: "macs",
-  summary: "list the learned MAC address of each node and unknown MACs asking for leases",
+  usage: "macs [learn [SET] | forget N]",
+  summary: "learned MACs and unknown ones; learn: power bays one at a time to learn theirs",
   async run(ctx) {
+    const [sub, ...rest] = ctx.args;
+    if (sub === "learn" && rest.length <= 2) {
+      const body = rest.length ? { nodes: rest.join(" ") } : {};
+      const job = await followJob(ctx, await ctx.api.post<Job>("/macs/learn", body));
+      const result = job.result as { summary?: string } | undefined;
+      ctx.out(
+        ctx.json ? JSON.stringify(job, null, 2) : result?.summary ?? `${job.state}: ${job.error}`,
+      );
+      return job.state === "succeeded" ? 0 : 1;
+    }
+    if (sub === "forget" && rest.length === 1) {
+      await ctx.api.request("DELETE", `/nodes/${encodeURIComponent(rest[0])}/mac`);
+      ctx.out(`node ${rest[0]}: MAC forgotten; learn it again with: cm macs learn ${rest[0]}`);
+      return 0;
+    }
     if (ctx.args.length) throw new ClusterError("bad_request", `usage: ${macsCommand.usage}`);
     const r = await ctx.api.get<MacsResponse>("/macs");
     if (ctx.json) {
