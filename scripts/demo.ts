@@ -19,7 +19,9 @@ const t0 = Date.now();
 const code = await runCli(["bootstrap"], undefined, env, true);
 const took = (Date.now() - t0) / 1000;
 console.log(
-  `demo: bootstrap took ${took.toFixed(1)} s (${(took / scale).toFixed(0)} s at full time)`,
+  `demo: bootstrap took ${took.toFixed(1)} s (≈ ${
+    (took / scale).toFixed(0)
+  } s on the vendor's timeline, with 30 s Pi boots)`,
 );
 await runCli(["status"], undefined, env);
 await v.close();

@@ -43,6 +43,13 @@ export function parseNodeSet(text: string, maxNode: number): number[] {
     if (part === "") {
       throw new NodeRangeError(`empty item in node set "${src}": remove the extra comma`);
     }
+    if (/^[0-9]+(\s+[0-9]+)+$/.test(part)) {
+      throw new NodeRangeError(
+        `"${part}": separate node ids with commas (${
+          part.split(/\s+/).join(",")
+        }); two numbers with a space between mean a range FIRST LAST`,
+      );
+    }
     const dash = part.indexOf("-");
     if (dash === -1) {
       ids.add(parseNodeId(part, maxNode));

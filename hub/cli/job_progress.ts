@@ -19,7 +19,10 @@ export function progressBar(job: Job, width = 30): string {
  */
 export async function followJob(ctx: CliContext, job: Job, pollMs = 200): Promise<Job> {
   let last = "";
+  let lastAt = 0;
   let current = job;
+  // On a terminal every step redraws; into a file or pipe, one line every 2 s is enough.
+  const everyMs = Deno.stderr.isTerminal() ? 0 : 2000;
   let interrupts = 0;
   const onInterrupt = () => {
     interrupts++;
@@ -38,8 +41,11 @@ export async function followJob(ctx: CliContext, job: Job, pollMs = 200): Promis
   try {
     while (current.state === "running" || current.state === "queued") {
       const line = progressBar(current);
-      if (line !== last && !ctx.json) ctx.err(line);
-      last = line;
+      if (line !== last && !ctx.json && Date.now() - lastAt >= everyMs) {
+        ctx.err(line);
+        last = line;
+        lastAt = Date.now();
+      }
       await new Promise((r) => setTimeout(r, pollMs));
       current = await ctx.api.get<Job>(`/jobs/${encodeURIComponent(current.id)}`);
     }

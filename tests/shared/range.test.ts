@@ -89,7 +89,7 @@ Deno.test("parseNodeSet: every bad input is rejected with a message naming the p
     ["1e1", 60, /"1e1" is not a node id/],
     ["0x10", 60, /"0x10" is not a node id/],
     ["1-2-3", 60, /"1-2-3" is not a range/],
-    ["1 2 3", 60, /"1 2 3" is not a node id/],
+    ["1 2 3", 60, /"1 2 3": separate node ids with commas \(1,2,3\)/],
     ["all,1", 60, /"all" is not a node id/],
     ["1-a", 60, /"1-a" is not a range/],
     ["-", 60, /incomplete range/],
@@ -181,4 +181,9 @@ Deno.test("property: parse(format(S)) = S for random subsets of 1..maxNode", () 
       assert.equal(formatNodeSet(shuffled), text);
     }
   }
+});
+
+Deno.test("parseNodeSet: several space-separated ids get a hint to use commas", () => {
+  assert.throws(() => parseNodeSet("7 9 11", 60), /separate node ids with commas \(7,9,11\)/);
+  assert.deepEqual(parseNodeSet("7 9", 60), [7, 8, 9], "two numbers stay the vendor's FIRST LAST");
 });
