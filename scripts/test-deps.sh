@@ -1,0 +1,36 @@
+#!/bin/sh
+# Installs, once and in one apt run, the Debian packages the integration tests use:
+# Chromium (dashboard test), dnsmasq/busybox/iproute2/iptables (netboot netns test), dash and
+# busybox (the Zero W sh agent), gcc + linux-libc-dev (GPIO uAPI layout check), curl.
+# Run by `deno task test` before the tests. Idempotent and quiet when everything is there;
+# without root or apt it only says what is missing (those tests then skip with a message,
+# or fail where CI=true demands them).
+set -u
+
+missing=""
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/bin/$1" ]; }
+[ -x /usr/bin/chromium ] || missing="$missing chromium fonts-dejavu-core"
+have dnsmasq || missing="$missing dnsmasq-base"
+have busybox || missing="$missing busybox"
+have ip || missing="$missing iproute2"
+have iptables || missing="$missing iptables"
+have dash || missing="$missing dash"
+have gcc || missing="$missing gcc"
+[ -f /usr/include/linux/gpio.h ] || missing="$missing linux-libc-dev"
+have curl || missing="$missing curl"
+
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != "0" ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "test-deps: missing:$missing (install them as root with apt-get; the tests that need them will say so)" >&2
+  exit 0
+fi
+
+echo "test-deps: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq -o DPkg::Lock::Timeout=300 >/dev/null 2>&1 || echo "test-deps: apt-get update failed" >&2
+# shellcheck disable=SC2086
+if ! apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends $missing >/dev/null; then
+  echo "test-deps: apt-get install$missing failed; the tests that need them will say so" >&2
+fi
+exit 0
