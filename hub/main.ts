@@ -3,6 +3,7 @@ import { ClusterError } from "../shared/errors.ts";
 import { HUB_USAGE, parseHubSettings } from "./config.ts";
 import { createHub } from "./hub.ts";
 import { openConfiguredPowerSwitch } from "./power/open_configured.ts";
+import { acquireHardwareLock } from "./power/hardware_lock.ts";
 import { SimulatedModule } from "./power/simulated_module.ts";
 import { VirtualCluster } from "./virtual/virtual_cluster.ts";
 import { realClock } from "../shared/clock.ts";
@@ -20,6 +21,8 @@ async function main(): Promise<number> {
     return 0;
   }
   const sim = new SimulatedModule({ nodeCount: settings.nodeCount, clock: realClock });
+  // Real hardware: one hub per module, whatever its data directory or port.
+  const hardwareLock = settings.powerConfigPath ? acquireHardwareLock() : null;
   const power = settings.powerConfigPath
     ? await openConfiguredPowerSwitch(settings.powerConfigPath, () => sim)
     : sim;
@@ -105,6 +108,7 @@ async function main(): Promise<number> {
   await server.finished;
   await virtual?.close();
   await hub.close();
+  hardwareLock?.release();
   console.log("hub: stopped");
   return 0;
 }

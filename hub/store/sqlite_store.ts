@@ -1,5 +1,6 @@
 /** The `Store` on `node:sqlite`: one file in the hub's data directory, WAL mode. */
-import { DatabaseSync } from "node:sqlite";
+import type { DatabaseSync } from "node:sqlite";
+import { openExclusiveDb } from "./exclusive_db.ts";
 import type {
   ClusterEvent,
   EventType,
@@ -8,7 +9,6 @@ import type {
   RequestedLedMode,
 } from "../../shared/schemas.ts";
 import type { NewEvent, NodeRecord, Store } from "./store.ts";
-import { ClusterError } from "../../shared/errors.ts";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS nodes (
@@ -97,20 +97,10 @@ export class SqliteStore implements Store {
    * hub pointed at the same data directory fails here instead of acting on this one's state.
    */
   constructor(path: string) {
-    this.#db = new DatabaseSync(path);
-    try {
-      this.#db.exec("PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL;");
-      this.#db.exec("PRAGMA synchronous = NORMAL; BEGIN EXCLUSIVE; COMMIT;");
-    } catch (e) {
-      this.#db.close();
-      if (/locked|busy/i.test(String(e))) {
-        throw new ClusterError(
-          "conflict",
-          `${path} is in use by another hub process; stop it first, or give this one its own --data-dir`,
-        );
-      }
-      throw e;
-    }
+    this.#db = openExclusiveDb(
+      path,
+      `${path} is in use by another hub process; stop it first, or give this one its own --data-dir`,
+    );
     this.#db.exec(SCHEMA);
     if (path !== ":memory:") Deno.chmodSync(path, 0o600);
   }
