@@ -3,7 +3,7 @@
  * bootstrap of the LAN bays (the vendor's 1-16,23,30-60), node 7 identifying, bus 8 switched
  * off, one agent crashed (lost). Needs Debian's /usr/bin/chromium (scripts/install-chromium.sh).
  */
-import { chromium } from "playwright-core";
+import { launchChromium } from "./lib/chromium.ts";
 import { startVirtualHub } from "./lib/virtual_hub.ts";
 
 const out = Deno.args[0] ?? "docs/dashboard.png";
@@ -17,19 +17,7 @@ try {
   service.setLed(7, "identify");
   await v.virtual.kill(52); // a crashed agent: the bay goes lost after 3 s of silence
   await new Promise((r) => setTimeout(r, 4000));
-  const browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: [
-      "--no-sandbox",
-      "--headless",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--disable-quic",
-      "--no-first-run",
-    ],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1330, height: 760 } });
     await page.goto(`${v.url}/`);

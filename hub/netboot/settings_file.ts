@@ -6,6 +6,7 @@ import { z } from "zod";
 import type { NodeMap } from "../../shared/node_map.ts";
 import { ClusterError } from "../../shared/errors.ts";
 import { parseOrThrow } from "../../shared/schemas.ts";
+import { readJsonConfig } from "../config_file.ts";
 import { type NetbootSettings, netbootSettings, validateSettings } from "./settings.ts";
 
 const Octet = z.number().int().min(1).max(254);
@@ -56,17 +57,7 @@ export function loadNetbootSettings(
 ): NetbootSettings {
   let partial: z.infer<typeof NetbootSettingsFile> = {};
   if (path) {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(Deno.readTextFileSync(path));
-    } catch (e) {
-      const why = e instanceof Deno.errors.NotFound
-        ? "file not found"
-        : e instanceof Error
-        ? e.message
-        : String(e);
-      throw new ClusterError("bad_request", `cannot read netboot config ${path}: ${why}`);
-    }
+    const raw = readJsonConfig(path, "netboot config");
     partial = parseOrThrow(NetbootSettingsFile, raw, `netboot config ${path}`);
   }
   const settings = netbootSettings({ dryDir, ...partial });

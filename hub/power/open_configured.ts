@@ -6,6 +6,7 @@ import { ClusterError } from "../../shared/errors.ts";
 import { openGpioLine } from "../../shared/gpio/open_line.ts";
 import { openDevI2cBus } from "../hardware/i2c/dev_i2c.ts";
 import { createPowerSwitch } from "./create_power_switch.ts";
+import { readJsonConfig } from "../config_file.ts";
 import type { PowerSwitch } from "./power_switch.ts";
 
 /** Reads `path` and builds its driver; `simulated` supplies the simulated module. */
@@ -13,17 +14,7 @@ export async function openConfiguredPowerSwitch(
   path: string,
   simulated: () => PowerSwitch,
 ): Promise<PowerSwitch> {
-  let config: unknown;
-  try {
-    config = JSON.parse(await Deno.readTextFile(path));
-  } catch (e) {
-    const why = e instanceof Deno.errors.NotFound
-      ? "file not found"
-      : e instanceof Error
-      ? e.message
-      : String(e);
-    throw new ClusterError("bad_request", `cannot read power config ${path}: ${why}`);
-  }
+  const config = readJsonConfig(path, "power config");
   try {
     return await createPowerSwitch(config, {
       openI2cBus: openDevI2cBus,

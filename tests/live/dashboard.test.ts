@@ -5,10 +5,10 @@
  * CI=true.
  */
 import assert from "node:assert/strict";
-import { chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
+import { CHROMIUM_PATH as CHROMIUM, launchChromium } from "../../scripts/lib/chromium.ts";
 import { sendHeartbeat, type ServedHub, serveTestHub, waitFor } from "./live_support.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = new URL("../../test-artifacts/", import.meta.url);
 const CI = Deno.env.get("CI") === "true";
 
@@ -98,20 +98,7 @@ Deno.test({
     if (missing) throw new Error(`CI=true but Chromium is unavailable: ${missing}`);
     const started = performance.now();
     const h: ServedHub = await serveTestHub();
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--no-sandbox",
-        "--headless",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-quic",
-        "--no-first-run",
-      ],
-      timeout: 60_000,
-    });
+    const browser = await launchChromium();
     // Agents of the nodes under test keep heartbeating, as real ones do.
     const agents = new Map<number, Parameters<typeof sendHeartbeat>[2]>();
     const beat = setInterval(() => {
