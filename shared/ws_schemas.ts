@@ -31,11 +31,15 @@ export const UnsubscribeFrame = z.strictObject({
   type: z.literal("unsubscribe"),
 });
 
+/** A node id in a frame: any whole number here; the hub's range parser checks it against the
+ * module (so "node 61" gets the same invalid_range answer as over REST). */
+const WsNode = z.number().int();
+
 /** Switches one node (`node`) or a node set (`nodes`, e.g. "1-16,23"); answers the job. */
 export const PowerFrame = z.strictObject({
   id: RequestId,
   type: z.literal("power"),
-  node: NodeId.optional(),
+  node: WsNode.optional(),
   nodes: z.string().min(1).max(512).optional(),
   state: PowerAction,
 }).refine((f) => (f.node === undefined) !== (f.nodes === undefined), {
@@ -47,7 +51,7 @@ export const PowerFrame = z.strictObject({
 export const LedFrame = z.strictObject({
   id: RequestId,
   type: z.literal("led"),
-  node: NodeId,
+  node: WsNode,
   mode: RequestedLedMode,
 });
 

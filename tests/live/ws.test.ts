@@ -283,3 +283,24 @@ Deno.test("WS/SSE: resuming after an id from the future still delivers new event
     await t.close();
   }
 });
+
+Deno.test("WS: a node id outside the module gets the same invalid_range answer as REST", async () => {
+  const t = await startTestHub();
+  const sent: string[] = [];
+  const peer = { bufferedAmount: 0, send: (s: string) => sent.push(s), close: () => {} };
+  const session = new WsSession(
+    peer,
+    { service: t.hub.service, adminToken: "x", version: VERSION },
+    true,
+  );
+  try {
+    await session.message(JSON.stringify({ id: 7, type: "led", node: 61, mode: "identify" }));
+    const reply = ServerFrame.parse(JSON.parse(sent.at(-1)!));
+    assert.ok(reply.type === "error");
+    assert.equal(reply.error.code, "invalid_range");
+    assert.match(reply.error.message, /node 61 does not exist/);
+  } finally {
+    session.close();
+    await t.close();
+  }
+});
