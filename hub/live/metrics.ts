@@ -53,7 +53,12 @@ export class Exposition {
   }
 }
 
-interface Histogram {
+/** Requests of one method and route: counts per status and a duration histogram. */
+interface RouteSeries {
+  method: string;
+  route: string;
+  byStatus: Map<number, number>;
+  /** Non-cumulative: index i counts durations in (bucket i-1, bucket i]; the last is > 10 s. */
   buckets: number[];
   count: number;
   sum: number;
@@ -64,27 +69,30 @@ const KNOWN_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", 
 
 /** Counts HTTP requests by method, matched route pattern and status; times them. */
 export class HttpMetrics {
-  readonly requests = new Map<
-    string,
-    { method: string; route: string; status: number; n: number }
-  >();
-  readonly durations = new Map<string, { method: string; route: string; h: Histogram }>();
+  /** One entry per method and route pattern (the hot path does one lookup per request). */
+  readonly #series = new Map<string, RouteSeries>();
 
   /** Records one request. */
   observe(method: string, route: string, status: number, seconds: number): void {
-    const rk = `${method} ${route} ${status}`;
-    const r = this.requests.get(rk) ?? { method, route, status, n: 0 };
-    r.n++;
-    this.requests.set(rk, r);
-    const dk = `${method} ${route}`;
-    const d = this.durations.get(dk) ??
-      { method, route, h: { buckets: DURATION_BUCKETS.map(() => 0), count: 0, sum: 0 } };
-    DURATION_BUCKETS.forEach((le, i) => {
-      if (seconds <= le) d.h.buckets[i]++;
-    });
-    d.h.count++;
-    d.h.sum += seconds;
-    this.durations.set(dk, d);
+    const key = method + " " + route;
+    let r = this.#series.get(key);
+    if (!r) {
+      r = {
+        method,
+        route,
+        byStatus: new Map(),
+        buckets: new Array(DURATION_BUCKETS.length + 1).fill(0),
+        count: 0,
+        sum: 0,
+      };
+      this.#series.set(key, r);
+    }
+    r.byStatus.set(status, (r.byStatus.get(status) ?? 0) + 1);
+    let i = 0;
+    while (i < DURATION_BUCKETS.length && seconds > DURATION_BUCKETS[i]) i++;
+    r.buckets[i]++;
+    r.count++;
+    r.sum += seconds;
   }
 
   /**
@@ -115,34 +123,34 @@ export class HttpMetrics {
       "counter",
       "HTTP requests answered, by method, route pattern and status.",
     );
-    for (const r of this.requests.values()) {
-      out.sample(
-        "cluster_http_requests_total",
-        { method: r.method, route: r.route, status: r.status },
-        r.n,
-      );
+    for (const r of this.#series.values()) {
+      for (const [status, n] of r.byStatus) {
+        out.sample(
+          "cluster_http_requests_total",
+          { method: r.method, route: r.route, status },
+          n,
+        );
+      }
     }
     out.family(
       "cluster_http_request_duration_seconds",
       "histogram",
       "Time to answer an HTTP request (to the response head for streams), seconds.",
     );
-    for (const d of this.durations.values()) {
-      const base = { method: d.method, route: d.route };
+    for (const r of this.#series.values()) {
+      const base = { method: r.method, route: r.route };
+      let cumulative = 0;
       DURATION_BUCKETS.forEach((le, i) => {
+        cumulative += r.buckets[i];
         out.sample(
           "cluster_http_request_duration_seconds_bucket",
           { ...base, le: String(le) },
-          d.h.buckets[i],
+          cumulative,
         );
       });
-      out.sample(
-        "cluster_http_request_duration_seconds_bucket",
-        { ...base, le: "+Inf" },
-        d.h.count,
-      );
-      out.sample("cluster_http_request_duration_seconds_sum", base, d.h.sum);
-      out.sample("cluster_http_request_duration_seconds_count", base, d.h.count);
+      out.sample("cluster_http_request_duration_seconds_bucket", { ...base, le: "+Inf" }, r.count);
+      out.sample("cluster_http_request_duration_seconds_sum", base, r.sum);
+      out.sample("cluster_http_request_duration_seconds_count", base, r.count);
     }
   }
 }
