@@ -5,7 +5,7 @@
  * unsolicited. See docs/live.md.
  */
 import { z } from "zod";
-import { ClusterEvent, Job, NodeId, NodeStatus, PowerAction, RequestedLedMode } from "./schemas.ts";
+import { ClusterEvent, Job, NodeStatus, PowerAction, RequestedLedMode } from "./schemas.ts";
 
 /** Request id chosen by the client, echoed in the reply. */
 export const RequestId = z.union([z.string().min(1).max(100), z.number().int()]);
