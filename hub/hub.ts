@@ -136,7 +136,7 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
     ],
     auth: { adminToken: token.value, agentKey: agentKey.value },
     version: VERSION,
-    middleware: live.middleware,
+    observe: live.observe,
     mounts: live.mounts,
   });
   return {

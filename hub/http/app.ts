@@ -4,6 +4,7 @@
  */
 import { Hono } from "hono";
 import type { Context, MiddlewareHandler } from "hono";
+import { matchedRoutes } from "hono/route";
 import { ClusterError } from "../../shared/errors.ts";
 import { parseOrThrow } from "../../shared/schemas.ts";
 import { bearerToken, secretMatches } from "../auth/secrets.ts";
@@ -24,8 +25,8 @@ export interface AppOptions {
   routes: readonly RouteSpec[];
   auth: AppAuth;
   version: string;
-  /** Middleware run before every route (e.g. request metrics). */
-  middleware?: MiddlewareHandler[];
+  /** Told about every answered request: method, matched route pattern, status, seconds. */
+  observe?: HttpObserver;
   /** Extra sub-apps mounted at the root (dashboard, metrics, event stream). */
   mounts?: { path: string; app: Hono }[];
 }
@@ -120,29 +121,77 @@ export async function readBody<T>(
   return parseOrThrow(schema as never, value, "body") as T;
 }
 
+/** Receives one answered request (for request metrics). */
+export type HttpObserver = (method: string, route: string, status: number, seconds: number) => void;
+
+type Handler = (c: Context) => Response | Promise<Response>;
+
+/**
+ * Wraps a handler so that its answer, errors included, is reported to `observe` under the
+ * route pattern it was registered with. (Cheaper than a middleware on every request: the
+ * pattern is known here, nothing has to look it up.)
+ */
+function timed(route: string, observe: HttpObserver | undefined, handler: Handler): Handler {
+  if (!observe) return handler;
+  return async (c) => {
+    const start = performance.now();
+    let res: Response;
+    try {
+      res = await handler(c);
+    } catch (e) {
+      res = errorResponse(c, toClusterError(e));
+    }
+    observe(c.req.method, route, res.status, (performance.now() - start) / 1000);
+    return res;
+  };
+}
+
+/** A middleware reporting requests of a mounted sub-app by matched route pattern. */
+function observeMounted(observe: HttpObserver): MiddlewareHandler {
+  return async (c, next) => {
+    const start = performance.now();
+    try {
+      await next();
+    } finally {
+      // Requests no handler of this sub-app answered are counted once, by notFound.
+      const handler = matchedRoutes(c).at(c.req.routeIndex);
+      if (handler && !handler.path.endsWith("*")) {
+        observe(c.req.method, handler.path, c.res.status, (performance.now() - start) / 1000);
+      }
+    }
+  };
+}
+
 /** Builds the Hono app. */
 export function createApp(opts: AppOptions): Hono {
   const app = new Hono();
   app.onError((err, c) => errorResponse(c, toClusterError(err)));
-  app.notFound((c) =>
-    errorResponse(
+  const observe = opts.observe;
+  app.notFound((c) => {
+    const res = errorResponse(
       c,
       new ClusterError(
         "not_found",
         `no route ${c.req.method} ${c.req.path}; see GET /api/v1/openapi.json`,
       ),
-    )
-  );
-  for (const m of opts.middleware ?? []) app.use("*", m);
+    );
+    observe?.(c.req.method, "unmatched", res.status, 0);
+    return res;
+  });
   const openapi = buildOpenApi(opts.routes, opts.version);
-  app.get("/api/v1/openapi.json", (c) => c.json(openapi));
+  app.get("/api/v1/openapi.json", timed("/api/v1/openapi.json", observe, (c) => c.json(openapi)));
 
   for (const spec of opts.routes) {
-    app.on(spec.method.toUpperCase(), `/api/v1${spec.path}`, async (c) => {
-      authorize(c, opts.auth, spec.auth);
-      const body = spec.body ? await readBody(c, spec.body, spec.bodyOptional) : undefined;
-      return await spec.handler(c, body);
-    });
+    const pattern = `/api/v1${spec.path}`;
+    app.on(
+      spec.method.toUpperCase(),
+      pattern,
+      timed(pattern, observe, async (c) => {
+        authorize(c, opts.auth, spec.auth);
+        const body = spec.body ? await readBody(c, spec.body, spec.bodyOptional) : undefined;
+        return await spec.handler(c, body);
+      }),
+    );
   }
   // A known path with the wrong method is a 405, not a 404.
   const byPath = new Map<string, string[]>([["/openapi.json", ["GET"]]]);
@@ -150,17 +199,29 @@ export function createApp(opts: AppOptions): Hono {
     byPath.set(s.path, [...(byPath.get(s.path) ?? []), s.method.toUpperCase()]);
   }
   for (const [path, methods] of byPath) {
-    app.all(`/api/v1${path}`, (c) => {
-      c.header("Allow", methods.join(", "));
-      return errorResponse(
-        c,
-        new ClusterError(
-          "method_not_allowed",
-          `${c.req.method} is not allowed on ${c.req.path}; use ${methods.join(" or ")}`,
-        ),
-      );
-    });
+    app.all(
+      `/api/v1${path}`,
+      timed(`/api/v1${path}`, observe, (c) => {
+        c.header("Allow", methods.join(", "));
+        return errorResponse(
+          c,
+          new ClusterError(
+            "method_not_allowed",
+            `${c.req.method} is not allowed on ${c.req.path}; use ${methods.join(" or ")}`,
+          ),
+        );
+      }),
+    );
   }
-  for (const m of opts.mounts ?? []) app.route(m.path, m.app);
+  for (const m of opts.mounts ?? []) {
+    if (!observe) {
+      app.route(m.path, m.app);
+      continue;
+    }
+    const wrapped = new Hono();
+    wrapped.use("*", observeMounted(observe));
+    wrapped.route("/", m.app);
+    app.route(m.path, wrapped);
+  }
   return app;
 }

@@ -4,8 +4,6 @@
  * JobRunner and EventLog, HTTP figures from {@link HttpMetrics}' middleware.
  */
 import { Hono } from "hono";
-import type { MiddlewareHandler } from "hono";
-import { matchedRoutes } from "hono/route";
 import { Lifecycle } from "../../shared/schemas.ts";
 import type { ClusterService } from "../cluster/cluster_service.ts";
 
@@ -73,7 +71,9 @@ export class HttpMetrics {
   readonly #series = new Map<string, RouteSeries>();
 
   /** Records one request. */
-  observe(method: string, route: string, status: number, seconds: number): void {
+  observe(anyMethod: string, route: string, status: number, seconds: number): void {
+    // Only standard methods become label values: any other verb would add a series.
+    const method = KNOWN_METHODS.has(anyMethod) ? anyMethod : "OTHER";
     const key = method + " " + route;
     let r = this.#series.get(key);
     if (!r) {
@@ -93,27 +93,6 @@ export class HttpMetrics {
     r.buckets[i]++;
     r.count++;
     r.sum += seconds;
-  }
-
-  /**
-   * Middleware that observes every request. The route label is the matched route pattern
-   * (e.g. `/api/v1/nodes/:id/power`), never the raw path, so ids do not explode the label
-   * set; requests that match no route count as `unmatched`.
-   */
-  middleware(): MiddlewareHandler {
-    return async (c, next) => {
-      const start = performance.now();
-      try {
-        await next();
-      } finally {
-        const routes = matchedRoutes(c);
-        const handler = routes.at(c.req.routeIndex);
-        const route = handler && !handler.path.endsWith("*") ? handler.path : "unmatched";
-        // Only standard methods become label values: any other verb would add a series.
-        const method = KNOWN_METHODS.has(c.req.method) ? c.req.method : "OTHER";
-        this.observe(method, route, c.res.status, (performance.now() - start) / 1000);
-      }
-    };
   }
 
   /** Appends the HTTP families. */

@@ -3,7 +3,8 @@
  * dashboard, Prometheus metrics and the Ansible inventory. `createHub` adds `routes` to the
  * REST routes, `mounts` to the app, wraps the app with `instrument` and calls `close`.
  */
-import type { Hono, MiddlewareHandler } from "hono";
+import type { Hono } from "hono";
+import type { HttpObserver } from "../http/app.ts";
 import type { ClusterService } from "../cluster/cluster_service.ts";
 import type { RouteSpec } from "../http/route_spec.ts";
 import { dashboardApp } from "./dashboard.ts";
@@ -26,8 +27,8 @@ export interface Live {
   routes: RouteSpec[];
   mounts: { path: string; app: Hono }[];
   http: HttpMetrics;
-  /** Middleware that counts and times every request (by matched route pattern). */
-  middleware: MiddlewareHandler[];
+  /** Records each answered request (for /metrics); pass to createApp as `observe`. */
+  observe: HttpObserver;
   /** Ends open event streams and WebSockets. */
   close(): void;
 }
@@ -53,7 +54,7 @@ export function createLive(opts: LiveOptions): Live {
       { path: "/", app: dashboardApp() },
     ],
     http,
-    middleware: [http.middleware()],
+    observe: (method, route, status, seconds) => http.observe(method, route, status, seconds),
     close() {
       streams.closeAll();
       sessions.closeAll();
