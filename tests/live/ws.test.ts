@@ -231,7 +231,18 @@ Deno.test("WS: a slow consumer is bounded: events pause, the backlog is dropped 
   }
 });
 
-Deno.test("WS: a client that sends requests but reads no replies is closed, not buffered", async () => {
+/** A session on a fake peer that records what is sent and how it is closed. */
+async function withSession(
+  authenticated: boolean,
+  fn: (s: {
+    t: Awaited<ReturnType<typeof startTestHub>>;
+    session: WsSession;
+    peer: { bufferedAmount: number };
+    sent: string[];
+    closed: [number, string][];
+  }) => Promise<void>,
+  opts: ConstructorParameters<typeof WsSession>[3] = {},
+) {
   const t = await startTestHub();
   const sent: string[] = [];
   const closed: [number, string][] = [];
@@ -243,10 +254,19 @@ Deno.test("WS: a client that sends requests but reads no replies is closed, not 
   const session = new WsSession(
     peer,
     { service: t.hub.service, adminToken: "x", version: VERSION },
-    false,
-    { highWaterBytes: 1000, maxLag: 20, pollMs: 5 },
+    authenticated,
+    opts,
   );
   try {
+    await fn({ t, session, peer, sent, closed });
+  } finally {
+    session.close();
+    await t.close();
+  }
+}
+
+Deno.test("WS: a client that sends requests but reads no replies is closed, not buffered", () =>
+  withSession(false, async ({ session, peer, sent, closed }) => {
     await session.message(JSON.stringify({ id: 1, type: "nodes" }));
     assert.equal(sent.length, 1, "answered while the client reads");
     peer.bufferedAmount = 5000; // replies pile up unread
@@ -255,22 +275,10 @@ Deno.test("WS: a client that sends requests but reads no replies is closed, not 
     assert.equal(sent.length, 1, "no more replies are queued");
     assert.equal(closed.length, 1);
     assert.equal(closed[0][0], 1013);
-  } finally {
-    session.close();
-    await t.close();
-  }
-});
+  }, { highWaterBytes: 1000, maxLag: 20, pollMs: 5 }));
 
-Deno.test("WS/SSE: resuming after an id from the future still delivers new events", async () => {
-  const t = await startTestHub();
-  const sent: string[] = [];
-  const peer = { bufferedAmount: 0, send: (s: string) => sent.push(s), close: () => {} };
-  const session = new WsSession(
-    peer,
-    { service: t.hub.service, adminToken: "x", version: VERSION },
-    false,
-  );
-  try {
+Deno.test("WS/SSE: resuming after an id from the future still delivers new events", () =>
+  withSession(false, async ({ t, session, sent }) => {
     const newest = t.hub.events.latest(1).at(-1)?.id ?? 0;
     await session.message(JSON.stringify({ id: 1, type: "subscribe", after: newest + 1000 }));
     const e = t.hub.events.emit("fault", 4, "after a data-dir reset");
@@ -278,29 +286,13 @@ Deno.test("WS/SSE: resuming after an id from the future still delivers new event
       () => sent.some((s) => s.includes(`"id":${e.id},`) && s.includes('"type":"event"')),
       "the new event arrives",
     );
-  } finally {
-    session.close();
-    await t.close();
-  }
-});
+  }));
 
-Deno.test("WS: a node id outside the module gets the same invalid_range answer as REST", async () => {
-  const t = await startTestHub();
-  const sent: string[] = [];
-  const peer = { bufferedAmount: 0, send: (s: string) => sent.push(s), close: () => {} };
-  const session = new WsSession(
-    peer,
-    { service: t.hub.service, adminToken: "x", version: VERSION },
-    true,
-  );
-  try {
+Deno.test("WS: a node id outside the module gets the same invalid_range answer as REST", () =>
+  withSession(true, async ({ session, sent }) => {
     await session.message(JSON.stringify({ id: 7, type: "led", node: 61, mode: "identify" }));
     const reply = ServerFrame.parse(JSON.parse(sent.at(-1)!));
     assert.ok(reply.type === "error");
     assert.equal(reply.error.code, "invalid_range");
     assert.match(reply.error.message, /node 61 does not exist/);
-  } finally {
-    session.close();
-    await t.close();
-  }
-});
+  }));
