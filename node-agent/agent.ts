@@ -15,21 +15,30 @@ import type {
   NodeIdentity,
   RequestedLedMode,
 } from "../shared/schemas.ts";
-import type { BackoffPolicy } from "./backoff.ts";
 import { readHealth, readIdentity } from "./identity.ts";
 import { LedEngine } from "./led/engine.ts";
-import { consoleLogger, type Logger } from "./log.ts";
-import { Reporter } from "./reporter.ts";
+import { consoleLogger } from "./log.ts";
+import { Reporter, type ReporterOptions } from "./reporter.ts";
 
 /** The bay LED's BCM GPIO number on the BitScope Cluster Module. */
 export const BAY_LED_GPIO = 21;
 
-/** Options of {@link startAgent}. Only `hub` and `key` are required. */
-export interface AgentOptions {
-  /** Hub base URL, e.g. http://10.42.0.250:4242 */
-  hub: string;
-  /** Agent key (Bearer token). */
-  key: string;
+/** Options of {@link startAgent}. Only `hub` and `key` are required. The reporting options
+ * (`intervalMs`, `timeoutMs`, `faultAfterMs`, `backoff`, `jitter`, `fetch`, `logger`) are the
+ * reporter's own, documented there. */
+export interface AgentOptions extends
+  Pick<
+    ReporterOptions,
+    | "hub"
+    | "key"
+    | "intervalMs"
+    | "timeoutMs"
+    | "faultAfterMs"
+    | "backoff"
+    | "jitter"
+    | "fetch"
+    | "logger"
+  > {
   /** Time source (default the real clock). */
   clock?: Clock;
   /** A line to drive; if absent one is opened with `gpioBackend`. Released on stop. */
@@ -48,13 +57,6 @@ export interface AgentOptions {
   hostname?: string;
   /** Health source (default: read /proc and /sys under `root`). */
   health?: () => Promise<NodeHealth>;
-  intervalMs?: number;
-  timeoutMs?: number;
-  faultAfterMs?: number;
-  backoff?: BackoffPolicy;
-  jitter?: () => number;
-  fetch?: typeof fetch;
-  logger?: Logger;
   /**
    * LED timer lead (see LedEngineOptions.leadMs): sub-millisecond edges at the cost of
    * blocking the event loop up to this long per edge. Default 0: right for many in-process
