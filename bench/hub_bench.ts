@@ -59,15 +59,8 @@ const LOST_AFTER_MS = 3000; // the hub's default --lost-after-ms
 const NODES = 60;
 const HOST = "127.0.0.1";
 const ROOT = new URL("..", import.meta.url).pathname;
-const HUB_PERMS = [
-  "--allow-net",
-  "--allow-read",
-  "--allow-write",
-  "--allow-env",
-  "--allow-run",
-  "--allow-sys",
-  "--allow-ffi",
-];
+/** As the hub task and cluster-hub.service (docs/permissions.md): /proc needs --allow-all. */
+const HUB_PERMS = ["--allow-all"];
 
 // ---------------------------------------------------------------- small helpers
 

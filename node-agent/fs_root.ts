@@ -1,6 +1,7 @@
 /**
  * Reads small system files under a filesystem root ("/" on a node, a fixture tree in tests).
  */
+import { throwIfRefused } from "../shared/system_access.ts";
 
 /** Joins `root` and an absolute path. */
 export function underRoot(root: string, path: string): string {
@@ -9,12 +10,15 @@ export function underRoot(root: string, path: string): string {
 
 /**
  * The text of `path` under `root`, with device-tree NULs and surrounding whitespace removed,
- * or undefined if it cannot be read.
+ * or undefined if it cannot be read. Deno's refusal of /proc, /sys or /dev (a process without
+ * `--allow-all`) is not "cannot be read": it throws a SystemAccessError naming the fix.
  */
 export async function readSmall(root: string, path: string): Promise<string | undefined> {
+  const full = underRoot(root, path);
   try {
-    return (await Deno.readTextFile(underRoot(root, path))).replace(/\0+/g, "").trim();
-  } catch {
+    return (await Deno.readTextFile(full)).replace(/\0+/g, "").trim();
+  } catch (e) {
+    throwIfRefused(e, full);
     return undefined;
   }
 }

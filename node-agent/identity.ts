@@ -46,7 +46,11 @@ export interface IdentityOptions {
   model?: Model;
 }
 
-/** Reads the node's identity. Never throws: what cannot be read is left empty or unknown. */
+/**
+ * Reads the node's identity. What cannot be read is left empty or unknown; only Deno's refusal of
+ * /proc or /sys (no `--allow-all`) throws, a SystemAccessError: an unreadable model must never
+ * pass for an unknown one (a Zero W would blink with the wrong polarity).
+ */
 export async function readIdentity(opts: IdentityOptions = {}): Promise<NodeIdentity> {
   const root = opts.root ?? "/";
   const cpuinfo = (await readSmall(root, "/proc/cpuinfo")) ?? "";

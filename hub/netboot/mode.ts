@@ -1,4 +1,5 @@
 /** Live or dry: live only when root on a Raspberry Pi (or forced by the `mode` setting). */
+import { readSystemTextSync } from "../../shared/system_access.ts";
 import type { NetbootSettings } from "./settings.ts";
 
 /** Facts about the machine the hub runs on. */
@@ -7,16 +8,17 @@ export interface HostProbe {
   isRaspberryPi(): boolean;
 }
 
-/** The real probe: uid 0 and a device-tree model naming a Raspberry Pi. */
+/** Where the board names itself (absent on machines without a device tree). */
+export const DEVICE_TREE_MODEL = "/proc/device-tree/model";
+
+/**
+ * The real probe: uid 0 and a device-tree model naming a Raspberry Pi. A hub without
+ * `--allow-all` cannot read the model: that throws a SystemAccessError (a fault that names the
+ * fix), never "not a Raspberry Pi", or a real hub would stay in dry mode without saying why.
+ */
 export const realHostProbe: HostProbe = {
   isRoot: () => Deno.uid() === 0,
-  isRaspberryPi: () => {
-    try {
-      return Deno.readTextFileSync("/proc/device-tree/model").includes("Raspberry Pi");
-    } catch {
-      return false;
-    }
-  },
+  isRaspberryPi: () => (readSystemTextSync(DEVICE_TREE_MODEL) ?? "").includes("Raspberry Pi"),
 };
 
 /** The chosen mode and why. */
@@ -25,7 +27,7 @@ export interface ModeDecision {
   reason: string;
 }
 
-/** Picks live or dry mode. */
+/** Picks live or dry mode. Throws the probe's SystemAccessError (the hub does not start). */
 export function decideMode(setting: NetbootSettings["mode"], probe: HostProbe): ModeDecision {
   if (setting === "live") return { mode: "live", reason: "mode setting is live" };
   if (setting === "dry") return { mode: "dry", reason: "mode setting is dry" };

@@ -1,5 +1,6 @@
 /** Health checks of the parts of netboot that are not our child process: NFS and NAT. */
 import type { NodeMap } from "../../shared/node_map.ts";
+import { readSystemText } from "../../shared/system_access.ts";
 import type { NetbootSettings } from "./settings.ts";
 import type { ProcessRunner } from "./process_runner.ts";
 
@@ -16,8 +17,11 @@ export interface CheckResult {
 /** Reads a small text file, null when it cannot be read. */
 export type ReadText = (path: string) => Promise<string | null>;
 
-/** The real {@link ReadText}. */
-export const readTextOrNull: ReadText = (path) => Deno.readTextFile(path).catch(() => null);
+/**
+ * The real {@link ReadText}. Deno's refusal of /proc (a hub without `--allow-all`) is thrown
+ * as a SystemAccessError, not read as "NFS server stopped" or "forwarding off".
+ */
+export const readTextOrNull: ReadText = async (path) => (await readSystemText(path)) ?? null;
 
 function result(name: string, checks: Record<string, boolean>, hints: Record<string, string>) {
   const failed = Object.keys(checks).filter((k) => !checks[k]);

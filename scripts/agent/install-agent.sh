@@ -76,10 +76,12 @@ bundle)
 		DENO_BIN="$tmp/package/deno"
 	fi
 	install -m 0755 "$DENO_BIN" "$OPT/deno"
+	# --allow-all: Deno grants /proc, /sys and /dev (model, GPIO) to nothing less
+	# (docs/permissions.md); the unit's sandbox is what confines the agent.
 	cat >"$OPT/cluster-agent" <<'WRAP'
 #!/bin/sh
-exec /opt/cluster-agent/deno run --no-prompt --cached-only --allow-net --allow-read \
-	--allow-write --allow-env --allow-ffi --allow-sys /opt/cluster-agent/cluster-agent.js "$@"
+exec /opt/cluster-agent/deno run --no-prompt --cached-only --allow-all \
+	/opt/cluster-agent/cluster-agent.js "$@"
 WRAP
 	chmod 0755 "$OPT/cluster-agent"
 	;;

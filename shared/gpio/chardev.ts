@@ -14,6 +14,7 @@ import {
   outputLineRequest,
   SIZEOF,
 } from "./chardev_uapi.ts";
+import { throwIfRefused } from "../system_access.ts";
 import { GpioUnavailableError, isPiMainChip } from "./errors.ts";
 import type { BinaryValue, Direction, GpioLine } from "./gpio_line.ts";
 
@@ -85,6 +86,7 @@ export function listGpioChips(devRoot = "/dev"): string[] {
   try {
     names = [...Deno.readDirSync(devRoot)].map((e) => e.name);
   } catch (e) {
+    throwIfRefused(e, devRoot);
     throw new GpioUnavailableError("chardev", `cannot list ${devRoot}: ${(e as Error).message}`);
   }
   const chips = names.filter((n) => /^gpiochip[0-9]+$/.test(n))

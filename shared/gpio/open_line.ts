@@ -49,7 +49,7 @@ export async function openGpioLine(opts: OpenLineOptions): Promise<GpioLine> {
       try {
         return openChardevLine(opts);
       } catch (e) {
-        if (!(e instanceof GpioUnavailableError || e instanceof Deno.errors.NotCapable)) throw e;
+        if (!(e instanceof GpioUnavailableError)) throw e; // a SystemAccessError is a fault
         chardevProblem = (e as Error).message;
       }
       try {
