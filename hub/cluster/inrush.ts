@@ -66,6 +66,7 @@ export function admit(
 export class InrushLimiter {
   readonly limits: InrushLimits;
   readonly #clock: Clock;
+  /** Grants still inside their window; `at` moves to when the rail really switched. */
   #grants: Grant[] = [];
   #queue: { bus: number; grant: () => void }[] = [];
   #waking = false;
@@ -79,9 +80,21 @@ export class InrushLimiter {
     this.#clock = clock;
   }
 
-  /** Resolves when a rail on `bus` may switch on. */
-  acquire(bus: number): Promise<void> {
-    return new Promise((grant) => {
+  /**
+   * Resolves when a rail on `bus` may switch on, with a function to call once it has: the
+   * window then counts from that moment, so a late write cannot bunch switch-ons together (on
+   * the real kernel, writes landing up to 200 ms after their grant put three rails of one
+   * BitBar on within 4 ms).
+   */
+  acquire(bus: number): Promise<() => void> {
+    return new Promise((resolve) => {
+      const grant = () => {
+        const g: Grant = { at: this.#clock.now(), bus };
+        this.#grants.push(g);
+        resolve(() => {
+          g.at = Math.max(g.at, this.#clock.now());
+        });
+      };
       this.#queue.push({ bus, grant });
       this.#pump();
     });
@@ -101,10 +114,7 @@ export class InrushLimiter {
     const chosen = new Set(decision.granted);
     const granted = this.#queue.filter((_, i) => chosen.has(i));
     this.#queue = this.#queue.filter((_, i) => !chosen.has(i));
-    for (const q of granted) {
-      this.#grants.push({ at: now, bus: q.bus });
-      q.grant();
-    }
+    for (const q of granted) q.grant();
     if (this.#queue.length > 0 && !this.#waking && this.#grants.length > 0) {
       this.#waking = true;
       const oldest = Math.min(...this.#grants.map((g) => g.at));

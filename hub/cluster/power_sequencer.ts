@@ -93,10 +93,15 @@ export class PowerSequencer {
     let actual: PowerState = before;
     let error: string | undefined;
     try {
+      let switched = () => {};
       if (state === "on" && before === "off") {
-        await this.#inrush.acquire(this.#map.bays[node - 1].bus);
+        switched = await this.#inrush.acquire(this.#map.bays[node - 1].bus);
       }
-      await this.#switch.set(node, state);
+      try {
+        await this.#switch.set(node, state);
+      } finally {
+        switched();
+      }
       actual = await this.#switch.read(node);
       if (actual !== state) {
         error = `node ${node} power rail reads ${actual} after switching it ${state}`;

@@ -52,12 +52,18 @@ Deno.test("60-node default wiring: every node switches and reads back from its r
   assert.ok([...m.buses.values()].every((b) => b.closed));
 });
 
-Deno.test("a stuck rail is seen by read() through the sense pin", async () => {
+Deno.test("a stuck rail fails set() and is seen by read() through the sense pin", async () => {
   const m = fakeModule(12);
   const sw = await createExpanderPowerSwitch(defaultI2cPowerConfig(12), m.open);
   m.rails.get(9)!.stuck = "off";
-  await sw.set(9, "on"); // the control pin itself took the level
-  assert.equal(await sw.read(9), "off"); // but the rail did not come up
+  // The control pin itself takes the level, but the rail does not come up within the window.
+  await assert.rejects(
+    sw.set(9, "on"),
+    (e) =>
+      e instanceof HardwareFaultError &&
+      /node 9: power on did not take: the rail sense .*sense pin 10\) reads 0/.test(e.message),
+  );
+  assert.equal(await sw.read(9), "off");
 });
 
 Deno.test("without sense pins read() is the pin level, and a held line fails set()", async () => {

@@ -58,7 +58,7 @@ export async function createExpanderPowerSwitch(
         where: `BitBar ${n.bus}: ${chip.label} pin ${n.pin}${senseText}`,
       });
     }
-    return new LinePowerSwitch("i2c", nodes, closeAll);
+    return new LinePowerSwitch("i2c", nodes, closeAll, { readbackMs: config.readbackMs });
   } catch (e) {
     await closeAll();
     throw e;

@@ -18,7 +18,10 @@ export type GpioLineOpener = (
   initial?: BinaryValue,
 ) => Promise<GpioLine>;
 
-/** Opens every line of `config` as an output at its off level and returns the switch. */
+/**
+ * Opens every line of `config` as an output at its off level (a line that is an output
+ * already keeps its level), and each sense line as an input, and returns the switch.
+ */
 export async function createGpioPowerSwitch(
   config: GpioPowerConfig,
   openGpioLine: GpioLineOpener,
@@ -28,11 +31,17 @@ export async function createGpioPowerSwitch(
     for (const l of config.lines) {
       const activeLow = l.activeLow ?? false;
       const control = await openGpioLine(l.gpio, "out", config.backend, levelFor("off", activeLow));
-      nodes.set(l.node, { control, activeLow, where: `GPIO ${l.gpio} (${config.backend})` });
+      const where = `GPIO ${l.gpio} (${config.backend})`;
+      nodes.set(l.node, { control, activeLow, where });
+      if (l.sense !== undefined) {
+        const sense = await openGpioLine(l.sense, "in", config.backend);
+        nodes.set(l.node, { control, sense, activeLow, where: `${where}, sense GPIO ${l.sense}` });
+      }
     }
   } catch (e) {
-    await Promise.allSettled([...nodes.values()].map((n) => n.control.unexport()));
+    const lines = [...nodes.values()].flatMap((n) => n.sense ? [n.control, n.sense] : [n.control]);
+    await Promise.allSettled(lines.map((l) => l.detach ? l.detach() : l.unexport()));
     throw e;
   }
-  return new LinePowerSwitch("gpio", nodes);
+  return new LinePowerSwitch("gpio", nodes, undefined, { readbackMs: config.readbackMs });
 }

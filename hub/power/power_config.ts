@@ -35,20 +35,31 @@ const Pin = z.number().int().min(0).max(EXPANDER_PINS - 1);
 /** The simulated module (default). */
 export const SimulatedPowerConfig = z.strictObject({ driver: z.literal("simulated") });
 
+/** How long (ms) a switched line and its rail sense may take to show the new state. */
+const ReadbackMs = z.number().int().min(0).max(10_000).optional();
+
 /** One Pi GPIO line per node. */
 export const GpioPowerConfig = z.strictObject({
   driver: z.literal("gpio"),
   backend: GpioBackend,
+  readbackMs: ReadbackMs,
   lines: z.array(z.strictObject({
     node: NodeId,
     /** BCM GPIO number (chardev: line offset on gpiochip0). */
     gpio: z.number().int().min(0).max(1023),
+    /** BCM GPIO of an input that reads 1 while the node's rail is up. */
+    sense: z.number().int().min(0).max(1023).optional(),
     /** The node is powered while the line is low. */
     activeLow: z.boolean().optional(),
   })).min(1),
 }).superRefine((cfg, ctx) => {
   unique(ctx, cfg.lines.map((l) => l.node), (n) => `node ${n} is wired twice`, "lines");
-  unique(ctx, cfg.lines.map((l) => l.gpio), (g) => `GPIO ${g} is used twice`, "lines");
+  unique(
+    ctx,
+    cfg.lines.flatMap((l) => l.sense === undefined ? [l.gpio] : [l.gpio, l.sense]),
+    (g) => `GPIO ${g} is used twice`,
+    "lines",
+  );
 });
 export type GpioPowerConfig = z.infer<typeof GpioPowerConfig>;
 
@@ -81,6 +92,7 @@ export type I2cNodeConfig = z.infer<typeof I2cNodeConfig>;
 /** I2C GPIO expanders, one bus per BitBar. */
 export const I2cPowerConfig = z.strictObject({
   driver: z.literal("i2c"),
+  readbackMs: ReadbackMs,
   buses: z.array(I2cBusConfig).min(1),
   nodes: z.array(I2cNodeConfig).min(1),
 }).superRefine((cfg, ctx) => {

@@ -21,4 +21,10 @@ export interface GpioLine {
   write(value: BinaryValue): Promise<void>;
   /** Releases the line, leaving it in the state the backend documents. Idempotent. */
   unexport(): Promise<void>;
+  /**
+   * Stops using the line but leaves it configured and driven as it is, for whoever opens it
+   * next (a restarted hub). Only backends where the kernel or chip keeps that state have it:
+   * sysfs (the line stays exported) and expander pins (the chip keeps its registers).
+   */
+  detach?(): Promise<void>;
 }

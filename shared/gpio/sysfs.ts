@@ -6,6 +6,7 @@
  */
 import { type Clock, realClock } from "../clock.ts";
 import { HardwareFaultError } from "../errors.ts";
+import { throwIfRefused } from "../system_access.ts";
 import { GpioUnavailableError, isPiMainChip } from "./errors.ts";
 import type { BinaryValue, Direction, GpioLine } from "./gpio_line.ts";
 
@@ -70,6 +71,7 @@ export async function findMainChipBase(
   try {
     names = await io.readDir(gpioDir);
   } catch (e) {
+    throwIfRefused(e, gpioDir);
     throw new GpioUnavailableError(
       "sysfs",
       `${gpioDir} is not readable (${(e as Error).message}); is CONFIG_GPIO_SYSFS enabled?`,
@@ -93,7 +95,10 @@ export async function findMainChipBase(
   );
 }
 
-/** Exports (if needed) and configures one line; returns it ready for use. */
+/**
+ * Exports (if needed) and configures one line; returns it ready for use. A line that is
+ * exported already as an output is left as it is (its level is not reset to `initial`).
+ */
 export async function openSysfsLine(opts: SysfsLineOptions): Promise<GpioLine> {
   const io = opts.io ?? denoSysfsIo;
   const clock = opts.clock ?? realClock;
@@ -101,7 +106,13 @@ export async function openSysfsLine(opts: SysfsLineOptions): Promise<GpioLine> {
   const base = opts.base ?? await findMainChipBase(gpioDir, io);
   const global = base + opts.gpio;
   const lineDir = `${gpioDir}/gpio${global}`;
-  if (!(await io.exists(lineDir))) {
+  if (await io.exists(lineDir)) {
+    // Exported already (a restarted hub): an output keeps its level, so nodes keep power.
+    const current = await io.readText(`${lineDir}/direction`).catch(() => "");
+    if (opts.direction === "out" && current.trim() === "out") {
+      return new SysfsGpioLine(opts.gpio, opts.direction, gpioDir, global, io);
+    }
+  } else {
     try {
       await io.writeText(`${gpioDir}/export`, `${global}\n`);
     } catch (e) {
@@ -133,7 +144,10 @@ export async function openSysfsLine(opts: SysfsLineOptions): Promise<GpioLine> {
   return new SysfsGpioLine(opts.gpio, opts.direction, gpioDir, global, io);
 }
 
-/** A line exported through sysfs. `unexport` leaves the level as last written. */
+/**
+ * A line exported through sysfs. `unexport` gives the line back to the kernel (on a Pi the
+ * pin controller then makes it an input); `detach` leaves it exported and driven.
+ */
 class SysfsGpioLine implements GpioLine {
   #released = false;
 
@@ -164,6 +178,11 @@ class SysfsGpioLine implements GpioLine {
         `cannot write ${value} to ${this.#value}: ${(e as Error).message}`,
       );
     }
+  }
+
+  detach(): Promise<void> {
+    this.#released = true;
+    return Promise.resolve();
   }
 
   async unexport(): Promise<void> {

@@ -196,6 +196,11 @@ class ExpanderLine implements GpioLine {
     }
   }
 
+  /** The same as unexport: the chip keeps the pin's direction and level. */
+  detach(): Promise<void> {
+    return this.unexport();
+  }
+
   /** Releases the pin, leaving its direction and level as they are (nodes keep power). */
   unexport(): Promise<void> {
     if (!this.#released) {
