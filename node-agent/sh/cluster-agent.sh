@@ -242,6 +242,14 @@ if command -v curl >/dev/null 2>&1; then
 else
 	HTTP=wget
 	log "warning: no curl, using wget: the agent key is visible in ps while a heartbeat is sent"
+	# BusyBox's wget (1.35, Debian bookworm) segfaults on -T (seen on the real kernel): bound it
+	# with timeout(1) instead; GNU wget takes -T.
+	WGET_T="-T $TIMEOUT_S"
+	WGET_BOUND=""
+	if wget --help 2>&1 | grep -q BusyBox; then
+		WGET_T=""
+		command -v timeout >/dev/null 2>&1 && WGET_BOUND="timeout $TIMEOUT_S"
+	fi
 fi
 
 cleanup() {
@@ -268,7 +276,8 @@ post() { # post BODY -> writes the reply to $STATE/reply; success only on HTTP 2
 			-H "Content-Type: application/json" --data-binary "$1" "$url") || return 1
 		[ "$code" = 200 ]
 	else
-		wget -q -T "$TIMEOUT_S" -O "$STATE/reply" --header="Authorization: Bearer $KEY" \
+		# shellcheck disable=SC2086 # WGET_BOUND and WGET_T are words or empty
+		$WGET_BOUND wget -q $WGET_T -O "$STATE/reply" --header="Authorization: Bearer $KEY" \
 			--header="Content-Type: application/json" --post-data="$1" "$url"
 	fi
 }
