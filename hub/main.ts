@@ -68,6 +68,23 @@ async function main(): Promise<number> {
     );
   }
   if (hub.agentKey.created) console.log(`hub: generated agent key in ${hub.agentKey.path}`);
+  // `deno task` passes the terminal's Ctrl-C on as well, so one keypress can arrive twice:
+  // only a second signal a moment later means "stop at once".
+  let stoppingSince = 0;
+  const stop = () => {
+    const now = Date.now();
+    if (stoppingSince > 0) {
+      if (now - stoppingSince < 1500) return;
+      console.error("hub: stopping at once (second signal)");
+      Deno.exit(130);
+    }
+    stoppingSince = now;
+    console.log("hub: stopping (running jobs get a few seconds; signal again to stop at once)");
+    ac.abort();
+  };
+  // Listening before start(): a SIGTERM while the rails are read still stops gracefully.
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
   // Only once the port is ours: read the rails, restore desired state, start netboot.
   await hub.start();
   // On the simulated module, powered bays boot into real agents reporting over loopback.
@@ -89,22 +106,6 @@ async function main(): Promise<number> {
       `hub: virtual cluster on: powered bays boot into node agents after ${settings.simBootMs} ms`,
     );
   }
-  // `deno task` passes the terminal's Ctrl-C on as well, so one keypress can arrive twice:
-  // only a second signal a moment later means "stop at once".
-  let stoppingSince = 0;
-  const stop = () => {
-    const now = Date.now();
-    if (stoppingSince > 0) {
-      if (now - stoppingSince < 1500) return;
-      console.error("hub: stopping at once (second signal)");
-      Deno.exit(130);
-    }
-    stoppingSince = now;
-    console.log("hub: stopping (running jobs get a few seconds; signal again to stop at once)");
-    ac.abort();
-  };
-  Deno.addSignalListener("SIGINT", stop);
-  Deno.addSignalListener("SIGTERM", stop);
   await server.finished;
   await virtual?.close();
   await hub.close();
