@@ -66,8 +66,11 @@ export function admit(
 export class InrushLimiter {
   readonly limits: InrushLimits;
   readonly #clock: Clock;
-  /** Grants still inside their window; `at` moves to when the rail really switched. */
-  #grants: Grant[] = [];
+  /**
+   * Grants still inside their window. A grant whose rail has not switched yet is `pending` and
+   * counts as happening now; once switched, its window runs from that moment.
+   */
+  #grants: (Grant & { pending: boolean })[] = [];
   #queue: { bus: number; grant: () => void }[] = [];
   #waking = false;
   #cursor: number | null = null;
@@ -81,18 +84,21 @@ export class InrushLimiter {
   }
 
   /**
-   * Resolves when a rail on `bus` may switch on, with a function to call once it has: the
-   * window then counts from that moment, so a late write cannot bunch switch-ons together (on
-   * the real kernel, writes landing up to 200 ms after their grant put three rails of one
-   * BitBar on within 4 ms).
+   * Resolves when a rail on `bus` may switch on, with a function to call once it has (or the
+   * attempt ended): until then the grant holds its slot, and its window counts from that
+   * moment, so late writes cannot bunch switch-ons together (on the real kernel, writes landing
+   * 100–200 ms after their grant put three rails of one BitBar on within 11 ms).
    */
   acquire(bus: number): Promise<() => void> {
     return new Promise((resolve) => {
       const grant = () => {
-        const g: Grant = { at: this.#clock.now(), bus };
+        const g = { at: this.#clock.now(), bus, pending: true };
         this.#grants.push(g);
         resolve(() => {
-          g.at = Math.max(g.at, this.#clock.now());
+          if (!g.pending) return;
+          g.pending = false;
+          g.at = this.#clock.now();
+          this.#pump();
         });
       };
       this.#queue.push({ bus, grant });
@@ -102,10 +108,10 @@ export class InrushLimiter {
 
   #pump(): void {
     const now = this.#clock.now();
-    this.#grants = this.#grants.filter((g) => g.at > now - this.limits.stepMs);
+    this.#grants = this.#grants.filter((g) => g.pending || g.at > now - this.limits.stepMs);
     const decision = admit(
       this.#queue.map((q) => q.bus),
-      this.#grants,
+      this.#grants.map((g) => g.pending ? { at: now, bus: g.bus } : g),
       now,
       this.limits,
       this.#cursor,
@@ -115,9 +121,11 @@ export class InrushLimiter {
     const granted = this.#queue.filter((_, i) => chosen.has(i));
     this.#queue = this.#queue.filter((_, i) => !chosen.has(i));
     for (const q of granted) q.grant();
-    if (this.#queue.length > 0 && !this.#waking && this.#grants.length > 0) {
+    // Pending grants wake the queue themselves when they switch; expiring ones need a timer.
+    const expiring = this.#grants.filter((g) => !g.pending);
+    if (this.#queue.length > 0 && !this.#waking && expiring.length > 0) {
       this.#waking = true;
-      const oldest = Math.min(...this.#grants.map((g) => g.at));
+      const oldest = Math.min(...expiring.map((g) => g.at));
       this.#clock.sleepUntil(oldest + this.limits.stepMs).then(() => {
         this.#waking = false;
         this.#pump();

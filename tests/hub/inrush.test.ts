@@ -80,10 +80,14 @@ Deno.test("InrushLimiter: concurrent requests share the module-wide limit", asyn
   const clock = new FakeClock(0);
   const limiter = new InrushLimiter(LIMITS, clock);
   const granted: { node: number; at: number }[] = [];
-  // Two independent "jobs" asking at the same time, as two bulk power-ons would.
+  // Two independent "jobs" asking at the same time, as two bulk power-ons would; each rail
+  // switches the moment it is granted.
   const ask = (nodes: number[]) =>
     nodes.map((n) =>
-      limiter.acquire(busOf(n)).then(() => granted.push({ node: n, at: clock.now() }))
+      limiter.acquire(busOf(n)).then((switched) => {
+        granted.push({ node: n, at: clock.now() });
+        switched();
+      })
     );
   const all = [...ask(range(1, 30)), ...ask(range(31, 60))];
   await clock.advance(1000);
@@ -98,4 +102,29 @@ Deno.test("InrushLimiter: concurrent requests share the module-wide limit", asyn
     assert.ok([...perBus.values()].every((c) => c <= 2), `t=${at}: ${nodes}`);
   }
   assert.deepEqual([...byWindow.keys()].sort((a, b) => a - b), [0, 100, 200, 300, 400]);
+});
+
+Deno.test("InrushLimiter: a granted rail that has not switched yet keeps its slot", async () => {
+  const clock = new FakeClock(0);
+  const limiter = new InrushLimiter(LIMITS, clock);
+  const granted: number[] = [];
+  const switchers: (() => void)[] = [];
+  for (const n of [1, 2, 3]) {
+    limiter.acquire(busOf(n)).then((switched) => {
+      granted.push(n);
+      switchers.push(switched);
+    });
+  }
+  await clock.advance(0);
+  assert.deepEqual(granted, [1, 2]);
+  // The writes for 1 and 2 land late (a busy hub): a window later, 3 still waits for them.
+  await clock.advance(250);
+  assert.deepEqual(granted, [1, 2], "3 is not let on while 1 and 2 are still switching");
+  switchers[0]();
+  switchers[1]();
+  await clock.advance(99);
+  assert.deepEqual(granted, [1, 2], "the window runs from the switch");
+  await clock.advance(1);
+  assert.deepEqual(granted, [1, 2, 3]);
+  switchers[2]();
 });
