@@ -27,8 +27,8 @@ import type { PowerSwitch } from "../power/power_switch.ts";
 import type { Store } from "../store/store.ts";
 import type { NodeTracker } from "./node_tracker.ts";
 import type { NodePowerResult, PowerSequencer } from "./power_sequencer.ts";
-import { runActiveTest } from "./active_test.ts";
-import { runSelfTest, type SelfTestOptions } from "./self_test.ts";
+import { runActiveTest } from "./runs/active_check.ts";
+import { runSelfTest, type SelfTestOptions } from "./runs/self_check.ts";
 
 /** Everything the service needs, already built. */
 export interface ClusterServiceDeps {

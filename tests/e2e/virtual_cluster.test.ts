@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { VirtualCluster } from "../../hub/virtual/virtual_cluster.ts";
 import { SimulatedModule } from "../../hub/power/simulated_module.ts";
-import { scaleTimings, VENDOR_TIMINGS } from "../../hub/cluster/bootstrap.ts";
+import { scaleTimings, VENDOR_TIMINGS } from "../../hub/cluster/runs/bootstrap.ts";
 import { realClock } from "../../shared/clock.ts";
 import type { ClusterEvent } from "../../shared/schemas.ts";
 import { serveTestHub } from "../support/test_hub.ts";

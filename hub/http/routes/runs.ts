@@ -1,7 +1,7 @@
 /** Module-wide runs: self test, active test, bootstrap, and which bays take part. */
 import { z } from "zod";
 import { ActiveTestCommand, EnableCommand, Job, NodeSetBody } from "../../../shared/schemas.ts";
-import type { BootstrapRunner } from "../../cluster/bootstrap_runner.ts";
+import type { BootstrapRunner } from "../../cluster/runs/bootstrap_runner.ts";
 import type { ClusterService } from "../../cluster/cluster_service.ts";
 import { route, type RouteSpec } from "../route_spec.ts";
 

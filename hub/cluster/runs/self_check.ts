@@ -3,10 +3,10 @@
  * rapid sequence, then off in the same order, each rail read back; a report per node and
  * per bus. Nodes are left off, as the vendor's test leaves them.
  */
-import type { Clock } from "../../shared/clock.ts";
-import type { NodeMap } from "../../shared/node_map.ts";
-import { type JobHandle, throwIfCancelled } from "../jobs/job_runner.ts";
-import type { NodePowerResult, PowerSequencer } from "./power_sequencer.ts";
+import type { Clock } from "../../../shared/clock.ts";
+import type { NodeMap } from "../../../shared/node_map.ts";
+import { type JobHandle, throwIfCancelled } from "../../jobs/job_runner.ts";
+import type { NodePowerResult, PowerSequencer } from "../power_sequencer.ts";
 
 /** Self-test timing. */
 export interface SelfTestOptions {

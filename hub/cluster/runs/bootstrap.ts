@@ -3,7 +3,7 @@
  * nodes off → self test → boot every enabled node → wait for heartbeats → running.
  * Defaults follow the vendor's timeline (all off at 30–40 s, self test ~30 s, running ~2:30).
  */
-import type { SelfTestOptions } from "./self_test.ts";
+import type { SelfTestOptions } from "./self_check.ts";
 
 /** Bootstrap stages in order; `running`, `degraded` and `failed` are final. */
 export type BootstrapStage =

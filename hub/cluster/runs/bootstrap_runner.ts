@@ -3,11 +3,11 @@
  * stage. A hub that restarts mid-bootstrap reports where it stopped (event + failed job);
  * the stored desired power states make the restore job finish what was switched.
  */
-import { ClusterError } from "../../shared/errors.ts";
-import { formatNodeSet } from "../../shared/range.ts";
-import type { Job } from "../../shared/schemas.ts";
-import { type JobHandle, throwIfCancelled } from "../jobs/job_runner.ts";
-import { watchRunning } from "./active_test.ts";
+import { ClusterError } from "../../../shared/errors.ts";
+import { formatNodeSet } from "../../../shared/range.ts";
+import type { Job } from "../../../shared/schemas.ts";
+import { type JobHandle, throwIfCancelled } from "../../jobs/job_runner.ts";
+import { watchRunning } from "./active_check.ts";
 import {
   advance,
   type BootstrapState,
@@ -17,8 +17,8 @@ import {
   nodesToBoot,
   WORKING_STAGES,
 } from "./bootstrap.ts";
-import type { ClusterService } from "./cluster_service.ts";
-import { runSelfTest } from "./self_test.ts";
+import type { ClusterService } from "../cluster_service.ts";
+import { runSelfTest } from "./self_check.ts";
 
 const KEY = "bootstrap";
 

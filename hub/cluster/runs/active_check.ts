@@ -3,11 +3,11 @@
  * heartbeat since power-on; report which came up and how long each took. The watcher
  * that waits for nodes to reach `running` is shared with the bootstrap.
  */
-import type { Clock } from "../../shared/clock.ts";
-import type { ClusterEvent } from "../../shared/schemas.ts";
-import type { EventLog } from "../events/event_log.ts";
-import { type JobHandle, throwIfCancelled } from "../jobs/job_runner.ts";
-import type { NodePowerResult } from "./power_sequencer.ts";
+import type { Clock } from "../../../shared/clock.ts";
+import type { ClusterEvent } from "../../../shared/schemas.ts";
+import type { EventLog } from "../../events/event_log.ts";
+import { type JobHandle, throwIfCancelled } from "../../jobs/job_runner.ts";
+import type { NodePowerResult } from "../power_sequencer.ts";
 
 /** Watches nodes until each reaches `running`. */
 export interface RunningWatch {
