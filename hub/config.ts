@@ -4,7 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { ClusterError } from "../shared/errors.ts";
-import type { AssetTag } from "../shared/node_map.ts";
+import { type AssetTag, buildNodeMap, type NodeMap } from "../shared/node_map.ts";
 import { parseNodeSet } from "../shared/range.ts";
 
 /** The hub's default TCP port. */
@@ -168,4 +168,18 @@ export function parseHubSettings(
       : intSetting("--sim-boot-ms", values["sim-boot-ms"], 0, 600_000),
     timeScale: scale,
   };
+}
+
+/** The node map for these settings. */
+export function nodeMapFor(settings: HubSettings): NodeMap {
+  return buildNodeMap({
+    nodeCount: settings.nodeCount,
+    ...(settings.assetTag ? { assetTag: settings.assetTag } : {}),
+    // The vendor's Zero W row exists on the 60-bay module; a 48-bay module is all LAN.
+    ...(settings.zeroBays !== undefined
+      ? { zeroBays: settings.zeroBays }
+      : settings.nodeCount === 48
+      ? { zeroBays: "" }
+      : {}),
+  });
 }

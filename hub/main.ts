@@ -59,7 +59,7 @@ async function main(): Promise<number> {
   app = hub.app;
   const { hostname, port } = server.addr;
   console.log(
-    `hub: serving ${hub.map.bays.length} nodes (${hub.service.d.power.name} module) on http://${hostname}:${port}`,
+    `hub: serving ${hub.map.bays.length} nodes (${hub.status.powerDriver} module) on http://${hostname}:${port}`,
   );
   console.log(`hub: data in ${settings.dataDir}`);
   if (hub.token.created) {

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { ClusterError } from "../../shared/errors.ts";
 import type { Model, NodeStatus } from "../../shared/schemas.ts";
-import type { ClusterService } from "../cluster/cluster_service.ts";
+import type { NodeStatusReader } from "../cluster/node_status.ts";
 import { route, type RouteSpec } from "../http/route_spec.ts";
 
 /** Variables of one host. */
@@ -90,7 +90,7 @@ export function inventoryIni(inv: Inventory): string {
 }
 
 /** The `GET /inventory` route spec. */
-export function inventoryRoutes(service: ClusterService): RouteSpec[] {
+export function inventoryRoutes(status: NodeStatusReader): RouteSpec[] {
   return [
     route({
       method: "get",
@@ -101,7 +101,7 @@ export function inventoryRoutes(service: ClusterService): RouteSpec[] {
       query: { format: "json (default) or ini" },
       handler: (c) => {
         const format = c.req.query("format") ?? "json";
-        const inv = buildInventory(service.nodes());
+        const inv = buildInventory(status.nodes());
         if (format === "json") return c.json(inv);
         if (format === "ini") {
           c.header("content-type", "text/plain; charset=utf-8");

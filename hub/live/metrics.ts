@@ -1,11 +1,14 @@
 /**
  * `GET /metrics`: Prometheus text exposition format 0.0.4. Node figures come from the
- * service (power rails, lifecycle, the agents' reports), job and event counters from the
+ * status reads (power rails, lifecycle, the agents' reports), job and event counters from the
  * JobRunner and EventLog, HTTP figures from {@link HttpMetrics}' middleware.
  */
 import { Hono } from "hono";
 import { Lifecycle } from "../../shared/schemas.ts";
-import type { ClusterService } from "../cluster/cluster_service.ts";
+import type { Clock } from "../../shared/clock.ts";
+import type { NodeStatusReader } from "../cluster/node_status.ts";
+import type { EventLog } from "../events/event_log.ts";
+import type { JobRunner } from "../jobs/job_runner.ts";
 
 /** Content type of the text exposition format. */
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -134,11 +137,19 @@ export class HttpMetrics {
   }
 }
 
+/** What the metrics are read from. */
+export interface MetricsSources {
+  status: NodeStatusReader;
+  clock: Clock;
+  jobs: JobRunner;
+  events: EventLog;
+}
+
 /** The whole exposition document for the hub's current state. */
-export function renderMetrics(service: ClusterService, http: HttpMetrics): string {
+export function renderMetrics(src: MetricsSources, http: HttpMetrics): string {
   const out = new Exposition();
-  const nodes = service.nodes();
-  const now = service.d.clock.now();
+  const nodes = src.status.nodes();
+  const now = src.clock.now();
 
   out.family("cluster_node_power_on", "gauge", "1 when the node's power rail is on, else 0.");
   for (const n of nodes) {
@@ -199,12 +210,12 @@ export function renderMetrics(service: ClusterService, http: HttpMetrics): strin
     "counter",
     "Jobs finished since the hub started, by kind and final state.",
   );
-  for (const [key, n] of [...service.d.jobs.finished].sort()) {
+  for (const [key, n] of [...src.jobs.finished].sort()) {
     const [kind, state] = key.split(":");
     out.sample("cluster_jobs_total", { kind, state }, n);
   }
   out.family("cluster_events_total", "counter", "Events emitted since the hub started, by type.");
-  for (const [type, n] of [...service.d.events.counts].sort()) {
+  for (const [type, n] of [...src.events.counts].sort()) {
     out.sample("cluster_events_total", { type }, n);
   }
   http.render(out);
@@ -212,11 +223,11 @@ export function renderMetrics(service: ClusterService, http: HttpMetrics): strin
 }
 
 /** The `/metrics` sub-app. */
-export function metricsApp(service: ClusterService, http: HttpMetrics): Hono {
+export function metricsApp(src: MetricsSources, http: HttpMetrics): Hono {
   const app = new Hono();
   app.get("/metrics", (c) => {
     c.header("content-type", METRICS_CONTENT_TYPE);
-    return c.body(renderMetrics(service, http));
+    return c.body(renderMetrics(src, http));
   });
   return app;
 }

@@ -5,7 +5,12 @@
  */
 import type { Hono } from "hono";
 import type { HttpObserver } from "../http/app.ts";
-import type { ClusterService } from "../cluster/cluster_service.ts";
+import type { Clock } from "../../shared/clock.ts";
+import type { NodeSettings } from "../cluster/node_settings.ts";
+import type { NodeStatusReader } from "../cluster/node_status.ts";
+import type { PowerControl } from "../cluster/power_control.ts";
+import type { EventLog } from "../events/event_log.ts";
+import type { JobRunner } from "../jobs/job_runner.ts";
 import type { RouteSpec } from "../http/route_spec.ts";
 import { dashboardApp } from "./dashboard.ts";
 import { inventoryRoutes } from "./inventory.ts";
@@ -15,7 +20,12 @@ import { type WsOptions, wsRoutes, WsSessions } from "./ws.ts";
 
 /** What the live view is built from. */
 export interface LiveOptions {
-  service: ClusterService;
+  status: NodeStatusReader;
+  power: PowerControl;
+  settings: NodeSettings;
+  events: EventLog;
+  jobs: JobRunner;
+  clock: Clock;
   adminToken: string;
   version: string;
   sse?: SseOptions;
@@ -35,22 +45,30 @@ export interface Live {
 
 /** Builds the live view. */
 export function createLive(opts: LiveOptions): Live {
-  const { service } = opts;
+  const { status, power, settings, events, jobs, clock } = opts;
   const streams = new SseStreams();
   const sessions = new WsSessions();
   const http = new HttpMetrics();
   return {
     routes: [
-      ...eventRoutes(service.d.events, streams, opts.sse),
+      ...eventRoutes(events, streams, opts.sse),
       ...wsRoutes(
-        { service, adminToken: opts.adminToken, version: opts.version },
+        {
+          status,
+          power,
+          settings,
+          events,
+          jobs,
+          adminToken: opts.adminToken,
+          version: opts.version,
+        },
         sessions,
         opts.ws,
       ),
-      ...inventoryRoutes(service),
+      ...inventoryRoutes(status),
     ],
     mounts: [
-      { path: "/", app: metricsApp(service, http) },
+      { path: "/", app: metricsApp({ status, clock, jobs, events }, http) },
       { path: "/", app: dashboardApp() },
     ],
     http,

@@ -1,6 +1,6 @@
 /**
  * `GET /api/v1/ws`: the WebSocket machine interface. Frames are JSON, validated with the
- * schemas in shared/ws_schemas.ts; commands call the same ClusterService functions as REST.
+ * schemas in shared/ws_schemas.ts; commands call the same service functions as REST.
  *
  * Auth: the admin token as `Authorization: Bearer …` on the upgrade request, or `?token=…`
  * (browsers cannot set headers on WebSocket), or a first `{"type":"auth","token":…}` frame.
@@ -17,7 +17,11 @@ import { ClusterError } from "../../shared/errors.ts";
 import { ClientFrame, type RequestId, WS_ADMIN_FRAMES } from "../../shared/ws_schemas.ts";
 import type { ServerFrame } from "../../shared/ws_schemas.ts";
 import { bearerToken, secretMatches } from "../auth/secrets.ts";
-import type { ClusterService } from "../cluster/cluster_service.ts";
+import type { NodeSettings } from "../cluster/node_settings.ts";
+import type { NodeStatusReader } from "../cluster/node_status.ts";
+import type { PowerControl } from "../cluster/power_control.ts";
+import type { EventLog } from "../events/event_log.ts";
+import type { JobRunner } from "../jobs/job_runner.ts";
 import { toClusterError } from "../http/app.ts";
 import { route, type RouteSpec } from "../http/route_spec.ts";
 import { EventFeed } from "./event_feed.ts";
@@ -45,7 +49,11 @@ export interface WsOptions {
 
 /** What a session needs from the hub. */
 export interface WsDeps {
-  service: ClusterService;
+  status: NodeStatusReader;
+  power: PowerControl;
+  settings: NodeSettings;
+  events: EventLog;
+  jobs: JobRunner;
   adminToken: string;
   version: string;
 }
@@ -163,7 +171,7 @@ export class WsSession {
   }
 
   async #handle(frame: ClientFrame): Promise<unknown> {
-    const { service } = this.#deps;
+    const { status, power, settings, events, jobs } = this.#deps;
     switch (frame.type) {
       case "auth":
         if (!secretMatches(frame.token, this.#deps.adminToken)) {
@@ -173,7 +181,7 @@ export class WsSession {
         return { authenticated: true };
       case "subscribe": {
         this.#feed?.close();
-        const feed = new EventFeed(service.d.events, frame.after ?? null);
+        const feed = new EventFeed(events, frame.after ?? null);
         this.#feed = feed;
         const after = feed.cursor;
         // Events start after the reply, from the next turn. A failing pump ends the session
@@ -192,16 +200,16 @@ export class WsSession {
         return { subscribed: false };
       case "power": {
         const ids = frame.node !== undefined
-          ? [service.nodeId(String(frame.node))]
-          : service.nodeSet(frame.nodes ?? "");
-        return await Promise.resolve(service.power(ids, frame.state));
+          ? [status.nodeId(String(frame.node))]
+          : status.nodeSet(frame.nodes ?? "");
+        return await Promise.resolve(power.power(ids, frame.state));
       }
       case "led":
-        return service.setLed(service.nodeId(String(frame.node)), frame.mode);
+        return settings.setLed(status.nodeId(String(frame.node)), frame.mode);
       case "nodes":
-        return service.nodes();
+        return status.nodes();
       case "job":
-        return service.d.jobs.get(frame.job);
+        return jobs.get(frame.job);
     }
   }
 

@@ -136,12 +136,12 @@ export function netbootSettings(
     wifi?: Partial<WifiSettings>;
   } = {},
 ): NetbootSettings {
-  const d = DEFAULT_NETBOOT_SETTINGS;
+  const defaults = DEFAULT_NETBOOT_SETTINGS;
   return {
-    ...d,
+    ...defaults,
     ...partial,
-    paths: { ...d.paths, ...partial.paths },
-    wifi: { ...d.wifi, ...partial.wifi },
+    paths: { ...defaults.paths, ...partial.paths },
+    wifi: { ...defaults.wifi, ...partial.wifi },
   };
 }
 

@@ -17,31 +17,48 @@ import {
   nodesToBoot,
   WORKING_STAGES,
 } from "./bootstrap.ts";
-import type { ClusterService } from "../cluster_service.ts";
+import type { Clock } from "../../../shared/clock.ts";
+import type { NodeMap } from "../../../shared/node_map.ts";
+import type { EventLog } from "../../events/event_log.ts";
+import type { Store } from "../../store/store.ts";
+import type { NodeTracker } from "../node_tracker.ts";
+import type { PowerControl } from "../power_control.ts";
+import type { PowerSequencer } from "../power_sequencer.ts";
 import { runSelfTest } from "./self_check.ts";
 
 const KEY = "bootstrap";
 
+/** What the bootstrap needs. */
+export interface BootstrapDeps {
+  map: NodeMap;
+  store: Store;
+  events: EventLog;
+  clock: Clock;
+  tracker: NodeTracker;
+  sequencer: PowerSequencer;
+  power: PowerControl;
+}
+
 /** Drives bootstraps for one hub. */
 export class BootstrapRunner {
-  readonly #service: ClusterService;
+  readonly #d: BootstrapDeps;
   readonly timings: BootstrapTimings;
 
-  constructor(service: ClusterService, timings: BootstrapTimings) {
-    this.#service = service;
+  constructor(deps: BootstrapDeps, timings: BootstrapTimings) {
+    this.#d = deps;
     this.timings = timings;
   }
 
   /** The last stored bootstrap state, if any. */
   state(): BootstrapState | null {
-    return this.#service.d.store.getSetting<BootstrapState>(KEY) ?? null;
+    return this.#d.store.getSetting<BootstrapState>(KEY) ?? null;
   }
 
   /** At hub start: a stored bootstrap that never finished is reported as interrupted. */
   recoverInterrupted(): BootstrapState | null {
     const s = this.state();
     if (!s || isFinal(s.stage)) return null;
-    const { events, clock, store } = this.#service.d;
+    const { events, clock, store } = this.#d;
     events.emit(
       "fault",
       null,
@@ -55,22 +72,22 @@ export class BootstrapRunner {
 
   /** Starts a bootstrap of `nodes` (default: the enabled bays). */
   start(nodes: number[]): Job {
-    const service = this.#service;
-    service.assertIdle();
+    const { power, map, clock, tracker } = this.#d;
+    power.assertIdle();
     if (nodes.length === 0) {
       throw new ClusterError("invalid_range", "no nodes to bootstrap: every bay is disabled");
     }
     const steps = WORKING_STAGES.length;
     // The bootstrap switches every bay (all off first), so it owns them all until it ends.
-    return service.startOwned(
+    return power.startOwned(
       "bootstrap",
-      service.d.map.bays.map((b) => b.id),
+      map.bays.map((b) => b.id),
       formatNodeSet(nodes),
       steps,
       async (h) => {
-        let s = initialBootstrap(nodes, h.id, Math.round(service.d.clock.now()));
+        let s = initialBootstrap(nodes, h.id, Math.round(clock.now()));
         s = await this.#run(s, h);
-        const running = nodes.filter((n) => service.d.tracker.get(n).lifecycle === "running");
+        const running = nodes.filter((n) => tracker.get(n).lifecycle === "running");
         const summary = `bootstrap ${s.stage}: ${running.length}/${nodes.length} nodes running` +
           (s.failedSelfTest.length
             ? `; failed self test: ${formatNodeSet(s.failedSelfTest)}`
@@ -86,14 +103,14 @@ export class BootstrapRunner {
   }
 
   #save(s: BootstrapState, h: JobHandle): void {
-    this.#service.d.store.setSetting(KEY, s);
+    this.#d.store.setSetting(KEY, s);
     const index = WORKING_STAGES.indexOf(s.stage);
     const done = index === -1 ? WORKING_STAGES.length : index;
     h.progress(done, WORKING_STAGES.length, s.stage.replace("_", " "));
   }
 
   async #run(start: BootstrapState, h: JobHandle): Promise<BootstrapState> {
-    const { clock, map, tracker, events, sequencer } = this.#service.d;
+    const { clock, map, tracker, events, sequencer, power } = this.#d;
     const t = this.timings;
     const all = map.bays.map((b) => b.id);
     let s = start;
@@ -109,7 +126,7 @@ export class BootstrapRunner {
       if (!h.signal.aborted) return;
       const stopped = s.stage;
       s = { ...s, stage: "failed", stageAt: Math.round(clock.now()) };
-      this.#service.d.store.setSetting(KEY, s);
+      this.#d.store.setSetting(KEY, s);
       throwIfCancelled(h.signal, `the bootstrap (in stage ${stopped.replace("_", " ")})`, s);
     };
     // 1. Fabric: the switch boots; the control plane waits for it.
@@ -117,7 +134,7 @@ export class BootstrapRunner {
     checkCancel();
     step({ stage: "fabric", ok: true });
     // 2. Control plane up: every node off.
-    const off = await this.#service.applyPower(all, "off");
+    const off = await power.applyPower(all, "off");
     await clock.sleep(t.controlPlaneMs, h.signal);
     checkCancel();
     step({ stage: "control_plane", ok: off.every((r) => r.ok) });
@@ -146,7 +163,7 @@ export class BootstrapRunner {
       isRunning: (n) => tracker.get(n).lifecycle === "running",
     });
     try {
-      const results = await this.#service.applyPower(boot, "on");
+      const results = await power.applyPower(boot, "on");
       step({ stage: "boot", ok: results.some((r) => r.ok) });
       if (failed()) return s;
       await watch.until(clock.now() + t.heartbeatTimeoutMs, h.signal);
