@@ -1,6 +1,6 @@
 /** `/api/v1/inventory`: running nodes grouped by model and bus, JSON and INI. */
 import assert from "node:assert/strict";
-import { buildInventory, Inventory } from "../../hub/live/inventory.ts";
+import { buildInventory, Inventory } from "../../hub/http/routes/inventory.ts";
 import { startTestHub } from "../support/test_hub.ts";
 import { sendHeartbeat } from "./live_support.ts";
 

@@ -1,6 +1,6 @@
 /** `/metrics`: valid text exposition 0.0.4, families typed, values matching hub state. */
 import assert from "node:assert/strict";
-import { escapeLabel, Exposition, METRICS_CONTENT_TYPE } from "../../hub/live/metrics.ts";
+import { escapeLabel, Exposition, METRICS_CONTENT_TYPE } from "../../hub/http/routes/metrics.ts";
 import { Lifecycle } from "../../shared/schemas.ts";
 import { startTestHub, type TestHub } from "../support/test_hub.ts";
 import { sendHeartbeat } from "./live_support.ts";

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { Job, NodeStatus } from "../../shared/schemas.ts";
 import { ServerFrame } from "../../shared/ws_schemas.ts";
-import { WsSession } from "../../hub/live/ws.ts";
+import { WsSession } from "../../hub/http/routes/ws.ts";
 import { VERSION } from "../../hub/version.ts";
 import { startTestHub } from "../support/test_hub.ts";
 import { serveTestHub, waitFor } from "./live_support.ts";

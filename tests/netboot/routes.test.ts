@@ -12,7 +12,7 @@ import {
 import { FakeClock } from "../../shared/clock_fake.ts";
 import { FakeProcessRunner } from "../../hub/netboot/process_runner_fake.ts";
 import { CHECK_CACHE_MS, NetbootSupervisor } from "../../hub/netboot/supervisor.ts";
-import { netbootRoutes } from "../../hub/netboot/routes.ts";
+import { netbootRoutes } from "../../hub/http/routes/netboot.ts";
 import { createApp } from "../../hub/http/app.ts";
 import { defaultMap, eventRecorder, MemoryMacTable, tempSettings } from "./fixtures.ts";
 

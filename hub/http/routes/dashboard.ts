@@ -5,8 +5,8 @@
  * (node-agent/led/patterns.ts), so the page blinks exactly as the agents do.
  */
 import { Hono } from "hono";
-import { patternFor } from "../../node-agent/led/patterns.ts";
-import { LedMode, Model } from "../../shared/schemas.ts";
+import { patternFor } from "../../../node-agent/led/patterns.ts";
+import { LedMode, Model } from "../../../shared/schemas.ts";
 
 /** Pattern table for the browser: `"<mode>/<model>"` → period and edges. */
 export function ledPatternTable(): Record<

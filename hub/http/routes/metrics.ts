@@ -4,11 +4,11 @@
  * JobRunner and EventLog, HTTP figures from {@link HttpMetrics}' middleware.
  */
 import { Hono } from "hono";
-import { Lifecycle } from "../../shared/schemas.ts";
-import type { Clock } from "../../shared/clock.ts";
-import type { NodeStatusReader } from "../cluster/node_status.ts";
-import type { EventLog } from "../events/event_log.ts";
-import type { JobRunner } from "../jobs/job_runner.ts";
+import { Lifecycle } from "../../../shared/schemas.ts";
+import type { Clock } from "../../../shared/clock.ts";
+import type { NodeStatusReader } from "../../cluster/node_status.ts";
+import type { EventLog } from "../../events/event_log.ts";
+import type { JobRunner } from "../../jobs/job_runner.ts";
 
 /** Content type of the text exposition format. */
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";

@@ -4,10 +4,10 @@
  * (with `_meta.hostvars`) or, with `?format=ini`, the INI form.
  */
 import { z } from "zod";
-import { ClusterError } from "../../shared/errors.ts";
-import type { Model, NodeStatus } from "../../shared/schemas.ts";
-import type { NodeStatusReader } from "../cluster/node_status.ts";
-import { route, type RouteSpec } from "../http/route_spec.ts";
+import { ClusterError } from "../../../shared/errors.ts";
+import type { Model, NodeStatus } from "../../../shared/schemas.ts";
+import type { NodeStatusReader } from "../../cluster/node_status.ts";
+import { route, type RouteSpec } from "../route_spec.ts";
 
 /** Variables of one host. */
 export const HostVars = z.strictObject({

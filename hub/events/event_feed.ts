@@ -9,7 +9,7 @@
  * at most `maxPending` events of memory and still loses nothing the store still holds.
  */
 import type { ClusterEvent } from "../../shared/schemas.ts";
-import type { EventLog } from "../events/event_log.ts";
+import type { EventLog } from "./event_log.ts";
 
 /** Feed tuning. */
 export interface EventFeedOptions {

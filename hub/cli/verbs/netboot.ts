@@ -1,15 +1,15 @@
 /** CLI verbs of the netboot services: `netboot render|status|apply`, `macs`, `node reset N`. */
-import type { CliCommand, CliContext } from "../cli/command.ts";
-import { ClusterError } from "../../shared/errors.ts";
-import type { Job } from "../../shared/schemas.ts";
-import { followJob } from "../cli/job_progress.ts";
+import type { CliCommand, CliContext } from "../command.ts";
+import { ClusterError } from "../../../shared/errors.ts";
+import type { Job } from "../../../shared/schemas.ts";
+import { followJob } from "../job_progress.ts";
 import type {
   ApplyResult,
   MacsResponse,
   NetbootStatus,
   RenderResponse,
   ResetResponse,
-} from "../../shared/netboot_schemas.ts";
+} from "../../../shared/netboot_schemas.ts";
 
 function printApply(ctx: CliContext, r: ApplyResult): void {
   ctx.out(`${r.mode} mode${r.dir ? `: rendered into ${r.dir}` : ""}`);

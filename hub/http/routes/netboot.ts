@@ -3,10 +3,10 @@
  * with its auth, body validation and OpenAPI document like every other route.
  */
 import { z } from "zod";
-import type { NodeMap } from "../../shared/node_map.ts";
-import { bayOf } from "../../shared/node_map.ts";
-import { parseNodeId } from "../../shared/range.ts";
-import { ClusterError } from "../../shared/errors.ts";
+import type { NodeMap } from "../../../shared/node_map.ts";
+import { bayOf } from "../../../shared/node_map.ts";
+import { parseNodeId } from "../../../shared/range.ts";
+import { ClusterError } from "../../../shared/errors.ts";
 import {
   ApplyResult,
   type MacsResponse,
@@ -18,10 +18,10 @@ import {
   ResetRequest,
   ResetResponse,
   ServicesResponse,
-} from "../../shared/netboot_schemas.ts";
-import { route, type RouteSpec } from "../http/route_spec.ts";
-import type { MacTable } from "./mac_learner.ts";
-import type { NetbootSupervisor } from "./supervisor.ts";
+} from "../../../shared/netboot_schemas.ts";
+import { route, type RouteSpec } from "../route_spec.ts";
+import type { MacTable } from "../../netboot/mac_learner.ts";
+import type { NetbootSupervisor } from "../../netboot/supervisor.ts";
 
 /** What the routes need. */
 export interface NetbootRouteDeps {

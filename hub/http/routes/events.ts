@@ -10,11 +10,11 @@
  */
 import type { Context } from "hono";
 import { z } from "zod";
-import { ClusterError } from "../../shared/errors.ts";
-import { ClusterEvent } from "../../shared/schemas.ts";
-import type { EventLog } from "../events/event_log.ts";
-import { route, type RouteSpec } from "../http/route_spec.ts";
-import { EventFeed } from "./event_feed.ts";
+import { ClusterError } from "../../../shared/errors.ts";
+import { ClusterEvent } from "../../../shared/schemas.ts";
+import type { EventLog } from "../../events/event_log.ts";
+import { route, type RouteSpec } from "../route_spec.ts";
+import { EventFeed } from "../../events/event_feed.ts";
 
 /** Stream tuning (tests shorten the keep-alive). */
 export interface SseOptions {

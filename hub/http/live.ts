@@ -4,19 +4,19 @@
  * REST routes, `mounts` to the app, wraps the app with `instrument` and calls `close`.
  */
 import type { Hono } from "hono";
-import type { HttpObserver } from "../http/app.ts";
+import type { HttpObserver } from "./app.ts";
 import type { Clock } from "../../shared/clock.ts";
 import type { NodeSettings } from "../cluster/node_settings.ts";
 import type { NodeStatusReader } from "../cluster/node_status.ts";
 import type { PowerControl } from "../cluster/power_control.ts";
 import type { EventLog } from "../events/event_log.ts";
 import type { JobRunner } from "../jobs/job_runner.ts";
-import type { RouteSpec } from "../http/route_spec.ts";
-import { dashboardApp } from "./dashboard.ts";
-import { inventoryRoutes } from "./inventory.ts";
-import { HttpMetrics, metricsApp } from "./metrics.ts";
-import { eventRoutes, type SseOptions, SseStreams } from "./sse.ts";
-import { type WsOptions, wsRoutes, WsSessions } from "./ws.ts";
+import type { RouteSpec } from "./route_spec.ts";
+import { dashboardApp } from "./routes/dashboard.ts";
+import { inventoryRoutes } from "./routes/inventory.ts";
+import { HttpMetrics, metricsApp } from "./routes/metrics.ts";
+import { eventRoutes, type SseOptions, SseStreams } from "./routes/events.ts";
+import { type WsOptions, wsRoutes, WsSessions } from "./routes/ws.ts";
 
 /** What the live view is built from. */
 export interface LiveOptions {

@@ -13,18 +13,18 @@
  * store). A client more than `maxLag` events behind has the backlog dropped and gets
  * `{"type":"dropped","count":N,"lastId":ID}` (resubscribe with `after` to fetch the gap).
  */
-import { ClusterError } from "../../shared/errors.ts";
-import { ClientFrame, type RequestId, WS_ADMIN_FRAMES } from "../../shared/ws_schemas.ts";
-import type { ServerFrame } from "../../shared/ws_schemas.ts";
-import { bearerToken, secretMatches } from "../auth/secrets.ts";
-import type { NodeSettings } from "../cluster/node_settings.ts";
-import type { NodeStatusReader } from "../cluster/node_status.ts";
-import type { PowerControl } from "../cluster/power_control.ts";
-import type { EventLog } from "../events/event_log.ts";
-import type { JobRunner } from "../jobs/job_runner.ts";
-import { toClusterError } from "../http/app.ts";
-import { route, type RouteSpec } from "../http/route_spec.ts";
-import { EventFeed } from "./event_feed.ts";
+import { ClusterError } from "../../../shared/errors.ts";
+import { ClientFrame, type RequestId, WS_ADMIN_FRAMES } from "../../../shared/ws_schemas.ts";
+import type { ServerFrame } from "../../../shared/ws_schemas.ts";
+import { bearerToken, secretMatches } from "../../auth/secrets.ts";
+import type { NodeSettings } from "../../cluster/node_settings.ts";
+import type { NodeStatusReader } from "../../cluster/node_status.ts";
+import type { PowerControl } from "../../cluster/power_control.ts";
+import type { EventLog } from "../../events/event_log.ts";
+import type { JobRunner } from "../../jobs/job_runner.ts";
+import { toClusterError } from "../app.ts";
+import { route, type RouteSpec } from "../route_spec.ts";
+import { EventFeed } from "../../events/event_feed.ts";
 
 /** Largest accepted frame, in characters. */
 export const MAX_FRAME_CHARS = 64 * 1024;
