@@ -22,7 +22,8 @@ import type { NodeStatusReader } from "../../cluster/node_status.ts";
 import type { PowerControl } from "../../cluster/power_control.ts";
 import type { EventLog } from "../../events/event_log.ts";
 import type { JobRunner } from "../../jobs/job_runner.ts";
-import { toClusterError } from "../app.ts";
+import { decodeJson, FRAME } from "../decode_json.ts";
+import { toClusterError } from "../middleware/errors.ts";
 import { route, type RouteSpec } from "../route_spec.ts";
 import { EventFeed } from "../../events/event_feed.ts";
 
@@ -134,30 +135,9 @@ export class WsSession {
       if (typeof data !== "string") {
         throw new ClusterError("invalid_body", "frames must be JSON text messages");
       }
-      if (data.length > MAX_FRAME_CHARS) {
-        throw new ClusterError(
-          "payload_too_large",
-          `frames are limited to ${MAX_FRAME_CHARS} characters`,
-        );
-      }
-      let value: unknown;
-      try {
-        value = JSON.parse(data);
-      } catch (e) {
-        throw new ClusterError(
-          "invalid_body",
-          `the frame is not valid JSON (${e instanceof Error ? e.message : e})`,
-        );
-      }
-      id = readId(value);
-      const parsed = ClientFrame.safeParse(value);
-      if (!parsed.success) {
-        const problems = parsed.error.issues.map((i) =>
-          `${i.path.length ? i.path.join(".") : "frame"}: ${i.message}`
-        );
-        throw new ClusterError("invalid_body", `invalid frame: ${problems.join("; ")}`, problems);
-      }
-      const frame = parsed.data;
+      const frame = decodeJson(ClientFrame, data, MAX_FRAME_CHARS, FRAME, (value) => {
+        id = readId(value);
+      });
       if (WS_ADMIN_FRAMES.has(frame.type) && !this.#authenticated) {
         throw new ClusterError(
           "unauthorized",
