@@ -1,5 +1,6 @@
 /** The core REST routes: module, nodes, power, LED, agent heartbeat, jobs. */
 import type { Context } from "hono";
+import { getConnInfo } from "hono/deno";
 import { z } from "zod";
 import { ClusterError, ERROR_STATUS, type ErrorCode } from "../../../shared/errors.ts";
 import {
@@ -146,9 +147,12 @@ export function coreRoutes(deps: CoreRouteDeps, version: string, startedAt: numb
       body: Heartbeat,
       response: HeartbeatReply,
       handler: (c, body) => {
-        // The peer address is looked up only when the agent does not say which bay it is.
-        const info = c.env as { remoteAddr?: { hostname?: string } } | undefined;
-        return c.json(ingest.heartbeat(body, () => info?.remoteAddr?.hostname));
+        // The peer address is looked up only when the agent does not say which bay it is;
+        // a request made in-process (app.request) has no connection to ask.
+        const served = (c.env as { remoteAddr?: unknown } | undefined)?.remoteAddr;
+        return c.json(
+          ingest.heartbeat(body, () => served ? getConnInfo(c).remote.address : undefined),
+        );
       },
     }),
     route({

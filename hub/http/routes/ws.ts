@@ -286,6 +286,8 @@ export function wsRoutes(deps: WsDeps, sessions: WsSessions, opts: WsOptions = {
         if (token !== undefined && !secretMatches(token, deps.adminToken)) {
           throw new ClusterError("unauthorized", "the token is not valid for this hub");
         }
+        // Deno.upgradeWebSocket, not hono/deno's upgradeWebSocket: that one matches the Upgrade
+        // header case-sensitively and echoes a requested subprotocol, both changes for clients.
         const { socket, response } = Deno.upgradeWebSocket(c.req.raw);
         const peer: WsPeer = {
           send: (t) => socket.send(t),
