@@ -11,7 +11,7 @@
 import { parseArgs } from "node:util";
 import process from "node:process";
 import { realClock } from "../shared/clock.ts";
-import { SimulatedGpioLine } from "../shared/gpio/simulated.ts";
+import { SimulatedGpioLine } from "../shared/pins/simulated.ts";
 import { LedEngine } from "../node-agent/led/engine.ts";
 import { HEARTBEAT } from "../node-agent/led/patterns.ts";
 import { edgeAt } from "../node-agent/led/schedule.ts";

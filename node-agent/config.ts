@@ -6,7 +6,7 @@
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { ClusterError } from "../shared/errors.ts";
-import { GPIO_BACKENDS, type GpioBackend, isGpioBackend } from "../shared/gpio/open_line.ts";
+import { GPIO_BACKENDS, type GpioBackend, isGpioBackend } from "../shared/pins/open.ts";
 import { Model, NodeId, parseOrThrow } from "../shared/schemas.ts";
 import type { AgentOptions } from "./agent.ts";
 import { type KernelArgs, parseKernelArgs } from "./cmdline.ts";

@@ -3,10 +3,10 @@
  * one I2C bus per BitBar, optionally sensed by a second pin of the same chip.
  */
 import { HardwareFaultError } from "../../shared/errors.ts";
-import type { I2cBus } from "../hardware/i2c/i2c_bus.ts";
-import { hex } from "../hardware/i2c/i2c_bus.ts";
-import { EXPANDER_MAPS } from "./expander/chips.ts";
-import { PortExpander } from "./expander/port_expander.ts";
+import type { I2cBus } from "../../shared/pins/i2c/i2c_bus.ts";
+import { hex } from "../../shared/pins/i2c/i2c_bus.ts";
+import { EXPANDER_MAPS } from "../../shared/pins/expander/chips.ts";
+import { PortExpander } from "../../shared/pins/expander/port_expander.ts";
 import { levelFor, LinePowerSwitch, type NodeLines } from "./line_power_switch.ts";
 import type { I2cPowerConfig } from "./power_config.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ClusterError, HardwareFaultError } from "../../shared/errors.ts";
-import type { BinaryValue, Direction, GpioLine } from "../../shared/gpio/gpio_line.ts";
+import type { BinaryValue, Direction, GpioLine } from "../../shared/pins/gpio_line.ts";
 import { createGpioPowerSwitch, type GpioLineOpener } from "./gpio_power.ts";
 import type { GpioBackend } from "./power_config.ts";
 

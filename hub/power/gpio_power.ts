@@ -2,7 +2,7 @@
  * The `gpio` power driver: one Pi GPIO line per node, opened through a backend-agnostic
  * opener (sysfs / chardev / simulated backends live in shared/gpio/).
  */
-import type { BinaryValue, Direction, GpioLine } from "../../shared/gpio/gpio_line.ts";
+import type { BinaryValue, Direction, GpioLine } from "../../shared/pins/gpio_line.ts";
 import { levelFor, LinePowerSwitch, type NodeLines } from "./line_power_switch.ts";
 import type { GpioBackend, GpioPowerConfig } from "./power_config.ts";
 

@@ -8,7 +8,7 @@
  * Every failure names the node and where it is wired.
  */
 import { ClusterError, HardwareFaultError } from "../../shared/errors.ts";
-import type { BinaryValue, GpioLine } from "../../shared/gpio/gpio_line.ts";
+import type { BinaryValue, GpioLine } from "../../shared/pins/gpio_line.ts";
 import type { PowerState } from "../../shared/schemas.ts";
 import type { PowerSwitch } from "./power_switch.ts";
 

@@ -3,8 +3,8 @@
  * (`/dev/i2c-N`, Pi GPIO backends). Errors name the file and what is wrong in it.
  */
 import { ClusterError } from "../../shared/errors.ts";
-import { openGpioLine } from "../../shared/gpio/open_line.ts";
-import { openDevI2cBus } from "../hardware/i2c/dev_i2c.ts";
+import { openGpioLine } from "../../shared/pins/open.ts";
+import { openDevI2cBus } from "../../shared/pins/i2c/dev_i2c.ts";
 import { createPowerSwitch } from "./create_power_switch.ts";
 import { readJsonConfig } from "../config_file.ts";
 import type { PowerSwitch } from "./power_switch.ts";

@@ -6,8 +6,8 @@
 import { z } from "zod";
 import { busSlotOf, SLOTS_PER_BUS } from "../../shared/node_map.ts";
 import { NodeId } from "../../shared/schemas.ts";
-import { EXPANDER_TYPES } from "./expander/chips.ts";
-import { EXPANDER_PINS } from "./expander/register_map.ts";
+import { EXPANDER_TYPES } from "../../shared/pins/expander/chips.ts";
+import { EXPANDER_PINS } from "../../shared/pins/expander/register_map.ts";
 
 /**
  * GPIO backends a `gpio` config may name: the names `openGpioLine` in shared/gpio/open_line.ts

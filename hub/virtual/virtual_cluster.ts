@@ -4,7 +4,7 @@
  * GPIO line and its own identity — reporting to the hub over HTTP; a rail going off stops it.
  */
 import { type Clock, realClock } from "../../shared/clock.ts";
-import { SimulatedGpioLine } from "../../shared/gpio/simulated.ts";
+import { SimulatedGpioLine } from "../../shared/pins/simulated.ts";
 import type { NodeMap } from "../../shared/node_map.ts";
 import type { NodeHealth, PowerState } from "../../shared/schemas.ts";
 import { type AgentHandle, BAY_LED_GPIO, startAgent } from "../../node-agent/agent.ts";

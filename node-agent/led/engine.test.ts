@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { FakeClock } from "../../shared/clock_fake.ts";
-import type { BinaryValue, GpioLine } from "../../shared/gpio/gpio_line.ts";
-import { SimulatedGpioLine } from "../../shared/gpio/simulated.ts";
+import type { BinaryValue, GpioLine } from "../../shared/pins/gpio_line.ts";
+import { SimulatedGpioLine } from "../../shared/pins/simulated.ts";
 import type { Model } from "../../shared/schemas.ts";
 import { MemoryLogger } from "../log.ts";
 import { LedEngine } from "./engine.ts";

@@ -5,7 +5,7 @@
  * interrupts the sleep and restarts the timeline at once.
  */
 import type { Clock } from "../../shared/clock.ts";
-import type { BinaryValue, GpioLine } from "../../shared/gpio/gpio_line.ts";
+import type { BinaryValue, GpioLine } from "../../shared/pins/gpio_line.ts";
 import type { LedMode, Model } from "../../shared/schemas.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import { isConstant, type LedPattern, patternFor } from "./patterns.ts";

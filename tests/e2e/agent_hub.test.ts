@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { startAgent } from "../../node-agent/agent.ts";
 import { silentLogger } from "../../node-agent/log.ts";
 import { realClock } from "../../shared/clock.ts";
-import { SimulatedGpioLine } from "../../shared/gpio/simulated.ts";
+import { SimulatedGpioLine } from "../../shared/pins/simulated.ts";
 import { createHub } from "../../hub/hub.ts";
 import { testSettings } from "../support/test_hub.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { HardwareFaultError } from "../../../shared/errors.ts";
+import { HardwareFaultError } from "../../errors.ts";
 import { openDevI2cBus, openDevI2cPath, smbusByteData } from "./dev_i2c.ts";
 import { cString, libc, O_RDWR_CLOEXEC } from "./libc.ts";
 import { ERRNO, i2cErrnoError, I2cError } from "./i2c_error.ts";

@@ -4,7 +4,7 @@
  * i2c-bus code. Implementations: {@link DevI2cBus} (Linux `/dev/i2c-N` through FFI) and the
  * register-level fake in `fake/` for tests.
  */
-import { ClusterError } from "../../../shared/errors.ts";
+import { ClusterError } from "../../errors.ts";
 
 /** Result of {@link I2cBus.i2cRead}, as in i2c-bus. */
 export interface BytesRead {

@@ -4,7 +4,7 @@
  * i2c-bus does); plain transfers select the slave with `I2C_SLAVE` and use read()/write().
  * Calls are synchronous underneath (a byte transfer takes ~0.1–0.5 ms at 100 kHz).
  */
-import { ClusterError } from "../../../shared/errors.ts";
+import { ClusterError } from "../../errors.ts";
 import {
   assertAddress,
   assertByte,

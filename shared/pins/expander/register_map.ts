@@ -4,7 +4,7 @@
  * families), output latch, pin levels and input polarity, plus an optional check run once
  * at start-up.
  */
-import type { I2cBus } from "../../hardware/i2c/i2c_bus.ts";
+import type { I2cBus } from "../i2c/i2c_bus.ts";
 
 /** Register addresses of one register type, for port A/0 and port B/1. */
 export type PortRegisters = readonly [number, number];

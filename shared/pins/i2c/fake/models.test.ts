@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { HardwareFaultError } from "../../../../shared/errors.ts";
+import { HardwareFaultError } from "../../../errors.ts";
 import { ERRNO, I2cError } from "../i2c_error.ts";
 import { ModelViolation } from "./device_model.ts";
 import { FakeI2cBus } from "./fake_i2c_bus.ts";

@@ -2,8 +2,8 @@
  * Microchip MCP23017 register map with IOCON.BANK = 0 (the power-on default), and a start-up
  * check that the chip is still in that mode.
  */
-import { HardwareFaultError } from "../../../shared/errors.ts";
-import { hex, type I2cBus } from "../../hardware/i2c/i2c_bus.ts";
+import { HardwareFaultError } from "../../errors.ts";
+import { hex, type I2cBus } from "../i2c/i2c_bus.ts";
 import type { ExpanderRegisterMap } from "./register_map.ts";
 
 /** IOCON (mirrored at 0x0A and 0x0B with BANK = 0). */

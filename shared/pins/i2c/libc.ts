@@ -3,7 +3,7 @@
  * through `Deno.dlopen("libc.so.6")`. Loaded once, on first use. Calls are synchronous, so
  * `errno` read right after a failed call is that call's.
  */
-import { HardwareFaultError } from "../../../shared/errors.ts";
+import { HardwareFaultError } from "../../errors.ts";
 
 const SYMBOLS = {
   open: { parameters: ["buffer", "i32"], result: "i32" },

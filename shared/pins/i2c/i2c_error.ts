@@ -2,7 +2,7 @@
  * `I2cError`: a bus failure with the errno behind it, turned into a message that says
  * what is wrong and what to do (enable I2C, join the `i2c` group, check the wiring).
  */
-import { HardwareFaultError } from "../../../shared/errors.ts";
+import { HardwareFaultError } from "../../errors.ts";
 import { hex } from "./i2c_bus.ts";
 
 /** Linux errno values (identical on x86_64 and aarch64) the I2C layer explains. */

@@ -11,9 +11,9 @@
  * - reads go to the chip's pin register (the level on the pin), never to the latch or a cache;
  * - changes of one chip are serialised, so concurrent writes cannot clobber each other.
  */
-import { ClusterError } from "../../../shared/errors.ts";
-import type { BinaryValue, Direction, GpioLine } from "../../../shared/gpio/gpio_line.ts";
-import { hex, type I2cBus } from "../../hardware/i2c/i2c_bus.ts";
+import { ClusterError } from "../../errors.ts";
+import type { BinaryValue, Direction, GpioLine } from "../gpio_line.ts";
+import { hex, type I2cBus } from "../i2c/i2c_bus.ts";
 import { EXPANDER_PINS, type ExpanderRegisterMap } from "./register_map.ts";
 import { SerialQueue } from "./serial_queue.ts";
 
