@@ -4,8 +4,8 @@
  * flushed and its user chains deleted, as the real one does), and `iptables -t T -C|-I|-S`.
  * Built-in policies are kept; `-C` answers 1 with iptables' message when the rule is absent.
  */
-import type { RunResult } from "../../hub/netboot/process_runner.ts";
-import type { FakeProcessRunner } from "../../hub/netboot/process_runner_fake.ts";
+import type { RunResult } from "../../hub/netboot/runtime/process_runner.ts";
+import type { FakeProcessRunner } from "../../hub/netboot/runtime/fake_process_runner.ts";
 
 const BUILTIN: Record<string, string[]> = {
   filter: ["INPUT", "FORWARD", "OUTPUT"],

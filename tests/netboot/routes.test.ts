@@ -10,8 +10,8 @@ import {
   ServicesResponse,
 } from "../../shared/netboot_schemas.ts";
 import { FakeClock } from "../../shared/clock_fake.ts";
-import { FakeProcessRunner } from "../../hub/netboot/process_runner_fake.ts";
-import { CHECK_CACHE_MS, NetbootSupervisor } from "../../hub/netboot/supervisor.ts";
+import { FakeProcessRunner } from "../../hub/netboot/runtime/fake_process_runner.ts";
+import { CHECK_CACHE_MS, NetbootSupervisor } from "../../hub/netboot/runtime/supervisor.ts";
 import { netbootRoutes } from "../../hub/http/routes/netboot.ts";
 import { createApp } from "../../hub/http/app.ts";
 import { defaultMap, eventRecorder, MemoryMacTable, tempSettings } from "./fixtures.ts";

@@ -20,8 +20,8 @@ import {
   ServicesResponse,
 } from "../../../shared/netboot_schemas.ts";
 import { route, type RouteSpec } from "../route_spec.ts";
-import type { MacTable } from "../../netboot/mac_learner.ts";
-import type { NetbootSupervisor } from "../../netboot/supervisor.ts";
+import type { MacTable } from "../../netboot/runtime/mac_learner.ts";
+import type { NetbootSupervisor } from "../../netboot/runtime/supervisor.ts";
 
 /** What the routes need. */
 export interface NetbootRouteDeps {

@@ -4,12 +4,12 @@
  * (DNS records of every node, the switch and the hub). Keeping per-node data out of
  * dnsmasq.conf is what lets a learned MAC take effect with a SIGHUP instead of a restart.
  */
-import type { NodeMap } from "../../shared/node_map.ts";
-import { bayOf } from "../../shared/node_map.ts";
-import type { NetbootSettings } from "./settings.ts";
-import { validateSettings } from "./settings.ts";
-import { NetbootConfigError } from "./errors.ts";
-import { normalizeMac } from "./validate.ts";
+import type { NodeMap } from "../../../shared/node_map.ts";
+import { bayOf } from "../../../shared/node_map.ts";
+import type { NetbootSettings } from "../settings/settings.ts";
+import { validateSettings } from "../settings/settings.ts";
+import { NetbootConfigError } from "../settings/errors.ts";
+import { normalizeMac } from "../settings/validate.ts";
 
 /** File names (inside `paths.configDir`) of the dnsmasq files. */
 export const DNSMASQ_FILES = {

@@ -2,7 +2,7 @@
  * Netboot settings: everything the config renderers need that the node map does not hold.
  * Subnet, domain, hostnames and addresses always come from the node map, never from here.
  */
-import type { NodeMap } from "../../shared/node_map.ts";
+import type { NodeMap } from "../../../shared/node_map.ts";
 import { NetbootConfigError } from "./errors.ts";
 import {
   checkBareWord,

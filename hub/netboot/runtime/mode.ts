@@ -1,5 +1,5 @@
 /** Live or dry: live only when root on a Raspberry Pi (or forced by the `mode` setting). */
-import type { NetbootSettings } from "./settings.ts";
+import type { NetbootSettings } from "../settings/settings.ts";
 
 /** Facts about the machine the hub runs on. */
 export interface HostProbe {

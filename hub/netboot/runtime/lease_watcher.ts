@@ -3,8 +3,8 @@
  * every complete line through the learner. Polls with the {@link Clock} seam.
  */
 import { open, stat } from "node:fs/promises";
-import type { NodeMap } from "../../shared/node_map.ts";
-import type { Clock } from "../../shared/clock.ts";
+import type { NodeMap } from "../../../shared/node_map.ts";
+import type { Clock } from "../../../shared/clock.ts";
 import {
   applyDecision,
   decideLease,

@@ -1,6 +1,6 @@
 /** Health checks of the parts of netboot that are not our child process: NFS and NAT. */
-import type { NodeMap } from "../../shared/node_map.ts";
-import type { NetbootSettings } from "./settings.ts";
+import type { NodeMap } from "../../../shared/node_map.ts";
+import type { NetbootSettings } from "../settings/settings.ts";
 import type { ProcessRunner } from "./process_runner.ts";
 
 /** Result of one check. */

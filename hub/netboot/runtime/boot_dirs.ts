@@ -4,8 +4,8 @@
  * partition, so the node boots the shared firmware with its own kernel command line.
  */
 import { lstat, readdir, symlink } from "node:fs/promises";
-import type { NodeMap } from "../../shared/node_map.ts";
-import { overlayBays } from "./overlays.ts";
+import type { NodeMap } from "../../../shared/node_map.ts";
+import { overlayBays } from "../render/overlays.ts";
 
 const IP_DIR = /^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$/;
 

@@ -3,10 +3,10 @@
  * type-checked here, merged over the defaults and then checked against the node map.
  */
 import { z } from "zod";
-import type { NodeMap } from "../../shared/node_map.ts";
-import { ClusterError } from "../../shared/errors.ts";
-import { parseOrThrow } from "../../shared/schemas.ts";
-import { readJsonConfig } from "../config_file.ts";
+import type { NodeMap } from "../../../shared/node_map.ts";
+import { ClusterError } from "../../../shared/errors.ts";
+import { parseOrThrow } from "../../../shared/schemas.ts";
+import { readJsonConfig } from "../../config_file.ts";
 import { type NetbootSettings, netbootSettings, validateSettings } from "./settings.ts";
 
 const Octet = z.number().int().min(1).max(254);

@@ -3,7 +3,7 @@
  * backoff, and gives up (state `failed`) after too many quick failures in a row. A run
  * that lasted `stableMs` resets the backoff.
  */
-import type { Clock } from "../../shared/clock.ts";
+import type { Clock } from "../../../shared/clock.ts";
 import type { ChildProcessHandle, ProcessRunner } from "./process_runner.ts";
 
 /** Lifecycle of a supervised process. */

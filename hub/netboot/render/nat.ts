@@ -4,10 +4,10 @@
  * `iptables-restore --noflush`, so the admin's, ufw's and Docker's rules are left alone;
  * the supervisor adds one jump to each chain from its built-in chain when it is missing.
  */
-import type { NodeMap } from "../../shared/node_map.ts";
-import type { NetbootSettings } from "./settings.ts";
-import { validateSettings } from "./settings.ts";
-import { generatedHeader } from "./render_dnsmasq.ts";
+import type { NodeMap } from "../../../shared/node_map.ts";
+import type { NetbootSettings } from "../settings/settings.ts";
+import { validateSettings } from "../settings/settings.ts";
+import { generatedHeader } from "./dnsmasq.ts";
 
 /** Our chains and the built-in chain that jumps to each (inserted first, once). */
 export const NAT_CHAINS = [

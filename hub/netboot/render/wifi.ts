@@ -3,10 +3,10 @@
  * optional hostapd.conf for running the hub as their access point.
  */
 import { pbkdf2Sync } from "node:crypto";
-import type { NodeMap } from "../../shared/node_map.ts";
-import type { NetbootSettings } from "./settings.ts";
-import { validateSettings } from "./settings.ts";
-import { generatedHeader } from "./render_dnsmasq.ts";
+import type { NodeMap } from "../../../shared/node_map.ts";
+import type { NetbootSettings } from "../settings/settings.ts";
+import { validateSettings } from "../settings/settings.ts";
+import { generatedHeader } from "./dnsmasq.ts";
 
 function hex(bytes: Uint8Array): string {
   return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");

@@ -1,8 +1,8 @@
 /** NFS exports: the shared root read-only to the subnet, each overlay read-write to its node. */
-import type { NodeMap } from "../../shared/node_map.ts";
-import type { NetbootSettings } from "./settings.ts";
-import { validateSettings } from "./settings.ts";
-import { generatedHeader } from "./render_dnsmasq.ts";
+import type { NodeMap } from "../../../shared/node_map.ts";
+import type { NetbootSettings } from "../settings/settings.ts";
+import { validateSettings } from "../settings/settings.ts";
+import { generatedHeader } from "./dnsmasq.ts";
 import { overlayBays, overlayPath } from "./overlays.ts";
 
 const OPTIONS = "sync,no_subtree_check,no_root_squash";

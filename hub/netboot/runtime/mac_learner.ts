@@ -4,10 +4,10 @@
  * current MAC table; {@link applyDecision} carries it out against the narrow {@link MacTable}
  * and {@link EventSink} seams. A MAC is never overwritten silently: a clash is a conflict.
  */
-import type { NodeMap } from "../../shared/node_map.ts";
-import { bayOf } from "../../shared/node_map.ts";
-import type { EventType } from "../../shared/schemas.ts";
-import { isMac, normalizeMac } from "./validate.ts";
+import type { NodeMap } from "../../../shared/node_map.ts";
+import { bayOf } from "../../../shared/node_map.ts";
+import type { EventType } from "../../../shared/schemas.ts";
+import { isMac, normalizeMac } from "../settings/validate.ts";
 
 /** The learned MAC of each bay (the hub's store implements it). */
 export interface MacTable {

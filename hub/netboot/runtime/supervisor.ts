@@ -6,15 +6,19 @@
  */
 import { resolve } from "node:path";
 import { mkdir } from "node:fs/promises";
-import type { NodeMap } from "../../shared/node_map.ts";
-import type { Clock } from "../../shared/clock.ts";
-import { realClock } from "../../shared/clock.ts";
-import { ClusterError } from "../../shared/errors.ts";
-import type { ApplyResult, NetbootStatus, ServicesResponse } from "../../shared/netboot_schemas.ts";
-import type { NetbootSettings } from "./settings.ts";
-import { validateSettings } from "./settings.ts";
-import { type ReloadAction, type RenderedFile, renderNetbootFiles } from "./render_all.ts";
-import { DNSMASQ_FILES } from "./render_dnsmasq.ts";
+import type { NodeMap } from "../../../shared/node_map.ts";
+import type { Clock } from "../../../shared/clock.ts";
+import { realClock } from "../../../shared/clock.ts";
+import { ClusterError } from "../../../shared/errors.ts";
+import type {
+  ApplyResult,
+  NetbootStatus,
+  ServicesResponse,
+} from "../../../shared/netboot_schemas.ts";
+import type { NetbootSettings } from "../settings/settings.ts";
+import { validateSettings } from "../settings/settings.ts";
+import { type ReloadAction, type RenderedFile, renderNetbootFiles } from "../render/all.ts";
+import { DNSMASQ_FILES } from "../render/dnsmasq.ts";
 import { writeFileAtomic } from "./atomic_write.ts";
 import type { EventSink, LearningTarget, MacTable } from "./mac_learner.ts";
 import { LeaseWatcher, type UnknownMac } from "./lease_watcher.ts";
@@ -28,9 +32,9 @@ import {
   readTextOrNull,
 } from "./system_checks.ts";
 import { decideMode, type HostProbe, type ModeDecision, realHostProbe } from "./mode.ts";
-import { resetOverlay, type ResetResult } from "./overlays.ts";
+import { resetOverlay, type ResetResult } from "../render/overlays.ts";
 import { linkBootDirs } from "./boot_dirs.ts";
-import { NAT_CHAINS } from "./render_nat.ts";
+import { NAT_CHAINS } from "../render/nat.ts";
 
 /** What the supervisor is built from (the hub wires these). */
 export interface NetbootSupervisorDeps {

@@ -2,20 +2,20 @@
  * Every netboot file as one list: what it is called, where it is installed on a live hub,
  * and how a change to it is applied (reload, not restart, wherever the service allows it).
  */
-import type { NodeMap } from "../../shared/node_map.ts";
-import type { NetbootSettings } from "./settings.ts";
-import { validateSettings } from "./settings.ts";
+import type { NodeMap } from "../../../shared/node_map.ts";
+import type { NetbootSettings } from "../settings/settings.ts";
+import { validateSettings } from "../settings/settings.ts";
 import {
   DNSMASQ_FILES,
   renderDhcpHosts,
   renderDnsmasqConf,
   renderHosts,
   renderLeaseHook,
-} from "./render_dnsmasq.ts";
-import { renderExports } from "./render_nfs.ts";
-import { renderRulesV4, renderSysctl } from "./render_nat.ts";
-import { renderCmdline } from "./render_cmdline.ts";
-import { renderHostapd, renderWpaSupplicant } from "./render_wifi.ts";
+} from "./dnsmasq.ts";
+import { renderExports } from "./nfs.ts";
+import { renderRulesV4, renderSysctl } from "./nat.ts";
+import { renderCmdline } from "./cmdline.ts";
+import { renderHostapd, renderWpaSupplicant } from "./wifi.ts";
 import { overlayBays } from "./overlays.ts";
 
 /**

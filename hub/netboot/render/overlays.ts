@@ -5,9 +5,9 @@
  */
 import { join } from "node:path";
 import { lstat, mkdir, readdir, rm } from "node:fs/promises";
-import type { NodeMap } from "../../shared/node_map.ts";
-import { bayOf } from "../../shared/node_map.ts";
-import { ClusterError } from "../../shared/errors.ts";
+import type { NodeMap } from "../../../shared/node_map.ts";
+import { bayOf } from "../../../shared/node_map.ts";
+import { ClusterError } from "../../../shared/errors.ts";
 
 /** Bays that get an overlay: the LAN bays (Pi Zero W boot from SD, not the network). */
 export function overlayBays(map: NodeMap) {

@@ -1,9 +1,9 @@
 /** The nodes' kernel command line (`cmdline.txt`) for an NFS root served by the hub. */
-import type { NodeMap } from "../../shared/node_map.ts";
-import { bayOf } from "../../shared/node_map.ts";
-import { ClusterError } from "../../shared/errors.ts";
-import type { NetbootSettings } from "./settings.ts";
-import { validateSettings } from "./settings.ts";
+import type { NodeMap } from "../../../shared/node_map.ts";
+import { bayOf } from "../../../shared/node_map.ts";
+import { ClusterError } from "../../../shared/errors.ts";
+import type { NetbootSettings } from "../settings/settings.ts";
+import { validateSettings } from "../settings/settings.ts";
 import { overlayPath } from "./overlays.ts";
 
 /**
