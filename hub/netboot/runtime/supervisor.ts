@@ -32,7 +32,7 @@ import {
   readTextOrNull,
 } from "./system_checks.ts";
 import { decideMode, type HostProbe, type ModeDecision, realHostProbe } from "./mode.ts";
-import { resetOverlay, type ResetResult } from "../render/overlays.ts";
+import { resetOverlay, type ResetResult } from "./overlay_reset.ts";
 import { linkBootDirs } from "./boot_dirs.ts";
 import { NAT_CHAINS } from "../render/nat.ts";
 
