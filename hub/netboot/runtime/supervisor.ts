@@ -10,6 +10,7 @@ import type { NodeMap } from "../../../shared/node_map.ts";
 import type { Clock } from "../../../shared/clock.ts";
 import { realClock } from "../../../shared/clock.ts";
 import { ClusterError } from "../../../shared/errors.ts";
+import { KeyedMutex } from "../../../shared/keyed_mutex.ts";
 import type {
   ApplyResult,
   NetbootStatus,
@@ -92,7 +93,8 @@ export class NetbootSupervisor {
    */
   readonly #pending = new Set<ReloadAction>();
   #checks: { at: number; result: Promise<{ nfs: CheckResult; nat: CheckResult }> } | null = null;
-  #queue: Promise<unknown> = Promise.resolve();
+  /** Applies and resets run one at a time. */
+  readonly #lock = new KeyedMutex<"netboot">();
   #started = false;
 
   constructor(deps: NetbootSupervisorDeps) {
@@ -165,12 +167,6 @@ export class NetbootSupervisor {
   }
 
   /** Runs `fn` after every earlier apply/reset finished: one writer at a time. */
-  #serial<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.#queue.then(fn, fn);
-    this.#queue = next.catch(() => {});
-    return next;
-  }
-
   /**
    * Writes the rendered files atomically (only those that changed) and applies the changes
    * by reloading: SIGHUP for dnsmasq's hosts files, a dnsmasq restart only when dnsmasq.conf
@@ -179,7 +175,7 @@ export class NetbootSupervisor {
    * runs every reload. Dry mode only writes into `dryDir`.
    */
   apply(): Promise<ApplyResult> {
-    return this.#serial(() => this.#apply());
+    return this.#lock.run("netboot", () => this.#apply());
   }
 
   async #apply(): Promise<ApplyResult> {
@@ -425,6 +421,6 @@ export class NetbootSupervisor {
       );
     }
     const dir = this.live ? s.paths.overlayDir : `${this.dryDir}/overlay`;
-    return this.#serial(() => resetOverlay(this.#d.map, dir, node));
+    return this.#lock.run("netboot", () => resetOverlay(this.#d.map, dir, node));
   }
 }

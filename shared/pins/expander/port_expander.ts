@@ -15,7 +15,7 @@ import { ClusterError } from "../../errors.ts";
 import type { BinaryValue, Direction, GpioLine } from "../gpio_line.ts";
 import { hex, type I2cBus } from "../i2c/i2c_bus.ts";
 import { EXPANDER_PINS, type ExpanderRegisterMap } from "./register_map.ts";
-import { SerialQueue } from "./serial_queue.ts";
+import { KeyedMutex } from "../../keyed_mutex.ts";
 
 /** Port (0/1) and bit mask of `pin`. */
 function portBit(pin: number): { port: 0 | 1; mask: number } {
@@ -27,7 +27,8 @@ export class PortExpander {
   readonly bus: I2cBus;
   readonly address: number;
   readonly map: ExpanderRegisterMap;
-  readonly #queue = new SerialQueue();
+  /** A chip's register read-modify-writes must not interleave, or one pin clobbers another. */
+  readonly #lock = new KeyedMutex<"registers">();
   readonly #claimed = new Set<number>();
   /** Shadow of the output latches; null after a failed write (re-read before the next). */
   #latch: [number, number] | null;
@@ -86,7 +87,7 @@ export class PortExpander {
    */
   async output(pin: number, initial: BinaryValue): Promise<GpioLine> {
     this.#claim(pin);
-    return await this.#queue.run(async () => {
+    return await this.#lock.run("registers", async () => {
       try {
         const { port, mask } = portBit(pin);
         const dirReg = this.map.direction[port];
@@ -106,7 +107,7 @@ export class PortExpander {
   /** Claims `pin` as an input with uninverted polarity. */
   async input(pin: number): Promise<GpioLine> {
     this.#claim(pin);
-    return await this.#queue.run(async () => {
+    return await this.#lock.run("registers", async () => {
       try {
         const { port, mask } = portBit(pin);
         await this.#updateBit(this.map.polarity[port], mask, false);
@@ -132,13 +133,13 @@ export class PortExpander {
 
   /** Drives output `pin` (a read-modify-write of the latch shadow). */
   writePin(pin: number, value: BinaryValue): Promise<void> {
-    return this.#queue.run(() => this.#writeLatchBit(pin, value));
+    return this.#lock.run("registers", () => this.#writeLatchBit(pin, value));
   }
 
   /** Reads the level on `pin` from the chip's pin register. */
   readPin(pin: number): Promise<BinaryValue> {
     const { port, mask } = portBit(pin);
-    return this.#queue.run(async () => {
+    return this.#lock.run("registers", async () => {
       const v = await this.bus.readByteData(this.address, this.map.pins[port]);
       return (v & mask ? 1 : 0) as BinaryValue;
     });
