@@ -173,28 +173,22 @@ class ExpanderLine implements GpioLine {
     }
   }
 
-  read(): Promise<BinaryValue> {
-    try {
-      this.#assertOpen("read");
-      return this.#chip.readPin(this.gpio);
-    } catch (e) {
-      return Promise.reject(e);
-    }
+  // deno-lint-ignore require-await
+  async read(): Promise<BinaryValue> {
+    this.#assertOpen("read");
+    return this.#chip.readPin(this.gpio);
   }
 
-  write(value: BinaryValue): Promise<void> {
-    try {
-      this.#assertOpen("write");
-      if (this.direction !== "out") {
-        throw new ClusterError(
-          "bad_request",
-          `pin ${this.gpio} of ${this.#chip.label} is an input: it cannot be written`,
-        );
-      }
-      return this.#chip.writePin(this.gpio, value);
-    } catch (e) {
-      return Promise.reject(e);
+  // deno-lint-ignore require-await
+  async write(value: BinaryValue): Promise<void> {
+    this.#assertOpen("write");
+    if (this.direction !== "out") {
+      throw new ClusterError(
+        "bad_request",
+        `pin ${this.gpio} of ${this.#chip.label} is an input: it cannot be written`,
+      );
     }
+    return this.#chip.writePin(this.gpio, value);
   }
 
   /** Releases the pin, leaving its direction and level as they are (nodes keep power). */

@@ -35,12 +35,9 @@ export function openDevI2cBus(n: number): Promise<I2cBus> {
 }
 
 /** Opens an i2c-dev device node by path (tests use non-I2C paths to exercise errors). */
-export function openDevI2cPath(path: string): Promise<I2cBus> {
-  try {
-    return Promise.resolve(DevI2cBus.open(path));
-  } catch (e) {
-    return Promise.reject(e);
-  }
+// deno-lint-ignore require-await
+export async function openDevI2cPath(path: string): Promise<I2cBus> {
+  return DevI2cBus.open(path);
 }
 
 /**
@@ -108,52 +105,39 @@ export class DevI2cBus implements I2cBus {
     if (err !== 0) throw i2cErrnoError(err, this.#ctx(`${op} of ${hex(addr)}`, addr));
   }
 
-  readByteData(addr: number, cmd: number): Promise<number> {
-    try {
-      const data = new Uint8Array(SMBUS_DATA_BYTES);
-      this.#smbus(addr, I2C_SMBUS_READ, cmd, data, `read of register ${hex(cmd)}`);
-      return Promise.resolve(data[0]);
-    } catch (e) {
-      return Promise.reject(e);
-    }
+  // deno-lint-ignore require-await
+  async readByteData(addr: number, cmd: number): Promise<number> {
+    const data = new Uint8Array(SMBUS_DATA_BYTES);
+    this.#smbus(addr, I2C_SMBUS_READ, cmd, data, `read of register ${hex(cmd)}`);
+    return data[0];
   }
 
-  writeByteData(addr: number, cmd: number, byte: number): Promise<void> {
-    try {
-      assertByte(byte, "data byte");
-      const data = new Uint8Array(SMBUS_DATA_BYTES);
-      data[0] = byte;
-      this.#smbus(addr, I2C_SMBUS_WRITE, cmd, data, `write of register ${hex(cmd)}`);
-      return Promise.resolve();
-    } catch (e) {
-      return Promise.reject(e);
-    }
+  // deno-lint-ignore require-await
+  async writeByteData(addr: number, cmd: number, byte: number): Promise<void> {
+    assertByte(byte, "data byte");
+    const data = new Uint8Array(SMBUS_DATA_BYTES);
+    data[0] = byte;
+    this.#smbus(addr, I2C_SMBUS_WRITE, cmd, data, `write of register ${hex(cmd)}`);
   }
 
-  i2cRead(addr: number, length: number, buffer: Uint8Array): Promise<BytesRead> {
-    try {
-      assertLength(length, buffer);
-      const fd = this.#selectSlave(addr);
-      const tmp = new Uint8Array(length);
-      const n = Number(libc().read(fd, tmp, BigInt(length)));
-      if (n < 0) throw i2cErrnoError(errno(), this.#ctx(`read from ${hex(addr)}`, addr));
-      buffer.set(tmp.subarray(0, n));
-      return Promise.resolve({ bytesRead: n, buffer });
-    } catch (e) {
-      return Promise.reject(e);
-    }
+  // deno-lint-ignore require-await
+  async i2cRead(addr: number, length: number, buffer: Uint8Array): Promise<BytesRead> {
+    assertLength(length, buffer);
+    const fd = this.#selectSlave(addr);
+    const tmp = new Uint8Array(length);
+    const n = Number(libc().read(fd, tmp, BigInt(length)));
+    if (n < 0) throw i2cErrnoError(errno(), this.#ctx(`read from ${hex(addr)}`, addr));
+    buffer.set(tmp.subarray(0, n));
+    return { bytesRead: n, buffer };
   }
 
-  i2cWrite(addr: number, length: number, buffer: Uint8Array): Promise<BytesWritten> {
-    try {
-      assertLength(length, buffer);
-      const fd = this.#selectSlave(addr);
-      const n = Number(libc().write(fd, buffer.slice(0, length), BigInt(length)));
-      if (n < 0) throw i2cErrnoError(errno(), this.#ctx(`write to ${hex(addr)}`, addr));
-      return Promise.resolve({ bytesWritten: n, buffer });
-    } catch (e) {
-      return Promise.reject(e);
-    }
+  // deno-lint-ignore require-await
+  async i2cWrite(addr: number, length: number, buffer: Uint8Array): Promise<BytesWritten> {
+    assertLength(length, buffer);
+    const fd = this.#selectSlave(addr);
+    const n = Number(libc().write(fd, buffer.slice(0, length), BigInt(length)));
+    if (n < 0) throw i2cErrnoError(errno(), this.#ctx(`write to ${hex(addr)}`, addr));
+    return { bytesWritten: n, buffer };
   }
 
   close(): Promise<void> {

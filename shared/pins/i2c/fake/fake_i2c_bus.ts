@@ -65,66 +65,53 @@ export class FakeI2cBus implements I2cBus {
     return device;
   }
 
-  readByteData(addr: number, cmd: number): Promise<number> {
-    try {
-      assertByte(cmd, "register");
-      const value = this.#device(addr, `read of register ${hex(cmd)} of ${hex(addr)}`)
-        .readRegister(cmd);
-      this.log.push({ op: "read", addr, reg: cmd, value });
-      return Promise.resolve(value);
-    } catch (e) {
-      return Promise.reject(e);
-    }
+  // deno-lint-ignore require-await
+  async readByteData(addr: number, cmd: number): Promise<number> {
+    assertByte(cmd, "register");
+    const value = this.#device(addr, `read of register ${hex(cmd)} of ${hex(addr)}`)
+      .readRegister(cmd);
+    this.log.push({ op: "read", addr, reg: cmd, value });
+    return value;
   }
 
-  writeByteData(addr: number, cmd: number, byte: number): Promise<void> {
-    try {
-      assertByte(cmd, "register");
-      assertByte(byte, "data byte");
-      this.#device(addr, `write of register ${hex(cmd)} of ${hex(addr)}`)
-        .writeRegister(cmd, byte);
-      this.log.push({ op: "write", addr, reg: cmd, value: byte });
-      return Promise.resolve();
-    } catch (e) {
-      return Promise.reject(e);
-    }
+  // deno-lint-ignore require-await
+  async writeByteData(addr: number, cmd: number, byte: number): Promise<void> {
+    assertByte(cmd, "register");
+    assertByte(byte, "data byte");
+    this.#device(addr, `write of register ${hex(cmd)} of ${hex(addr)}`)
+      .writeRegister(cmd, byte);
+    this.log.push({ op: "write", addr, reg: cmd, value: byte });
   }
 
   /** Reads sequentially from the register pointer set by the last write. */
-  i2cRead(addr: number, length: number, buffer: Uint8Array): Promise<BytesRead> {
-    try {
-      assertLength(length, buffer);
-      const device = this.#device(addr, `read from ${hex(addr)}`);
-      let reg = this.#pointer.get(addr) ?? 0;
-      for (let i = 0; i < length; i++) {
-        buffer[i] = device.readRegister(reg);
-        this.log.push({ op: "read", addr, reg, value: buffer[i] });
-        reg = device.nextRegister(reg);
-      }
-      this.#pointer.set(addr, reg);
-      return Promise.resolve({ bytesRead: length, buffer });
-    } catch (e) {
-      return Promise.reject(e);
+  // deno-lint-ignore require-await
+  async i2cRead(addr: number, length: number, buffer: Uint8Array): Promise<BytesRead> {
+    assertLength(length, buffer);
+    const device = this.#device(addr, `read from ${hex(addr)}`);
+    let reg = this.#pointer.get(addr) ?? 0;
+    for (let i = 0; i < length; i++) {
+      buffer[i] = device.readRegister(reg);
+      this.log.push({ op: "read", addr, reg, value: buffer[i] });
+      reg = device.nextRegister(reg);
     }
+    this.#pointer.set(addr, reg);
+    return { bytesRead: length, buffer };
   }
 
   /** The first byte sets the register pointer; the rest are written sequentially. */
-  i2cWrite(addr: number, length: number, buffer: Uint8Array): Promise<BytesWritten> {
-    try {
-      assertLength(length, buffer);
-      const device = this.#device(addr, `write to ${hex(addr)}`);
-      if (length === 0) return Promise.resolve({ bytesWritten: 0, buffer });
-      let reg = buffer[0];
-      for (let i = 1; i < length; i++) {
-        device.writeRegister(reg, buffer[i]);
-        this.log.push({ op: "write", addr, reg, value: buffer[i] });
-        reg = device.nextRegister(reg);
-      }
-      this.#pointer.set(addr, reg);
-      return Promise.resolve({ bytesWritten: length, buffer });
-    } catch (e) {
-      return Promise.reject(e);
+  // deno-lint-ignore require-await
+  async i2cWrite(addr: number, length: number, buffer: Uint8Array): Promise<BytesWritten> {
+    assertLength(length, buffer);
+    const device = this.#device(addr, `write to ${hex(addr)}`);
+    if (length === 0) return { bytesWritten: 0, buffer };
+    let reg = buffer[0];
+    for (let i = 1; i < length; i++) {
+      device.writeRegister(reg, buffer[i]);
+      this.log.push({ op: "write", addr, reg, value: buffer[i] });
+      reg = device.nextRegister(reg);
     }
+    this.#pointer.set(addr, reg);
+    return { bytesWritten: length, buffer };
   }
 
   close(): Promise<void> {
