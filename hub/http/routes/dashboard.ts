@@ -2,10 +2,10 @@
  * The dashboard at `/`: plain HTML, CSS and one browser script from `dashboard/`, served as
  * static strings (no build step, nothing fetched from the network). The LED pattern table
  * the browser animates is generated from the node agent's own pattern data
- * (node-agent/led/patterns.ts), so the page blinks exactly as the agents do.
+ * (shared/led/patterns.ts), so the page blinks exactly as the agents do.
  */
 import { Hono } from "hono";
-import { patternFor } from "../../../node-agent/led/patterns.ts";
+import { patternFor } from "../../../shared/led/patterns.ts";
 import { LedMode, Model } from "../../../shared/schemas.ts";
 
 /** Pattern table for the browser: `"<mode>/<model>"` → period and edges. */

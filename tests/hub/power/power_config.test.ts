@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { ClusterError } from "../../shared/errors.ts";
-import { parseOrThrow } from "../../shared/schemas.ts";
-import { defaultI2cPowerConfig, PowerConfig } from "./power_config.ts";
+import { ClusterError } from "../../../shared/errors.ts";
+import { parseOrThrow } from "../../../shared/schemas.ts";
+import { defaultI2cPowerConfig, PowerConfig } from "../../../hub/power/power_config.ts";
 
 function problems(value: unknown): string {
   try {

@@ -3,7 +3,7 @@
  * `start + floor(n / E) × period + edges[n mod E].offset` — computed from `start`, never by
  * adding up sleeps, so timer error does not accumulate. Pure functions.
  */
-import type { BinaryValue } from "../../shared/pins/gpio_line.ts";
+import type { BinaryValue } from "../pins/gpio_line.ts";
 import type { LedPattern } from "./patterns.ts";
 
 /** Edge `index` of `pattern` on the timeline starting at `start`. */

@@ -1,15 +1,19 @@
 import assert from "node:assert/strict";
-import { HardwareFaultError } from "../../errors.ts";
-import { openDevI2cBus, openDevI2cPath, smbusByteData } from "./dev_i2c.ts";
-import { cString, libc, O_RDWR_CLOEXEC } from "./libc.ts";
-import { ERRNO, i2cErrnoError, I2cError } from "./i2c_error.ts";
+import { HardwareFaultError } from "../../../../shared/errors.ts";
+import {
+  openDevI2cBus,
+  openDevI2cPath,
+  smbusByteData,
+} from "../../../../shared/pins/i2c/dev_i2c.ts";
+import { cString, libc, O_RDWR_CLOEXEC } from "../../../../shared/pins/i2c/libc.ts";
+import { ERRNO, i2cErrnoError, I2cError } from "../../../../shared/pins/i2c/i2c_error.ts";
 import {
   encodeSmbusIoctlData,
   I2C_SMBUS_BYTE_DATA,
   I2C_SMBUS_READ,
   I2C_SMBUS_WRITE,
   SMBUS_DATA_BYTES,
-} from "./smbus.ts";
+} from "../../../../shared/pins/i2c/smbus.ts";
 
 Deno.test("encodeSmbusIoctlData lays out struct i2c_smbus_ioctl_data byte for byte", () => {
   const read = encodeSmbusIoctlData(I2C_SMBUS_READ, 0x12, I2C_SMBUS_BYTE_DATA, 0x1122334455667788n);

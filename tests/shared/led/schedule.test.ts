@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { FAULT, HEARTBEAT } from "./patterns.ts";
-import { currentEdge, edgeAt } from "./schedule.ts";
+import { FAULT, HEARTBEAT } from "../../../shared/led/patterns.ts";
+import { currentEdge, edgeAt } from "../../../shared/led/schedule.ts";
 
 Deno.test("edgeAt: edge n lies at start + cycle × period + offset", () => {
   const start = 10_000;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { LedMode, Model } from "../../shared/schemas.ts";
-import { FAULT, HEARTBEAT, isConstant, patternFor } from "./patterns.ts";
+import { LedMode, Model } from "../../../shared/schemas.ts";
+import { FAULT, HEARTBEAT, isConstant, patternFor } from "../../../shared/led/patterns.ts";
 
 /** Time the line spends at 1 in one period. */
 function onTime(mode: LedMode, model: Model): number {

@@ -1,14 +1,17 @@
 import assert from "node:assert/strict";
-import { ClusterError, HardwareFaultError } from "../../errors.ts";
-import { FakeI2cBus } from "../i2c/fake/fake_i2c_bus.ts";
-import { Mcp23017Model } from "../i2c/fake/mcp23017_model.ts";
-import { Pca9555Model } from "../i2c/fake/pca9555_model.ts";
-import type { TwoPortModel, TwoPortModelOptions } from "../i2c/fake/two_port_model.ts";
-import { I2cError } from "../i2c/i2c_error.ts";
-import { MCP23017 } from "./mcp23017.ts";
-import { PCA9555 } from "./pca9555.ts";
-import { PortExpander } from "./port_expander.ts";
-import type { ExpanderRegisterMap } from "./register_map.ts";
+import { ClusterError, HardwareFaultError } from "../../../../shared/errors.ts";
+import { FakeI2cBus } from "../../../../shared/pins/i2c/fake/fake_i2c_bus.ts";
+import { Mcp23017Model } from "../../../../shared/pins/i2c/fake/mcp23017_model.ts";
+import { Pca9555Model } from "../../../../shared/pins/i2c/fake/pca9555_model.ts";
+import type {
+  TwoPortModel,
+  TwoPortModelOptions,
+} from "../../../../shared/pins/i2c/fake/two_port_model.ts";
+import { I2cError } from "../../../../shared/pins/i2c/i2c_error.ts";
+import { MCP23017 } from "../../../../shared/pins/expander/mcp23017.ts";
+import { PCA9555 } from "../../../../shared/pins/expander/pca9555.ts";
+import { PortExpander } from "../../../../shared/pins/expander/port_expander.ts";
+import type { ExpanderRegisterMap } from "../../../../shared/pins/expander/register_map.ts";
 
 interface Case {
   name: string;

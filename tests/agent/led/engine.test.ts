@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { FakeClock } from "../../shared/clock_fake.ts";
-import type { BinaryValue, GpioLine } from "../../shared/pins/gpio_line.ts";
-import { SimulatedGpioLine } from "../../shared/pins/simulated.ts";
-import type { Model } from "../../shared/schemas.ts";
-import { MemoryLogger } from "../log.ts";
-import { LedEngine } from "./engine.ts";
+import { FakeClock } from "../../../shared/clock_fake.ts";
+import type { BinaryValue, GpioLine } from "../../../shared/pins/gpio_line.ts";
+import { SimulatedGpioLine } from "../../../shared/pins/simulated.ts";
+import type { Model } from "../../../shared/schemas.ts";
+import { MemoryLogger } from "../../../node-agent/log.ts";
+import { LedEngine } from "../../../node-agent/led/engine.ts";
 
 function setup(model: Model, logger = new MemoryLogger()) {
   const clock = new FakeClock(0);

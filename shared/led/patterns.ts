@@ -1,8 +1,8 @@
 /**
  * LED patterns as data: each is a period and the edges inside it. Pure: no time, no I/O.
  */
-import type { LedMode, Model } from "../../shared/schemas.ts";
-import type { BinaryValue } from "../../shared/pins/gpio_line.ts";
+import type { LedMode, Model } from "../schemas.ts";
+import type { BinaryValue } from "../pins/gpio_line.ts";
 
 /** One edge of a pattern: at `offset` ms into each period the line goes to `value`. */
 export interface PatternEdge {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { ClusterError, HardwareFaultError } from "../../shared/errors.ts";
-import type { BinaryValue, Direction, GpioLine } from "../../shared/pins/gpio_line.ts";
-import { createGpioPowerSwitch, type GpioLineOpener } from "./gpio_power.ts";
-import type { GpioBackend } from "./power_config.ts";
+import { ClusterError, HardwareFaultError } from "../../../shared/errors.ts";
+import type { BinaryValue, Direction, GpioLine } from "../../../shared/pins/gpio_line.ts";
+import { createGpioPowerSwitch, type GpioLineOpener } from "../../../hub/power/gpio_power.ts";
+import type { GpioBackend } from "../../../hub/power/power_config.ts";
 
 /** A small fake line: `stuckAt` makes reads ignore writes, `failWrites` makes writes throw. */
 class FakeLine implements GpioLine {

@@ -1,12 +1,16 @@
 import assert from "node:assert/strict";
-import { HardwareFaultError } from "../../shared/errors.ts";
-import { busSlotOf } from "../../shared/node_map.ts";
-import { FakeI2cBus } from "../../shared/pins/i2c/fake/fake_i2c_bus.ts";
-import { Mcp23017Model } from "../../shared/pins/i2c/fake/mcp23017_model.ts";
-import { Pca9555Model } from "../../shared/pins/i2c/fake/pca9555_model.ts";
-import type { Rail, TwoPortModel } from "../../shared/pins/i2c/fake/two_port_model.ts";
-import { createExpanderPowerSwitch, type I2cBusOpener } from "./expander_power.ts";
-import { defaultI2cPowerConfig, type I2cPowerConfig, PowerConfig } from "./power_config.ts";
+import { HardwareFaultError } from "../../../shared/errors.ts";
+import { busSlotOf } from "../../../shared/node_map.ts";
+import { FakeI2cBus } from "../../../shared/pins/i2c/fake/fake_i2c_bus.ts";
+import { Mcp23017Model } from "../../../shared/pins/i2c/fake/mcp23017_model.ts";
+import { Pca9555Model } from "../../../shared/pins/i2c/fake/pca9555_model.ts";
+import type { Rail, TwoPortModel } from "../../../shared/pins/i2c/fake/two_port_model.ts";
+import { createExpanderPowerSwitch, type I2cBusOpener } from "../../../hub/power/expander_power.ts";
+import {
+  defaultI2cPowerConfig,
+  type I2cPowerConfig,
+  PowerConfig,
+} from "../../../hub/power/power_config.ts";
 
 /** A module of fake buses: /dev/i2c-N → bus with one modelled chip at 0x20 and its rails. */
 function fakeModule(nodeCount: number, makeChip: () => TwoPortModel = () => new Mcp23017Model()) {
