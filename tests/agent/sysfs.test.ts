@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FakeClock } from "../../shared/clock_fake.ts";
+import { FakeClock } from "../../shared/fake_clock.ts";
 import { HardwareFaultError } from "../../shared/errors.ts";
 import { GpioUnavailableError } from "../../shared/pins/errors.ts";
 import { findMainChipBase, openSysfsLine } from "../../shared/pins/sysfs.ts";

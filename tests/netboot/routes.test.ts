@@ -9,7 +9,7 @@ import {
   ResetResponse,
   ServicesResponse,
 } from "../../shared/netboot_schemas.ts";
-import { FakeClock } from "../../shared/clock_fake.ts";
+import { FakeClock } from "../../shared/fake_clock.ts";
 import { FakeProcessRunner } from "../../hub/netboot/runtime/fake_process_runner.ts";
 import { CHECK_CACHE_MS, NetbootSupervisor } from "../../hub/netboot/runtime/supervisor.ts";
 import { netbootRoutes } from "../../hub/http/routes/netboot.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FakeClock } from "../../shared/clock_fake.ts";
+import { FakeClock } from "../../shared/fake_clock.ts";
 import { FakeProcessRunner } from "../../hub/netboot/runtime/fake_process_runner.ts";
 import {
   backoffDelay,

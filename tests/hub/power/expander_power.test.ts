@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { HardwareFaultError } from "../../../shared/errors.ts";
 import { busSlotOf } from "../../../shared/node_map.ts";
-import { FakeI2cBus } from "../../../shared/pins/i2c/fake/fake_i2c_bus.ts";
-import { Mcp23017Model } from "../../../shared/pins/i2c/fake/mcp23017_model.ts";
-import { Pca9555Model } from "../../../shared/pins/i2c/fake/pca9555_model.ts";
-import type { Rail, TwoPortModel } from "../../../shared/pins/i2c/fake/two_port_model.ts";
+import { FakeI2cBus } from "../../../shared/pins/i2c/fake_bus.ts";
+import { Mcp23017Model } from "../../../shared/pins/i2c/fake_mcp23017.ts";
+import { Pca9555Model } from "../../../shared/pins/i2c/fake_pca9555.ts";
+import type { Rail, TwoPortModel } from "../../../shared/pins/i2c/fake_two_port.ts";
 import { createExpanderPowerSwitch, type I2cBusOpener } from "../../../hub/power/expander_power.ts";
 import {
   defaultI2cPowerConfig,

@@ -4,7 +4,7 @@
  * PCA9555's internal 100 kΩ pull-ups). Output latches reset to 0xff, configuration to 0xff
  * (all inputs).
  */
-import { type RegisterSpec, TwoPortModel, type TwoPortModelOptions } from "./two_port_model.ts";
+import { type RegisterSpec, TwoPortModel, type TwoPortModelOptions } from "./fake_two_port.ts";
 
 /** The PCA9555 register map. */
 export const PCA9555_REGISTERS: Record<number, RegisterSpec> = {

@@ -12,9 +12,9 @@
  * Every change of what the chip drives is logged in `driveLog` and every rail change in
  * `railLog`, so a test sees start-up glitches that the final state hides.
  */
-import type { BinaryValue } from "../../gpio_line.ts";
-import { hex } from "../i2c_bus.ts";
-import { type I2cDeviceModel, ModelViolation } from "./device_model.ts";
+import type { BinaryValue } from "../gpio_line.ts";
+import { hex } from "./i2c_bus.ts";
+import { type I2cDeviceModel, ModelViolation } from "./fake_device.ts";
 
 /** What a register does. */
 export type RegisterKind = "direction" | "polarity" | "latch" | "pins" | "pullup" | "plain";

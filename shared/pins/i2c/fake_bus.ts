@@ -11,9 +11,9 @@ import {
   type BytesWritten,
   hex,
   type I2cBus,
-} from "../i2c_bus.ts";
-import { ERRNO, i2cErrnoError } from "../i2c_error.ts";
-import type { I2cDeviceModel } from "./device_model.ts";
+} from "./i2c_bus.ts";
+import { ERRNO, i2cErrnoError } from "./i2c_error.ts";
+import type { I2cDeviceModel } from "./fake_device.ts";
 
 /** One logged byte-data transfer. */
 export interface FakeTransfer {

@@ -4,7 +4,7 @@
  * (read-only) or to unknown registers are rejected; setting IOCON.BANK is rejected too (the
  * driver relies on the BANK = 0 map).
  */
-import { type RegisterSpec, TwoPortModel, type TwoPortModelOptions } from "./two_port_model.ts";
+import { type RegisterSpec, TwoPortModel, type TwoPortModelOptions } from "./fake_two_port.ts";
 
 const IOCON_CELL = 0x0a;
 
