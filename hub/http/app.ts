@@ -11,7 +11,7 @@ import { errorResponse, toClusterError } from "./middleware/errors.ts";
 import { methodNotAllowed } from "./middleware/method_not_allowed.ts";
 import { type HttpObserver, observeMounted, timed } from "./middleware/observe.ts";
 import { buildOpenApi } from "./openapi.ts";
-import type { RouteSpec } from "./route_spec.ts";
+import type { RouteSpec } from "./route.ts";
 
 /** What the app is built from. */
 export interface AppOptions {

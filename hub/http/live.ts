@@ -11,7 +11,7 @@ import type { NodeStatusReader } from "../cluster/node_status.ts";
 import type { PowerControl } from "../cluster/power_control.ts";
 import type { EventLog } from "../events/event_log.ts";
 import type { JobRunner } from "../jobs/job_runner.ts";
-import type { RouteSpec } from "./route_spec.ts";
+import type { RouteSpec } from "./route.ts";
 import { dashboardApp } from "./routes/dashboard.ts";
 import { inventoryRoutes } from "./routes/inventory.ts";
 import { HttpMetrics, metricsApp } from "./routes/metrics.ts";

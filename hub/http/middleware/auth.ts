@@ -6,7 +6,7 @@
 import type { Context } from "hono";
 import { ClusterError } from "../../../shared/errors.ts";
 import { bearerToken, secretMatches } from "../../auth/secrets.ts";
-import type { RouteSpec } from "../route_spec.ts";
+import type { RouteSpec } from "../route.ts";
 
 /** Secrets the app checks bearer tokens against. */
 export interface AppAuth {

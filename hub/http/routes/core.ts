@@ -19,7 +19,7 @@ import type { NodeSettings } from "../../cluster/node_settings.ts";
 import type { NodeStatusReader } from "../../cluster/node_status.ts";
 import type { PowerControl } from "../../cluster/power_control.ts";
 import type { JobRunner } from "../../jobs/job_runner.ts";
-import { route, type RouteSpec } from "../route_spec.ts";
+import { route, type RouteSpec } from "../route.ts";
 
 /** `GET /api/v1/health` body. */
 export const Health = z.strictObject({

@@ -13,7 +13,7 @@ import { z } from "zod";
 import { ClusterError } from "../../../shared/errors.ts";
 import { ClusterEvent } from "../../../shared/schemas.ts";
 import type { EventLog } from "../../events/event_log.ts";
-import { route, type RouteSpec } from "../route_spec.ts";
+import { route, type RouteSpec } from "../route.ts";
 import { EventFeed } from "../../events/event_feed.ts";
 
 /** Stream tuning (tests shorten the keep-alive). */

@@ -7,7 +7,7 @@ import { z } from "zod";
 import { ClusterError } from "../../../shared/errors.ts";
 import type { Model, NodeStatus } from "../../../shared/schemas.ts";
 import type { NodeStatusReader } from "../../cluster/node_status.ts";
-import { route, type RouteSpec } from "../route_spec.ts";
+import { route, type RouteSpec } from "../route.ts";
 
 /** Variables of one host. */
 export const HostVars = z.strictObject({

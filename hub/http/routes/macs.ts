@@ -3,7 +3,7 @@ import { Job, MacLearnCommand, NodeStatus } from "../../../shared/schemas.ts";
 import type { NodeSettings } from "../../cluster/node_settings.ts";
 import type { NodeStatusReader } from "../../cluster/node_status.ts";
 import type { MacLearning } from "../../cluster/runs/mac_learning.ts";
-import { route, type RouteSpec } from "../route_spec.ts";
+import { route, type RouteSpec } from "../route.ts";
 
 /** Default wait for one bay's DHCP request while learning. */
 export const DEFAULT_LEARN_TIMEOUT_MS = 90_000;

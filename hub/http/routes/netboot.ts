@@ -19,7 +19,7 @@ import {
   ResetResponse,
   ServicesResponse,
 } from "../../../shared/netboot_schemas.ts";
-import { route, type RouteSpec } from "../route_spec.ts";
+import { route, type RouteSpec } from "../route.ts";
 import type { MacTable } from "../../netboot/runtime/mac_learner.ts";
 import type { NetbootSupervisor } from "../../netboot/runtime/supervisor.ts";
 

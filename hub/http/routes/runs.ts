@@ -5,7 +5,7 @@ import type { NodeSettings } from "../../cluster/node_settings.ts";
 import type { NodeStatusReader } from "../../cluster/node_status.ts";
 import type { BootstrapRunner } from "../../cluster/runs/bootstrap_runner.ts";
 import type { Runs } from "../../cluster/runs/runs.ts";
-import { route, type RouteSpec } from "../route_spec.ts";
+import { route, type RouteSpec } from "../route.ts";
 
 /** Default time `activetest` waits for heartbeats. */
 export const DEFAULT_ACTIVE_TEST_TIMEOUT_MS = 120_000;

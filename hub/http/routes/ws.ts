@@ -24,7 +24,7 @@ import type { EventLog } from "../../events/event_log.ts";
 import type { JobRunner } from "../../jobs/job_runner.ts";
 import { decodeJson, FRAME } from "../decode_json.ts";
 import { toClusterError } from "../middleware/errors.ts";
-import { route, type RouteSpec } from "../route_spec.ts";
+import { route, type RouteSpec } from "../route.ts";
 import { EventFeed } from "../../events/event_feed.ts";
 
 /** Largest accepted frame, in characters. */
