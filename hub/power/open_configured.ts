@@ -5,7 +5,7 @@
 import { ClusterError } from "../../shared/errors.ts";
 import { openGpioLine } from "../../shared/pins/open.ts";
 import { openDevI2cBus } from "../../shared/pins/i2c/dev_i2c.ts";
-import { createPowerSwitch } from "./create_power_switch.ts";
+import { createPowerSwitch } from "./from_config.ts";
 import { readJsonConfig } from "../config_file.ts";
 import type { PowerSwitch } from "./power_switch.ts";
 

@@ -3,7 +3,7 @@ import { FakeClock } from "../../../shared/fake_clock.ts";
 import { ClusterError } from "../../../shared/errors.ts";
 import { FakeI2cBus } from "../../../shared/pins/i2c/fake_bus.ts";
 import { Mcp23017Model } from "../../../shared/pins/i2c/fake_mcp23017.ts";
-import { createPowerSwitch, type PowerSwitchDeps } from "../../../hub/power/create_power_switch.ts";
+import { createPowerSwitch, type PowerSwitchDeps } from "../../../hub/power/from_config.ts";
 import { defaultI2cPowerConfig } from "../../../hub/power/power_config.ts";
 import { SimulatedModule } from "../../../hub/power/simulated_module.ts";
 
