@@ -2,7 +2,7 @@
 import { ClusterError } from "../shared/errors.ts";
 import { HUB_USAGE, parseHubSettings } from "./config.ts";
 import { createHub } from "./hub.ts";
-import { openConfiguredPowerSwitch } from "./power/open_configured.ts";
+import { openConfiguredPowerSwitch } from "./power/from_config.ts";
 import { acquireHardwareLock } from "./power/hardware_lock.ts";
 import { SimulatedModule } from "./power/simulated_module.ts";
 import { VirtualCluster } from "./virtual/virtual_cluster.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ClusterError, HardwareFaultError } from "../../../shared/errors.ts";
 import type { BinaryValue, Direction, GpioLine } from "../../../shared/pins/gpio_line.ts";
-import { createGpioPowerSwitch, type GpioLineOpener } from "../../../hub/power/gpio_power.ts";
+import { createGpioPowerSwitch, type GpioLineOpener } from "../../../hub/power/from_config.ts";
 import type { GpioBackend } from "../../../hub/power/power_config.ts";
 
 /** A small fake line: `stuckAt` makes reads ignore writes, `failWrites` makes writes throw. */

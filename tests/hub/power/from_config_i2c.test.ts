@@ -5,7 +5,7 @@ import { FakeI2cBus } from "../../../shared/pins/i2c/fake_bus.ts";
 import { Mcp23017Model } from "../../../shared/pins/i2c/fake_mcp23017.ts";
 import { Pca9555Model } from "../../../shared/pins/i2c/fake_pca9555.ts";
 import type { Rail, TwoPortModel } from "../../../shared/pins/i2c/fake_two_port.ts";
-import { createExpanderPowerSwitch, type I2cBusOpener } from "../../../hub/power/expander_power.ts";
+import { createExpanderPowerSwitch, type I2cBusOpener } from "../../../hub/power/from_config.ts";
 import {
   defaultI2cPowerConfig,
   type I2cPowerConfig,
