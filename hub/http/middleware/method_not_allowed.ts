@@ -1,4 +1,8 @@
-/** A known path with the wrong method is a 405 naming the allowed methods, not a 404. */
+/**
+ * A known path with the wrong method is a 405 naming the allowed methods, not a 404.
+ * Hand-written rather than Hono's method-not-allowed middleware: that one wraps every request
+ * (the heartbeat ingest path included) and adds HEAD to `Allow`; this is a route of its own.
+ */
 import { ClusterError } from "../../../shared/errors.ts";
 import { errorResponse } from "./errors.ts";
 import type { Handler } from "./observe.ts";
