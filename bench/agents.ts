@@ -16,7 +16,7 @@ import { parseArgs } from "node:util";
 import { type AgentHandle, BAY_LED_GPIO, startAgent } from "../node-agent/agent.ts";
 import { silentLogger } from "../node-agent/log.ts";
 import { realClock } from "../shared/clock.ts";
-import { SimulatedGpioLine } from "../shared/gpio/simulated.ts";
+import { SimulatedGpioLine } from "../shared/pins/simulated.ts";
 import { buildNodeMap } from "../shared/node_map.ts";
 import { virtualHealth } from "../hub/virtual/virtual_cluster.ts";
 

@@ -11,10 +11,10 @@
 import { parseArgs } from "node:util";
 import process from "node:process";
 import { realClock } from "../shared/clock.ts";
-import { SimulatedGpioLine } from "../shared/gpio/simulated.ts";
+import { SimulatedGpioLine } from "../shared/pins/simulated.ts";
 import { LedEngine } from "../node-agent/led/engine.ts";
-import { HEARTBEAT } from "../node-agent/led/patterns.ts";
-import { edgeAt } from "../node-agent/led/schedule.ts";
+import { HEARTBEAT } from "../shared/led/patterns.ts";
+import { edgeAt } from "../shared/led/schedule.ts";
 
 /** The lead the agent uses on the real clock (see `LedEngineOptions.leadMs`). */
 const AGENT_LEAD_MS = 2;

@@ -4,7 +4,8 @@
  */
 import { parseArgs } from "node:util";
 import { ClusterError } from "../shared/errors.ts";
-import type { AssetTag } from "../shared/node_map.ts";
+import { type AssetTag, buildNodeMap, type NodeMap } from "../shared/node_map.ts";
+import { parseIntFlag } from "../shared/int_flag.ts";
 import { parseNodeSet } from "../shared/range.ts";
 
 /** The hub's default TCP port. */
@@ -63,14 +64,7 @@ export const HUB_USAGE = `usage: deno task hub [options]
   -h, --help           this help`;
 
 function intSetting(name: string, text: string, min: number, max: number): number {
-  const n = Number(text);
-  if (!/^[0-9]+$/.test(text.trim()) || n < min || n > max) {
-    throw new ClusterError(
-      "bad_request",
-      `${name} must be a whole number from ${min} to ${max}, not "${text}"`,
-    );
-  }
-  return n;
+  return parseIntFlag(name, text, min, max, { trim: true });
 }
 
 function assetTag(text: string | undefined): AssetTag | undefined {
@@ -168,4 +162,18 @@ export function parseHubSettings(
       : intSetting("--sim-boot-ms", values["sim-boot-ms"], 0, 600_000),
     timeScale: scale,
   };
+}
+
+/** The node map for these settings. */
+export function nodeMapFor(settings: HubSettings): NodeMap {
+  return buildNodeMap({
+    nodeCount: settings.nodeCount,
+    ...(settings.assetTag ? { assetTag: settings.assetTag } : {}),
+    // The vendor's Zero W row exists on the 60-bay module; a 48-bay module is all LAN.
+    ...(settings.zeroBays !== undefined
+      ? { zeroBays: settings.zeroBays }
+      : settings.nodeCount === 48
+      ? { zeroBays: "" }
+      : {}),
+  });
 }

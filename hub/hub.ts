@@ -1,32 +1,38 @@
 /**
  * Builds a whole hub from settings: store, event log, power driver, tracker, sequencer,
- * jobs, service and HTTP app. `main.ts` serves it; tests build it in-process.
+ * jobs, the small services and the HTTP app. It only wires; policy lives in the services.
+ * `main.ts` serves it; tests build it in-process.
  */
 import type { Hono } from "hono";
 import { join } from "node:path";
 import { type Clock, realClock } from "../shared/clock.ts";
-import { buildNodeMap, type NodeMap } from "../shared/node_map.ts";
+import type { NodeMap } from "../shared/node_map.ts";
 import { type LoadedSecret, loadOrCreateSecret } from "./auth/secrets.ts";
-import { ClusterService } from "./cluster/cluster_service.ts";
+import { AgentIngest } from "./cluster/agent_ingest.ts";
+import { NodeSettings } from "./cluster/node_settings.ts";
+import { NodeStatusReader } from "./cluster/node_status.ts";
 import { NodeTracker } from "./cluster/node_tracker.ts";
+import { PowerControl } from "./cluster/power_control.ts";
 import { PowerSequencer, type SequencerOptions } from "./cluster/power_sequencer.ts";
-import type { HubSettings } from "./config.ts";
+import { BootstrapRunner } from "./cluster/runs/bootstrap_runner.ts";
+import { type BootstrapTimings, scaleTimings, VENDOR_TIMINGS } from "./cluster/runs/bootstrap.ts";
+import { MacLearning } from "./cluster/runs/mac_learning.ts";
+import { Runs } from "./cluster/runs/runs.ts";
+import { type HubSettings, nodeMapFor } from "./config.ts";
 import { EventLog } from "./events/event_log.ts";
 import { createApp } from "./http/app.ts";
 import { coreRoutes } from "./http/routes/core.ts";
 import { runRoutes } from "./http/routes/runs.ts";
 import { macRoutes } from "./http/routes/macs.ts";
-import { netbootRoutes } from "./netboot/routes.ts";
-import { NetbootSupervisor } from "./netboot/supervisor.ts";
-import { loadNetbootSettings } from "./netboot/settings_file.ts";
-import type { MacTable } from "./netboot/mac_learner.ts";
-import { BootstrapRunner } from "./cluster/bootstrap_runner.ts";
-import { type BootstrapTimings, scaleTimings, VENDOR_TIMINGS } from "./cluster/bootstrap.ts";
+import { netbootRoutes } from "./http/routes/netboot.ts";
+import { NetbootSupervisor } from "./netboot/runtime/supervisor.ts";
+import { loadNetbootSettings } from "./netboot/settings/settings_file.ts";
 import { JobRunner } from "./jobs/job_runner.ts";
-import { createLive } from "./live/mod.ts";
+import { createLive } from "./http/live.ts";
 import type { PowerSwitch } from "./power/power_switch.ts";
 import { SimulatedModule } from "./power/simulated_module.ts";
 import { SqliteStore } from "./store/sqlite_store.ts";
+import type { Store } from "./store/store.ts";
 import { VERSION } from "./version.ts";
 
 /** How long `close()` lets running jobs finish before recording them as stopped. */
@@ -44,14 +50,27 @@ export interface HubOverrides {
   timings?: BootstrapTimings;
 }
 
-/** A built hub. */
+/** A built hub: its services, each one small and keeping its dependencies to itself. */
 export interface Hub {
   settings: HubSettings;
   map: NodeMap;
-  service: ClusterService;
+  /** Status reads: module, nodes, node ids and sets. */
+  status: NodeStatusReader;
+  /** Switching nodes and which job owns which node. */
+  powerControl: PowerControl;
+  /** LED requests, enabled bays, forgetting MACs. */
+  nodeSettings: NodeSettings;
+  /** Agent heartbeats. */
+  ingest: AgentIngest;
+  /** Self test and active test. */
+  runs: Runs;
+  macLearning: MacLearning;
   bootstrap: BootstrapRunner;
   netboot: NetbootSupervisor;
+  jobs: JobRunner;
   events: EventLog;
+  tracker: NodeTracker;
+  store: Store;
   app: Hono;
   token: LoadedSecret;
   agentKey: LoadedSecret;
@@ -68,16 +87,7 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
   const store = new SqliteStore(join(settings.dataDir, "hub.sqlite"));
   const token = loadOrCreateSecret(join(settings.dataDir, "token"), settings.token);
   const agentKey = loadOrCreateSecret(join(settings.dataDir, "agent-key"), settings.agentKey);
-  const map = buildNodeMap({
-    nodeCount: settings.nodeCount,
-    ...(settings.assetTag ? { assetTag: settings.assetTag } : {}),
-    // The vendor's Zero W row exists on the 60-bay module; a 48-bay module is all LAN.
-    ...(settings.zeroBays !== undefined
-      ? { zeroBays: settings.zeroBays }
-      : settings.nodeCount === 48
-      ? { zeroBays: "" }
-      : {}),
-  });
+  const map = nodeMapFor(settings);
   const events = new EventLog(store, clock);
   const power = overrides.power ??
     new SimulatedModule({ nodeCount: settings.nodeCount, clock });
@@ -85,24 +95,20 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
   const sequencer = new PowerSequencer(power, map, tracker, events, clock, overrides.sequencer);
   const jobs = new JobRunner(store, events, clock);
   const timings = overrides.timings ?? scaleTimings(VENDOR_TIMINGS, settings.timeScale ?? 1);
-  const service = new ClusterService({
+  const status = new NodeStatusReader({ map, store, tracker, powerDriver: power.name });
+  const powerControl = new PowerControl({ map, store, events, power, tracker, sequencer, jobs });
+  const nodeSettings = new NodeSettings({ store, events, status });
+  const ingest = new AgentIngest({
     map,
     store,
-    events,
-    clock,
-    power,
     tracker,
-    sequencer,
-    jobs,
+    clock,
     heartbeatIntervalMs: settings.heartbeatIntervalMs,
-    selfTest: timings.selfTest,
   });
-  const bootstrap = new BootstrapRunner(service, timings);
-  const macs: MacTable = {
-    all: () =>
-      new Map(store.nodes(map.bays.length).filter((r) => r.mac).map((r) => [r.id, r.mac!])),
-    set: (node, mac) => store.updateNode(node, { mac }),
-  };
+  const runDeps = { map, store, events, clock, tracker, sequencer, power: powerControl };
+  const runs = new Runs({ ...runDeps, selfTest: timings.selfTest });
+  const bootstrap = new BootstrapRunner(runDeps, timings);
+  const macLearning = new MacLearning(runDeps);
   const netboot = new NetbootSupervisor({
     map,
     settings: loadNetbootSettings(
@@ -110,28 +116,36 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
       join(settings.dataDir, "netboot"),
       settings.netbootConfigPath,
     ),
-    macs,
+    macs: macLearning.table,
     emit: (type, node, message, data) => events.emit(type, node, message, data),
-    // Learn only when exactly one bay without a MAC is booting: never guess between two.
-    learningTarget: () => {
-      const waiting = map.bays.filter((b) =>
-        tracker.get(b.id).lifecycle === "booting" && store.node(b.id).mac === null
-      );
-      if (waiting.length !== 1) return null;
-      const node = waiting[0].id;
-      return { node, since: Math.floor(tracker.get(node).poweredOnAt ?? clock.now()) };
-    },
+    learningTarget: () => macLearning.learningTarget(),
     isPoweredOn: (node) => tracker.get(node).actual === "on",
     clock,
   });
   const startedAt = clock.now();
-  const live = createLive({ service, adminToken: token.value, version: VERSION });
+  const live = createLive({
+    status,
+    power: powerControl,
+    settings: nodeSettings,
+    events,
+    jobs,
+    clock,
+    adminToken: token.value,
+    version: VERSION,
+  });
   const app = createApp({
     routes: [
-      ...coreRoutes(service, VERSION, startedAt),
-      ...runRoutes(service, bootstrap),
-      ...netbootRoutes({ map, macs, supervisor: netboot }),
-      ...macRoutes(service, () => netboot.apply()),
+      ...coreRoutes(
+        { status, power: powerControl, settings: nodeSettings, ingest, jobs, clock },
+        VERSION,
+        startedAt,
+      ),
+      ...runRoutes({ status, settings: nodeSettings, runs, bootstrap }),
+      ...netbootRoutes({ map, macs: macLearning.table, supervisor: netboot }),
+      ...macRoutes(
+        { status, settings: nodeSettings, learning: macLearning },
+        () => netboot.apply(),
+      ),
       ...live.routes,
     ],
     auth: { adminToken: token.value, agentKey: agentKey.value },
@@ -142,16 +156,24 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
   return {
     settings,
     map,
-    service,
+    status,
+    powerControl,
+    nodeSettings,
+    ingest,
+    runs,
+    macLearning,
     bootstrap,
     netboot,
+    jobs,
     events,
+    tracker,
+    store,
     app,
     token,
     agentKey,
     async start() {
       bootstrap.recoverInterrupted();
-      await service.start();
+      await powerControl.start();
       await netboot.start();
     },
     async close() {

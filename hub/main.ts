@@ -2,7 +2,7 @@
 import { ClusterError } from "../shared/errors.ts";
 import { HUB_USAGE, parseHubSettings } from "./config.ts";
 import { createHub } from "./hub.ts";
-import { openConfiguredPowerSwitch } from "./power/open_configured.ts";
+import { openConfiguredPowerSwitch } from "./power/from_config.ts";
 import { acquireHardwareLock } from "./power/hardware_lock.ts";
 import { SimulatedModule } from "./power/simulated_module.ts";
 import { VirtualCluster } from "./virtual/virtual_cluster.ts";
@@ -59,7 +59,7 @@ async function main(): Promise<number> {
   app = hub.app;
   const { hostname, port } = server.addr;
   console.log(
-    `hub: serving ${hub.map.bays.length} nodes (${hub.service.d.power.name} module) on http://${hostname}:${port}`,
+    `hub: serving ${hub.map.bays.length} nodes (${hub.status.powerDriver} module) on http://${hostname}:${port}`,
   );
   console.log(`hub: data in ${settings.dataDir}`);
   if (hub.token.created) {

@@ -5,8 +5,8 @@
  * hub's virtual cluster runs agents in-process (simulated line, injected clock and fetch).
  */
 import { type Clock, realClock } from "../shared/clock.ts";
-import type { GpioLine } from "../shared/gpio/gpio_line.ts";
-import { type GpioBackend, openGpioLine } from "../shared/gpio/open_line.ts";
+import type { GpioLine } from "../shared/pins/gpio_line.ts";
+import { type GpioBackend, openGpioLine } from "../shared/pins/open.ts";
 import type {
   Heartbeat,
   LedMode,

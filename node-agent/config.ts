@@ -6,7 +6,8 @@
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { ClusterError } from "../shared/errors.ts";
-import { GPIO_BACKENDS, type GpioBackend, isGpioBackend } from "../shared/gpio/open_line.ts";
+import { parseIntFlag } from "../shared/int_flag.ts";
+import { GPIO_BACKENDS, type GpioBackend, isGpioBackend } from "../shared/pins/open.ts";
 import { Model, NodeId, parseOrThrow } from "../shared/schemas.ts";
 import type { AgentOptions } from "./agent.ts";
 import { type KernelArgs, parseKernelArgs } from "./cmdline.ts";
@@ -91,14 +92,10 @@ export function parseAgentFlags(args: string[]): AgentFlags {
   } catch (e) {
     bad((e as Error).message);
   }
-  const int = (name: string, text: string | undefined, min: number, max: number) => {
-    if (text === undefined) return undefined;
-    const n = Number(text);
-    if (!/^[0-9]+$/.test(text) || n < min || n > max) {
-      bad(`--${name} must be a whole number from ${min} to ${max}, not "${text}"`);
-    }
-    return n;
-  };
+  const int = (name: string, text: string | undefined, min: number, max: number) =>
+    text === undefined
+      ? undefined
+      : parseIntFlag(`--${name}`, text, min, max, { hint: " (see --help)" });
   if (v.model !== undefined && !Model.safeParse(v.model).success) {
     bad(`--model must be one of pi3b, pi3b+, pi4, pi0w, not "${v.model}"`);
   }

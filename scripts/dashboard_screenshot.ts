@@ -8,13 +8,13 @@ import { startVirtualHub } from "./lib/virtual_hub.ts";
 
 const out = Deno.args[0] ?? "docs/dashboard.png";
 const v = await startVirtualHub(0.02);
-const { service } = v.hub;
+const { status, nodeSettings, powerControl, jobs } = v.hub;
 try {
-  service.setEnabled(service.nodeSet("17-22,24-29"), false);
-  const boot = v.hub.bootstrap.start(service.targetNodes());
-  await service.d.jobs.wait(boot.id);
-  await service.d.jobs.wait(service.power(service.nodeSet("43-48"), "off").id);
-  service.setLed(7, "identify");
+  nodeSettings.setEnabled(status.nodeSet("17-22,24-29"), false);
+  const boot = v.hub.bootstrap.start(status.targetNodes());
+  await jobs.wait(boot.id);
+  await jobs.wait(powerControl.power(status.nodeSet("43-48"), "off").id);
+  nodeSettings.setLed(7, "identify");
   await v.virtual.kill(52); // a crashed agent: the bay goes lost after 3 s of silence
   await new Promise((r) => setTimeout(r, 4000));
   const browser = await launchChromium();

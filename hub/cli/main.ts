@@ -11,7 +11,7 @@ import { cancelCommand, jobCommand } from "./verbs/jobs.ts";
 import { powerallCommand, powerCommand } from "./verbs/power.ts";
 import { activetestCommand, bootstrapCommand, testallCommand } from "./verbs/run_job.ts";
 import { statusCommand } from "./verbs/status.ts";
-import { netbootCliCommands } from "../netboot/cli.ts";
+import { netbootCliCommands } from "./verbs/netboot.ts";
 
 /** Every verb, in help order. */
 export const COMMANDS: CliCommand[] = [

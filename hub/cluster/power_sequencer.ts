@@ -8,6 +8,7 @@ import type { NodeMap } from "../../shared/node_map.ts";
 import type { EventLog } from "../events/event_log.ts";
 import type { PowerSwitch } from "../power/power_switch.ts";
 import type { NodeTracker } from "./node_tracker.ts";
+import { KeyedMutex } from "../../shared/keyed_mutex.ts";
 import { InrushLimiter } from "./inrush.ts";
 
 /** Timing and inrush settings. */
@@ -49,7 +50,7 @@ export class PowerSequencer {
   readonly #events: EventLog;
   readonly #clock: Clock;
   readonly opts: SequencerOptions;
-  readonly #locks = new Map<number, Promise<unknown>>();
+  readonly #locks = new KeyedMutex<number>();
   readonly #inrush: InrushLimiter;
 
   constructor(
@@ -73,17 +74,6 @@ export class PowerSequencer {
   }
 
   /** Runs `fn` after every earlier operation on `node` has finished. */
-  #withLock<T>(node: number, fn: () => Promise<T>): Promise<T> {
-    const prev = this.#locks.get(node) ?? Promise.resolve();
-    const run = prev.then(fn, fn);
-    const tail = run.catch(() => {});
-    this.#locks.set(node, tail);
-    tail.then(() => {
-      if (this.#locks.get(node) === tail) this.#locks.delete(node);
-    });
-    return run;
-  }
-
   /** Switches one rail and reads it back; a mismatch or driver error is a fault. */
   async #switchRail(
     node: number,
@@ -125,7 +115,7 @@ export class PowerSequencer {
 
   /** Applies `action` to one node, serialised with other operations on it. */
   apply(node: number, action: PowerAction): Promise<NodePowerResult> {
-    return this.#withLock(node, async () => {
+    return this.#locks.run(node, async () => {
       const started = this.#clock.now();
       this.#tracker.beginOperation(node);
       let r = await this.#switchRail(node, action === "cycle" ? "off" : action);

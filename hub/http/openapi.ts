@@ -1,7 +1,7 @@
 /** Builds the OpenAPI 3.1 document from the route specs. */
 import { z } from "zod";
 import { ErrorBody } from "../../shared/schemas.ts";
-import type { RouteSpec } from "./route_spec.ts";
+import type { RouteSpec } from "./route.ts";
 
 function jsonSchema(schema: z.ZodType): unknown {
   return z.toJSONSchema(schema, { unrepresentable: "any", io: "input" });

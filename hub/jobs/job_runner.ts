@@ -171,14 +171,11 @@ export class JobRunner {
   }
 
   /** Resolves with the finished job; rejects for an unknown id. */
-  wait(id: string): Promise<Job> {
+  // deno-lint-ignore require-await
+  async wait(id: string): Promise<Job> {
     const live = this.#live.get(id);
     if (live) return live.done;
-    try {
-      return Promise.resolve(this.get(id));
-    } catch (e) {
-      return Promise.reject(e);
-    }
+    return this.get(id);
   }
 
   /** The newest jobs, newest first. */

@@ -10,7 +10,7 @@
  */
 import { type Clock, realClock } from "../../shared/clock.ts";
 import { ClusterError, HardwareFaultError } from "../../shared/errors.ts";
-import type { BinaryValue, GpioLine } from "../../shared/gpio/gpio_line.ts";
+import type { BinaryValue, GpioLine } from "../../shared/pins/gpio_line.ts";
 import type { PowerState } from "../../shared/schemas.ts";
 import type { PowerSwitch } from "./power_switch.ts";
 

@@ -6,14 +6,15 @@
 import { z } from "zod";
 import { busSlotOf, SLOTS_PER_BUS } from "../../shared/node_map.ts";
 import { NodeId } from "../../shared/schemas.ts";
-import { EXPANDER_TYPES } from "./expander/chips.ts";
-import { EXPANDER_PINS } from "./expander/register_map.ts";
+import { EXPANDER_TYPES } from "../../shared/pins/expander/chips.ts";
+import { EXPANDER_PINS } from "../../shared/pins/expander/register_map.ts";
+import { GPIO_BACKENDS } from "../../shared/pins/open.ts";
 
 /**
- * GPIO backends a `gpio` config may name: the names `openGpioLine` in shared/gpio/open_line.ts
+ * GPIO backends a `gpio` config may name: the one list `openGpioLine` in shared/pins/open.ts
  * accepts (`auto` = chardev, else sysfs; `sim` = simulated lines).
  */
-export const GpioBackend = z.enum(["auto", "chardev", "sysfs", "sim"]);
+export const GpioBackend = z.enum(GPIO_BACKENDS);
 export type GpioBackend = z.infer<typeof GpioBackend>;
 
 /** An expander address 0x20–0x27, as a number (32) or a hex string ("0x20"). */

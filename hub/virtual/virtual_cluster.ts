@@ -4,11 +4,16 @@
  * GPIO line and its own identity — reporting to the hub over HTTP; a rail going off stops it.
  */
 import { type Clock, realClock } from "../../shared/clock.ts";
-import { SimulatedGpioLine } from "../../shared/gpio/simulated.ts";
+import { SimulatedGpioLine } from "../../shared/pins/simulated.ts";
 import type { NodeMap } from "../../shared/node_map.ts";
 import type { NodeHealth, PowerState } from "../../shared/schemas.ts";
-import { type AgentHandle, BAY_LED_GPIO, startAgent } from "../../node-agent/agent.ts";
-import { type Logger, silentLogger } from "../../node-agent/log.ts";
+import {
+  type AgentHandle,
+  BAY_LED_GPIO,
+  type Logger,
+  silentLogger,
+  startAgent,
+} from "../../node-agent/mod.ts";
 import type { SimulatedModule } from "../power/simulated_module.ts";
 
 /** Options of the virtual cluster. */

@@ -5,11 +5,11 @@
  * interrupts the sleep and restarts the timeline at once.
  */
 import type { Clock } from "../../shared/clock.ts";
-import type { BinaryValue, GpioLine } from "../../shared/gpio/gpio_line.ts";
+import type { BinaryValue, GpioLine } from "../../shared/pins/gpio_line.ts";
 import type { LedMode, Model } from "../../shared/schemas.ts";
 import { type Logger, silentLogger } from "../log.ts";
-import { isConstant, type LedPattern, patternFor } from "./patterns.ts";
-import { currentEdge, edgeAt } from "./schedule.ts";
+import { isConstant, type LedPattern, patternFor } from "../../shared/led/patterns.ts";
+import { currentEdge, edgeAt } from "../../shared/led/schedule.ts";
 
 /** Typical lateness of a futex wake-up; the engine spins this last bit. */
 const FUTEX_LATENCY_MS = 0.1;

@@ -8,10 +8,10 @@ import {
   OFFSETOF,
   outputLineRequest,
   SIZEOF,
-} from "../../shared/gpio/chardev_uapi.ts";
-import { listGpioChips, openChardevLine } from "../../shared/gpio/chardev.ts";
-import { GpioUnavailableError } from "../../shared/gpio/errors.ts";
-import { openGpioLine } from "../../shared/gpio/open_line.ts";
+} from "../../shared/pins/chardev_uapi.ts";
+import { listGpioChips, openChardevLine } from "../../shared/pins/chardev.ts";
+import { GpioUnavailableError } from "../../shared/pins/errors.ts";
+import { openGpioLine } from "../../shared/pins/open.ts";
 
 const HEADER = "/usr/include/linux/gpio.h";
 

@@ -10,8 +10,8 @@
  *  - `unexport` removes `gpioN/` (EINVAL if not exported).
  * Every value write is logged, as the edge log of the simulated line would be.
  */
-import type { SysfsIo } from "../../shared/gpio/sysfs.ts";
-import { denoSysfsIo } from "../../shared/gpio/sysfs.ts";
+import type { SysfsIo } from "../../shared/pins/sysfs.ts";
+import { denoSysfsIo } from "../../shared/pins/sysfs.ts";
 
 /** One GPIO controller. */
 export interface FakeChip {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { FakeClock } from "../../shared/clock_fake.ts";
-import { SimulatedGpioLine } from "../../shared/gpio/simulated.ts";
+import { FakeClock } from "../../shared/fake_clock.ts";
+import { SimulatedGpioLine } from "../../shared/pins/simulated.ts";
 import type { NodeHealth } from "../../shared/schemas.ts";
 import { startAgent } from "../../node-agent/agent.ts";
 import { backoffDelay } from "../../node-agent/backoff.ts";

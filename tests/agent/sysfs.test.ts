@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { FakeClock } from "../../shared/clock_fake.ts";
+import { FakeClock } from "../../shared/fake_clock.ts";
 import { HardwareFaultError } from "../../shared/errors.ts";
-import { GpioUnavailableError } from "../../shared/gpio/errors.ts";
-import { findMainChipBase, openSysfsLine } from "../../shared/gpio/sysfs.ts";
+import { GpioUnavailableError } from "../../shared/pins/errors.ts";
+import { findMainChipBase, openSysfsLine } from "../../shared/pins/sysfs.ts";
 import { FakeSysfsKernel, KERNEL_6_6_CHIPS, LEGACY_CHIPS } from "./fake_sysfs_kernel.ts";
 
 /** Advances the fake clock in 10 ms steps until `p` settles (real file I/O runs meanwhile). */

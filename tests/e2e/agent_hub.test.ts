@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { startAgent } from "../../node-agent/agent.ts";
 import { silentLogger } from "../../node-agent/log.ts";
 import { realClock } from "../../shared/clock.ts";
-import { SimulatedGpioLine } from "../../shared/gpio/simulated.ts";
+import { SimulatedGpioLine } from "../../shared/pins/simulated.ts";
 import { createHub } from "../../hub/hub.ts";
 import { testSettings } from "../support/test_hub.ts";
 
@@ -39,7 +39,7 @@ Deno.test("agent: running within 2 s, LED pattern per model, fault while the hub
   await hub.start();
   let server = serve(hub.app);
   const port = server.port;
-  await hub.service.d.jobs.wait(hub.service.power([17], "on").id); // bay 17: a Pi Zero W bay
+  await hub.jobs.wait(hub.powerControl.power([17], "on").id); // bay 17: a Pi Zero W bay
   const line = new SimulatedGpioLine({ gpio: 21, direction: "out", clock: realClock });
   const started = Date.now();
   const agent = await startAgent({
@@ -56,9 +56,9 @@ Deno.test("agent: running within 2 s, LED pattern per model, fault while the hub
     logger: silentLogger,
   });
   try {
-    await until("node 17 running", () => hub.service.node(17).lifecycle === "running", 2000);
+    await until("node 17 running", () => hub.status.node(17).lifecycle === "running", 2000);
     assert.ok(Date.now() - started < 2000);
-    assert.equal(hub.service.node(17).agent?.identity.model, "pi0w");
+    assert.equal(hub.status.node(17).agent?.identity.model, "pi0w");
 
     // Zero W heartbeat is inverted: off 900 ms, on 100 ms. Look at whole periods of the log.
     await until("two LED periods", () => line.edges.length >= 5, 4000);
@@ -80,10 +80,10 @@ Deno.test("agent: running within 2 s, LED pattern per model, fault while the hub
     await hub.start();
     server = serve(hub.app, port);
     await until("recovered", () => !agent.faulted && agent.ledMode === "heartbeat", 5000);
-    await until("node 17 running again", () => hub.service.node(17).lifecycle === "running", 3000);
+    await until("node 17 running again", () => hub.status.node(17).lifecycle === "running", 3000);
 
     // A hub request travels back in the heartbeat reply.
-    hub.service.setLed(17, "identify");
+    hub.nodeSettings.setLed(17, "identify");
     await until("identify LED", () => agent.ledMode === "identify", 3000);
   } finally {
     await agent.stop();

@@ -95,7 +95,7 @@ Deno.test("?wait=false answers 202 with a job to poll", () =>
     assert.equal(res.status, 202);
     const job = Job.parse(await res.json());
     assert.equal(job.progress.total, 12);
-    const done = await t.hub.service.d.jobs.wait(job.id);
+    const done = await t.hub.jobs.wait(job.id);
     assert.equal(done.state, "succeeded");
     const polled = Job.parse(await (await t.call("GET", `/api/v1/jobs/${job.id}`)).json());
     assert.equal(polled.state, "succeeded");
@@ -298,7 +298,7 @@ Deno.test("a command for a node waits for an earlier bulk command on it (no stal
     assert.equal(bulk.status, 202);
     const off = await t.call("POST", "/api/v1/nodes/60/power", { state: "off" });
     assert.equal(off.status, 200);
-    await t.hub.service.d.jobs.wait((await bulk.json()).id);
+    await t.hub.jobs.wait((await bulk.json()).id);
     const n60 = NodeStatus.parse(await (await t.call("GET", "/api/v1/nodes/60")).json());
     assert.deepEqual(n60.power, { desired: "off", actual: "off" });
   }));

@@ -8,7 +8,7 @@ import {
   nodesToBoot,
   scaleTimings,
   VENDOR_TIMINGS,
-} from "../../hub/cluster/bootstrap.ts";
+} from "../../hub/cluster/runs/bootstrap.ts";
 
 const NODES = [1, 2, 3, 4, 5];
 

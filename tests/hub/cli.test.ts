@@ -153,7 +153,7 @@ Deno.test("cm cancel stops a running job; cm reports where a rejected token came
     const r = await cm(t, ["cancel", job.id]);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /cancel requested/);
-    const done = await t.hub.service.d.jobs.wait(job.id);
+    const done = await t.hub.jobs.wait(job.id);
     assert.equal(done.errorCode, "cancelled");
     const bad = await cm(t, ["power", "3", "on"], "wrong-token");
     assert.match(bad.err, /token from \$CM_TOKEN/);

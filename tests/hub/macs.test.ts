@@ -6,7 +6,7 @@ import { startTestHub } from "../support/test_hub.ts";
 Deno.test("macs learn: bays are powered one at a time and each new MAC goes to the bay just powered", async () => {
   const t = await startTestHub({ overrides: { sequencer: { stepMs: 1 } } });
   try {
-    const { store, events, tracker } = t.hub.service.d;
+    const { store, events, tracker } = t.hub;
     // Play dnsmasq + the lease watcher: a booting bay asks for DHCP, the hub learns its MAC.
     // Bay 3's Pi is dead: it never asks.
     const onWhenLearned: number[][] = [];
@@ -25,7 +25,7 @@ Deno.test("macs learn: bays are powered one at a time and each new MAC goes to t
     });
     const res = await t.call("POST", "/api/v1/macs/learn", { nodes: "1-3", timeoutMs: 300 });
     assert.equal(res.status, 202);
-    const job = await t.hub.service.d.jobs.wait(Job.parse(await res.json()).id);
+    const job = await t.hub.jobs.wait(Job.parse(await res.json()).id);
     assert.equal(job.state, "failed", "bay 3 never asked for an address");
     assert.deepEqual(job.result, {
       learned: [1, 2],

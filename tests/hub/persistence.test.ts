@@ -17,9 +17,9 @@ Deno.test("a restarted hub restores desired power, LED modes, events and jobs", 
     // A new process: the simulated module's rails start off, as after a power loss.
     const second = await startTestHub({ dataDir: dir });
     try {
-      const restore = second.hub.service.d.jobs.list().find((j) => j.summary.startsWith("restore"));
+      const restore = second.hub.jobs.list().find((j) => j.summary.startsWith("restore"));
       assert.ok(restore, "a restore job was started");
-      await second.hub.service.d.jobs.wait(restore.id);
+      await second.hub.jobs.wait(restore.id);
       for (const id of [2, 3, 4, 40]) {
         const n = NodeStatus.parse(await (await second.call("GET", `/api/v1/nodes/${id}`)).json());
         assert.deepEqual(n.power, { desired: "on", actual: "on" }, `node ${id}`);
@@ -48,7 +48,7 @@ Deno.test("a job running when the hub stopped is reported failed after restart",
   try {
     const first = await startTestHub({ dataDir: dir });
     // Simulate a crash mid-job: record a running job directly, then reopen.
-    first.hub.service.d.store.saveJob({
+    first.hub.store.saveJob({
       id: "power-crashed",
       kind: "power",
       state: "running",

@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import { Job, NodeStatus } from "../../shared/schemas.ts";
 import { SimulatedModule } from "../../hub/power/simulated_module.ts";
 import { realClock } from "../../shared/clock.ts";
-import { scaleTimings, VENDOR_TIMINGS } from "../../hub/cluster/bootstrap.ts";
-import type { SelfTestReport } from "../../hub/cluster/self_test.ts";
+import { scaleTimings, VENDOR_TIMINGS } from "../../hub/cluster/runs/bootstrap.ts";
+import type { SelfTestReport } from "../../hub/cluster/runs/self_check.ts";
 import { startTestHub, type TestHub } from "../support/test_hub.ts";
 import { z } from "zod";
 import { sampleHeartbeat } from "../support/samples.ts";
@@ -32,7 +32,7 @@ async function run(t: TestHub, path: string, body: unknown): Promise<Job> {
   const res = await t.call("POST", path, body);
   assert.equal(res.status, 202, await res.clone().text());
   const job = Job.parse(await res.json());
-  return await t.hub.service.d.jobs.wait(job.id);
+  return await t.hub.jobs.wait(job.id);
 }
 
 Deno.test("testall switches every rail on then off and reports per node and bus", () =>
@@ -75,7 +75,7 @@ Deno.test("a second module-wide run while one is going is a 409 conflict", () =>
     const second = await t.call("POST", "/api/v1/testall", {});
     assert.equal(second.status, 409);
     assert.equal((await second.json()).error.code, "conflict");
-    const job = await t.hub.service.d.jobs.wait((await first.json()).id);
+    const job = await t.hub.jobs.wait((await first.json()).id);
     assert.equal(job.state, "failed", "no agents ran, so no node came up");
     assert.match(job.error ?? "", /0\/2 nodes up; down: 1,2/);
   }));
@@ -93,14 +93,14 @@ Deno.test("activetest times each node from power-on to first heartbeat", () =>
         { auth: t.hub.agentKey.value },
       );
     while (
-      t.hub.service.node(3).power.actual !== "on" || t.hub.service.node(4).power.actual !== "on"
+      t.hub.status.node(3).power.actual !== "on" || t.hub.status.node(4).power.actual !== "on"
     ) {
       await new Promise((r) => setTimeout(r, 5));
     }
     await beat(3);
     await new Promise((r) => setTimeout(r, 150));
     await beat(4);
-    const job = await t.hub.service.d.jobs.wait(started.id);
+    const job = await t.hub.jobs.wait(started.id);
     assert.equal(job.state, "succeeded", job.error ?? "");
     const report = job.result as { nodes: { node: number; up: boolean; bootMs: number }[] };
     const n3 = report.nodes.find((n) => n.node === 3)!;
@@ -139,7 +139,7 @@ Deno.test("a hub restarted mid-bootstrap says where it stopped", async () => {
   const dir = await Deno.makeTempDir({ prefix: "cm-hub-test-" });
   try {
     const a = await startTestHub({ dataDir: dir, overrides: { timings: FAST } });
-    a.hub.service.d.store.setSetting("bootstrap", {
+    a.hub.store.setSetting("bootstrap", {
       stage: "self_test",
       jobId: "bootstrap-x",
       startedAt: 1,
@@ -172,7 +172,7 @@ Deno.test("power commands for nodes a run is driving are refused with 409, other
     assert.match((await busy.json()).error.message, /node 2 is being driven by activetest job/);
     const free = await t.call("POST", "/api/v1/nodes/4/power", { state: "on" });
     assert.equal(free.status, 200);
-    await t.hub.service.d.jobs.wait((await res.json()).id);
+    await t.hub.jobs.wait((await res.json()).id);
     const after = await t.call("POST", "/api/v1/nodes/2/power", { state: "off" });
     assert.equal(after.status, 200, "released when the run ends");
   }));
@@ -180,9 +180,9 @@ Deno.test("power commands for nodes a run is driving are refused with 409, other
 Deno.test("a bootstrap that fails early reports no node running", () =>
   withHub(async (t, sim) => {
     sim.stuck.add(3);
-    await t.hub.service.d.jobs.wait(t.hub.service.power([3], "on").id).catch(() => {});
+    await t.hub.jobs.wait(t.hub.powerControl.power([3], "on").id).catch(() => {});
     sim.stuck.clear();
-    await t.hub.service.d.jobs.wait(t.hub.service.power([3], "on").id);
+    await t.hub.jobs.wait(t.hub.powerControl.power([3], "on").id);
     sim.stuck.add(3); // stuck on: "all nodes off" fails, so the bootstrap fails
     const job = await run(t, "/api/v1/bootstrap", { nodes: "1-4" });
     assert.equal(job.state, "failed");
@@ -202,7 +202,7 @@ Deno.test("cancel: a self test stops switching on and switches off what it switc
     while (on.size < 5) await new Promise((r) => setTimeout(r, 5));
     const res = await t.call("POST", `/api/v1/jobs/${started.id}/cancel`);
     assert.equal(res.status, 202);
-    const job = await t.hub.service.d.jobs.wait(started.id);
+    const job = await t.hub.jobs.wait(started.id);
     assert.equal(job.state, "failed");
     assert.equal(job.errorCode, "cancelled");
     assert.match(job.error ?? "", /self test was cancelled/);
@@ -224,7 +224,7 @@ Deno.test("cancel: a bootstrap stops between stages and is stored as failed, not
     assert.ok(slow.fabricMs >= 1);
     const started = Job.parse(await (await t.call("POST", "/api/v1/bootstrap", {})).json());
     await t.call("POST", `/api/v1/jobs/${started.id}/cancel`);
-    const job = await t.hub.service.d.jobs.wait(started.id);
+    const job = await t.hub.jobs.wait(started.id);
     assert.equal(job.errorCode, "cancelled");
     assert.match(job.error ?? "", /bootstrap \(in stage [a-z ]+\) was cancelled/);
     const state = await (await t.call("GET", "/api/v1/bootstrap")).json();

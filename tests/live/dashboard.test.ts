@@ -160,7 +160,7 @@ Deno.test({
       // Identify: requested from the page, then the agent reports it with its next heartbeat.
       await page.click('#details button[data-action="identify"]');
       await waitFor(
-        () => h.hub.service.node(5).ledRequested === "identify",
+        () => h.hub.status.node(5).ledRequested === "identify",
         "identify requested",
       );
       agents.set(5, { led: "identify" });

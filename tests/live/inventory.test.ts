@@ -1,6 +1,6 @@
 /** `/api/v1/inventory`: running nodes grouped by model and bus, JSON and INI. */
 import assert from "node:assert/strict";
-import { buildInventory, Inventory } from "../../hub/live/inventory.ts";
+import { buildInventory, Inventory } from "../../hub/http/routes/inventory.ts";
 import { startTestHub } from "../support/test_hub.ts";
 import { sendHeartbeat } from "./live_support.ts";
 
@@ -15,12 +15,12 @@ Deno.test("inventory lists running nodes by model and bus with hostvars; ?format
     await sendHeartbeat(t, 17, { model: "pi0w" });
     await sendHeartbeat(t, 18, { model: "unknown" }); // falls back to the bay's expected model
     // Node 30 is on but has not sent a heartbeat: booting, not listed.
-    assert.equal(t.hub.service.node(30).lifecycle, "booting");
+    assert.equal(t.hub.status.node(30).lifecycle, "booting");
 
     const res = await t.call("GET", "/api/v1/inventory", undefined, { auth: false });
     assert.equal(res.status, 200);
     const inv = Inventory.parse(await res.json());
-    assert.deepEqual(inv, buildInventory(t.hub.service.nodes()));
+    assert.deepEqual(inv, buildInventory(t.hub.status.nodes()));
     assert.deepEqual(inv.all.children, ["pi0w", "pi3b_plus", "pi4", "bus01", "bus02", "bus03"]);
     assert.deepEqual(inv.pi3b_plus, { hosts: ["node01", "node02"] });
     assert.deepEqual(inv.pi4, { hosts: ["node07"] });

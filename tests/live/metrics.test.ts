@@ -1,6 +1,6 @@
 /** `/metrics`: valid text exposition 0.0.4, families typed, values matching hub state. */
 import assert from "node:assert/strict";
-import { escapeLabel, Exposition, METRICS_CONTENT_TYPE } from "../../hub/live/metrics.ts";
+import { escapeLabel, Exposition, METRICS_CONTENT_TYPE } from "../../hub/http/routes/metrics.ts";
 import { Lifecycle } from "../../shared/schemas.ts";
 import { startTestHub, type TestHub } from "../support/test_hub.ts";
 import { sendHeartbeat } from "./live_support.ts";
@@ -129,7 +129,7 @@ Deno.test("/metrics parses as exposition 0.0.4 and matches the hub after powerin
     }
 
     // Node figures equal what the service reports.
-    const nodes = t.hub.service.nodes();
+    const nodes = t.hub.status.nodes();
     const power = values(p, "cluster_node_power_on");
     assert.equal(power.length, nodes.length);
     for (const n of nodes) {
@@ -166,7 +166,7 @@ Deno.test("/metrics parses as exposition 0.0.4 and matches the hub after powerin
     const mem = values(p, "cluster_node_memory_available_bytes").find((s) =>
       s.labels.node === "21"
     );
-    assert.equal(mem?.value, t.hub.service.node(21).agent?.health.memAvailableBytes);
+    assert.equal(mem?.value, t.hub.status.node(21).agent?.health.memAvailableBytes);
     const ages = values(p, "cluster_node_heartbeat_age_seconds");
     assert.deepEqual(ages.map((s) => s.labels.node), ["3", "21"]);
     for (const a of ages) assert.ok(a.value >= 0 && a.value < 60, `age ${a.value}`);
@@ -175,7 +175,7 @@ Deno.test("/metrics parses as exposition 0.0.4 and matches the hub after powerin
     const jobs = values(p, "cluster_jobs_total");
     assert.deepEqual(
       Object.fromEntries(jobs.map((s) => [`${s.labels.kind}:${s.labels.state}`, s.value])),
-      Object.fromEntries(t.hub.service.d.jobs.finished),
+      Object.fromEntries(t.hub.jobs.finished),
     );
     assert.equal(
       jobs.find((s) => s.labels.kind === "power" && s.labels.state === "succeeded")?.value,

@@ -1,8 +1,8 @@
 /** The event stream: SSE framing, resume without gap or duplicate, keep-alive, JSON form. */
 import assert from "node:assert/strict";
 import { ClusterEvent } from "../../shared/schemas.ts";
-import { EventFeed } from "../../hub/live/event_feed.ts";
-import { sseResponse, SseStreams } from "../../hub/live/sse.ts";
+import { EventFeed } from "../../hub/events/event_feed.ts";
+import { sseResponse, SseStreams } from "../../hub/http/routes/events.ts";
 import { startTestHub } from "../support/test_hub.ts";
 import { serveTestHub, SseReader } from "./live_support.ts";
 

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { Job, NodeStatus } from "../../shared/schemas.ts";
 import { ServerFrame } from "../../shared/ws_schemas.ts";
-import { WsSession } from "../../hub/live/ws.ts";
+import { WsSession } from "../../hub/http/routes/ws.ts";
 import { VERSION } from "../../hub/version.ts";
 import { startTestHub } from "../support/test_hub.ts";
 import { serveTestHub, waitFor } from "./live_support.ts";
@@ -62,7 +62,7 @@ Deno.test("WS: unauthenticated sockets read but get error frames for commands; s
     const denied = await c.request({ id: "p1", type: "power", node: 4, state: "on" });
     assert.equal(denied.type, "error");
     assert.equal(denied.type === "error" && denied.error.code, "unauthorized");
-    assert.equal(h.hub.service.node(4).power.desired, "off", "nothing was switched");
+    assert.equal(h.hub.status.node(4).power.desired, "off", "nothing was switched");
 
     c.send("{not json");
     const bad = await c.reply(null);
@@ -82,7 +82,7 @@ Deno.test("WS: unauthenticated sockets read but get error frames for commands; s
     const nodes = await c.request({ id: "n1", type: "nodes" });
     assert.equal(nodes.type, "result");
     const list = NodeStatus.array().parse(nodes.type === "result" ? nodes.data : null);
-    assert.deepEqual(list, h.hub.service.nodes());
+    assert.deepEqual(list, h.hub.status.nodes());
 
     const wrong = await c.request({ id: "a0", type: "auth", token: "nope" });
     assert.equal(wrong.type === "error" && wrong.error.code, "unauthorized");
@@ -95,7 +95,7 @@ Deno.test("WS: unauthenticated sockets read but get error frames for commands; s
     const job = Job.parse(power.type === "result" ? power.data : null);
     assert.equal(job.kind, "power");
     assert.equal(job.summary, "on 4");
-    await h.hub.service.d.jobs.wait(job.id);
+    await h.hub.jobs.wait(job.id);
     const rest = await (await fetch(`${h.base}/api/v1/nodes/4`)).json();
     assert.equal(rest.power.actual, "on");
 
@@ -128,7 +128,7 @@ Deno.test("WS: token by header or ?token=; a wrong token is refused before the u
     const led = await byQuery.request({ id: 1, type: "led", node: 12, mode: "identify" });
     assert.equal(led.type, "result");
     assert.equal(led.type === "result" && NodeStatus.parse(led.data).ledRequested, "identify");
-    assert.equal(h.hub.service.node(12).ledRequested, "identify");
+    assert.equal(h.hub.status.node(12).ledRequested, "identify");
     const bulk = await byHeader.request({ id: 2, type: "power", nodes: "13-15", state: "on" });
     assert.equal(bulk.type === "result" && Job.parse(bulk.data).summary, "on 13-15");
     const outOfRange = await byHeader.request({
@@ -194,7 +194,7 @@ Deno.test("WS: a slow consumer is bounded: events pause, the backlog is dropped 
   const peer = { bufferedAmount: 0, send: (s: string) => sent.push(s), close: () => {} };
   const session = new WsSession(
     peer,
-    { service: t.hub.service, adminToken: "x", version: VERSION },
+    { ...wsDeps(t), adminToken: "x", version: VERSION },
     false,
     { highWaterBytes: 1000, maxLag: 20, pollMs: 5 },
   );
@@ -231,6 +231,12 @@ Deno.test("WS: a slow consumer is bounded: events pause, the backlog is dropped 
   }
 });
 
+/** The services a WebSocket session uses, from a test hub. */
+function wsDeps(t: Awaited<ReturnType<typeof startTestHub>>) {
+  const { status, powerControl: power, nodeSettings: settings, events, jobs } = t.hub;
+  return { status, power, settings, events, jobs };
+}
+
 /** A session on a fake peer that records what is sent and how it is closed. */
 async function withSession(
   authenticated: boolean,
@@ -253,7 +259,7 @@ async function withSession(
   };
   const session = new WsSession(
     peer,
-    { service: t.hub.service, adminToken: "x", version: VERSION },
+    { ...wsDeps(t), adminToken: "x", version: VERSION },
     authenticated,
     opts,
   );

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ApiClient } from "../../hub/cli/api_client.ts";
 import type { CliContext } from "../../hub/cli/command.ts";
-import { macsCommand, netbootCommand, nodeCommand } from "../../hub/netboot/cli.ts";
+import { macsCommand, netbootCommand, nodeCommand } from "../../hub/cli/verbs/netboot.ts";
 import { ClusterError } from "../../shared/errors.ts";
 
 /** An ApiClient whose requests are answered by `handler` and recorded. */

@@ -1,8 +1,8 @@
 /** Runs the real `dnsmasq --test` on generated configurations (skipped when dnsmasq is absent). */
 import assert from "node:assert/strict";
 import { buildNodeMap } from "../../shared/node_map.ts";
-import { netbootSettings } from "../../hub/netboot/settings.ts";
-import { renderDnsmasqConf } from "../../hub/netboot/render_dnsmasq.ts";
+import { netbootSettings } from "../../hub/netboot/settings/settings.ts";
+import { renderDnsmasqConf } from "../../hub/netboot/render/dnsmasq.ts";
 import { ensureNetbootDeps } from "./helpers.ts";
 
 const deps = await ensureNetbootDeps();

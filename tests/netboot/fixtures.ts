@@ -1,8 +1,8 @@
 /** Test fixtures: settings rooted in a temp dir, an in-memory MAC table, an event recorder. */
 import { buildNodeMap } from "../../shared/node_map.ts";
 import { EventType } from "../../shared/schemas.ts";
-import { type NetbootSettings, netbootSettings } from "../../hub/netboot/settings.ts";
-import type { EventSink, MacTable } from "../../hub/netboot/mac_learner.ts";
+import { type NetbootSettings, netbootSettings } from "../../hub/netboot/settings/settings.ts";
+import type { EventSink, MacTable } from "../../hub/netboot/runtime/mac_learner.ts";
 
 /** Settings whose every path lies under `root`. */
 export function tempSettings(root: string, extra: Partial<NetbootSettings> = {}): NetbootSettings {

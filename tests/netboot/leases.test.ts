@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { parseHookLine, parseLeaseFile } from "../../hub/netboot/leases.ts";
+import { parseHookLine, parseLeaseFile } from "../../hub/netboot/runtime/leases.ts";
 import { buildNodeMap } from "../../shared/node_map.ts";
-import { FakeClock } from "../../shared/clock_fake.ts";
-import { LeaseWatcher, MAX_UNKNOWN } from "../../hub/netboot/lease_watcher.ts";
-import type { MacTable } from "../../hub/netboot/mac_learner.ts";
+import { FakeClock } from "../../shared/fake_clock.ts";
+import { LeaseWatcher, MAX_UNKNOWN } from "../../hub/netboot/runtime/lease_watcher.ts";
+import type { MacTable } from "../../hub/netboot/runtime/mac_learner.ts";
 
 Deno.test("parseLeaseFile reads dnsmasq's lease database", () => {
   const text = "1700000600 b8:27:eb:00:00:07 10.42.0.7 node07 01:b8:27:eb:00:00:07\n" +

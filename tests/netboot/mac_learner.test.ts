@@ -7,7 +7,7 @@ import {
   type EventSink,
   type LeaseEvent,
   type MacTable,
-} from "../../hub/netboot/mac_learner.ts";
+} from "../../hub/netboot/runtime/mac_learner.ts";
 
 const map = buildNodeMap();
 const T0 = 1_700_000_000_000;

@@ -10,8 +10,8 @@ import assert from "node:assert/strict";
 import { ensureNetbootDeps } from "./helpers.ts";
 import { NetnsRunner } from "./netns_runner.ts";
 import { defaultMap, eventRecorder, MemoryMacTable, tempSettings } from "./fixtures.ts";
-import { NetbootSupervisor } from "../../hub/netboot/supervisor.ts";
-import type { LearningTarget } from "../../hub/netboot/mac_learner.ts";
+import { NetbootSupervisor } from "../../hub/netboot/runtime/supervisor.ts";
+import type { LearningTarget } from "../../hub/netboot/runtime/mac_learner.ts";
 
 const SCRIPTS = new URL("../../scripts/netboot/", import.meta.url).pathname;
 const deps = await ensureNetbootDeps();

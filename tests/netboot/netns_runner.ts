@@ -9,7 +9,7 @@ import {
   DenoProcessRunner,
   type ProcessRunner,
   type RunResult,
-} from "../../hub/netboot/process_runner.ts";
+} from "../../hub/netboot/runtime/process_runner.ts";
 
 /**
  * Runs children in namespace `ns`. `iptables` and `iptables-restore` also run there for real

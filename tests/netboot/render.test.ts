@@ -1,24 +1,24 @@
 import assert from "node:assert/strict";
 import { buildNodeMap } from "../../shared/node_map.ts";
-import { netbootSettings } from "../../hub/netboot/settings.ts";
+import { netbootSettings } from "../../hub/netboot/settings/settings.ts";
 import {
   renderDhcpHosts,
   renderDnsmasqConf,
   renderHosts,
   renderLeaseHook,
-} from "../../hub/netboot/render_dnsmasq.ts";
-import { renderExports } from "../../hub/netboot/render_nfs.ts";
-import { renderRulesV4, renderSysctl } from "../../hub/netboot/render_nat.ts";
-import { renderCmdline } from "../../hub/netboot/render_cmdline.ts";
+} from "../../hub/netboot/render/dnsmasq.ts";
+import { renderExports } from "../../hub/netboot/render/nfs.ts";
+import { renderRulesV4, renderSysctl } from "../../hub/netboot/render/nat.ts";
+import { renderCmdline } from "../../hub/netboot/render/cmdline.ts";
 import {
   derivePsk,
   renderHostapd,
   renderWpaSupplicant,
   wpaPsk,
-} from "../../hub/netboot/render_wifi.ts";
-import { renderNetbootFiles } from "../../hub/netboot/render_all.ts";
-import { NetbootConfigError } from "../../hub/netboot/errors.ts";
-import { normalizeMac } from "../../hub/netboot/validate.ts";
+} from "../../hub/netboot/render/wifi.ts";
+import { renderNetbootFiles } from "../../hub/netboot/render/all.ts";
+import { NetbootConfigError } from "../../hub/netboot/settings/errors.ts";
+import { normalizeMac } from "../../hub/netboot/settings/validate.ts";
 import { pbkdf2Sync } from "node:crypto";
 
 const map = buildNodeMap();

@@ -9,10 +9,10 @@ import {
   ResetResponse,
   ServicesResponse,
 } from "../../shared/netboot_schemas.ts";
-import { FakeClock } from "../../shared/clock_fake.ts";
-import { FakeProcessRunner } from "../../hub/netboot/process_runner_fake.ts";
-import { CHECK_CACHE_MS, NetbootSupervisor } from "../../hub/netboot/supervisor.ts";
-import { netbootRoutes } from "../../hub/netboot/routes.ts";
+import { FakeClock } from "../../shared/fake_clock.ts";
+import { FakeProcessRunner } from "../../hub/netboot/runtime/fake_process_runner.ts";
+import { CHECK_CACHE_MS, NetbootSupervisor } from "../../hub/netboot/runtime/supervisor.ts";
+import { netbootRoutes } from "../../hub/http/routes/netboot.ts";
 import { createApp } from "../../hub/http/app.ts";
 import { defaultMap, eventRecorder, MemoryMacTable, tempSettings } from "./fixtures.ts";
 

@@ -1,7 +1,7 @@
 /** Netboot settings from a JSON file: merged over the defaults, type- and sense-checked. */
 import assert from "node:assert/strict";
-import { loadNetbootSettings } from "../../hub/netboot/settings_file.ts";
-import { DEFAULT_NETBOOT_SETTINGS } from "../../hub/netboot/settings.ts";
+import { loadNetbootSettings } from "../../hub/netboot/settings/settings_file.ts";
+import { DEFAULT_NETBOOT_SETTINGS } from "../../hub/netboot/settings/settings.ts";
 import { buildNodeMap } from "../../shared/node_map.ts";
 import { ClusterError } from "../../shared/errors.ts";
 

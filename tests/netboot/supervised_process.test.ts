@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { FakeClock } from "../../shared/clock_fake.ts";
-import { FakeProcessRunner } from "../../hub/netboot/process_runner_fake.ts";
+import { FakeClock } from "../../shared/fake_clock.ts";
+import { FakeProcessRunner } from "../../hub/netboot/runtime/fake_process_runner.ts";
 import {
   backoffDelay,
   DEFAULT_BACKOFF,
   type ServiceStatus,
   SupervisedProcess,
-} from "../../hub/netboot/supervised_process.ts";
+} from "../../hub/netboot/runtime/supervised_process.ts";
 
 const policy = { initialMs: 1000, maxMs: 8000, factor: 2, stableMs: 30_000, maxFailures: 6 };
 

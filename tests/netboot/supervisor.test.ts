@@ -1,15 +1,15 @@
 import assert from "node:assert/strict";
-import { FakeClock } from "../../shared/clock_fake.ts";
-import { FakeProcessRunner } from "../../hub/netboot/process_runner_fake.ts";
+import { FakeClock } from "../../shared/fake_clock.ts";
+import { FakeProcessRunner } from "../../hub/netboot/runtime/fake_process_runner.ts";
 import {
   CHECK_CACHE_MS,
   NetbootSupervisor,
   type NetbootSupervisorDeps,
-} from "../../hub/netboot/supervisor.ts";
-import { decideMode } from "../../hub/netboot/mode.ts";
-import type { NetbootSettings } from "../../hub/netboot/settings.ts";
+} from "../../hub/netboot/runtime/supervisor.ts";
+import { decideMode } from "../../hub/netboot/runtime/mode.ts";
+import type { NetbootSettings } from "../../hub/netboot/settings/settings.ts";
 import { defaultMap, eventRecorder, MemoryMacTable, tempSettings } from "./fixtures.ts";
-import { FakeIptables } from "./iptables_fake.ts";
+import { FakeIptables } from "./fake_iptables.ts";
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
 

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 
 const MODULE = new URL("../../shared/system_access.ts", import.meta.url).href;
-const MODE = new URL("../../hub/netboot/mode.ts", import.meta.url).href;
+const MODE = new URL("../../hub/netboot/runtime/mode.ts", import.meta.url).href;
 const AGENT = new URL("../../node-agent/main.ts", import.meta.url).pathname;
 
 /** Runs `code` in a child `deno run` with `flags` (eval would grant everything). */

@@ -1,5 +1,6 @@
 /** The core REST routes: module, nodes, power, LED, agent heartbeat, jobs. */
 import type { Context } from "hono";
+import { getConnInfo } from "hono/deno";
 import { z } from "zod";
 import { ClusterError, ERROR_STATUS, type ErrorCode } from "../../../shared/errors.ts";
 import {
@@ -12,8 +13,13 @@ import {
   NodeStatus,
   PowerCommand,
 } from "../../../shared/schemas.ts";
-import type { ClusterService } from "../../cluster/cluster_service.ts";
-import { route, type RouteSpec } from "../route_spec.ts";
+import type { Clock } from "../../../shared/clock.ts";
+import type { AgentIngest } from "../../cluster/agent_ingest.ts";
+import type { NodeSettings } from "../../cluster/node_settings.ts";
+import type { NodeStatusReader } from "../../cluster/node_status.ts";
+import type { PowerControl } from "../../cluster/power_control.ts";
+import type { JobRunner } from "../../jobs/job_runner.ts";
+import { route, type RouteSpec } from "../route.ts";
 
 /** `GET /api/v1/health` body. */
 export const Health = z.strictObject({
@@ -36,12 +42,12 @@ function wantsWait(c: Context): boolean {
  * Answers a started job: by default waits for it and returns it (200), or the job's
  * fault as a 502; with `?wait=false` returns 202 at once with a Location to poll.
  */
-async function answerJob(c: Context, service: ClusterService, start: () => Job): Promise<Response> {
+async function answerJob(c: Context, jobs: JobRunner, start: () => Job): Promise<Response> {
   const wait = wantsWait(c);
   const job = start();
   c.header("Location", `/api/v1/jobs/${job.id}`);
   if (!wait) return c.json(job, 202);
-  const done = await service.d.jobs.wait(job.id);
+  const done = await jobs.wait(job.id);
   if (done.state === "failed") {
     const code = done.errorCode && done.errorCode in ERROR_STATUS ? done.errorCode : "internal";
     throw new ClusterError(code as ErrorCode, done.error ?? "power operation failed", done);
@@ -49,13 +55,20 @@ async function answerJob(c: Context, service: ClusterService, start: () => Job):
   return c.json(done, 200);
 }
 
-/** The core route specs, bound to a service. */
-export function coreRoutes(
-  service: ClusterService,
-  version: string,
-  startedAt: number,
-): RouteSpec[] {
-  const nodeParam = (c: Context) => service.nodeId(c.req.param("id") ?? "");
+/** The services the core routes call. */
+export interface CoreRouteDeps {
+  status: NodeStatusReader;
+  power: PowerControl;
+  settings: NodeSettings;
+  ingest: AgentIngest;
+  jobs: JobRunner;
+  clock: Clock;
+}
+
+/** The core route specs, bound to their services. */
+export function coreRoutes(deps: CoreRouteDeps, version: string, startedAt: number): RouteSpec[] {
+  const { status, power, settings, ingest, jobs, clock } = deps;
+  const nodeParam = (c: Context) => status.nodeId(c.req.param("id") ?? "");
   return [
     route({
       method: "get",
@@ -67,9 +80,9 @@ export function coreRoutes(
         c.json({
           status: "ok" as const,
           version,
-          uptimeSeconds: Math.round((service.d.clock.now() - startedAt) / 1000),
-          nodes: service.nodeCount,
-          powerDriver: service.d.power.name,
+          uptimeSeconds: Math.round((clock.now() - startedAt) / 1000),
+          nodes: status.nodeCount,
+          powerDriver: status.powerDriver,
         }),
     }),
     route({
@@ -78,7 +91,7 @@ export function coreRoutes(
       summary: "The module: asset tag, geometry, subnet, switch and hub",
       auth: "public",
       response: ModuleInfo,
-      handler: (c) => c.json(service.moduleInfo()),
+      handler: (c) => c.json(status.moduleInfo()),
     }),
     route({
       method: "get",
@@ -86,7 +99,7 @@ export function coreRoutes(
       summary: "Status of every bay",
       auth: "public",
       response: z.array(NodeStatus),
-      handler: (c) => c.json(service.nodes()),
+      handler: (c) => c.json(status.nodes()),
     }),
     route({
       method: "get",
@@ -94,7 +107,7 @@ export function coreRoutes(
       summary: "Status of one bay",
       auth: "public",
       response: NodeStatus,
-      handler: (c) => c.json(service.node(nodeParam(c))),
+      handler: (c) => c.json(status.node(nodeParam(c))),
     }),
     route({
       method: "post",
@@ -104,7 +117,7 @@ export function coreRoutes(
       body: PowerCommand,
       response: Job,
       query: { wait: "false: answer 202 at once with the job to poll" },
-      handler: (c, body) => answerJob(c, service, () => service.power([nodeParam(c)], body.state)),
+      handler: (c, body) => answerJob(c, jobs, () => power.power([nodeParam(c)], body.state)),
     }),
     route({
       method: "post",
@@ -115,7 +128,7 @@ export function coreRoutes(
       response: Job,
       query: { wait: "false: answer 202 at once with the job to poll" },
       handler: (c, body) =>
-        answerJob(c, service, () => service.power(service.nodeSet(body.nodes), body.state)),
+        answerJob(c, jobs, () => power.power(status.nodeSet(body.nodes), body.state)),
     }),
     route({
       method: "post",
@@ -124,7 +137,7 @@ export function coreRoutes(
       auth: "admin",
       body: LedCommand,
       response: NodeStatus,
-      handler: (c, body) => c.json(service.setLed(nodeParam(c), body.mode)),
+      handler: (c, body) => c.json(settings.setLed(nodeParam(c), body.mode)),
     }),
     route({
       method: "post",
@@ -134,9 +147,14 @@ export function coreRoutes(
       body: Heartbeat,
       response: HeartbeatReply,
       handler: (c, body) => {
-        // The peer address is looked up only when the agent does not say which bay it is.
-        const info = c.env as { remoteAddr?: { hostname?: string } } | undefined;
-        return c.json(service.heartbeat(body, () => info?.remoteAddr?.hostname));
+        // The peer address is looked up only when the agent does not say which bay it is:
+        // Deno computes remoteAddr on first read, so reading it on every heartbeat costs
+        // ingest throughput. A request made in-process (app.request) has no connection.
+        const peer = () =>
+          (c.env as { remoteAddr?: unknown } | undefined)?.remoteAddr
+            ? getConnInfo(c).remote.address
+            : undefined;
+        return c.json(ingest.heartbeat(body, peer));
       },
     }),
     route({
@@ -145,7 +163,7 @@ export function coreRoutes(
       summary: "Recent jobs, newest first",
       auth: "public",
       response: z.array(Job),
-      handler: (c) => c.json(service.d.jobs.list()),
+      handler: (c) => c.json(jobs.list()),
     }),
     route({
       method: "get",
@@ -153,7 +171,7 @@ export function coreRoutes(
       summary: "One job with its progress and result",
       auth: "public",
       response: Job,
-      handler: (c) => c.json(service.d.jobs.get(c.req.param("id") ?? "")),
+      handler: (c) => c.json(jobs.get(c.req.param("id") ?? "")),
     }),
     route({
       method: "post",
@@ -162,7 +180,7 @@ export function coreRoutes(
       auth: "admin",
       response: Job,
       status: 202,
-      handler: (c) => c.json(service.d.jobs.cancel(c.req.param("id") ?? ""), 202),
+      handler: (c) => c.json(jobs.cancel(c.req.param("id") ?? ""), 202),
     }),
   ];
 }

@@ -1,13 +1,19 @@
 /** MAC learning as a run, and forgetting a bay's MAC (the table itself is in netboot routes). */
 import { Job, MacLearnCommand, NodeStatus } from "../../../shared/schemas.ts";
-import type { ClusterService } from "../../cluster/cluster_service.ts";
-import { route, type RouteSpec } from "../route_spec.ts";
+import type { NodeSettings } from "../../cluster/node_settings.ts";
+import type { NodeStatusReader } from "../../cluster/node_status.ts";
+import type { MacLearning } from "../../cluster/runs/mac_learning.ts";
+import { route, type RouteSpec } from "../route.ts";
 
 /** Default wait for one bay's DHCP request while learning. */
 export const DEFAULT_LEARN_TIMEOUT_MS = 90_000;
 
 /** The MAC routes; `reapply` regenerates the netboot files after a change. */
-export function macRoutes(service: ClusterService, reapply: () => Promise<unknown>): RouteSpec[] {
+export function macRoutes(
+  deps: { status: NodeStatusReader; settings: NodeSettings; learning: MacLearning },
+  reapply: () => Promise<unknown>,
+): RouteSpec[] {
+  const { status, settings, learning } = deps;
   return [
     route({
       method: "post",
@@ -19,8 +25,8 @@ export function macRoutes(service: ClusterService, reapply: () => Promise<unknow
       response: Job,
       status: 202,
       handler: (c, body) => {
-        const job = service.learnMacs(
-          service.targetNodes(body.nodes),
+        const job = learning.learn(
+          status.targetNodes(body.nodes),
           body.timeoutMs ?? DEFAULT_LEARN_TIMEOUT_MS,
         );
         c.header("Location", `/api/v1/jobs/${job.id}`);
@@ -34,9 +40,9 @@ export function macRoutes(service: ClusterService, reapply: () => Promise<unknow
       auth: "admin",
       response: NodeStatus,
       handler: async (c) => {
-        const status = service.forgetMac(service.nodeId(c.req.param("id") ?? ""));
+        const node = settings.forgetMac(status.nodeId(c.req.param("id") ?? ""));
         await reapply();
-        return c.json(status);
+        return c.json(node);
       },
     }),
   ];

@@ -1,9 +1,11 @@
 /** Module-wide runs: self test, active test, bootstrap, and which bays take part. */
 import { z } from "zod";
 import { ActiveTestCommand, EnableCommand, Job, NodeSetBody } from "../../../shared/schemas.ts";
-import type { BootstrapRunner } from "../../cluster/bootstrap_runner.ts";
-import type { ClusterService } from "../../cluster/cluster_service.ts";
-import { route, type RouteSpec } from "../route_spec.ts";
+import type { NodeSettings } from "../../cluster/node_settings.ts";
+import type { NodeStatusReader } from "../../cluster/node_status.ts";
+import type { BootstrapRunner } from "../../cluster/runs/bootstrap_runner.ts";
+import type { Runs } from "../../cluster/runs/runs.ts";
+import { route, type RouteSpec } from "../route.ts";
 
 /** Default time `activetest` waits for heartbeats. */
 export const DEFAULT_ACTIVE_TEST_TIMEOUT_MS = 120_000;
@@ -12,7 +14,13 @@ export const DEFAULT_ACTIVE_TEST_TIMEOUT_MS = 120_000;
 const BootstrapStatus = z.object({ state: z.unknown().nullable(), timings: z.unknown() });
 
 /** The run route specs. Each run answers 202 with its job; follow it at /api/v1/jobs/:id. */
-export function runRoutes(service: ClusterService, bootstrap: BootstrapRunner): RouteSpec[] {
+export function runRoutes(deps: {
+  status: NodeStatusReader;
+  settings: NodeSettings;
+  runs: Runs;
+  bootstrap: BootstrapRunner;
+}): RouteSpec[] {
+  const { status, settings, runs, bootstrap } = deps;
   const accepted = (c: Parameters<RouteSpec["handler"]>[0], job: Job) => {
     c.header("Location", `/api/v1/jobs/${job.id}`);
     return c.json(job, 202);
@@ -28,7 +36,7 @@ export function runRoutes(service: ClusterService, bootstrap: BootstrapRunner): 
       bodyOptional: true,
       response: Job,
       status: 202,
-      handler: (c, body) => accepted(c, service.testall(service.targetNodes(body.nodes))),
+      handler: (c, body) => accepted(c, runs.testall(status.targetNodes(body.nodes))),
     }),
     route({
       method: "post",
@@ -42,8 +50,8 @@ export function runRoutes(service: ClusterService, bootstrap: BootstrapRunner): 
       handler: (c, body) =>
         accepted(
           c,
-          service.activetest(
-            service.targetNodes(body.nodes),
+          runs.activetest(
+            status.targetNodes(body.nodes),
             body.timeoutMs ?? DEFAULT_ACTIVE_TEST_TIMEOUT_MS,
           ),
         ),
@@ -57,7 +65,7 @@ export function runRoutes(service: ClusterService, bootstrap: BootstrapRunner): 
       bodyOptional: true,
       response: Job,
       status: 202,
-      handler: (c, body) => accepted(c, bootstrap.start(service.targetNodes(body.nodes))),
+      handler: (c, body) => accepted(c, bootstrap.start(status.targetNodes(body.nodes))),
     }),
     route({
       method: "get",
@@ -76,8 +84,8 @@ export function runRoutes(service: ClusterService, bootstrap: BootstrapRunner): 
       body: EnableCommand,
       response: z.object({ enabled: z.array(z.number()), disabled: z.array(z.number()) }),
       handler: (c, body) => {
-        service.setEnabled(service.nodeSet(body.nodes), body.enabled);
-        const nodes = service.nodes();
+        settings.setEnabled(status.nodeSet(body.nodes), body.enabled);
+        const nodes = status.nodes();
         return c.json({
           enabled: nodes.filter((n) => n.enabled).map((n) => n.id),
           disabled: nodes.filter((n) => !n.enabled).map((n) => n.id),

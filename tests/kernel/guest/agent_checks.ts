@@ -7,7 +7,7 @@
 import { check, note, sleep, waitFor } from "./check.ts";
 import { startInstalledAgent } from "./installed.ts";
 import { gpioSets, near, runs, type SimChip, simValue, traceStart, traceStop } from "./kernel.ts";
-import { openChardevLine } from "../../../shared/gpio/chardev.ts";
+import { openChardevLine } from "../../../shared/pins/chardev.ts";
 
 const LED = 21;
 

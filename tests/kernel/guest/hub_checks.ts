@@ -17,7 +17,7 @@ import {
   traceStart,
   traceStop,
 } from "./kernel.ts";
-import { openDevI2cBus } from "../../../hub/hardware/i2c/dev_i2c.ts";
+import { openDevI2cBus } from "../../../shared/pins/i2c/dev_i2c.ts";
 
 const TOKEN = "kernel-lab-admin-token";
 const api = new HubApi("http://127.0.0.1:4242", TOKEN);

@@ -5,12 +5,12 @@
  */
 import { check, checkThrows, note } from "./check.ts";
 import { i2cget, i2cset, setPull, type SimChip, simValue } from "./kernel.ts";
-import { listGpioChips, openChardevLine } from "../../../shared/gpio/chardev.ts";
-import { openGpioLine } from "../../../shared/gpio/open_line.ts";
-import { DevI2cBus, openDevI2cBus } from "../../../hub/hardware/i2c/dev_i2c.ts";
-import { PortExpander } from "../../../hub/power/expander/port_expander.ts";
-import { MCP23017 } from "../../../hub/power/expander/mcp23017.ts";
-import { PCA9555 } from "../../../hub/power/expander/pca9555.ts";
+import { listGpioChips, openChardevLine } from "../../../shared/pins/chardev.ts";
+import { openGpioLine } from "../../../shared/pins/open.ts";
+import { DevI2cBus, openDevI2cBus } from "../../../shared/pins/i2c/dev_i2c.ts";
+import { PortExpander } from "../../../shared/pins/expander/port_expander.ts";
+import { MCP23017 } from "../../../shared/pins/expander/mcp23017.ts";
+import { PCA9555 } from "../../../shared/pins/expander/pca9555.ts";
 
 /** chardev and sysfs lines on the gpio-sim chip. */
 export async function gpioBackendChecks(chip: SimChip): Promise<void> {

@@ -1,0 +1,162 @@
+/** CLI verbs of the netboot services: `netboot render|status|apply`, `macs`, `node reset N`. */
+import type { CliCommand, CliContext } from "../command.ts";
+import { ClusterError } from "../../../shared/errors.ts";
+import type { Job } from "../../../shared/schemas.ts";
+import { followJob } from "../job_progress.ts";
+import type {
+  ApplyResult,
+  MacsResponse,
+  NetbootStatus,
+  RenderResponse,
+  ResetResponse,
+} from "../../../shared/netboot_schemas.ts";
+
+function printApply(ctx: CliContext, r: ApplyResult): void {
+  ctx.out(`${r.mode} mode${r.dir ? `: rendered into ${r.dir}` : ""}`);
+  ctx.out(`written ${r.written.length}, unchanged ${r.unchanged.length}`);
+  for (const w of r.written) ctx.out(`  wrote ${w}`);
+  for (const x of r.reloads) ctx.out(`  ${x.ok ? "ok  " : "FAIL"} ${x.action}: ${x.detail}`);
+}
+
+async function render(ctx: CliContext): Promise<number> {
+  const write = ctx.args.includes("--write");
+  const r = await ctx.api.post<RenderResponse>("/netboot/render", { write });
+  if (ctx.json) {
+    ctx.out(JSON.stringify(r, null, 2));
+    return 0;
+  }
+  const wanted = ctx.args.filter((a) => !a.startsWith("--"));
+  const matches = (name: string) => wanted.some((w) => name === w || name.endsWith(`/${w}`));
+  const unknown = wanted.filter((w) =>
+    !r.files.some((f) => f.name === w || f.name.endsWith(`/${w}`))
+  );
+  if (unknown.length) {
+    throw new ClusterError(
+      "bad_request",
+      `no rendered file named ${unknown.join(", ")}; the files are: ${
+        r.files.map((f) => f.name).join(", ")
+      }`,
+    );
+  }
+  for (const f of r.files) {
+    if (wanted.length && !matches(f.name)) continue;
+    ctx.out(`==> ${f.name}${f.path ? ` (${f.path}, reload: ${f.reload})` : ""}`);
+    ctx.out(f.content.trimEnd());
+  }
+  if (r.applied) printApply(ctx, r.applied);
+  return 0;
+}
+
+async function status(ctx: CliContext): Promise<number> {
+  const s = await ctx.api.get<NetbootStatus>("/netboot/status");
+  if (ctx.json) {
+    ctx.out(JSON.stringify(s, null, 2));
+    return 0;
+  }
+  const d = s.dnsmasq;
+  ctx.out(`mode      ${s.mode} (${s.modeReason})`);
+  ctx.out(
+    `dnsmasq   ${d.state}${d.pid ? ` pid ${d.pid}` : ""}, restarts ${d.restarts}` +
+      (d.lastError ? `, last error: ${d.lastError}` : ""),
+  );
+  ctx.out(`nfs       ${s.nfs.state}: ${s.nfs.detail}`);
+  ctx.out(`nat       ${s.nat.state}: ${s.nat.detail}`);
+  const l = s.learning;
+  ctx.out(
+    `learning  range ${l.range ?? "off"}, ${l.learned} learned, ${l.unknownMacs} unknown` +
+      (l.waitingFor ? `, waiting for node ${l.waitingFor}` : ""),
+  );
+  ctx.out(`overlays  ${s.overlays ? "on" : "off"}`);
+  return s.dnsmasq.state === "failed" ? 1 : 0;
+}
+
+async function apply(ctx: CliContext): Promise<number> {
+  const r = await ctx.api.post<ApplyResult>("/netboot/apply", {});
+  if (ctx.json) ctx.out(JSON.stringify(r, null, 2));
+  else printApply(ctx, r);
+  return r.reloads.every((x) => x.ok) ? 0 : 1;
+}
+
+/** `netboot render [FILE…] [--write] | status | apply` */
+export const netbootCommand: CliCommand = {
+  name: "netboot",
+  usage: "netboot render [FILE...] [--write] | status | apply",
+  summary: "show or apply the DHCP/DNS/TFTP, NFS and NAT configuration of the hub",
+  async run(ctx) {
+    const [sub, ...rest] = ctx.args;
+    const subCtx = { ...ctx, args: rest };
+    if (sub === "render") return await render(subCtx);
+    if (sub === "status") return await status(subCtx);
+    if (sub === "apply") return await apply(subCtx);
+    throw new ClusterError(
+      "bad_request",
+      `unknown netboot subcommand "${sub ?? ""}": use ${netbootCommand.usage}`,
+    );
+  },
+};
+
+/** `macs`: the learned MAC table and unknown MACs seen. */
+export const macsCommand: CliCommand = {
+  name: "macs",
+  usage: "macs [learn [SET] | forget N]",
+  summary: "learned MACs and unknown ones; learn: power bays one at a time to learn theirs",
+  async run(ctx) {
+    const [sub, ...rest] = ctx.args;
+    if (sub === "learn" && rest.length <= 2) {
+      const body = rest.length ? { nodes: rest.join(" ") } : {};
+      const job = await followJob(ctx, await ctx.api.post<Job>("/macs/learn", body));
+      const result = job.result as { summary?: string } | undefined;
+      ctx.out(
+        ctx.json ? JSON.stringify(job, null, 2) : result?.summary ?? `${job.state}: ${job.error}`,
+      );
+      return job.state === "succeeded" ? 0 : 1;
+    }
+    if (sub === "forget" && rest.length === 1) {
+      await ctx.api.request("DELETE", `/nodes/${encodeURIComponent(rest[0])}/mac`);
+      ctx.out(`node ${rest[0]}: MAC forgotten; learn it again with: cm macs learn ${rest[0]}`);
+      return 0;
+    }
+    if (ctx.args.length) throw new ClusterError("bad_request", `usage: ${macsCommand.usage}`);
+    const r = await ctx.api.get<MacsResponse>("/macs");
+    if (ctx.json) {
+      ctx.out(JSON.stringify(r, null, 2));
+      return 0;
+    }
+    ctx.out("NODE  HOSTNAME  IP           MAC");
+    for (const m of r.macs) {
+      ctx.out(`${String(m.node).padEnd(5)} ${m.hostname.padEnd(9)} ${m.ip.padEnd(12)} ${m.mac}`);
+    }
+    if (r.macs.length === 0) ctx.out("(no MACs learned yet)");
+    for (const u of r.unknown) ctx.out(`unknown ${u.mac} at ${u.ip}: ${u.reason}`);
+    if (r.waitingFor) ctx.out(`waiting to learn node ${r.waitingFor}`);
+    return 0;
+  },
+};
+
+/** `node reset N [--force]`: resets a node's overlay to the base image. */
+export const nodeCommand: CliCommand = {
+  name: "node",
+  usage: "node reset N [--force]",
+  summary: "reset a node to the base image (clears its writable overlay)",
+  async run(ctx) {
+    const [sub, id, ...rest] = ctx.args;
+    const extra = rest.filter((a) => a !== "--force");
+    if (sub !== "reset" || !id || extra.length) {
+      throw new ClusterError("bad_request", `usage: ${nodeCommand.usage}`);
+    }
+    if (!/^[0-9]+$/.test(id)) {
+      throw new ClusterError("invalid_node", `"${id}" is not a node id: use a whole number`);
+    }
+    const r = await ctx.api.post<ResetResponse>(`/nodes/${id}/reset`, {
+      force: rest.includes("--force"),
+    });
+    if (ctx.json) ctx.out(JSON.stringify(r, null, 2));
+    else {ctx.out(
+        `node ${r.node} reset to the base image (${r.removed} entries removed from ${r.path})`,
+      );}
+    return 0;
+  },
+};
+
+/** All verbs of this module, for the CLI main's list. */
+export const netbootCliCommands: CliCommand[] = [netbootCommand, macsCommand, nodeCommand];

@@ -1,0 +1,101 @@
+/**
+ * Status reads: the module, one node, every node, and node ids and sets as the module
+ * knows them. Nothing here switches or writes.
+ */
+import { ClusterError } from "../../shared/errors.ts";
+import { type NodeMap, SLOTS_PER_BUS } from "../../shared/node_map.ts";
+import { parseNodeId, parseNodeSet } from "../../shared/range.ts";
+import type { ModuleInfo, NodeStatus } from "../../shared/schemas.ts";
+import type { Store } from "../store/store.ts";
+import type { NodeTracker } from "./node_tracker.ts";
+
+/** What the status reads need. */
+export interface NodeStatusDeps {
+  map: NodeMap;
+  store: Store;
+  tracker: NodeTracker;
+  /** Name of the power driver (module info, health). */
+  powerDriver: string;
+}
+
+/** Reads the module's and the nodes' status. */
+export class NodeStatusReader {
+  readonly #map: NodeMap;
+  readonly #store: Store;
+  readonly #tracker: NodeTracker;
+  /** Name of the power driver in use. */
+  readonly powerDriver: string;
+
+  constructor(deps: NodeStatusDeps) {
+    this.#map = deps.map;
+    this.#store = deps.store;
+    this.#tracker = deps.tracker;
+    this.powerDriver = deps.powerDriver;
+  }
+
+  /** Number of bays. */
+  get nodeCount(): number {
+    return this.#map.bays.length;
+  }
+
+  /** Parses a node id given as text (URL segment, CLI argument). */
+  nodeId(text: string): number {
+    return parseNodeId(text, this.nodeCount);
+  }
+
+  /** Parses a node set such as "1-16,23,30-60" or "1 60". */
+  nodeSet(text: string): number[] {
+    return parseNodeSet(text, this.nodeCount);
+  }
+
+  /** Enabled bays, or the given node set. */
+  targetNodes(nodes?: string): number[] {
+    if (nodes !== undefined) return this.nodeSet(nodes);
+    return this.#store.nodes(this.nodeCount).filter((r) => r.enabled).map((r) => r.id);
+  }
+
+  /** `GET /api/v1/module` */
+  moduleInfo(): ModuleInfo {
+    const { config, buses, hub } = this.#map;
+    return {
+      assetTag: { ...config.assetTag },
+      nodeCount: this.nodeCount,
+      buses,
+      slotsPerBus: SLOTS_PER_BUS,
+      subnet: `${config.subnetPrefix}.0/24`,
+      domain: config.domain,
+      powerDriver: this.powerDriver,
+      switch: { ...this.#map.switch },
+      hub: { ...hub },
+    };
+  }
+
+  /** Status of one node. */
+  node(id: number): NodeStatus {
+    const bay = this.#map.bays[id - 1];
+    if (!bay) throw new ClusterError("not_found", `node ${id} does not exist`);
+    const rec = this.#store.node(id);
+    const rt = this.#tracker.get(id);
+    return {
+      id,
+      bus: bay.bus,
+      slot: bay.slot,
+      hostname: bay.hostname,
+      ip: bay.ip,
+      mac: rec.mac,
+      expectedModel: bay.expectedModel,
+      lan: bay.lan,
+      enabled: rec.enabled,
+      power: { desired: rec.desiredPower, actual: rt.actual },
+      lifecycle: rt.lifecycle,
+      ledRequested: rec.ledRequested,
+      lastHeartbeatAt: rt.lastHeartbeatAt === null ? null : Math.round(rt.lastHeartbeatAt),
+      agent: rt.agent,
+    };
+  }
+
+  /** Status of every node. */
+  nodes(): NodeStatus[] {
+    return this.#map.bays.map((b) => this.node(b.id));
+  }
+}

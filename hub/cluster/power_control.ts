@@ -1,0 +1,189 @@
+/**
+ * Power and ownership: switching nodes (storing the desired state first, so a restart
+ * restores it), power jobs, and which nodes a module-wide job is driving. A node owned by a
+ * job refuses power commands (409) rather than being undone by them or undoing the job.
+ */
+import { ClusterError, HardwareFaultError } from "../../shared/errors.ts";
+import type { NodeMap } from "../../shared/node_map.ts";
+import { formatNodeSet } from "../../shared/range.ts";
+import type { Job, PowerAction } from "../../shared/schemas.ts";
+import type { EventLog } from "../events/event_log.ts";
+import type { JobRunner } from "../jobs/job_runner.ts";
+import type { PowerSwitch } from "../power/power_switch.ts";
+import type { Store } from "../store/store.ts";
+import type { NodeTracker } from "./node_tracker.ts";
+import type { NodePowerResult, PowerSequencer } from "./power_sequencer.ts";
+
+/** What power control needs. */
+export interface PowerControlDeps {
+  map: NodeMap;
+  store: Store;
+  events: EventLog;
+  power: PowerSwitch;
+  tracker: NodeTracker;
+  sequencer: PowerSequencer;
+  jobs: JobRunner;
+}
+
+/** Job kinds that take over the whole module: only one runs at a time. */
+const EXCLUSIVE = ["testall", "activetest", "bootstrap", "maclearn"] as const;
+
+/** Result stored on a power job. */
+export interface PowerJobResult {
+  results: NodePowerResult[];
+  failed: number[];
+}
+
+/** The work a job does, as JobRunner takes it. */
+export type JobWork = Parameters<JobRunner["start"]>[3];
+
+/** Switches nodes and keeps track of which job owns which node. */
+export class PowerControl {
+  readonly #map: NodeMap;
+  readonly #store: Store;
+  readonly #events: EventLog;
+  readonly #power: PowerSwitch;
+  readonly #tracker: NodeTracker;
+  readonly #sequencer: PowerSequencer;
+  readonly #jobs: JobRunner;
+  /** Nodes a module-wide job (self test, active test, bootstrap, restore) is driving. */
+  readonly #owner = new Map<number, Job>();
+
+  constructor(deps: PowerControlDeps) {
+    this.#map = deps.map;
+    this.#store = deps.store;
+    this.#events = deps.events;
+    this.#power = deps.power;
+    this.#tracker = deps.tracker;
+    this.#sequencer = deps.sequencer;
+    this.#jobs = deps.jobs;
+  }
+
+  /**
+   * Reads every rail, fails jobs a previous process left running, and restores the desired
+   * power state that was stored before the restart. Returns the restore job, if any.
+   */
+  async start(): Promise<Job | null> {
+    const nodeCount = this.#map.bays.length;
+    for (const bay of this.#map.bays) {
+      this.#tracker.seed(bay.id, await this.#power.read(bay.id));
+    }
+    this.#jobs.recoverInterrupted();
+    const records = this.#store.nodes(nodeCount);
+    const drift = records.filter((r) => this.#tracker.get(r.id).actual !== r.desiredPower);
+    this.#events.emit("hub_started", null, `hub started with ${nodeCount} nodes`, {
+      driver: this.#power.name,
+      restoring: drift.map((r) => r.id),
+    });
+    if (drift.length === 0) return null;
+    const on = drift.filter((r) => r.desiredPower === "on").map((r) => r.id);
+    const off = drift.filter((r) => r.desiredPower === "off").map((r) => r.id);
+    return this.startOwned(
+      "power",
+      drift.map((r) => r.id),
+      `restore desired state (on ${formatNodeSet(on) || "-"}, off ${formatNodeSet(off) || "-"})`,
+      drift.length,
+      async (h) => {
+        const results: NodePowerResult[] = [];
+        const track = (r: NodePowerResult) => {
+          results.push(r);
+          h.progress(results.length);
+        };
+        await this.#sequencer.applyMany(off, "off", track);
+        await this.#sequencer.applyMany(on, "on", track);
+        return summarise(results);
+      },
+    );
+  }
+
+  /**
+   * Stores `action`'s desired state for `ids` (so a restart restores it), then switches
+   * them through the sequencer; `onResult` sees each node as it finishes.
+   */
+  applyPower(
+    ids: readonly number[],
+    action: PowerAction,
+    onResult?: (r: NodePowerResult) => void,
+  ): Promise<NodePowerResult[]> {
+    const desired = action === "off" ? "off" : "on";
+    for (const id of ids) this.#store.updateNode(id, { desiredPower: desired });
+    return this.#sequencer.applyMany(ids, action, onResult);
+  }
+
+  /** Starts a power job for `ids`. The job fails (with per-node results) if any rail faulted. */
+  power(ids: readonly number[], action: PowerAction): Job {
+    if (ids.length === 0) throw new ClusterError("invalid_range", "no nodes given");
+    this.assertFree(ids);
+    return this.#jobs.start("power", `${action} ${formatNodeSet(ids)}`, ids.length, async (h) => {
+      let done = 0;
+      const results = await this.applyPower(ids, action, (r) => {
+        h.progress(++done, undefined, `node ${r.node} ${r.ok ? r.actual : `fault: ${r.error}`}`);
+      });
+      const summary = summarise(results);
+      if (summary.failed.length > 0) {
+        throw new HardwareFaultError(
+          `${summary.failed.length} of ${ids.length} nodes did not switch ${
+            action === "off" ? "off" : "on"
+          }: ` +
+            results.filter((r) => !r.ok).map((r) => r.error).join("; "),
+          summary,
+        );
+      }
+      return summary;
+    });
+  }
+
+  /**
+   * Starts a job that drives `ids` on its own: until it ends, power commands for those
+   * nodes are refused (409) rather than undone by the job or undoing it.
+   */
+  startOwned(
+    kind: Job["kind"],
+    ids: readonly number[],
+    summary: string,
+    total: number,
+    work: JobWork,
+  ): Job {
+    this.assertFree(ids);
+    const job = this.#jobs.start(kind, summary, total, async (h) => {
+      try {
+        return await work(h);
+      } finally {
+        for (const id of ids) if (this.#owner.get(id)?.id === h.id) this.#owner.delete(id);
+      }
+    });
+    for (const id of ids) this.#owner.set(id, job);
+    return job;
+  }
+
+  /** Refuses (409) when a job owns any of `ids`. */
+  assertFree(ids: readonly number[]): void {
+    const busy = ids.filter((id) => this.#owner.has(id));
+    if (busy.length === 0) return;
+    const job = this.#owner.get(busy[0])!;
+    throw new ClusterError(
+      "conflict",
+      `node${busy.length > 1 ? "s" : ""} ${formatNodeSet(busy)} ${
+        busy.length > 1 ? "are" : "is"
+      } ` +
+        `being driven by ${job.kind} job ${job.id}; wait for it (cm job ${job.id})`,
+    );
+  }
+
+  /** Refuses to start a module-wide job while another one runs. */
+  assertIdle(): void {
+    for (const kind of EXCLUSIVE) {
+      const running = this.#jobs.running(kind);
+      if (running) {
+        throw new ClusterError(
+          "conflict",
+          `a ${kind} is already running (job ${running.id}); wait for it: cm job ${running.id}`,
+        );
+      }
+    }
+  }
+}
+
+function summarise(results: NodePowerResult[]): PowerJobResult {
+  return { results, failed: results.filter((r) => !r.ok).map((r) => r.node) };
+}

@@ -1,0 +1,177 @@
+/**
+ * Runs the staged bootstrap (see `bootstrap.ts`) as a job, storing its state after every
+ * stage. A hub that restarts mid-bootstrap reports where it stopped (event + failed job);
+ * the stored desired power states make the restore job finish what was switched.
+ */
+import { ClusterError } from "../../../shared/errors.ts";
+import { formatNodeSet } from "../../../shared/range.ts";
+import type { Job } from "../../../shared/schemas.ts";
+import { type JobHandle, throwIfCancelled } from "../../jobs/job_runner.ts";
+import { watchRunning } from "./active_check.ts";
+import {
+  advance,
+  type BootstrapState,
+  type BootstrapTimings,
+  initialBootstrap,
+  isFinal,
+  nodesToBoot,
+  WORKING_STAGES,
+} from "./bootstrap.ts";
+import type { Clock } from "../../../shared/clock.ts";
+import type { NodeMap } from "../../../shared/node_map.ts";
+import type { EventLog } from "../../events/event_log.ts";
+import type { Store } from "../../store/store.ts";
+import type { NodeTracker } from "../node_tracker.ts";
+import type { PowerControl } from "../power_control.ts";
+import type { PowerSequencer } from "../power_sequencer.ts";
+import { runSelfTest } from "./self_check.ts";
+
+const KEY = "bootstrap";
+
+/** What the bootstrap needs. */
+export interface BootstrapDeps {
+  map: NodeMap;
+  store: Store;
+  events: EventLog;
+  clock: Clock;
+  tracker: NodeTracker;
+  sequencer: PowerSequencer;
+  power: PowerControl;
+}
+
+/** Drives bootstraps for one hub. */
+export class BootstrapRunner {
+  readonly #d: BootstrapDeps;
+  readonly timings: BootstrapTimings;
+
+  constructor(deps: BootstrapDeps, timings: BootstrapTimings) {
+    this.#d = deps;
+    this.timings = timings;
+  }
+
+  /** The last stored bootstrap state, if any. */
+  state(): BootstrapState | null {
+    return this.#d.store.getSetting<BootstrapState>(KEY) ?? null;
+  }
+
+  /** At hub start: a stored bootstrap that never finished is reported as interrupted. */
+  recoverInterrupted(): BootstrapState | null {
+    const s = this.state();
+    if (!s || isFinal(s.stage)) return null;
+    const { events, clock, store } = this.#d;
+    events.emit(
+      "fault",
+      null,
+      `bootstrap was interrupted in stage ${s.stage} by a hub restart; nodes keep their stored desired state; run it again with: cm bootstrap`,
+      { stage: s.stage, job: s.jobId },
+    );
+    const failed: BootstrapState = { ...s, stage: "failed", stageAt: Math.round(clock.now()) };
+    store.setSetting(KEY, failed);
+    return failed;
+  }
+
+  /** Starts a bootstrap of `nodes` (default: the enabled bays). */
+  start(nodes: number[]): Job {
+    const { power, map, clock, tracker } = this.#d;
+    power.assertIdle();
+    if (nodes.length === 0) {
+      throw new ClusterError("invalid_range", "no nodes to bootstrap: every bay is disabled");
+    }
+    const steps = WORKING_STAGES.length;
+    // The bootstrap switches every bay (all off first), so it owns them all until it ends.
+    return power.startOwned(
+      "bootstrap",
+      map.bays.map((b) => b.id),
+      formatNodeSet(nodes),
+      steps,
+      async (h) => {
+        let s = initialBootstrap(nodes, h.id, Math.round(clock.now()));
+        s = await this.#run(s, h);
+        const running = nodes.filter((n) => tracker.get(n).lifecycle === "running");
+        const summary = `bootstrap ${s.stage}: ${running.length}/${nodes.length} nodes running` +
+          (s.failedSelfTest.length
+            ? `; failed self test: ${formatNodeSet(s.failedSelfTest)}`
+            : "") +
+          (s.silent.length ? `; no heartbeat: ${formatNodeSet(s.silent)}` : "");
+        const report = { ...s, summary, lines: [] as string[] };
+        // Degraded and failed both fail the job (non-zero exit for `cm bootstrap`), with the report.
+        if (s.stage === "failed") throw new ClusterError("hardware_fault", summary, report);
+        if (s.stage === "degraded") throw new ClusterError("not_ready", summary, report);
+        return report;
+      },
+    );
+  }
+
+  #save(s: BootstrapState, h: JobHandle): void {
+    this.#d.store.setSetting(KEY, s);
+    const index = WORKING_STAGES.indexOf(s.stage);
+    const done = index === -1 ? WORKING_STAGES.length : index;
+    h.progress(done, WORKING_STAGES.length, s.stage.replace("_", " "));
+  }
+
+  async #run(start: BootstrapState, h: JobHandle): Promise<BootstrapState> {
+    const { clock, map, tracker, events, sequencer, power } = this.#d;
+    const t = this.timings;
+    const all = map.bays.map((b) => b.id);
+    let s = start;
+    this.#save(s, h);
+    const failed = () => s.stage === "failed";
+    const step = (o: Parameters<typeof advance>[1]) => {
+      s = advance(s, o, Math.round(clock.now()));
+      this.#save(s, h);
+    };
+    // A cancel request stops the bootstrap between stages; it is stored as failed, so a
+    // restart does not report it as interrupted. Nodes keep their stored desired state.
+    const checkCancel = () => {
+      if (!h.signal.aborted) return;
+      const stopped = s.stage;
+      s = { ...s, stage: "failed", stageAt: Math.round(clock.now()) };
+      this.#d.store.setSetting(KEY, s);
+      throwIfCancelled(h.signal, `the bootstrap (in stage ${stopped.replace("_", " ")})`, s);
+    };
+    // 1. Fabric: the switch boots; the control plane waits for it.
+    await clock.sleep(t.fabricMs, h.signal);
+    checkCancel();
+    step({ stage: "fabric", ok: true });
+    // 2. Control plane up: every node off.
+    const off = await power.applyPower(all, "off");
+    await clock.sleep(t.controlPlaneMs, h.signal);
+    checkCancel();
+    step({ stage: "control_plane", ok: off.every((r) => r.ok) });
+    if (failed()) return s;
+    // 3. Self test of the nodes to boot (it switches off what it switched on if cancelled).
+    const report = await runSelfTest(s.nodes, { map, sequencer, clock }, t.selfTest, {
+      id: h.id,
+      signal: h.signal,
+      progress: () => {},
+    }).catch((e) => {
+      checkCancel();
+      throw e;
+    });
+    step({
+      stage: "self_test",
+      failedNodes: report.nodes.filter((n) => !n.pass).map((n) => n.node),
+    });
+    if (failed()) return s;
+    // 4. Boot every node that passed; 5. wait for their heartbeats.
+    await clock.sleep(t.bootGapMs, h.signal);
+    checkCancel();
+    const boot = nodesToBoot(s);
+    const watch = watchRunning(boot, {
+      events,
+      clock,
+      isRunning: (n) => tracker.get(n).lifecycle === "running",
+    });
+    try {
+      const results = await power.applyPower(boot, "on");
+      step({ stage: "boot", ok: results.some((r) => r.ok) });
+      if (failed()) return s;
+      await watch.until(clock.now() + t.heartbeatTimeoutMs, h.signal);
+    } finally {
+      watch.stop();
+    }
+    checkCancel();
+    step({ stage: "wait_heartbeats", silentNodes: boot.filter((n) => !watch.upAt.has(n)) });
+    return s;
+  }
+}

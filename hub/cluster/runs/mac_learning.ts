@@ -1,0 +1,116 @@
+/**
+ * MAC learning: the `macs learn` run, the table netboot reads and writes learned MACs
+ * through, and the rule for which booting bay a new DHCP request belongs to.
+ */
+import type { Clock } from "../../../shared/clock.ts";
+import { ClusterError } from "../../../shared/errors.ts";
+import type { NodeMap } from "../../../shared/node_map.ts";
+import { formatNodeSet } from "../../../shared/range.ts";
+import type { Job } from "../../../shared/schemas.ts";
+import type { EventLog } from "../../events/event_log.ts";
+import { throwIfCancelled } from "../../jobs/job_runner.ts";
+import type { Store } from "../../store/store.ts";
+import type { NodeTracker } from "../node_tracker.ts";
+import type { PowerControl } from "../power_control.ts";
+
+/** Learned MACs by node, as netboot reads and writes them. */
+export interface MacStore {
+  all(): Map<number, string>;
+  set(node: number, mac: string): void;
+}
+
+/** What MAC learning needs. */
+export interface MacLearningDeps {
+  map: NodeMap;
+  store: Store;
+  events: EventLog;
+  clock: Clock;
+  tracker: NodeTracker;
+  power: PowerControl;
+}
+
+/** Learns which MAC is in which bay. */
+export class MacLearning {
+  readonly #d: MacLearningDeps;
+  /** The learned MACs, stored per node. */
+  readonly table: MacStore;
+
+  constructor(deps: MacLearningDeps) {
+    this.#d = deps;
+    const { store, map } = deps;
+    this.table = {
+      all: () =>
+        new Map(store.nodes(map.bays.length).filter((r) => r.mac).map((r) => [r.id, r.mac!])),
+      set: (node, mac) => store.updateNode(node, { mac }),
+    };
+  }
+
+  /**
+   * The bay a new MAC seen in a DHCP request belongs to. Learn only when exactly one bay
+   * without a MAC is booting: never guess between two.
+   */
+  learningTarget(): { node: number; since: number } | null {
+    const { map, tracker, store, clock } = this.#d;
+    const waiting = map.bays.filter((b) =>
+      tracker.get(b.id).lifecycle === "booting" && store.node(b.id).mac === null
+    );
+    if (waiting.length !== 1) return null;
+    const node = waiting[0].id;
+    return { node, since: Math.floor(tracker.get(node).poweredOnAt ?? clock.now()) };
+  }
+
+  /**
+   * `macs learn`: the control plane powers bays one at a time so the hub can tell which bay a
+   * new MAC belongs to. Bays without a MAC in `ids` are switched off, then each is switched on
+   * alone and the job waits (up to `timeoutMs`) for its DHCP request to be learned. Bays that
+   * already have a MAC are skipped. Learned bays are left on.
+   */
+  learn(ids: readonly number[], timeoutMs: number): Job {
+    const { power, store, map } = this.#d;
+    power.assertIdle();
+    const todo = ids.filter((id) => store.node(id).mac === null && map.bays[id - 1].lan);
+    if (todo.length === 0) {
+      throw new ClusterError(
+        "conflict",
+        `every LAN bay in ${formatNodeSet(ids)} already has a MAC`,
+      );
+    }
+    return power.startOwned("maclearn", todo, formatNodeSet(todo), todo.length, async (h) => {
+      const { clock, events } = this.#d;
+      await power.applyPower(todo, "off");
+      const learned: number[] = [];
+      const missed: number[] = [];
+      for (const [i, id] of todo.entries()) {
+        throwIfCancelled(h.signal, "MAC learning", { learned, missed });
+        let wake = () => {};
+        const unsubscribe = events.subscribe((e) => {
+          if (e.type === "mac_learned" && e.node === id) wake();
+        });
+        try {
+          const seen = new Promise<void>((r) => (wake = r));
+          await power.applyPower([id], "on");
+          const ac = new AbortController();
+          const stop = () => ac.abort();
+          h.signal.addEventListener("abort", stop, { once: true });
+          await Promise.race([seen, clock.sleep(timeoutMs, ac.signal)]);
+          ac.abort();
+          h.signal.removeEventListener("abort", stop);
+        } finally {
+          unsubscribe();
+        }
+        const mac = store.node(id).mac;
+        (mac ? learned : missed).push(id);
+        h.progress(
+          i + 1,
+          todo.length,
+          mac ? `node ${id} is ${mac}` : `node ${id}: no DHCP request`,
+        );
+      }
+      const summary = `learned ${learned.length} of ${todo.length}` +
+        (missed.length ? `; no DHCP request from ${formatNodeSet(missed)}` : "");
+      const report = { learned, missed, summary, lines: [] as string[] };
+      if (missed.length) throw new ClusterError("not_ready", summary, report);
+      return report;
+    });
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * Module-wide runs started as jobs: `testall` (the control-plane self test) and
+ * `activetest` (power on, time each agent's first heartbeat). Each owns its nodes until it
+ * ends; only one module-wide run at a time.
+ */
+import type { Clock } from "../../../shared/clock.ts";
+import { ClusterError, HardwareFaultError } from "../../../shared/errors.ts";
+import type { NodeMap } from "../../../shared/node_map.ts";
+import { formatNodeSet } from "../../../shared/range.ts";
+import type { Job } from "../../../shared/schemas.ts";
+import type { EventLog } from "../../events/event_log.ts";
+import type { Store } from "../../store/store.ts";
+import type { NodeTracker } from "../node_tracker.ts";
+import type { PowerControl } from "../power_control.ts";
+import type { PowerSequencer } from "../power_sequencer.ts";
+import { runActiveTest } from "./active_check.ts";
+import { runSelfTest, type SelfTestOptions } from "./self_check.ts";
+
+/** What the runs need. */
+export interface RunsDeps {
+  map: NodeMap;
+  store: Store;
+  events: EventLog;
+  clock: Clock;
+  tracker: NodeTracker;
+  sequencer: PowerSequencer;
+  power: PowerControl;
+  /** Self-test timing. */
+  selfTest: SelfTestOptions;
+}
+
+/** Starts self tests and active tests. */
+export class Runs {
+  readonly #d: RunsDeps;
+
+  constructor(deps: RunsDeps) {
+    this.#d = deps;
+  }
+
+  /** `testall`: the control-plane self test over `ids`; nodes are left off. */
+  testall(ids: readonly number[]): Job {
+    const { power, store, map, sequencer, clock, selfTest } = this.#d;
+    power.assertIdle();
+    power.assertFree(ids);
+    for (const id of ids) store.updateNode(id, { desiredPower: "off" });
+    return power.startOwned(
+      "testall",
+      ids,
+      formatNodeSet(ids),
+      ids.length * 2,
+      async (h) => {
+        const report = await runSelfTest(ids, { map, sequencer, clock }, selfTest, h);
+        if (!report.pass) throw new HardwareFaultError(report.summary, report);
+        return report;
+      },
+    );
+  }
+
+  /** `activetest`: power `ids` on and time each agent's first heartbeat. */
+  activetest(ids: readonly number[], timeoutMs: number): Job {
+    const { power, events, clock, tracker } = this.#d;
+    power.assertIdle();
+    return power.startOwned(
+      "activetest",
+      ids,
+      formatNodeSet(ids),
+      ids.length,
+      async (h) => {
+        const report = await runActiveTest(
+          ids,
+          {
+            events,
+            clock,
+            isRunning: (n) => tracker.get(n).lifecycle === "running",
+            powerOn: (nodes, onResult) => power.applyPower(nodes, "on", onResult),
+          },
+          timeoutMs,
+          h,
+        );
+        if (!report.pass) throw new ClusterError("not_ready", report.summary, report);
+        return report;
+      },
+    );
+  }
+}

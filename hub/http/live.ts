@@ -1,0 +1,81 @@
+/**
+ * The live view, wired in one place: event stream (SSE + JSON), WebSocket interface,
+ * dashboard, Prometheus metrics and the Ansible inventory. `createHub` adds `routes` to the
+ * REST routes, `mounts` to the app, wraps the app with `instrument` and calls `close`.
+ */
+import type { Hono } from "hono";
+import type { HttpObserver } from "./middleware/observe.ts";
+import type { Clock } from "../../shared/clock.ts";
+import type { NodeSettings } from "../cluster/node_settings.ts";
+import type { NodeStatusReader } from "../cluster/node_status.ts";
+import type { PowerControl } from "../cluster/power_control.ts";
+import type { EventLog } from "../events/event_log.ts";
+import type { JobRunner } from "../jobs/job_runner.ts";
+import type { RouteSpec } from "./route.ts";
+import { dashboardApp } from "./routes/dashboard.ts";
+import { inventoryRoutes } from "./routes/inventory.ts";
+import { HttpMetrics, metricsApp } from "./routes/metrics.ts";
+import { eventRoutes, type SseOptions, SseStreams } from "./routes/events.ts";
+import { type WsOptions, wsRoutes, WsSessions } from "./routes/ws.ts";
+
+/** What the live view is built from. */
+export interface LiveOptions {
+  status: NodeStatusReader;
+  power: PowerControl;
+  settings: NodeSettings;
+  events: EventLog;
+  jobs: JobRunner;
+  clock: Clock;
+  adminToken: string;
+  version: string;
+  sse?: SseOptions;
+  ws?: WsOptions;
+}
+
+/** The live view's parts. */
+export interface Live {
+  routes: RouteSpec[];
+  mounts: { path: string; app: Hono }[];
+  http: HttpMetrics;
+  /** Records each answered request (for /metrics); pass to createApp as `observe`. */
+  observe: HttpObserver;
+  /** Ends open event streams and WebSockets. */
+  close(): void;
+}
+
+/** Builds the live view. */
+export function createLive(opts: LiveOptions): Live {
+  const { status, power, settings, events, jobs, clock } = opts;
+  const streams = new SseStreams();
+  const sessions = new WsSessions();
+  const http = new HttpMetrics();
+  return {
+    routes: [
+      ...eventRoutes(events, streams, opts.sse),
+      ...wsRoutes(
+        {
+          status,
+          power,
+          settings,
+          events,
+          jobs,
+          adminToken: opts.adminToken,
+          version: opts.version,
+        },
+        sessions,
+        opts.ws,
+      ),
+      ...inventoryRoutes(status),
+    ],
+    mounts: [
+      { path: "/", app: metricsApp({ status, clock, jobs, events }, http) },
+      { path: "/", app: dashboardApp() },
+    ],
+    http,
+    observe: (method, route, status, seconds) => http.observe(method, route, status, seconds),
+    close() {
+      streams.closeAll();
+      sessions.closeAll();
+    },
+  };
+}

@@ -1,0 +1,170 @@
+/**
+ * `GET /api/v1/events`: the event stream as Server-Sent Events (default) or, with
+ * `?format=json`, a JSON page of stored events for scripts. One RouteSpec serves both, so the
+ * route is in the OpenAPI document.
+ *
+ * SSE resume: `Last-Event-ID` (sent by EventSource on reconnect) or `?after=ID` replays the
+ * stored events after ID, then live ones, with no gap and no duplicate (see EventFeed).
+ * Memory per client is bounded: the response stream holds a few chunks, the feed at most
+ * `maxPending` live events; a client that falls further behind is served from the store.
+ */
+import type { Context } from "hono";
+import { z } from "zod";
+import { ClusterError } from "../../../shared/errors.ts";
+import { ClusterEvent } from "../../../shared/schemas.ts";
+import type { EventLog } from "../../events/event_log.ts";
+import { route, type RouteSpec } from "../route.ts";
+import { EventFeed } from "../../events/event_feed.ts";
+
+/** Stream tuning (tests shorten the keep-alive). */
+export interface SseOptions {
+  /** Interval of `: keep-alive` comments, ms. */
+  keepAliveMs?: number;
+  /** Live events cached per client before it is served from the store. */
+  maxPending?: number;
+  /** Chunks (pages of events) the response stream buffers ahead of the socket. */
+  bufferedChunks?: number;
+}
+
+/** Largest `limit` of the JSON form. */
+export const MAX_JSON_LIMIT = 1000;
+
+/** Open streams, so the hub can end them on shutdown. */
+export class SseStreams {
+  readonly #open = new Set<() => void>();
+
+  add(close: () => void): () => void {
+    this.#open.add(close);
+    return () => this.#open.delete(close);
+  }
+
+  get size(): number {
+    return this.#open.size;
+  }
+
+  /** Ends every open stream. */
+  closeAll(): void {
+    for (const close of [...this.#open]) close();
+  }
+}
+
+function parseEventId(text: string, what: string): number {
+  if (!/^[0-9]{1,15}$/.test(text.trim())) {
+    throw new ClusterError("bad_request", `${what} must be an event id (0 or more), not "${text}"`);
+  }
+  return Number(text.trim());
+}
+
+/** The resume point a request asks for: Last-Event-ID wins over ?after; null = from now. */
+export function resumePoint(c: Context): number | null {
+  const header = c.req.header("last-event-id");
+  if (header !== undefined && header.trim() !== "") return parseEventId(header, "Last-Event-ID");
+  const after = c.req.query("after");
+  if (after !== undefined) return parseEventId(after, "after");
+  return null;
+}
+
+/** One event in SSE wire form. */
+export function sseFrame(e: ClusterEvent): string {
+  return `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
+}
+
+/** Builds the SSE response for one client. */
+export function sseResponse(
+  events: EventLog,
+  after: number | null,
+  streams: SseStreams,
+  opts: SseOptions = {},
+): Response {
+  const keepAliveMs = opts.keepAliveMs ?? 15_000;
+  const feed = new EventFeed(events, after, { maxPending: opts.maxPending });
+  const enc = new TextEncoder();
+  let forget = () => {};
+  const stop = () => {
+    feed.close();
+    forget();
+  };
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      forget = streams.add(() => {
+        stop();
+        try {
+          controller.close();
+        } catch { /* already closed */ }
+      });
+      // retry: how long EventSource waits before reconnecting (it then sends Last-Event-ID).
+      controller.enqueue(enc.encode(`retry: 2000\n: resuming after event ${feed.cursor}\n\n`));
+    },
+    // Called only while the stream's buffer has room: a slow socket stops the pulls, so events
+    // wait in the feed (bounded) or in the store, never in an unbounded queue here.
+    async pull(controller) {
+      while (!feed.closed) {
+        const batch = feed.take();
+        if (batch.length > 0) {
+          controller.enqueue(enc.encode(batch.map(sseFrame).join("")));
+          return;
+        }
+        if (!(await feed.waitForMore(keepAliveMs))) {
+          controller.enqueue(enc.encode(`: keep-alive ${new Date().toISOString()}\n\n`));
+          return;
+        }
+      }
+    },
+    cancel() {
+      stop();
+    },
+  }, new CountQueuingStrategy({ highWaterMark: opts.bufferedChunks ?? 4 }));
+  return new Response(body, {
+    headers: {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache, no-transform",
+      "x-accel-buffering": "no",
+    },
+  });
+}
+
+/** The `GET /events` route spec. */
+export function eventRoutes(
+  events: EventLog,
+  streams: SseStreams,
+  opts: SseOptions = {},
+): RouteSpec[] {
+  return [
+    route({
+      method: "get",
+      path: "/events",
+      summary:
+        "Event stream: Server-Sent Events (resume with Last-Event-ID or ?after=ID), or a JSON page with ?format=json",
+      auth: "public",
+      response: z.array(ClusterEvent),
+      query: {
+        format: "sse (default) or json",
+        after: "resume after this event id (SSE: replay, then live; json: the page after it)",
+        limit: `json only: most events returned (1-${MAX_JSON_LIMIT}, default 100)`,
+      },
+      handler: (c) => {
+        const format = c.req.query("format") ?? "sse";
+        const after = resumePoint(c);
+        if (format === "json") {
+          const limitText = c.req.query("limit") ?? "100";
+          const limit = Number(limitText);
+          if (!/^[0-9]+$/.test(limitText) || limit < 1 || limit > MAX_JSON_LIMIT) {
+            throw new ClusterError(
+              "bad_request",
+              `limit must be a whole number from 1 to ${MAX_JSON_LIMIT}, not "${limitText}"`,
+            );
+          }
+          return c.json(after === null ? events.latest(limit) : events.after(after, limit));
+        }
+        if (format !== "sse") {
+          throw new ClusterError("bad_request", `format must be sse or json, not "${format}"`);
+        }
+        // HEAD gets the headers only: no feed is opened for a body nobody will read.
+        if (c.req.method === "HEAD") {
+          return new Response(null, { headers: { "content-type": "text/event-stream" } });
+        }
+        return sseResponse(events, after, streams, opts);
+      },
+    }),
+  ];
+}

@@ -1,0 +1,233 @@
+/**
+ * `GET /metrics`: Prometheus text exposition format 0.0.4. Node figures come from the
+ * status reads (power rails, lifecycle, the agents' reports), job and event counters from the
+ * JobRunner and EventLog, HTTP figures from {@link HttpMetrics}' middleware.
+ */
+import { Hono } from "hono";
+import { Lifecycle } from "../../../shared/schemas.ts";
+import type { Clock } from "../../../shared/clock.ts";
+import type { NodeStatusReader } from "../../cluster/node_status.ts";
+import type { EventLog } from "../../events/event_log.ts";
+import type { JobRunner } from "../../jobs/job_runner.ts";
+
+/** Content type of the text exposition format. */
+export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+/** Upper bounds of the request duration histogram, seconds. */
+export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** Escapes a label value: backslash, double quote and newline. */
+export function escapeLabel(value: string): string {
+  return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+}
+
+/** Formats a sample value (integers plainly, +Inf/-Inf/NaN as Prometheus spells them). */
+export function formatValue(v: number): string {
+  if (Number.isNaN(v)) return "NaN";
+  if (v === Infinity) return "+Inf";
+  if (v === -Infinity) return "-Inf";
+  return String(v);
+}
+
+type Labels = Record<string, string | number>;
+
+/** Builds one exposition document, family by family. */
+export class Exposition {
+  readonly #lines: string[] = [];
+
+  /** Starts a metric family with its HELP and TYPE lines. */
+  family(name: string, type: "counter" | "gauge" | "histogram", help: string): this {
+    const h = help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
+    this.#lines.push(`# HELP ${name} ${h}`, `# TYPE ${name} ${type}`);
+    return this;
+  }
+
+  /** Adds one sample. */
+  sample(name: string, labels: Labels, value: number): this {
+    const pairs = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(String(v))}"`);
+    this.#lines.push(`${name}${pairs.length ? `{${pairs.join(",")}}` : ""} ${formatValue(value)}`);
+    return this;
+  }
+
+  toString(): string {
+    return this.#lines.join("\n") + "\n";
+  }
+}
+
+/** Requests of one method and route: counts per status and a duration histogram. */
+interface RouteSeries {
+  method: string;
+  route: string;
+  byStatus: Map<number, number>;
+  /** Non-cumulative: index i counts durations in (bucket i-1, bucket i]; the last is > 10 s. */
+  buckets: number[];
+  count: number;
+  sum: number;
+}
+
+/** HTTP methods kept as label values; anything else is counted as OTHER. */
+const KNOWN_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]);
+
+/** Counts HTTP requests by method, matched route pattern and status; times them. */
+export class HttpMetrics {
+  /** One entry per method and route pattern (the hot path does one lookup per request). */
+  readonly #series = new Map<string, RouteSeries>();
+
+  /** Records one request. */
+  observe(anyMethod: string, route: string, status: number, seconds: number): void {
+    // Only standard methods become label values: any other verb would add a series.
+    const method = KNOWN_METHODS.has(anyMethod) ? anyMethod : "OTHER";
+    const key = method + " " + route;
+    let r = this.#series.get(key);
+    if (!r) {
+      r = {
+        method,
+        route,
+        byStatus: new Map(),
+        buckets: new Array(DURATION_BUCKETS.length + 1).fill(0),
+        count: 0,
+        sum: 0,
+      };
+      this.#series.set(key, r);
+    }
+    r.byStatus.set(status, (r.byStatus.get(status) ?? 0) + 1);
+    let i = 0;
+    while (i < DURATION_BUCKETS.length && seconds > DURATION_BUCKETS[i]) i++;
+    r.buckets[i]++;
+    r.count++;
+    r.sum += seconds;
+  }
+
+  /** Appends the HTTP families. */
+  render(out: Exposition): void {
+    out.family(
+      "cluster_http_requests_total",
+      "counter",
+      "HTTP requests answered, by method, route pattern and status.",
+    );
+    for (const r of this.#series.values()) {
+      for (const [status, n] of r.byStatus) {
+        out.sample(
+          "cluster_http_requests_total",
+          { method: r.method, route: r.route, status },
+          n,
+        );
+      }
+    }
+    out.family(
+      "cluster_http_request_duration_seconds",
+      "histogram",
+      "Time to answer an HTTP request (to the response head for streams), seconds.",
+    );
+    for (const r of this.#series.values()) {
+      const base = { method: r.method, route: r.route };
+      let cumulative = 0;
+      DURATION_BUCKETS.forEach((le, i) => {
+        cumulative += r.buckets[i];
+        out.sample(
+          "cluster_http_request_duration_seconds_bucket",
+          { ...base, le: String(le) },
+          cumulative,
+        );
+      });
+      out.sample("cluster_http_request_duration_seconds_bucket", { ...base, le: "+Inf" }, r.count);
+      out.sample("cluster_http_request_duration_seconds_sum", base, r.sum);
+      out.sample("cluster_http_request_duration_seconds_count", base, r.count);
+    }
+  }
+}
+
+/** What the metrics are read from. */
+export interface MetricsSources {
+  status: NodeStatusReader;
+  clock: Clock;
+  jobs: JobRunner;
+  events: EventLog;
+}
+
+/** The whole exposition document for the hub's current state. */
+export function renderMetrics(src: MetricsSources, http: HttpMetrics): string {
+  const out = new Exposition();
+  const nodes = src.status.nodes();
+  const now = src.clock.now();
+
+  out.family("cluster_node_power_on", "gauge", "1 when the node's power rail is on, else 0.");
+  for (const n of nodes) {
+    out.sample(
+      "cluster_node_power_on",
+      { node: n.id, bus: n.bus, slot: n.slot, hostname: n.hostname },
+      n.power.actual === "on" ? 1 : 0,
+    );
+  }
+  out.family(
+    "cluster_node_lifecycle",
+    "gauge",
+    "Node lifecycle state, one-hot: 1 for the current state, 0 for the others.",
+  );
+  for (const n of nodes) {
+    for (const state of Lifecycle.options) {
+      out.sample("cluster_node_lifecycle", { node: n.id, state }, n.lifecycle === state ? 1 : 0);
+    }
+  }
+  out.family(
+    "cluster_node_heartbeat_age_seconds",
+    "gauge",
+    "Seconds since the node agent's last heartbeat (nodes that have sent one).",
+  );
+  for (const n of nodes) {
+    if (n.lastHeartbeatAt === null) continue;
+    out.sample(
+      "cluster_node_heartbeat_age_seconds",
+      { node: n.id },
+      Math.max(0, (now - n.lastHeartbeatAt) / 1000),
+    );
+  }
+  const agentGauge = (
+    name: string,
+    help: string,
+    pick: (h: NonNullable<(typeof nodes)[number]["agent"]>["health"]) => number | null,
+  ) => {
+    out.family(name, "gauge", help);
+    for (const n of nodes) {
+      const v = n.agent ? pick(n.agent.health) : null;
+      if (v !== null) out.sample(name, { node: n.id }, v);
+    }
+  };
+  agentGauge(
+    "cluster_node_cpu_temperature_celsius",
+    "CPU temperature from the node agent's last report, degrees Celsius.",
+    (h) => h.cpuTempCelsius,
+  );
+  agentGauge("cluster_node_load1", "One-minute load average from the node agent.", (h) => h.load1);
+  agentGauge(
+    "cluster_node_memory_available_bytes",
+    "Available memory from the node agent's last report, bytes.",
+    (h) => h.memAvailableBytes,
+  );
+
+  out.family(
+    "cluster_jobs_total",
+    "counter",
+    "Jobs finished since the hub started, by kind and final state.",
+  );
+  for (const [key, n] of [...src.jobs.finished].sort()) {
+    const [kind, state] = key.split(":");
+    out.sample("cluster_jobs_total", { kind, state }, n);
+  }
+  out.family("cluster_events_total", "counter", "Events emitted since the hub started, by type.");
+  for (const [type, n] of [...src.events.counts].sort()) {
+    out.sample("cluster_events_total", { type }, n);
+  }
+  http.render(out);
+  return out.toString();
+}
+
+/** The `/metrics` sub-app. */
+export function metricsApp(src: MetricsSources, http: HttpMetrics): Hono {
+  const app = new Hono();
+  app.get("/metrics", (c) => {
+    c.header("content-type", METRICS_CONTENT_TYPE);
+    return c.body(renderMetrics(src, http));
+  });
+  return app;
+}

@@ -1,0 +1,314 @@
+/**
+ * `GET /api/v1/ws`: the WebSocket machine interface. Frames are JSON, validated with the
+ * schemas in shared/ws_schemas.ts; commands call the same service functions as REST.
+ *
+ * Auth: the admin token as `Authorization: Bearer …` on the upgrade request, or `?token=…`
+ * (browsers cannot set headers on WebSocket), or a first `{"type":"auth","token":…}` frame.
+ * A wrong token on the upgrade request is refused with 401; a socket without a token may
+ * read (nodes, job, subscribe — all public over REST too) and gets `unauthorized` error
+ * frames for power and led until it authenticates. Errors never close the socket.
+ *
+ * Slow consumers: events are sent only while the socket's send buffer is below
+ * `highWaterBytes`; until then they wait in the client's EventFeed (bounded, backed by the
+ * store). A client more than `maxLag` events behind has the backlog dropped and gets
+ * `{"type":"dropped","count":N,"lastId":ID}` (resubscribe with `after` to fetch the gap).
+ */
+import { ClusterError } from "../../../shared/errors.ts";
+import { ClientFrame, type RequestId, WS_ADMIN_FRAMES } from "../../../shared/ws_schemas.ts";
+import type { ServerFrame } from "../../../shared/ws_schemas.ts";
+import { bearerToken, secretMatches } from "../../auth/secrets.ts";
+import type { NodeSettings } from "../../cluster/node_settings.ts";
+import type { NodeStatusReader } from "../../cluster/node_status.ts";
+import type { PowerControl } from "../../cluster/power_control.ts";
+import type { EventLog } from "../../events/event_log.ts";
+import type { JobRunner } from "../../jobs/job_runner.ts";
+import { decodeJson, FRAME } from "../decode_json.ts";
+import { toClusterError } from "../middleware/errors.ts";
+import { route, type RouteSpec } from "../route.ts";
+import { EventFeed } from "../../events/event_feed.ts";
+
+/** Largest accepted frame, in characters. */
+export const MAX_FRAME_CHARS = 64 * 1024;
+
+/** What a session writes to: a WebSocket, or a fake in tests. */
+export interface WsPeer {
+  send(text: string): void;
+  close(code: number, reason: string): void;
+  /** Bytes queued for sending and not yet written to the network. */
+  readonly bufferedAmount: number;
+}
+
+/** Session tuning. */
+export interface WsOptions {
+  /** Send-buffer size above which event delivery pauses, bytes. */
+  highWaterBytes?: number;
+  /** Events a paused client may fall behind before the backlog is dropped. */
+  maxLag?: number;
+  /** How often a paused pump looks at the send buffer again, ms. */
+  pollMs?: number;
+}
+
+/** What a session needs from the hub. */
+export interface WsDeps {
+  status: NodeStatusReader;
+  power: PowerControl;
+  settings: NodeSettings;
+  events: EventLog;
+  jobs: JobRunner;
+  adminToken: string;
+  version: string;
+}
+
+/** One WebSocket client. */
+export class WsSession {
+  readonly #peer: WsPeer;
+  readonly #deps: WsDeps;
+  readonly #opts: Required<WsOptions>;
+  #authenticated: boolean;
+  #feed: EventFeed | null = null;
+  #open = true;
+  /** Events dropped and not yet reported. */
+  #dropped = 0;
+  #droppedLastId = 0;
+
+  constructor(peer: WsPeer, deps: WsDeps, authenticated: boolean, opts: WsOptions = {}) {
+    this.#peer = peer;
+    this.#deps = deps;
+    this.#authenticated = authenticated;
+    this.#opts = {
+      highWaterBytes: opts.highWaterBytes ?? 1024 * 1024,
+      maxLag: opts.maxLag ?? 1000,
+      pollMs: opts.pollMs ?? 50,
+    };
+  }
+
+  get authenticated(): boolean {
+    return this.#authenticated;
+  }
+
+  /** Greets the client. */
+  open(): void {
+    this.#send({ type: "hello", version: this.#deps.version, authenticated: this.#authenticated });
+  }
+
+  /** Stops event delivery (socket closed). */
+  close(): void {
+    this.#open = false;
+    this.#feed?.close();
+    this.#feed = null;
+  }
+
+  #send(frame: ServerFrame): void {
+    if (!this.#open) return;
+    try {
+      this.#peer.send(JSON.stringify(frame));
+    } catch {
+      this.close();
+    }
+  }
+
+  #reply(id: RequestId | null, data: unknown): void {
+    this.#send({ id, type: "result", ok: true, data });
+  }
+
+  #fail(id: RequestId | null, err: ClusterError): void {
+    const error: { code: string; message: string; details?: unknown } = {
+      code: err.code,
+      message: err.message,
+    };
+    if (err.details !== undefined) error.details = err.details;
+    this.#send({ id, type: "error", error });
+  }
+
+  /** Handles one incoming message; never throws. */
+  async message(data: unknown): Promise<void> {
+    let id: RequestId | null = null;
+    if (!this.#open) return;
+    // A client that sends requests but does not read the replies would make the hub buffer
+    // without end: past the high-water mark its socket is closed instead.
+    if (this.#peer.bufferedAmount > this.#opts.highWaterBytes) {
+      this.#peer.close(1013, "too many unread replies; read what you are sent");
+      this.close();
+      return;
+    }
+    try {
+      if (typeof data !== "string") {
+        throw new ClusterError("invalid_body", "frames must be JSON text messages");
+      }
+      const frame = decodeJson(ClientFrame, data, MAX_FRAME_CHARS, FRAME, (value) => {
+        id = readId(value);
+      });
+      if (WS_ADMIN_FRAMES.has(frame.type) && !this.#authenticated) {
+        throw new ClusterError(
+          "unauthorized",
+          `"${frame.type}" needs the admin token: send {"type":"auth","token":"…"} first, or connect with ?token= or an Authorization header`,
+        );
+      }
+      this.#reply(id, await this.#handle(frame));
+    } catch (e) {
+      this.#fail(id, toClusterError(e));
+    }
+  }
+
+  async #handle(frame: ClientFrame): Promise<unknown> {
+    const { status, power, settings, events, jobs } = this.#deps;
+    switch (frame.type) {
+      case "auth":
+        if (!secretMatches(frame.token, this.#deps.adminToken)) {
+          throw new ClusterError("unauthorized", "the token is not valid for this hub");
+        }
+        this.#authenticated = true;
+        return { authenticated: true };
+      case "subscribe": {
+        this.#feed?.close();
+        const feed = new EventFeed(events, frame.after ?? null);
+        this.#feed = feed;
+        const after = feed.cursor;
+        // Events start after the reply, from the next turn. A failing pump ends the session
+        // (never an unhandled rejection in the hub).
+        setTimeout(() => {
+          this.#pump(feed).catch(() => {
+            this.#peer.close(1011, "event delivery failed");
+            this.close();
+          });
+        }, 0);
+        return { subscribed: true, after };
+      }
+      case "unsubscribe":
+        this.#feed?.close();
+        this.#feed = null;
+        return { subscribed: false };
+      case "power": {
+        const ids = frame.node !== undefined
+          ? [status.nodeId(String(frame.node))]
+          : status.nodeSet(frame.nodes ?? "");
+        return await Promise.resolve(power.power(ids, frame.state));
+      }
+      case "led":
+        return settings.setLed(status.nodeId(String(frame.node)), frame.mode);
+      case "nodes":
+        return status.nodes();
+      case "job":
+        return jobs.get(frame.job);
+    }
+  }
+
+  /** Sends the feed's events while the socket keeps up. */
+  async #pump(feed: EventFeed): Promise<void> {
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    while (this.#open && !feed.closed) {
+      if (this.#peer.bufferedAmount > this.#opts.highWaterBytes) {
+        if (feed.lag > this.#opts.maxLag) {
+          const skipped = feed.skipToNewest();
+          this.#dropped += skipped.count;
+          this.#droppedLastId = skipped.lastId;
+        }
+        await sleep(this.#opts.pollMs);
+        continue;
+      }
+      if (this.#dropped > 0) {
+        this.#send({ type: "dropped", count: this.#dropped, lastId: this.#droppedLastId });
+        this.#dropped = 0;
+      }
+      const batch = feed.take();
+      if (batch.length > 0) {
+        for (const event of batch) this.#send({ type: "event", event });
+        continue;
+      }
+      await feed.waitForMore(30_000);
+    }
+  }
+}
+
+/** The request id of a frame, if it has a usable one. */
+function readId(value: unknown): RequestId | null {
+  if (typeof value !== "object" || value === null || !("id" in value)) return null;
+  const id = (value as { id: unknown }).id;
+  if (typeof id === "string" && id.length > 0 && id.length <= 100) return id;
+  if (typeof id === "number" && Number.isInteger(id)) return id;
+  return null;
+}
+
+/** The token the upgrade request presents (header wins over ?token=), if any. */
+function presentedToken(authorization: string | undefined, query: string | undefined) {
+  return bearerToken(authorization) ?? (query && query.trim() !== "" ? query.trim() : undefined);
+}
+
+/** Open sessions, so the hub can close them on shutdown. */
+export class WsSessions {
+  readonly #open = new Map<WsSession, WsPeer>();
+
+  add(session: WsSession, peer: WsPeer): void {
+    this.#open.set(session, peer);
+  }
+
+  delete(session: WsSession): void {
+    this.#open.delete(session);
+  }
+
+  get size(): number {
+    return this.#open.size;
+  }
+
+  closeAll(): void {
+    for (const [session, peer] of this.#open) {
+      session.close();
+      try {
+        peer.close(1001, "hub shutting down");
+      } catch { /* already closed */ }
+    }
+    this.#open.clear();
+  }
+}
+
+/**
+ * The `GET /ws` route spec (so the endpoint is in the OpenAPI document). Auth is checked
+ * here rather than by the route rule, since a socket may also authenticate with a frame.
+ */
+export function wsRoutes(deps: WsDeps, sessions: WsSessions, opts: WsOptions = {}): RouteSpec[] {
+  return [
+    route({
+      method: "get",
+      path: "/ws",
+      summary:
+        "WebSocket machine interface (upgrade): commands and events as JSON frames, see docs/live.md",
+      auth: "public",
+      status: 101,
+      query: { token: "admin token, for clients that cannot send an Authorization header" },
+      handler: (c) => {
+        if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+          throw new ClusterError(
+            "bad_request",
+            "this is a WebSocket endpoint: connect with a WebSocket client (see docs/live.md)",
+          );
+        }
+        const token = presentedToken(c.req.header("authorization"), c.req.query("token"));
+        if (token !== undefined && !secretMatches(token, deps.adminToken)) {
+          throw new ClusterError("unauthorized", "the token is not valid for this hub");
+        }
+        // Deno.upgradeWebSocket, not hono/deno's upgradeWebSocket: that one matches the Upgrade
+        // header case-sensitively and echoes a requested subprotocol, both changes for clients.
+        const { socket, response } = Deno.upgradeWebSocket(c.req.raw);
+        const peer: WsPeer = {
+          send: (t) => socket.send(t),
+          close: (code, reason) => socket.close(code, reason),
+          get bufferedAmount() {
+            return socket.bufferedAmount;
+          },
+        };
+        const session = new WsSession(peer, deps, token !== undefined, opts);
+        socket.onopen = () => {
+          sessions.add(session, peer);
+          session.open();
+        };
+        socket.onmessage = (e) => void session.message(e.data);
+        socket.onclose = () => {
+          session.close();
+          sessions.delete(session);
+        };
+        socket.onerror = () => session.close();
+        return response;
+      },
+    }),
+  ];
+}

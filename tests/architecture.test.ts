@@ -1,0 +1,160 @@
+/**
+ * The house rules of docs/architecture.md, checked on the import graph: every relative
+ * import specifier of every product .ts file (hub/, shared/, node-agent/) is read, and the
+ * test fails on a forbidden arrow or on any cycle.
+ */
+import assert from "node:assert/strict";
+import { dirname, join, normalize, relative } from "node:path";
+
+const ROOT = normalize(join(dirname(new URL(import.meta.url).pathname), ".."));
+const PRODUCT = ["hub", "shared", "node-agent"];
+
+function tsFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of Deno.readDirSync(join(ROOT, dir))) {
+    const path = `${dir}/${e.name}`;
+    if (e.isDirectory) out.push(...tsFiles(path));
+    else if (e.name.endsWith(".ts")) out.push(path);
+  }
+  return out;
+}
+
+/** Relative import and export specifiers of a source text (static, dynamic, type-only). */
+export function importSpecifiers(text: string): string[] {
+  const specs: string[] = [];
+  const re = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)["']([^"']+)["']/g;
+  for (const m of text.matchAll(re)) specs.push(m[1]);
+  return specs;
+}
+
+/** file → the product files it imports. */
+function importGraph(): Map<string, string[]> {
+  const graph = new Map<string, string[]>();
+  for (const file of PRODUCT.flatMap(tsFiles)) {
+    const text = Deno.readTextFileSync(join(ROOT, file));
+    const targets = importSpecifiers(text)
+      .filter((s) => s.startsWith("."))
+      .map((s) => relative(ROOT, normalize(join(ROOT, dirname(file), s))));
+    graph.set(file, targets);
+  }
+  return graph;
+}
+
+const graph = importGraph();
+const under = (file: string, prefix: string) =>
+  prefix.endsWith(".ts") ? file === prefix : file.startsWith(prefix);
+
+/** A forbidden arrow: files under `from` may not import files under `to`, except `unless`. */
+interface Rule {
+  from: string;
+  to: string;
+  unless?: string[];
+  why: string;
+}
+
+const RULES: Rule[] = [
+  { from: "shared/", to: "hub/", why: "shared/ is the ground floor" },
+  { from: "shared/", to: "node-agent/", why: "shared/ is the ground floor" },
+  { from: "node-agent/", to: "hub/", why: "the agent runs on the nodes, without the hub" },
+  {
+    from: "hub/",
+    to: "node-agent/",
+    unless: ["node-agent/mod.ts"],
+    why: "the hub embeds the agent only through its public face, node-agent/mod.ts",
+  },
+  { from: "shared/pins/", to: "shared/led/", why: "pins know nothing of what drives them" },
+  { from: "hub/power/", to: "hub/cluster/", why: "drivers sit below the services" },
+  { from: "hub/cluster/", to: "hub/http/", why: "services know nothing of the edge" },
+  { from: "hub/cluster/", to: "hub/netboot/", why: "netboot calls the services, not back" },
+  { from: "hub/cluster/", to: "hub/cli/", why: "services know nothing of the edge" },
+  { from: "hub/netboot/", to: "hub/http/", why: "netboot services know nothing of the edge" },
+  { from: "hub/netboot/", to: "hub/cli/", why: "netboot services know nothing of the edge" },
+  {
+    from: "hub/netboot/render/",
+    to: "hub/netboot/runtime/",
+    why: "renderers are pure: data in, text out",
+  },
+  { from: "hub/netboot/settings/", to: "hub/netboot/render/", why: "settings are below renderers" },
+  {
+    from: "hub/netboot/settings/",
+    to: "hub/netboot/runtime/",
+    why: "settings are below the runtime",
+  },
+  { from: "hub/cli/", to: "hub/http/", why: "the CLI talks to the hub over REST only" },
+  { from: "hub/cli/", to: "hub/cluster/", why: "the CLI talks to the hub over REST only" },
+  { from: "hub/cli/", to: "hub/netboot/", why: "the CLI talks to the hub over REST only" },
+  { from: "hub/http/", to: "hub/cli/", why: "the edges do not call each other" },
+];
+
+// Only hub/hub.ts wires; only hub/main.ts (and tests) build a hub.
+for (const prefix of ["hub/", "shared/", "node-agent/"]) {
+  RULES.push({ from: prefix, to: "hub/hub.ts", unless: [], why: "only main.ts builds a hub" });
+  RULES.push({ from: prefix, to: "hub/main.ts", unless: [], why: "main.ts is the top floor" });
+}
+
+Deno.test("architecture: the import graph has no forbidden arrow", () => {
+  assert.ok(graph.size > 100, `read ${graph.size} product files`);
+  const broken: string[] = [];
+  for (const [file, targets] of graph) {
+    for (const target of targets) {
+      for (const r of RULES) {
+        if (r.from === "hub/" && r.to === "hub/hub.ts" && file === "hub/main.ts") continue;
+        if (!under(file, r.from) || !under(target, r.to)) continue;
+        if (r.unless?.some((u) => under(target, u))) continue;
+        broken.push(`${file} → ${target}: ${r.why}`);
+      }
+    }
+  }
+  assert.deepEqual(broken, []);
+});
+
+Deno.test("architecture: every relative import resolves to a file", () => {
+  const missing: string[] = [];
+  for (const [file, targets] of graph) {
+    for (const t of targets) {
+      try {
+        Deno.statSync(join(ROOT, t));
+      } catch {
+        missing.push(`${file} → ${t}`);
+      }
+    }
+  }
+  assert.deepEqual(missing, []);
+});
+
+Deno.test("architecture: the import graph has no cycle", () => {
+  const state = new Map<string, "open" | "done">();
+  const cycles: string[] = [];
+  const visit = (file: string, path: string[]) => {
+    const s = state.get(file);
+    if (s === "done") return;
+    if (s === "open") {
+      cycles.push([...path.slice(path.indexOf(file)), file].join(" → "));
+      return;
+    }
+    state.set(file, "open");
+    for (const t of graph.get(file) ?? []) if (graph.has(t)) visit(t, [...path, file]);
+    state.set(file, "done");
+  };
+  for (const file of [...graph.keys()].sort()) visit(file, []);
+  assert.deepEqual(cycles, []);
+});
+
+Deno.test("architecture: the specifier reader sees every import form", () => {
+  const text = [
+    `import { a } from "./a.ts";`,
+    `import type { B } from '../b.ts';`,
+    `export { c } from "./c.ts";`,
+    `import "./side.ts";`,
+    `const d = await import("./d.ts");`,
+    `import {\n  e,\n} from "./e.ts";`,
+  ].join("\n");
+  assert.deepEqual(importSpecifiers(text), [
+    "./a.ts",
+    "../b.ts",
+    "./c.ts",
+    "./side.ts",
+    "./d.ts",
+    "./e.ts",
+  ]);
+});

@@ -1,0 +1,42 @@
+import assert from "node:assert/strict";
+import { FakeClock } from "../../../shared/fake_clock.ts";
+import { ClusterError } from "../../../shared/errors.ts";
+import { FakeI2cBus } from "../../../shared/pins/i2c/fake_bus.ts";
+import { Mcp23017Model } from "../../../shared/pins/i2c/fake_mcp23017.ts";
+import { createPowerSwitch, type PowerSwitchDeps } from "../../../hub/power/from_config.ts";
+import { defaultI2cPowerConfig } from "../../../hub/power/power_config.ts";
+import { SimulatedModule } from "../../../hub/power/simulated_module.ts";
+
+function deps(): PowerSwitchDeps & { sim: SimulatedModule } {
+  const sim = new SimulatedModule({ nodeCount: 60, clock: new FakeClock() });
+  return {
+    sim,
+    simulated: () => sim,
+    openI2cBus: (n) =>
+      Promise.resolve(new FakeI2cBus(`/dev/i2c-${n}`).attach(0x20, new Mcp23017Model())),
+    openGpioLine: () => Promise.reject(new Error("no GPIO in this test")),
+  };
+}
+
+Deno.test("createPowerSwitch builds the driver the config names", async () => {
+  const d = deps();
+  assert.equal(await createPowerSwitch({ driver: "simulated" }, d), d.sim);
+  const i2c = await createPowerSwitch(
+    JSON.parse(JSON.stringify(defaultI2cPowerConfig(60, { sense: false }))),
+    d,
+  );
+  assert.equal(i2c.name, "i2c");
+  await i2c.set(42, "on");
+  assert.equal(await i2c.read(42), "on");
+  await assert.rejects(
+    createPowerSwitch({ driver: "gpio", backend: "sysfs", lines: [{ node: 1, gpio: 4 }] }, d),
+    /no GPIO in this test/,
+  );
+});
+
+Deno.test("createPowerSwitch rejects a bad config with invalid_body", async () => {
+  await assert.rejects(
+    createPowerSwitch({ driver: "i2c", buses: [], nodes: [] }, deps()),
+    (e) => e instanceof ClusterError && e.code === "invalid_body" && /power config/.test(e.message),
+  );
+});
