@@ -109,6 +109,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   });
   let hubRequested: RequestedLedMode | null = null;
   let faulted = false;
+  let toldNode: number | undefined;
   const apply = () => engine.setMode(faulted ? "fault" : hubRequested ?? "heartbeat");
   const health = opts.health ?? (() => readHealth(root));
 
@@ -131,7 +132,11 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
       sentAt: Math.floor(clock.now()),
     }),
     onReply: (reply) => {
-      if (identity.node === undefined) logger.info(`hub says this is node ${reply.node}`);
+      // Said once, and again only if the hub's answer changes (not on every heartbeat).
+      if (identity.node === undefined && reply.node !== toldNode) {
+        toldNode = reply.node;
+        logger.info(`hub says this is node ${reply.node}`);
+      }
       hubRequested = reply.led;
       apply();
     },
