@@ -222,6 +222,7 @@ export const EventType = z.enum([
   "service_state",
   "fault",
   "hub_started",
+  "power_mismatch",
 ]);
 export type EventType = z.infer<typeof EventType>;
 

@@ -22,6 +22,10 @@ export interface NodeRuntime {
   silent: boolean;
   /** Ends the pending lost-deadline sleep. */
   deadline: AbortController | null;
+  /** Since when the rail has read off (null: on). */
+  offSince: number | null;
+  /** A power_mismatch was announced for this off period. */
+  mismatchTold: boolean;
 }
 
 /** Tracks all nodes' runtime state and lifecycle. */
@@ -46,6 +50,8 @@ export class NodeTracker {
       lifecycle: "off" as Lifecycle,
       silent: false,
       deadline: null,
+      offSince: clock.now(),
+      mismatchTold: false,
     }));
   }
 
@@ -59,6 +65,8 @@ export class NodeTracker {
     const n = this.#nodes[id - 1];
     n.actual = actual;
     n.poweredOnAt = actual === "on" ? this.#clock.now() : null;
+    n.offSince = actual === "off" ? this.#clock.now() : null;
+    n.mismatchTold = false;
     n.lifecycle = this.#derive(n);
   }
 
@@ -80,6 +88,10 @@ export class NodeTracker {
       n.agent = null;
       n.lastHeartbeatAt = null;
     }
+    if (actual !== n.actual) {
+      n.offSince = actual === "off" ? this.#clock.now() : null;
+      n.mismatchTold = false;
+    }
     n.actual = actual;
     n.fault = fault;
     this.#update(id);
@@ -88,6 +100,21 @@ export class NodeTracker {
   /** Records an agent heartbeat and makes sure a lost deadline is pending. */
   heartbeat(id: number, report: AgentReport): void {
     const n = this.#nodes[id - 1];
+    // A bay read off for longer than a heartbeat can be in flight still heartbeats: wiring, a
+    // sense line or the agent's node id is wrong. Said once per off period, never silently.
+    if (
+      n.actual === "off" && n.operating === 0 && !n.mismatchTold && n.offSince !== null &&
+      report.receivedAt - n.offSince > this.lostAfterMs
+    ) {
+      n.mismatchTold = true;
+      this.#events.emit(
+        "power_mismatch",
+        id,
+        `node ${id}: an agent (${report.identity.hostname}) heartbeats from this bay, but its ` +
+          "rail reads off: check the power wiring or sense line, and the agent's node id",
+        { hostname: report.identity.hostname, mac: report.identity.mac, actual: "off" },
+      );
+    }
     n.agent = report;
     n.lastHeartbeatAt = report.receivedAt;
     this.#update(id);

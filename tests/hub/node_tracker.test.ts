@@ -276,3 +276,37 @@ Deno.test("NodeTracker: a heartbeat in the same millisecond as power-on counts",
     t.done();
   }
 });
+
+Deno.test("NodeTracker: a heartbeat from a bay read off is a power_mismatch event, once per off period", async () => {
+  const t = setup();
+  try {
+    t.tracker.beginOperation(4);
+    t.tracker.endOperation(4, "on", null);
+    t.beat(4);
+    t.tracker.beginOperation(4);
+    t.tracker.endOperation(4, "off", null);
+    await t.clock.advance(500);
+    t.beat(4); // in flight while the rail went off: not a mismatch
+    assert.equal(t.ofType("power_mismatch").length, 0);
+    await t.clock.advance(LOST);
+    t.beat(4);
+    t.beat(4);
+    const told = t.ofType("power_mismatch");
+    assert.equal(told.length, 1, "said once, not per heartbeat");
+    assert.equal(told[0].node, 4);
+    assert.match(
+      told[0].message,
+      /node 4: an agent .* heartbeats from this bay, but its rail reads off/,
+    );
+    // A new off period may be told again.
+    t.tracker.beginOperation(4);
+    t.tracker.endOperation(4, "on", null);
+    t.tracker.beginOperation(4);
+    t.tracker.endOperation(4, "off", null);
+    await t.clock.advance(LOST + 1);
+    t.beat(4);
+    assert.equal(t.ofType("power_mismatch").length, 2);
+  } finally {
+    t.done();
+  }
+});

@@ -296,6 +296,7 @@
     "mac_learned",
     "fault",
     "hub_started",
+    "power_mismatch",
   ];
 
   function connect() {
