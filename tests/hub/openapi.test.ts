@@ -131,3 +131,48 @@ Deno.test("openapi.json states every answer a route gives: statuses, media types
     await Deno.remove(t.dataDir, { recursive: true });
   }
 });
+
+Deno.test("the statuses and media types the hub really answers are in openapi.json", async () => {
+  const t = await startTestHub();
+  try {
+    const doc = await (await t.call("GET", "/api/v1/openapi.json", undefined, { auth: false }))
+      .json();
+    const cases: [number, string, string, string, unknown?, { auth?: false; raw?: string }?][] = [
+      [400, "POST", "/api/v1/nodes/99/power", "/api/v1/nodes/{id}/power", { state: "on" }],
+      [401, "POST", "/api/v1/nodes/1/power", "/api/v1/nodes/{id}/power", { state: "on" }, {
+        auth: false,
+      }],
+      [400, "POST", "/api/v1/nodes/1/power?wait=maybe", "/api/v1/nodes/{id}/power", {
+        state: "on",
+      }],
+      [202, "POST", "/api/v1/nodes/1/power?wait=false", "/api/v1/nodes/{id}/power", {
+        state: "on",
+      }],
+      [413, "POST", "/api/v1/nodes/1/led", "/api/v1/nodes/{id}/led", undefined, {
+        raw: JSON.stringify({ mode: "x".repeat(70_000) }),
+      }],
+      [404, "GET", "/api/v1/jobs/nope", "/api/v1/jobs/{id}"],
+      [404, "POST", "/api/v1/jobs/nope/cancel", "/api/v1/jobs/{id}/cancel"],
+      [409, "DELETE", "/api/v1/nodes/1/mac", "/api/v1/nodes/{id}/mac"],
+      [400, "GET", "/api/v1/events?format=xml", "/api/v1/events"],
+      [200, "GET", "/api/v1/events?format=json", "/api/v1/events"],
+      [200, "GET", "/api/v1/inventory?format=ini", "/api/v1/inventory"],
+      [400, "GET", "/api/v1/inventory?format=yaml", "/api/v1/inventory"],
+      [400, "GET", "/api/v1/ws", "/api/v1/ws"],
+      [200, "GET", "/metrics", "/metrics"],
+    ];
+    for (const [status, method, url, path, body, opts] of cases) {
+      const res = await t.call(method, url, body, opts);
+      assert.equal(res.status, status, `${method} ${url}`);
+      await res.body?.cancel();
+      const op = doc.paths[path][method.toLowerCase()];
+      const answer = op.responses[String(res.status)];
+      assert.ok(answer, `${method} ${url} answered ${res.status}, not in the document`);
+      const type = res.headers.get("content-type")?.split(";")[0] ?? "";
+      assert.ok(type in answer.content, `${method} ${url}: ${type} not documented`);
+    }
+  } finally {
+    await t.close();
+    await Deno.remove(t.dataDir, { recursive: true });
+  }
+});
