@@ -11,7 +11,7 @@ import { errorResponse, toClusterError } from "./middleware/errors.ts";
 import { methodNotAllowed } from "./middleware/method_not_allowed.ts";
 import { type HttpObserver, observeMounted, timed } from "./middleware/observe.ts";
 import { buildOpenApi } from "./openapi.ts";
-import type { RouteSpec } from "./route.ts";
+import type { MountedRouteDoc, RouteSpec } from "./route.ts";
 
 /** What the app is built from. */
 export interface AppOptions {
@@ -20,8 +20,8 @@ export interface AppOptions {
   version: string;
   /** Told about every answered request: method, matched route pattern, status, seconds. */
   observe?: HttpObserver;
-  /** Extra sub-apps mounted at the root (dashboard, metrics, event stream). */
-  mounts?: { path: string; app: Hono }[];
+  /** Extra sub-apps mounted at the root (dashboard, metrics); `docs` go in the OpenAPI document. */
+  mounts?: { path: string; app: Hono; docs?: MountedRouteDoc[] }[];
 }
 
 /** Builds the Hono app. */
@@ -40,7 +40,11 @@ export function createApp(opts: AppOptions): Hono {
     observe?.(c.req.method, "unmatched", res.status, 0);
     return res;
   });
-  const openapi = buildOpenApi(opts.routes, opts.version);
+  const openapi = buildOpenApi(
+    opts.routes,
+    opts.version,
+    (opts.mounts ?? []).flatMap((m) => m.docs ?? []),
+  );
   app.get("/api/v1/openapi.json", timed("/api/v1/openapi.json", observe, (c) => c.json(openapi)));
 
   for (const spec of opts.routes) {

@@ -11,10 +11,10 @@ import type { NodeStatusReader } from "../cluster/node_status.ts";
 import type { PowerControl } from "../cluster/power_control.ts";
 import type { EventLog } from "../events/event_log.ts";
 import type { JobRunner } from "../jobs/job_runner.ts";
-import type { RouteSpec } from "./route.ts";
+import type { MountedRouteDoc, RouteSpec } from "./route.ts";
 import { dashboardApp } from "./routes/dashboard.ts";
 import { inventoryRoutes } from "./routes/inventory.ts";
-import { HttpMetrics, metricsApp } from "./routes/metrics.ts";
+import { HttpMetrics, METRICS_DOC, metricsApp } from "./routes/metrics.ts";
 import { eventRoutes, type SseOptions, SseStreams } from "./routes/events.ts";
 import { type WsOptions, wsRoutes, WsSessions } from "./routes/ws.ts";
 
@@ -35,7 +35,7 @@ export interface LiveOptions {
 /** The live view's parts. */
 export interface Live {
   routes: RouteSpec[];
-  mounts: { path: string; app: Hono }[];
+  mounts: { path: string; app: Hono; docs?: MountedRouteDoc[] }[];
   http: HttpMetrics;
   /** Records each answered request (for /metrics); pass to createApp as `observe`. */
   observe: HttpObserver;
@@ -68,7 +68,11 @@ export function createLive(opts: LiveOptions): Live {
       ...inventoryRoutes(status),
     ],
     mounts: [
-      { path: "/", app: metricsApp({ status, clock, jobs, events }, http) },
+      {
+        path: "/",
+        app: metricsApp({ status, clock, jobs, events }, http),
+        docs: [METRICS_DOC],
+      },
       { path: "/", app: dashboardApp() },
     ],
     http,

@@ -5,6 +5,7 @@
  */
 import type { Context } from "hono";
 import type { z } from "zod";
+import type { ErrorCode } from "../../shared/errors.ts";
 
 /** Who may call a route. */
 export type RouteAuth = "public" | "admin" | "agent";
@@ -26,10 +27,34 @@ export interface RouteSpec<B = unknown> {
   status?: number;
   /** Query parameters (for OpenAPI): name → description. */
   query?: Record<string, string>;
+  /** Request headers the handler reads (for OpenAPI): name → description. */
+  headers?: Record<string, string>;
+  /**
+   * Error codes the handler and the services it calls can answer with (for OpenAPI). The
+   * generator adds those the spec itself implies: `invalid_body` and `payload_too_large` for a
+   * body, `bad_request` for query parameters, `unauthorized` unless public, `internal` always.
+   */
+  errors?: readonly ErrorCode[];
+  /** Other success statuses with the same response schema (for OpenAPI): status → when. */
+  otherStatus?: Record<number, string>;
+  /** Other media types of the success answer (for OpenAPI): media type → what it holds. */
+  media?: Record<string, string>;
   handler: (c: Context, body: B) => Response | Promise<Response>;
 }
 
 /** Declares a route with its body type inferred from the schema. */
 export function route<B = undefined>(spec: RouteSpec<B>): RouteSpec<unknown> {
   return spec as unknown as RouteSpec<unknown>;
+}
+
+/** A route served outside /api/v1 by a mounted sub-app (e.g. `/metrics`), for OpenAPI. */
+export interface MountedRouteDoc {
+  method: "get";
+  /** Full path, e.g. "/metrics". */
+  path: string;
+  summary: string;
+  /** Media type of the success answer. */
+  contentType: string;
+  /** What the answer holds. */
+  description: string;
 }

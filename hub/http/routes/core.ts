@@ -107,6 +107,7 @@ export function coreRoutes(deps: CoreRouteDeps, version: string, startedAt: numb
       summary: "Status of one bay",
       auth: "public",
       response: NodeStatus,
+      errors: ["invalid_range"],
       handler: (c) => c.json(status.node(nodeParam(c))),
     }),
     route({
@@ -117,6 +118,8 @@ export function coreRoutes(deps: CoreRouteDeps, version: string, startedAt: numb
       body: PowerCommand,
       response: Job,
       query: { wait: "false: answer 202 at once with the job to poll" },
+      otherStatus: { 202: "?wait=false: the job, started; poll its Location" },
+      errors: ["invalid_range", "conflict", "cancelled", "hardware_fault"],
       handler: (c, body) => answerJob(c, jobs, () => power.power([nodeParam(c)], body.state)),
     }),
     route({
@@ -127,6 +130,8 @@ export function coreRoutes(deps: CoreRouteDeps, version: string, startedAt: numb
       body: BulkPowerCommand,
       response: Job,
       query: { wait: "false: answer 202 at once with the job to poll" },
+      otherStatus: { 202: "?wait=false: the job, started; poll its Location" },
+      errors: ["invalid_range", "conflict", "cancelled", "hardware_fault"],
       handler: (c, body) =>
         answerJob(c, jobs, () => power.power(status.nodeSet(body.nodes), body.state)),
     }),
@@ -137,6 +142,7 @@ export function coreRoutes(deps: CoreRouteDeps, version: string, startedAt: numb
       auth: "admin",
       body: LedCommand,
       response: NodeStatus,
+      errors: ["invalid_range"],
       handler: (c, body) => c.json(settings.setLed(nodeParam(c), body.mode)),
     }),
     route({
@@ -146,6 +152,7 @@ export function coreRoutes(deps: CoreRouteDeps, version: string, startedAt: numb
       auth: "agent",
       body: Heartbeat,
       response: HeartbeatReply,
+      errors: ["invalid_node"],
       handler: (c, body) => {
         // The peer address is looked up only when the agent does not say which bay it is:
         // Deno computes remoteAddr on first read, so reading it on every heartbeat costs
@@ -171,6 +178,7 @@ export function coreRoutes(deps: CoreRouteDeps, version: string, startedAt: numb
       summary: "One job with its progress and result",
       auth: "public",
       response: Job,
+      errors: ["not_found"],
       handler: (c) => c.json(jobs.get(c.req.param("id") ?? "")),
     }),
     route({
@@ -180,6 +188,7 @@ export function coreRoutes(deps: CoreRouteDeps, version: string, startedAt: numb
       auth: "admin",
       response: Job,
       status: 202,
+      errors: ["not_found", "conflict"],
       handler: (c) => c.json(jobs.cancel(c.req.param("id") ?? ""), 202),
     }),
   ];

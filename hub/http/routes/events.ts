@@ -137,6 +137,14 @@ export function eventRoutes(
         "Event stream: Server-Sent Events (resume with Last-Event-ID or ?after=ID), or a JSON page with ?format=json",
       auth: "public",
       response: z.array(ClusterEvent),
+      media: {
+        "text/event-stream":
+          "Server-Sent Events (the default form): `id`, `event` (the type) and `data` (the event as JSON) per event, `: keep-alive` comments",
+      },
+      headers: {
+        "Last-Event-ID":
+          "SSE: resume after this event id (EventSource sends it on reconnect); wins over ?after",
+      },
       query: {
         format: "sse (default) or json",
         after: "resume after this event id (SSE: replay, then live; json: the page after it)",

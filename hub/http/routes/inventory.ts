@@ -98,6 +98,7 @@ export function inventoryRoutes(status: NodeStatusReader): RouteSpec[] {
       summary: "Ansible inventory of running nodes, grouped by model and bus (?format=ini for INI)",
       auth: "public",
       response: Inventory,
+      media: { "text/plain": "?format=ini: the INI form, host variables on each host's line" },
       query: { format: "json (default) or ini" },
       handler: (c) => {
         const format = c.req.query("format") ?? "json";

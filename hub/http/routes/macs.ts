@@ -24,6 +24,7 @@ export function macRoutes(
       bodyOptional: true,
       response: Job,
       status: 202,
+      errors: ["invalid_range", "conflict"],
       handler: (c, body) => {
         const job = learning.learn(
           status.targetNodes(body.nodes),
@@ -39,6 +40,7 @@ export function macRoutes(
       summary: "Forget a bay's learned MAC (after swapping its Pi); netboot files are regenerated",
       auth: "admin",
       response: NodeStatus,
+      errors: ["invalid_range", "conflict"],
       handler: async (c) => {
         const node = settings.forgetMac(status.nodeId(c.req.param("id") ?? ""));
         await reapply();

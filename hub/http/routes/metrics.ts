@@ -9,6 +9,7 @@ import type { Clock } from "../../../shared/clock.ts";
 import type { NodeStatusReader } from "../../cluster/node_status.ts";
 import type { EventLog } from "../../events/event_log.ts";
 import type { JobRunner } from "../../jobs/job_runner.ts";
+import type { MountedRouteDoc } from "../route.ts";
 
 /** Content type of the text exposition format. */
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -221,6 +222,15 @@ export function renderMetrics(src: MetricsSources, http: HttpMetrics): string {
   http.render(out);
   return out.toString();
 }
+
+/** `GET /metrics` in the OpenAPI document. */
+export const METRICS_DOC: MountedRouteDoc = {
+  method: "get",
+  path: "/metrics",
+  summary: "Prometheus metrics: nodes, power, jobs, events and HTTP requests",
+  contentType: METRICS_CONTENT_TYPE.split(";")[0],
+  description: "Prometheus text exposition format 0.0.4 (`" + METRICS_CONTENT_TYPE + "`)",
+};
 
 /** The `/metrics` sub-app. */
 export function metricsApp(src: MetricsSources, http: HttpMetrics): Hono {

@@ -109,6 +109,7 @@ export function netbootRoutes(deps: NetbootRouteDeps): RouteSpec[] {
       body: ResetRequest,
       bodyOptional: true,
       response: ResetResponse,
+      errors: ["invalid_range", "conflict"],
       handler: async (c, req) => {
         const node = parseNodeId(c.req.param("id") ?? "", map.bays.length);
         return c.json(await supervisor.resetNode(node, req.force));

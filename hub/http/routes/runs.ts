@@ -36,6 +36,7 @@ export function runRoutes(deps: {
       bodyOptional: true,
       response: Job,
       status: 202,
+      errors: ["invalid_range", "conflict"],
       handler: (c, body) => accepted(c, runs.testall(status.targetNodes(body.nodes))),
     }),
     route({
@@ -47,6 +48,7 @@ export function runRoutes(deps: {
       bodyOptional: true,
       response: Job,
       status: 202,
+      errors: ["invalid_range", "conflict"],
       handler: (c, body) =>
         accepted(
           c,
@@ -65,6 +67,7 @@ export function runRoutes(deps: {
       bodyOptional: true,
       response: Job,
       status: 202,
+      errors: ["invalid_range", "conflict"],
       handler: (c, body) => accepted(c, bootstrap.start(status.targetNodes(body.nodes))),
     }),
     route({
@@ -82,6 +85,7 @@ export function runRoutes(deps: {
         'Include or exclude bays from bootstrap and default runs, e.g. {"nodes":"17-22,24-29","enabled":false}',
       auth: "admin",
       body: EnableCommand,
+      errors: ["invalid_range"],
       response: z.object({ enabled: z.array(z.number()), disabled: z.array(z.number()) }),
       handler: (c, body) => {
         settings.setEnabled(status.nodeSet(body.nodes), body.enabled);

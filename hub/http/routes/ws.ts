@@ -274,6 +274,10 @@ export function wsRoutes(deps: WsDeps, sessions: WsSessions, opts: WsOptions = {
         "WebSocket machine interface (upgrade): commands and events as JSON frames, see docs/live.md",
       auth: "public",
       status: 101,
+      headers: {
+        Authorization: "Bearer <admin token> (optional; a socket without it may only read)",
+      },
+      errors: ["unauthorized"],
       query: { token: "admin token, for clients that cannot send an Authorization header" },
       handler: (c) => {
         if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
