@@ -27,9 +27,20 @@ OUT=$CACHE/$KV
 if [ -e "$OUT/.ready" ]; then echo "$OUT"; exit 0; fi
 say "preparing kernel $KV ($KPKGV) in $OUT"
 rm -rf "$OUT" && mkdir -p "$OUT/debs" "$OUT/x" "$OUT/mod" "$OUT/modules"
-(cd "$OUT/debs" && apt-get download -q "linux-image-$KV=$KPKGV" "linux-headers-$KV=$KPKGV" \
-  "linux-headers-${KV%-amd64}-common=$KPKGV" "linux-kbuild-$KSER=$KPKGV" \
-  "linux-source-$KSER=$KPKGV" busybox-static 2>&1 | grep -v -e unsandboxed -e '^Get:' >&2 || true)
+download() {
+  (cd "$OUT/debs" && apt-get download -q "linux-image-$KV=$KPKGV" "linux-headers-$KV=$KPKGV" \
+    "linux-headers-${KV%-amd64}-common=$KPKGV" "linux-kbuild-$KSER=$KPKGV" \
+    "linux-source-$KSER=$KPKGV" busybox-static 2>&1 | grep -v -e unsandboxed -e '^Get:' >&2)
+  [ "$(ls "$OUT/debs" | wc -l)" -ge 6 ]
+}
+# Lists that resolve but are older than the mirror give 404s: refresh once and resolve again.
+download || {
+  say "download failed; refreshing the package lists"
+  apt-get update -qq -o DPkg::Lock::Timeout=300 >/dev/null 2>&1 || true
+  resolve || { say "cannot resolve the kernel packages after apt-get update"; exit 1; }
+  OUT=$CACHE/$KV && rm -rf "$OUT" && mkdir -p "$OUT/debs" "$OUT/x" "$OUT/mod" "$OUT/modules"
+  download || { say "cannot download the kernel packages"; exit 1; }
+}
 for d in "$OUT"/debs/linux-headers-*.deb "$OUT"/debs/linux-kbuild-*.deb "$OUT"/debs/busybox-static_*.deb; do
   dpkg-deb -x "$d" "$OUT/x"
 done
@@ -41,7 +52,7 @@ sed -i "s|include /usr/src/|include $OUT/x/usr/src/|" "$OUT/x/usr/src/linux-head
 # gpio-sim from Debian's source; IRQ_SIM is off in Debian's kernel, so irq_sim.c is linked into
 # the module, with the one call to the unexported irq_to_desc replaced.
 S=linux-source-$KSER
-dpkg-deb --fsys-tarfile "$OUT"/debs/linux-source-*.deb | tar -xO "./usr/src/$S.tar.xz" | xz -dc |
+dpkg-deb --fsys-tarfile "$OUT"/debs/linux-source-*.deb 2>/dev/null | tar -xO "./usr/src/$S.tar.xz" | xz -dc |
   tar -x -C "$OUT/mod" --strip-components=3 --occurrence=1 \
     "$S/drivers/gpio/gpio-sim.c" "$S/drivers/gpio/gpiolib.h" "$S/kernel/irq/irq_sim.c" 2>/dev/null || true
 [ -f "$OUT/mod/gpio-sim.c" ] || { say "gpio-sim.c not found in $S"; exit 1; }
