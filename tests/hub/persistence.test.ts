@@ -125,3 +125,67 @@ Deno.test("closing the hub does not wait for a long job: it is recorded as stopp
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a 0-byte hub.sqlite stops the hub with a clear error and is left as it was", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cm-hub-test-" });
+  try {
+    const first = await startTestHub({ dataDir: dir });
+    await first.call("POST", "/api/v1/power", { state: "on", nodes: "2-3" });
+    await first.close();
+    await Deno.writeFile(`${dir}/hub.sqlite`, new Uint8Array()); // truncated to 0 bytes
+    await assert.rejects(() => startTestHub({ dataDir: dir }), (e: unknown) => {
+      assert.ok(e instanceof Error);
+      assert.match(e.message, /hub\.sqlite/);
+      assert.match(e.message, /damaged/);
+      return true;
+    });
+    assert.equal(
+      (await Deno.stat(`${dir}/hub.sqlite`)).size,
+      0,
+      "the damaged file is not rewritten",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a hub.sqlite without the hub's schema is refused as damaged", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cm-hub-test-" });
+  try {
+    const { DatabaseSync } = await import("node:sqlite");
+    const db = new DatabaseSync(`${dir}/hub.sqlite`);
+    db.exec("CREATE TABLE t (x); DROP TABLE t;"); // a valid SQLite file with no tables
+    db.close();
+    assert.ok((await Deno.stat(`${dir}/hub.sqlite`)).size > 0);
+    await assert.rejects(() => startTestHub({ dataDir: dir }), /hub\.sqlite.*damaged/s);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a brand-new data dir starts, and the store, its WAL and the secrets are all 0600", async () => {
+  const parent = await Deno.makeTempDir({ prefix: "cm-hub-test-" });
+  const dir = `${parent}/new`;
+  try {
+    const t = await startTestHub({
+      dataDir: dir,
+      settings: { token: undefined, agentKey: undefined },
+    });
+    try {
+      await t.call("POST", "/api/v1/nodes/1/power", { state: "on" }); // writes through the WAL
+      for (const name of ["hub.sqlite", "hub.sqlite-wal", "hub.sqlite-shm", "token", "agent-key"]) {
+        const st = await Deno.stat(`${dir}/${name}`).catch(() => null);
+        if (name === "hub.sqlite-shm" && st === null) continue; // exclusive mode needs no -shm
+        assert.ok(st, `${name} exists`);
+        assert.equal(st.mode! & 0o777, 0o600, name);
+      }
+    } finally {
+      await t.close();
+    }
+    // Reopening the directory it created works.
+    const again = await startTestHub({ dataDir: dir });
+    await again.close();
+  } finally {
+    await Deno.remove(parent, { recursive: true });
+  }
+});
