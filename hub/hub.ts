@@ -76,7 +76,7 @@ export interface Hub {
   agentKey: LoadedSecret;
   /** Reads rails and restores desired state; call once before serving. */
   start(): Promise<void>;
-  /** Stops timers and closes the store and driver. */
+  /** Stops runs as a cancel would, then timers; closes the store and driver. */
   close(): Promise<void>;
 }
 
@@ -178,6 +178,8 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
     },
     async close() {
       live.close();
+      // Runs start stopping (like a cancel) at once, while netboot stops.
+      jobs.stopRuns();
       await netboot.stop();
       await jobs.shutdown(overrides.shutdownGraceMs ?? SHUTDOWN_GRACE_MS);
       tracker.close();

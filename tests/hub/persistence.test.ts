@@ -189,3 +189,76 @@ Deno.test("a brand-new data dir starts, and the store, its WAL and the secrets a
     await Deno.remove(parent, { recursive: true });
   }
 });
+
+/** Timings with a long first stage, so a bootstrap is mid-run when the hub stops. */
+const SLOW_BOOTSTRAP = {
+  fabricMs: 60_000,
+  controlPlaneMs: 10,
+  selfTest: { stepMs: 5, holdMs: 60_000 },
+  bootGapMs: 10,
+  heartbeatTimeoutMs: 60_000,
+};
+
+Deno.test("stopping the hub stops a bootstrap like a cancel, without waiting out the grace", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cm-hub-test-" });
+  try {
+    const a = await startTestHub({
+      dataDir: dir,
+      overrides: { shutdownGraceMs: 20_000, timings: SLOW_BOOTSTRAP },
+    });
+    const job = await (await a.call("POST", "/api/v1/bootstrap", { nodes: "1-4" })).json();
+    assert.equal(job.state, "running");
+    const started = Date.now();
+    await a.close();
+    assert.ok(Date.now() - started < 5000, `close took ${Date.now() - started} ms`);
+    const b = await startTestHub({ dataDir: dir });
+    try {
+      const stored = await (await b.call("GET", `/api/v1/jobs/${job.id}`)).json();
+      assert.equal(stored.state, "failed");
+      assert.equal(stored.errorCode, "cancelled");
+      assert.match(stored.error, /the bootstrap .*was stopped because the hub stopped/);
+      // Stored as stopped, so the restart does not report it as interrupted.
+      const state = await (await b.call("GET", "/api/v1/bootstrap")).json();
+      assert.equal(state.state.stage, "failed");
+      assert.ok(
+        !b.hub.events.after(0, 10_000).some((e) => /interrupted/.test(e.message)),
+        "no interrupted-bootstrap fault",
+      );
+    } finally {
+      await b.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("stopping the hub mid self test switches off what it switched on, then exits", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cm-hub-test-" });
+  try {
+    const a = await startTestHub({
+      dataDir: dir,
+      overrides: { shutdownGraceMs: 20_000, timings: SLOW_BOOTSTRAP },
+    });
+    const job = await (await a.call("POST", "/api/v1/testall", { nodes: "1-6" })).json();
+    // Wait until the self test holds its nodes on.
+    const deadline = Date.now() + 5000;
+    while (a.hub.tracker.get(6).actual !== "on" && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal(a.hub.tracker.get(6).actual, "on");
+    const started = Date.now();
+    await a.close();
+    assert.ok(Date.now() - started < 5000, `close took ${Date.now() - started} ms`);
+    for (let n = 1; n <= 6; n++) assert.equal(a.hub.tracker.get(n).actual, "off", `node ${n}`);
+    const b = await startTestHub({ dataDir: dir });
+    try {
+      const stored = await (await b.call("GET", `/api/v1/jobs/${job.id}`)).json();
+      assert.equal(stored.state, "failed");
+      assert.equal(stored.errorCode, "cancelled");
+    } finally {
+      await b.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
