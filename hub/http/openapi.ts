@@ -54,6 +54,10 @@ export function buildOpenApi(
       op.security = [{ [s.auth === "agent" ? "agentKey" : "adminToken"]: [] }];
     }
     if (s.body) {
+      (op.responses as Record<string, unknown>)["415"] = {
+        description: "a body sent with a Content-Type other than application/json",
+        content: errorContent,
+      };
       op.requestBody = {
         required: !s.bodyOptional,
         content: { "application/json": { schema: jsonSchema(s.body) } },
