@@ -84,9 +84,10 @@ export interface Hub {
 export function createHub(settings: HubSettings, overrides: HubOverrides = {}): Hub {
   const clock = overrides.clock ?? realClock;
   Deno.mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
-  const store = new SqliteStore(join(settings.dataDir, "hub.sqlite"));
+  // Secrets first: an unusable one stops the hub before the store is opened.
   const token = loadOrCreateSecret(join(settings.dataDir, "token"), settings.token);
   const agentKey = loadOrCreateSecret(join(settings.dataDir, "agent-key"), settings.agentKey);
+  const store = new SqliteStore(join(settings.dataDir, "hub.sqlite"));
   const map = nodeMapFor(settings);
   const events = new EventLog(store, clock);
   const power = overrides.power ??
