@@ -76,7 +76,7 @@ export interface Hub {
   agentKey: LoadedSecret;
   /** Reads rails and restores desired state; call once before serving. */
   start(): Promise<void>;
-  /** Stops timers and closes the store and driver. */
+  /** Stops runs as a cancel would, then timers; closes the store and driver. */
   close(): Promise<void>;
 }
 
@@ -84,9 +84,10 @@ export interface Hub {
 export function createHub(settings: HubSettings, overrides: HubOverrides = {}): Hub {
   const clock = overrides.clock ?? realClock;
   Deno.mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
-  const store = new SqliteStore(join(settings.dataDir, "hub.sqlite"));
+  // Secrets first: an unusable one stops the hub before the store is opened.
   const token = loadOrCreateSecret(join(settings.dataDir, "token"), settings.token);
   const agentKey = loadOrCreateSecret(join(settings.dataDir, "agent-key"), settings.agentKey);
+  const store = new SqliteStore(join(settings.dataDir, "hub.sqlite"));
   const map = nodeMapFor(settings);
   const events = new EventLog(store, clock);
   const power = overrides.power ??
@@ -178,6 +179,8 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
     },
     async close() {
       live.close();
+      // Runs start stopping (like a cancel) at once, while netboot stops.
+      jobs.stopRuns();
       await netboot.stop();
       await jobs.shutdown(overrides.shutdownGraceMs ?? SHUTDOWN_GRACE_MS);
       tracker.close();

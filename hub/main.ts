@@ -79,7 +79,9 @@ async function main(): Promise<number> {
       Deno.exit(130);
     }
     stoppingSince = now;
-    console.log("hub: stopping (running jobs get a few seconds; signal again to stop at once)");
+    console.log(
+      "hub: stopping (runs stop as on cancel, power jobs get a few seconds; signal again to stop at once)",
+    );
     ac.abort();
   };
   // Listening before start(): a SIGTERM while the rails are read still stops gracefully.

@@ -25,6 +25,20 @@ export function parseNodeId(text: string, maxNode: number): number {
 }
 
 /**
+ * Parses a node id that must be exactly a number, as in a URL path (`/nodes/%205` is not
+ * node 5): surrounding whitespace is refused, not trimmed.
+ */
+export function parseExactNodeId(text: string, maxNode: number): number {
+  if (!INTEGER.test(String(text))) {
+    throw new NodeRangeError(
+      `${JSON.stringify(String(text))} is not a node id: use a whole number from 1 to ${maxNode}` +
+        ", with nothing around it",
+    );
+  }
+  return parseNodeId(text, maxNode);
+}
+
+/**
  * Parses a node set into a sorted list of distinct node ids.
  * Throws {@link NodeRangeError} with a message naming the bad part.
  */

@@ -20,22 +20,68 @@ export function generateSecret(): string {
   );
 }
 
-/** Uses `given` if set, else reads `path`, else creates it (mode 0600). */
+/**
+ * Why `text` cannot be a bearer secret, or null if it can: a token travels in an
+ * `Authorization: Bearer …` header, so it is printable ASCII with no whitespace inside.
+ */
+function unusable(text: string): string | null {
+  if (text === "") return "it holds only whitespace";
+  if (text.includes("\u0000")) return "it has a NUL byte";
+  const bad = text.match(/[^\x21-\x7e]/);
+  if (!bad) return null;
+  if (/\s/.test(bad[0])) return "it has whitespace inside it";
+  const code = bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0");
+  return `it has the character U+${code}, which is not printable ASCII`;
+}
+
+const RULE = "a token is printable ASCII without spaces (a generated one is URL-safe base64)";
+
+/**
+ * Uses `given` if set, else reads `path`, else creates it (mode 0600). An empty file (nothing,
+ * or one line break) is replaced by a new secret; a file or value that cannot be a bearer
+ * token (whitespace only, NUL bytes, not UTF-8, other characters a header cannot carry) is
+ * refused with an error naming it: nothing could authenticate with it.
+ */
 export function loadOrCreateSecret(path: string, given?: string): LoadedSecret {
-  if (given && given.trim() !== "") return { value: given.trim(), path: null, created: false };
+  if (given && given.trim() !== "") {
+    const why = unusable(given.trim());
+    if (why) {
+      throw new Error(
+        `the secret given on the command line or environment is unusable: ${why}; ${RULE}`,
+      );
+    }
+    return { value: given.trim(), path: null, created: false };
+  }
+  let bytes: Uint8Array | null = null;
   try {
-    const value = Deno.readTextFileSync(path).trim();
-    if (value !== "") {
+    bytes = Deno.readFileSync(path);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  if (bytes !== null) {
+    let text: string;
+    try {
+      text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    } catch {
+      throw new Error(
+        `${path} does not hold a usable token: it is not UTF-8 text; ${RULE}. Fix the file, or delete it to have the hub generate a new one`,
+      );
+    }
+    if (!/^(\r?\n)?$/.test(text)) {
+      const why = unusable(text.trim());
+      if (why) {
+        throw new Error(
+          `${path} does not hold a usable token: ${why}; ${RULE}. Fix the file, or delete it to have the hub generate a new one`,
+        );
+      }
       // A secret file someone wrote by hand may be readable by others: make it owner-only.
       const mode = Deno.statSync(path).mode;
       if (mode !== null && (mode & 0o077) !== 0) {
         Deno.chmodSync(path, 0o600);
         console.error(`hub: ${path} was readable by others; its mode is now 0600`);
       }
-      return { value, path, created: false };
+      return { value: text.trim(), path, created: false };
     }
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
   const value = generateSecret();
   Deno.writeTextFileSync(path, value + "\n", { mode: 0o600 });

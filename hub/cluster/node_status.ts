@@ -4,7 +4,7 @@
  */
 import { ClusterError } from "../../shared/errors.ts";
 import { type NodeMap, SLOTS_PER_BUS } from "../../shared/node_map.ts";
-import { parseNodeId, parseNodeSet } from "../../shared/range.ts";
+import { parseExactNodeId, parseNodeSet } from "../../shared/range.ts";
 import type { ModuleInfo, NodeStatus } from "../../shared/schemas.ts";
 import type { Store } from "../store/store.ts";
 import type { NodeTracker } from "./node_tracker.ts";
@@ -38,9 +38,9 @@ export class NodeStatusReader {
     return this.#map.bays.length;
   }
 
-  /** Parses a node id given as text (URL segment, CLI argument). */
+  /** Parses a node id given as text (URL segment, frame field): exactly a number, unpadded. */
   nodeId(text: string): number {
-    return parseNodeId(text, this.nodeCount);
+    return parseExactNodeId(text, this.nodeCount);
   }
 
   /** Parses a node set such as "1-16,23,30-60" or "1 60". */

@@ -22,7 +22,7 @@ const ERROR_WHEN: Record<ErrorCode, string> = {
   conflict: "a run is already going, or the node is driven by one, or the state forbids it",
   cancelled: "the job was cancelled on request",
   payload_too_large: "a body over 64 KiB",
-  unsupported_media_type: "the body is not JSON",
+  unsupported_media_type: "a body sent with a Content-Type other than application/json",
   not_ready: "the nodes are not ready",
   hardware_fault: "a rail did not follow a command, or the driver failed",
   internal: "a bug in the hub (it logs it; the body never carries a stack trace)",
@@ -76,6 +76,7 @@ export function routeErrors(s: RouteSpec): ErrorCode[] {
   if (s.body) {
     codes.add("invalid_body");
     codes.add("payload_too_large");
+    codes.add("unsupported_media_type");
   }
   if (s.query && Object.keys(s.query).length > 0) codes.add("bad_request");
   if (s.auth !== "public") codes.add("unauthorized");

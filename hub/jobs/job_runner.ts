@@ -18,6 +18,9 @@ export interface JobHandle {
   progress(done: number, total?: number, message?: string): void;
 }
 
+/** The abort reason of a job stopped because the hub is shutting down (not on request). */
+export const HUB_STOPPING = "the hub is stopping";
+
 /** Throws the `cancelled` error if `signal` has been aborted. */
 export function throwIfCancelled(
   signal: AbortSignal | undefined,
@@ -25,7 +28,10 @@ export function throwIfCancelled(
   details?: unknown,
 ): void {
   if (signal?.aborted) {
-    throw new ClusterError("cancelled", `${what} was cancelled on request`, details);
+    const why = signal.reason === HUB_STOPPING
+      ? "was stopped because the hub stopped while this job was running; run it again"
+      : "was cancelled on request";
+    throw new ClusterError("cancelled", `${what} ${why}`, details);
   }
 }
 
@@ -184,10 +190,31 @@ export class JobRunner {
   }
 
   /**
-   * Lets running jobs finish for up to `graceMs`, then records the rest as failed ("the hub
-   * stopped") and stops recording anything: the store is about to close.
+   * Stops every running run (self test, active test, bootstrap, MAC learning) as a cancel
+   * request would: each stops at its next safe point (a self test switches off what it
+   * switched on). Power jobs are short and are left to finish.
+   */
+  stopRuns(): void {
+    for (const [id, live] of this.#live) {
+      if (live.job.kind === "power" || live.cancel.signal.aborted) continue;
+      live.cancel.abort(HUB_STOPPING);
+      this.#events.emit("job_progress", null, `job ${id} (${live.job.kind}): ${HUB_STOPPING}`, {
+        job: id,
+        kind: live.job.kind,
+        state: "running",
+        done: live.job.progress.done,
+        total: live.job.progress.total,
+      });
+    }
+  }
+
+  /**
+   * Stops running runs (`stopRuns`), lets jobs finish for up to `graceMs`, then records the
+   * rest as failed ("the hub stopped") and stops recording anything: the store is about to
+   * close.
    */
   async shutdown(graceMs: number): Promise<void> {
+    this.stopRuns();
     const ac = new AbortController();
     await Promise.race([this.drain(), this.#clock.sleep(graceMs, ac.signal)]);
     ac.abort();

@@ -1,5 +1,5 @@
 /** The `Store` on `node:sqlite`: one file in the hub's data directory, WAL mode. */
-import type { DatabaseSync } from "node:sqlite";
+import { DatabaseSync } from "node:sqlite";
 import { openExclusiveDb } from "./exclusive_db.ts";
 import type {
   ClusterEvent,
@@ -35,7 +35,14 @@ CREATE TABLE IF NOT EXISTS settings (
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
 `;
+
+/** The row every store of the hub carries from its creation: how a damaged file is told. */
+const MARKER = "cluster-hub store v1";
 
 /** Most events kept; older ones are pruned on insert. */
 const MAX_EVENTS = 50_000;
@@ -84,6 +91,105 @@ function toEvent(row: EventRow): ClusterEvent {
   };
 }
 
+/** The error for a store file that is there but is not (or no longer) the hub's database. */
+function damaged(path: string, why: string): Error {
+  return new Error(
+    `${path} is damaged (${why}). The hub will not start on it: a fresh store would forget ` +
+      "every node's desired power, the enabled bays, learned MACs, jobs and events, and the " +
+      "restore would switch running nodes off. Restore the file from a backup, or move it " +
+      "(and any -wal file beside it) away to start with an empty state.",
+  );
+}
+
+/** SQLite's own corruption errors (a half-truncated file) become the same clear error. */
+function damagedIfCorrupt(e: unknown, path: string): unknown {
+  const text = String(e instanceof Error ? e.message : e);
+  return /malformed|not a database|corrupt/i.test(text) ? damaged(path, text) : e;
+}
+
+function markCreated(db: DatabaseSync): void {
+  db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('store', ?)").run(MARKER);
+}
+
+/**
+ * Before opening `path`: a missing file is created whole (schema and marker written under a
+ * temporary name, then renamed), so an existing file always had the schema once. An empty
+ * file, or a WAL left without its database, is damage; it is reported, never rewritten.
+ */
+function prepareFile(path: string): void {
+  let size: number | null = null;
+  try {
+    size = Deno.statSync(path).size;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  if (size === 0) throw damaged(path, "it is empty: 0 bytes");
+  if (size !== null) {
+    Deno.chmodSync(path, 0o600); // before SQLite opens a WAL: it copies the database's mode
+    return;
+  }
+  if (existsSync(`${path}-wal`)) {
+    throw damaged(path, `it is missing but ${path}-wal is there`);
+  }
+  const fresh = `${path}.new`;
+  for (const f of [fresh, `${fresh}-wal`, `${fresh}-shm`, `${fresh}-journal`]) {
+    try {
+      Deno.removeSync(f);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+  }
+  // Created owner-only before SQLite touches it; its journal files inherit the mode.
+  Deno.openSync(fresh, { write: true, createNew: true, mode: 0o600 }).close();
+  const db = new DatabaseSync(fresh);
+  try {
+    db.exec("PRAGMA journal_mode = WAL;");
+    db.exec(`BEGIN; ${SCHEMA} COMMIT;`);
+    markCreated(db);
+  } finally {
+    db.close(); // checkpoints and removes the WAL
+  }
+  Deno.renameSync(fresh, path);
+}
+
+function existsSync(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+/**
+ * An opened existing file must carry the marker. A store from before the marker (it has the
+ * hub's tables) gets it now; a file with neither is damaged.
+ */
+function checkSchema(db: DatabaseSync, path: string): void {
+  const tables = new Set(
+    (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as unknown as {
+      name: string;
+    }[]).map((r) => r.name),
+  );
+  if (tables.has("meta")) {
+    const row = db.prepare("SELECT value FROM meta WHERE key = 'store'").get() as
+      | { value: string }
+      | undefined;
+    if (row?.value === MARKER) return;
+    throw damaged(path, "its marker row is missing");
+  }
+  if (["nodes", "events", "jobs", "settings"].every((t) => tables.has(t))) {
+    db.exec(SCHEMA);
+    markCreated(db);
+    return;
+  }
+  throw damaged(
+    path,
+    tables.size === 0 ? "it holds no tables" : `it lacks the hub's tables (has ${[...tables]})`,
+  );
+}
+
 /** SQLite-backed store. Pass ":memory:" for a throwaway store. */
 export class SqliteStore implements Store {
   readonly #db: DatabaseSync;
@@ -97,12 +203,31 @@ export class SqliteStore implements Store {
    * hub pointed at the same data directory fails here instead of acting on this one's state.
    */
   constructor(path: string) {
+    if (path !== ":memory:") prepareFile(path);
     this.#db = openExclusiveDb(
       path,
       `${path} is in use by another hub process; stop it first, or give this one its own --data-dir`,
     );
-    this.#db.exec(SCHEMA);
-    if (path !== ":memory:") Deno.chmodSync(path, 0o600);
+    if (path === ":memory:") {
+      this.#db.exec(SCHEMA);
+      markCreated(this.#db);
+      return;
+    }
+    try {
+      checkSchema(this.#db, path);
+      this.#db.exec(SCHEMA);
+    } catch (e) {
+      this.#db.close();
+      throw damagedIfCorrupt(e, path);
+    }
+    // The WAL and shared-memory files are as secret as the database.
+    for (const f of [path, `${path}-wal`, `${path}-shm`]) {
+      try {
+        Deno.chmodSync(f, 0o600);
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      }
+    }
   }
 
   nodes(count: number): NodeRecord[] {

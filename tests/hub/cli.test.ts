@@ -146,7 +146,7 @@ Deno.test("cm cancel stops a running job; cm reports where a rejected token came
   withServed(async (t) => {
     const res = await fetch(`${t.url}/api/v1/activetest`, {
       method: "POST",
-      headers: { authorization: "Bearer test-admin-token" },
+      headers: { authorization: "Bearer test-admin-token", "content-type": "application/json" },
       body: JSON.stringify({ nodes: "1-2", timeoutMs: 600_000 }),
     });
     const job = await res.json();

@@ -74,6 +74,7 @@ Deno.test("openapi.json states every answer a route gives: statuses, media types
       "401",
       "409",
       "413",
+      "415",
       "500",
       "502",
     ]);
@@ -97,6 +98,7 @@ Deno.test("openapi.json states every answer a route gives: statuses, media types
       "401",
       "409",
       "413",
+      "415",
       "500",
     ]);
     // The event stream: SSE by default, a JSON page with ?format=json, resumed by Last-Event-ID.

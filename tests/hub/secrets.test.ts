@@ -73,3 +73,36 @@ Deno.test("an existing secret file readable by others is made owner-only", async
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a garbage secret file is refused at start with a message naming the file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/token`;
+    const cases: [string, Uint8Array, RegExp][] = [
+      ["whitespace only", new TextEncoder().encode("   \t \n\n"), /only whitespace/],
+      ["a NUL byte", new TextEncoder().encode("abc\u0000def\n"), /NUL/],
+      ["all NUL", new Uint8Array(32), /NUL/],
+      ["not UTF-8", new Uint8Array([0x61, 0xff, 0xfe, 0x62, 0x0a]), /not UTF-8/],
+      ["space inside", new TextEncoder().encode("abc def\n"), /whitespace inside/],
+      ["a control character", new TextEncoder().encode("abc\u0007def"), /U\+0007/],
+      ["non-ASCII", new TextEncoder().encode("tökën\n"), /U\+00F6/],
+    ];
+    for (const [what, bytes, why] of cases) {
+      await Deno.writeFile(path, bytes, { mode: 0o600 });
+      assert.throws(() => loadOrCreateSecret(path), (e: unknown) => {
+        assert.ok(e instanceof Error, what);
+        assert.ok(e.message.includes(path), `${what}: ${e.message}`);
+        assert.match(e.message, why, what);
+        return true;
+      }, what);
+      assert.deepEqual(await Deno.readFile(path), bytes, `${what}: the file is left as it was`);
+    }
+    // A given value is held to the same rule.
+    assert.throws(() => loadOrCreateSecret(path, "a\u0000b"), /NUL/);
+    // A hand-written printable token with a line break after it is fine.
+    await Deno.writeTextFile(path, "  Hand-Written_token.42~\r\n");
+    assert.equal(loadOrCreateSecret(path).value, "Hand-Written_token.42~");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

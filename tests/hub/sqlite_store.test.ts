@@ -261,3 +261,39 @@ Deno.test("SqliteStore: unfinished jobs are found however old, finished ones are
     store.close();
   }
 });
+
+Deno.test("SqliteStore: a store written before the marker existed opens and keeps its data", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "store_test_" });
+  const path = join(dir, "hub.sqlite");
+  try {
+    const { DatabaseSync } = await import("node:sqlite");
+    const old = new DatabaseSync(path);
+    old.exec(`CREATE TABLE nodes (id INTEGER PRIMARY KEY, desired_power TEXT NOT NULL DEFAULT 'off',
+      mac TEXT, led_requested TEXT, enabled INTEGER NOT NULL DEFAULT 1);
+      CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL,
+      type TEXT NOT NULL, node INTEGER, message TEXT NOT NULL, data TEXT NOT NULL);
+      CREATE TABLE jobs (id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, body TEXT NOT NULL);
+      CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      INSERT INTO nodes (id, desired_power) VALUES (9, 'on');`);
+    old.close();
+    for (let i = 0; i < 2; i++) {
+      const s = new SqliteStore(path);
+      assert.equal(s.node(9).desiredPower, "on");
+      s.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("SqliteStore: a WAL without its database is refused as damaged", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "store_test_" });
+  const path = join(dir, "hub.sqlite");
+  try {
+    await Deno.writeTextFile(`${path}-wal`, "leftover");
+    assert.throws(() => new SqliteStore(path), /hub\.sqlite is damaged .*-wal is there/);
+    assert.equal(await Deno.stat(path).catch(() => null), null, "nothing was created");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatNodeSet, parseNodeId, parseNodeSet } from "../../shared/range.ts";
+import { formatNodeSet, parseExactNodeId, parseNodeId, parseNodeSet } from "../../shared/range.ts";
 import { ClusterError, NodeRangeError } from "../../shared/errors.ts";
 
 /** Inclusive integer range built by a loop, independent of the code under test. */
@@ -119,6 +119,15 @@ Deno.test("parseNodeId: accepts 1..maxNode, rejects everything else", () => {
   for (const [input, max, pattern] of bad) {
     assertRangeError(() => parseNodeId(input, max), pattern, JSON.stringify(input));
   }
+});
+
+Deno.test("parseExactNodeId: a path id is exactly a number, never trimmed", () => {
+  assert.equal(parseExactNodeId("5", 60), 5);
+  assert.equal(parseExactNodeId("60", 60), 60);
+  for (const input of [" 5", "5 ", "\t5", "5\n", "\u00a05", ""]) {
+    assertRangeError(() => parseExactNodeId(input, 60), /is not a node id/, JSON.stringify(input));
+  }
+  assertRangeError(() => parseExactNodeId("61", 60), /node 61 does not exist/, "61");
 });
 
 Deno.test("formatNodeSet: compact ranges, sorted, de-duplicated", () => {

@@ -5,7 +5,7 @@
 import { z } from "zod";
 import type { NodeMap } from "../../../shared/node_map.ts";
 import { bayOf } from "../../../shared/node_map.ts";
-import { parseNodeId } from "../../../shared/range.ts";
+import { parseExactNodeId } from "../../../shared/range.ts";
 import { ClusterError } from "../../../shared/errors.ts";
 import {
   ApplyResult,
@@ -111,7 +111,7 @@ export function netbootRoutes(deps: NetbootRouteDeps): RouteSpec[] {
       response: ResetResponse,
       errors: ["invalid_range", "conflict"],
       handler: async (c, req) => {
-        const node = parseNodeId(c.req.param("id") ?? "", map.bays.length);
+        const node = parseExactNodeId(c.req.param("id") ?? "", map.bays.length);
         return c.json(await supervisor.resetNode(node, req.force));
       },
     }),
