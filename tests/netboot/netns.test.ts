@@ -265,9 +265,15 @@ Deno.test({
         events.filter((e) => e.type.startsWith("mac_")).map((e) => [e.type, e.node]),
         [["mac_learned", 5]],
       );
+      // Learning re-applies in the background: give the write a moment under load.
+      const hostLine = new RegExp(`^${newMac},10\\.42\\.0\\.5,node05$`, "m");
+      const hostsFile = `${settings.paths.configDir}/dhcp-hosts`;
+      for (let i = 0; i < 50 && !hostLine.test(await Deno.readTextFile(hostsFile)); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
       assert.match(
-        await Deno.readTextFile(`${settings.paths.configDir}/dhcp-hosts`),
-        new RegExp(`^${newMac},10\\.42\\.0\\.5,node05$`, "m"),
+        await Deno.readTextFile(hostsFile),
+        hostLine,
       );
       // 5. after the SIGHUP, the same MAC now gets bay 5's address from the running dnsmasq
       assert.equal(sup.dnsmasqStatus().restarts, 0);
