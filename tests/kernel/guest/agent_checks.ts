@@ -6,6 +6,7 @@
  */
 import { check, note, sleep, waitFor } from "./check.ts";
 import { startInstalledAgent } from "./installed.ts";
+import { parseUnit, resolveStart } from "./units.ts";
 import { gpioSets, near, runs, type SimChip, simValue, traceStart, traceStop } from "./kernel.ts";
 import { openChardevLine } from "../../../shared/pins/chardev.ts";
 
@@ -160,11 +161,12 @@ export async function shAgentChecks(chip: SimChip): Promise<void> {
   const creds = `${Z}/run/credentials/cluster-agent.service`;
   Deno.mkdirSync(creds, { recursive: true });
   Deno.copyFileSync(`${Z}/etc/cluster-agent/key`, `${creds}/key`);
-  const unit = Deno.readTextFileSync(`${Z}/etc/systemd/system/cluster-agent.service`);
-  const exec = unit.match(/^ExecStart=(.*)$/m)![1]
-    .replace("${CREDENTIALS_DIRECTORY}", "/run/credentials/cluster-agent.service").split(/\s+/);
+  const unit = parseUnit(Deno.readTextFileSync(`${Z}/etc/systemd/system/cluster-agent.service`));
+  const { argv } = resolveStart(unit, {
+    CREDENTIALS_DIRECTORY: "/run/credentials/cluster-agent.service",
+  });
   const child = new Deno.Command("chroot", {
-    args: [Z, ...exec],
+    args: [Z, ...argv],
     env: { PATH: "/bin", HOME: "/tmp" },
     clearEnv: true,
     stdin: "null",

@@ -68,11 +68,11 @@ export function startInstalledHub(hubArgs: string): Service {
 }
 
 /** The agent, started as cluster-agent.service starts it (the key handed over as a credential). */
-export function startInstalledAgent(extraArgs: string[] = [], root = ""): Service {
-  const unit = parseUnit(Deno.readTextFileSync(`${root}/etc/systemd/system/cluster-agent.service`));
+export function startInstalledAgent(extraArgs: string[] = []): Service {
+  const unit = parseUnit(Deno.readTextFileSync("/etc/systemd/system/cluster-agent.service"));
   const creds = "/run/credentials/cluster-agent.service";
   Deno.mkdirSync(creds, { recursive: true });
-  Deno.copyFileSync(`${root}/etc/cluster-agent/key`, `${creds}/key`);
+  Deno.copyFileSync("/etc/cluster-agent/key", `${creds}/key`);
   const { argv, env } = resolveStart(unit, { ...BASE_ENV, CREDENTIALS_DIRECTORY: creds });
   for (const k of ["DENO_DIR", "TMPDIR"]) if (env[k]) Deno.mkdirSync(env[k], { recursive: true });
   return spawn([...argv, ...extraArgs], env);
