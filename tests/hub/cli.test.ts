@@ -1,6 +1,7 @@
 /** The `cm` CLI against a hub served on a random loopback port. */
 import assert from "node:assert/strict";
 import { runCli } from "../../hub/cli/main.ts";
+import { scaleTimings, VENDOR_TIMINGS } from "../../hub/cluster/runs/bootstrap.ts";
 import { NodeStatus } from "../../shared/schemas.ts";
 import { type ServedHub, serveTestHub } from "../support/test_hub.ts";
 import { z } from "zod";
@@ -213,3 +214,32 @@ Deno.test("Ctrl-C pressed as a burst (process group) cancels the job on the hub 
       await child.status;
     }
   }));
+
+Deno.test("cm testall cancelled mid-run says so and lists the untested nodes, not FAILED", async () => {
+  const timings = scaleTimings(VENDOR_TIMINGS, 0.001);
+  const t = await serveTestHub({
+    overrides: { timings: { ...timings, selfTest: { stepMs: 20, holdMs: 10 } } },
+  });
+  try {
+    const cancelling = (async () => {
+      for (;;) {
+        const job = t.hub.jobs.list().find((j) => j.kind === "testall");
+        if (job && job.progress.done >= 5) {
+          await t.call("POST", `/api/v1/jobs/${job.id}/cancel`);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+    const r = await cm(t, ["testall"]);
+    await cancelling;
+    assert.equal(r.code, 1, r.err);
+    assert.doesNotMatch(r.out, /FAILED/);
+    assert.match(r.out, /^self test cancelled: \d+ of 60 nodes tested, .*; untested: \d+-60$/m);
+    assert.match(r.out, /^bus 10: untested 55-60$/m);
+    assert.match(r.err, /error: the self test was cancelled on request: \d+ of 60 nodes tested/);
+  } finally {
+    await t.close();
+    await Deno.remove(t.dataDir, { recursive: true });
+  }
+});
