@@ -18,7 +18,7 @@ export interface HubSettings {
   /** Where the SQLite store, token and agent key live. */
   dataDir: string;
   nodeCount: 48 | 60;
-  /** The module's asset tag (default: the vendor guide's CM48A / QA6QDEDP / NMEBW9HT). */
+  /** The module's asset tag (default: CM60A, or CM48A on 48 bays, / QA6QDEDP / NMEBW9HT). */
   assetTag?: AssetTag;
   /** Bays holding Pi Zero W (default 17-22,24-29 on a 60-bay module, none on 48). */
   zeroBays?: string;

@@ -34,10 +34,19 @@ export interface NodeMapConfig {
   domain: string;
 }
 
+/**
+ * The default asset tag for a module of `nodeCount` bays: the SKU names the size (`CM60A`, the
+ * product the vendor guide ships; `CM48A` for the 48-bay module); MODEL and TAG are the guide's
+ * example sticker (a real module's come from `--asset-tag`).
+ */
+export function defaultAssetTag(nodeCount: number): AssetTag {
+  return { sku: `CM${nodeCount}A`, model: "QA6QDEDP", tag: "NMEBW9HT" };
+}
+
 /** The vendor's CM60 layout: Zero W in bays 17–22 and 24–29, LAN everywhere else. */
 export const DEFAULT_NODE_MAP_CONFIG: NodeMapConfig = {
   nodeCount: 60,
-  assetTag: { sku: "CM48A", model: "QA6QDEDP", tag: "NMEBW9HT" },
+  assetTag: defaultAssetTag(60),
   zeroBays: "17-22,24-29",
   lanModel: "pi3b+",
   subnetPrefix: "10.42.0",
@@ -87,7 +96,12 @@ export function busSlotOf(id: number): { bus: number; slot: number } {
 
 /** Builds the node map from a config (defaults: the vendor's 60-node module). */
 export function buildNodeMap(partial: Partial<NodeMapConfig> = {}): NodeMap {
-  const config: NodeMapConfig = { ...DEFAULT_NODE_MAP_CONFIG, ...partial };
+  const nodeCount = partial.nodeCount ?? DEFAULT_NODE_MAP_CONFIG.nodeCount;
+  const config: NodeMapConfig = {
+    ...DEFAULT_NODE_MAP_CONFIG,
+    assetTag: defaultAssetTag(nodeCount),
+    ...partial,
+  };
   if (config.nodeCount !== 48 && config.nodeCount !== 60) {
     throw new Error(`nodeCount must be 48 or 60, not ${config.nodeCount}`);
   }

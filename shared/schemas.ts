@@ -163,6 +163,11 @@ export const NodeStatus = z.strictObject({
   /** LED mode the hub asked for (null: the agent's default heartbeat). */
   ledRequested: RequestedLedMode.nullable(),
   lastHeartbeatAt: z.number().int().nullable(),
+  /**
+   * The last heartbeat the hub has seen from this bay since it started, kept when the node goes
+   * off (`lastHeartbeatAt` is cleared then): null only for a bay whose agent never reported.
+   */
+  lastSeenAt: z.number().int().nullable(),
   agent: AgentReport.nullable(),
 });
 export type NodeStatus = z.infer<typeof NodeStatus>;

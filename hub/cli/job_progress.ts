@@ -12,10 +12,16 @@ export function progressBar(job: Job, width = 30): string {
   return `[${bar}] ${done}/${total} ${job.kind} ${job.summary}${note}`;
 }
 
+/** After the first Ctrl-C, further ones are ignored this long (a terminal signals the whole
+ * process group, so one press under `deno task` can arrive twice). */
+export const INTERRUPT_GRACE_MS = 1500;
+
 /**
  * Polls the job until it finishes; returns the finished job. Ctrl-C asks the hub to cancel
- * the job and keeps following it to its end; a second Ctrl-C stops following (the job, if it
- * still runs, carries on on the hub).
+ * the job and keeps following it to its end. Further Ctrl-Cs within {@link INTERRUPT_GRACE_MS},
+ * or while the cancel request has not been answered, are ignored; a later, separate press stops
+ * following (exit 130; the job, if it still runs, carries on on the hub). The CLI never exits
+ * before the hub has answered the cancel request (or it failed).
  */
 export async function followJob(ctx: CliContext, job: Job, pollMs = 200): Promise<Job> {
   let last = "";
@@ -23,18 +29,29 @@ export async function followJob(ctx: CliContext, job: Job, pollMs = 200): Promis
   let current = job;
   // On a terminal every step redraws; into a file or pipe, one line every 2 s is enough.
   const everyMs = Deno.stderr.isTerminal() ? 0 : 2000;
-  let interrupts = 0;
+  let firstAt = 0;
+  let cancelling: Promise<void> | undefined;
+  let cancelSettled = false;
+  let stopping = false;
+  let finished = false;
   const onInterrupt = () => {
-    interrupts++;
-    if (interrupts === 1) {
+    if (finished || stopping) return;
+    if (!cancelling) {
+      firstAt = Date.now();
       ctx.err(`cancelling job ${current.id} (Ctrl-C again to stop watching; it would run on)`);
-      ctx.api.post(`/jobs/${encodeURIComponent(current.id)}/cancel`).catch((e) =>
-        ctx.err(`could not cancel: ${e instanceof Error ? e.message : e}`)
-      );
-    } else {
+      cancelling = ctx.api.post(`/jobs/${encodeURIComponent(current.id)}/cancel`).then(
+        () => ctx.err(`cancel of job ${current.id} accepted by the hub`),
+        (e) => ctx.err(`could not cancel: ${e instanceof Error ? e.message : e}`),
+      ).finally(() => cancelSettled = true);
+      return;
+    }
+    // The same press echoed to the process group, or an impatient double press: ignore.
+    if (!cancelSettled || Date.now() - firstAt < INTERRUPT_GRACE_MS) return;
+    stopping = true;
+    cancelling.finally(() => {
       ctx.err(`stopped watching; job ${current.id} goes on on the hub: cm job ${current.id}`);
       Deno.exit(130);
-    }
+    });
   };
   const watchSignal = ctx.interactive !== false;
   if (watchSignal) Deno.addSignalListener("SIGINT", onInterrupt);
@@ -50,8 +67,18 @@ export async function followJob(ctx: CliContext, job: Job, pollMs = 200): Promis
       current = await ctx.api.get<Job>(`/jobs/${encodeURIComponent(current.id)}`);
     }
   } finally {
-    if (watchSignal) Deno.removeSignalListener("SIGINT", onInterrupt);
+    finished = true;
+    if (watchSignal) {
+      // Keep swallowing the echo of a press that cancelled the job until the grace period ends,
+      // so a late duplicate SIGINT cannot kill the CLI before it reports.
+      const left = cancelling ? INTERRUPT_GRACE_MS - (Date.now() - firstAt) : 0;
+      if (left > 0) {
+        const id = setTimeout(() => Deno.removeSignalListener("SIGINT", onInterrupt), left);
+        Deno.unrefTimer(id);
+      } else Deno.removeSignalListener("SIGINT", onInterrupt);
+    }
   }
+  if (cancelling) await cancelling;
   if (!ctx.json) ctx.err(progressBar(current));
   return current;
 }

@@ -90,6 +90,7 @@ export class NodeStatusReader {
       lifecycle: rt.lifecycle,
       ledRequested: rec.ledRequested,
       lastHeartbeatAt: rt.lastHeartbeatAt === null ? null : Math.round(rt.lastHeartbeatAt),
+      lastSeenAt: rt.lastSeenAt === null ? null : Math.round(rt.lastSeenAt),
       agent: rt.agent,
     };
   }

@@ -16,6 +16,8 @@ export interface NodeRuntime {
   fault: string | null;
   poweredOnAt: number | null;
   lastHeartbeatAt: number | null;
+  /** The last heartbeat ever seen from this bay (kept when the node goes off). */
+  lastSeenAt: number | null;
   agent: AgentReport | null;
   lifecycle: Lifecycle;
   /** A heartbeat_lost was announced and no heartbeat_regained yet. */
@@ -46,6 +48,7 @@ export class NodeTracker {
       fault: null,
       poweredOnAt: null,
       lastHeartbeatAt: null,
+      lastSeenAt: null,
       agent: null,
       lifecycle: "off" as Lifecycle,
       silent: false,
@@ -117,6 +120,7 @@ export class NodeTracker {
     }
     n.agent = report;
     n.lastHeartbeatAt = report.receivedAt;
+    n.lastSeenAt = report.receivedAt;
     this.#update(id);
     // One pending timer per node: when it fires it re-arms for the latest heartbeat's deadline,
     // so a heartbeat costs no timer of its own.

@@ -26,11 +26,12 @@ export function throwIfCancelled(
   signal: AbortSignal | undefined,
   what: string,
   details?: unknown,
+  more = "",
 ): void {
   if (signal?.aborted) {
     const why = signal.reason === HUB_STOPPING
-      ? "was stopped because the hub stopped while this job was running; run it again"
-      : "was cancelled on request";
+      ? `was stopped because the hub stopped while this job was running${more}; run it again`
+      : `was cancelled on request${more}`;
     throw new ClusterError("cancelled", `${what} ${why}`, details);
   }
 }

@@ -42,6 +42,7 @@ Deno.test("health, module and nodes describe a 60-node module", () =>
     assert.equal(mod.hub.ip, "10.42.0.250");
     assert.equal(mod.switch.ip, "10.42.0.201");
     assert.equal(mod.assetTag.tag, "NMEBW9HT");
+    assert.equal(mod.assetTag.sku, "CM60A", "a 60-bay module's default SKU is not CM48A");
     const res = await t.call("GET", "/api/v1/nodes", undefined, { auth: false });
     assert.equal(res.status, 200);
     const nodes = z.array(NodeStatus).parse(await res.json());

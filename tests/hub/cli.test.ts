@@ -1,6 +1,7 @@
 /** The `cm` CLI against a hub served on a random loopback port. */
 import assert from "node:assert/strict";
 import { runCli } from "../../hub/cli/main.ts";
+import { scaleTimings, VENDOR_TIMINGS } from "../../hub/cluster/runs/bootstrap.ts";
 import { NodeStatus } from "../../shared/schemas.ts";
 import { type ServedHub, serveTestHub } from "../support/test_hub.ts";
 import { z } from "zod";
@@ -158,3 +159,87 @@ Deno.test("cm cancel stops a running job; cm reports where a rejected token came
     const bad = await cm(t, ["power", "3", "on"], "wrong-token");
     assert.match(bad.err, /token from \$CM_TOKEN/);
   }));
+
+Deno.test("Ctrl-C pressed as a burst (process group) cancels the job on the hub before cm exits", () =>
+  withServed(async (t) => {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-net",
+        "--allow-read",
+        "--allow-env",
+        "hub/cli/main.ts",
+        "activetest",
+        "1-2",
+      ],
+      env: { CM_HUB: t.url, CM_TOKEN: "test-admin-token" },
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const stdout = new Response(child.stdout).text();
+    const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    let err = "";
+    try {
+      while (!/\] 0\/2 activetest/.test(err)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`cm exited before following the job:\n${err}`);
+        err += value;
+      }
+      const running = t.hub.jobs.list().find((j) => j.kind === "activetest");
+      assert.ok(running, "the job runs on the hub");
+      // One press under `deno task`: the terminal signals every process of the group.
+      for (let i = 0; i < 3; i++) {
+        try {
+          child.kill("SIGINT");
+        } catch { /* it exited early: the assertions below say how */ }
+        await new Promise((r) => setTimeout(r, 40));
+      }
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        err += value;
+      }
+      const status = await child.status;
+      const out = await stdout;
+      assert.equal(status.code, 1, `cm exits 1 (job failed: cancelled)\n${err}\n${out}`);
+      const job = await t.hub.jobs.wait(running.id);
+      assert.equal(job.state, "failed");
+      assert.equal(job.errorCode, "cancelled", job.error ?? "");
+      assert.match(err, /cancel of job .* accepted by the hub/);
+      assert.doesNotMatch(err, /stopped watching/);
+    } finally {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already gone */ }
+      await child.status;
+    }
+  }));
+
+Deno.test("cm testall cancelled mid-run says so and lists the untested nodes, not FAILED", async () => {
+  const timings = scaleTimings(VENDOR_TIMINGS, 0.001);
+  const t = await serveTestHub({
+    overrides: { timings: { ...timings, selfTest: { stepMs: 20, holdMs: 10 } } },
+  });
+  try {
+    const cancelling = (async () => {
+      for (;;) {
+        const job = t.hub.jobs.list().find((j) => j.kind === "testall");
+        if (job && job.progress.done >= 5) {
+          await t.call("POST", `/api/v1/jobs/${job.id}/cancel`);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+    const r = await cm(t, ["testall"]);
+    await cancelling;
+    assert.equal(r.code, 1, r.err);
+    assert.doesNotMatch(r.out, /FAILED/);
+    assert.match(r.out, /^self test cancelled: \d+ of 60 nodes tested, .*; untested: \d+-60$/m);
+    assert.match(r.out, /^bus 10: untested 55-60$/m);
+    assert.match(r.err, /error: the self test was cancelled on request: \d+ of 60 nodes tested/);
+  } finally {
+    await t.close();
+    await Deno.remove(t.dataDir, { recursive: true });
+  }
+});

@@ -22,6 +22,7 @@ function status(id: number, over: Partial<NodeStatus> = {}): NodeStatus {
     lifecycle: "off",
     ledRequested: null,
     lastHeartbeatAt: null,
+    lastSeenAt: null,
     agent: null,
     ...over,
   };

@@ -209,6 +209,14 @@ Deno.test("cancel: a self test stops switching on and switches off what it switc
     assert.equal(on.size, 0, "every rail it switched on is off again");
     const report = job.result as SelfTestReport;
     assert.ok(report.nodes.filter((n) => n.on.ok).length < 60, "it stopped early");
+    // It says it was cancelled and which nodes it never tested, not "FAILED: 39 of 60".
+    assert.equal(report.cancelled, true);
+    assert.ok(report.untested.length > 0 && report.untested.includes(60), "untested nodes listed");
+    assert.doesNotMatch(report.summary, /FAILED/);
+    assert.match(report.summary, /^self test cancelled: \d+ of 60 nodes tested, .*untested: \d+/);
+    assert.match(job.error ?? "", /\d+ of 60 nodes tested, untested: \d+(-\d+)?/);
+    assert.ok(report.lines.some((l) => /untested/.test(l)));
+    assert.ok(!report.lines.some((l) => /not run/.test(l)), "untested nodes are not failures");
     const again = await t.call("POST", `/api/v1/jobs/${started.id}/cancel`);
     assert.equal(again.status, 409, "a finished job cannot be cancelled");
     assert.equal((await t.call("POST", "/api/v1/jobs/nope/cancel")).status, 404);

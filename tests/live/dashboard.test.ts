@@ -171,6 +171,14 @@ Deno.test({
       await page.waitForSelector('.bay[data-node="4"] .led[data-pattern="heartbeat"]');
       await page.waitForSelector('.bay[data-node="19"] .led[data-pattern="heartbeat-inverted"]');
       await page.waitForSelector('.bay[data-node="5"][data-lifecycle="running"]');
+      // Identifying is said in text, not only by the blink.
+      await page.waitForSelector('.bay[data-node="5"][data-identify="on"]');
+      assert.equal(
+        (await page.locator('.bay[data-node="5"] .bay-tag').textContent())?.trim(),
+        "identify",
+      );
+      assert.ok(await page.locator('.bay[data-node="5"] .bay-tag').isVisible());
+      assert.equal(await page.locator('.bay[data-node="4"] .bay-tag').isVisible(), false);
 
       const series = await sampleLeds(page, [5, 4, 19], 2500);
       const identify = analyse(series, 0);
@@ -189,6 +197,22 @@ Deno.test({
       assert.ok(heartbeat.litFraction > 0.75, `heartbeat mostly on: ${report}`);
       assert.ok(inverted.litFraction < 0.25, `pi0w heartbeat mostly off: ${report}`);
       assert.ok(inverted.transitions >= 2, `pi0w heartbeat blinks: ${report}`);
+
+      // A node that ran and is now off is not "♥ never": it says when it was last heard.
+      await page.waitForSelector('.bay[data-node="19"][data-lifecycle="running"]');
+      agents.delete(19);
+      await h.call("POST", "/api/v1/nodes/19/power", { state: "off" });
+      await page.waitForSelector('.bay[data-node="19"][data-power="off"]');
+      await page.waitForFunction(() => {
+        const doc = (globalThis as unknown as { document: DomDocument }).document;
+        const lines = doc.querySelector('.bay[data-node="19"]') as unknown as {
+          textContent: string;
+        };
+        return /♥ last /.test(lines.textContent);
+      });
+      const bay19 = await page.locator('.bay[data-node="19"]').textContent();
+      assert.doesNotMatch(bay19 ?? "", /never/, "a node that ran before is not '♥ never'");
+      assert.match(await page.locator('.bay[data-node="60"]').textContent() ?? "", /♥ never/);
 
       await Deno.mkdir(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: new URL("dashboard.png", ARTIFACTS).pathname });

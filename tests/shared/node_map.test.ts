@@ -218,3 +218,11 @@ Deno.test("nodeIdForIp accepts IPv4-mapped IPv6 peers from a dual-stack listener
   assert.equal(nodeIdForIp(map, "::ffff:10.42.0.61"), undefined);
   assert.equal(nodeIdForIp(map, "::1"), undefined);
 });
+
+Deno.test("the default asset tag names the module's size: CM60A on 60 bays, CM48A on 48", () => {
+  assert.equal(buildNodeMap().config.assetTag.sku, "CM60A");
+  assert.equal(buildNodeMap({ nodeCount: 60 }).config.assetTag.sku, "CM60A");
+  assert.equal(DEFAULT_NODE_MAP_CONFIG.assetTag.sku, "CM60A");
+  assert.equal(buildNodeMap({ nodeCount: 48 }).config.assetTag.sku, "CM48A");
+  assert.equal(buildNodeMap({ nodeCount: 48 }).config.assetTag.tag, "NMEBW9HT");
+});

@@ -74,6 +74,7 @@ const nodeStatus = () => ({
   lifecycle: "powering",
   ledRequested: null,
   lastHeartbeatAt: null,
+  lastSeenAt: null,
   agent: agentReport(),
 });
 const moduleInfo = () => ({

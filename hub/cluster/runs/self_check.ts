@@ -5,6 +5,7 @@
  */
 import type { Clock } from "../../../shared/clock.ts";
 import type { NodeMap } from "../../../shared/node_map.ts";
+import { formatNodeSet } from "../../../shared/range.ts";
 import { type JobHandle, throwIfCancelled } from "../../jobs/job_runner.ts";
 import type { NodePowerResult, PowerSequencer } from "../power_sequencer.ts";
 
@@ -33,6 +34,8 @@ export interface SelfTestBus {
   bus: number;
   passed: number;
   failed: number[];
+  /** Nodes of this bus a cancelled test never switched on (only when there are any). */
+  untested?: number[];
 }
 
 /** What `testall` reports. */
@@ -41,6 +44,10 @@ export interface SelfTestReport {
   nodes: SelfTestNode[];
   buses: SelfTestBus[];
   durationMs: number;
+  /** The test was cancelled before every node had been switched on. */
+  cancelled: boolean;
+  /** Nodes it never switched on (cancelled); they have no verdict. */
+  untested: number[];
   /** Readable report lines for the CLI. */
   lines: string[];
   summary: string;
@@ -51,44 +58,71 @@ function brief(r: NodePowerResult | undefined): { ok: boolean; ms: number; error
   return { ok: r.ok, ms: r.ms, ...(r.error ? { error: r.error } : {}) };
 }
 
-/** Builds the report from per-node on/off results (pure). */
+/**
+ * Builds the report from per-node on/off results (pure). A node with no "on" result was never
+ * switched on: after a cancel it is untested (no verdict), otherwise it failed.
+ */
 export function selfTestReport(
   map: NodeMap,
   nodes: readonly number[],
   on: ReadonlyMap<number, NodePowerResult>,
   off: ReadonlyMap<number, NodePowerResult>,
   durationMs: number,
+  cancelled = false,
 ): SelfTestReport {
+  const untestedSet = new Set(cancelled ? nodes.filter((n) => !on.has(n)) : []);
   const rows: SelfTestNode[] = nodes.map((node) => {
     const a = brief(on.get(node));
     const b = brief(off.get(node));
     return { node, bus: map.bays[node - 1].bus, pass: a.ok && b.ok, on: a, off: b };
   });
+  const tested = rows.filter((r) => !untestedSet.has(r.node));
   const busIds = [...new Set(rows.map((r) => r.bus))].sort((x, y) => x - y);
   const buses = busIds.map((bus) => {
-    const mine = rows.filter((r) => r.bus === bus);
+    const mine = tested.filter((r) => r.bus === bus);
+    const none = rows.filter((r) => r.bus === bus && untestedSet.has(r.node)).map((r) => r.node);
     return {
       bus,
       passed: mine.filter((r) => r.pass).length,
       failed: mine.filter((r) => !r.pass).map((r) => r.node),
+      ...(none.length ? { untested: none } : {}),
     };
   });
-  const failed = rows.filter((r) => !r.pass);
+  const failed = tested.filter((r) => !r.pass);
+  const untested = [...untestedSet];
   const lines = [
-    ...buses.map((b) =>
-      `bus ${String(b.bus).padStart(2)}: ${b.passed}/${b.passed + b.failed.length} pass` +
-      (b.failed.length ? `  FAIL ${b.failed.join(",")}` : "")
-    ),
+    ...buses.map((b) => {
+      const of = b.passed + b.failed.length;
+      const head = `bus ${String(b.bus).padStart(2)}: `;
+      const none = b.untested ? `untested ${formatNodeSet(b.untested)}` : "";
+      if (of === 0) return `${head}${none}`;
+      return `${head}${b.passed}/${of} pass` +
+        (b.failed.length ? `  FAIL ${b.failed.join(",")}` : "") + (none ? `  ${none}` : "");
+    }),
     ...failed.map((r) => `node ${r.node}: ${r.on.error ?? r.off.error ?? "failed"}`),
   ];
-  const summary = failed.length === 0
-    ? `self test passed: ${rows.length} nodes on ${buses.length} buses in ${
-      (durationMs / 1000).toFixed(1)
-    } s`
+  const secs = `${(durationMs / 1000).toFixed(1)} s`;
+  const failedText = failed.length
+    ? `${failed.length} failed (${failed.map((r) => r.node).join(",")})`
+    : "all passed";
+  const summary = cancelled
+    ? `self test cancelled: ${tested.length} of ${rows.length} nodes tested, ${failedText}` +
+      (untested.length ? `; untested: ${formatNodeSet(untested)}` : "")
+    : failed.length === 0
+    ? `self test passed: ${rows.length} nodes on ${buses.length} buses in ${secs}`
     : `self test FAILED: ${failed.length} of ${rows.length} nodes (${
       failed.map((r) => r.node).join(",")
     })`;
-  return { pass: failed.length === 0, nodes: rows, buses, durationMs, lines, summary };
+  return {
+    pass: !cancelled && failed.length === 0,
+    nodes: rows,
+    buses,
+    durationMs,
+    cancelled,
+    untested,
+    lines,
+    summary,
+  };
 }
 
 /** Runs the self test over `nodes` in order. */
@@ -121,7 +155,14 @@ export async function runSelfTest(
   await phase("on", on);
   await clock.sleep(opts.holdMs, signal);
   await phase("off", off);
-  const report = selfTestReport(deps.map, nodes, on, off, clock.now() - started);
-  throwIfCancelled(signal, "the self test", report);
+  const cancelled = signal?.aborted === true;
+  const report = selfTestReport(deps.map, nodes, on, off, clock.now() - started, cancelled);
+  throwIfCancelled(
+    signal,
+    "the self test",
+    report,
+    `: ${report.nodes.length - report.untested.length} of ${report.nodes.length} nodes tested` +
+      (report.untested.length ? `, untested: ${formatNodeSet(report.untested)}` : ""),
+  );
   return report;
 }

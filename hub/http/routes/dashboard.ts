@@ -1,6 +1,7 @@
 /**
- * The dashboard at `/`: plain HTML, CSS and one browser script from `dashboard/`, served as
- * static strings (no build step, nothing fetched from the network). The LED pattern table
+ * The dashboard at `/`: plain HTML, CSS, one browser script and an SVG favicon (also at
+ * `/favicon.ico`) from `dashboard/`, served as static strings (no build step, nothing fetched
+ * from the network). The LED pattern table
  * the browser animates is generated from the node agent's own pattern data
  * (shared/led/patterns.ts), so the page blinks exactly as the agents do.
  */
@@ -39,6 +40,7 @@ export function dashboardApp(): Hono {
   const files: Record<string, { body: string; type: string }> = {
     "app.js": { body: read("app.js"), type: "text/javascript; charset=utf-8" },
     "style.css": { body: read("style.css"), type: "text/css; charset=utf-8" },
+    "favicon.svg": { body: read("favicon.svg"), type: "image/svg+xml" },
     "led-patterns.json": {
       body: JSON.stringify(ledPatternTable()),
       type: "application/json; charset=utf-8",
@@ -53,6 +55,11 @@ export function dashboardApp(): Hono {
     "cache-control": "no-cache",
   };
   app.get("/", (c) => c.html(index, 200, security));
+  // Browsers ask for /favicon.ico whatever the page links; every current one takes an SVG.
+  app.get("/favicon.ico", (c) => {
+    const f = files["favicon.svg"];
+    return c.body(f.body, 200, { ...security, "content-type": f.type });
+  });
   app.get("/dashboard/:file", (c) => {
     const f = files[c.req.param("file")];
     if (!f) return c.notFound();

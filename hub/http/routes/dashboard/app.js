@@ -108,7 +108,10 @@
       led.dataset.lit = "0";
       led.title = "bay LED";
       const power = el("span", "bay-power", "off");
-      headRow.append(el("span", "bay-id", String(id).padStart(2, "0")), led, power);
+      // Identifying is said in words too, not only by the fast blink.
+      const tag = el("span", "bay-tag", "");
+      tag.hidden = true;
+      headRow.append(el("span", "bay-id", String(id).padStart(2, "0")), led, tag, power);
       const host = el("div", "bay-line");
       const state = el("div", "bay-state");
       const ip = el("div", "bay-line");
@@ -116,7 +119,7 @@
       bay.append(headRow, host, state, ip, hb);
       bay.addEventListener("click", () => openDetails(id));
       rack.append(bay);
-      bays.set(id, { bay, led, power, host, state, ip, hb });
+      bays.set(id, { bay, led, power, host, state, ip, hb, tag });
     }
   }
 
@@ -126,6 +129,20 @@
     if (s < 60) return `${s.toFixed(s < 10 ? 1 : 0)} s ago`;
     if (s < 3600) return `${Math.floor(s / 60)} min ago`;
     return `${Math.floor(s / 3600)} h ago`;
+  }
+
+  /** Heartbeat age; a node that is off now but ran before shows when it was last heard. */
+  function heartbeatText(n) {
+    if (n.lastHeartbeatAt != null) return `♥ ${age(n.lastHeartbeatAt)}`;
+    if (n.lastSeenAt != null) return `♥ last ${age(n.lastSeenAt)}`;
+    return "♥ never";
+  }
+
+  /** "identify" while the bay identifies; "identify requested" until its agent shows it. */
+  function identifyText(n) {
+    if (ledModeOf(n) === "identify") return "identify";
+    if (n.ledRequested === "identify") return "identify requested";
+    return "";
   }
 
   function drawNode(n) {
@@ -139,7 +156,12 @@
     b.host.textContent = `${n.hostname} · ${modelOf(n)}`;
     b.state.textContent = n.lifecycle;
     b.ip.textContent = n.ip;
-    b.hb.textContent = `♥ ${age(n.lastHeartbeatAt)}`;
+    b.hb.textContent = heartbeatText(n);
+    const tag = identifyText(n);
+    b.tag.textContent = tag;
+    b.tag.hidden = tag === "";
+    if (tag) b.bay.dataset.identify = tag === "identify" ? "on" : "requested";
+    else delete b.bay.dataset.identify;
     b.bay.title = `node ${n.id}: bus ${n.bus}, slot ${n.slot}`;
     if (openNode === n.id) fillDetails(n);
   }
@@ -157,7 +179,12 @@
       ["power", `actual ${n.power.actual}, desired ${n.power.desired}`],
       ["lifecycle", n.lifecycle],
       ["LED", `${ledModeOf(n)}${n.ledRequested ? ` (requested ${n.ledRequested})` : ""}`],
-      ["heartbeat", age(n.lastHeartbeatAt)],
+      [
+        "heartbeat",
+        n.lastHeartbeatAt != null || n.lastSeenAt == null
+          ? age(n.lastHeartbeatAt)
+          : `last ${age(n.lastSeenAt)}`,
+      ],
       ["cpu temp", h?.cpuTempCelsius != null ? `${h.cpuTempCelsius.toFixed(1)} °C` : "—"],
       [
         "load / mem",
@@ -336,7 +363,7 @@
     setInterval(refresh, REFRESH_MS);
     setInterval(animateLeds, 25);
     setInterval(() => {
-      for (const n of nodes.values()) bays.get(n.id).hb.textContent = `♥ ${age(n.lastHeartbeatAt)}`;
+      for (const n of nodes.values()) bays.get(n.id).hb.textContent = heartbeatText(n);
     }, 1000);
   }
 
