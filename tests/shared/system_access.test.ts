@@ -4,6 +4,7 @@
  * ship (the agent wrapper's, `deno task hub`'s) and with --allow-all.
  */
 import assert from "node:assert/strict";
+import { OLD_AGENT_WRAPPER_FLAGS } from "../support/old_launch_flags.ts";
 
 const MODULE = new URL("../../shared/system_access.ts", import.meta.url).href;
 const MODE = new URL("../../hub/netboot/runtime/mode.ts", import.meta.url).href;
@@ -66,13 +67,7 @@ Deno.test("agent with the wrapper's old flags exits with the fix named, not 'mod
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
-      "--no-prompt",
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-ffi",
-      "--allow-sys",
+      ...OLD_AGENT_WRAPPER_FLAGS,
       AGENT,
       "--key",
       "k",

@@ -7,6 +7,7 @@
 import { check, note, sleep, waitFor } from "./check.ts";
 import { startInstalledAgent } from "./installed.ts";
 import { parseUnit, resolveStart } from "./units.ts";
+import { OLD_AGENT_WRAPPER_FLAGS } from "../../support/old_launch_flags.ts";
 import { gpioSets, near, runs, type SimChip, simValue, traceStart, traceStop } from "./kernel.ts";
 import { openChardevLine } from "../../../shared/pins/chardev.ts";
 
@@ -119,14 +120,7 @@ export async function agentNarrowFlagsCheck(): Promise<void> {
   const out = await new Deno.Command("/opt/cluster-agent/deno", {
     args: [
       "run",
-      "--no-prompt",
-      "--cached-only",
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-ffi",
-      "--allow-sys",
+      ...OLD_AGENT_WRAPPER_FLAGS,
       "/opt/cluster-agent/cluster-agent.js",
       "--key",
       "x",

@@ -68,14 +68,14 @@ export function startInstalledHub(hubArgs: string): Service {
 }
 
 /** The agent, started as cluster-agent.service starts it (the key handed over as a credential). */
-export function startInstalledAgent(extraArgs: string[] = []): Service {
+export function startInstalledAgent(): Service {
   const unit = parseUnit(Deno.readTextFileSync("/etc/systemd/system/cluster-agent.service"));
   const creds = "/run/credentials/cluster-agent.service";
   Deno.mkdirSync(creds, { recursive: true });
   Deno.copyFileSync("/etc/cluster-agent/key", `${creds}/key`);
   const { argv, env } = resolveStart(unit, { ...BASE_ENV, CREDENTIALS_DIRECTORY: creds });
   for (const k of ["DENO_DIR", "TMPDIR"]) if (env[k]) Deno.mkdirSync(env[k], { recursive: true });
-  return spawn([...argv, ...extraArgs], env);
+  return spawn(argv, env);
 }
 
 /** The hub's REST API on loopback. */

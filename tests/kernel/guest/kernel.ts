@@ -82,11 +82,6 @@ export function traceStop(): string {
   return Deno.readTextFileSync(`${TR}/trace`);
 }
 
-/** The kernel clock the trace uses, in ms (the uptime clock: trace_clock "local" ≈ uptime). */
-export function kernelNowMs(): number {
-  return Number(Deno.readTextFileSync("/proc/uptime").split(" ")[0]) * 1000;
-}
-
 /** One `gpio_value ... set V` event: kernel time (ms), global GPIO, level. */
 export interface GpioSet {
   t: number;
