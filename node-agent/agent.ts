@@ -14,7 +14,7 @@ import type {
   NodeHealth,
   NodeIdentity,
   RequestedLedMode,
-} from "../shared/schemas.ts";
+} from "../shared/wire_schemas.ts";
 import { readHealth, readIdentity } from "./identity.ts";
 import { LedEngine } from "./led/engine.ts";
 import { consoleLogger } from "./log.ts";

@@ -4,11 +4,11 @@
  * merged in that order of precedence into `AgentOptions`.
  */
 import { parseArgs } from "node:util";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { ClusterError } from "../shared/errors.ts";
 import { parseIntFlag } from "../shared/int_flag.ts";
 import { GPIO_BACKENDS, type GpioBackend, isGpioBackend } from "../shared/pins/open.ts";
-import { Model, NodeId, parseOrThrow } from "../shared/schemas.ts";
+import { Model, NodeId, parseOrThrow } from "../shared/wire_schemas.ts";
 import type { AgentOptions } from "./agent.ts";
 import { type KernelArgs, parseKernelArgs } from "./cmdline.ts";
 import { readSmall, underRoot } from "./fs_root.ts";
@@ -20,14 +20,14 @@ export const CONFIG_PATH = "/etc/cluster-agent/agent.json";
 
 /** The config file: every field optional. */
 export const AgentConfigFile = z.strictObject({
-  hub: z.url().optional(),
-  key: z.string().min(1).optional(),
-  keyFile: z.string().min(1).optional(),
-  node: NodeId.optional(),
-  gpioBackend: z.enum(GPIO_BACKENDS).optional(),
-  gpio: z.number().int().min(0).max(63).optional(),
-  intervalMs: z.number().int().min(100).optional(),
-  faultAfterMs: z.number().int().min(500).optional(),
+  hub: z.optional(z.url()),
+  key: z.optional(z.string().check(z.minLength(1))),
+  keyFile: z.optional(z.string().check(z.minLength(1))),
+  node: z.optional(NodeId),
+  gpioBackend: z.optional(z.enum(GPIO_BACKENDS)),
+  gpio: z.optional(z.int().check(z.minimum(0), z.maximum(63))),
+  intervalMs: z.optional(z.int().check(z.minimum(100))),
+  faultAfterMs: z.optional(z.int().check(z.minimum(500))),
 });
 export type AgentConfigFile = z.infer<typeof AgentConfigFile>;
 
@@ -96,7 +96,7 @@ export function parseAgentFlags(args: string[]): AgentFlags {
     text === undefined
       ? undefined
       : parseIntFlag(`--${name}`, text, min, max, { hint: " (see --help)" });
-  if (v.model !== undefined && !Model.safeParse(v.model).success) {
+  if (v.model !== undefined && !z.safeParse(Model, v.model).success) {
     bad(`--model must be one of pi3b, pi3b+, pi4, pi0w, not "${v.model}"`);
   }
   if ((v.model !== undefined || v.hostname !== undefined) && !v.sim) {

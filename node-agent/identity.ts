@@ -4,7 +4,7 @@
  * fixture trees (tests/fixtures/pi/).
  */
 import { buildNodeMap, nodeIdForHostname } from "../shared/node_map.ts";
-import type { Model, NodeHealth, NodeIdentity } from "../shared/schemas.ts";
+import type { Model, NodeHealth, NodeIdentity } from "../shared/wire_schemas.ts";
 import { parseKernelArgs } from "./cmdline.ts";
 import { readSmall } from "./fs_root.ts";
 import { AGENT_VERSION } from "./version.ts";

@@ -8,7 +8,8 @@
  */
 import type { Clock } from "../shared/clock.ts";
 import { ClusterError, ERROR_STATUS, type ErrorCode } from "../shared/errors.ts";
-import { ErrorBody, type Heartbeat, HeartbeatReply, parseOrThrow } from "../shared/schemas.ts";
+import { safeParse } from "zod/mini";
+import { ErrorBody, type Heartbeat, HeartbeatReply, parseOrThrow } from "../shared/wire_schemas.ts";
 import { backoffDelay, type BackoffPolicy, DEFAULT_BACKOFF } from "./backoff.ts";
 import { type Logger, silentLogger } from "./log.ts";
 
@@ -227,7 +228,7 @@ export class Reporter {
           throw new HubError("internal", `hub answered ${res.status} with non-JSON`, res.status);
         }
         if (!res.ok) {
-          const err = ErrorBody.safeParse(json);
+          const err = safeParse(ErrorBody, json);
           const code = err.success && isErrorCode(err.data.error.code)
             ? err.data.error.code
             : "internal";

@@ -74,7 +74,7 @@ export const NetbootStatus = z.strictObject({
   nat: CheckStatus,
   learning: z.strictObject({
     range: z.string().nullable(),
-    waitingFor: NodeId.nullable(),
+    waitingFor: z.nullable(NodeId),
     learned: z.number().int(),
     unknownMacs: z.number().int(),
   }),
@@ -113,7 +113,7 @@ export const MacsResponse = z.strictObject({
     at: z.number(),
     reason: z.string(),
   })),
-  waitingFor: NodeId.nullable(),
+  waitingFor: z.nullable(NodeId),
 });
 export type MacsResponse = z.infer<typeof MacsResponse>;
 

@@ -4,11 +4,35 @@
  * fields are rejected, so a typo in a client is an error, not a silent no-op.
  */
 import { z } from "zod";
-import { ClusterError } from "./errors.ts";
+import {
+  ErrorBody,
+  Heartbeat,
+  HeartbeatReply,
+  LedMode,
+  Mac,
+  Model,
+  NodeHealth,
+  NodeId,
+  NodeIdentity,
+  parseOrThrow,
+  RequestedLedMode,
+} from "./wire_schemas.ts";
 
-/** Raspberry Pi models a bay can hold. */
-export const Model = z.enum(["pi3b", "pi3b+", "pi4", "pi0w", "unknown"]);
-export type Model = z.infer<typeof Model>;
+// The agent's wire protocol is defined in wire_schemas.ts (zod/mini, so the agent does not load
+// classic zod); it is part of this module's public face all the same.
+export {
+  ErrorBody,
+  Heartbeat,
+  HeartbeatReply,
+  LedMode,
+  Mac,
+  Model,
+  NodeHealth,
+  NodeId,
+  NodeIdentity,
+  parseOrThrow,
+  RequestedLedMode,
+};
 
 /** Human name of each model. */
 export const MODEL_NAMES: Record<Model, string> = {
@@ -19,9 +43,6 @@ export const MODEL_NAMES: Record<Model, string> = {
   "unknown": "unknown model",
 };
 
-/** A control-plane node id (the module's size is checked by the hub). */
-export const NodeId = z.number().int().min(1).max(60);
-
 /** Power rail state of one node. */
 export const PowerState = z.enum(["on", "off"]);
 export type PowerState = z.infer<typeof PowerState>;
@@ -29,14 +50,6 @@ export type PowerState = z.infer<typeof PowerState>;
 /** What a power command asks for. */
 export const PowerAction = z.enum(["on", "off", "cycle"]);
 export type PowerAction = z.infer<typeof PowerAction>;
-
-/** Bay LED modes. `fault` is set by the agent itself when the hub is unreachable. */
-export const LedMode = z.enum(["heartbeat", "identify", "fault", "on", "off"]);
-export type LedMode = z.infer<typeof LedMode>;
-
-/** LED modes a client may request (debugled). */
-export const RequestedLedMode = z.enum(["heartbeat", "identify", "on", "off"]);
-export type RequestedLedMode = z.infer<typeof RequestedLedMode>;
 
 /** Node lifecycle as the hub sees it. */
 export const Lifecycle = z.enum(["off", "powering", "booting", "running", "lost", "fault"]);
@@ -84,58 +97,6 @@ export type EnableCommand = z.infer<typeof EnableCommand>;
 export const LedCommand = z.strictObject({ mode: RequestedLedMode });
 export type LedCommand = z.infer<typeof LedCommand>;
 
-const Mac = z.string().regex(
-  /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/,
-  "MAC must be six lower-case hex pairs like b8:27:eb:12:34:56",
-);
-
-/** What a node agent knows about itself. */
-export const NodeIdentity = z.strictObject({
-  /** Control-plane id if the agent knows it (config, kernel command line, hostname). */
-  node: NodeId.optional(),
-  hostname: z.string().min(1).max(253),
-  model: Model,
-  /** Board name as read from the device tree, e.g. "Raspberry Pi 3 Model B Plus Rev 1.3". */
-  boardName: z.string().max(200),
-  serial: z.string().max(64),
-  mac: Mac.nullable(),
-  agentVersion: z.string().max(40),
-});
-export type NodeIdentity = z.infer<typeof NodeIdentity>;
-
-/** Health figures sent with each heartbeat. */
-export const NodeHealth = z.strictObject({
-  uptimeSeconds: z.number().nonnegative(),
-  load1: z.number().nonnegative(),
-  memTotalBytes: z.number().int().nonnegative(),
-  memAvailableBytes: z.number().int().nonnegative(),
-  /** CPU temperature in °C, null where the board has no sensor. */
-  cpuTempCelsius: z.number().nullable(),
-});
-export type NodeHealth = z.infer<typeof NodeHealth>;
-
-/** `POST /api/v1/agent/heartbeat`: sent by each node agent every interval. */
-export const Heartbeat = z.strictObject({
-  identity: NodeIdentity,
-  health: NodeHealth,
-  led: LedMode,
-  /** Increases by one per heartbeat since the agent started. */
-  seq: z.number().int().nonnegative(),
-  /** Agent's wall clock at send time, ms since the epoch. */
-  sentAt: z.number().int().nonnegative(),
-});
-export type Heartbeat = z.infer<typeof Heartbeat>;
-
-/** The hub's answer to a heartbeat: commands for the node travel back here. */
-export const HeartbeatReply = z.strictObject({
-  node: NodeId,
-  /** The LED mode the hub wants (null: agent chooses, i.e. heartbeat). */
-  led: RequestedLedMode.nullable(),
-  /** How often the hub wants heartbeats, in ms. */
-  intervalMs: z.number().int().positive(),
-});
-export type HeartbeatReply = z.infer<typeof HeartbeatReply>;
-
 /** The latest report of a node's agent, as the hub keeps it. */
 export const AgentReport = z.strictObject({
   identity: NodeIdentity,
@@ -154,14 +115,14 @@ export const NodeStatus = z.strictObject({
   slot: z.number().int().min(1).max(6),
   hostname: z.string(),
   ip: z.string(),
-  mac: Mac.nullable(),
+  mac: z.nullable(Mac),
   expectedModel: Model,
   lan: z.boolean(),
   enabled: z.boolean(),
   power: z.strictObject({ desired: PowerState, actual: PowerState }),
   lifecycle: Lifecycle,
   /** LED mode the hub asked for (null: the agent's default heartbeat). */
-  ledRequested: RequestedLedMode.nullable(),
+  ledRequested: z.nullable(RequestedLedMode),
   lastHeartbeatAt: z.number().int().nullable(),
   /**
    * The last heartbeat the hub has seen from this bay since it started, kept when the node goes
@@ -236,32 +197,8 @@ export const ClusterEvent = z.strictObject({
   id: z.number().int().positive(),
   at: z.number().int(),
   type: EventType,
-  node: NodeId.nullable(),
+  node: z.nullable(NodeId),
   message: z.string(),
   data: z.record(z.string(), z.unknown()),
 });
 export type ClusterEvent = z.infer<typeof ClusterEvent>;
-
-/** Every error body: `{"error":{"code":"…","message":"…"}}`. */
-export const ErrorBody = z.strictObject({
-  error: z.strictObject({
-    code: z.string(),
-    message: z.string(),
-    details: z.unknown().optional(),
-  }),
-});
-export type ErrorBody = z.infer<typeof ErrorBody>;
-
-/**
- * Validates `value` against `schema`, throwing a {@link ClusterError} (`invalid_body`) whose
- * message names each bad field, e.g. `state: expected one of "on"|"off"|"cycle"`.
- */
-export function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, what = "body"): T {
-  const r = schema.safeParse(value);
-  if (r.success) return r.data;
-  const problems = r.error.issues.map((i) => {
-    const path = i.path.length ? i.path.join(".") : what;
-    return `${path}: ${i.message}`;
-  });
-  throw new ClusterError("invalid_body", `invalid ${what}: ${problems.join("; ")}`, problems);
-}

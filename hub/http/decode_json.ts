@@ -31,7 +31,7 @@ export const FRAME: JsonSubject = {
  * `peek` sees the parsed value before validation (the WebSocket reads the request id).
  */
 export function decodeJson<T>(
-  schema: z.ZodType<T>,
+  schema: z.core.$ZodType<T>,
   text: string,
   limit: number,
   subject: JsonSubject = BODY,

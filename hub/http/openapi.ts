@@ -48,7 +48,7 @@ function simplify(v: unknown): unknown {
   return out;
 }
 
-function jsonSchema(schema: z.ZodType): unknown {
+function jsonSchema(schema: z.core.$ZodType): unknown {
   return simplify(z.toJSONSchema(schema, { unrepresentable: "any", io: "input" }));
 }
 

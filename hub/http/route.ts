@@ -18,11 +18,11 @@ export interface RouteSpec<B = unknown> {
   summary: string;
   auth: RouteAuth;
   /** Body schema; the handler receives the validated body. */
-  body?: z.ZodType<B>;
+  body?: z.core.$ZodType<B>;
   /** An empty body is read as `{}` (for bodies whose fields are all optional). */
   bodyOptional?: boolean;
   /** Schema of the success response (for OpenAPI). */
-  response?: z.ZodType;
+  response?: z.core.$ZodType;
   /** Success status (default 200). */
   status?: number;
   /** Query parameters (for OpenAPI): name → description. */

@@ -6,7 +6,7 @@
  */
 import type { Clock } from "../../shared/clock.ts";
 import type { BinaryValue, GpioLine } from "../../shared/pins/gpio_line.ts";
-import type { LedMode, Model } from "../../shared/schemas.ts";
+import type { LedMode, Model } from "../../shared/wire_schemas.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import { isConstant, type LedPattern, patternFor } from "../../shared/led/patterns.ts";
 import { currentEdge, edgeAt } from "../../shared/led/schedule.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { z } from "zod";
+import { z } from "zod";
 import {
   AgentReport,
   BulkPowerCommand,
@@ -109,7 +109,7 @@ const clusterEvent = () => ({
 
 // Each object schema with a factory for a valid example.
 // deno-lint-ignore no-explicit-any
-const OBJECTS: [string, z.ZodType<any>, () => Record<string, unknown>][] = [
+const OBJECTS: [string, z.core.$ZodType<any>, () => Record<string, unknown>][] = [
   ["PowerCommand", PowerCommand, () => ({ state: "cycle" })],
   ["BulkPowerCommand", BulkPowerCommand, () => ({ state: "on", nodes: "1-16,23,30-60" })],
   ["LedCommand", LedCommand, () => ({ mode: "identify" })],
@@ -125,19 +125,19 @@ const OBJECTS: [string, z.ZodType<any>, () => Record<string, unknown>][] = [
   ["ErrorBody", ErrorBody, () => ({ error: { code: "invalid_range", message: "bad" } })],
 ];
 
-function accepts(schema: z.ZodType<unknown>, value: unknown, label: string): void {
-  const r = schema.safeParse(value);
+function accepts(schema: z.core.$ZodType<unknown>, value: unknown, label: string): void {
+  const r = z.safeParse(schema, value);
   assert.ok(r.success, `${label} should be accepted: ${r.success ? "" : r.error.message}`);
 }
-function rejects(schema: z.ZodType<unknown>, value: unknown, label: string): void {
-  assert.equal(schema.safeParse(value).success, false, `${label} should be rejected`);
+function rejects(schema: z.core.$ZodType<unknown>, value: unknown, label: string): void {
+  assert.equal(z.safeParse(schema, value).success, false, `${label} should be rejected`);
 }
 
 Deno.test("every object schema accepts its valid example and returns it unchanged", () => {
   for (const [name, schema, make] of OBJECTS) {
     const value = make();
     accepts(schema, value, name);
-    assert.deepEqual(schema.parse(value), value, name);
+    assert.deepEqual(z.parse(schema, value), value, name);
   }
 });
 
@@ -177,7 +177,7 @@ Deno.test("every object schema rejects a missing required field and non-objects"
 });
 
 Deno.test("wrong types are rejected field by field", () => {
-  const cases: [string, z.ZodType<unknown>, Record<string, unknown>][] = [
+  const cases: [string, z.core.$ZodType<unknown>, Record<string, unknown>][] = [
     ["PowerCommand.state number", PowerCommand, { state: 1 }],
     ["PowerCommand.state unknown", PowerCommand, { state: "toggle" }],
     ["PowerCommand.state case", PowerCommand, { state: "ON" }],
@@ -255,7 +255,7 @@ Deno.test("MACs: six lower-case hex pairs with colons, or null where allowed", (
 });
 
 Deno.test("enums accept exactly their members", () => {
-  const enums: [string, z.ZodType<unknown>, string[]][] = [
+  const enums: [string, z.core.$ZodType<unknown>, string[]][] = [
     ["Model", Model, ["pi3b", "pi3b+", "pi4", "pi0w", "unknown"]],
     ["PowerState", PowerState, ["on", "off"]],
     ["PowerAction", PowerAction, ["on", "off", "cycle"]],
@@ -288,7 +288,7 @@ Deno.test("parseOrThrow returns the parsed value on success", () => {
 });
 
 /** Runs parseOrThrow expecting failure; returns the ClusterError. */
-function failure(schema: z.ZodType<unknown>, value: unknown, what?: string): ClusterError {
+function failure(schema: z.core.$ZodType<unknown>, value: unknown, what?: string): ClusterError {
   try {
     parseOrThrow(schema, value, what);
   } catch (e) {

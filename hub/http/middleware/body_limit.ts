@@ -75,7 +75,7 @@ export async function readLimitedText(req: Request, limit: number): Promise<stri
 /** Reads and validates a JSON body. */
 export async function readBody<T>(
   c: Context,
-  schema: z.ZodType<T>,
+  schema: z.core.$ZodType<T>,
   optional = false,
 ): Promise<T> {
   const text = await readLimitedText(c.req.raw, MAX_BODY_BYTES);
