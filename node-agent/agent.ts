@@ -8,13 +8,13 @@ import { type Clock, realClock } from "../shared/clock.ts";
 import type { GpioLine } from "../shared/pins/gpio_line.ts";
 import { type GpioBackend, openGpioLine } from "../shared/pins/open.ts";
 import type {
-  Heartbeat,
   LedMode,
   Model,
   NodeHealth,
   NodeIdentity,
   RequestedLedMode,
 } from "../shared/wire_schemas.ts";
+import { heartbeatJson } from "./heartbeat_json.ts";
 import { readHealth, readIdentity } from "./identity.ts";
 import { LedEngine } from "./led/engine.ts";
 import { consoleLogger } from "./log.ts";
@@ -112,6 +112,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   let toldNode: number | undefined;
   const apply = () => engine.setMode(faulted ? "fault" : hubRequested ?? "heartbeat");
   const health = opts.health ?? (() => readHealth(root));
+  const toJson = heartbeatJson(identity);
 
   const reporter = new Reporter({
     hub: opts.hub,
@@ -124,13 +125,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     jitter: opts.jitter,
     fetch: opts.fetch,
     logger,
-    heartbeat: async (seq): Promise<Heartbeat> => ({
-      identity,
-      health: await health(),
-      led: engine.mode,
-      seq,
-      sentAt: Math.floor(clock.now()),
-    }),
+    heartbeat: async (seq) => toJson(await health(), engine.mode, seq, Math.floor(clock.now())),
     onReply: (reply) => {
       // Said once, and again only if the hub's answer changes (not on every heartbeat).
       if (identity.node === undefined && reply.node !== toldNode) {

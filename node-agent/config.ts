@@ -41,6 +41,7 @@ export const USAGE = `cluster node agent: drives the bay LED (GPIO 21) and repor
   --sim                simulated GPIO line; allows --model and --hostname overrides
   --model M            with --sim: pi3b | pi3b+ | pi4 | pi0w
   --hostname NAME      with --sim: hostname to report
+  --sim-edge-log PATH  with --sim: on exit, write the line's edges to PATH (JSON, for bench/)
   --gpio-backend B     auto | sysfs | chardev | sim (default auto)
   --root PATH          filesystem root for identity, config and cmdline (default /)
   --interval-ms MS     heartbeat interval until the hub says otherwise (default 1000)
@@ -56,6 +57,7 @@ export interface AgentFlags {
   sim: boolean;
   model?: Model;
   hostname?: string;
+  simEdgeLog?: string;
   gpioBackend?: GpioBackend;
   root: string;
   intervalMs?: number;
@@ -82,6 +84,7 @@ export function parseAgentFlags(args: string[]): AgentFlags {
         sim: { type: "boolean", default: false },
         model: { type: "string" },
         hostname: { type: "string" },
+        "sim-edge-log": { type: "string" },
         "gpio-backend": { type: "string" },
         root: { type: "string", default: "/" },
         "interval-ms": { type: "string" },
@@ -102,6 +105,7 @@ export function parseAgentFlags(args: string[]): AgentFlags {
   if ((v.model !== undefined || v.hostname !== undefined) && !v.sim) {
     bad("--model and --hostname only go with --sim (a real node reads its own identity)");
   }
+  if (v["sim-edge-log"] !== undefined && !v.sim) bad("--sim-edge-log only goes with --sim");
   const backend = v["gpio-backend"];
   if (backend !== undefined && !isGpioBackend(backend)) {
     bad(`--gpio-backend must be one of ${GPIO_BACKENDS.join(", ")}, not "${backend}"`);
@@ -115,6 +119,7 @@ export function parseAgentFlags(args: string[]): AgentFlags {
     sim: v.sim,
     model: v.model as Model | undefined,
     hostname: v.hostname,
+    simEdgeLog: v["sim-edge-log"],
     gpioBackend: backend as GpioBackend | undefined,
     root: v.root,
     intervalMs: int("interval-ms", v["interval-ms"], 100, 3_600_000),
@@ -194,11 +199,14 @@ export async function resolveAgentOptions(
   };
 }
 
+/** What `main.ts` runs: the agent's options, and where to write a simulated line's edges. */
+export type MainOptions = AgentOptions & { simEdgeLog?: string };
+
 /** Everything `main.ts` needs: flags parsed, config and kernel command line read. */
-export async function loadAgentOptions(args: string[]): Promise<AgentOptions | "help"> {
+export async function loadAgentOptions(args: string[]): Promise<MainOptions | "help"> {
   const flags = parseAgentFlags(args);
   if (flags.help) return "help";
   const config = await readConfigFile(flags.config ?? underRoot(flags.root, CONFIG_PATH));
   const kernel = parseKernelArgs((await readSmall(flags.root, "/proc/cmdline")) ?? "");
-  return resolveAgentOptions(flags, config, kernel);
+  return { ...await resolveAgentOptions(flags, config, kernel), simEdgeLog: flags.simEdgeLog };
 }

@@ -22,3 +22,17 @@ export async function readSmall(root: string, path: string): Promise<string | un
     return undefined;
   }
 }
+
+/**
+ * `readSmall`, synchronously: for /proc and /sys files read every heartbeat, where a read
+ * takes microseconds and an async read would hand each one to a worker thread and back.
+ */
+export function readSmallSync(root: string, path: string): string | undefined {
+  const full = underRoot(root, path);
+  try {
+    return Deno.readTextFileSync(full).replace(/\0+/g, "").trim();
+  } catch (e) {
+    throwIfRefused(e, full);
+    return undefined;
+  }
+}

@@ -6,7 +6,7 @@
 import { buildNodeMap, nodeIdForHostname } from "../shared/node_map.ts";
 import type { Model, NodeHealth, NodeIdentity } from "../shared/wire_schemas.ts";
 import { parseKernelArgs } from "./cmdline.ts";
-import { readSmall } from "./fs_root.ts";
+import { readSmall, readSmallSync } from "./fs_root.ts";
 import { AGENT_VERSION } from "./version.ts";
 
 /** The model a device-tree board name denotes ("Raspberry Pi 3 Model B Plus Rev 1.3"). */
@@ -85,21 +85,31 @@ export async function readIdentity(opts: IdentityOptions = {}): Promise<NodeIden
   };
 }
 
+const MEMINFO_FIELDS = ["MemTotal", "MemAvailable", "MemFree", "Buffers", "Cached"] as const;
+/** One pattern per field, compiled once (readHealth runs every heartbeat). */
+const MEMINFO_RE = Object.fromEntries(
+  MEMINFO_FIELDS.map((k) => [k, new RegExp(`^${k}:\\s+([0-9]+) kB`, "m")]),
+) as Record<typeof MEMINFO_FIELDS[number], RegExp>;
+
 /** A /proc/meminfo field in bytes. */
-function meminfo(text: string, key: string): number | undefined {
-  const m = text.match(new RegExp(`^${key}:\\s+([0-9]+) kB`, "m"));
+function meminfo(text: string, key: typeof MEMINFO_FIELDS[number]): number | undefined {
+  const m = MEMINFO_RE[key].exec(text);
   return m ? Number(m[1]) * 1024 : undefined;
 }
 
-/** Reads uptime, load, memory and CPU temperature. Missing figures read as 0 / null. */
+/**
+ * Reads uptime, load, memory and CPU temperature. Missing figures read as 0 / null. The reads
+ * are synchronous (readSmallSync): five small kernel files once a heartbeat.
+ */
+// deno-lint-ignore require-await
 export async function readHealth(root = "/"): Promise<NodeHealth> {
-  const uptime = Number(((await readSmall(root, "/proc/uptime")) ?? "0").split(/\s+/)[0]);
-  const load1 = Number(((await readSmall(root, "/proc/loadavg")) ?? "0").split(/\s+/)[0]);
-  const mem = (await readSmall(root, "/proc/meminfo")) ?? "";
+  const uptime = Number((readSmallSync(root, "/proc/uptime") ?? "0").split(/\s+/)[0]);
+  const load1 = Number((readSmallSync(root, "/proc/loadavg") ?? "0").split(/\s+/)[0]);
+  const mem = readSmallSync(root, "/proc/meminfo") ?? "";
   const total = meminfo(mem, "MemTotal") ?? 0;
   const available = meminfo(mem, "MemAvailable") ??
     (meminfo(mem, "MemFree") ?? 0) + (meminfo(mem, "Buffers") ?? 0) + (meminfo(mem, "Cached") ?? 0);
-  const milli = await readSmall(root, "/sys/class/thermal/thermal_zone0/temp");
+  const milli = readSmallSync(root, "/sys/class/thermal/thermal_zone0/temp");
   const temp = milli !== undefined && /^-?[0-9]+$/.test(milli) ? Number(milli) / 1000 : null;
   return {
     uptimeSeconds: Number.isFinite(uptime) && uptime >= 0 ? uptime : 0,

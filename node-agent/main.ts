@@ -3,6 +3,7 @@
  * or SIGINT, then leaves the LED off, releases the GPIO line and exits 0.
  */
 import { ClusterError } from "../shared/errors.ts";
+import { SimulatedGpioLine } from "../shared/pins/simulated.ts";
 import { startAgent } from "./agent.ts";
 import { loadAgentOptions, USAGE } from "./config.ts";
 import { consoleLogger } from "./log.ts";
@@ -22,9 +23,10 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
+  const { simEdgeLog, ...agentOptions } = options;
   let agent;
   try {
-    agent = await startAgent({ ...options, logger: consoleLogger, ledLeadMs: LED_LEAD_MS });
+    agent = await startAgent({ ...agentOptions, logger: consoleLogger, ledLeadMs: LED_LEAD_MS });
   } catch (e) {
     const msg = e instanceof ClusterError ? e.message : `unexpected: ${(e as Error).stack}`;
     console.error(`cluster-agent: ${msg}`);
@@ -35,6 +37,9 @@ async function main(): Promise<number> {
   const sig = await signalled;
   consoleLogger.info(`${sig}: turning the LED off and releasing GPIO ${agent.line.gpio}`);
   await agent.stop();
+  if (simEdgeLog && agent.line instanceof SimulatedGpioLine) {
+    await Deno.writeTextFile(simEdgeLog, JSON.stringify(agent.line.edges));
+  }
   return 0;
 }
 

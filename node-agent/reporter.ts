@@ -9,8 +9,9 @@
 import type { Clock } from "../shared/clock.ts";
 import { ClusterError, ERROR_STATUS, type ErrorCode } from "../shared/errors.ts";
 import { safeParse } from "zod/mini";
-import { ErrorBody, type Heartbeat, HeartbeatReply, parseOrThrow } from "../shared/wire_schemas.ts";
+import { ErrorBody, HeartbeatReply, parseOrThrow } from "../shared/wire_schemas.ts";
 import { backoffDelay, type BackoffPolicy, DEFAULT_BACKOFF } from "./backoff.ts";
+import { FetchPoster, KeepAlivePoster, type Poster } from "./keep_alive.ts";
 import { type Logger, silentLogger } from "./log.ts";
 
 /** The hub's heartbeat endpoint, relative to its base URL. */
@@ -23,8 +24,8 @@ export interface ReporterOptions {
   /** Agent key, sent as `Authorization: Bearer <key>`. */
   key: string;
   clock: Clock;
-  /** Builds the heartbeat to send now (latest state). */
-  heartbeat: (seq: number) => Promise<Heartbeat>;
+  /** Builds the JSON text of the heartbeat to send now (latest state; see heartbeat_json.ts). */
+  heartbeat: (seq: number) => Promise<string>;
   /** Called with every valid reply. */
   onReply?: (reply: HeartbeatReply) => void;
   /** Called when the fault state changes (true: no reply for `faultAfterMs`). */
@@ -42,6 +43,10 @@ export interface ReporterOptions {
   backoff?: BackoffPolicy;
   /** Jitter source in [0, 1) (default Math.random). */
   jitter?: () => number;
+  /**
+   * Sends through this fetch. Without one, an http: hub is reached over one kept-alive
+   * connection (keep_alive.ts), an https: hub through the global fetch.
+   */
   fetch?: typeof fetch;
   logger?: Logger;
 }
@@ -63,7 +68,9 @@ function isErrorCode(code: string): code is ErrorCode {
 
 /** Sends heartbeats until stopped. */
 export class Reporter {
-  readonly #o: Required<Omit<ReporterOptions, "onReply" | "onFault">> & ReporterOptions;
+  readonly #o: Required<Omit<ReporterOptions, "onReply" | "onFault" | "fetch">> & ReporterOptions;
+  readonly #poster: Poster;
+  readonly #url: string;
   readonly #stop = new AbortController();
   #kick = new AbortController();
   #loops: Promise<unknown> | undefined;
@@ -82,9 +89,19 @@ export class Reporter {
       faultAfterMs: opts.faultAfterMs ?? 5000,
       backoff: opts.backoff ?? DEFAULT_BACKOFF,
       jitter: opts.jitter ?? Math.random,
-      fetch: opts.fetch ?? globalThis.fetch.bind(globalThis),
       logger: opts.logger ?? silentLogger,
     };
+    this.#url = `${opts.hub.replace(/\/+$/, "")}${HEARTBEAT_PATH}`;
+    // Fixed for the agent's life: built once, not per heartbeat.
+    const headers = {
+      "authorization": `Bearer ${opts.key}`,
+      "content-type": "application/json",
+    };
+    this.#poster = opts.fetch
+      ? new FetchPoster(this.#url, headers, opts.fetch)
+      : this.#url.startsWith("http:")
+      ? new KeepAlivePoster(this.#url, headers)
+      : new FetchPoster(this.#url, headers, globalThis.fetch.bind(globalThis));
     this.#intervalMs = this.#o.intervalMs;
     this.#lastOkAt = opts.clock.now();
   }
@@ -130,6 +147,7 @@ export class Reporter {
     this.#stop.abort();
     this.#kick.abort();
     await this.#loops;
+    this.#poster.close();
   }
 
   async #sendLoop(): Promise<void> {
@@ -176,12 +194,16 @@ export class Reporter {
     this.#failures = 0;
     this.#lastError = undefined;
     this.#lastOkAt = this.#o.clock.now();
+    const rearm = this.#faulted || reply.intervalMs !== this.#intervalMs;
     this.#intervalMs = reply.intervalMs;
     if (this.#faulted) {
       this.#faulted = false;
       this.#o.onFault?.(false);
     }
-    this.#kick.abort(); // re-arm the watchdog from the new lastOkAt
+    // The watchdog's timer stays armed across heartbeats: when it fires it sleeps on to the
+    // deadline the latest reply set. It is re-armed only when it sleeps forever (faulted) or
+    // the threshold changed; one timer per heartbeat would be churn for nothing.
+    if (rearm) this.#kick.abort();
     this.#o.onReply?.(reply);
   }
 
@@ -192,7 +214,8 @@ export class Reporter {
   }
 
   async #send(seq: number): Promise<HeartbeatReply> {
-    const { clock, timeoutMs, hub } = this.#o;
+    const { clock, timeoutMs } = this.#o;
+    const url = this.#url;
     const body = await this.#o.heartbeat(seq);
     const abort = new AbortController();
     const onStop = () => abort.abort();
@@ -203,38 +226,29 @@ export class Reporter {
       abort.abort();
       throw new HubError("not_ready", `hub did not answer within ${timeoutMs} ms`);
     });
-    const url = `${hub.replace(/\/+$/, "")}${HEARTBEAT_PATH}`;
     try {
       const exchange = (async () => {
-        let res: Response;
+        let res;
         try {
-          res = await this.#o.fetch(url, {
-            method: "POST",
-            headers: {
-              "authorization": `Bearer ${this.#o.key}`,
-              "content-type": "application/json",
-            },
-            body: JSON.stringify(body),
-            signal: abort.signal,
-          });
+          res = await this.#poster.post(body, abort.signal);
         } catch (e) {
           throw new HubError("not_ready", `cannot reach ${url}: ${(e as Error).message}`);
         }
-        const text = await res.text();
+        const { status, text } = res;
         let json: unknown;
         try {
           json = JSON.parse(text);
         } catch {
-          throw new HubError("internal", `hub answered ${res.status} with non-JSON`, res.status);
+          throw new HubError("internal", `hub answered ${status} with non-JSON`, status);
         }
-        if (!res.ok) {
+        if (status < 200 || status > 299) {
           const err = safeParse(ErrorBody, json);
           const code = err.success && isErrorCode(err.data.error.code)
             ? err.data.error.code
             : "internal";
           const msg = err.success ? err.data.error.message : text.slice(0, 200);
-          const hint = res.status === 401 ? " (check the agent key)" : "";
-          throw new HubError(code, `hub answered ${res.status}: ${msg}${hint}`, res.status);
+          const hint = status === 401 ? " (check the agent key)" : "";
+          throw new HubError(code, `hub answered ${status}: ${msg}${hint}`, status);
         }
         return parseOrThrow(HeartbeatReply, json, "heartbeat reply");
       })();

@@ -1,0 +1,498 @@
+/**
+ * Agent footprint benchmark (not a test): what the agent costs a node. Side by side, in one
+ * run, for `--seconds` (default 60):
+ *
+ *  - the Deno agent AS INSTALLED: scripts/agent/install-agent.sh --mode bundle into a temp
+ *    root (with this machine's deno), started through the wrapper it wrote (so with its exact
+ *    flags), `--sim` with `--sim-edge-log`, 1 s heartbeats;
+ *  - the sh agent (Pi Zero W), installed with --mode sh, on a sysfs-like temp tree, curl;
+ *  - the vendor's LED loop (`echo 1 > value; sleep 0.10; echo 0 > value; sleep 0.90`).
+ *
+ * The agents report to a minimal hub on 127.0.0.1 (bench/bare_server.ts: parses each body,
+ * answers a fixed HeartbeatReply). The sh agent and the vendor loop run in PID namespaces of
+ * their own (`unshare --pid --fork`) so that their forks can be counted (the namespace's last
+ * PID). Printed per program: CPU (utime + stime + cutime + cstime of the process tree, from
+ * /proc/PID/stat), RSS (VmRSS of the tree, mean and max of 1 s samples), wake-ups
+ * (voluntary + involuntary context switches of every thread, /proc/PID/task/TID/status;
+ * for the forking programs, forks per second instead) and the LED edge error against each
+ * program's ideal timeline (Deno agent: its simulated line's edge log; the others: inotify on
+ * the value file).
+ *
+ *   deno task bench:agent [--seconds 60]
+ */
+import { parseArgs } from "node:util";
+import { HEARTBEAT } from "../shared/led/patterns.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const dec = new TextDecoder();
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+interface Edge {
+  at: number;
+  value: 0 | 1;
+}
+
+/** Summary of one program. */
+interface Figures {
+  name: string;
+  cpuSeconds: number;
+  cpuPercent: number;
+  rssMeanMiB: number;
+  rssMaxMiB: number;
+  /** Context switches per second (all threads), for the Deno agent. */
+  wakeupsPerSecond?: number;
+  /** Forks per second, for the programs in a PID namespace. */
+  forksPerSecond?: number;
+  edges: number;
+  p50: number;
+  p99: number;
+  max: number;
+  heartbeats?: number;
+}
+
+// ------------------------------------------------------------------ /proc
+
+const CLK_TCK = 100;
+
+function statFields(pid: number): string[] | undefined {
+  try {
+    const s = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return s.slice(s.lastIndexOf(")") + 2).split(" ");
+  } catch {
+    return undefined;
+  }
+}
+
+/** pid → parent pid, for every process. */
+function parents(): Map<number, number> {
+  const m = new Map<number, number>();
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^[0-9]+$/.test(e.name)) continue;
+    const f = statFields(Number(e.name));
+    if (f) m.set(Number(e.name), Number(f[1]));
+  }
+  return m;
+}
+
+/** `root` and all its descendants. */
+function tree(root: number): number[] {
+  const pp = parents();
+  const out = [root];
+  for (let i = 0; i < out.length; i++) {
+    for (const [pid, ppid] of pp) if (ppid === out[i]) out.push(pid);
+  }
+  return out;
+}
+
+/**
+ * CPU ticks of a process tree: utime + stime + cutime + cstime of each member (a reaped child's
+ * time is in its parent's cutime/cstime, so nothing is counted twice).
+ */
+function treeTicks(root: number): number {
+  let t = 0;
+  for (const pid of tree(root)) {
+    const f = statFields(pid);
+    if (f) t += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+  }
+  return t;
+}
+
+function statusField(pid: number, re: RegExp): number {
+  try {
+    return Number(re.exec(Deno.readTextFileSync(`/proc/${pid}/status`))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+function treeRssKiB(root: number): number {
+  return tree(root).reduce((s, pid) => s + statusField(pid, /^VmRSS:\s+([0-9]+)/m), 0);
+}
+
+/** Voluntary + involuntary context switches of every thread of `pid`. */
+function contextSwitches(pid: number): number {
+  let n = 0;
+  for (const t of Deno.readDirSync(`/proc/${pid}/task`)) {
+    const s = Deno.readTextFileSync(`/proc/${pid}/task/${t.name}/status`);
+    for (const m of s.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+([0-9]+)/gm)) n += Number(m[1]);
+  }
+  return n;
+}
+
+/** The last PID handed out in the PID namespace of `pid` (read from inside it). */
+async function nsLastPid(pid: number): Promise<number | undefined> {
+  const out = await new Deno.Command("nsenter", {
+    args: ["-t", String(pid), "-p", "cat", "/proc/sys/kernel/ns_last_pid"],
+    stdout: "piped",
+    stderr: "null",
+  }).output().catch(() => undefined);
+  return out?.success ? Number(dec.decode(out.stdout).trim()) : undefined;
+}
+
+function loadavg(): string {
+  return Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
+}
+
+// ------------------------------------------------------------------ edges
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+/**
+ * Edge error against a 1000 ms timeline anchored at the first rising edge: rising edges due
+ * at k × 1000 ms, falling ones at k × 1000 + `highMs`. Each edge is paired with the nearest
+ * due time of its kind, so a skipped pulse does not shift every later edge.
+ */
+function edgeErrors(edges: Edge[], highMs: number): { p50: number; p99: number; max: number } {
+  const first = edges.find((e) => e.value === 1);
+  if (!first) return { p50: NaN, p99: NaN, max: NaN };
+  const errs = edges.filter((e) => e.at >= first.at).map((e) => {
+    const offset = e.value === 1 ? 0 : highMs;
+    const k = Math.round((e.at - first.at - offset) / 1000);
+    return Math.abs(e.at - (first.at + k * 1000 + offset));
+  }).sort((a, b) => a - b);
+  return { p50: percentile(errs, 50), p99: percentile(errs, 99), max: errs.at(-1) ?? NaN };
+}
+
+/** Watches a value file with inotify; returns the edges seen and a stop function. */
+function watchValue(dir: string, file: string) {
+  const edges: Edge[] = [];
+  let last = "";
+  const watcher = Deno.watchFs(dir, { recursive: false });
+  const done = (async () => {
+    for await (const ev of watcher) {
+      const at = performance.timeOrigin + performance.now();
+      if (ev.kind !== "modify" && ev.kind !== "create") continue;
+      let text: string;
+      try {
+        text = Deno.readTextFileSync(file).trim();
+      } catch {
+        continue;
+      }
+      if ((text === "0" || text === "1") && text !== last) {
+        last = text;
+        edges.push({ at, value: Number(text) as 0 | 1 });
+      }
+    }
+  })();
+  return {
+    edges,
+    async stop() {
+      watcher.close();
+      await done;
+    },
+  };
+}
+
+// ------------------------------------------------------------------ the programs
+
+async function run(cmd: string, args: string[], env?: Record<string, string>): Promise<string> {
+  const out = await new Deno.Command(cmd, { args, env, stdout: "piped", stderr: "piped" }).output();
+  if (!out.success) {
+    throw new Error(`${cmd} ${args.join(" ")} failed: ${dec.decode(out.stderr).slice(0, 500)}`);
+  }
+  return dec.decode(out.stdout);
+}
+
+interface Running {
+  name: string;
+  /** The process whose tree is measured. */
+  pid: number;
+  child: Deno.ChildProcess;
+  /** In a PID namespace of its own (forks countable). */
+  ns: boolean;
+  edges(): Promise<Edge[]>;
+  highMs: number;
+  stop(): Promise<void>;
+}
+
+async function startBareHub(): Promise<{ url: string; child: Deno.ChildProcess }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", `${ROOT}bench/bare_server.ts`, "--max-seconds", "3600"],
+    stdin: "piped",
+    stdout: "piped",
+  }).spawn();
+  const reader = child.stdout.getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("bare_server exited");
+    text += dec.decode(value);
+  }
+  reader.releaseLock();
+  child.stdout.cancel();
+  return { url: `http://127.0.0.1:${JSON.parse(text).port}`, child };
+}
+
+async function startDenoAgent(tmp: string, hub: string, keyFile: string): Promise<Running> {
+  const root = `${tmp}/deno-root`;
+  await Deno.mkdir(root);
+  await run("sh", [
+    `${ROOT}scripts/agent/install-agent.sh`,
+    "--root",
+    root,
+    "--mode",
+    "bundle",
+    "--deno-binary",
+    Deno.execPath(),
+    "--hub",
+    hub,
+    "--key-file",
+    keyFile,
+  ]);
+  // The installed wrapper, pointed at the temp root instead of /opt.
+  const wrapper = (await Deno.readTextFile(`${root}/opt/cluster-agent/cluster-agent`))
+    .replaceAll("/opt/cluster-agent/", `${root}/opt/cluster-agent/`);
+  await Deno.writeTextFile(`${tmp}/deno-wrapper.sh`, wrapper);
+  const edgeLog = `${tmp}/deno-edges.json`;
+  const child = new Deno.Command("sh", {
+    args: [
+      `${tmp}/deno-wrapper.sh`,
+      "--config",
+      `${root}/etc/cluster-agent/agent.json`,
+      "--key-file",
+      keyFile,
+      "--sim",
+      "--model",
+      "pi3b+",
+      "--hostname",
+      "node07",
+      "--node",
+      "7",
+      "--sim-edge-log",
+      edgeLog,
+    ],
+    env: { DENO_DIR: `${tmp}/deno-dir`, DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const stderr = child.stderr.pipeThrough(new TextDecoderStream());
+  let log = "";
+  const logged = (async () => {
+    for await (const t of stderr) log += t;
+  })();
+  return {
+    name: "Deno agent (installed)",
+    pid: child.pid, // the wrapper execs deno: same PID
+    child,
+    ns: false,
+    highMs: HEARTBEAT.edges[1].offset,
+    async edges() {
+      const raw = JSON.parse(await Deno.readTextFile(edgeLog)) as Edge[];
+      return raw;
+    },
+    async stop() {
+      child.kill("SIGTERM");
+      const s = await child.status;
+      await logged;
+      if (s.code !== 0) console.error(`Deno agent exited ${s.code}:\n${log}`);
+    },
+  };
+}
+
+/** A sysfs-like tree with GPIO 21 already exported at base 512 (gpio533). */
+async function fakeSysfs(dir: string): Promise<string> {
+  const gpio = `${dir}/class/gpio`;
+  await Deno.mkdir(`${gpio}/gpiochip512`, { recursive: true });
+  await Deno.writeTextFile(`${gpio}/gpiochip512/label`, "pinctrl-bcm2835\n");
+  await Deno.writeTextFile(`${gpio}/gpiochip512/base`, "512\n");
+  await Deno.mkdir(`${gpio}/gpio533`);
+  await Deno.writeTextFile(`${gpio}/gpio533/direction`, "in\n");
+  await Deno.writeTextFile(`${gpio}/gpio533/value`, "0\n");
+  await Deno.writeTextFile(`${gpio}/export`, "");
+  await Deno.writeTextFile(`${gpio}/unexport`, "");
+  return `${gpio}/gpio533`;
+}
+
+async function startShAgent(tmp: string, hub: string, keyFile: string): Promise<Running> {
+  const root = `${tmp}/sh-root`;
+  await Deno.mkdir(root);
+  await run("sh", [
+    `${ROOT}scripts/agent/install-agent.sh`,
+    "--root",
+    root,
+    "--mode",
+    "sh",
+    "--hub",
+    hub,
+    "--key-file",
+    keyFile,
+  ]);
+  const valueDir = await fakeSysfs(`${tmp}/sh-sys`);
+  const watch = watchValue(valueDir, `${valueDir}/value`);
+  const child = new Deno.Command("unshare", {
+    args: [
+      "--pid",
+      "--fork",
+      "--kill-child",
+      "sh",
+      `${root}/opt/cluster-agent/cluster-agent.sh`,
+      "--hub",
+      hub,
+      "--key-file",
+      keyFile,
+      "--sysfs-root",
+      `${tmp}/sh-sys`,
+      "--model",
+      "pi3b+",
+      "--hostname",
+      "node08",
+      "--node",
+      "8",
+    ],
+    env: { TMPDIR: tmp },
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  return {
+    name: "sh agent (Zero W)",
+    pid: child.pid,
+    child,
+    ns: true,
+    highMs: HEARTBEAT.edges[1].offset,
+    async edges() {
+      await watch.stop();
+      return watch.edges;
+    },
+    async stop() {
+      // SIGTERM to the agent itself (the namespace's init, PID 1 inside): it cleans up.
+      const sh = tree(child.pid)[1];
+      if (sh) Deno.kill(sh, "SIGTERM");
+      await Promise.race([child.status, sleep(3000)]);
+      try {
+        child.kill("SIGKILL");
+      } catch { /* gone */ }
+      await child.status;
+    },
+  };
+}
+
+async function startVendorLoop(tmp: string): Promise<Running> {
+  const dir = `${tmp}/vendor`;
+  await Deno.mkdir(dir);
+  const value = `${dir}/value`;
+  await Deno.writeTextFile(value, "0\n");
+  const watch = watchValue(dir, value);
+  const script =
+    `while true; do echo 1 > "${value}"; sleep 0.10; echo 0 > "${value}"; sleep 0.90; done`;
+  const child = new Deno.Command("unshare", {
+    args: ["--pid", "--fork", "--kill-child", "sh", "-c", script],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  return {
+    name: "vendor LED loop",
+    pid: child.pid,
+    child,
+    ns: true,
+    highMs: 100,
+    async edges() {
+      await watch.stop();
+      return watch.edges;
+    },
+    async stop() {
+      child.kill("SIGKILL"); // --kill-child takes the loop with it
+      await child.status;
+    },
+  };
+}
+
+// ------------------------------------------------------------------ main
+
+async function measure(programs: Running[], seconds: number): Promise<Figures[]> {
+  const t0 = programs.map((p) => treeTicks(p.pid));
+  const c0 = programs.map((p) => (p.ns ? 0 : contextSwitches(p.pid)));
+  // unshare stays in the old namespace; its child is the new namespace's init.
+  const inNs = (p: Running) => tree(p.pid)[1];
+  const f0 = await Promise.all(programs.map((p) => (p.ns ? nsLastPid(inNs(p)) : undefined)));
+  const rss: number[][] = programs.map(() => []);
+  const start = performance.now();
+  for (let s = 0; s < seconds; s++) {
+    await sleep(start + (s + 1) * 1000 - performance.now());
+    programs.forEach((p, i) => rss[i].push(treeRssKiB(p.pid) / 1024));
+  }
+  const elapsed = (performance.now() - start) / 1000;
+  const t1 = programs.map((p) => treeTicks(p.pid));
+  const c1 = programs.map((p) => (p.ns ? 0 : contextSwitches(p.pid)));
+  const f1 = await Promise.all(programs.map((p) => (p.ns ? nsLastPid(inNs(p)) : undefined)));
+  return programs.map((p, i) => {
+    const cpuSeconds = (t1[i] - t0[i]) / CLK_TCK;
+    const forks = f0[i] !== undefined && f1[i] !== undefined ? f1[i]! - f0[i]! - 1 : undefined;
+    return {
+      name: p.name,
+      cpuSeconds,
+      cpuPercent: (cpuSeconds / elapsed) * 100,
+      rssMeanMiB: rss[i].reduce((a, b) => a + b, 0) / rss[i].length,
+      rssMaxMiB: Math.max(...rss[i]),
+      wakeupsPerSecond: p.ns ? undefined : (c1[i] - c0[i]) / elapsed,
+      forksPerSecond: forks === undefined ? undefined : forks / elapsed,
+      edges: 0,
+      p50: NaN,
+      p99: NaN,
+      max: NaN,
+    };
+  });
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: { seconds: { type: "string", default: "60" } },
+  });
+  const seconds = Number(values.seconds);
+  if (!(seconds >= 5 && seconds <= 3600)) throw new Error("--seconds must be 5 to 3600");
+  const tmp = await Deno.makeTempDir({ prefix: "agent-bench-" });
+  const keyFile = `${tmp}/key`;
+  await Deno.writeTextFile(keyFile, "bench-agent-key\n");
+  const programs: Running[] = [];
+  const hub = await startBareHub();
+  let hits = 0;
+  try {
+    console.log(
+      `agent footprint benchmark: ${seconds} s, ${navigator.hardwareConcurrency} cpus, ` +
+        `Deno ${Deno.version.deno}, load average ${loadavg()}`,
+    );
+    programs.push(await startDenoAgent(tmp, hub.url, keyFile));
+    programs.push(await startShAgent(tmp, hub.url, keyFile));
+    programs.push(await startVendorLoop(tmp));
+    await sleep(5000); // start-up (module load, first heartbeat) is not what a node pays daily
+    const figures = await measure(programs, seconds);
+    const end = performance.timeOrigin + performance.now(); // edges after this are the stops'
+    console.log(`load average at the end: ${loadavg()}`);
+    for (const [i, p] of programs.entries()) {
+      await p.stop();
+      const edges = (await p.edges()).filter((e) => e.at <= end);
+      const e = edgeErrors(edges, p.highMs);
+      Object.assign(figures[i], { edges: edges.length, ...e });
+    }
+    hits = programs.length;
+    const n = (
+      x: number | undefined,
+      d: number,
+    ) => (x === undefined || !Number.isFinite(x) ? "—" : x.toFixed(d));
+    const vendor = figures.find((f) => f.name.startsWith("vendor"))!;
+    console.log(
+      "\n| program | CPU (% of a core) | vs vendor loop | RSS mean / max (MiB) | wake-ups/s | forks/s | edges | edge error p50 / p99 / max (ms) |",
+    );
+    console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    for (const f of figures) {
+      console.log(
+        `| ${f.name} | ${n(f.cpuPercent, 3)} (${n(f.cpuSeconds, 2)} s) | ${
+          n(f.cpuPercent / vendor.cpuPercent, 2)
+        } | ${n(f.rssMeanMiB, 1)} / ${n(f.rssMaxMiB, 1)} | ${n(f.wakeupsPerSecond, 1)} | ${
+          n(f.forksPerSecond, 2)
+        } | ${f.edges} | ${n(f.p50, 2)} / ${n(f.p99, 2)} / ${n(f.max, 2)} |`,
+      );
+    }
+    console.log(`\nJSON ${JSON.stringify({ seconds, loadavg: loadavg(), figures })}`);
+  } finally {
+    for (const p of programs.slice(hits)) await p.stop().catch(() => {});
+    try {
+      hub.child.kill("SIGTERM");
+    } catch { /* gone */ }
+    await hub.child.status;
+    await Deno.remove(tmp, { recursive: true });
+  }
+}

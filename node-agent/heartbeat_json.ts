@@ -1,0 +1,24 @@
+/**
+ * The heartbeat's JSON text, with the part that never changes (the identity) serialized once:
+ * each heartbeat only adds health, LED mode, seq and time. What it writes is exactly
+ * `JSON.stringify` of a `Heartbeat` (shared/wire_schemas.ts), checked in
+ * tests/agent/heartbeat_json.test.ts against the schema the hub validates with.
+ */
+import type { LedMode, NodeHealth, NodeIdentity } from "../shared/wire_schemas.ts";
+
+/** Builds heartbeat bodies for one identity. */
+export type HeartbeatJson = (
+  health: NodeHealth,
+  led: LedMode,
+  seq: number,
+  sentAt: number,
+) => string;
+
+/** A heartbeat serializer for `identity` (serialized here, once). */
+export function heartbeatJson(identity: NodeIdentity): HeartbeatJson {
+  const head = `{"identity":${JSON.stringify(identity)},"health":`;
+  return (health, led, seq, sentAt) =>
+    `${head}${JSON.stringify(health)},"led":${
+      JSON.stringify(led)
+    },"seq":${seq},"sentAt":${sentAt}}`;
+}
