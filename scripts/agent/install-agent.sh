@@ -78,9 +78,13 @@ bundle)
 	install -m 0755 "$DENO_BIN" "$OPT/deno"
 	# --allow-all: Deno grants /proc, /sys and /dev (model, GPIO) to nothing less
 	# (docs/permissions.md); the unit's sandbox is what confines the agent.
+	# V8: no worker threads (the agent's heap is ~5 MiB: GC and compiling on the main thread
+	# cost nothing, two idle threads fewer), and a heap cap, so that a leak ends in a restart
+	# (Restart=on-failure) instead of eating the node's memory (docs/agent.md#footprint).
 	cat >"$OPT/cluster-agent" <<'WRAP'
 #!/bin/sh
 exec /opt/cluster-agent/deno run --no-prompt --cached-only --allow-all \
+	--v8-flags=--single-threaded,--max-old-space-size=64 \
 	/opt/cluster-agent/cluster-agent.js "$@"
 WRAP
 	chmod 0755 "$OPT/cluster-agent"

@@ -65,8 +65,11 @@ Deno.test("install (bundle mode): one JS file that runs with the given Deno", as
   ]);
   try {
     assert.equal(code, 0, stderr);
-    const js = await Deno.stat(`${root}/opt/cluster-agent/cluster-agent.js`);
-    assert.ok(js.size > 10_000, "the bundle carries its npm dependencies");
+    const js = await Deno.readTextFile(`${root}/opt/cluster-agent/cluster-agent.js`);
+    assert.ok(js.length > 10_000, "the bundle carries its npm dependencies");
+    // The agent validates with zod/mini: classic zod (~700 KB, ~15 MiB of RSS) stays out.
+    assert.ok(js.length < 200_000, `bundle of ${js.length} bytes: classic zod got in?`);
+    assert.doesNotMatch(js, /\$constructor\("ZodString"/, "classic zod is in the bundle");
     assert.deepEqual(
       JSON.parse(await Deno.readTextFile(`${root}/etc/cluster-agent/agent.json`)),
       { gpioBackend: "sysfs" },
@@ -80,6 +83,17 @@ Deno.test("install (bundle mode): one JS file that runs with the given Deno", as
     ], { DENO_DIR: `${root}/deno-dir`, DENO_NO_UPDATE_CHECK: "1" });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /--gpio-backend B/);
+    // The wrapper itself (its paths pointed at the temp root): Deno accepts its V8 flags.
+    const wrapper = (await Deno.readTextFile(`${root}/opt/cluster-agent/cluster-agent`))
+      .replaceAll("/opt/cluster-agent/", `${root}/opt/cluster-agent/`);
+    assert.match(wrapper, /--v8-flags=--single-threaded,--max-old-space-size=64/);
+    await Deno.writeTextFile(`${root}/wrapper.sh`, wrapper);
+    const w = await run("sh", [`${root}/wrapper.sh`, "--help"], {
+      DENO_DIR: `${root}/deno-dir`,
+      DENO_NO_UPDATE_CHECK: "1",
+    });
+    assert.equal(w.code, 0, w.stderr);
+    assert.match(w.stdout, /--gpio-backend B/);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
