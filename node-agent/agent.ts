@@ -140,8 +140,10 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
       apply();
     },
   });
-  engine.start();
-  reporter.start();
+  // One anchor for both timelines: the heartbeat and the LED's rising edge fall due together.
+  const anchor = clock.now();
+  engine.start(anchor);
+  reporter.start(anchor);
   logger.info(
     `agent ${identity.agentVersion} on ${identity.hostname} (${identity.model}, node ${
       identity.node ?? "?"

@@ -8,8 +8,12 @@ import { startAgent } from "./agent.ts";
 import { loadAgentOptions, USAGE } from "./config.ts";
 import { consoleLogger } from "./log.ts";
 
-/** One agent per process on a node: edges to a fraction of a millisecond (see agent.ts). */
-const LED_LEAD_MS = 2;
+/**
+ * No timer lead: each LED edge costs one timer (about 1 ms late: Deno's timers round up), not
+ * a timer plus a futex wait for sub-millisecond edges, and the heartbeat shares the rising
+ * edge's timer (agent.ts). Half the wake-ups, for an error no eye sees (docs/agent.md#footprint).
+ */
+const LED_LEAD_MS = 0;
 
 async function main(): Promise<number> {
   let options;

@@ -80,6 +80,7 @@ export class Reporter {
   #faulted = false;
   #lastError: string | undefined;
   #intervalMs: number;
+  #anchor = 0;
 
   constructor(opts: ReporterOptions) {
     this.#o = {
@@ -136,9 +137,14 @@ export class Reporter {
     return this.#lastError;
   }
 
-  /** Starts sending and watching (idempotent). */
-  start(): void {
+  /**
+   * Starts sending and watching (idempotent). Heartbeats fall due at `anchor + k × interval`
+   * (`anchor` defaults to now): the agent anchors them on the LED's timeline, so that a
+   * heartbeat and an LED edge due together cost the node one wake-up, not two.
+   */
+  start(anchor?: number): void {
     this.#lastOkAt = this.#o.clock.now();
+    this.#anchor = anchor ?? this.#lastOkAt;
     this.#loops ??= Promise.all([this.#sendLoop(), this.#watchdog()]);
   }
 
@@ -158,8 +164,9 @@ export class Reporter {
       try {
         const reply = await this.#send(this.#seq++);
         this.#succeeded(reply);
-        // Absolute schedule: the next heartbeat is due one interval after this one started.
-        next = Math.max(started + this.#intervalMs, clock.now());
+        // Absolute schedule: the next heartbeat is due at the first slot of the anchored
+        // timeline after this one started (one interval later, when this one was on time).
+        next = Math.max(this.#slotAfter(started), clock.now());
       } catch (e) {
         if (this.#stop.signal.aborted) break;
         this.#failed(e as Error);
@@ -167,6 +174,14 @@ export class Reporter {
       }
       await clock.sleepUntil(next, this.#stop.signal);
     }
+  }
+
+  /** The first `anchor + k × interval` after `t`. */
+  #slotAfter(t: number): number {
+    const interval = this.#intervalMs;
+    const k = Math.floor((t - this.#anchor) / interval) + 1;
+    const slot = this.#anchor + k * interval;
+    return slot > t ? slot : slot + interval; // float rounding
   }
 
   async #watchdog(): Promise<void> {

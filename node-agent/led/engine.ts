@@ -73,10 +73,14 @@ export class LedEngine {
     return patternFor(this.#mode, this.#model);
   }
 
-  /** Starts the loop (idempotent). */
-  start(): void {
+  /**
+   * Starts the loop (idempotent). `at` (default now) anchors the first pattern's timeline:
+   * the agent gives the reporter the same anchor, so that heartbeats fall due on the very
+   * timer ticks of the LED's edges and share their wake-ups.
+   */
+  start(at?: number): void {
     if (this.#loop || this.#stopped) return;
-    this.#loop = this.#run();
+    this.#loop = this.#run(at);
   }
 
   /** Switches mode; takes effect at once (the running sleep is interrupted). No-op if same. */
@@ -93,12 +97,13 @@ export class LedEngine {
     await this.#loop;
   }
 
-  async #run(): Promise<void> {
+  async #run(anchor?: number): Promise<void> {
     while (!this.#stopped) {
       this.#wake = new AbortController();
       const signal = this.#wake.signal;
       const pattern = this.pattern;
-      const start = this.#clock.now();
+      const start = anchor ?? this.#clock.now();
+      anchor = undefined; // a later mode starts its timeline when it is set
       if (isConstant(pattern)) {
         // One good write is enough; while writes fail, no later edge would fix the level.
         await this.#apply(pattern.edges[0].value);

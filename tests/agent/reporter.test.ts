@@ -279,3 +279,23 @@ Deno.test("stop: the line is left off and released; stop is idempotent", async (
   assert.equal(hub.received.length, sent, "no heartbeats after stop");
   assert.equal(clock.pending, 0, "no sleeper left behind");
 });
+
+Deno.test("reporter: heartbeats fall due on the LED's rising edges, also after the hub was away", async () => {
+  // Sharing the edge's timer is what saves the node a wake-up per second (docs/agent.md).
+  const { clock, hub, line, agent } = await setup();
+  try {
+    await clock.advance(500);
+    hub.behaviour = "down"; // 1000 fails; retries after 500 ms (1500), then 1000 ms (2500)
+    await clock.advance(1_700);
+    hub.behaviour = "up";
+    await clock.advance(2_900);
+    const sent = hub.received.map((r) => r.at);
+    assert.deepEqual(sent, [0, 1000, 1500, 2500, 3000, 4000, 5000]);
+    const rising = new Set(line.edges.filter((e) => e.value === 1).map((e) => e.at));
+    const afterRecovery = hub.received.filter((r) => r.status === 200 && r.at > 2500);
+    assert.ok(afterRecovery.length >= 3);
+    for (const r of afterRecovery) assert.ok(rising.has(r.at), `heartbeat at ${r.at} off the LED`);
+  } finally {
+    await agent.stop();
+  }
+});
