@@ -27,12 +27,19 @@ export async function readSmall(root: string, path: string): Promise<string | un
  * `readSmall`, synchronously: for /proc and /sys files read every heartbeat, where a read
  * takes microseconds and an async read would hand each one to a worker thread and back.
  */
-export function readSmallSync(root: string, path: string): string | undefined {
+export function readSmallSync(
+  root: string,
+  path: string,
+  /** Paths known not to exist: skipped, and a NotFound adds the path here. */
+  absent?: Set<string>,
+): string | undefined {
   const full = underRoot(root, path);
+  if (absent?.has(full)) return undefined;
   try {
     return Deno.readTextFileSync(full).replace(/\0+/g, "").trim();
   } catch (e) {
     throwIfRefused(e, full);
+    if (e instanceof Deno.errors.NotFound) absent?.add(full);
     return undefined;
   }
 }

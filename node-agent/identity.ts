@@ -98,6 +98,12 @@ function meminfo(text: string, key: typeof MEMINFO_FIELDS[number]): number | und
 }
 
 /**
+ * Sensors found missing: a board without a thermal zone does not grow one, and asking again
+ * every heartbeat would cost a thrown NotFound each time.
+ */
+const NO_SENSOR = new Set<string>();
+
+/**
  * Reads uptime, load, memory and CPU temperature. Missing figures read as 0 / null. The reads
  * are synchronous (readSmallSync): five small kernel files once a heartbeat.
  */
@@ -109,7 +115,7 @@ export async function readHealth(root = "/"): Promise<NodeHealth> {
   const total = meminfo(mem, "MemTotal") ?? 0;
   const available = meminfo(mem, "MemAvailable") ??
     (meminfo(mem, "MemFree") ?? 0) + (meminfo(mem, "Buffers") ?? 0) + (meminfo(mem, "Cached") ?? 0);
-  const milli = readSmallSync(root, "/sys/class/thermal/thermal_zone0/temp");
+  const milli = readSmallSync(root, "/sys/class/thermal/thermal_zone0/temp", NO_SENSOR);
   const temp = milli !== undefined && /^-?[0-9]+$/.test(milli) ? Number(milli) / 1000 : null;
   return {
     uptimeSeconds: Number.isFinite(uptime) && uptime >= 0 ? uptime : 0,

@@ -131,3 +131,25 @@ Deno.test("kernel command line: cm.hub, cm.node, cm.key", () => {
   assert.deepEqual(parseKernelArgs("cm.node=0 cm.node=x cm.hub= quiet"), {});
   assert.deepEqual(parseKernelArgs("cm.node=61"), {});
 });
+
+Deno.test("health: a missing thermal sensor is looked for once, not every heartbeat", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    assert.equal((await readHealth(dir)).cpuTempCelsius, null);
+    // A sensor that appears later is not read: the agent stopped asking (no NotFound thrown
+    // and caught once a second for the agent's life).
+    await Deno.mkdir(`${dir}/sys/class/thermal/thermal_zone0`, { recursive: true });
+    await Deno.writeTextFile(`${dir}/sys/class/thermal/thermal_zone0/temp`, "48312\n");
+    assert.equal((await readHealth(dir)).cpuTempCelsius, null);
+    // A sensor that is there is read every time.
+    const other = await Deno.makeTempDir();
+    await Deno.mkdir(`${other}/sys/class/thermal/thermal_zone0`, { recursive: true });
+    await Deno.writeTextFile(`${other}/sys/class/thermal/thermal_zone0/temp`, "48312\n");
+    assert.equal((await readHealth(other)).cpuTempCelsius, 48.312);
+    await Deno.writeTextFile(`${other}/sys/class/thermal/thermal_zone0/temp`, "50000\n");
+    assert.equal((await readHealth(other)).cpuTempCelsius, 50);
+    await Deno.remove(other, { recursive: true });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
