@@ -42,11 +42,16 @@ export function decodeJson<T>(
   try {
     value = JSON.parse(text);
   } catch (e) {
-    throw new ClusterError(
-      "invalid_body",
-      `the ${subject.what} is not valid JSON (${e instanceof Error ? e.message : e})`,
-    );
+    throw notJson(subject, e);
   }
   peek?.(value);
   return parseOrThrow(schema, value, subject.what);
+}
+
+/** The error for a payload that does not parse as JSON (`e`: the parser's error). */
+export function notJson(subject: JsonSubject, e: unknown): ClusterError {
+  return new ClusterError(
+    "invalid_body",
+    `the ${subject.what} is not valid JSON (${e instanceof Error ? e.message : e})`,
+  );
 }

@@ -27,6 +27,7 @@ import {
   RequestedLedMode,
 } from "../../shared/schemas.ts";
 import { ClusterError } from "../../shared/errors.ts";
+import * as Wire from "../../shared/wire_schemas.ts";
 
 // ---- valid examples ---------------------------------------------------------------------------
 
@@ -337,4 +338,34 @@ Deno.test("parseOrThrow: unknown fields and whole-body problems use the `what` l
     health: { ...health(), fanRpm: 1 },
   });
   assert.match(nestedUnknown.message, /health: .*fanRpm/);
+});
+
+Deno.test("the hub's heartbeat objects (classic zod) and the agent's (zod/mini) judge alike", () => {
+  const pairs: [string, z.core.$ZodType<unknown>, z.core.$ZodType<unknown>, () => object][] = [
+    ["NodeIdentity", NodeIdentity, Wire.NodeIdentity, identity],
+    ["NodeHealth", NodeHealth, Wire.NodeHealth, health],
+    ["Heartbeat", Heartbeat, Wire.Heartbeat, heartbeat],
+  ];
+  const variants = (v: Record<string, unknown>): unknown[] => [
+    v,
+    ...Object.keys(v).flatMap((k) => [
+      { ...v, [k]: undefined },
+      { ...v, [k]: null },
+      { ...v, [k]: -1 },
+      { ...v, [k]: 1.5 },
+      { ...v, [k]: "" },
+      { ...v, [k]: "x".repeat(300) },
+      { ...v, [k]: {} },
+    ]),
+    { ...v, extra: 1 },
+  ];
+  for (const [name, hub, wire, make] of pairs) {
+    for (const value of variants(make() as Record<string, unknown>)) {
+      assert.equal(
+        z.safeParse(hub, value).success,
+        z.safeParse(wire, value).success,
+        `${name} ${JSON.stringify(value)}`,
+      );
+    }
+  }
 });

@@ -7,7 +7,7 @@ import type { Context } from "hono";
 import type { z } from "zod";
 import { ClusterError } from "../../../shared/errors.ts";
 import { parseOrThrow } from "../../../shared/schemas.ts";
-import { BODY, decodeJson } from "../decode_json.ts";
+import { BODY, decodeJson, notJson } from "../decode_json.ts";
 
 /** Largest accepted request body. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -48,8 +48,11 @@ export function isJsonContentType(header: string | null): boolean {
 export async function readLimitedText(req: Request, limit: number): Promise<string> {
   const declared = req.headers.get("content-length");
   if (declared !== null && Number(declared) > limit) throw tooLarge(limit);
-  if (!req.body) return "";
+  // With a declared length, `text()` takes the whole body in one op, never building a stream.
+  // Merely reading `req.body` would make Deno build one and lose that fast path (it was the
+  // largest item of the heartbeat route's profile: docs/benchmarks.md).
   if (declared !== null) return await req.text().catch(cutOff);
+  if (!req.body) return "";
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -72,21 +75,38 @@ export async function readLimitedText(req: Request, limit: number): Promise<stri
   return new TextDecoder().decode(all);
 }
 
+function checkJsonType(type: string | null): void {
+  if (isJsonContentType(type)) return;
+  throw new ClusterError(
+    "unsupported_media_type",
+    `the body must be JSON sent as Content-Type: application/json, not ${type}` +
+      " (with curl: -H 'content-type: application/json')",
+  );
+}
+
 /** Reads and validates a JSON body. */
 export async function readBody<T>(
   c: Context,
   schema: z.core.$ZodType<T>,
   optional = false,
 ): Promise<T> {
-  const text = await readLimitedText(c.req.raw, MAX_BODY_BYTES);
-  const type = c.req.header("content-type") ?? null;
-  if (text !== "" && !isJsonContentType(type)) {
-    throw new ClusterError(
-      "unsupported_media_type",
-      `the body must be JSON sent as Content-Type: application/json, not ${type}` +
-        " (with curl: -H 'content-type: application/json')",
-    );
+  const req = c.req.raw;
+  const declared = Number(req.headers.get("content-length") ?? NaN);
+  if (!optional && declared > 0 && declared <= MAX_BODY_BYTES) {
+    // A required body of declared length (every agent heartbeat): Deno's `json()` takes the
+    // body and parses it in one step, without the Body machinery `text()` goes through.
+    checkJsonType(c.req.header("content-type") ?? null);
+    let value: unknown;
+    try {
+      value = await req.json();
+    } catch (e) {
+      if (e instanceof SyntaxError) throw notJson(BODY, e);
+      cutOff(e);
+    }
+    return parseOrThrow(schema, value, BODY.what);
   }
+  const text = await readLimitedText(req, MAX_BODY_BYTES);
+  if (text !== "") checkJsonType(c.req.header("content-type") ?? null);
   if (text.trim() === "") {
     if (!optional) throw new ClusterError("invalid_body", "this call needs a JSON body");
     return parseOrThrow(schema, {}, "body");
