@@ -15,12 +15,23 @@ import {
   NodeId,
   NodeIdentity as WireNodeIdentity,
   parseOrThrow,
+  PowerAction,
   RequestedLedMode,
 } from "./wire_schemas.ts";
 
 // The agent's wire protocol is defined in wire_schemas.ts (zod/mini, so the agent does not load
 // classic zod); it is part of this module's public face all the same.
-export { ErrorBody, HeartbeatReply, LedMode, Mac, Model, NodeId, parseOrThrow, RequestedLedMode };
+export {
+  ErrorBody,
+  HeartbeatReply,
+  LedMode,
+  Mac,
+  Model,
+  NodeId,
+  parseOrThrow,
+  PowerAction,
+  RequestedLedMode,
+};
 
 /*
  * The heartbeat's objects once more, as classic zod objects over the very same field
@@ -56,10 +67,6 @@ export const MODEL_NAMES: Record<Model, string> = {
 /** Power rail state of one node. */
 export const PowerState = z.enum(["on", "off"]);
 export type PowerState = z.infer<typeof PowerState>;
-
-/** What a power command asks for. */
-export const PowerAction = z.enum(["on", "off", "cycle"]);
-export type PowerAction = z.infer<typeof PowerAction>;
 
 /** Node lifecycle as the hub sees it. */
 export const Lifecycle = z.enum(["off", "powering", "booting", "running", "lost", "fault"]);

@@ -1,10 +1,12 @@
 /**
- * The node agent's wire protocol with the hub (heartbeat, reply, error body) and the small
- * enums it uses, defined with `zod/mini`. `schemas.ts` re-exports every one of them, so there
- * is still one definition of each message; this file exists so that the node agent, which
- * needs only these, can validate what the hub sends without loading classic zod (its bundle
- * is ~40 KB instead of ~820 KB, and its RSS ~15 MiB smaller: docs/agent.md#footprint).
- * Import this module, never `schemas.ts`, from `node-agent/`.
+ * The schemas the small programs validate with, defined with `zod/mini`: the node agent's
+ * wire protocol with the hub (heartbeat, reply, error body) and the small enums it and the
+ * `cm` CLI check. `schemas.ts` re-exports every one of them (the heartbeat's objects as
+ * classic objects over these very fields), so there is still one definition of each. This
+ * file exists so that the agent and `cm` do not load classic zod: the agent's bundle is ~100 KB
+ * instead of ~820 KB and its RSS ~15 MiB smaller, and `cm` starts faster
+ * (docs/agent.md#footprint, docs/benchmarks.md). Import this module, never `schemas.ts`, from
+ * `node-agent/` and `hub/cli/` for values (types may come from either).
  */
 import * as z from "zod/mini";
 import en from "zod/v4/locales/en.js";
@@ -19,6 +21,10 @@ export type Model = z.infer<typeof Model>;
 
 /** A control-plane node id (the module's size is checked by the hub). */
 export const NodeId = z.int().check(z.minimum(1), z.maximum(60));
+
+/** What a power command asks for. */
+export const PowerAction = z.enum(["on", "off", "cycle"]);
+export type PowerAction = z.infer<typeof PowerAction>;
 
 /** Bay LED modes. `fault` is set by the agent itself when the hub is unreachable. */
 export const LedMode = z.enum(["heartbeat", "identify", "fault", "on", "off"]);

@@ -1,6 +1,8 @@
 /** `debugled N identify|heartbeat|on|off` */
 import { ClusterError } from "../../../shared/errors.ts";
-import { type NodeStatus, RequestedLedMode } from "../../../shared/schemas.ts";
+import { safeParse } from "zod/mini";
+import type { NodeStatus } from "../../../shared/schemas.ts";
+import { RequestedLedMode } from "../../../shared/wire_schemas.ts";
 import type { CliCommand } from "../command.ts";
 
 /** `cm debugled N mode` */
@@ -10,7 +12,7 @@ export const debugledCommand: CliCommand = {
   summary: "set a bay LED (identify blinks fast to find the node)",
   async run(ctx) {
     const [node, mode] = ctx.args;
-    const m = RequestedLedMode.safeParse(mode);
+    const m = safeParse(RequestedLedMode, mode);
     if (ctx.args.length !== 2 || !m.success) {
       throw new ClusterError("bad_request", "usage: debugled N identify|heartbeat|on|off");
     }

@@ -1,11 +1,13 @@
 /** `power N on|off|cycle` and `powerall on|off FIRST LAST` (or a node set). */
 import { ClusterError } from "../../../shared/errors.ts";
-import { type Job, PowerAction } from "../../../shared/schemas.ts";
+import { safeParse } from "zod/mini";
+import type { Job } from "../../../shared/schemas.ts";
+import { PowerAction } from "../../../shared/wire_schemas.ts";
 import type { CliCommand, CliContext } from "../command.ts";
 import { followJob } from "../job_progress.ts";
 
 function action(text: string | undefined): PowerAction {
-  const r = PowerAction.safeParse(text);
+  const r = safeParse(PowerAction, text);
   if (!r.success) {
     throw new ClusterError("bad_request", `expected on, off or cycle, not "${text ?? ""}"`);
   }
