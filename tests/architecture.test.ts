@@ -158,3 +158,18 @@ Deno.test("architecture: the specifier reader sees every import form", () => {
     "./e.ts",
   ]);
 });
+
+Deno.test("architecture: the agent and cm never load classic zod (values from wire_schemas.ts)", () => {
+  // Classic zod costs the agent ~15 MiB of RSS and cm its start-up time (docs/benchmarks.md);
+  // `import type` is erased and free.
+  const valueImport = /^import\s+(?!type\b)[^;]*?from\s*["']([^"']+)["']/gms;
+  const offending: string[] = [];
+  for (const file of [...graph.keys()]) {
+    if (!under(file, "node-agent/") && !under(file, "hub/cli/")) continue;
+    const text = Deno.readTextFileSync(join(ROOT, file));
+    for (const m of text.matchAll(valueImport)) {
+      if (m[1] === "zod" || m[1].endsWith("shared/schemas.ts")) offending.push(`${file}: ${m[1]}`);
+    }
+  }
+  assert.deepEqual(offending, []);
+});
