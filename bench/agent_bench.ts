@@ -12,9 +12,10 @@
  * answers a fixed HeartbeatReply). The sh agent and the vendor loop run in PID namespaces of
  * their own (`unshare --pid --fork`) so that their forks can be counted (the namespace's last
  * PID). Printed per program: CPU (utime + stime + cutime + cstime of the process tree, from
- * /proc/PID/stat), RSS (VmRSS of the tree, mean and max of 1 s samples), wake-ups
- * (voluntary + involuntary context switches of every thread, /proc/PID/task/TID/status;
- * for the forking programs, forks per second instead) and the LED edge error against each
+ * /proc/PID/stat), RSS (VmRSS of the tree, mean and max of 1 s samples; for the Deno agent
+ * also split into anonymous and file-backed at the end), wake-ups (voluntary context switches
+ * of every thread, /proc/PID/task/TID/status; for the forking programs, forks per second
+ * instead) and the LED edge error against each
  * program's ideal timeline (Deno agent: its simulated line's edge log; the others: inotify on
  * the value file).
  *
@@ -39,6 +40,9 @@ interface Figures {
   cpuPercent: number;
   rssMeanMiB: number;
   rssMaxMiB: number;
+  /** The main process's VmRSS split at the end: anonymous and file-backed (the binary), MiB. */
+  rssAnonMiB: number;
+  rssFileMiB: number;
   /** Context switches per second (all threads), for the Deno agent. */
   wakeupsPerSecond?: number;
   /** Forks per second, for the programs in a PID namespace. */
@@ -109,13 +113,28 @@ function treeRssKiB(root: number): number {
   return tree(root).reduce((s, pid) => s + statusField(pid, /^VmRSS:\s+([0-9]+)/m), 0);
 }
 
-/** Voluntary + involuntary context switches of every thread of `pid`. */
-function contextSwitches(pid: number): number {
-  let n = 0;
+/**
+ * Voluntary context switches of every thread of `pid`: each is a sleep that ended, i.e. a
+ * wake-up (involuntary ones are preemptions, which count the machine's load, not the program).
+ */
+function contextSwitches(pid: number): Map<string, number> {
+  const n = new Map<string, number>();
   for (const t of Deno.readDirSync(`/proc/${pid}/task`)) {
-    const s = Deno.readTextFileSync(`/proc/${pid}/task/${t.name}/status`);
-    for (const m of s.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+([0-9]+)/gm)) n += Number(m[1]);
+    try {
+      const s = Deno.readTextFileSync(`/proc/${pid}/task/${t.name}/status`);
+      n.set(t.name, Number(/^voluntary_ctxt_switches:\s+([0-9]+)/m.exec(s)?.[1] ?? 0));
+    } catch { /* the thread ended */ }
   }
+  return n;
+}
+
+/**
+ * Switches between two samples, thread by thread: a thread that ended in between (Deno's
+ * idle blocking-pool threads end after 10 s) takes its count with it, so sums would not do.
+ */
+function switchesBetween(a: Map<string, number>, b: Map<string, number>): number {
+  let n = 0;
+  for (const [tid, count] of b) n += count - (a.get(tid) ?? 0);
   return n;
 }
 
@@ -403,7 +422,7 @@ async function startVendorLoop(tmp: string): Promise<Running> {
 
 async function measure(programs: Running[], seconds: number): Promise<Figures[]> {
   const t0 = programs.map((p) => treeTicks(p.pid));
-  const c0 = programs.map((p) => (p.ns ? 0 : contextSwitches(p.pid)));
+  const c0 = programs.map((p) => (p.ns ? undefined : contextSwitches(p.pid)));
   // unshare stays in the old namespace; its child is the new namespace's init.
   const inNs = (p: Running) => tree(p.pid)[1];
   const f0 = await Promise.all(programs.map((p) => (p.ns ? nsLastPid(inNs(p)) : undefined)));
@@ -415,18 +434,20 @@ async function measure(programs: Running[], seconds: number): Promise<Figures[]>
   }
   const elapsed = (performance.now() - start) / 1000;
   const t1 = programs.map((p) => treeTicks(p.pid));
-  const c1 = programs.map((p) => (p.ns ? 0 : contextSwitches(p.pid)));
+  const c1 = programs.map((p) => (p.ns ? undefined : contextSwitches(p.pid)));
   const f1 = await Promise.all(programs.map((p) => (p.ns ? nsLastPid(inNs(p)) : undefined)));
   return programs.map((p, i) => {
     const cpuSeconds = (t1[i] - t0[i]) / CLK_TCK;
     const forks = f0[i] !== undefined && f1[i] !== undefined ? f1[i]! - f0[i]! - 1 : undefined;
     return {
       name: p.name,
+      rssAnonMiB: statusField(p.pid, /^RssAnon:\s+([0-9]+)/m) / 1024,
+      rssFileMiB: statusField(p.pid, /^RssFile:\s+([0-9]+)/m) / 1024,
       cpuSeconds,
       cpuPercent: (cpuSeconds / elapsed) * 100,
       rssMeanMiB: rss[i].reduce((a, b) => a + b, 0) / rss[i].length,
       rssMaxMiB: Math.max(...rss[i]),
-      wakeupsPerSecond: p.ns ? undefined : (c1[i] - c0[i]) / elapsed,
+      wakeupsPerSecond: c0[i] && c1[i] ? switchesBetween(c0[i]!, c1[i]!) / elapsed : undefined,
       forksPerSecond: forks === undefined ? undefined : forks / elapsed,
       edges: 0,
       p50: NaN,
@@ -474,16 +495,18 @@ if (import.meta.main) {
     ) => (x === undefined || !Number.isFinite(x) ? "—" : x.toFixed(d));
     const vendor = figures.find((f) => f.name.startsWith("vendor"))!;
     console.log(
-      "\n| program | CPU (% of a core) | vs vendor loop | RSS mean / max (MiB) | wake-ups/s | forks/s | edges | edge error p50 / p99 / max (ms) |",
+      "\n| program | CPU (% of a core) | vs vendor loop | RSS mean / max (MiB) | anon / file (MiB) | wake-ups/s | forks/s | edges | edge error p50 / p99 / max (ms) |",
     );
-    console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for (const f of figures) {
       console.log(
         `| ${f.name} | ${n(f.cpuPercent, 3)} (${n(f.cpuSeconds, 2)} s) | ${
           n(f.cpuPercent / vendor.cpuPercent, 2)
-        } | ${n(f.rssMeanMiB, 1)} / ${n(f.rssMaxMiB, 1)} | ${n(f.wakeupsPerSecond, 1)} | ${
-          n(f.forksPerSecond, 2)
-        } | ${f.edges} | ${n(f.p50, 2)} / ${n(f.p99, 2)} / ${n(f.max, 2)} |`,
+        } | ${n(f.rssMeanMiB, 1)} / ${n(f.rssMaxMiB, 1)} | ${
+          f.forksPerSecond === undefined ? `${n(f.rssAnonMiB, 1)} / ${n(f.rssFileMiB, 1)}` : "—"
+        } | ${n(f.wakeupsPerSecond, 1)} | ${n(f.forksPerSecond, 2)} | ${f.edges} | ${
+          n(f.p50, 2)
+        } / ${n(f.p99, 2)} / ${n(f.max, 2)} |`,
       );
     }
     console.log(`\nJSON ${JSON.stringify({ seconds, loadavg: loadavg(), figures })}`);

@@ -6,7 +6,7 @@
  * loop's edges are observed with inotify (Deno.watchFs). Prints mean period, p50/p99/max
  * edge error against the ideal schedule, cumulative drift and CPU used.
  *
- *   deno task bench:heartbeat [--seconds 60] [--no-shell]
+ *   deno task bench:heartbeat [--seconds 60] [--no-shell] [--lead-ms 0]
  */
 import { parseArgs } from "node:util";
 import process from "node:process";
@@ -16,8 +16,11 @@ import { LedEngine } from "../node-agent/led/engine.ts";
 import { HEARTBEAT } from "../shared/led/patterns.ts";
 import { edgeAt } from "../shared/led/schedule.ts";
 
-/** The lead the agent uses on the real clock (see `LedEngineOptions.leadMs`). */
-const AGENT_LEAD_MS = 2;
+/**
+ * The timer lead (see `LedEngineOptions.leadMs`): 0 as in the standalone agent (main.ts), or
+ * `--lead-ms 2` for the futex-and-spin edges it used before (docs/agent.md#footprint).
+ */
+let AGENT_LEAD_MS = 0;
 
 /** An observed level change. */
 interface Edge {
@@ -95,7 +98,16 @@ async function runWorker(seconds: number): Promise<void> {
 
 async function runEngineInChild(seconds: number): Promise<BenchFigures> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", import.meta.filename!, "--worker", "--seconds", String(seconds)],
+    args: [
+      "run",
+      "--allow-all",
+      import.meta.filename!,
+      "--worker",
+      "--seconds",
+      String(seconds),
+      "--lead-ms",
+      String(AGENT_LEAD_MS),
+    ],
     stdout: "piped",
     stderr: "inherit",
   }).output();
@@ -178,8 +190,10 @@ if (import.meta.main) {
       seconds: { type: "string", default: "300" },
       worker: { type: "boolean", default: false },
       "no-shell": { type: "boolean", default: false },
+      "lead-ms": { type: "string", default: "0" },
     },
   });
+  AGENT_LEAD_MS = Number(values["lead-ms"]);
   const seconds = Number(values.seconds);
   if (!(seconds > 0)) throw new Error(`--seconds must be a positive number, not ${values.seconds}`);
   if (values.worker) {

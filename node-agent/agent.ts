@@ -125,7 +125,10 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     jitter: opts.jitter,
     fetch: opts.fetch,
     logger,
-    heartbeat: async (seq) => toJson(await health(), engine.mode, seq, Math.floor(clock.now())),
+    heartbeat: async (seq) => {
+      await engine.afterDueEdge(); // an edge due on the same tick is written first
+      return toJson(await health(), engine.mode, seq, Math.floor(clock.now()));
+    },
     onReply: (reply) => {
       // Said once, and again only if the hub's answer changes (not on every heartbeat).
       if (identity.node === undefined && reply.node !== toldNode) {

@@ -50,6 +50,10 @@ export class LedEngine {
   #writeFailing = false;
   readonly #leadMs: number;
   readonly #futex = new Int32Array(new SharedArrayBuffer(4));
+  /** When the next edge is due (Infinity: none scheduled). */
+  #nextAt = Infinity;
+  /** Waiting in `afterDueEdge` for the due edge's write. */
+  #edgeWaiters: (() => void)[] = [];
 
   constructor(opts: LedEngineOptions) {
     this.#line = opts.line;
@@ -95,6 +99,25 @@ export class LedEngine {
     this.#stopped = true;
     this.#wake.abort();
     await this.#loop;
+    this.#edgeDone(Infinity);
+  }
+
+  /**
+   * Resolves once the edge due by now, if any, has been written; at once when none is due.
+   * The agent's heartbeat falls due on the same timer tick as the LED's rising edge and waits
+   * here, so that its work (reading health, sending) never delays the edge.
+   */
+  afterDueEdge(): Promise<void> {
+    if (this.#stopped || this.#nextAt > this.#clock.now()) return Promise.resolve();
+    return new Promise((resolve) => this.#edgeWaiters.push(resolve));
+  }
+
+  /** An edge was written (or none is pending): the next is due at `nextAt`; wake waiters. */
+  #edgeDone(nextAt: number): void {
+    this.#nextAt = nextAt;
+    const waiters = this.#edgeWaiters;
+    this.#edgeWaiters = [];
+    for (const w of waiters) w();
   }
 
   async #run(anchor?: number): Promise<void> {
@@ -107,6 +130,7 @@ export class LedEngine {
       if (isConstant(pattern)) {
         // One good write is enough; while writes fail, no later edge would fix the level.
         await this.#apply(pattern.edges[0].value);
+        this.#edgeDone(Infinity);
         while (this.#writeFailing && !signal.aborted) {
           await this.#clock.sleep(WRITE_RETRY_MS, signal);
           if (!signal.aborted) await this.#apply(pattern.edges[0].value);
@@ -118,6 +142,7 @@ export class LedEngine {
       while (!signal.aborted) {
         await this.#apply(edge.value);
         const next = edgeAt(pattern, start, edge.index + 1);
+        this.#edgeDone(next.at);
         await this.#waitFor(next.at, signal);
         if (signal.aborted) break;
         // Late wake-ups skip to the edge due now; the timeline itself never moves.

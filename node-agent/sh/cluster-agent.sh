@@ -72,7 +72,8 @@ read_file() {
 }
 
 # tick: sets NOW to milliseconds on one time base (date +%s%N, one fork; /proc/uptime, no
-# fork but 10 ms steps, where date lacks %N or with --clock uptime). now_ms prints it.
+# fork but 10 ms steps, where date lacks %N or with --clock uptime). Call it directly, never
+# in $(...): that would fork a subshell on top.
 case "$CLOCK" in
 auto) case "$(date +%N)" in *[!0-9]* | "") CLOCK=uptime ;; *) CLOCK=date ;; esac ;;
 date | uptime) ;;
@@ -91,10 +92,6 @@ else
 		NOW=$((t / 1000000))
 	}
 fi
-now_ms() {
-	tick
-	echo "$NOW"
-}
 
 # sleep_ms MS: sleeps a fractional number of seconds.
 sleep_ms() {
@@ -165,21 +162,44 @@ fi
 if [ -n "$NODE" ]; then NODE_JSON="\"node\":$NODE,"; else NODE_JSON=""; fi
 IDENTITY="{$NODE_JSON\"hostname\":$(json_str "$HOST"),\"model\":\"$MODEL\",\"boardName\":$(json_str "$BOARD"),\"serial\":$(json_str "${SERIAL:-}"),\"mac\":$MAC,\"agentVersion\":\"$VERSION\"}"
 
-health_json() {
-	up=$(cut -d' ' -f1 "$ROOT/proc/uptime" 2>/dev/null) || up=0
-	load=$(cut -d' ' -f1 "$ROOT/proc/loadavg" 2>/dev/null) || load=0
-	total=$(sed -n 's/^MemTotal:[[:space:]]*\([0-9]*\) kB/\1/p' "$ROOT/proc/meminfo" 2>/dev/null)
-	avail=$(sed -n 's/^MemAvailable:[[:space:]]*\([0-9]*\) kB/\1/p' "$ROOT/proc/meminfo" 2>/dev/null)
-	t=$(read_file "$ROOT/sys/class/thermal/thermal_zone0/temp") || t=""
+# health: sets HEALTH to the health JSON, with shell builtins only (no fork: this runs every
+# heartbeat, and on a Zero W each fork costs milliseconds of its one core).
+health() {
+	up=0
+	load=0
+	total=0
+	avail=0
+	t=""
+	[ -r "$ROOT/proc/uptime" ] && read -r up _ <"$ROOT/proc/uptime"
+	[ -r "$ROOT/proc/loadavg" ] && read -r load _ <"$ROOT/proc/loadavg"
+	if [ -r "$ROOT/proc/meminfo" ]; then
+		while read -r k v _; do
+			case "$k" in
+			MemTotal:) total=$v ;;
+			MemAvailable:) avail=$v ;;
+			esac
+		done <"$ROOT/proc/meminfo"
+	fi
+	[ -r "$ROOT/sys/class/thermal/thermal_zone0/temp" ] &&
+		read -r t <"$ROOT/sys/class/thermal/thermal_zone0/temp"
 	case "$t" in
 	"" | *[!0-9-]*) temp=null ;;
-	-*) temp="-$((${t#-} / 1000)).$(printf '%03d' $((${t#-} % 1000)))" ;;
-	*) temp="$((t / 1000)).$(printf '%03d' $((t % 1000)))" ;;
+	*)
+		sign=""
+		case "$t" in -*)
+			sign=-
+			t=${t#-}
+			;;
+		esac
+		m=$((t % 1000))
+		[ $m -ge 100 ] || m="0$m"
+		[ $m -ge 10 ] || m="0$m"
+		temp="$sign$((t / 1000)).$m"
+		;;
 	esac
-	total=$((${total:-0} * 1024))
-	avail=$((${avail:-0} * 1024))
-	printf '{"uptimeSeconds":%s,"load1":%s,"memTotalBytes":%s,"memAvailableBytes":%s,"cpuTempCelsius":%s}' \
-		"${up:-0}" "${load:-0}" "$total" "$avail" "$temp"
+	case "$total" in "" | *[!0-9]*) total=0 ;; esac
+	case "$avail" in "" | *[!0-9]*) avail=0 ;; esac
+	HEALTH="{\"uptimeSeconds\":${up:-0},\"load1\":${load:-0},\"memTotalBytes\":$((total * 1024)),\"memAvailableBytes\":$((avail * 1024)),\"cpuTempCelsius\":$temp}"
 }
 
 # --- GPIO through sysfs ----------------------------------------------------------------------
@@ -290,14 +310,33 @@ report_loop() {
 	shown=heartbeat
 	hub_led=null
 	while :; do
-		started=$(now_ms)
+		tick
+		started=$NOW
+		# Epoch ms: the date clock's NOW is one; the uptime clock's is not.
+		if [ "$CLOCK" = date ]; then sent_at=$NOW; else sent_at=$(($(date +%s) * 1000)); fi
 		read -r v <"$STATE/shown" && [ -n "$v" ] && shown=$v
-		body="{\"identity\":$IDENTITY,\"health\":$(health_json),\"led\":\"$shown\",\"seq\":$seq,\"sentAt\":$(($(date +%s) * 1000))}"
+		health
+		body="{\"identity\":$IDENTITY,\"health\":$HEALTH,\"led\":\"$shown\",\"seq\":$seq,\"sentAt\":$sent_at}"
 		seq=$((seq + 1))
 		if post "$body"; then
-			reply=$(cat "$STATE/reply")
-			led=$(echo "$reply" | sed -n 's/.*"led":"\{0,1\}\([a-z]*\)"\{0,1\}.*/\1/p')
-			iv=$(echo "$reply" | sed -n 's/.*"intervalMs":\([0-9]*\).*/\1/p')
+			# The reply is one line of JSON: taken apart with builtins, no cat or sed forks.
+			reply=""
+			read -r reply <"$STATE/reply" || :
+			case "$reply" in
+			*'"led":null'*) led=null ;;
+			*'"led":"'*)
+				led=${reply#*\"led\":\"}
+				led=${led%%\"*}
+				;;
+			*) led="" ;;
+			esac
+			case "$reply" in
+			*'"intervalMs":'*)
+				iv=${reply#*\"intervalMs\":}
+				iv=${iv%%[!0-9]*}
+				;;
+			*) iv="" ;;
+			esac
 			case "$led" in heartbeat | identify | on | off | null)
 				[ "$led" = "$hub_led" ] || { put hub_led "$led" && hub_led=$led; }
 				;;
@@ -311,7 +350,7 @@ report_loop() {
 			put last_ok "$NOW"
 			[ $failures -gt 0 ] && log "hub answers again after $failures failed heartbeat(s)"
 			failures=0
-			wait_ms=$((started + interval - $(now_ms)))
+			wait_ms=$((started + interval - NOW))
 		else
 			failures=$((failures + 1))
 			[ $failures -eq 1 ] && log "heartbeat failed: no good reply from $HUB"
@@ -384,8 +423,8 @@ while :; do
 	if [ "$level" != "$LAST" ]; then
 		echo "$level" >"$VALUE" && LAST=$level
 	fi
-	tick
-	nap=$((next - NOW))
+	# From the pass's one tick: a second `date` fork here would cost more time than it corrects.
+	nap=$((next - now))
 	[ $nap -gt $MAX_NAP ] && nap=$MAX_NAP
 	if [ $nap -gt 0 ]; then
 		ms=$((nap % 1000))

@@ -299,3 +299,31 @@ Deno.test("reporter: heartbeats fall due on the LED's rising edges, also after t
     await agent.stop();
   }
 });
+
+Deno.test("reporter: a heartbeat due with the LED's rising edge waits for the edge's write", async () => {
+  // The heartbeat's timer was armed before the edge's, so it fires first on the shared tick;
+  // its work (health, sending) must not delay the LED.
+  const clock = new FakeClock(0);
+  const hub = new FakeHub(clock);
+  const line = new SimulatedGpioLine({ gpio: 21, direction: "out", clock });
+  const seen: [number, number][] = [];
+  const agent = await startAgent({
+    hub: "http://hub.test:4242/",
+    key: hub.key,
+    clock,
+    line,
+    root: FIXTURE,
+    health: () => {
+      seen.push([clock.now(), line.value]);
+      return Promise.resolve(HEALTH);
+    },
+    fetch: hub.fetch,
+    logger: new MemoryLogger(),
+  });
+  try {
+    await clock.advance(3_000);
+    assert.deepEqual(seen, [[0, 1], [1000, 1], [2000, 1], [3000, 1]]);
+  } finally {
+    await agent.stop();
+  }
+});

@@ -264,6 +264,41 @@ for (const [name, shell] of SHELLS) {
     await Deno.remove(sysfs.root, { recursive: true });
   });
 
+  Deno.test(`sh agent (${name}): a heartbeat runs no command but curl, mv and date`, async () => {
+    // Each external command is a fork and an exec: milliseconds of a Zero W's one core. Health
+    // and the reply are read with shell builtins (docs/agent.md#footprint).
+    const hub = new FakeHub(realClock);
+    hub.intervalMs = 200;
+    const server = hub.serve();
+    const sysfs = new ShSysfs(await Deno.makeTempDir({ prefix: "sh-agent-" }));
+    const log = `${sysfs.root}/commands`;
+    const watched = ["cat", "cut", "sed", "tr", "head", "awk", "grep", "od", "printf", "expr"];
+    const present: string[] = [];
+    for (const c of watched) if (await which(c)) present.push(c);
+    const bin = await wrapperBin(
+      Object.fromEntries(present.map((c) => [c, `echo ${c} >>${log}`])),
+    );
+    const tmp = await Deno.makeTempDir({ prefix: "sh-agent-tmp-" });
+    const child = spawnAgent(shell, server.url, hub.key, sysfs.root, [], {
+      env: { PATH: `${bin}:${Deno.env.get("PATH")}`, TMPDIR: tmp },
+    });
+    let before = 0;
+    try {
+      await waitFor("two heartbeats", () => hub.accepted.length >= 2);
+      before = hub.accepted.length;
+      await Deno.writeTextFile(log, ""); // start-up (identity, state) may use them
+      await waitFor("five more heartbeats", () => hub.accepted.length >= before + 5);
+    } finally {
+      await stop(child);
+      await sysfs.close();
+      await server.close();
+    }
+    const ran = (await Deno.readTextFile(log)).split("\n").filter((l) => l !== "");
+    assert.deepEqual(ran, [], `ran during ${hub.accepted.length - before} heartbeats: ${ran}`);
+    await Deno.remove(sysfs.root, { recursive: true });
+    await Deno.remove(tmp, { recursive: true });
+  });
+
   Deno.test(`sh agent (${name}): state files are replaced whole, never seen empty; no false fault`, async () => {
     const hub = new FakeHub(realClock);
     hub.intervalMs = 100;
