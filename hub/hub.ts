@@ -133,6 +133,7 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
     clock,
     adminToken: token.value,
     version: VERSION,
+    limits: settings.limits,
   });
   const app = createApp({
     routes: [

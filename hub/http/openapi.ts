@@ -8,6 +8,7 @@
 import { z } from "zod";
 import { ERROR_STATUS, type ErrorCode } from "../../shared/errors.ts";
 import type { MountedRouteDoc, RouteSpec } from "./route.ts";
+import { RETRY_CODES } from "./middleware/errors.ts";
 
 /** What each error code means, for the response descriptions (see docs/api.md). */
 const ERROR_WHEN: Record<ErrorCode, string> = {
@@ -23,7 +24,11 @@ const ERROR_WHEN: Record<ErrorCode, string> = {
   cancelled: "the job was cancelled on request",
   payload_too_large: "a body over 64 KiB",
   unsupported_media_type: "a body sent with a Content-Type other than application/json",
+  too_many_connections:
+    "this address holds as many streams or sockets of this kind as the hub allows one address (see Retry-After)",
   not_ready: "the nodes are not ready",
+  busy:
+    "the hub holds as many streams or sockets of this kind as it allows in all (see Retry-After)",
   hardware_fault: "a rail did not follow a command, or the driver failed",
   internal: "a bug in the hub (it logs it; the body never carries a stack trace)",
 };
@@ -98,6 +103,8 @@ function errorResponses(codes: readonly ErrorCode[]): Record<string, unknown> {
       description: cs.map((c) => `\`${c}\`: ${ERROR_WHEN[c]}`).join("; "),
       ...(status === 401
         ? { headers: { "WWW-Authenticate": { schema: { type: "string" } } } }
+        : cs.some((c) => RETRY_CODES.has(c))
+        ? { headers: { "Retry-After": { schema: { type: "string" } } } }
         : {}),
       content: { "application/json": { schema: errorSchema(cs) } },
     };
