@@ -2,6 +2,7 @@
 import { ClusterError } from "../shared/errors.ts";
 import { DEFAULT_LIMITS, HUB_USAGE, parseHubSettings } from "./config.ts";
 import { TcpGate } from "./http/tcp_gate.ts";
+import { InternalServer } from "./http/internal_server.ts";
 import { createHub } from "./hub.ts";
 import { openConfiguredPowerSwitch } from "./power/from_config.ts";
 import { acquireHardwareLock } from "./power/hardware_lock.ts";
@@ -36,8 +37,7 @@ async function main(): Promise<number> {
     | null = null;
   let gate: TcpGate | null = null;
   const limits = settings.limits ?? DEFAULT_LIMITS;
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen: () => {} },
+  const server = new InternalServer(
     (req, info) => {
       const client = gate?.clientAddress(info.remoteAddr.port);
       if (client === undefined) {
@@ -55,19 +55,20 @@ async function main(): Promise<number> {
       const remoteAddr: Deno.NetAddr = { ...info.remoteAddr, hostname: client };
       return app.fetch(req, { remoteAddr, completed: info.completed });
     },
+    ac.signal,
   );
   try {
     gate = new TcpGate({
       hostname: settings.host,
       port: settings.port,
-      upstreamPort: server.addr.port,
+      upstreamPort: server.port,
       limits: limits.tcp,
       requestTimeoutMs: limits.requestTimeoutMs,
       idleTimeoutMs: limits.idleTimeoutMs,
     });
   } catch (e) {
     ac.abort();
-    await server.finished;
+    await server.finished();
     if (!(e instanceof Deno.errors.AddrInUse)) throw e;
     throw new ClusterError(
       "conflict",
@@ -80,7 +81,7 @@ async function main(): Promise<number> {
   } catch (e) {
     await gate.close();
     ac.abort();
-    await server.finished;
+    await server.finished();
     throw e;
   }
   app = hub.app;
@@ -101,6 +102,7 @@ async function main(): Promise<number> {
       `${limits.ws.max} WebSockets and ${limits.sse.max} event streams (${limits.ws.perAddress} and ${limits.sse.perAddress} per address)`,
   );
   const gateRef = gate;
+  server.onPortChange((port) => gateRef.retarget(port));
   // `deno task` passes the terminal's Ctrl-C on as well, so one keypress can arrive twice:
   // only a second signal a moment later means "stop at once".
   let stoppingSince = 0;
@@ -142,7 +144,7 @@ async function main(): Promise<number> {
       `hub: virtual cluster on: powered bays boot into node agents after ${settings.simBootMs} ms`,
     );
   }
-  await server.finished;
+  await server.finished();
   await gate.close();
   await virtual?.close();
   await hub.close();

@@ -26,8 +26,10 @@ import { type GateTimeouts, RequestClock } from "./request_clock.ts";
 
 /** File descriptors one gated connection costs the hub. */
 export const FDS_PER_CONNECTION = 3;
-/** File descriptors kept free for everything else (store, netboot, agents, logs). */
-export const FD_RESERVE = 128;
+/** File descriptors kept free for everything else (Deno itself, store, netboot, agents). */
+export const FD_RESERVE = 192;
+/** Refusals being written at once; past this a refused connection is closed unanswered. */
+const MAX_REFUSALS_IN_FLIGHT = 64;
 
 /** How the gate is set up. */
 export interface GateOptions extends GateTimeouts {
@@ -94,6 +96,8 @@ export class TcpGate {
   readonly #sweep: ReturnType<typeof setInterval>;
   readonly #log: (line: string) => void;
   #closed = false;
+  #upstreamPort: number;
+  #refusing = 0;
   #lastAcceptError = 0;
   #lastRefusalLog = 0;
   /** Connections refused or dropped since start, by reason (for tests and logs). */
@@ -103,6 +107,7 @@ export class TcpGate {
   /** Listens on `hostname:port` (throws Deno.errors.AddrInUse like Deno.serve). */
   constructor(opts: GateOptions) {
     this.#opts = opts;
+    this.#upstreamPort = opts.upstreamPort;
     this.#log = opts.log ?? ((line) => console.error(line));
     const max = connectionCapFor(opts.limits.max, opts.nofile ?? openFileLimit());
     this.#caps = new ConnectionCaps({ ...opts.limits, max });
@@ -124,6 +129,11 @@ export class TcpGate {
   /** Connections open now. */
   get open(): number {
     return this.#links.size;
+  }
+
+  /** Sends new connections to another internal port (the HTTP server was restarted). */
+  retarget(upstreamPort: number): void {
+    this.#upstreamPort = upstreamPort;
   }
 
   /** The client address behind an internal connection, by its local port. */
@@ -182,11 +192,17 @@ export class TcpGate {
           "busy",
           `the hub holds ${this.#caps.limits.max} connections, the most it allows`,
         );
-      // Best effort: a fresh socket's send buffer takes this at once; never wait on it.
-      client.write(answer).catch(() => {}).finally(() => {
+      const close = () => {
         try {
           client.close();
         } catch { /* closed */ }
+      };
+      // Each refusal holds its fd until written: only a few at once, the rest closed unanswered.
+      if (this.#refusing >= MAX_REFUSALS_IN_FLIGHT) return close();
+      this.#refusing++;
+      client.write(answer).catch(() => {}).finally(() => {
+        this.#refusing--;
+        close();
       });
       return;
     }
@@ -202,7 +218,7 @@ export class TcpGate {
   }
 
   async #connect(link: Link): Promise<void> {
-    const upstream = await Deno.connect({ hostname: "127.0.0.1", port: this.#opts.upstreamPort });
+    const upstream = await Deno.connect({ hostname: "127.0.0.1", port: this.#upstreamPort });
     if (link.closed) {
       upstream.close();
       return;
