@@ -2,16 +2,18 @@
  * Load and fault benchmark (not a test): how the hub holds up under connection floods.
  *
  *   deno task bench:load [--ws 2000] [--sse 2000] [--slowloris 500] [--probe-seconds 8]
- *                        [--nofile 8192] [--only ws,sse,slowloris] [--max-minutes 8]
+ *                        [--nofile 4096] [--only ws,ws-quiet,sse,slowloris] [--max-minutes 8]
+ *                        [--hub-args "--max-sockets 4000 …"]
  *
  * Starts the hub as its own process on 127.0.0.1 (simulated module with virtual agents,
  * `--time-scale 0.05`, under `ulimit -n NOFILE` like the unit's LimitNOFILE), measures it
  * idle, then runs each flood separately from a client process (bench/load_clients.ts, with
  * its own fd limit) and reports, per flood: how many connections the hub took or refused,
- * `GET /api/v1/health` p50/p99 (one probe every 20 ms), the latency of
+ * `GET /api/v1/health` p50/p99 (one probe every 20 ms, each on a new connection), the latency of
  * `POST /api/v1/power {"state":"on","nodes":"1-60"}` (and back off) with the admin token,
  * the hub's peak RSS and fd count (/proc/PID/status, /proc/PID/fd), and after the clients
- * leave: the time until the fd count is back near idle and the settled RSS. For slowloris
+ * leave: the time until the fd count is back near idle (within 10), the time until RSS is
+ * within 50 MiB of idle, and RSS --settle-seconds later. For slowloris
  * also how long the hub took to drop the trickling connections.
  *
  * Loopback only; every wait is bounded; children and the temp dir are removed on exit, and a
@@ -26,8 +28,10 @@ const { values: flags } = parseArgs({
     sse: { type: "string", default: "2000" },
     slowloris: { type: "string", default: "500" },
     "probe-seconds": { type: "string", default: "8" },
-    nofile: { type: "string", default: "8192" },
+    nofile: { type: "string", default: "4096" },
     only: { type: "string", default: "ws,sse,slowloris" },
+    "hub-args": { type: "string", default: "" },
+    "settle-seconds": { type: "string", default: "20" },
     "max-minutes": { type: "string", default: "8" },
   },
 });
@@ -35,6 +39,7 @@ const ROOT = new URL("..", import.meta.url).pathname;
 const HOST = "127.0.0.1";
 const PROBE_SECONDS = Number(flags["probe-seconds"]);
 const NOFILE = Number(flags.nofile);
+const SETTLE_SECONDS = Number(flags["settle-seconds"]);
 const dec = new TextDecoder();
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const log = (s: string) => console.log(`[${new Date().toISOString().slice(11, 23)}] ${s}`);
@@ -119,6 +124,9 @@ function pct(xs: number[], p: number): number {
 }
 const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : "n/a");
 
+/** No kept-alive connections: every probe connects anew, as a new client would. */
+const freshClient = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
+
 /** Health probes every 20 ms for `seconds`; a probe that fails counts as its timeout. */
 async function probeHealth(url: string, seconds: number) {
   const lat: number[] = [];
@@ -127,7 +135,10 @@ async function probeHealth(url: string, seconds: number) {
   while (Date.now() < end) {
     const t0 = performance.now();
     try {
-      const r = await fetch(`${url}/api/v1/health`, { signal: AbortSignal.timeout(2000) });
+      const r = await fetch(`${url}/api/v1/health`, {
+        signal: AbortSignal.timeout(2000),
+        client: freshClient,
+      });
       await r.body?.cancel();
       if (r.status !== 200) failed++;
     } catch {
@@ -195,12 +206,14 @@ try {
   const hub = spawn(
     `ulimit -n ${NOFILE} && exec '${Deno.execPath()}' run --allow-all hub/main.ts ` +
       `--host ${HOST} --port 0 --data-dir '${tempDir}' --token ${token} ` +
-      `--agent-key ${token}k --time-scale 0.05`,
+      `--agent-key ${token}k --time-scale 0.05 ${flags["hub-args"]}`,
   );
   const m = await waitLine(hub.lines, /on http:\/\/[^\s]*:([0-9]+)/, 30_000);
   const url = `http://${HOST}:${m[1]}`;
   const pid = hub.proc.pid;
-  log(`hub pid ${pid} at ${url} (ulimit -n ${NOFILE})`);
+  log(`hub pid ${pid} at ${url} (ulimit -n ${NOFILE}) ${flags["hub-args"]}`);
+  await sleep(500);
+  log(hub.lines.find((l) => l.includes("at most")) ?? "");
   await sleep(2000);
   // Idle: one power cycle first, so the baseline includes booted virtual agents' code paths.
   await powerCall(url, token, "on");
@@ -229,6 +242,7 @@ try {
 
   const floods: [string, number][] = [
     ["ws", Number(flags.ws)],
+    ["ws-quiet", Number(flags.ws)],
     ["sse", Number(flags.sse)],
     ["slowloris", Number(flags.slowloris)],
   ];
@@ -239,7 +253,7 @@ try {
     const t0 = performance.now();
     const clients = spawn(
       `ulimit -n ${Math.max(4096, count * 2 + 512)} && exec '${Deno.execPath()}' run ` +
-        `--allow-net --allow-env bench/load_clients.ts ${mode} ${count} ${url}`,
+        `--allow-net bench/load_clients.ts ${mode} ${count} ${url}`,
       true,
     );
     await waitLine(clients.lines, /"done":true/, 120_000);
@@ -284,7 +298,15 @@ try {
       await sleep(50);
     }
     const peaks = await s.stop();
-    await sleep(5000);
+    // Memory: how long until RSS is back within 50 MiB of idle (bounded), and RSS at the end.
+    let rssBackMs = NaN;
+    const endRss = Date.now() + SETTLE_SECONDS * 1000;
+    while (Date.now() < endRss && !hub.exited) {
+      if (Number.isNaN(rssBackMs) && rssMiB(pid) <= idleRss + 50) {
+        rssBackMs = performance.now() - tLeave;
+      }
+      await sleep(250);
+    }
     const settledRss = hub.exited ? NaN : rssMiB(pid);
     const settledFds = hub.exited ? NaN : fdCount(pid);
     const row = {
@@ -299,6 +321,7 @@ try {
       settledRssMiB: settledRss,
       settledFds,
       recoveryMs,
+      rssBackWithin50MiBMs: rssBackMs,
       slowlorisDroppedAfterMs: droppedMs,
     };
     results.push(row);
@@ -309,7 +332,8 @@ try {
     );
     log(
       `  peak RSS ${f1(peaks.peakRss)} MiB, peak fds ${peaks.peakFds}; after the clients left: ` +
-        `fds back in ${f1(recoveryMs)} ms, settled RSS ${f1(settledRss)} MiB (${settledFds} fds)` +
+        `fds back in ${f1(recoveryMs)} ms, RSS within 50 MiB of idle after ${f1(rssBackMs)} ms, ` +
+        `RSS ${SETTLE_SECONDS} s later ${f1(settledRss)} MiB (${settledFds} fds)` +
         (mode === "slowloris" ? `; all slowloris dropped after ${f1(droppedMs)} ms` : ""),
     );
     if (hub.exited) {

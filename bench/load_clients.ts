@@ -2,21 +2,25 @@
  * Flood clients for bench/load_bench.ts (not a test), run as their own process so that their
  * work does not skew the bench's latency probes and they get their own fd limit:
  *
- *   deno run --allow-net bench/load_clients.ts ws|sse|slowloris COUNT URL
+ *   deno run --allow-net bench/load_clients.ts ws|ws-quiet|sse|slowloris COUNT URL
  *
  * - `ws`: COUNT WebSockets to URL/api/v1/ws, no token, each sends `subscribe` and reads;
+ * - `ws-quiet`: the same without `subscribe` (what the sockets alone cost);
  * - `sse`: COUNT `GET URL/api/v1/events` streams, read as they come;
- * - `slowloris`: COUNT TCP connections that send a request line and then one header line
- *   every second, never finishing the head.
+ * - `slowloris`: COUNT TCP connections from 127.0.0.2 (another "host" on loopback, so the
+ *   per-address cap falls on the attacker, not on the bench's probes from 127.0.0.1) that
+ *   send a request line and then one header line every second, never finishing the head.
  *
  * Prints one JSON line per second: `{"open":N,"refused":N,"closed":N,"opened":N}` (refused:
  * never got through; closed: the hub ended it later), and `{"done":true,…}` once every
  * connection was tried. Exits when stdin closes (or is killed), closing everything.
  */
+import net from "node:net";
+
 const [mode, countText, base] = Deno.args;
 const count = Number(countText);
-if (!["ws", "sse", "slowloris"].includes(mode) || !(count > 0) || !base) {
-  console.error("usage: load_clients.ts ws|sse|slowloris COUNT URL");
+if (!["ws", "ws-quiet", "sse", "slowloris"].includes(mode) || !(count > 0) || !base) {
+  console.error("usage: load_clients.ts ws|ws-quiet|sse|slowloris COUNT URL");
   Deno.exit(2);
 }
 const url = new URL(base);
@@ -46,7 +50,7 @@ function openWs(): Promise<void> {
       clearTimeout(timer);
       counts.opened++;
       counts.open++;
-      if (!Deno.env.get("LOAD_NO_SUBSCRIBE")) ws.send(JSON.stringify({ id: 1, type: "subscribe" }));
+      if (mode === "ws") ws.send(JSON.stringify({ id: 1, type: "subscribe" }));
       resolve();
     };
     ws.onmessage = () => {};
@@ -93,50 +97,44 @@ async function openSse(): Promise<void> {
   }
 }
 
-async function openSlowloris(): Promise<void> {
-  let conn: Deno.TcpConn;
-  try {
-    conn = await Deno.connect({ hostname: url.hostname, port: Number(url.port) });
-  } catch {
-    counts.refused++;
-    return;
-  }
-  const enc = new TextEncoder();
-  counts.opened++;
-  counts.open++;
-  let alive = true;
-  closers.push(() => {
-    alive = false;
-    try {
-      conn.close();
-    } catch { /* closed */ }
-  });
-  (async () => {
-    try {
-      await conn.write(enc.encode(`GET /api/v1/health HTTP/1.1\r\nHost: ${url.host}\r\n`));
-      // The hub may answer (e.g. 503 when full) or close: either ends this connection.
-      const reader = (async () => {
-        const buf = new Uint8Array(1024);
-        while ((await conn.read(buf)) !== null) { /* drain */ }
-      })();
+function openSlowloris(): Promise<void> {
+  return new Promise((resolve) => {
+    const socket = net.connect({
+      host: url.hostname,
+      port: Number(url.port),
+      localAddress: "127.0.0.2",
+    });
+    let connected = false;
+    let timer: ReturnType<typeof setInterval> | undefined;
+    closers.push(() => socket.destroy());
+    socket.on("connect", () => {
+      connected = true;
+      counts.opened++;
+      counts.open++;
+      socket.write(`GET /api/v1/health HTTP/1.1\r\nHost: ${url.host}\r\n`);
       let n = 0;
-      while (alive) {
-        const more = await Promise.race([sleep(1000).then(() => true), reader.then(() => false)]);
-        if (!more) break;
-        await conn.write(enc.encode(`X-Slow-${n++}: ${"a".repeat(8)}\r\n`));
+      timer = setInterval(() => socket.write(`X-Slow-${n++}: ${"a".repeat(8)}\r\n`), 1000);
+      resolve();
+    });
+    socket.on("data", (d: Uint8Array) => {
+      const status = new TextDecoder().decode(d).match(/^HTTP\/1\.1 (\d+)/)?.[1];
+      if (status) counts.statuses[status] = (counts.statuses[status] ?? 0) + 1;
+    });
+    socket.on("error", () => {});
+    socket.on("close", () => {
+      clearInterval(timer);
+      if (connected) {
+        counts.open--;
+        counts.closed++;
+      } else {
+        counts.refused++;
+        resolve();
       }
-    } catch { /* reset by the hub */ }
-    if (alive) {
-      counts.open--;
-      counts.closed++;
-      try {
-        conn.close();
-      } catch { /* closed */ }
-    }
-  })();
+    });
+  });
 }
 
-const open = mode === "ws" ? openWs : mode === "sse" ? openSse : openSlowloris;
+const open = mode.startsWith("ws") ? openWs : mode === "sse" ? openSse : openSlowloris;
 const ticker = setInterval(() => report(), 1000);
 // Open in waves of 50 so the hub's accept queue is not the only thing measured.
 for (let i = 0; i < count; i += 50) {

@@ -104,6 +104,12 @@ export async function gpioPowerChecks(chip: SimChip): Promise<void> {
   forgetState();
   let hub = await startHub(config);
   try {
+    await waitFor(() => Promise.resolve(/at most/.test(hub.output())), 5000, 100);
+    check(
+      "unit: under the unit's LimitNOFILE the hub keeps its full connection cap",
+      /at most 1000 connections/.test(hub.output()),
+      hub.output().split("\n").find((l) => l.includes("at most")) ?? "no caps line",
+    );
     let r = await power("/nodes/1/power", { state: "on" });
     check(
       "gpio: POST /nodes/1/power on -> 200, line 4 high",
