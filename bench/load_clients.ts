@@ -32,7 +32,6 @@ const counts = {
   statuses: {} as Record<string, number>,
 };
 const closers: (() => void)[] = [];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function report(extra: Record<string, unknown> = {}) {
   console.log(JSON.stringify({ ...counts, ...extra }));
