@@ -2,7 +2,7 @@
 import { ClusterError } from "../shared/errors.ts";
 import { DEFAULT_LIMITS, HUB_USAGE, parseHubSettings } from "./config.ts";
 import { TcpGate } from "./http/tcp_gate.ts";
-import { InternalServer } from "./http/internal_server.ts";
+import { type FetchApp, gatedHandler, InternalServer } from "./http/internal_server.ts";
 import { createHub } from "./hub.ts";
 import { openConfiguredPowerSwitch } from "./power/from_config.ts";
 import { acquireHardwareLock } from "./power/hardware_lock.ts";
@@ -32,31 +32,10 @@ async function main(): Promise<number> {
   // The HTTP server listens on an internal loopback port; the public port is the TcpGate in
   // front of it (caps, timeouts, accept failures that shed load instead of ending the hub).
   const ac = new AbortController();
-  let app:
-    | { fetch: (req: Request, info: Deno.ServeHandlerInfo) => Response | Promise<Response> }
-    | null = null;
+  let app: FetchApp | null = null;
   let gate: TcpGate | null = null;
   const limits = settings.limits ?? DEFAULT_LIMITS;
-  const server = new InternalServer(
-    (req, info) => {
-      const client = gate?.clientAddress(info.remoteAddr.port);
-      if (client === undefined) {
-        return Response.json({
-          error: { code: "forbidden", message: "connect to the hub's port, not its internal one" },
-        }, { status: 403 });
-      }
-      if (!app) {
-        return Response.json(
-          { error: { code: "not_ready", message: "the hub is starting; try again in a moment" } },
-          { status: 503 },
-        );
-      }
-      // Routes see the client's address (per-address caps), not the gate's.
-      const remoteAddr: Deno.NetAddr = { ...info.remoteAddr, hostname: client };
-      return app.fetch(req, { remoteAddr, completed: info.completed });
-    },
-    ac.signal,
-  );
+  const server = new InternalServer(gatedHandler(() => gate, () => app), ac.signal);
   try {
     gate = new TcpGate({
       hostname: settings.host,

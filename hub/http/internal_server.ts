@@ -11,6 +11,41 @@ export type Handler = (req: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) 
   | Response
   | Promise<Response>;
 
+/** What the handler needs of the gate: the client behind an internal connection. */
+export interface ClientLookup {
+  clientAddress(internalPort: number): string | undefined;
+}
+
+/** The app as `Deno.serve` calls it. */
+export interface FetchApp {
+  fetch(req: Request, info: Deno.ServeHandlerInfo): Response | Promise<Response>;
+}
+
+/**
+ * The internal server's handler: refuses requests that did not come through the gate (403),
+ * answers 503 until the app is built, and hands the app the client's real address.
+ */
+export function gatedHandler(gate: () => ClientLookup | null, app: () => FetchApp | null): Handler {
+  return (req, info) => {
+    const client = gate()?.clientAddress(info.remoteAddr.port);
+    if (client === undefined) {
+      return Response.json({
+        error: { code: "forbidden", message: "connect to the hub's port, not its internal one" },
+      }, { status: 403 });
+    }
+    const a = app();
+    if (!a) {
+      return Response.json(
+        { error: { code: "not_ready", message: "the hub is starting; try again in a moment" } },
+        { status: 503 },
+      );
+    }
+    // Routes see the client's address (per-address caps), not the gate's.
+    const remoteAddr: Deno.NetAddr = { ...info.remoteAddr, hostname: client };
+    return a.fetch(req, { remoteAddr, completed: info.completed });
+  };
+}
+
 /** A self-restarting `Deno.serve` on 127.0.0.1. */
 export class InternalServer {
   readonly #handler: Handler;
