@@ -3,7 +3,7 @@
  *
  *   deno task bench:load [--ws 2000] [--sse 2000] [--slowloris 500] [--probe-seconds 8]
  *                        [--nofile 4096] [--only ws,ws-quiet,sse,slowloris] [--max-minutes 8]
- *                        [--hub-args "--max-sockets 4000 …"]
+ *                        [--hub-args="--max-sockets 4000 …"]
  *
  * Starts the hub as its own process on 127.0.0.1 (simulated module with virtual agents,
  * `--time-scale 0.05`, under `ulimit -n NOFILE` like the unit's LimitNOFILE), measures it
@@ -267,7 +267,9 @@ try {
     const off = await powerCall(url, token, "off");
     const health = await healthP;
     const alive = !hub.exited;
+    // The clients' counts at the end of the probes (refusals may arrive after "done").
     const during = clients.lines.at(-1) ?? "";
+    log(`  clients after the probes: ${during}`);
     // Slowloris: wait (bounded) until the hub has dropped every trickling connection.
     let droppedMs = NaN;
     if (mode === "slowloris") {

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { WsSession } from "../../hub/http/routes/ws.ts";
+import { sseResponse, SseStreams } from "../../hub/http/routes/events.ts";
 import { VERSION } from "../../hub/version.ts";
 import type { HubLimits } from "../../hub/config.ts";
 import { DEFAULT_LIMITS } from "../../hub/config.ts";
@@ -181,6 +182,41 @@ Deno.test("flood: an event is serialised once for all subscribed sockets", async
   } finally {
     JSON.stringify = stringify;
     for (const s of sessions) s.close();
+    await t.close();
+  }
+});
+
+Deno.test("flood: a burst of events goes to an event stream in a few writes, not one per event", async () => {
+  const t = await startTestHub();
+  const writes = async (coalesceMs: number) => {
+    const streams = new SseStreams();
+    const res = sseResponse(t.hub.events, null, streams, { coalesceMs });
+    const reader = res.body!.getReader();
+    await reader.read(); // retry: and the resume comment
+    const first = t.hub.events.latest(1)[0].id + 1;
+    // 40 events over ~10 ms, as when 60 bays switch one after another.
+    (async () => {
+      for (let i = 0; i < 40; i++) {
+        t.hub.events.emit("fault", 1, `burst ${i}`);
+        if (i % 4 === 3) await new Promise((r) => setTimeout(r, 1));
+      }
+    })();
+    let chunks = 0;
+    let text = "";
+    while (!text.includes(`id: ${first + 39}\n`)) {
+      const { value } = await reader.read();
+      text += new TextDecoder().decode(value);
+      chunks++;
+    }
+    streams.closeAll();
+    return chunks;
+  };
+  try {
+    const gathered = await writes(30);
+    const eager = await writes(0);
+    assert.ok(gathered <= 3, `gathered: ${gathered} writes for 40 events`);
+    assert.ok(eager > gathered, `without gathering: ${eager} writes`);
+  } finally {
     await t.close();
   }
 });

@@ -27,7 +27,15 @@ export interface SseOptions {
   maxPending?: number;
   /** Chunks (pages of events) the response stream buffers ahead of the socket. */
   bufferedChunks?: number;
+  /**
+   * After a wake-up, how long to gather more events before writing, ms: a burst (60 nodes
+   * switching) goes out in a few chunks per client rather than one write per event.
+   */
+  coalesceMs?: number;
 }
+
+/** Default gathering window of event streams and WebSockets, ms (see SseOptions.coalesceMs). */
+export const COALESCE_MS = 25;
 
 /** Largest `limit` of the JSON form. */
 export const MAX_JSON_LIMIT = 1000;
@@ -88,6 +96,7 @@ export function sseResponse(
   release: () => void = () => {},
 ): Response {
   const keepAliveMs = opts.keepAliveMs ?? 15_000;
+  const coalesceMs = opts.coalesceMs ?? COALESCE_MS;
   const feed = new EventFeed(events, after, { maxPending: opts.maxPending });
   const enc = new TextEncoder();
   let forget = () => {};
@@ -120,6 +129,7 @@ export function sseResponse(
           controller.enqueue(enc.encode(`: keep-alive ${new Date().toISOString()}\n\n`));
           return;
         }
+        if (coalesceMs > 0) await new Promise((r) => setTimeout(r, coalesceMs));
       }
     },
     cancel() {

@@ -31,6 +31,7 @@ import { toClusterError } from "../middleware/errors.ts";
 import { route, type RouteSpec } from "../route.ts";
 import { EventFeed } from "../../events/event_feed.ts";
 import { acquireOrRefuse, type ConnectionCaps, remoteAddress } from "../connection_caps.ts";
+import { COALESCE_MS } from "./events.ts";
 
 /** Largest accepted frame, in characters. */
 export const MAX_FRAME_CHARS = 64 * 1024;
@@ -53,6 +54,8 @@ export interface WsOptions {
   pollMs?: number;
   /** A socket whose send buffer stays above `highWaterBytes` this long is closed, ms. */
   stallMs?: number;
+  /** After a wake-up, how long to gather more events before sending, ms. */
+  coalesceMs?: number;
 }
 
 /** Close code for a client that does not read what it is sent (RFC 6455: try again later). */
@@ -101,6 +104,7 @@ export class WsSession {
       maxLag: opts.maxLag ?? 1000,
       pollMs: opts.pollMs ?? 50,
       stallMs: opts.stallMs ?? 30_000,
+      coalesceMs: opts.coalesceMs ?? COALESCE_MS,
     };
   }
 
@@ -248,7 +252,9 @@ export class WsSession {
         for (const event of batch) this.#send({ type: "event", event });
         continue;
       }
-      await feed.waitForMore(30_000);
+      if ((await feed.waitForMore(30_000)) && this.#opts.coalesceMs > 0) {
+        await sleep(this.#opts.coalesceMs);
+      }
     }
   }
 }
