@@ -25,10 +25,10 @@ const ERROR_WHEN: Record<ErrorCode, string> = {
   payload_too_large: "a body over 64 KiB",
   unsupported_media_type: "a body sent with a Content-Type other than application/json",
   too_many_connections:
-    "this address holds as many streams or sockets of this kind as the hub allows one address (see Retry-After)",
+    "this address holds as many connections (or streams, or sockets) as the hub allows one address; see Retry-After",
   not_ready: "the nodes are not ready",
   busy:
-    "the hub holds as many streams or sockets of this kind as it allows in all (see Retry-After)",
+    "the hub holds as many connections (or streams, or sockets) as it allows in all; see Retry-After",
   hardware_fault: "a rail did not follow a command, or the driver failed",
   internal: "a bug in the hub (it logs it; the body never carries a stack trace)",
 };
@@ -75,6 +75,9 @@ export function openApiPath(path: string): string {
   return "/api/v1" + path.replace(/:([A-Za-z_]+)/g, "{$1}");
 }
 
+/** The TCP gate may refuse any connection, whatever the route (docs/live.md, "Limits"). */
+const GATE_ERRORS: readonly ErrorCode[] = ["too_many_connections", "busy"];
+
 /** Every error code a spec can answer with: the declared ones and those the spec implies. */
 export function routeErrors(s: RouteSpec): ErrorCode[] {
   const codes = new Set<ErrorCode>();
@@ -86,6 +89,7 @@ export function routeErrors(s: RouteSpec): ErrorCode[] {
   if (s.query && Object.keys(s.query).length > 0) codes.add("bad_request");
   if (s.auth !== "public") codes.add("unauthorized");
   for (const c of s.errors ?? []) codes.add(c);
+  for (const c of GATE_ERRORS) codes.add(c);
   codes.add("internal");
   return [...codes];
 }
@@ -184,7 +188,7 @@ function mountedOperation(d: MountedRouteDoc): Record<string, unknown> {
         description: d.description,
         content: { [d.contentType]: { schema: { type: "string" } } },
       },
-      ...errorResponses(["internal"]),
+      ...errorResponses([...GATE_ERRORS, "internal"]),
     },
   };
 }
@@ -206,7 +210,9 @@ export function buildOpenApi(
       description: 'Every error answers with the JSON body `{"error":{"code","message"}}`; each ' +
         "operation lists the codes it can answer with. A known path called with another method " +
         "answers `405 method_not_allowed` with an `Allow` header, an unknown path " +
-        "`404 not_found`. Reads are public; everything else takes a bearer token.",
+        "`404 not_found`. Reads are public; everything else takes a bearer token. Any " +
+        "connection may be refused with `429 too_many_connections` or `503 busy` (with " +
+        "`Retry-After`) when the hub's connection caps are reached.",
       license: {
         name: "UNLICENSED: no licence has been granted; the repository states none",
         url: "https://docs.npmjs.com/cli/configuring-npm/package-json#license",
