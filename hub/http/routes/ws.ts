@@ -6,7 +6,9 @@
  * (browsers cannot set headers on WebSocket), or a first `{"type":"auth","token":…}` frame.
  * A wrong token on the upgrade request is refused with 401; a socket without a token may
  * read (nodes, job, subscribe — all public over REST too) and gets `unauthorized` error
- * frames for power and led until it authenticates. Errors never close the socket.
+ * frames for power and led until it authenticates. Errors never close the socket. There is
+ * no deadline to authenticate: such a socket can do nothing a tokenless REST client cannot,
+ * and the caps below bound what many of them cost (docs/live.md).
  *
  * Slow consumers: events are sent only while the socket's send buffer is below
  * `highWaterBytes`; until then they wait in the client's EventFeed (bounded, backed by the
