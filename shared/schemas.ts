@@ -164,8 +164,9 @@ export const NodeStatus = z.strictObject({
   ledRequested: RequestedLedMode.nullable(),
   lastHeartbeatAt: z.number().int().nullable(),
   /**
-   * The last heartbeat the hub has seen from this bay since it started, kept when the node goes
-   * off (`lastHeartbeatAt` is cleared then): null only for a bay whose agent never reported.
+   * The last heartbeat the hub has seen from this bay, kept when the node goes off
+   * (`lastHeartbeatAt` is cleared then) and across hub restarts (stored): null only for a bay
+   * whose agent never reported.
    */
   lastSeenAt: z.number().int().nullable(),
   agent: AgentReport.nullable(),
