@@ -201,8 +201,13 @@ export const Job = z.strictObject({
   progress: z.strictObject({
     done: z.number().int(),
     total: z.number().int(),
-    /** The latest step, e.g. "bootstrap: self_test". */
+    /** The latest step, e.g. "fabric: waiting for the switch". */
     note: z.string().optional(),
+    /**
+     * For a step that waits for a known time (the bootstrap's stages): ms left as of this
+     * answer. Counted by the hub when it answers, so a reader needs no clock in step with it.
+     */
+    remainingMs: z.number().int().nonnegative().optional(),
   }),
   createdAt: z.number().int(),
   finishedAt: z.number().int().nullable(),
