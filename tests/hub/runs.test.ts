@@ -274,3 +274,19 @@ Deno.test("bootstrap progress: the fabric stage says what it waits for and count
     await Deno.remove(t.dataDir, { recursive: true });
   }
 });
+
+Deno.test("activetest progress counts down to its timeout while it waits for heartbeats", () =>
+  withHub(async (t) => {
+    const res = await t.call("POST", "/api/v1/activetest", { nodes: "1-2", timeoutMs: 60_000 });
+    const started = Job.parse(await res.json());
+    await new Promise((r) => setTimeout(r, 300));
+    const p = Job.parse(await (await t.call("GET", `/api/v1/jobs/${started.id}`)).json()).progress;
+    assert.equal(p.note, "waiting for heartbeats");
+    assert.ok(
+      p.remainingMs !== undefined && p.remainingMs <= 59_700 && p.remainingMs > 50_000,
+      `${p.remainingMs}`,
+    );
+    await t.call("POST", `/api/v1/jobs/${started.id}/cancel`);
+    const job = await t.hub.jobs.wait(started.id);
+    assert.equal(job.errorCode, "cancelled");
+  }));

@@ -211,6 +211,33 @@ Deno.test({
       // And the page is live: a change on the hub shows up.
       await h.t.hub.jobs.wait(h.t.hub.powerControl.power([9], "on").id);
       await page.waitForSelector('.bay[data-node="9"][data-power="on"]');
+      // A run that waits shows its step and counts down in the header, as `cm` does.
+      const test = h.t.hub.runs.activetest([1, 2], 60_000);
+      const row = page.locator(`#jobs .job[data-job="${test.id}"] .job-label`);
+      await page.waitForFunction(
+        (id) =>
+          /waiting for heartbeats, \d+ s left/.test(
+            (globalThis as unknown as {
+              document: { querySelector(s: string): { textContent: string } | null };
+            }).document.querySelector(`#jobs .job[data-job="${id}"] .job-label`)?.textContent ??
+              "",
+          ),
+        test.id,
+      );
+      const first = Number((await row.innerText()).match(/(\d+) s left/)![1]);
+      assert.ok(first <= 60 && first >= 50, `${first}`);
+      await page.waitForFunction(
+        ({ id, first }) => {
+          const text = (globalThis as unknown as {
+            document: { querySelector(s: string): { textContent: string } | null };
+          }).document.querySelector(`#jobs .job[data-job="${id}"] .job-label`)?.textContent ?? "";
+          const m = text.match(/(\d+) s left/);
+          return m !== null && Number(m[1]) < first;
+        },
+        { id: test.id, first },
+      );
+      h.t.hub.jobs.cancel(test.id);
+      await h.t.hub.jobs.wait(test.id);
       assert.deepEqual(pageErrors, [], "no script errors in the page");
     } finally {
       await browser.close();

@@ -256,13 +256,19 @@
         : 100;
       fill.style.width = `${pct}%`;
       bar.append(fill);
-      row.append(
-        el("span", "", `${j.kind} ${j.state}`),
-        bar,
-        el("span", "", `${j.done}/${j.total}`),
-      );
+      const label = `${j.kind} ${j.state}${j.note ? `: ${j.note}` : ""}${jobCountdown(j)}`;
+      const text = el("span", "job-label", label);
+      text.title = label;
+      row.append(text, bar, el("span", "", `${j.done}/${j.total}`));
       box.append(row);
     }
+  }
+
+  /** `, 23 s left` while a step waits for a known time (counted on from the event's figure). */
+  function jobCountdown(j) {
+    if (j.state !== "running" || j.remainingMs == null) return "";
+    const left = Math.max(0, j.remainingMs - (Date.now() - j.receivedAt));
+    return `, ${Math.ceil(left / 1000)} s left`;
   }
 
   function onJobEvent(ev) {
@@ -274,6 +280,10 @@
       state: d.state ?? prev.state,
       done: d.done ?? prev.done,
       total: d.total ?? prev.total,
+      // Each progress event says the step and, for a step that waits, how long is left.
+      note: d.state === "running" ? d.note ?? prev.note : undefined,
+      remainingMs: d.remainingMs,
+      receivedAt: Date.now(),
     });
     if (d.state === "succeeded" || d.state === "failed") {
       setTimeout(() => {
@@ -414,6 +424,12 @@
     setInterval(animateLeds, 25);
     setInterval(() => {
       for (const n of nodes.values()) bays.get(n.id).hb.textContent = heartbeatText(n);
+      for (const j of jobs.values()) {
+        if (jobCountdown(j)) {
+          drawJobs();
+          break;
+        }
+      }
     }, 1000);
   }
 
