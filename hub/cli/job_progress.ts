@@ -4,7 +4,12 @@
  */
 import type { Job } from "../../shared/schemas.ts";
 import type { CliContext } from "./command.ts";
-import { LineProgress, type ProgressSink, TerminalProgress } from "./progress_line.ts";
+import {
+  LineProgress,
+  type ProgressSink,
+  TERMINAL_MARGIN,
+  TerminalProgress,
+} from "./progress_line.ts";
 
 /** Renders `[#####.....] 30/60 label` for a job, without the countdown. */
 function barWithoutCountdown(job: Job, width: number): string {
@@ -31,6 +36,13 @@ export function progressBar(job: Job, width = 30): string {
   return barWithoutCountdown(job, width) + countdown(job);
 }
 
+/** The bar's width: 30, narrower (down to 10) where a terminal is too narrow for the line. */
+function barWidth(ctx: CliContext, job: Job): number {
+  if (!ctx.terminal) return 30;
+  const rest = [...barWithoutCountdown(job, 0)].length + countdown(job).length;
+  return Math.max(10, Math.min(30, ctx.terminal.columns() - TERMINAL_MARGIN - rest));
+}
+
 /** The display for `ctx`: in place on a terminal, lines elsewhere. */
 function sinkFor(ctx: CliContext): ProgressSink {
   return ctx.terminal ? new TerminalProgress(ctx.terminal) : new LineProgress((l) => ctx.err(l));
@@ -53,7 +65,8 @@ export async function followJob(ctx: CliContext, job: Job, pollMs = 200): Promis
   const sink: ProgressSink = ctx.json
     ? { update() {}, log: (l) => ctx.err(l), end() {} }
     : sinkFor(ctx);
-  const show = (j: Job) => sink.update({ text: barWithoutCountdown(j, 30), tail: countdown(j) });
+  const show = (j: Job) =>
+    sink.update({ text: barWithoutCountdown(j, barWidth(ctx, j)), tail: countdown(j) });
   let firstAt = 0;
   let cancelling: Promise<void> | undefined;
   let cancelSettled = false;

@@ -36,6 +36,12 @@ export interface Terminal {
 /** In line output, at most one line per this many ms (the last line always comes). */
 export const LINE_EVERY_MS = 2000;
 
+/**
+ * Columns left free at the end of the progress line: a full row would put the cursor on the next
+ * one, and the terminal's own echo of Ctrl-C (`^C`) must not wrap either (it would stay behind).
+ */
+export const TERMINAL_MARGIN = 3;
+
 /** Moves to the start of the line and erases it. */
 const CLEAR_LINE = "\r\x1b[2K";
 
@@ -80,8 +86,7 @@ export class TerminalProgress implements ProgressSink {
   }
 
   #draw(): void {
-    // One column short of the width: a full row would leave the cursor on the next one.
-    const width = Math.max(10, this.#tty.columns() - 1);
+    const width = Math.max(10, this.#tty.columns() - TERMINAL_MARGIN);
     const tail = fitWidth(this.#tail, width);
     const text = fitWidth(this.#text, width - [...tail].length);
     this.#tty.write(CLEAR_LINE + text + tail);

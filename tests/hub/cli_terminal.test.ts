@@ -43,8 +43,8 @@ Deno.test({
   ignore: !haveScript && !CI,
   fn: () =>
     withHub(async (t) => {
-      // A pseudo-terminal without a parent terminal has no size: give it 200 columns.
-      const command = `stty cols 200 rows 40; ${
+      // A pseudo-terminal without a parent terminal has no size: give it the classic 80 columns.
+      const command = `stty cols 80 rows 24; ${
         quote([Deno.execPath(), ...CM, "bootstrap", "1-4"])
       }`;
       const out = await new Deno.Command(SCRIPT, {
@@ -63,6 +63,10 @@ Deno.test({
         .map((m) => Number(m[1]));
       assert.ok(new Set(left).size >= 3, `the fabric stage counts down: ${left}`);
       assert.ok(left[0] >= left.at(-1)! + 2, `down, not up: ${left}`);
+      // Each redraw fits the 80 columns (the bar narrows first, so the step stays readable).
+      const drawn = text.split("\r\x1b[2K").slice(1).map((s) => s.split("\r\n")[0]);
+      const long = drawn.filter((s, i) => i < drawn.length - 1 && [...s].length > 77);
+      assert.deepEqual(long, [], "no redraw wider than the terminal");
       // The terminal turns "\n" into "\r\n". Lines that end: the final bar and the report.
       const lines = text.split("\r\n").filter((l) => l !== "");
       const bars = lines.filter((l) => l.includes("] 5/5 bootstrap 1-4"));
