@@ -181,6 +181,7 @@ Deno.test({
       const stoppedAt = Date.now();
       await page.waitForSelector('body[data-stale="true"]');
       await page.waitForSelector("#stale:not([hidden])");
+      const bannerMs = Date.now() - stoppedAt;
       const banner = await page.locator("#stale").innerText();
       const m = banner.match(/^hub unreachable — data from (\d\d):(\d\d):(\d\d)$/);
       assert.ok(m, `banner: ${JSON.stringify(banner)}`);
@@ -200,8 +201,14 @@ Deno.test({
 
       // The hub comes back on the same data dir and port.
       h = await serve(dataDir, h.port);
+      const restartedAt = Date.now();
       await page.waitForSelector('body[data-stale="false"]');
       await page.waitForSelector('#conn[data-state="live"]');
+      console.log(
+        `stale banner ${bannerMs} ms after the hub stopped; live again ${
+          Date.now() - restartedAt
+        } ms after it was back`,
+      );
       assert.equal(await page.locator("#stale").isVisible(), false, "the banner is gone");
       assert.equal((await grey()).filter, "none", "the rack is in colour again");
       // A node that ran before the restart still says when it was last heard.
