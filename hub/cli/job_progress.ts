@@ -2,7 +2,7 @@
  * Follows a job to the end, drawing its progress on stderr: redrawn in place on a terminal,
  * whole lines elsewhere (see `progress_line.ts`).
  */
-import type { Job } from "../../shared/schemas.ts";
+import { Job, parseOrThrow } from "../../shared/schemas.ts";
 import type { CliContext } from "./command.ts";
 import {
   LineProgress,
@@ -60,7 +60,9 @@ export const INTERRUPT_GRACE_MS = 1500;
  * before the hub has answered the cancel request (or it failed).
  */
 export async function followJob(ctx: CliContext, job: Job, pollMs = 200): Promise<Job> {
-  let current = job;
+  // The hub's answers are checked against the one schema before they are drawn.
+  const checked = (value: unknown) => parseOrThrow(Job, value, "job from the hub");
+  let current = checked(job);
   // --json prints the job at the end and no progress.
   const sink: ProgressSink = ctx.json
     ? { update() {}, log: (l) => ctx.err(l), end() {} }
@@ -98,7 +100,7 @@ export async function followJob(ctx: CliContext, job: Job, pollMs = 200): Promis
     while (current.state === "running" || current.state === "queued") {
       show(current);
       await new Promise((r) => setTimeout(r, pollMs));
-      current = await ctx.api.get<Job>(`/jobs/${encodeURIComponent(current.id)}`);
+      current = checked(await ctx.api.get<unknown>(`/jobs/${encodeURIComponent(current.id)}`));
     }
     show(current);
   } finally {

@@ -1,6 +1,11 @@
-/** `cm`'s progress display: redrawn in place on a terminal, whole lines in a pipe. */
+/** `cm`'s progress display: redrawn in place on a terminal, whole lines in a pipe; the job it draws. */
 import assert from "node:assert/strict";
+import type { ApiClient } from "../../hub/cli/api_client.ts";
+import type { CliContext } from "../../hub/cli/command.ts";
+import { followJob } from "../../hub/cli/job_progress.ts";
 import { fitWidth, LineProgress, TerminalProgress } from "../../hub/cli/progress_line.ts";
+import { ClusterError } from "../../shared/errors.ts";
+import type { Job } from "../../shared/schemas.ts";
 
 const CLEAR = "\r\x1b[2K";
 
@@ -104,4 +109,34 @@ Deno.test("fitWidth cuts by characters and marks the cut", () => {
   assert.equal(fitWidth("abc", 3), "abc");
   assert.equal(fitWidth("abcdef", 4), "abc…");
   assert.equal(fitWidth("→→→→", 2), "→…");
+});
+
+Deno.test("followJob checks the hub's job against the schema: a bad countdown is a clear error", async () => {
+  const job: Job = {
+    id: "bootstrap-1",
+    kind: "bootstrap",
+    state: "running",
+    summary: "1-4",
+    progress: { done: 0, total: 5, note: "fabric: waiting for the switch", remainingMs: 3000 },
+    createdAt: 1,
+    finishedAt: null,
+    error: null,
+  };
+  const lines: string[] = [];
+  const ctx: CliContext = {
+    api: {
+      get: () => Promise.resolve({ ...job, progress: { ...job.progress, remainingMs: "soon" } }),
+    } as unknown as ApiClient,
+    args: [],
+    json: false,
+    out: (l) => lines.push(l),
+    err: (l) => lines.push(l),
+    interactive: false,
+  };
+  await assert.rejects(followJob(ctx, job, 1), (e: unknown) => {
+    assert.ok(e instanceof ClusterError);
+    assert.match(e.message, /invalid job from the hub: progress\.remainingMs/);
+    return true;
+  });
+  assert.match(lines[0], /fabric: waiting for the switch, 3 s left$/, "the valid one was drawn");
 });
