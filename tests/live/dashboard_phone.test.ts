@@ -185,14 +185,15 @@ Deno.test({
       const banner = await page.locator("#stale").innerText();
       const m = banner.match(/^hub unreachable — data from (\d\d):(\d\d):(\d\d)$/);
       assert.ok(m, `banner: ${JSON.stringify(banner)}`);
-      // The data's time is that of the last refresh before the hub stopped (1 s refreshes).
+      // The data's time is that of the last refresh before the hub stopped: refreshes come every
+      // second, a few more allow for a loaded machine (the test runs beside QEMU and others).
       const stoppedHms = await page.evaluate((ms) => {
         const d = new Date(ms);
         return d.getHours() * 3600 + d.getMinutes() * 60 + d.getSeconds();
       }, stoppedAt);
       const dataHms = Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]);
       const behind = (stoppedHms - dataHms + 86_400) % 86_400;
-      assert.ok(behind <= 3, `data from ${m.slice(1).join(":")}, ${behind} s before the stop`);
+      assert.ok(behind <= 5, `data from ${m.slice(1).join(":")}, ${behind} s before the stop`);
       assert.match((await grey()).filter, /grayscale/, "the rack is greyed out");
       assert.ok(Number((await grey()).opacity) < 1);
       assert.equal(await page.locator("#conn").getAttribute("data-state"), "reconnecting");
