@@ -2,7 +2,8 @@
 # Installs, once and in one apt run, the Debian packages the integration tests use:
 # Chromium (dashboard test), dnsmasq/busybox/iproute2/iptables (netboot netns test), dash and
 # busybox (the Zero W sh agent), gcc + linux-libc-dev (GPIO uAPI layout check), curl, and for
-# the kernel suite (scripts/kernel-lab/) qemu-system-x86, make, xz-utils and util-linux.
+# the kernel suite (scripts/kernel-lab/) qemu-system-x86, make, xz-utils and util-linux, and
+# bsdutils' `script` (a pseudo-terminal for the test of `cm`'s progress on a terminal).
 # Run by `deno task test` before the tests. Idempotent and quiet when everything is there;
 # without root or apt it only says what is missing (those tests then skip with a message,
 # or fail where CI=true demands them).
@@ -23,6 +24,7 @@ have qemu-system-x86_64 || missing="$missing qemu-system-x86"
 have make || missing="$missing make"
 have xz || missing="$missing xz-utils"
 have unshare || missing="$missing util-linux"
+have script || missing="$missing bsdutils"
 
 [ -z "$missing" ] && exit 0
 
