@@ -1,5 +1,6 @@
 /** The shape of one CLI verb; each verb lives in its own module and is listed in `main.ts`. */
 import type { ApiClient } from "./api_client.ts";
+import type { ConsoleTerminal } from "./terminal.ts";
 
 /** What a verb gets to work with. */
 export interface CliContext {
@@ -14,6 +15,8 @@ export interface CliContext {
   err(line: string): void;
   /** false: do not install a Ctrl-C handler (in-process use, tests). Default true. */
   interactive?: boolean;
+  /** The terminal `cm console` attaches (default: the process's own). */
+  terminal?: ConsoleTerminal;
 }
 
 /** One CLI verb, e.g. `power`. */

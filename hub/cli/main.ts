@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { ClusterError } from "../../shared/errors.ts";
 import { ApiClient } from "./api_client.ts";
 import type { CliCommand, CliContext } from "./command.ts";
+import { consoleCommand } from "./verbs/console.ts";
 import { debugledCommand } from "./verbs/debugled.ts";
 import { cancelCommand, jobCommand } from "./verbs/jobs.ts";
 import { powerallCommand, powerCommand } from "./verbs/power.ts";
@@ -19,6 +20,7 @@ export const COMMANDS: CliCommand[] = [
   powerCommand,
   powerallCommand,
   debugledCommand,
+  consoleCommand,
   testallCommand,
   activetestCommand,
   bootstrapCommand,

@@ -50,7 +50,9 @@ function libc(): Libc {
     } catch (e) {
       throw new ClusterError(
         "hardware_fault",
-        `cannot load libc.so.6 for termios: ${(e as Error).message} (the hub runs with --allow-all)`,
+        `cannot load libc.so.6 for termios: ${
+          (e as Error).message
+        } (the hub runs with --allow-all)`,
       );
     }
   }
