@@ -40,11 +40,13 @@ export class EscapeReader {
           commands.push("quit");
           break;
         }
+        // After a command another escape may follow at once, as in ssh.
         if (b === 0x74) commands.push("takeover"); // "t"
         else if (b === 0x3f) commands.push("help"); // "?"
-        else if (b === TILDE) send.push(TILDE);
-        else send.push(TILDE, b);
-        this.#lineStart = b === CR || b === LF;
+        else {
+          send.push(...(b === TILDE ? [TILDE] : [TILDE, b]));
+          this.#lineStart = b === CR || b === LF;
+        }
         continue;
       }
       if (this.#lineStart && b === TILDE) {
