@@ -30,7 +30,8 @@ export function bootScript(bay: Bay, hubIp: string): [number, string][] {
       0.04,
       k(
         0,
-        `Kernel command line: console=serial0,115200 console=tty1 root=/dev/nfs nfsroot=${hubIp}:/srv/nfs/${bay.hostname},vers=3 rw ip=dhcp rootwait`,
+        // As the hub's netboot renders it (hub/netboot/render/cmdline.ts).
+        `Kernel command line: console=serial0,115200 console=tty1 root=/dev/nfs nfsroot=${hubIp}:/pxe/root,vers=3 ro ip=dhcp rootwait cm.node=${bay.id}`,
       ),
     ],
     [0.08, k(0.000012, "Memory: 875432K/970752K available")],
