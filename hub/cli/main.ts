@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { ClusterError } from "../../shared/errors.ts";
 import { ApiClient } from "./api_client.ts";
 import type { CliCommand, CliContext } from "./command.ts";
+import type { ConsoleTerminal } from "./terminal.ts";
 import { consoleCommand } from "./verbs/console.ts";
 import { debugledCommand } from "./verbs/debugled.ts";
 import { cancelCommand, jobCommand } from "./verbs/jobs.ts";
@@ -91,7 +92,7 @@ function readToken(env: (n: string) => string | undefined): { token?: string; fr
 /** Runs the CLI; returns the exit code (0 ok, 1 failed operation, 2 usage error). */
 export async function runCli(
   argv: string[],
-  io: { out(l: string): void; err(l: string): void } = {
+  io: { out(l: string): void; err(l: string): void; terminal?: ConsoleTerminal } = {
     out: (l) => console.log(l),
     err: (l) => console.error(l),
   },
@@ -127,6 +128,7 @@ export async function runCli(
     out: io.out,
     err: io.err,
     interactive,
+    terminal: io.terminal,
   };
   try {
     return await command.run(ctx);
