@@ -148,7 +148,11 @@ export class ConsoleLink {
   async close(): Promise<void> {
     this.#stop.abort();
     this.#channel?.close();
-    await this.#loop;
-    await this.#writes;
+    // A connection attempt under way ends on its own (sources time out); the loop then sees
+    // the abort and closes what it got. Shutdown does not wait for it longer than a second.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const grace = new Promise<void>((r) => (timer = setTimeout(r, 1000)));
+    await Promise.race([Promise.all([this.#loop, this.#writes]), grace]);
+    clearTimeout(timer);
   }
 }

@@ -47,6 +47,7 @@ export class ConsoleLog {
   #bytes = 0;
   #file: Deno.FsFile | null = null;
   #fileBytes = 0;
+  #closed = false;
 
   /**
    * Opens the history of one node. `path` null keeps it in memory only. An existing file is
@@ -90,7 +91,7 @@ export class ConsoleLog {
   append(at: number, data: Uint8Array): void {
     if (data.length === 0) return;
     this.#add(at, data);
-    if (this.#path === null) return;
+    if (this.#path === null || this.#closed) return;
     if (!this.#file) this.#openFile();
     const rec = new Uint8Array(RECORD_HEADER + data.length);
     const v = new DataView(rec.buffer);
@@ -186,6 +187,7 @@ export class ConsoleLog {
 
   /** Closes the file (the history stays readable in memory). */
   close(): void {
+    this.#closed = true;
     this.#file?.close();
     this.#file = null;
   }

@@ -8,6 +8,8 @@ import type { ConsoleChannel, ConsoleSource } from "./console_source.ts";
 
 /** Largest chunk read at once. */
 const CHUNK = 16 * 1024;
+/** Longest a connection attempt may take (an unreachable host would take minutes), ms. */
+export const CONNECT_TIMEOUT_MS = 5000;
 
 /** Where the socket is: `{host, port}` for TCP, `{path}` for a unix socket. */
 export type SocketAddress = { host: string; port: number } | { path: string };
@@ -62,17 +64,29 @@ export class SocketConsoleSource implements ConsoleSource {
   }
 
   async open(): Promise<ConsoleChannel> {
+    const connecting = "path" in this.#address
+      ? Deno.connect({ transport: "unix", path: this.#address.path })
+      : Deno.connect({ hostname: this.#address.host, port: this.#address.port });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`no answer in ${CONNECT_TIMEOUT_MS / 1000} s`)),
+        CONNECT_TIMEOUT_MS,
+      );
+    });
     try {
-      const conn = "path" in this.#address
-        ? await Deno.connect({ transport: "unix", path: this.#address.path })
-        : await Deno.connect({ hostname: this.#address.host, port: this.#address.port });
-      if ("path" in this.#address === false) (conn as Deno.TcpConn).setNoDelay(true);
+      const conn = await Promise.race([connecting, timeout]);
+      if (!("path" in this.#address)) (conn as Deno.TcpConn).setNoDelay(true);
       return new SocketChannel(conn);
     } catch (e) {
+      // A connection that completes after the timeout is closed, not leaked.
+      connecting.then((c) => c.close(), () => {});
       throw new ClusterError(
         "hardware_fault",
         `cannot connect to ${this.describe}: ${e instanceof Error ? e.message : e}`,
       );
+    } finally {
+      clearTimeout(timer);
     }
   }
 }
