@@ -39,6 +39,8 @@ export class ConsoleLink {
   /** Writes in order, one after the other. */
   #writes: Promise<void> = Promise.resolve();
   #pendingWriteBytes = 0;
+  /** The writer's window size, given again to each new connection. */
+  #size: { cols: number; rows: number } | null = null;
 
   constructor(source: ConsoleSource, handlers: LinkHandlers, clock: Clock, b: LinkBackoff = {}) {
     this.#source = source;
@@ -90,6 +92,7 @@ export class ConsoleLink {
         break;
       }
       this.#channel = channel;
+      if (this.#size) channel.resize?.(this.#size.cols, this.#size.rows);
       this.#lastError = null;
       this.#handlers.status(this.status);
       const openedAt = this.#clock.now();
@@ -142,6 +145,12 @@ export class ConsoleLink {
         this.#pendingWriteBytes -= data.length;
       }
     });
+  }
+
+  /** Passes the writer's window size on, where the source can use it. */
+  resize(cols: number, rows: number): void {
+    this.#size = { cols, rows };
+    this.#channel?.resize?.(cols, rows);
   }
 
   /** Stops reconnecting and closes the connection. */

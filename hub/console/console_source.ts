@@ -17,6 +17,11 @@ export interface ConsoleChannel {
   write(data: Uint8Array): Promise<void>;
   /** Closes the connection; a pending `read()` resolves `null` soon after. Idempotent. */
   close(): void;
+  /**
+   * The writer's window size, for an other end that can use it (the simulated console answers
+   * `stty size` with it). A serial line or a raw socket has no way to carry it: omitted.
+   */
+  resize?(cols: number, rows: number): void;
 }
 
 /** Where a bay's console is. */

@@ -68,7 +68,7 @@ export interface ConsoleViewer {
   takeover(): void;
   /** Gives the writer role up. */
   release(): void;
-  /** Records the viewer's terminal size. */
+  /** Records the viewer's terminal size (the writer's is passed to the source). */
   resize(cols: number, rows: number): void;
   /** Detaches (the connection closed). Idempotent. */
   detach(reason?: string): void;
@@ -107,6 +107,7 @@ class Viewer implements ConsoleViewer {
   }
   resize(cols: number, rows: number): void {
     this.size = { cols, rows };
+    this.owner.resized(this);
   }
   detach(reason = "closed"): void {
     this.owner.detach(this, reason);
@@ -294,6 +295,11 @@ export class NodeConsole {
     this.#link.write(data, this.#maxPendingInput);
   }
 
+  /** A viewer's window changed: the writer's size goes to the source. */
+  resized(v: Viewer): void {
+    if (this.#writer === v && v.size) this.#link.resize(v.size.cols, v.size.rows);
+  }
+
   takeover(v: Viewer): void {
     if (v.detached || this.#writer === v) return;
     const previous = this.#writer;
@@ -307,6 +313,7 @@ export class NodeConsole {
     }
     v.role = "writer";
     this.#writer = v;
+    this.resized(v);
     this.#frame(v, { type: "role", role: "writer", reason: "took over: you may type" });
     this.#audit(
       "console_takeover",

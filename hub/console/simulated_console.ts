@@ -3,8 +3,9 @@
  * prints a plausible Raspberry Pi boot log over the simulated boot time (kernel, NFS root,
  * systemd, the node agent), then a login prompt; any user name and password log in to a
  * small shell that echoes what is typed and knows a few commands (`echo`, `hostname`,
- * `uname -a`, `uptime`, `exit`). Power off cuts it mid-line, as on a real node. Like a real
- * serial line, nothing is buffered while no one is connected: the hub's link is always on.
+ * `uname -a`, `uptime`, `stty size` — the writer's window —, `exit`). Power off cuts it
+ * mid-line, as on a real node. Like a real serial line, nothing is buffered while no one is
+ * connected: the hub's link is always on.
  */
 import type { Clock } from "../../shared/clock.ts";
 import type { Bay, NodeMap } from "../../shared/node_map.ts";
@@ -69,6 +70,8 @@ export class SimulatedNodeTty {
   #user = "";
   #boot: AbortController | null = null;
   #poweredAt = 0;
+  /** The window size the hub passed on (a serial console's `stty size` says 0 0 without one). */
+  #size = { cols: 0, rows: 0 };
   /** Where output goes (the hub's connection), or nowhere. */
   sink: ((data: Uint8Array) => void) | null = null;
 
@@ -93,6 +96,11 @@ export class SimulatedNodeTty {
 
   #shellPrompt(): string {
     return `${this.#user}@${this.#bay.hostname}:~$ `;
+  }
+
+  /** The writer's window size (what `stty rows R cols C` would set on a real node). */
+  resize(cols: number, rows: number): void {
+    this.#size = { cols, rows };
   }
 
   /** The bay's rail changed. */
@@ -199,6 +207,12 @@ export class SimulatedNodeTty {
             ? `Linux ${this.#bay.hostname} ${KERNEL} #1 SMP PREEMPT Debian aarch64 GNU/Linux`
             : "Linux",
         );
+      case "stty":
+        return out(
+          args[0] === "size"
+            ? `${this.#size.rows} ${this.#size.cols}`
+            : "stty: only 'stty size' here",
+        );
       case "uptime": {
         const s = Math.round((this.#clock.now() - this.#poweredAt) / 1000);
         return out(` up ${s} s,  1 user,  load average: 0.08, 0.03, 0.01`);
@@ -256,6 +270,10 @@ class SimulatedChannel implements ConsoleChannel {
     this.#closed = true;
     this.#tty.sink = null;
     this.#wake?.();
+  }
+
+  resize(cols: number, rows: number): void {
+    this.#tty.resize(cols, rows);
   }
 }
 

@@ -116,6 +116,9 @@ Deno.test({
       await new Promise((r) => setTimeout(r, 300));
       await tmux.line("hostname");
       await tmux.waitFor((s) => lines(s).includes("node07"), "output after the resize");
+      // cm passed the new size on (SIGWINCH → resize frame); the simulated node reports it.
+      await tmux.line("stty size");
+      await tmux.waitFor((s) => lines(s).includes("30 90"), "the new window size at the node");
       await tmux.run("resize-window", "-t", "t", "-x", "120", "-y", "40");
 
       // Ctrl-C goes to the node (raw mode), it does not end cm.

@@ -10,6 +10,8 @@ export class FakeConsoleSource implements ConsoleSource {
   readonly kind = "fake";
   readonly describe = "fake console line";
   readonly written: Uint8Array[] = [];
+  /** Window sizes passed on, as [cols, rows]. */
+  readonly sizes: [number, number][] = [];
   opens = 0;
   #queue: Uint8Array[] = [];
   #wake: (() => void) | null = null;
@@ -59,6 +61,9 @@ export class FakeConsoleSource implements ConsoleSource {
       write: (data) => {
         this.written.push(data.slice());
         return Promise.resolve();
+      },
+      resize: (cols, rows) => {
+        this.sizes.push([cols, rows]);
       },
       close: () => {
         closed = true;

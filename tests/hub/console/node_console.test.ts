@@ -182,3 +182,19 @@ Deno.test("console: input while the line is down is refused with a reason, not q
     await nc.close();
   }
 });
+
+Deno.test("console: the writer's window size goes to the source; a viewer's only once it takes over", async () => {
+  const { source, nc } = setup();
+  try {
+    await until(() => source.connected, "connected");
+    const w = nc.attach(new FakePeer(), who("cm"), { write: true });
+    const v = nc.attach(new FakePeer(), who("dashboard"), { write: true });
+    w.resize(120, 40);
+    v.resize(90, 30);
+    assert.deepEqual(source.sizes, [[120, 40]], "the viewer's size is not passed on");
+    v.takeover();
+    assert.deepEqual(source.sizes, [[120, 40], [90, 30]]);
+  } finally {
+    await nc.close();
+  }
+});
