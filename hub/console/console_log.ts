@@ -63,9 +63,9 @@ export class ConsoleLog {
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     }
+    let off = 0;
     if (data) {
       const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-      let off = 0;
       while (off + RECORD_HEADER <= data.length) {
         const len = view.getUint32(off, true);
         const at = view.getFloat64(off + 4, true);
@@ -74,7 +74,12 @@ export class ConsoleLog {
         off += RECORD_HEADER + len;
       }
     }
-    this.#compact();
+    // A whole file of fitting size is appended to as it is (no rewrite on every start: SD
+    // cards wear); a torn or oversized one is rewritten first.
+    if (data && off === data.length && data.length <= 2 * this.capacity) {
+      this.#fileBytes = data.length;
+      Deno.chmodSync(path, 0o600);
+    } else this.#compact();
   }
 
   /** Bytes of console output kept now. */

@@ -162,8 +162,9 @@ class SerialChannel implements ConsoleChannel {
   readonly #path: string;
   #closed = false;
   #fdClosed = false;
-  /** A poll() running on a worker thread: the fd is closed only once it returned. */
-  #polling: Promise<number> | null = null;
+  /** poll() calls running on worker threads (a read's and a write's): the fd is closed only
+   * once none is left. */
+  #polling = 0;
 
   constructor(fd: number, path: string) {
     this.#fd = fd;
@@ -176,10 +177,14 @@ class SerialChannel implements ConsoleChannel {
     const v = new DataView(pfd.buffer);
     v.setInt32(0, this.#fd, true);
     v.setInt16(4, events, true);
-    this.#polling = libc().poll(pfd, 1n, ms);
-    const n = await this.#polling;
-    this.#polling = null;
-    if (this.#closed) this.#closeFd();
+    this.#polling++;
+    let n: number;
+    try {
+      n = await libc().poll(pfd, 1n, ms);
+    } finally {
+      this.#polling--;
+    }
+    if (this.#closed && this.#polling === 0) this.#closeFd();
     return n > 0 ? v.getInt16(6, true) : 0;
   }
 
@@ -232,7 +237,7 @@ class SerialChannel implements ConsoleChannel {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (!this.#polling) this.#closeFd();
+    if (this.#polling === 0) this.#closeFd();
   }
 }
 
