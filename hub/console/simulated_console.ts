@@ -9,7 +9,7 @@
  */
 import type { Clock } from "../../shared/clock.ts";
 import type { Bay, NodeMap } from "../../shared/node_map.ts";
-import { MODEL_NAMES, type PowerState } from "../../shared/schemas.ts";
+import type { Model, PowerState } from "../../shared/schemas.ts";
 import type { SimulatedModule } from "../power/simulated_module.ts";
 import type { ConsoleChannel, ConsoleSource } from "./console_source.ts";
 
@@ -18,9 +18,18 @@ const dec = new TextDecoder();
 
 const KERNEL = "6.6.51+rpt-rpi-v8";
 
+/** The device tree's model string each board prints at boot. */
+const DT_MODEL: Record<Model, string> = {
+  "pi3b": "Raspberry Pi 3 Model B Rev 1.2",
+  "pi3b+": "Raspberry Pi 3 Model B Plus Rev 1.3",
+  "pi4": "Raspberry Pi 4 Model B Rev 1.4",
+  "pi0w": "Raspberry Pi Zero W Rev 1.1",
+  "unknown": "Raspberry Pi",
+};
+
 /** The boot log of `bay`: [fraction of the boot time, line] pairs, in order. */
 export function bootScript(bay: Bay, hubIp: string): [number, string][] {
-  const model = MODEL_NAMES[bay.expectedModel] ?? "Raspberry Pi";
+  const model = DT_MODEL[bay.expectedModel];
   const nic = bay.lan ? "eth0" : "wlan0";
   const k = (t: number, text: string): string => `[${t.toFixed(6).padStart(12)}] ${text}`;
   return [

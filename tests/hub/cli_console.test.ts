@@ -98,7 +98,7 @@ Deno.test({
       await run("first");
       await tmux.waitFor((s) => /node07 login: $/m.test(s), "the boot log and login prompt");
       const boot = await tmux.screen();
-      assert.match(boot, /Machine model: Raspberry Pi 3 Model B\+/);
+      assert.match(boot, /Machine model: Raspberry Pi 3 Model B Plus Rev 1\.3/);
       assert.match(
         boot,
         /\[cm\] node 7's console \(simulated serial console of node 7\); you type/,
