@@ -13,7 +13,7 @@ export type Handler = (req: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) 
 
 /** What the handler needs of the gate: the client behind an internal connection. */
 export interface ClientLookup {
-  clientAddress(internalPort: number): string | undefined;
+  clientAddress(internalPort: number): Deno.NetAddr | undefined;
 }
 
 /** The app as `Deno.serve` calls it. */
@@ -40,9 +40,8 @@ export function gatedHandler(gate: () => ClientLookup | null, app: () => FetchAp
         { status: 503 },
       );
     }
-    // Routes see the client's address (per-address caps), not the gate's.
-    const remoteAddr: Deno.NetAddr = { ...info.remoteAddr, hostname: client };
-    return a.fetch(req, { remoteAddr, completed: info.completed });
+    // Routes see the client's address and port (per-address caps, audit), not the gate's.
+    return a.fetch(req, { remoteAddr: client, completed: info.completed });
   };
 }
 

@@ -137,8 +137,8 @@ export class TcpGate {
   }
 
   /** The client address behind an internal connection, by its local port. */
-  clientAddress(internalPort: number): string | undefined {
-    return this.#byPort.get(internalPort)?.client.remoteAddr.hostname;
+  clientAddress(internalPort: number): Deno.NetAddr | undefined {
+    return this.#byPort.get(internalPort)?.client.remoteAddr;
   }
 
   async #acceptLoop(): Promise<void> {

@@ -8,11 +8,13 @@ const info = (port: number) => ({
 });
 
 Deno.test("internal server: a request that bypassed the gate is 403; the app sees the real client", async () => {
-  const gate = { clientAddress: (port: number) => (port === 5000 ? "10.42.0.7" : undefined) };
+  const client: Deno.NetAddr = { transport: "tcp", hostname: "10.42.0.7", port: 41234 };
+  const gate = { clientAddress: (port: number) => (port === 5000 ? client : undefined) };
   const seen: string[] = [];
   const app = {
     fetch: (_req: Request, i: Deno.ServeHandlerInfo) => {
-      seen.push((i.remoteAddr as Deno.NetAddr).hostname);
+      const r = i.remoteAddr as Deno.NetAddr;
+      seen.push(`${r.hostname}:${r.port}`);
       return new Response("ok");
     },
   };
@@ -31,5 +33,5 @@ Deno.test("internal server: a request that bypassed the gate is 403; the app see
   ready = true;
   const ok = await handler(req(), info(5000));
   assert.equal(await ok.text(), "ok");
-  assert.deepEqual(seen, ["10.42.0.7"]);
+  assert.deepEqual(seen, ["10.42.0.7:41234"]);
 });

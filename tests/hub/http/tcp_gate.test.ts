@@ -13,7 +13,7 @@ async function withGate(
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen() {} },
     (req, info) => {
-      seen.push(gate?.clientAddress(info.remoteAddr.port) ?? "unknown");
+      seen.push(gate?.clientAddress(info.remoteAddr.port)?.hostname ?? "unknown");
       if (new URL(req.url).pathname === "/stream") {
         // A stream that writes nothing after its first chunk (like SSE between events).
         return new Response(
