@@ -8,6 +8,8 @@ import {
   ErrorBody,
   Heartbeat as WireHeartbeat,
   HeartbeatReply,
+  Job,
+  JobKind,
   LedMode,
   Mac,
   Model,
@@ -24,6 +26,8 @@ import {
 export {
   ErrorBody,
   HeartbeatReply,
+  Job,
+  JobKind,
   LedMode,
   Mac,
   Model,
@@ -142,8 +146,9 @@ export const NodeStatus = z.strictObject({
   ledRequested: z.nullable(RequestedLedMode),
   lastHeartbeatAt: z.number().int().nullable(),
   /**
-   * The last heartbeat the hub has seen from this bay since it started, kept when the node goes
-   * off (`lastHeartbeatAt` is cleared then): null only for a bay whose agent never reported.
+   * The last heartbeat the hub has seen from this bay, kept when the node goes off
+   * (`lastHeartbeatAt` is cleared then) and across hub restarts (stored): null only for a bay
+   * whose agent never reported.
    */
   lastSeenAt: z.number().int().nullable(),
   agent: AgentReport.nullable(),
@@ -164,33 +169,6 @@ export const ModuleInfo = z.strictObject({
 });
 export type ModuleInfo = z.infer<typeof ModuleInfo>;
 
-/** Kinds of long-running work. */
-export const JobKind = z.enum(["power", "testall", "activetest", "bootstrap", "maclearn"]);
-export type JobKind = z.infer<typeof JobKind>;
-
-/** A job: every power operation and test runs as one. */
-export const Job = z.strictObject({
-  id: z.string(),
-  kind: JobKind,
-  state: z.enum(["queued", "running", "succeeded", "failed"]),
-  /** What was asked, e.g. "on 1-16,23". */
-  summary: z.string(),
-  progress: z.strictObject({
-    done: z.number().int(),
-    total: z.number().int(),
-    /** The latest step, e.g. "bootstrap: self_test". */
-    note: z.string().optional(),
-  }),
-  createdAt: z.number().int(),
-  finishedAt: z.number().int().nullable(),
-  /** Per-node results or a report, kind-specific. */
-  result: z.unknown().optional(),
-  error: z.string().nullable(),
-  /** The error's code (see ErrorBody), set when the job failed. */
-  errorCode: z.string().optional(),
-});
-export type Job = z.infer<typeof Job>;
-
 /** Event types of the hub's one event stream. */
 export const EventType = z.enum([
   "power_changed",
@@ -206,6 +184,10 @@ export const EventType = z.enum([
   "fault",
   "hub_started",
   "power_mismatch",
+  "console_attach",
+  "console_detach",
+  "console_takeover",
+  "console_source",
 ]);
 export type EventType = z.infer<typeof EventType>;
 

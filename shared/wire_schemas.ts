@@ -91,6 +91,38 @@ export const HeartbeatReply = z.strictObject({
 });
 export type HeartbeatReply = z.infer<typeof HeartbeatReply>;
 
+/** Kinds of job. */
+export const JobKind = z.enum(["power", "testall", "activetest", "bootstrap", "maclearn"]);
+export type JobKind = z.infer<typeof JobKind>;
+
+/** A job: every power operation and test runs as one (`cm` checks each one it follows). */
+export const Job = z.strictObject({
+  id: z.string(),
+  kind: JobKind,
+  state: z.enum(["queued", "running", "succeeded", "failed"]),
+  /** What was asked, e.g. "on 1-16,23". */
+  summary: z.string(),
+  progress: z.strictObject({
+    done: z.int(),
+    total: z.int(),
+    /** The latest step, e.g. "fabric: waiting for the switch". */
+    note: z.optional(z.string()),
+    /**
+     * For a step that waits for a known time (the bootstrap's stages): ms left as of this
+     * answer. Counted by the hub when it answers, so a reader needs no clock in step with it.
+     */
+    remainingMs: z.optional(z.int().check(z.nonnegative())),
+  }),
+  createdAt: z.int(),
+  finishedAt: z.nullable(z.int()),
+  /** Per-node results or a report, kind-specific. */
+  result: z.optional(z.unknown()),
+  error: z.nullable(z.string()),
+  /** The error's code (see ErrorBody), set when the job failed. */
+  errorCode: z.optional(z.string()),
+});
+export type Job = z.infer<typeof Job>;
+
 /** Every error body: `{"error":{"code":"…","message":"…"}}`. */
 export const ErrorBody = z.strictObject({
   error: z.strictObject({
