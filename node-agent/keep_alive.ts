@@ -234,7 +234,8 @@ export class KeepAlivePoster implements Poster {
         head = parseHead(this.#dec.decode(this.#buf.subarray(0, end - 4)));
       }
       let body: Uint8Array | undefined;
-      if (head.chunked) body = dechunk(this.#buf.subarray(end, len));
+      if (head.status === 204 || head.status === 304) body = new Uint8Array(0); // never a body
+      else if (head.chunked) body = dechunk(this.#buf.subarray(end, len));
       else if (head.contentLength !== undefined && len - end >= head.contentLength) {
         body = this.#buf.subarray(end, end + head.contentLength);
       }

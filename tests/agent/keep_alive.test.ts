@@ -123,18 +123,21 @@ Deno.test("keep-alive: a connection the hub closed while idle is replaced, and t
   }
 });
 
-Deno.test("keep-alive: chunked, close-delimited and Connection: close answers", async () => {
+Deno.test("keep-alive: chunked, 204, close-delimited and Connection: close answers", async () => {
   const answers = [
     "HTTP/1.1 401 Unauthorized\r\ntransfer-encoding: chunked\r\n\r\n" +
     '5\r\n{"err\r\n4;x=y\r\nor":\r\n3\r\n42}\r\n0\r\n\r\n',
+    "HTTP/1.1 204 No Content\r\n\r\n",
     "HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 2\r\n\r\n{}",
     'HTTP/1.0 200 OK\r\n\r\n{"v":1}',
   ];
-  const srv = rawServer((n) => ({ bytes: answers[n - 1], closeAfter: n >= 2 }));
+  const srv = rawServer((n) => ({ bytes: answers[n - 1], closeAfter: n >= 3 }));
   const poster = new KeepAlivePoster(`http://127.0.0.1:${srv.port}/x`, HEADERS);
   try {
     const s = new AbortController().signal;
     assert.deepEqual(await poster.post("{}", s), { status: 401, text: '{"error":42}' });
+    assert.equal(poster.connected, true);
+    assert.deepEqual(await poster.post("{}", s), { status: 204, text: "" }); // no body: no wait
     assert.equal(poster.connected, true);
     assert.deepEqual(await poster.post("{}", s), { status: 200, text: "{}" });
     assert.equal(poster.connected, false, "Connection: close drops the connection");
