@@ -9,6 +9,10 @@ import { type Clock, realClock } from "../shared/clock.ts";
 import type { NodeMap } from "../shared/node_map.ts";
 import { type LoadedSecret, loadOrCreateSecret } from "./auth/secrets.ts";
 import { AgentIngest } from "./cluster/agent_ingest.ts";
+import { BootMonitor } from "./boot/boot_monitor.ts";
+import { type BootTimeouts, scaleBootTimeouts, VENDOR_BOOT_TIMEOUTS } from "./boot/timeline.ts";
+import { BootRecovery, DEFAULT_RECOVERY, type RecoveryPolicy } from "./cluster/boot_recovery.ts";
+import { QuarantineList } from "./cluster/quarantine.ts";
 import { NodeSettings } from "./cluster/node_settings.ts";
 import { NodeStatusReader } from "./cluster/node_status.ts";
 import { NodeTracker } from "./cluster/node_tracker.ts";
@@ -25,6 +29,7 @@ import { coreRoutes } from "./http/routes/core.ts";
 import { runRoutes } from "./http/routes/runs.ts";
 import { macRoutes } from "./http/routes/macs.ts";
 import { netbootRoutes } from "./http/routes/netboot.ts";
+import { bootRoutes } from "./http/routes/boot.ts";
 import { NetbootSupervisor } from "./netboot/runtime/supervisor.ts";
 import { loadNetbootSettings } from "./netboot/settings/settings_file.ts";
 import { JobRunner } from "./jobs/job_runner.ts";
@@ -48,6 +53,14 @@ export interface HubOverrides {
   shutdownGraceMs?: number;
   /** Bootstrap and self-test timings (default: the vendor's, scaled by settings.timeScale). */
   timings?: BootstrapTimings;
+  /** Boot-stage deadlines (default: the vendor's, scaled by settings.timeScale). */
+  bootTimeouts?: BootTimeouts;
+  /** Boot recovery policy, or false for a bootstrap without supervision. */
+  recovery?: RecoveryPolicy | false;
+  /** Resolves MACs the learned table does not know (the virtual cluster's own MACs). */
+  nodeForMac?: (mac: string) => number | undefined;
+  /** DHCP and TFTP of LAN bays are observed (default: when netboot runs live). */
+  netbootObserved?: boolean;
 }
 
 /** A built hub: its services, each one small and keeping its dependencies to itself. */
@@ -67,6 +80,12 @@ export interface Hub {
   macLearning: MacLearning;
   bootstrap: BootstrapRunner;
   netboot: NetbootSupervisor;
+  /** Boot timelines (power-on, DHCP, TFTP, heartbeats) and stall detection. */
+  boot: BootMonitor;
+  /** Nodes quarantined after failed boot recovery. */
+  quarantine: QuarantineList;
+  /** Supervises boots: power-cycles stalls, then quarantines. */
+  recovery: BootRecovery;
   jobs: JobRunner;
   events: EventLog;
   tracker: NodeTracker;
@@ -99,17 +118,47 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
   const status = new NodeStatusReader({ map, store, tracker, powerDriver: power.name });
   const powerControl = new PowerControl({ map, store, events, power, tracker, sequencer, jobs });
   const nodeSettings = new NodeSettings({ store, events, status });
+  const quarantine = new QuarantineList({ store, tracker, events }, settings.nodeCount);
+  const runDeps = { map, store, events, clock, tracker, sequencer, power: powerControl };
+  const macLearning = new MacLearning(runDeps);
+  const scale = settings.timeScale ?? 1;
+  const learnedNode = (mac: string): number | undefined => {
+    for (const [node, m] of macLearning.table.all()) if (m === mac) return node;
+    return undefined;
+  };
+  let netbootLive = () => false;
+  const boot = new BootMonitor({
+    map,
+    events,
+    clock,
+    store,
+    timeouts: overrides.bootTimeouts ??
+      scaleBootTimeouts({ ...VENDOR_BOOT_TIMEOUTS, ...settings.bootTimeouts }, scale),
+    nodeForMac: (mac) => learnedNode(mac) ?? overrides.nodeForMac?.(mac),
+    netbootObserved: (node) =>
+      map.bays[node - 1].lan && (overrides.netbootObserved ?? netbootLive()),
+  });
   const ingest = new AgentIngest({
     map,
     store,
     tracker,
     clock,
     heartbeatIntervalMs: settings.heartbeatIntervalMs,
+    onHeartbeat: (node, report) => boot.heartbeat(node, report.seq),
   });
-  const runDeps = { map, store, events, clock, tracker, sequencer, power: powerControl };
+  const recovery = new BootRecovery(
+    { monitor: boot, power: powerControl, jobs, quarantine, events, clock },
+    overrides.recovery || {
+      retries: settings.bootRetries ?? DEFAULT_RECOVERY.retries,
+      backoffMs: Math.max(1, Math.round(DEFAULT_RECOVERY.backoffMs * scale)),
+    },
+  );
   const runs = new Runs({ ...runDeps, selfTest: timings.selfTest });
-  const bootstrap = new BootstrapRunner(runDeps, timings);
-  const macLearning = new MacLearning(runDeps);
+  const bootstrap = new BootstrapRunner({
+    ...runDeps,
+    quarantine,
+    ...(overrides.recovery === false ? {} : { recovery }),
+  }, timings);
   const netboot = new NetbootSupervisor({
     map,
     settings: loadNetbootSettings(
@@ -122,7 +171,9 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
     learningTarget: () => macLearning.learningTarget(),
     isPoweredOn: (node) => tracker.get(node).actual === "on",
     clock,
+    onLogLine: (line) => boot.ingestLine(line),
   });
+  netbootLive = () => netboot.live;
   const startedAt = clock.now();
   const live = createLive({
     status,
@@ -142,6 +193,7 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
         startedAt,
       ),
       ...runRoutes({ status, settings: nodeSettings, runs, bootstrap }),
+      ...bootRoutes({ status, boot, quarantine }),
       ...netbootRoutes({ map, macs: macLearning.table, supervisor: netboot }),
       ...macRoutes(
         { status, settings: nodeSettings, learning: macLearning },
@@ -165,6 +217,9 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
     macLearning,
     bootstrap,
     netboot,
+    boot,
+    quarantine,
+    recovery,
     jobs,
     events,
     tracker,
@@ -183,6 +238,7 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
       jobs.stopRuns();
       await netboot.stop();
       await jobs.shutdown(overrides.shutdownGraceMs ?? SHUTDOWN_GRACE_MS);
+      boot.close();
       tracker.close();
       events.close();
       await power.close();

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { ClusterError } from "./errors.ts";
+import { Quarantine } from "./boot_schemas.ts";
 
 /** Raspberry Pi models a bay can hold. */
 export const Model = z.enum(["pi3b", "pi3b+", "pi4", "pi0w", "unknown"]);
@@ -129,8 +130,11 @@ export type Heartbeat = z.infer<typeof Heartbeat>;
 /** The hub's answer to a heartbeat: commands for the node travel back here. */
 export const HeartbeatReply = z.strictObject({
   node: NodeId,
-  /** The LED mode the hub wants (null: agent chooses, i.e. heartbeat). */
-  led: RequestedLedMode.nullable(),
+  /**
+   * The LED mode the hub wants (null: agent chooses, i.e. heartbeat); `fault` for a node the
+   * hub quarantined after its boot failed.
+   */
+  led: LedMode.nullable(),
   /** How often the hub wants heartbeats, in ms. */
   intervalMs: z.number().int().positive(),
 });
@@ -169,6 +173,8 @@ export const NodeStatus = z.strictObject({
    */
   lastSeenAt: z.number().int().nullable(),
   agent: AgentReport.nullable(),
+  /** Set while the node is quarantined (lifecycle `fault`) after a failed boot. */
+  quarantine: Quarantine.nullable(),
 });
 export type NodeStatus = z.infer<typeof NodeStatus>;
 
@@ -228,6 +234,11 @@ export const EventType = z.enum([
   "fault",
   "hub_started",
   "power_mismatch",
+  "boot_stage",
+  "boot_timeout",
+  "boot_recovery",
+  "quarantined",
+  "quarantine_cleared",
 ]);
 export type EventType = z.infer<typeof EventType>;
 

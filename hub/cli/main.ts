@@ -12,6 +12,7 @@ import { powerallCommand, powerCommand } from "./verbs/power.ts";
 import { activetestCommand, bootstrapCommand, testallCommand } from "./verbs/run_job.ts";
 import { statusCommand } from "./verbs/status.ts";
 import { netbootCliCommands } from "./verbs/netboot.ts";
+import { bootCommand } from "./verbs/boot.ts";
 
 /** Every verb, in help order. */
 export const COMMANDS: CliCommand[] = [
@@ -22,6 +23,7 @@ export const COMMANDS: CliCommand[] = [
   testallCommand,
   activetestCommand,
   bootstrapCommand,
+  bootCommand,
   jobCommand,
   cancelCommand,
   ...netbootCliCommands,

@@ -5,6 +5,7 @@
  * timer, not a polling loop).
  */
 import type { Clock } from "../../shared/clock.ts";
+import type { Quarantine } from "../../shared/boot_schemas.ts";
 import type { AgentReport, Lifecycle, PowerState } from "../../shared/schemas.ts";
 import type { EventLog } from "../events/event_log.ts";
 import { deriveLifecycle } from "./lifecycle.ts";
@@ -28,6 +29,8 @@ export interface NodeRuntime {
   offSince: number | null;
   /** A power_mismatch was announced for this off period. */
   mismatchTold: boolean;
+  /** Set while the node is quarantined after a boot that failed every recovery (a fault). */
+  quarantine: Quarantine | null;
 }
 
 /** Tracks all nodes' runtime state and lifecycle. */
@@ -55,6 +58,7 @@ export class NodeTracker {
       deadline: null,
       offSince: clock.now(),
       mismatchTold: false,
+      quarantine: null,
     }));
   }
 
@@ -97,6 +101,12 @@ export class NodeTracker {
     }
     n.actual = actual;
     n.fault = fault;
+    this.#update(id);
+  }
+
+  /** Quarantines a node (its lifecycle is `fault` until cleared), or clears it with null. */
+  setQuarantine(id: number, q: Quarantine | null): void {
+    this.#nodes[id - 1].quarantine = q;
     this.#update(id);
   }
 
@@ -145,7 +155,7 @@ export class NodeTracker {
     return deriveLifecycle({
       actual: n.actual,
       operating: n.operating > 0,
-      fault: n.fault !== null,
+      fault: n.fault !== null || n.quarantine !== null,
       poweredOnAt: n.poweredOnAt,
       lastHeartbeatAt: n.lastHeartbeatAt,
       now: this.#clock.now(),

@@ -32,6 +32,8 @@ const EXCLUSIVE = ["testall", "activetest", "bootstrap", "maclearn"] as const;
 export interface PowerJobResult {
   results: NodePowerResult[];
   failed: number[];
+  /** Quarantined nodes a bulk switch-on left alone (`cm node clear N` lets them back). */
+  skipped?: number[];
 }
 
 /** The work a job does, as JobRunner takes it. */
@@ -110,16 +112,32 @@ export class PowerControl {
     return this.#sequencer.applyMany(ids, action, onResult);
   }
 
-  /** Starts a power job for `ids`. The job fails (with per-node results) if any rail faulted. */
-  power(ids: readonly number[], action: PowerAction): Job {
-    if (ids.length === 0) throw new ClusterError("invalid_range", "no nodes given");
+  /**
+   * Starts a power job for `ids`. The job fails (with per-node results) if any rail faulted.
+   * A bulk switch-on (more than one node) skips quarantined nodes; one node named alone is
+   * switched, quarantined or not (an operator looking at it).
+   */
+  power(requested: readonly number[], action: PowerAction): Job {
+    if (requested.length === 0) throw new ClusterError("invalid_range", "no nodes given");
+    const q = (id: number) => this.#tracker.get(id).quarantine !== null;
+    const bulkOn = requested.length > 1 && action !== "off";
+    const skipped = bulkOn ? requested.filter(q) : [];
+    const ids = requested.filter((id) => !skipped.includes(id));
+    if (ids.length === 0) {
+      throw new ClusterError(
+        "conflict",
+        `nodes ${formatNodeSet(skipped)} are quarantined; clear them with: cm node clear N`,
+      );
+    }
     this.assertFree(ids);
-    return this.#jobs.start("power", `${action} ${formatNodeSet(ids)}`, ids.length, async (h) => {
+    const what = `${action} ${formatNodeSet(ids)}` +
+      (skipped.length ? ` (skipping quarantined ${formatNodeSet(skipped)})` : "");
+    return this.#jobs.start("power", what, ids.length, async (h) => {
       let done = 0;
       const results = await this.applyPower(ids, action, (r) => {
         h.progress(++done, undefined, `node ${r.node} ${r.ok ? r.actual : `fault: ${r.error}`}`);
       });
-      const summary = summarise(results);
+      const summary = { ...summarise(results), ...(skipped.length ? { skipped } : {}) };
       if (summary.failed.length > 0) {
         throw new HardwareFaultError(
           `${summary.failed.length} of ${ids.length} nodes did not switch ${
@@ -130,6 +148,20 @@ export class PowerControl {
         );
       }
       return summary;
+    });
+  }
+
+  /**
+   * A boot-recovery power cycle of `node`, recorded as a power job of its own. It acts for
+   * whoever supervises the boot (a bootstrap that owns the node), so ownership is not checked.
+   * Resolves when the cycle finished; the job fails if the rail did not follow.
+   */
+  recoveryCycle(node: number, summary: string): Job {
+    return this.#jobs.start("power", summary, 1, async (h) => {
+      const r = await this.#sequencer.apply(node, "cycle");
+      h.progress(1, 1, `node ${node} ${r.ok ? "cycled" : `fault: ${r.error}`}`);
+      if (!r.ok) throw new HardwareFaultError(r.error ?? `node ${node} did not cycle`, r);
+      return summarise([r]);
     });
   }
 

@@ -298,7 +298,7 @@ report_loop() {
 			reply=$(cat "$STATE/reply")
 			led=$(echo "$reply" | sed -n 's/.*"led":"\{0,1\}\([a-z]*\)"\{0,1\}.*/\1/p')
 			iv=$(echo "$reply" | sed -n 's/.*"intervalMs":\([0-9]*\).*/\1/p')
-			case "$led" in heartbeat | identify | on | off | null)
+			case "$led" in heartbeat | identify | fault | on | off | null)
 				[ "$led" = "$hub_led" ] || { put hub_led "$led" && hub_led=$led; }
 				;;
 			esac

@@ -217,6 +217,9 @@ for (const [name, shell] of SHELLS) {
       await waitFor("the LED to be on", () => sysfs.read("gpio533/value") === "1");
       await realClock.sleep(300);
       assert.equal(sysfs.read("gpio533/value"), "1", "and to stay on");
+      // A quarantined node: the hub asks for the fault pattern, and the sh agent shows it.
+      hub.led = "fault";
+      await waitFor("the agent to show fault", () => hub.accepted.at(-1)?.led === "fault");
     } finally {
       child.kill("SIGTERM");
       const [status, err] = await Promise.all([child.status, new Response(child.stderr).text()]);

@@ -18,7 +18,13 @@ async function withHub(
   const sim = new SimulatedModule({ nodeCount, clock: realClock, settleMs: 0 });
   const t = await startTestHub({
     settings: { nodeCount },
-    overrides: { power: sim, timings: FAST, sequencer: { stepMs: 1, cycleOffMs: 1 } },
+    // Bootstraps here run without boot supervision (tests/e2e/boot_recovery.test.ts has it).
+    overrides: {
+      power: sim,
+      timings: FAST,
+      sequencer: { stepMs: 1, cycleOffMs: 1 },
+      recovery: false,
+    },
   });
   try {
     await fn(t, sim);

@@ -1,7 +1,7 @@
 /** CLI verbs of the netboot services: `netboot render|status|apply`, `macs`, `node reset N`. */
 import type { CliCommand, CliContext } from "../command.ts";
 import { ClusterError } from "../../../shared/errors.ts";
-import type { Job } from "../../../shared/schemas.ts";
+import type { Job, NodeStatus } from "../../../shared/schemas.ts";
 import { followJob } from "../job_progress.ts";
 import type {
   ApplyResult,
@@ -133,19 +133,30 @@ export const macsCommand: CliCommand = {
   },
 };
 
-/** `node reset N [--force]`: resets a node's overlay to the base image. */
+/**
+ * `node reset N [--force]`: resets a node's overlay to the base image; `node clear N` takes a
+ * quarantined node back into bulk runs.
+ */
 export const nodeCommand: CliCommand = {
   name: "node",
-  usage: "node reset N [--force]",
-  summary: "reset a node to the base image (clears its writable overlay)",
+  usage: "node reset N [--force] | node clear N",
+  summary: "reset a node to the base image (clears its overlay); clear a quarantined node",
   async run(ctx) {
     const [sub, id, ...rest] = ctx.args;
-    const extra = rest.filter((a) => a !== "--force");
-    if (sub !== "reset" || !id || extra.length) {
+    const extra = rest.filter((a) => a !== "--force" || sub !== "reset");
+    if ((sub !== "reset" && sub !== "clear") || !id || extra.length) {
       throw new ClusterError("bad_request", `usage: ${nodeCommand.usage}`);
     }
     if (!/^[0-9]+$/.test(id)) {
       throw new ClusterError("invalid_node", `"${id}" is not a node id: use a whole number`);
+    }
+    if (sub === "clear") {
+      const n = await ctx.api.post<NodeStatus>(`/nodes/${id}/clear`);
+      if (ctx.json) ctx.out(JSON.stringify(n, null, 2));
+      else {ctx.out(
+          `node ${n.id} cleared from quarantine (now ${n.lifecycle}); bulk runs include it again`,
+        );}
+      return 0;
     }
     const r = await ctx.api.post<ResetResponse>(`/nodes/${id}/reset`, {
       force: rest.includes("--force"),

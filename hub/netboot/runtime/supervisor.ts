@@ -54,6 +54,8 @@ export interface NetbootSupervisorDeps {
   backoff?: BackoffPolicy;
   /** Lease-event poll interval, ms (default 500). */
   pollMs?: number;
+  /** Every line of dnsmasq's log (DHCP and TFTP, `log-dhcp`), e.g. for boot timelines. */
+  onLogLine?: (line: string) => void;
 }
 
 /** Every reload, in the order {@link NetbootSupervisor} runs them. */
@@ -117,6 +119,7 @@ export class NetbootSupervisor {
       runner: this.#runner,
       clock: this.#clock,
       policy: deps.backoff,
+      onStderrLine: deps.onLogLine,
       onState: (st) =>
         deps.emit("service_state", null, `dnsmasq ${st.state}`, {
           service: "dnsmasq",
