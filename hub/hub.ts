@@ -188,7 +188,7 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
   const app = createApp({
     routes: [
       ...coreRoutes(
-        { status, power: powerControl, settings: nodeSettings, ingest, jobs, clock },
+        { status, power: powerControl, settings: nodeSettings, ingest, jobs, clock, recovery },
         VERSION,
         startedAt,
       ),
@@ -236,6 +236,7 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
       live.close();
       // Runs start stopping (like a cancel) at once, while netboot stops.
       jobs.stopRuns();
+      recovery.close();
       await netboot.stop();
       await jobs.shutdown(overrides.shutdownGraceMs ?? SHUTDOWN_GRACE_MS);
       boot.close();

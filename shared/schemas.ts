@@ -43,16 +43,42 @@ export type RequestedLedMode = z.infer<typeof RequestedLedMode>;
 export const Lifecycle = z.enum(["off", "powering", "booting", "running", "lost", "fault"]);
 export type Lifecycle = z.infer<typeof Lifecycle>;
 
+/**
+ * Boot supervision for a manual switch-on (opt-in; a bootstrap always supervises): a stalled
+ * boot is power-cycled, then quarantined.
+ */
+const Supervise = z.boolean().optional();
+
 /** `POST /api/v1/nodes/:id/power` */
-export const PowerCommand = z.strictObject({ state: PowerAction });
+export const PowerCommand = z.strictObject({ state: PowerAction, supervise: Supervise });
 export type PowerCommand = z.infer<typeof PowerCommand>;
 
 /** `POST /api/v1/power`: a node set such as "1-16,23,30-60". */
 export const BulkPowerCommand = z.strictObject({
   state: PowerAction,
   nodes: z.string().min(1).max(512),
+  supervise: Supervise,
 });
 export type BulkPowerCommand = z.infer<typeof BulkPowerCommand>;
+
+/** `POST /api/v1/power/plan`: what `POST /power` would switch, when; nothing is switched. */
+export const PowerPlan = z.strictObject({
+  action: PowerAction,
+  /** Nodes that would be switched, and quarantined ones a bulk switch-on would skip. */
+  nodes: z.array(z.number().int()),
+  skipped: z.array(z.number().int()),
+  /** The inrush limits in force. */
+  limits: z.strictObject({ perBus: z.number(), perStep: z.number(), stepMs: z.number() }),
+  /** Switch-off first (off, and the off half of cycle): all at once. */
+  off: z.array(z.number().int()),
+  /** Switch-on windows, ms after the start (cycle: after the off time). */
+  windows: z.array(z.strictObject({
+    atMs: z.number(),
+    nodes: z.array(z.number().int()),
+    buses: z.array(z.number().int()),
+  })),
+});
+export type PowerPlan = z.infer<typeof PowerPlan>;
 
 /** A node set such as "1-16,23,30-60", "1 60" or "all". */
 const NodeSetText = z.string().min(1).max(512);

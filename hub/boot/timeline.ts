@@ -124,7 +124,7 @@ export function applySignal(
     case "heartbeat":
       if (!has(next, "heartbeat")) {
         if (next.netbootObserved && has(next, "tftp")) {
-          reach("nfs_root", "inferred: the agent runs from the NFS root", true);
+          reach("nfs_root", "the agent runs, so the NFS root mounted", true);
         }
         reach("heartbeat", `first heartbeat (seq ${s.seq})`);
       } else {

@@ -10,7 +10,8 @@ import type { Clock } from "../../shared/clock.ts";
 import type { BootMonitor } from "../boot/boot_monitor.ts";
 import type { EventLog } from "../events/event_log.ts";
 import type { JobRunner } from "../jobs/job_runner.ts";
-import type { PowerControl } from "./power_control.ts";
+import type { Job } from "../../shared/schemas.ts";
+import type { PowerControl, PowerJobResult } from "./power_control.ts";
 import type { QuarantineList } from "./quarantine.ts";
 
 /** How hard recovery tries. */
@@ -56,6 +57,8 @@ export interface BootRecoveryDeps {
 export class BootRecovery {
   readonly #d: BootRecoveryDeps;
   readonly policy: RecoveryPolicy;
+  /** Ends supervision started outside a job (manual power) when the hub stops. */
+  readonly #stop = new AbortController();
 
   constructor(deps: BootRecoveryDeps, policy: RecoveryPolicy = DEFAULT_RECOVERY) {
     this.#d = deps;
@@ -65,6 +68,23 @@ export class BootRecovery {
   /** Supervises the boots of `nodes` (already switched on) until each runs or is quarantined. */
   supervise(nodes: readonly number[], signal?: AbortSignal): Promise<RecoveryResult[]> {
     return Promise.all(nodes.map((n) => this.#one(n, signal)));
+  }
+
+  /**
+   * Manual power, opt-in: once power job `job` finished, supervises the nodes it switched on.
+   * Runs in the background; its power cycles are jobs of their own.
+   */
+  superviseAfter(job: Job): void {
+    this.#d.jobs.wait(job.id).then((done) => {
+      const r = done.result as PowerJobResult | undefined;
+      const on = (r?.results ?? []).filter((x) => x.ok && x.actual === "on").map((x) => x.node);
+      if (on.length > 0 && !this.#stop.signal.aborted) return this.supervise(on, this.#stop.signal);
+    }).catch(() => {}); // a failed job switched nothing to supervise
+  }
+
+  /** Stops background supervision (hub shutdown). */
+  close(): void {
+    this.#stop.abort();
   }
 
   async #one(node: number, signal?: AbortSignal): Promise<RecoveryResult> {

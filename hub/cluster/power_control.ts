@@ -6,7 +6,8 @@
 import { ClusterError, HardwareFaultError } from "../../shared/errors.ts";
 import type { NodeMap } from "../../shared/node_map.ts";
 import { formatNodeSet } from "../../shared/range.ts";
-import type { Job, PowerAction } from "../../shared/schemas.ts";
+import type { Job, PowerAction, PowerPlan } from "../../shared/schemas.ts";
+import { planWindows } from "./inrush.ts";
 import type { EventLog } from "../events/event_log.ts";
 import type { JobRunner } from "../jobs/job_runner.ts";
 import type { PowerSwitch } from "../power/power_switch.ts";
@@ -118,17 +119,7 @@ export class PowerControl {
    * switched, quarantined or not (an operator looking at it).
    */
   power(requested: readonly number[], action: PowerAction): Job {
-    if (requested.length === 0) throw new ClusterError("invalid_range", "no nodes given");
-    const q = (id: number) => this.#tracker.get(id).quarantine !== null;
-    const bulkOn = requested.length > 1 && action !== "off";
-    const skipped = bulkOn ? requested.filter(q) : [];
-    const ids = requested.filter((id) => !skipped.includes(id));
-    if (ids.length === 0) {
-      throw new ClusterError(
-        "conflict",
-        `nodes ${formatNodeSet(skipped)} are quarantined; clear them with: cm node clear N`,
-      );
-    }
+    const { ids, skipped } = this.#select(requested, action);
     this.assertFree(ids);
     const what = `${action} ${formatNodeSet(ids)}` +
       (skipped.length ? ` (skipping quarantined ${formatNodeSet(skipped)})` : "");
@@ -149,6 +140,55 @@ export class PowerControl {
       }
       return summary;
     });
+  }
+
+  /** The nodes a power command switches, and the quarantined ones a bulk switch-on skips. */
+  #select(requested: readonly number[], action: PowerAction) {
+    if (requested.length === 0) throw new ClusterError("invalid_range", "no nodes given");
+    const q = (id: number) => this.#tracker.get(id).quarantine !== null;
+    const bulkOn = requested.length > 1 && action !== "off";
+    const skipped = bulkOn ? requested.filter(q) : [];
+    const ids = requested.filter((id) => !skipped.includes(id));
+    if (ids.length === 0) {
+      throw new ClusterError(
+        "conflict",
+        `nodes ${formatNodeSet(skipped)} are quarantined; clear them with: cm node clear N`,
+      );
+    }
+    return { ids, skipped };
+  }
+
+  /**
+   * Dry run of {@link power}: which nodes would switch, and when, under the module's inrush
+   * limits (the limiter's own decision, window by window, as if no other switching ran).
+   * Nothing is switched and nothing is stored.
+   */
+  plan(requested: readonly number[], action: PowerAction): PowerPlan {
+    const { ids, skipped } = this.#select(requested, action);
+    const limits = this.#sequencer.opts;
+    // Like the sequencer: only rails that are off now go through the limiter (cycle: all).
+    const on = action === "off"
+      ? []
+      : action === "cycle"
+      ? ids
+      : ids.filter((id) => this.#tracker.get(id).actual === "off");
+    const offset = action === "cycle" ? limits.cycleOffMs : 0;
+    const windows = planWindows(
+      on.map((node) => ({ node, bus: this.#map.bays[node - 1].bus })),
+      limits,
+    ).map((w) => ({
+      atMs: w.atMs + offset,
+      nodes: w.nodes,
+      buses: [...new Set(w.nodes.map((n) => this.#map.bays[n - 1].bus))].sort((a, b) => a - b),
+    }));
+    return {
+      action,
+      nodes: ids,
+      skipped,
+      limits: { perBus: limits.perBus, perStep: limits.perStep, stepMs: limits.stepMs },
+      off: action === "on" ? [] : ids,
+      windows,
+    };
   }
 
   /**

@@ -54,3 +54,40 @@ Deno.test("a quarantined node stays fault after a restart, shows the fault LED a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("manual power supervises only when asked: a silent node is cycled, then quarantined", async () => {
+  const t = await startTestHub({
+    overrides: {
+      bootTimeouts: { dhcp_discover: 50, dhcp_ack: 60, tftp: 70, heartbeat: 80, running: 120 },
+      recovery: { retries: 1, backoffMs: 5 },
+    },
+  });
+  try {
+    // No agents run here: every boot stalls before its first heartbeat.
+    const plain = await t.call("POST", "/api/v1/nodes/10/power", { state: "on" });
+    assert.equal(plain.status, 200);
+    const res = await t.call("POST", "/api/v1/power", {
+      state: "on",
+      nodes: "9,11",
+      supervise: true,
+    });
+    assert.equal(res.status, 200);
+    const until = Date.now() + 5000;
+    while (t.hub.quarantine.nodes().length < 2 && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.deepEqual(t.hub.quarantine.nodes(), [9, 11]);
+    assert.equal(t.hub.quarantine.get(9)?.stage, "heartbeat", "netboot not observed here");
+    assert.equal(t.hub.quarantine.get(9)?.attempts, 2);
+    const cycles = t.hub.jobs.list().filter((j) => j.summary.startsWith("boot recovery"));
+    assert.deepEqual(cycles.map((j) => j.summary.match(/node (\d+)/)![1]).sort(), ["11", "9"]);
+    // Node 10 was switched without supervision: its boot is seen to stall, nothing acts on it.
+    const boot10 = t.hub.boot.timelines(10).latest;
+    assert.equal(boot10?.state, "stalled");
+    assert.equal(t.hub.quarantine.get(10), null);
+    assert.equal(t.hub.status.node(10).lifecycle, "booting");
+  } finally {
+    await t.close();
+    await Deno.remove(t.dataDir, { recursive: true });
+  }
+});
