@@ -30,6 +30,10 @@ import { runRoutes } from "./http/routes/runs.ts";
 import { macRoutes } from "./http/routes/macs.ts";
 import { netbootRoutes } from "./http/routes/netboot.ts";
 import { bootRoutes } from "./http/routes/boot.ts";
+import { preflightRoutes } from "./http/routes/preflight.ts";
+import { Preflight } from "./preflight/preflight.ts";
+import { type PreflightProbes, realProbes } from "./preflight/probes.ts";
+import { DenoProcessRunner } from "./netboot/runtime/process_runner.ts";
 import { NetbootSupervisor } from "./netboot/runtime/supervisor.ts";
 import { loadNetbootSettings } from "./netboot/settings/settings_file.ts";
 import { JobRunner } from "./jobs/job_runner.ts";
@@ -61,6 +65,8 @@ export interface HubOverrides {
   nodeForMac?: (mac: string) => number | undefined;
   /** DHCP and TFTP of LAN bays are observed (default: when netboot runs live). */
   netbootObserved?: boolean;
+  /** The preflight's probes (default: the real ones). */
+  preflightProbes?: PreflightProbes;
 }
 
 /** A built hub: its services, each one small and keeping its dependencies to itself. */
@@ -86,6 +92,8 @@ export interface Hub {
   quarantine: QuarantineList;
   /** Supervises boots: power-cycles stalls, then quarantines. */
   recovery: BootRecovery;
+  /** The checks run before a bootstrap. */
+  preflight: Preflight;
   jobs: JobRunner;
   events: EventLog;
   tracker: NodeTracker;
@@ -159,13 +167,14 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
     quarantine,
     ...(overrides.recovery === false ? {} : { recovery }),
   }, timings);
+  const netbootSettings = loadNetbootSettings(
+    map,
+    join(settings.dataDir, "netboot"),
+    settings.netbootConfigPath,
+  );
   const netboot = new NetbootSupervisor({
     map,
-    settings: loadNetbootSettings(
-      map,
-      join(settings.dataDir, "netboot"),
-      settings.netbootConfigPath,
-    ),
+    settings: netbootSettings,
     macs: macLearning.table,
     emit: (type, node, message, data) => events.emit(type, node, message, data),
     learningTarget: () => macLearning.learningTarget(),
@@ -174,6 +183,14 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
     onLogLine: (line) => boot.ingestLine(line),
   });
   netbootLive = () => netboot.live;
+  const preflight = new Preflight({
+    map,
+    settings: netbootSettings,
+    mode: () => netboot.mode,
+    netbootChecks: () => netboot.checks(),
+    probes: overrides.preflightProbes ?? realProbes(new DenoProcessRunner()),
+    clock,
+  });
   const startedAt = clock.now();
   const live = createLive({
     status,
@@ -192,7 +209,8 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
         VERSION,
         startedAt,
       ),
-      ...runRoutes({ status, settings: nodeSettings, runs, bootstrap }),
+      ...runRoutes({ status, settings: nodeSettings, runs, bootstrap, preflight }),
+      ...preflightRoutes({ preflight }),
       ...bootRoutes({ status, boot, quarantine }),
       ...netbootRoutes({ map, macs: macLearning.table, supervisor: netboot }),
       ...macRoutes(
@@ -220,6 +238,7 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
     boot,
     quarantine,
     recovery,
+    preflight,
     jobs,
     events,
     tracker,

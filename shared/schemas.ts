@@ -87,6 +87,14 @@ const NodeSetText = z.string().min(1).max(512);
 export const NodeSetBody = z.strictObject({ nodes: NodeSetText.optional() });
 export type NodeSetBody = z.infer<typeof NodeSetBody>;
 
+/** `POST /api/v1/bootstrap`: optional node set; the preflight runs first unless skipped. */
+export const BootstrapCommand = z.strictObject({
+  nodes: NodeSetText.optional(),
+  /** Start even though the preflight failed (it still runs and is reported). */
+  skipPreflight: z.boolean().optional(),
+});
+export type BootstrapCommand = z.infer<typeof BootstrapCommand>;
+
 /** `POST /api/v1/activetest` */
 export const ActiveTestCommand = z.strictObject({
   nodes: NodeSetText.optional(),

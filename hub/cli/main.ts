@@ -13,6 +13,7 @@ import { activetestCommand, bootstrapCommand, testallCommand } from "./verbs/run
 import { statusCommand } from "./verbs/status.ts";
 import { netbootCliCommands } from "./verbs/netboot.ts";
 import { bootCommand } from "./verbs/boot.ts";
+import { preflightCommand } from "./verbs/preflight.ts";
 
 /** Every verb, in help order. */
 export const COMMANDS: CliCommand[] = [
@@ -22,6 +23,7 @@ export const COMMANDS: CliCommand[] = [
   debugledCommand,
   testallCommand,
   activetestCommand,
+  preflightCommand,
   bootstrapCommand,
   bootCommand,
   jobCommand,
