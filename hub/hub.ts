@@ -13,6 +13,8 @@ import { BootMonitor } from "./boot/boot_monitor.ts";
 import { type BootTimeouts, scaleBootTimeouts, VENDOR_BOOT_TIMEOUTS } from "./boot/timeline.ts";
 import { BootRecovery, DEFAULT_RECOVERY, type RecoveryPolicy } from "./cluster/boot_recovery.ts";
 import { QuarantineList } from "./cluster/quarantine.ts";
+import { PowerHealthWatch } from "./cluster/power_health.ts";
+import { powerHealthRoutes } from "./http/routes/power_health.ts";
 import { NodeSettings } from "./cluster/node_settings.ts";
 import { NodeStatusReader } from "./cluster/node_status.ts";
 import { NodeTracker } from "./cluster/node_tracker.ts";
@@ -127,6 +129,7 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
   const powerControl = new PowerControl({ map, store, events, power, tracker, sequencer, jobs });
   const nodeSettings = new NodeSettings({ store, events, status });
   const quarantine = new QuarantineList({ store, tracker, events }, settings.nodeCount);
+  const powerHealth = new PowerHealthWatch(map, events);
   const runDeps = { map, store, events, clock, tracker, sequencer, power: powerControl };
   const macLearning = new MacLearning(runDeps);
   const scale = settings.timeScale ?? 1;
@@ -152,7 +155,10 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
     tracker,
     clock,
     heartbeatIntervalMs: settings.heartbeatIntervalMs,
-    onHeartbeat: (node, report) => boot.heartbeat(node, report.seq),
+    onHeartbeat: (node, report) => {
+      boot.heartbeat(node, report.seq);
+      powerHealth.observe(node, report.health.throttled);
+    },
   });
   const recovery = new BootRecovery(
     { monitor: boot, power: powerControl, jobs, quarantine, events, clock },
@@ -211,6 +217,7 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
       ),
       ...runRoutes({ status, settings: nodeSettings, runs, bootstrap, preflight }),
       ...preflightRoutes({ preflight }),
+      ...powerHealthRoutes({ status }),
       ...bootRoutes({ status, boot, quarantine }),
       ...netbootRoutes({ map, macs: macLearning.table, supervisor: netboot }),
       ...macRoutes(
@@ -259,6 +266,7 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
       await netboot.stop();
       await jobs.shutdown(overrides.shutdownGraceMs ?? SHUTDOWN_GRACE_MS);
       boot.close();
+      powerHealth.close();
       tracker.close();
       events.close();
       await power.close();

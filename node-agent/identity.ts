@@ -8,6 +8,39 @@ import type { Model, NodeHealth, NodeIdentity } from "../shared/schemas.ts";
 import { parseKernelArgs } from "./cmdline.ts";
 import { readSmall } from "./fs_root.ts";
 import { AGENT_VERSION } from "./version.ts";
+import { parseThrottled } from "../shared/throttled.ts";
+
+/** Where the firmware's throttling flags are read from (relative to the root). */
+export const GET_THROTTLED = "/sys/devices/platform/soc/soc:firmware/get_throttled";
+
+/** Runs `vcgencmd get_throttled`; undefined when the command is absent or fails. */
+export async function runVcgencmd(): Promise<string | undefined> {
+  try {
+    const out = await new Deno.Command("vcgencmd", {
+      args: ["get_throttled"],
+      stdin: "null",
+      stderr: "null",
+    }).output();
+    return out.code === 0 ? new TextDecoder().decode(out.stdout) : undefined;
+  } catch {
+    return undefined; // not installed
+  }
+}
+
+/**
+ * The firmware's throttling flags: the sysfs file under `root`, else `vcgencmd get_throttled`
+ * (run only for the real root "/", or as given), else null.
+ */
+export async function readThrottled(
+  root = "/",
+  vcgencmd: (() => Promise<string | undefined>) | null = root === "/" ? runVcgencmd : null,
+): Promise<number | null> {
+  const sys = await readSmall(root, GET_THROTTLED);
+  const fromSys = sys === undefined ? undefined : parseThrottled(sys);
+  if (fromSys !== undefined) return fromSys;
+  const out = vcgencmd ? await vcgencmd() : undefined;
+  return (out === undefined ? undefined : parseThrottled(out)) ?? null;
+}
 
 /** The model a device-tree board name denotes ("Raspberry Pi 3 Model B Plus Rev 1.3"). */
 export function modelFromBoardName(name: string): Model {
@@ -92,7 +125,10 @@ function meminfo(text: string, key: string): number | undefined {
 }
 
 /** Reads uptime, load, memory and CPU temperature. Missing figures read as 0 / null. */
-export async function readHealth(root = "/"): Promise<NodeHealth> {
+export async function readHealth(
+  root = "/",
+  vcgencmd?: (() => Promise<string | undefined>) | null,
+): Promise<NodeHealth> {
   const uptime = Number(((await readSmall(root, "/proc/uptime")) ?? "0").split(/\s+/)[0]);
   const load1 = Number(((await readSmall(root, "/proc/loadavg")) ?? "0").split(/\s+/)[0]);
   const mem = (await readSmall(root, "/proc/meminfo")) ?? "";
@@ -107,5 +143,6 @@ export async function readHealth(root = "/"): Promise<NodeHealth> {
     memTotalBytes: total,
     memAvailableBytes: Math.min(available, total || available),
     cpuTempCelsius: temp,
+    throttled: await readThrottled(root, vcgencmd === undefined ? undefined : vcgencmd),
   };
 }

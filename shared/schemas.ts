@@ -146,6 +146,13 @@ export const NodeHealth = z.strictObject({
   memAvailableBytes: z.number().int().nonnegative(),
   /** CPU temperature in °C, null where the board has no sensor. */
   cpuTempCelsius: z.number().nullable(),
+  /**
+   * The firmware's throttling flags (`get_throttled`: bit 0 under-voltage, 1 frequency capped,
+   * 2 throttled, 3 soft temperature limit; bits 16–19 the same since boot), null where the
+   * firmware does not tell; absent from agents older than this field. Decode with
+   * `decodeThrottled` (`shared/throttled.ts`).
+   */
+  throttled: z.number().int().min(0).max(0xffffffff).nullable().optional(),
 });
 export type NodeHealth = z.infer<typeof NodeHealth>;
 
@@ -212,6 +219,33 @@ export const NodeStatus = z.strictObject({
 });
 export type NodeStatus = z.infer<typeof NodeStatus>;
 
+/** `GET /api/v1/power-health`: the firmware's throttling flags per bay and per BitBar. */
+export const PowerHealthReport = z.strictObject({
+  bays: z.array(z.strictObject({
+    node: NodeId,
+    bus: z.number().int(),
+    /** The raw `get_throttled` mask the agent reported. */
+    throttled: z.number().int(),
+    /** e.g. "under-voltage now; since boot: under-voltage, throttled". */
+    description: z.string(),
+    underVoltage: z.boolean(),
+    underVoltageOccurred: z.boolean(),
+    freqCapped: z.boolean(),
+    throttledNow: z.boolean(),
+    softTempLimit: z.boolean(),
+  })),
+  buses: z.array(z.strictObject({
+    bus: z.number().int(),
+    /** Bays reporting flags at all (agents that tell). */
+    reporting: z.array(NodeId),
+    underVoltageNow: z.array(NodeId),
+    underVoltageSinceBoot: z.array(NodeId),
+    /** Several bays of this BitBar under-volt: look at its supply. */
+    suspect: z.boolean(),
+  })),
+});
+export type PowerHealthReport = z.infer<typeof PowerHealthReport>;
+
 /** `GET /api/v1/module` */
 export const ModuleInfo = z.strictObject({
   assetTag: z.strictObject({ sku: z.string(), model: z.string(), tag: z.string() }),
@@ -273,6 +307,8 @@ export const EventType = z.enum([
   "boot_recovery",
   "quarantined",
   "quarantine_cleared",
+  "throttling_changed",
+  "bus_undervoltage",
 ]);
 export type EventType = z.infer<typeof EventType>;
 

@@ -14,6 +14,7 @@ import { statusCommand } from "./verbs/status.ts";
 import { netbootCliCommands } from "./verbs/netboot.ts";
 import { bootCommand } from "./verbs/boot.ts";
 import { preflightCommand } from "./verbs/preflight.ts";
+import { powerHealthCommand } from "./verbs/power_health.ts";
 
 /** Every verb, in help order. */
 export const COMMANDS: CliCommand[] = [
@@ -21,6 +22,7 @@ export const COMMANDS: CliCommand[] = [
   powerCommand,
   powerallCommand,
   debugledCommand,
+  powerHealthCommand,
   testallCommand,
   activetestCommand,
   preflightCommand,

@@ -178,8 +178,23 @@ health_json() {
 	esac
 	total=$((${total:-0} * 1024))
 	avail=$((${avail:-0} * 1024))
-	printf '{"uptimeSeconds":%s,"load1":%s,"memTotalBytes":%s,"memAvailableBytes":%s,"cpuTempCelsius":%s}' \
-		"${up:-0}" "${load:-0}" "$total" "$avail" "$temp"
+	printf '{"uptimeSeconds":%s,"load1":%s,"memTotalBytes":%s,"memAvailableBytes":%s,"cpuTempCelsius":%s,"throttled":%s}' \
+		"${up:-0}" "${load:-0}" "$total" "$avail" "$temp" "$(throttled)"
+}
+
+# The firmware's throttling flags as a number: the sysfs file (bare hex), else
+# `vcgencmd get_throttled` (throttled=0x...), else null.
+throttled() {
+	tv=$(read_file "$ROOT/sys/devices/platform/soc/soc:firmware/get_throttled") || tv=""
+	if [ -z "$tv" ] && command -v vcgencmd >/dev/null 2>&1; then
+		tv=$(vcgencmd get_throttled 2>/dev/null) || tv=""
+		tv=${tv#throttled=}
+	fi
+	tv=${tv#0x}
+	case "$tv" in
+	"" | *[!0-9a-fA-F]* | ?????????*) echo null ;;
+	*) echo $((0x$tv)) ;;
+	esac
 }
 
 # --- GPIO through sysfs ----------------------------------------------------------------------

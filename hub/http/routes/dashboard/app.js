@@ -162,7 +162,14 @@
     b.tag.hidden = tag === "";
     if (tag) b.bay.dataset.identify = tag === "identify" ? "on" : "requested";
     else delete b.bay.dataset.identify;
-    b.bay.title = `node ${n.id}: bus ${n.bus}, slot ${n.slot}`;
+    // Under-voltage (now: bit 0; since boot: bit 16) from the firmware's flags.
+    const t = n.agent?.health?.throttled;
+    if (t != null && (t & 0x10001) !== 0) b.bay.dataset.undervolt = t & 1 ? "now" : "past";
+    else delete b.bay.dataset.undervolt;
+    b.bay.title = `node ${n.id}: bus ${n.bus}, slot ${n.slot}` +
+      (b.bay.dataset.undervolt
+        ? `; under-voltage ${b.bay.dataset.undervolt === "now" ? "now" : "since boot"}`
+        : "");
     if (openNode === n.id) fillDetails(n);
   }
 
@@ -194,6 +201,12 @@
         h ? `${h.load1.toFixed(2)} / ${(h.memAvailableBytes / 2 ** 20).toFixed(0)} MiB free` : "—",
       ],
       ["uptime", h ? `${Math.round(h.uptimeSeconds)} s` : "—"],
+      [
+        "firmware power",
+        h?.throttled != null
+          ? `${throttledWords.get(n.id) ?? "flags"} (0x${h.throttled.toString(16)})`
+          : "—",
+      ],
     ];
     const dl = $("#d-fields");
     dl.replaceChildren(...rows.flatMap(([k, v]) => [el("dt", "", k), el("dd", "", v)]));
@@ -201,6 +214,18 @@
       btn.disabled = !token();
       btn.title = token() ? "" : "enter the admin token in the header first";
     }
+  }
+
+  // The firmware's flags in words come from the hub (GET /power-health, shared/throttled.ts).
+  const throttledWords = new Map();
+  async function loadPowerHealth(id) {
+    try {
+      const r = await api("GET", "/power-health");
+      throttledWords.clear();
+      for (const b of r.bays) throttledWords.set(b.node, b.description);
+      const n = nodes.get(id);
+      if (openNode === id && n) fillDetails(n);
+    } catch { /* the row keeps the raw mask */ }
   }
 
   function openDetails(id) {
@@ -211,6 +236,7 @@
     fillDetails(n);
     $("#d-boot").replaceChildren();
     loadBoot(id);
+    loadPowerHealth(id);
     const dlg = $("#details");
     if (!dlg.open) dlg.showModal();
   }
