@@ -13,8 +13,15 @@ import { parseThrottled } from "../shared/throttled.ts";
 /** Where the firmware's throttling flags are read from (relative to the root). */
 export const GET_THROTTLED = "/sys/devices/platform/soc/soc:firmware/get_throttled";
 
-/** Runs `vcgencmd get_throttled`; undefined when the command is absent or fails. */
+/** False once `vcgencmd` turned out not to be installed: it is not looked for again. */
+let vcgencmdPresent = true;
+
+/**
+ * Runs `vcgencmd get_throttled`; undefined when the command is absent or fails. A missing
+ * command is remembered, so a board without it costs no fork per heartbeat.
+ */
 export async function runVcgencmd(): Promise<string | undefined> {
+  if (!vcgencmdPresent) return undefined;
   try {
     const out = await new Deno.Command("vcgencmd", {
       args: ["get_throttled"],
@@ -23,7 +30,8 @@ export async function runVcgencmd(): Promise<string | undefined> {
     }).output();
     return out.code === 0 ? new TextDecoder().decode(out.stdout) : undefined;
   } catch {
-    return undefined; // not installed
+    vcgencmdPresent = false; // not installed
+    return undefined;
   }
 }
 
