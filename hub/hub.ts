@@ -15,6 +15,7 @@ import { BootRecovery, DEFAULT_RECOVERY, type RecoveryPolicy } from "./cluster/b
 import { QuarantineList } from "./cluster/quarantine.ts";
 import { PowerHealthWatch } from "./cluster/power_health.ts";
 import { powerHealthRoutes } from "./http/routes/power_health.ts";
+import { LastSeenKeeper } from "./cluster/last_seen.ts";
 import { NodeSettings } from "./cluster/node_settings.ts";
 import { NodeStatusReader } from "./cluster/node_status.ts";
 import { NodeTracker } from "./cluster/node_tracker.ts";
@@ -27,6 +28,12 @@ import { Runs } from "./cluster/runs/runs.ts";
 import { type HubSettings, nodeMapFor } from "./config.ts";
 import { EventLog } from "./events/event_log.ts";
 import { createApp } from "./http/app.ts";
+import { loadConsoleSources } from "./console/console_config.ts";
+import type { ConsoleSource } from "./console/console_source.ts";
+import { Consoles } from "./console/consoles.ts";
+import type { ConsoleLimits } from "./console/node_console.ts";
+import { SimulatedConsoles } from "./console/simulated_console.ts";
+import { consoleRoutes } from "./http/routes/console.ts";
 import { coreRoutes } from "./http/routes/core.ts";
 import { runRoutes } from "./http/routes/runs.ts";
 import { macRoutes } from "./http/routes/macs.ts";
@@ -69,6 +76,12 @@ export interface HubOverrides {
   netbootObserved?: boolean;
   /** The preflight's probes (default: the real ones). */
   preflightProbes?: PreflightProbes;
+  /** How often last-heard times are written (default LAST_SEEN_FLUSH_MS). */
+  lastSeenFlushMs?: number;
+  /** Console sources by node, instead of the hardware config's (or the simulated ones). */
+  consoles?: ReadonlyMap<number, ConsoleSource>;
+  /** Console limits (viewers, buffers, reconnect backoff). */
+  consoleLimits?: ConsoleLimits;
 }
 
 /** A built hub: its services, each one small and keeping its dependencies to itself. */
@@ -98,7 +111,11 @@ export interface Hub {
   preflight: Preflight;
   jobs: JobRunner;
   events: EventLog;
+  /** Every bay's serial console: history, viewers, writer. */
+  consoles: Consoles;
   tracker: NodeTracker;
+  /** Stores when each bay was last heard, and restores it at start. */
+  lastSeen: LastSeenKeeper;
   store: Store;
   app: Hono;
   token: LoadedSecret;
@@ -122,6 +139,13 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
   const power = overrides.power ??
     new SimulatedModule({ nodeCount: settings.nodeCount, clock });
   const tracker = new NodeTracker(settings.nodeCount, events, clock, settings.lostAfterMs);
+  const lastSeen = new LastSeenKeeper({
+    store,
+    tracker,
+    clock,
+    nodeCount: settings.nodeCount,
+    flushEveryMs: overrides.lastSeenFlushMs,
+  });
   const sequencer = new PowerSequencer(power, map, tracker, events, clock, overrides.sequencer);
   const jobs = new JobRunner(store, events, clock);
   const timings = overrides.timings ?? scaleTimings(VENDOR_TIMINGS, settings.timeScale ?? 1);
@@ -197,6 +221,21 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
     probes: overrides.preflightProbes ?? realProbes(new DenoProcessRunner()),
     clock,
   });
+  // Consoles: the hardware config's, else on the simulated module one per bay.
+  const configured = overrides.consoles ??
+    (settings.powerConfigPath
+      ? loadConsoleSources(settings.powerConfigPath, settings.nodeCount)
+      : undefined);
+  const simConsoles = !configured && power instanceof SimulatedModule
+    ? new SimulatedConsoles({ sim: power, map, clock, bootMs: settings.simBootMs })
+    : null;
+  const consoles = new Consoles({
+    sources: configured ?? simConsoles?.sources() ?? new Map(),
+    dir: join(settings.dataDir, "console"),
+    clock,
+    emit: (type, node, message, data) => events.emit(type, node, message, data),
+    limits: overrides.consoleLimits,
+  });
   const startedAt = clock.now();
   const live = createLive({
     status,
@@ -220,6 +259,7 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
       ...powerHealthRoutes({ status }),
       ...bootRoutes({ status, boot, quarantine }),
       ...netbootRoutes({ map, macs: macLearning.table, supervisor: netboot }),
+      ...consoleRoutes({ status, consoles }),
       ...macRoutes(
         { status, settings: nodeSettings, learning: macLearning },
         () => netboot.apply(),
@@ -248,13 +288,18 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
     preflight,
     jobs,
     events,
+    consoles,
     tracker,
+    lastSeen,
     store,
     app,
     token,
     agentKey,
     async start() {
+      lastSeen.start();
       bootstrap.recoverInterrupted();
+      // Capturing before the rails are restored: a restored node's boot log is kept.
+      consoles.start();
       await powerControl.start();
       await netboot.start();
     },
@@ -268,6 +313,9 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
       boot.close();
       powerHealth.close();
       tracker.close();
+      await lastSeen.close();
+      simConsoles?.close();
+      await consoles.close();
       events.close();
       await power.close();
       store.close();

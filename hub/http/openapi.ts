@@ -17,9 +17,10 @@ const ERROR_WHEN: Record<ErrorCode, string> = {
   invalid_body: "malformed JSON, wrong types or unknown fields",
   unauthorized: "missing or wrong bearer token",
   forbidden: "the token may not do this",
-  not_found: "no such job",
+  not_found: "no such job, or the bay has no console",
   method_not_allowed: "a known path with another method",
-  conflict: "a run is already going, or the node is driven by one, or the state forbids it",
+  conflict:
+    "a run is already going, or the node is driven by one, or the state forbids it, or the console has the most viewers",
   cancelled: "the job was cancelled on request",
   payload_too_large: "a body over 64 KiB",
   unsupported_media_type: "a body sent with a Content-Type other than application/json",

@@ -34,15 +34,15 @@ Deno.test("bootstrap recovers a transient boot fault and quarantines the others 
       power: sim,
       timings: scaleTimings(VENDOR_TIMINGS, 0.002),
       sequencer: { stepMs: 2, cycleOffMs: 10 },
-      // Virtual boot: DHCP at 60 ms, ACK at 75 ms, TFTP to 150 ms, agent at 300 ms. A boot
-      // counts (for the transient fault) once DHCP is reached: the self test's pulses (a few ms,
-      // tens under load) stay well short of that.
+      // Virtual boot: DHCP at 160 ms, ACK at 200 ms, TFTP to 400 ms, agent at 800 ms. A boot
+      // counts (for the transient fault) once DHCP is reached: the self test's pulses (a few ms;
+      // 60 ms was reached under a heavily loaded machine, twice) stay well short of that.
       bootTimeouts: {
-        dhcp_discover: 600,
-        dhcp_ack: 800,
-        tftp: 1000,
-        heartbeat: 1300,
-        running: 2000,
+        dhcp_discover: 1200,
+        dhcp_ack: 1400,
+        tftp: 1600,
+        heartbeat: 2400,
+        running: 3200,
       },
       recovery: { retries: 2, backoffMs: 20 },
       nodeForMac: virtualNodeForMac,
@@ -54,7 +54,7 @@ Deno.test("bootstrap recovers a transient boot fault and quarantines the others 
     map: t.hub.map,
     hubUrl: t.url,
     agentKey: t.hub.agentKey.value,
-    bootDelayMs: 300,
+    bootDelayMs: 800,
     intervalMs: 100,
     onLogLine: (l) => t.hub.boot.ingestLine(l),
     faults: new Map([

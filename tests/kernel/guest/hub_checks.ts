@@ -104,6 +104,15 @@ export async function gpioPowerChecks(chip: SimChip): Promise<void> {
   forgetState();
   let hub = await startHub(config);
   try {
+    // The dashboard's terminal emulator comes from the npm package install-hub.sh installed,
+    // served by the hub itself (no CDN: this guest has no network at all).
+    const xterm = await fetch("http://127.0.0.1:4242/dashboard/vendor/xterm.js");
+    const xtermText = await xterm.text();
+    check(
+      "installed hub serves xterm.js for the dashboard console",
+      xterm.status === 200 && xtermText.includes("Terminal") && xtermText.length > 100_000,
+      `${xterm.status}, ${xtermText.length} bytes`,
+    );
     let r = await power("/nodes/1/power", { state: "on" });
     check(
       "gpio: POST /nodes/1/power on -> 200, line 4 high",

@@ -90,19 +90,20 @@
     document.documentElement.style.setProperty("--buses", String(module.buses));
     head.replaceChildren();
     rack.replaceChildren();
-    for (let bus = 1; bus <= module.buses; bus++) {
-      head.append(el("div", "", bus === 1 ? "BitBar 1 · front" : `BitBar ${bus}`));
-    }
+    const busName = (bus) => bus === 1 ? "BitBar 1 · front" : `BitBar ${bus}`;
+    for (let bus = 1; bus <= module.buses; bus++) head.append(el("div", "", busName(bus)));
     for (let id = 1; id <= module.nodeCount; id++) {
       const bus = Math.ceil(id / module.slotsPerBus);
       const slot = ((id - 1) % module.slotsPerBus) + 1;
+      // On a narrow screen the rack reflows bus by bus, each under its own label (style.css).
+      if (slot === 1) rack.append(el("div", "bus-label", busName(bus)));
       const bay = el("button", "bay");
       bay.type = "button";
       bay.dataset.node = String(id);
       bay.dataset.bus = String(bus);
       bay.dataset.slot = String(slot);
-      bay.style.gridColumn = String(bus);
-      bay.style.gridRow = String(slot);
+      bay.style.setProperty("--bus", String(bus));
+      bay.style.setProperty("--slot", String(slot));
       const headRow = el("div", "bay-head");
       const led = el("span", "led");
       led.dataset.lit = "0";
@@ -307,6 +308,7 @@
   async function act(action) {
     const id = openNode;
     if (id === null) return;
+    if (action === "console") return openConsole(id);
     try {
       if (action === "identify" || action === "heartbeat") {
         message(`asking node ${id} for LED ${action}…`);
@@ -331,6 +333,136 @@
     }
   }
 
+  // ---- console ------------------------------------------------------------------------
+  // The node's serial console in a real terminal emulator (xterm.js, served by the hub):
+  // history, then live; typing goes to the node while this page holds the writer role.
+
+  /** The open console: { id, term, fit, ws } or null. */
+  let consoleSession = null;
+
+  function consoleState(state, text) {
+    const s = $("#c-state");
+    s.dataset.state = state;
+    s.textContent = text ?? state;
+    $("#console").dataset.state = state;
+    $("#c-takeover").hidden = state !== "viewer";
+  }
+
+  function consoleMessage(text, kind = "info") {
+    const m = $("#c-msg");
+    m.textContent = text;
+    m.dataset.kind = kind;
+  }
+
+  function onConsoleFrame(f) {
+    switch (f.type) {
+      case "hello":
+        consoleState(f.role, f.role === "writer" ? "you type" : "read-only");
+        consoleMessage(
+          `${f.source.describe}${f.source.connected ? "" : " (not connected)"}` +
+            (f.reason ? ` — ${f.reason}` : ""),
+        );
+        break;
+      case "live":
+        $("#console").dataset.live = "true";
+        break;
+      case "role":
+        consoleState(f.role, f.role === "writer" ? "you type" : "read-only");
+        consoleMessage(f.reason);
+        break;
+      case "source":
+        consoleMessage(
+          f.source.connected
+            ? `connected: ${f.source.describe}`
+            : `console lost: ${f.source.lastError ?? "disconnected"}; the hub reconnects`,
+          f.source.connected ? "info" : "error",
+        );
+        break;
+      case "error":
+        consoleMessage(f.error.message, "error");
+        break;
+    }
+  }
+
+  function closeConsole() {
+    if (!consoleSession) return;
+    const { ws, term, onWindowResize } = consoleSession;
+    consoleSession = null;
+    globalThis.removeEventListener("resize", onWindowResize);
+    try {
+      ws.close(1000, "dashboard closed the console");
+    } catch { /* already closed */ }
+    term.dispose();
+  }
+
+  async function openConsole(id) {
+    closeConsole();
+    $("#details").close();
+    const dlg = $("#console");
+    $("#c-title").textContent = `Node ${id} · console`;
+    delete dlg.dataset.live;
+    consoleState("connecting");
+    consoleMessage("");
+    dlg.dataset.node = String(id);
+    if (!dlg.open) dlg.showModal();
+    if (typeof globalThis.Terminal !== "function") {
+      consoleState("closed", "unavailable");
+      consoleMessage("the terminal emulator is not installed on the hub (deno install)", "error");
+      return;
+    }
+    try {
+      // Over REST first: a refused WebSocket does not say why (no console, bad token).
+      await api("GET", `/nodes/${id}/console?lines=0`);
+    } catch (e) {
+      consoleState("closed", "unavailable");
+      consoleMessage(e.message, "error");
+      return;
+    }
+    const term = new globalThis.Terminal({
+      cursorBlink: true,
+      scrollback: 5000,
+      fontSize: 13,
+      fontFamily: 'ui-monospace, "DejaVu Sans Mono", monospace',
+      theme: { background: "#000000" },
+    });
+    const fit = new globalThis.FitAddon.FitAddon();
+    term.loadAddon(fit);
+    const box = $("#c-term");
+    box.replaceChildren();
+    term.open(box);
+    fit.fit();
+    const proto = location.protocol === "https:" ? "wss:" : "ws:";
+    const ws = new WebSocket(
+      `${proto}//${location.host}${API}/nodes/${id}/console/ws?client=dashboard&token=${
+        encodeURIComponent(token())
+      }`,
+    );
+    ws.binaryType = "arraybuffer";
+    const sendResize = () => {
+      if (ws.readyState === WebSocket.OPEN) {
+        ws.send(JSON.stringify({ type: "resize", cols: term.cols, rows: term.rows }));
+      }
+    };
+    const onWindowResize = () => fit.fit();
+    globalThis.addEventListener("resize", onWindowResize);
+    consoleSession = { id, term, fit, ws, onWindowResize };
+    ws.onopen = sendResize;
+    ws.onmessage = (e) => {
+      if (typeof e.data === "string") onConsoleFrame(JSON.parse(e.data));
+      else term.write(new Uint8Array(e.data));
+    };
+    ws.onclose = (e) => {
+      if (consoleSession?.ws !== ws) return;
+      consoleState("closed");
+      consoleMessage(`connection closed${e.reason ? `: ${e.reason}` : ""}`, "error");
+    };
+    term.onData((data) => {
+      if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "input", data }));
+    });
+    term.onResize(sendResize);
+    term.focus();
+  }
+
   // ---- jobs ---------------------------------------------------------------------------
 
   function drawJobs() {
@@ -349,13 +481,19 @@
         : 100;
       fill.style.width = `${pct}%`;
       bar.append(fill);
-      row.append(
-        el("span", "", `${j.kind} ${j.state}`),
-        bar,
-        el("span", "", `${j.done}/${j.total}`),
-      );
+      const label = `${j.kind} ${j.state}${j.note ? `: ${j.note}` : ""}${jobCountdown(j)}`;
+      const text = el("span", "job-label", label);
+      text.title = label;
+      row.append(text, bar, el("span", "", `${j.done}/${j.total}`));
       box.append(row);
     }
+  }
+
+  /** `, 23 s left` while a step waits for a known time (counted on from the event's figure). */
+  function jobCountdown(j) {
+    if (j.state !== "running" || j.remainingMs == null) return "";
+    const left = Math.max(0, j.remainingMs - (Date.now() - j.receivedAt));
+    return `, ${Math.ceil(left / 1000)} s left`;
   }
 
   function onJobEvent(ev) {
@@ -367,6 +505,10 @@
       state: d.state ?? prev.state,
       done: d.done ?? prev.done,
       total: d.total ?? prev.total,
+      // Each progress event says the step and, for a step that waits, how long is left.
+      note: d.state === "running" ? d.note ?? prev.note : undefined,
+      remainingMs: d.remainingMs,
+      receivedAt: Date.now(),
     });
     if (d.state === "succeeded" || d.state === "failed") {
       setTimeout(() => {
@@ -379,16 +521,55 @@
 
   // ---- live updates -------------------------------------------------------------------
 
+  // ---- reachability: stale data is greyed out, with the time it is from ------------------
+
+  /** Why the hub counts as unreachable now: "rest" (a refresh failed), "events" (stream down). */
+  const down = new Set();
+  let streamOpen = false;
+  /** When the data on the page was last fetched (browser clock, ms). */
+  let dataAt = null;
+
+  function hms(ms) {
+    const d = new Date(ms);
+    return [d.getHours(), d.getMinutes(), d.getSeconds()]
+      .map((v) => String(v).padStart(2, "0"))
+      .join(":");
+  }
+
+  function showReachability(detail = "") {
+    const stale = down.size > 0;
+    const banner = $("#stale");
+    banner.hidden = !stale;
+    banner.textContent = stale
+      ? `hub unreachable — data from ${dataAt === null ? "never" : hms(dataAt)}`
+      : "";
+    document.body.dataset.stale = String(stale);
+    if (stale) setConn("reconnecting", detail || "hub unreachable");
+    else setConn(streamOpen ? "live" : "connecting");
+  }
+
+  function markDown(what, detail) {
+    down.add(what);
+    showReachability(detail);
+  }
+
+  function markUp(what) {
+    const was = down.delete(what);
+    if (was || (what === "events" && $("#conn").dataset.state !== "live")) showReachability();
+  }
+
   async function refresh() {
     try {
       const list = await api("GET", "/nodes");
+      dataAt = Date.now();
       for (const n of list) {
         nodes.set(n.id, n);
         drawNode(n);
       }
       document.body.dataset.loaded = "true";
+      markUp("rest");
     } catch (e) {
-      setConn("reconnecting", `hub unreachable: ${e.message}`);
+      markDown("rest", `hub unreachable: ${e.message}`);
     }
   }
 
@@ -425,8 +606,18 @@
 
   function connect() {
     const es = new EventSource(`${API}/events`);
-    es.onopen = () => setConn("live");
-    es.onerror = () => setConn("reconnecting", "event stream interrupted; the browser retries");
+    es.onopen = () => {
+      streamOpen = true;
+      markUp("events");
+      refreshSoon(); // catch up on what happened while the stream was down
+    };
+    es.onerror = () => {
+      streamOpen = false;
+      markDown("events", "event stream interrupted; the browser retries");
+      // The browser gives up on an answer that is not an event stream (e.g. a proxy's error
+      // page while the hub restarts): start a new stream then.
+      if (es.readyState === EventSource.CLOSED) setTimeout(connect, 2000);
+    };
     for (const type of NODE_EVENTS) es.addEventListener(type, refreshSoon);
     for (const type of BOOT_EVENTS) {
       es.addEventListener(type, (m) => {
@@ -451,6 +642,12 @@
       btn.addEventListener("click", () => act(btn.dataset.action));
     }
     $("#details").addEventListener("close", () => (openNode = null));
+    $("#console").addEventListener("close", closeConsole);
+    $("#c-takeover").addEventListener("click", () => {
+      const ws = consoleSession?.ws;
+      if (ws?.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "takeover" }));
+      consoleSession?.term.focus();
+    });
 
     const [module, table] = await Promise.all([
       api("GET", "/module"),
@@ -467,6 +664,12 @@
     setInterval(animateLeds, 25);
     setInterval(() => {
       for (const n of nodes.values()) bays.get(n.id).hb.textContent = heartbeatText(n);
+      for (const j of jobs.values()) {
+        if (jobCountdown(j)) {
+          drawJobs();
+          break;
+        }
+      }
     }, 1000);
   }
 
