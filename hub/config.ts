@@ -8,6 +8,7 @@ import { type AssetTag, buildNodeMap, type NodeMap } from "../shared/node_map.ts
 import { parseIntFlag } from "../shared/int_flag.ts";
 import { parseNodeSet } from "../shared/range.ts";
 import type { CapLimits } from "./http/connection_caps.ts";
+import { type BootTimeouts, WATCHED_STAGES, type WatchedStage } from "./boot/timeline.ts";
 
 /** The hub's default TCP port. */
 export const DEFAULT_PORT = 4242;
@@ -41,8 +42,22 @@ export interface HubSettings {
   simBootMs: number;
   /** Multiplies bootstrap and self-test timings (1 = the vendor's timeline; 0.05 for demos). */
   timeScale?: number;
+  /** Boot-stage deadlines given by flag, ms after power-on (unscaled; others: the vendor's). */
+  bootTimeouts?: Partial<BootTimeouts>;
+  /** Recovery power cycles before a stalled node is quarantined (default 2). */
+  bootRetries?: number;
+  /** Simulated module: injected boot faults, e.g. "7=no_lease,9=no_heartbeat,12=no_lease:1". */
+  simFaults?: SimFault[];
   /** Connection caps and timeouts (default DEFAULT_LIMITS). */
   limits?: HubLimits;
+}
+
+/** One injected boot fault of a virtual bay. */
+export interface SimFault {
+  node: number;
+  kind: "no_lease" | "no_heartbeat";
+  /** Only the first so many boots (a transient fault); absent: every boot. */
+  boots?: number;
 }
 
 /** Caps on connections and their timeouts (docs/live.md, "Limits"). */
@@ -99,6 +114,11 @@ export const HUB_USAGE = `usage: deno task hub [options]
   --max-streams-per-address N      (default ${DEFAULT_LIMITS.sse.perAddress})
   --request-timeout-ms N  a request must arrive within this (default ${DEFAULT_LIMITS.requestTimeoutMs})
   --idle-timeout-ms N  close a connection silent this long (default ${DEFAULT_LIMITS.idleTimeoutMs})
+  --boot-timeouts LIST boot-stage deadlines in seconds after power-on, e.g.
+                       dhcp_discover=30,dhcp_ack=40,tftp=60,heartbeat=120,running=150 (defaults)
+  --boot-retries N     power cycles of a stalled boot before quarantine (default 2)
+  --sim-faults LIST    simulated module: inject boot faults, NODE=no_lease|no_heartbeat[:BOOTS],
+                       e.g. 7=no_lease,9=no_heartbeat,12=no_lease:1 (12 fails its first boot)
   -h, --help           this help`;
 
 function intSetting(name: string, text: string, min: number, max: number): number {
@@ -142,6 +162,48 @@ function timeScale(text: string): number {
   return n;
 }
 
+function bootTimeouts(text: string | undefined): Partial<BootTimeouts> | undefined {
+  if (text === undefined) return undefined;
+  const out: Partial<BootTimeouts> = {};
+  for (const part of text.split(",").map((p) => p.trim()).filter((p) => p)) {
+    const [stage, secs] = part.split("=");
+    if (!WATCHED_STAGES.includes(stage as WatchedStage)) {
+      throw new ClusterError(
+        "bad_request",
+        `--boot-timeouts: unknown stage "${stage}"; stages are ${WATCHED_STAGES.join(", ")}`,
+      );
+    }
+    const n = Number(secs);
+    if (!Number.isFinite(n) || n <= 0 || n > 3600) {
+      throw new ClusterError(
+        "bad_request",
+        `--boot-timeouts: ${stage} must be seconds above 0 and at most 3600, not "${secs}"`,
+      );
+    }
+    out[stage as WatchedStage] = Math.round(n * 1000);
+  }
+  return out;
+}
+
+function simFaults(text: string | undefined, nodes: number): SimFault[] | undefined {
+  if (text === undefined) return undefined;
+  return text.split(",").map((p) => p.trim()).filter((p) => p).map((part) => {
+    const m = /^(\d+)=(no_lease|no_heartbeat)(?::(\d+))?$/.exec(part);
+    if (!m) {
+      throw new ClusterError(
+        "bad_request",
+        `--sim-faults: "${part}" is not NODE=no_lease|no_heartbeat[:BOOTS]`,
+      );
+    }
+    const node = parseNodeSet(m[1], nodes)[0];
+    return {
+      node,
+      kind: m[2] as SimFault["kind"],
+      ...(m[3] ? { boots: intSetting("--sim-faults boots", m[3], 1, 1000) } : {}),
+    };
+  });
+}
+
 /** Parses flags and environment into settings; `null` means help was asked for. */
 export function parseHubSettings(
   argv: string[],
@@ -173,6 +235,9 @@ export function parseHubSettings(
       "max-streams-per-address": { type: "string" },
       "request-timeout-ms": { type: "string" },
       "idle-timeout-ms": { type: "string" },
+      "boot-timeouts": { type: "string" },
+      "boot-retries": { type: "string" },
+      "sim-faults": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -207,6 +272,11 @@ export function parseHubSettings(
       ? defaultSimBootMs(scale)
       : intSetting("--sim-boot-ms", values["sim-boot-ms"], 0, 600_000),
     timeScale: scale,
+    bootTimeouts: bootTimeouts(values["boot-timeouts"]),
+    bootRetries: values["boot-retries"] === undefined
+      ? undefined
+      : intSetting("--boot-retries", values["boot-retries"], 0, 10),
+    simFaults: simFaults(values["sim-faults"], nodes),
     limits: parseLimits(values),
   };
 }

@@ -9,6 +9,12 @@ import { type Clock, realClock } from "../shared/clock.ts";
 import type { NodeMap } from "../shared/node_map.ts";
 import { type LoadedSecret, loadOrCreateSecret } from "./auth/secrets.ts";
 import { AgentIngest } from "./cluster/agent_ingest.ts";
+import { BootMonitor } from "./boot/boot_monitor.ts";
+import { type BootTimeouts, scaleBootTimeouts, VENDOR_BOOT_TIMEOUTS } from "./boot/timeline.ts";
+import { BootRecovery, DEFAULT_RECOVERY, type RecoveryPolicy } from "./cluster/boot_recovery.ts";
+import { QuarantineList } from "./cluster/quarantine.ts";
+import { PowerHealthWatch } from "./cluster/power_health.ts";
+import { powerHealthRoutes } from "./http/routes/power_health.ts";
 import { LastSeenKeeper } from "./cluster/last_seen.ts";
 import { NodeSettings } from "./cluster/node_settings.ts";
 import { NodeStatusReader } from "./cluster/node_status.ts";
@@ -32,6 +38,11 @@ import { coreRoutes } from "./http/routes/core.ts";
 import { runRoutes } from "./http/routes/runs.ts";
 import { macRoutes } from "./http/routes/macs.ts";
 import { netbootRoutes } from "./http/routes/netboot.ts";
+import { bootRoutes } from "./http/routes/boot.ts";
+import { preflightRoutes } from "./http/routes/preflight.ts";
+import { Preflight } from "./preflight/preflight.ts";
+import { type PreflightProbes, realProbes } from "./preflight/probes.ts";
+import { DenoProcessRunner } from "./netboot/runtime/process_runner.ts";
 import { NetbootSupervisor } from "./netboot/runtime/supervisor.ts";
 import { loadNetbootSettings } from "./netboot/settings/settings_file.ts";
 import { JobRunner } from "./jobs/job_runner.ts";
@@ -55,6 +66,16 @@ export interface HubOverrides {
   shutdownGraceMs?: number;
   /** Bootstrap and self-test timings (default: the vendor's, scaled by settings.timeScale). */
   timings?: BootstrapTimings;
+  /** Boot-stage deadlines (default: the vendor's, scaled by settings.timeScale). */
+  bootTimeouts?: BootTimeouts;
+  /** Boot recovery policy, or false for a bootstrap without supervision. */
+  recovery?: RecoveryPolicy | false;
+  /** Resolves MACs the learned table does not know (the virtual cluster's own MACs). */
+  nodeForMac?: (mac: string) => number | undefined;
+  /** DHCP and TFTP of LAN bays are observed (default: when netboot runs live). */
+  netbootObserved?: boolean;
+  /** The preflight's probes (default: the real ones). */
+  preflightProbes?: PreflightProbes;
   /** How often last-heard times are written (default LAST_SEEN_FLUSH_MS). */
   lastSeenFlushMs?: number;
   /** Console sources by node, instead of the hardware config's (or the simulated ones). */
@@ -80,6 +101,14 @@ export interface Hub {
   macLearning: MacLearning;
   bootstrap: BootstrapRunner;
   netboot: NetbootSupervisor;
+  /** Boot timelines (power-on, DHCP, TFTP, heartbeats) and stall detection. */
+  boot: BootMonitor;
+  /** Nodes quarantined after failed boot recovery. */
+  quarantine: QuarantineList;
+  /** Supervises boots: power-cycles stalls, then quarantines. */
+  recovery: BootRecovery;
+  /** The checks run before a bootstrap. */
+  preflight: Preflight;
   jobs: JobRunner;
   events: EventLog;
   /** Every bay's serial console: history, viewers, writer. */
@@ -123,28 +152,73 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
   const status = new NodeStatusReader({ map, store, tracker, powerDriver: power.name });
   const powerControl = new PowerControl({ map, store, events, power, tracker, sequencer, jobs });
   const nodeSettings = new NodeSettings({ store, events, status });
+  const quarantine = new QuarantineList({ store, tracker, events }, settings.nodeCount);
+  const powerHealth = new PowerHealthWatch(map, events);
+  const runDeps = { map, store, events, clock, tracker, sequencer, power: powerControl };
+  const macLearning = new MacLearning(runDeps);
+  const scale = settings.timeScale ?? 1;
+  const learnedNode = (mac: string): number | undefined => {
+    for (const [node, m] of macLearning.table.all()) if (m === mac) return node;
+    return undefined;
+  };
+  let netbootLive = () => false;
+  const boot = new BootMonitor({
+    map,
+    events,
+    clock,
+    store,
+    timeouts: overrides.bootTimeouts ??
+      scaleBootTimeouts({ ...VENDOR_BOOT_TIMEOUTS, ...settings.bootTimeouts }, scale),
+    nodeForMac: (mac) => learnedNode(mac) ?? overrides.nodeForMac?.(mac),
+    netbootObserved: (node) =>
+      map.bays[node - 1].lan && (overrides.netbootObserved ?? netbootLive()),
+  });
   const ingest = new AgentIngest({
     map,
     store,
     tracker,
     clock,
     heartbeatIntervalMs: settings.heartbeatIntervalMs,
+    onHeartbeat: (node, report) => {
+      boot.heartbeat(node, report.seq);
+      powerHealth.observe(node, report.health.throttled);
+    },
   });
-  const runDeps = { map, store, events, clock, tracker, sequencer, power: powerControl };
+  const recovery = new BootRecovery(
+    { monitor: boot, power: powerControl, jobs, quarantine, events, clock },
+    overrides.recovery || {
+      retries: settings.bootRetries ?? DEFAULT_RECOVERY.retries,
+      backoffMs: Math.max(1, Math.round(DEFAULT_RECOVERY.backoffMs * scale)),
+    },
+  );
   const runs = new Runs({ ...runDeps, selfTest: timings.selfTest });
-  const bootstrap = new BootstrapRunner(runDeps, timings);
-  const macLearning = new MacLearning(runDeps);
+  const bootstrap = new BootstrapRunner({
+    ...runDeps,
+    quarantine,
+    ...(overrides.recovery === false ? {} : { recovery }),
+  }, timings);
+  const netbootSettings = loadNetbootSettings(
+    map,
+    join(settings.dataDir, "netboot"),
+    settings.netbootConfigPath,
+  );
   const netboot = new NetbootSupervisor({
     map,
-    settings: loadNetbootSettings(
-      map,
-      join(settings.dataDir, "netboot"),
-      settings.netbootConfigPath,
-    ),
+    settings: netbootSettings,
     macs: macLearning.table,
     emit: (type, node, message, data) => events.emit(type, node, message, data),
     learningTarget: () => macLearning.learningTarget(),
     isPoweredOn: (node) => tracker.get(node).actual === "on",
+    clock,
+    onLogLine: (line) => boot.ingestLine(line),
+  });
+  netbootLive = () => netboot.live;
+  const preflight = new Preflight({
+    map,
+    settings: netbootSettings,
+    mode: () => netboot.mode,
+    netbootChecks: () => netboot.checks(),
+    probes: overrides.preflightProbes ?? realProbes(new DenoProcessRunner()),
     clock,
   });
   // Consoles: the hardware config's, else on the simulated module one per bay.
@@ -177,11 +251,14 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
   const app = createApp({
     routes: [
       ...coreRoutes(
-        { status, power: powerControl, settings: nodeSettings, ingest, jobs, clock },
+        { status, power: powerControl, settings: nodeSettings, ingest, jobs, clock, recovery },
         VERSION,
         startedAt,
       ),
-      ...runRoutes({ status, settings: nodeSettings, runs, bootstrap }),
+      ...runRoutes({ status, settings: nodeSettings, runs, bootstrap, preflight }),
+      ...preflightRoutes({ preflight }),
+      ...powerHealthRoutes({ status }),
+      ...bootRoutes({ status, boot, quarantine }),
       ...netbootRoutes({ map, macs: macLearning.table, supervisor: netboot }),
       ...consoleRoutes({ status, consoles }),
       ...macRoutes(
@@ -206,6 +283,10 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
     macLearning,
     bootstrap,
     netboot,
+    boot,
+    quarantine,
+    recovery,
+    preflight,
     jobs,
     events,
     consoles,
@@ -227,8 +308,11 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
       live.close();
       // Runs start stopping (like a cancel) at once, while netboot stops.
       jobs.stopRuns();
+      recovery.close();
       await netboot.stop();
       await jobs.shutdown(overrides.shutdownGraceMs ?? SHUTDOWN_GRACE_MS);
+      boot.close();
+      powerHealth.close();
       tracker.close();
       await lastSeen.close();
       simConsoles?.close();

@@ -7,7 +7,7 @@ import { createHub } from "./hub.ts";
 import { openConfiguredPowerSwitch } from "./power/from_config.ts";
 import { acquireHardwareLock } from "./power/hardware_lock.ts";
 import { SimulatedModule } from "./power/simulated_module.ts";
-import { VirtualCluster } from "./virtual/virtual_cluster.ts";
+import { VirtualCluster, virtualNodeForMac } from "./virtual/virtual_cluster.ts";
 import { realClock } from "../shared/clock.ts";
 
 async function main(): Promise<number> {
@@ -56,7 +56,12 @@ async function main(): Promise<number> {
   }
   let hub;
   try {
-    hub = createHub(settings, { power });
+    const virtualAgents = power === sim && settings.virtualAgents;
+    // The virtual cluster netboots with MACs of its own, and its dnsmasq log is observed.
+    hub = createHub(
+      settings,
+      virtualAgents ? { power, nodeForMac: virtualNodeForMac, netbootObserved: true } : { power },
+    );
   } catch (e) {
     await gate.close();
     ac.abort();
@@ -117,6 +122,8 @@ async function main(): Promise<number> {
       agentKey: hub.agentKey.value,
       bootDelayMs: settings.simBootMs,
       intervalMs: settings.heartbeatIntervalMs,
+      onLogLine: (line) => hub.boot.ingestLine(line),
+      faults: new Map(settings.simFaults?.map((f) => [f.node, f])),
     });
     virtual.attach();
     console.log(

@@ -7,13 +7,7 @@
 import { type Clock, realClock } from "../shared/clock.ts";
 import type { GpioLine } from "../shared/pins/gpio_line.ts";
 import { type GpioBackend, openGpioLine } from "../shared/pins/open.ts";
-import type {
-  LedMode,
-  Model,
-  NodeHealth,
-  NodeIdentity,
-  RequestedLedMode,
-} from "../shared/wire_schemas.ts";
+import type { LedMode, Model, NodeHealth, NodeIdentity } from "../shared/wire_schemas.ts";
 import { heartbeatJson } from "./heartbeat_json.ts";
 import { readHealth, readIdentity } from "./identity.ts";
 import { LedEngine } from "./led/engine.ts";
@@ -73,7 +67,7 @@ export interface AgentHandle {
   /** The mode the LED shows now. */
   readonly ledMode: LedMode;
   /** What the hub last asked for (null: default heartbeat). */
-  readonly hubRequested: RequestedLedMode | null;
+  readonly hubRequested: LedMode | null;
   /** True while the hub has not answered for `faultAfterMs`. */
   readonly faulted: boolean;
   /** Heartbeats sent so far. */
@@ -107,7 +101,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     logger,
     leadMs: opts.ledLeadMs ?? 0,
   });
-  let hubRequested: RequestedLedMode | null = null;
+  let hubRequested: LedMode | null = null;
   let faulted = false;
   let toldNode: number | undefined;
   const apply = () => engine.setMode(faulted ? "fault" : hubRequested ?? "heartbeat");

@@ -8,6 +8,47 @@ import type { Model, NodeHealth, NodeIdentity } from "../shared/wire_schemas.ts"
 import { parseKernelArgs } from "./cmdline.ts";
 import { readSmall, readSmallSync } from "./fs_root.ts";
 import { AGENT_VERSION } from "./version.ts";
+import { parseThrottled } from "../shared/throttled.ts";
+
+/** Where the firmware's throttling flags are read from (relative to the root). */
+export const GET_THROTTLED = "/sys/devices/platform/soc/soc:firmware/get_throttled";
+
+/** False once `vcgencmd` turned out not to be installed: it is not looked for again. */
+let vcgencmdPresent = true;
+
+/**
+ * Runs `vcgencmd get_throttled`; undefined when the command is absent or fails. A missing
+ * command is remembered, so a board without it costs no fork per heartbeat.
+ */
+export async function runVcgencmd(): Promise<string | undefined> {
+  if (!vcgencmdPresent) return undefined;
+  try {
+    const out = await new Deno.Command("vcgencmd", {
+      args: ["get_throttled"],
+      stdin: "null",
+      stderr: "null",
+    }).output();
+    return out.code === 0 ? new TextDecoder().decode(out.stdout) : undefined;
+  } catch {
+    vcgencmdPresent = false; // not installed
+    return undefined;
+  }
+}
+
+/**
+ * The firmware's throttling flags: the sysfs file under `root`, else `vcgencmd get_throttled`
+ * (run only for the real root "/", or as given), else null.
+ */
+export async function readThrottled(
+  root = "/",
+  vcgencmd: (() => Promise<string | undefined>) | null = root === "/" ? runVcgencmd : null,
+): Promise<number | null> {
+  const sys = readSmallSync(root, GET_THROTTLED);
+  const fromSys = sys === undefined ? undefined : parseThrottled(sys);
+  if (fromSys !== undefined) return fromSys;
+  const out = vcgencmd ? await vcgencmd() : undefined;
+  return (out === undefined ? undefined : parseThrottled(out)) ?? null;
+}
 
 /** The model a device-tree board name denotes ("Raspberry Pi 3 Model B Plus Rev 1.3"). */
 export function modelFromBoardName(name: string): Model {
@@ -104,11 +145,14 @@ function meminfo(text: string, key: typeof MEMINFO_FIELDS[number]): number | und
 const NO_SENSOR = new Set<string>();
 
 /**
- * Reads uptime, load, memory and CPU temperature. Missing figures read as 0 / null. The reads
- * are synchronous (readSmallSync): five small kernel files once a heartbeat.
+ * Reads uptime, load, memory, CPU temperature and the firmware's throttling flags. Missing
+ * figures read as 0 / null. The reads are synchronous (readSmallSync): six small kernel files
+ * once a heartbeat (`vcgencmd` runs only where the sysfs file is missing, and is looked for once).
  */
-// deno-lint-ignore require-await
-export async function readHealth(root = "/"): Promise<NodeHealth> {
+export async function readHealth(
+  root = "/",
+  vcgencmd?: (() => Promise<string | undefined>) | null,
+): Promise<NodeHealth> {
   const uptime = Number((readSmallSync(root, "/proc/uptime") ?? "0").split(/\s+/)[0]);
   const load1 = Number((readSmallSync(root, "/proc/loadavg") ?? "0").split(/\s+/)[0]);
   const mem = readSmallSync(root, "/proc/meminfo") ?? "";
@@ -123,5 +167,6 @@ export async function readHealth(root = "/"): Promise<NodeHealth> {
     memTotalBytes: total,
     memAvailableBytes: Math.min(available, total || available),
     cpuTempCelsius: temp,
+    throttled: await readThrottled(root, vcgencmd === undefined ? undefined : vcgencmd),
   };
 }

@@ -65,6 +65,24 @@ export const ApplyResult = z.strictObject({
 });
 export type ApplyResult = z.infer<typeof ApplyResult>;
 
+/** `POST /netboot/apply?dry_run=true`: what an apply would write and reload; nothing changes. */
+export const ApplyPlan = z.strictObject({
+  dryRun: z.literal(true),
+  mode: z.enum(["live", "dry"]),
+  files: z.array(z.strictObject({
+    name: z.string(),
+    /** Where it would be written. */
+    target: z.string(),
+    change: z.enum(["new", "changed", "unchanged"]),
+    /** Unified diff against what is on disk ("" when unchanged). */
+    diff: z.string(),
+    reload: z.string(),
+  })),
+  /** The reloads the apply would run, in order, each with what it would execute. */
+  reloads: z.array(z.strictObject({ action: z.string(), detail: z.string() })),
+});
+export type ApplyPlan = z.infer<typeof ApplyPlan>;
+
 /** `GET /netboot/status` */
 export const NetbootStatus = z.strictObject({
   mode: z.enum(["live", "dry"]),

@@ -20,6 +20,7 @@ import {
   PowerAction,
   RequestedLedMode,
 } from "./wire_schemas.ts";
+import { Quarantine } from "./boot_schemas.ts";
 
 // The agent's wire protocol is defined in wire_schemas.ts (zod/mini, so the agent does not load
 // classic zod); it is part of this module's public face all the same.
@@ -76,16 +77,42 @@ export type PowerState = z.infer<typeof PowerState>;
 export const Lifecycle = z.enum(["off", "powering", "booting", "running", "lost", "fault"]);
 export type Lifecycle = z.infer<typeof Lifecycle>;
 
+/**
+ * Boot supervision for a manual switch-on (opt-in; a bootstrap always supervises): a stalled
+ * boot is power-cycled, then quarantined.
+ */
+const Supervise = z.boolean().optional();
+
 /** `POST /api/v1/nodes/:id/power` */
-export const PowerCommand = z.strictObject({ state: PowerAction });
+export const PowerCommand = z.strictObject({ state: PowerAction, supervise: Supervise });
 export type PowerCommand = z.infer<typeof PowerCommand>;
 
 /** `POST /api/v1/power`: a node set such as "1-16,23,30-60". */
 export const BulkPowerCommand = z.strictObject({
   state: PowerAction,
   nodes: z.string().min(1).max(512),
+  supervise: Supervise,
 });
 export type BulkPowerCommand = z.infer<typeof BulkPowerCommand>;
+
+/** `POST /api/v1/power/plan`: what `POST /power` would switch, when; nothing is switched. */
+export const PowerPlan = z.strictObject({
+  action: PowerAction,
+  /** Nodes that would be switched, and quarantined ones a bulk switch-on would skip. */
+  nodes: z.array(z.number().int()),
+  skipped: z.array(z.number().int()),
+  /** The inrush limits in force. */
+  limits: z.strictObject({ perBus: z.number(), perStep: z.number(), stepMs: z.number() }),
+  /** Switch-off first (off, and the off half of cycle): all at once. */
+  off: z.array(z.number().int()),
+  /** Switch-on windows, ms after the start (cycle: after the off time). */
+  windows: z.array(z.strictObject({
+    atMs: z.number(),
+    nodes: z.array(z.number().int()),
+    buses: z.array(z.number().int()),
+  })),
+});
+export type PowerPlan = z.infer<typeof PowerPlan>;
 
 /** A node set such as "1-16,23,30-60", "1 60" or "all". */
 const NodeSetText = z.string().min(1).max(512);
@@ -93,6 +120,14 @@ const NodeSetText = z.string().min(1).max(512);
 /** `POST /api/v1/testall` and `POST /api/v1/bootstrap`: optional node set (default: enabled bays). */
 export const NodeSetBody = z.strictObject({ nodes: NodeSetText.optional() });
 export type NodeSetBody = z.infer<typeof NodeSetBody>;
+
+/** `POST /api/v1/bootstrap`: optional node set; the preflight runs first unless skipped. */
+export const BootstrapCommand = z.strictObject({
+  nodes: NodeSetText.optional(),
+  /** Start even though the preflight failed (it still runs and is reported). */
+  skipPreflight: z.boolean().optional(),
+});
+export type BootstrapCommand = z.infer<typeof BootstrapCommand>;
 
 /** `POST /api/v1/activetest` */
 export const ActiveTestCommand = z.strictObject({
@@ -152,8 +187,37 @@ export const NodeStatus = z.strictObject({
    */
   lastSeenAt: z.number().int().nullable(),
   agent: AgentReport.nullable(),
+  /** Set while the node is quarantined (lifecycle `fault`) after a failed boot. */
+  quarantine: Quarantine.nullable(),
 });
 export type NodeStatus = z.infer<typeof NodeStatus>;
+
+/** `GET /api/v1/power-health`: the firmware's throttling flags per bay and per BitBar. */
+export const PowerHealthReport = z.strictObject({
+  bays: z.array(z.strictObject({
+    node: NodeId,
+    bus: z.number().int(),
+    /** The raw `get_throttled` mask the agent reported. */
+    throttled: z.number().int(),
+    /** e.g. "under-voltage now; since boot: under-voltage, throttled". */
+    description: z.string(),
+    underVoltage: z.boolean(),
+    underVoltageOccurred: z.boolean(),
+    freqCapped: z.boolean(),
+    throttledNow: z.boolean(),
+    softTempLimit: z.boolean(),
+  })),
+  buses: z.array(z.strictObject({
+    bus: z.number().int(),
+    /** Bays reporting flags at all (agents that tell). */
+    reporting: z.array(NodeId),
+    underVoltageNow: z.array(NodeId),
+    underVoltageSinceBoot: z.array(NodeId),
+    /** Several bays of this BitBar under-volt: look at its supply. */
+    suspect: z.boolean(),
+  })),
+});
+export type PowerHealthReport = z.infer<typeof PowerHealthReport>;
 
 /** `GET /api/v1/module` */
 export const ModuleInfo = z.strictObject({
@@ -184,6 +248,13 @@ export const EventType = z.enum([
   "fault",
   "hub_started",
   "power_mismatch",
+  "boot_stage",
+  "boot_timeout",
+  "boot_recovery",
+  "quarantined",
+  "quarantine_cleared",
+  "throttling_changed",
+  "bus_undervoltage",
   "console_attach",
   "console_detach",
   "console_takeover",

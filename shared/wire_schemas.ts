@@ -66,6 +66,13 @@ export const NodeHealth = z.strictObject({
   memAvailableBytes: NonNegativeInt,
   /** CPU temperature in °C, null where the board has no sensor. */
   cpuTempCelsius: z.nullable(z.number()),
+  /**
+   * The firmware's throttling flags (`get_throttled`: bit 0 under-voltage, 1 frequency capped,
+   * 2 throttled, 3 soft temperature limit; bits 16–19 the same since boot), null where the
+   * firmware does not tell; absent from agents older than this field. Decode with
+   * `decodeThrottled` (`shared/throttled.ts`).
+   */
+  throttled: z.optional(z.nullable(z.int().check(z.minimum(0), z.maximum(0xffffffff)))),
 });
 export type NodeHealth = z.infer<typeof NodeHealth>;
 
@@ -84,8 +91,11 @@ export type Heartbeat = z.infer<typeof Heartbeat>;
 /** The hub's answer to a heartbeat: commands for the node travel back here. */
 export const HeartbeatReply = z.strictObject({
   node: NodeId,
-  /** The LED mode the hub wants (null: agent chooses, i.e. heartbeat). */
-  led: z.nullable(RequestedLedMode),
+  /**
+   * The LED mode the hub wants (null: agent chooses, i.e. heartbeat); `fault` for a node the
+   * hub quarantined after its boot failed.
+   */
+  led: z.nullable(LedMode),
   /** How often the hub wants heartbeats, in ms. */
   intervalMs: z.int().check(z.positive()),
 });

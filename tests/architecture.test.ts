@@ -89,6 +89,18 @@ const RULES: Rule[] = [
   { from: "hub/cli/", to: "hub/cluster/", why: "the CLI talks to the hub over REST only" },
   { from: "hub/cli/", to: "hub/netboot/", why: "the CLI talks to the hub over REST only" },
   { from: "hub/http/", to: "hub/cli/", why: "the edges do not call each other" },
+  { from: "hub/cli/", to: "hub/boot/", why: "the CLI talks to the hub over REST only" },
+  { from: "hub/boot/", to: "hub/cluster/", why: "boot timelines observe; recovery acts on them" },
+  { from: "hub/boot/", to: "hub/netboot/", why: "netboot feeds the boot monitor, not back" },
+  { from: "hub/boot/", to: "hub/http/", why: "boot timelines know nothing of the edge" },
+  { from: "hub/boot/", to: "hub/cli/", why: "boot timelines know nothing of the edge" },
+  { from: "hub/netboot/", to: "hub/boot/", why: "netboot hands log lines to a callback" },
+  { from: "hub/netboot/", to: "hub/preflight/", why: "preflight reads netboot, not back" },
+  { from: "hub/cluster/", to: "hub/preflight/", why: "the bootstrap route runs the preflight" },
+  { from: "hub/preflight/", to: "hub/cluster/", why: "preflight checks the host, not the nodes" },
+  { from: "hub/preflight/", to: "hub/http/", why: "preflight knows nothing of the edge" },
+  { from: "hub/preflight/", to: "hub/cli/", why: "preflight knows nothing of the edge" },
+  { from: "hub/cli/", to: "hub/preflight/", why: "the CLI talks to the hub over REST only" },
 ];
 
 // Only hub/hub.ts wires; only hub/main.ts (and tests) build a hub.

@@ -80,9 +80,11 @@ export class ApiClient {
       }
     }
     if (!res.ok) {
-      const err = (data as { error?: { code?: string; message?: string } } | undefined)?.error;
+      const err =
+        (data as { error?: { code?: string; message?: string; details?: unknown } } | undefined)
+          ?.error;
       const code = (err?.code && err.code in ERROR_STATUS ? err.code : "internal") as ErrorCode;
-      throw new ClusterError(code, err?.message ?? `hub answered HTTP ${res.status}`);
+      throw new ClusterError(code, err?.message ?? `hub answered HTTP ${res.status}`, err?.details);
     }
     return data as T;
   }

@@ -59,5 +59,12 @@ export function formatStatus(nodes: readonly NodeStatus[], now = Date.now()): st
         count((n) => n.lifecycle === "fault")
       } fault of ${nodes.length}`,
   );
+  const q = nodes.filter((n) => n.quarantine);
+  if (q.length) {
+    lines.push(
+      `quarantined (bulk runs skip them; cm boot N shows why, cm node clear N takes one back): ` +
+        q.map((n) => `${n.id} at ${n.quarantine!.stage}`).join(", "),
+    );
+  }
   return lines.join("\n");
 }

@@ -15,6 +15,9 @@ import { powerallCommand, powerCommand } from "./verbs/power.ts";
 import { activetestCommand, bootstrapCommand, testallCommand } from "./verbs/run_job.ts";
 import { statusCommand } from "./verbs/status.ts";
 import { netbootCliCommands } from "./verbs/netboot.ts";
+import { bootCommand } from "./verbs/boot.ts";
+import { preflightCommand } from "./verbs/preflight.ts";
+import { powerHealthCommand } from "./verbs/power_health.ts";
 
 /** Every verb, in help order. */
 export const COMMANDS: CliCommand[] = [
@@ -22,10 +25,13 @@ export const COMMANDS: CliCommand[] = [
   powerCommand,
   powerallCommand,
   debugledCommand,
+  powerHealthCommand,
   consoleCommand,
   testallCommand,
   activetestCommand,
+  preflightCommand,
   bootstrapCommand,
+  bootCommand,
   jobCommand,
   cancelCommand,
   ...netbootCliCommands,

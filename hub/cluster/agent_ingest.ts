@@ -17,6 +17,8 @@ export interface AgentIngestDeps {
   clock: Clock;
   /** Heartbeat interval the hub asks agents for, ms. */
   heartbeatIntervalMs: number;
+  /** Sees every heartbeat once its bay is known (the boot monitor). */
+  onHeartbeat?: (node: number, report: AgentReport) => void;
 }
 
 /** Takes in agent heartbeats. */
@@ -26,6 +28,7 @@ export class AgentIngest {
   readonly #tracker: NodeTracker;
   readonly #clock: Clock;
   readonly #intervalMs: number;
+  readonly #onHeartbeat?: (node: number, report: AgentReport) => void;
 
   constructor(deps: AgentIngestDeps) {
     this.#map = deps.map;
@@ -33,6 +36,7 @@ export class AgentIngest {
     this.#tracker = deps.tracker;
     this.#clock = deps.clock;
     this.#intervalMs = deps.heartbeatIntervalMs;
+    this.#onHeartbeat = deps.onHeartbeat;
   }
 
   /**
@@ -49,9 +53,12 @@ export class AgentIngest {
       receivedAt: Math.round(this.#clock.now()),
     };
     this.#tracker.heartbeat(id, report);
+    this.#onHeartbeat?.(id, report);
+    // A quarantined node that still reports shows the fault pattern on its bay LED.
+    const quarantined = this.#tracker.get(id).quarantine !== null;
     return {
       node: id,
-      led: this.#store.node(id).ledRequested,
+      led: quarantined ? "fault" : this.#store.node(id).ledRequested,
       intervalMs: this.#intervalMs,
     };
   }

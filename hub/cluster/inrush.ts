@@ -133,3 +133,34 @@ export class InrushLimiter {
     }
   }
 }
+
+/** One window of a switch-on plan: the nodes whose rails go on at `atMs`. */
+export interface PlannedWindow {
+  atMs: number;
+  nodes: number[];
+}
+
+/**
+ * The switch-on schedule {@link InrushLimiter} gives `requests` (in arrival order) when every
+ * rail switches as soon as it is granted: the same `admit` decision, taken window by window.
+ * For dry runs: nothing is switched.
+ */
+export function planWindows(
+  requests: readonly { node: number; bus: number }[],
+  limits: InrushLimits,
+): PlannedWindow[] {
+  let waiting = [...requests];
+  const recent: Grant[] = [];
+  const out: PlannedWindow[] = [];
+  let cursor: number | null = null;
+  for (let now = 0; waiting.length > 0; now += limits.stepMs) {
+    const d = admit(waiting.map((r) => r.bus), recent, now, limits, cursor);
+    cursor = d.cursor;
+    if (d.granted.length === 0) continue;
+    const chosen = new Set(d.granted);
+    out.push({ atMs: now, nodes: waiting.filter((_, i) => chosen.has(i)).map((r) => r.node) });
+    for (const i of d.granted) recent.push({ at: now, bus: waiting[i].bus });
+    waiting = waiting.filter((_, i) => !chosen.has(i));
+  }
+  return out;
+}

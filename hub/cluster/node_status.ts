@@ -92,6 +92,7 @@ export class NodeStatusReader {
       lastHeartbeatAt: rt.lastHeartbeatAt === null ? null : Math.round(rt.lastHeartbeatAt),
       lastSeenAt: rt.lastSeenAt === null ? null : Math.round(rt.lastSeenAt),
       agent: rt.agent,
+      quarantine: rt.quarantine,
     };
   }
 

@@ -5,6 +5,7 @@
  * timer, not a polling loop).
  */
 import type { Clock } from "../../shared/clock.ts";
+import type { Quarantine } from "../../shared/boot_schemas.ts";
 import type { AgentReport, Lifecycle, PowerState } from "../../shared/schemas.ts";
 import type { EventLog } from "../events/event_log.ts";
 import { deriveLifecycle } from "./lifecycle.ts";
@@ -31,6 +32,8 @@ export interface NodeRuntime {
   offSince: number | null;
   /** A power_mismatch was announced for this off period. */
   mismatchTold: boolean;
+  /** Set while the node is quarantined after a boot that failed every recovery (a fault). */
+  quarantine: Quarantine | null;
 }
 
 /** Tracks all nodes' runtime state and lifecycle. */
@@ -58,6 +61,7 @@ export class NodeTracker {
       deadline: null,
       offSince: clock.now(),
       mismatchTold: false,
+      quarantine: null,
     }));
   }
 
@@ -109,6 +113,12 @@ export class NodeTracker {
     this.#update(id);
   }
 
+  /** Quarantines a node (its lifecycle is `fault` until cleared), or clears it with null. */
+  setQuarantine(id: number, q: Quarantine | null): void {
+    this.#nodes[id - 1].quarantine = q;
+    this.#update(id);
+  }
+
   /** Records an agent heartbeat and makes sure a lost deadline is pending. */
   heartbeat(id: number, report: AgentReport): void {
     const n = this.#nodes[id - 1];
@@ -154,7 +164,7 @@ export class NodeTracker {
     return deriveLifecycle({
       actual: n.actual,
       operating: n.operating > 0,
-      fault: n.fault !== null,
+      fault: n.fault !== null || n.quarantine !== null,
       poweredOnAt: n.poweredOnAt,
       lastHeartbeatAt: n.lastHeartbeatAt,
       now: this.#clock.now(),

@@ -6,7 +6,8 @@
 import { ClusterError, HardwareFaultError } from "../../shared/errors.ts";
 import type { NodeMap } from "../../shared/node_map.ts";
 import { formatNodeSet } from "../../shared/range.ts";
-import type { Job, PowerAction } from "../../shared/schemas.ts";
+import type { Job, PowerAction, PowerPlan } from "../../shared/schemas.ts";
+import { planWindows } from "./inrush.ts";
 import type { EventLog } from "../events/event_log.ts";
 import type { JobRunner } from "../jobs/job_runner.ts";
 import type { PowerSwitch } from "../power/power_switch.ts";
@@ -32,6 +33,8 @@ const EXCLUSIVE = ["testall", "activetest", "bootstrap", "maclearn"] as const;
 export interface PowerJobResult {
   results: NodePowerResult[];
   failed: number[];
+  /** Quarantined nodes a bulk switch-on left alone (`cm node clear N` lets them back). */
+  skipped?: number[];
 }
 
 /** The work a job does, as JobRunner takes it. */
@@ -110,16 +113,22 @@ export class PowerControl {
     return this.#sequencer.applyMany(ids, action, onResult);
   }
 
-  /** Starts a power job for `ids`. The job fails (with per-node results) if any rail faulted. */
-  power(ids: readonly number[], action: PowerAction): Job {
-    if (ids.length === 0) throw new ClusterError("invalid_range", "no nodes given");
+  /**
+   * Starts a power job for `ids`. The job fails (with per-node results) if any rail faulted.
+   * A bulk switch-on (more than one node) skips quarantined nodes; one node named alone is
+   * switched, quarantined or not (an operator looking at it).
+   */
+  power(requested: readonly number[], action: PowerAction): Job {
+    const { ids, skipped } = this.#select(requested, action);
     this.assertFree(ids);
-    return this.#jobs.start("power", `${action} ${formatNodeSet(ids)}`, ids.length, async (h) => {
+    const what = `${action} ${formatNodeSet(ids)}` +
+      (skipped.length ? ` (skipping quarantined ${formatNodeSet(skipped)})` : "");
+    return this.#jobs.start("power", what, ids.length, async (h) => {
       let done = 0;
       const results = await this.applyPower(ids, action, (r) => {
         h.progress(++done, undefined, `node ${r.node} ${r.ok ? r.actual : `fault: ${r.error}`}`);
       });
-      const summary = summarise(results);
+      const summary = { ...summarise(results), ...(skipped.length ? { skipped } : {}) };
       if (summary.failed.length > 0) {
         throw new HardwareFaultError(
           `${summary.failed.length} of ${ids.length} nodes did not switch ${
@@ -130,6 +139,69 @@ export class PowerControl {
         );
       }
       return summary;
+    });
+  }
+
+  /** The nodes a power command switches, and the quarantined ones a bulk switch-on skips. */
+  #select(requested: readonly number[], action: PowerAction) {
+    if (requested.length === 0) throw new ClusterError("invalid_range", "no nodes given");
+    const q = (id: number) => this.#tracker.get(id).quarantine !== null;
+    const bulkOn = requested.length > 1 && action !== "off";
+    const skipped = bulkOn ? requested.filter(q) : [];
+    const ids = requested.filter((id) => !skipped.includes(id));
+    if (ids.length === 0) {
+      throw new ClusterError(
+        "conflict",
+        `nodes ${formatNodeSet(skipped)} are quarantined; clear them with: cm node clear N`,
+      );
+    }
+    return { ids, skipped };
+  }
+
+  /**
+   * Dry run of {@link power}: which nodes would switch, and when, under the module's inrush
+   * limits (the limiter's own decision, window by window, as if no other switching ran).
+   * Nothing is switched and nothing is stored.
+   */
+  plan(requested: readonly number[], action: PowerAction): PowerPlan {
+    const { ids, skipped } = this.#select(requested, action);
+    const limits = this.#sequencer.opts;
+    // Like the sequencer: only rails that are off now go through the limiter (cycle: all).
+    const on = action === "off"
+      ? []
+      : action === "cycle"
+      ? ids
+      : ids.filter((id) => this.#tracker.get(id).actual === "off");
+    const offset = action === "cycle" ? limits.cycleOffMs : 0;
+    const windows = planWindows(
+      on.map((node) => ({ node, bus: this.#map.bays[node - 1].bus })),
+      limits,
+    ).map((w) => ({
+      atMs: w.atMs + offset,
+      nodes: w.nodes,
+      buses: [...new Set(w.nodes.map((n) => this.#map.bays[n - 1].bus))].sort((a, b) => a - b),
+    }));
+    return {
+      action,
+      nodes: ids,
+      skipped,
+      limits: { perBus: limits.perBus, perStep: limits.perStep, stepMs: limits.stepMs },
+      off: action === "on" ? [] : ids,
+      windows,
+    };
+  }
+
+  /**
+   * A boot-recovery power cycle of `node`, recorded as a power job of its own. It acts for
+   * whoever supervises the boot (a bootstrap that owns the node), so ownership is not checked.
+   * Resolves when the cycle finished; the job fails if the rail did not follow.
+   */
+  recoveryCycle(node: number, summary: string): Job {
+    return this.#jobs.start("power", summary, 1, async (h) => {
+      const r = await this.#sequencer.apply(node, "cycle");
+      h.progress(1, 1, `node ${node} ${r.ok ? "cycled" : `fault: ${r.error}`}`);
+      if (!r.ok) throw new HardwareFaultError(r.error ?? `node ${node} did not cycle`, r);
+      return summarise([r]);
     });
   }
 

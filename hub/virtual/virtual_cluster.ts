@@ -2,6 +2,9 @@
  * The virtual cluster: on the simulated module, a node whose rail goes on boots (after a
  * simulated boot delay) into a real node agent — the same code as on a Pi, with a simulated
  * GPIO line and its own identity — reporting to the hub over HTTP; a rail going off stops it.
+ * On the way a LAN bay "netboots": the lines dnsmasq would log for its DHCP exchange and TFTP
+ * transfers go to `onLogLine`, the same pipeline the real dnsmasq's log feeds. Boot faults
+ * can be injected per bay (no lease, lease but no heartbeat; for a number of boots).
  */
 import { type Clock, realClock } from "../../shared/clock.ts";
 import { SimulatedGpioLine } from "../../shared/pins/simulated.ts";
@@ -15,6 +18,38 @@ import {
   startAgent,
 } from "../../node-agent/mod.ts";
 import type { SimulatedModule } from "../power/simulated_module.ts";
+import { syntheticDnsmasqLines } from "../boot/dnsmasq_log.ts";
+
+/**
+ * A boot fault of one virtual bay: `no_lease` (DHCP discovers get no offer), `no_heartbeat`
+ * (DHCP and TFTP go through, the agent never starts). `boots` limits it to the first so many
+ * boots (a transient fault); default every boot.
+ */
+export interface VirtualBootFault {
+  kind: "no_lease" | "no_heartbeat";
+  boots?: number;
+}
+
+/** The MAC a virtual bay netboots with (locally administered: 02:…, the node in the last byte). */
+export function virtualMac(node: number): string {
+  return `02:42:0a:2a:00:${node.toString(16).padStart(2, "0")}`;
+}
+
+/** The node of a {@link virtualMac}, if it is one. */
+export function virtualNodeForMac(mac: string): number | undefined {
+  const m = /^02:42:0a:2a:00:([0-9a-f]{2})$/.exec(mac);
+  return m ? parseInt(m[1], 16) : undefined;
+}
+
+/** The boot files a virtual Pi fetches over TFTP, in order. */
+export const VIRTUAL_BOOT_FILES = [
+  "bootcode.bin",
+  "start.elf",
+  "fixup.dat",
+  "config.txt",
+  "cmdline.txt",
+  "kernel8.img",
+];
 
 /** Options of the virtual cluster. */
 export interface VirtualClusterOptions {
@@ -29,6 +64,10 @@ export interface VirtualClusterOptions {
   intervalMs?: number;
   clock?: Clock;
   logger?: Logger;
+  /** Receives the dnsmasq log lines of each LAN bay's netboot (the hub's boot monitor). */
+  onLogLine?: (line: string) => void;
+  /** Injected boot faults, by node. */
+  faults?: ReadonlyMap<number, VirtualBootFault>;
 }
 
 /** Synthetic but plausible health for virtual node `node` (temperatures differ per bay). */
@@ -49,6 +88,8 @@ export class VirtualCluster {
   readonly #clock: Clock;
   readonly #agents = new Map<number, AgentHandle>();
   readonly #booting = new Map<number, AbortController>();
+  /** Boots started per node (for transient faults). */
+  readonly #boots = new Map<number, number>();
   #closed = false;
 
   constructor(opts: VirtualClusterOptions) {
@@ -75,9 +116,9 @@ export class VirtualCluster {
       if (this.#booting.has(node) || this.#agents.has(node)) return;
       const ac = new AbortController();
       this.#booting.set(node, ac);
-      this.#clock.sleep(this.#o.bootDelayMs, ac.signal).then(async () => {
-        this.#booting.delete(node);
-        if (ac.signal.aborted || this.#closed) return;
+      this.#netboot(node, ac.signal).then(async (agent) => {
+        if (this.#booting.get(node) === ac) this.#booting.delete(node);
+        if (!agent || ac.signal.aborted || this.#closed) return;
         await this.#boot(node);
       });
     } else {
@@ -85,6 +126,55 @@ export class VirtualCluster {
       this.#booting.delete(node);
       this.kill(node);
     }
+  }
+
+  /**
+   * The boot ROM and firmware of a LAN bay, as dnsmasq logs them: DHCP at a fifth of the boot
+   * delay, the ACK at a quarter, TFTP files until half, the agent at the full delay. Resolves
+   * true when the agent should start.
+   */
+  async #netboot(node: number, signal: AbortSignal): Promise<boolean> {
+    const bay = this.#o.map.bays[node - 1];
+    const d = this.#o.bootDelayMs;
+    const start = this.#clock.now();
+    const at = async (fraction: number) => {
+      await this.#clock.sleepUntil(start + d * fraction, signal);
+      return !signal.aborted && !this.#closed;
+    };
+    // A boot counts (for transient faults) once the firmware got as far as the network: the
+    // self test's short pulses do not.
+    if (!await at(0.2)) return false;
+    const boot = (this.#boots.get(node) ?? 0) + 1;
+    this.#boots.set(node, boot);
+    const f = this.#o.faults?.get(node);
+    const fault = f && boot <= (f.boots ?? Infinity) ? f.kind : null;
+    const log = this.#o.onLogLine;
+    if (bay.lan && log) {
+      const o = {
+        pid: 4242,
+        iface: "eth0",
+        mac: virtualMac(node),
+        xid: 100_000 * node + boot,
+        tftpRoot: "/srv/netboot/boot",
+      };
+      const emit = (step: Parameters<typeof syntheticDnsmasqLines>[1]) =>
+        syntheticDnsmasqLines(o, step).forEach(log);
+      if (fault === "no_lease") {
+        emit({ kind: "discover", offer: null });
+        if (!await at(0.6)) return false;
+        emit({ kind: "discover", offer: null });
+        return false;
+      }
+      emit({ kind: "discover", offer: bay.ip });
+      if (!await at(0.25)) return false;
+      emit({ kind: "ack", ip: bay.ip, hostname: bay.hostname });
+      for (const [i, file] of VIRTUAL_BOOT_FILES.entries()) {
+        if (!await at(0.3 + 0.04 * i)) return false;
+        emit({ kind: "tftp", ip: bay.ip, file });
+      }
+    } else if (fault === "no_lease") return false;
+    if (!await at(1)) return false;
+    return fault !== "no_heartbeat";
   }
 
   async #boot(node: number): Promise<void> {

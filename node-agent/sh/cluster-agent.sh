@@ -199,7 +199,25 @@ health() {
 	esac
 	case "$total" in "" | *[!0-9]*) total=0 ;; esac
 	case "$avail" in "" | *[!0-9]*) avail=0 ;; esac
-	HEALTH="{\"uptimeSeconds\":${up:-0},\"load1\":${load:-0},\"memTotalBytes\":$((total * 1024)),\"memAvailableBytes\":$((avail * 1024)),\"cpuTempCelsius\":$temp}"
+	throttled
+	HEALTH="{\"uptimeSeconds\":${up:-0},\"load1\":${load:-0},\"memTotalBytes\":$((total * 1024)),\"memAvailableBytes\":$((avail * 1024)),\"cpuTempCelsius\":$temp,\"throttled\":$TH}"
+}
+
+# throttled: sets TH to the firmware's throttling flags as a number: the sysfs file (bare hex,
+# read with a builtin), else `vcgencmd get_throttled` (throttled=0x...), else null.
+throttled() {
+	tv=""
+	[ -r "$ROOT/sys/devices/platform/soc/soc:firmware/get_throttled" ] &&
+		read -r tv <"$ROOT/sys/devices/platform/soc/soc:firmware/get_throttled"
+	if [ -z "$tv" ] && command -v vcgencmd >/dev/null 2>&1; then
+		tv=$(vcgencmd get_throttled 2>/dev/null) || tv=""
+		tv=${tv#throttled=}
+	fi
+	tv=${tv#0x}
+	case "$tv" in
+	"" | *[!0-9a-fA-F]* | ?????????*) TH=null ;;
+	*) TH=$((0x$tv)) ;;
+	esac
 }
 
 # --- GPIO through sysfs ----------------------------------------------------------------------
@@ -337,7 +355,7 @@ report_loop() {
 				;;
 			*) iv="" ;;
 			esac
-			case "$led" in heartbeat | identify | on | off | null)
+			case "$led" in heartbeat | identify | fault | on | off | null)
 				[ "$led" = "$hub_led" ] || { put hub_led "$led" && hub_led=$led; }
 				;;
 			esac

@@ -5,7 +5,7 @@
  */
 import type { Clock } from "../../shared/clock.ts";
 import { type Heartbeat, Heartbeat as HeartbeatSchema } from "../../shared/schemas.ts";
-import type { HeartbeatReply, RequestedLedMode } from "../../shared/schemas.ts";
+import type { HeartbeatReply, LedMode } from "../../shared/schemas.ts";
 
 /** One request the hub received. */
 export interface Received {
@@ -28,7 +28,7 @@ export class FakeHub {
   readonly received: Received[] = [];
   behaviour: HubBehaviour = "up";
   /** LED mode to ask for in replies. */
-  led: RequestedLedMode | null = null;
+  led: LedMode | null = null;
   intervalMs = 1000;
   /** Node id to answer with when the heartbeat carries none. */
   defaultNode = 5;

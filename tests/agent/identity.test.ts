@@ -6,7 +6,9 @@ import {
   modelFromRevision,
   readHealth,
   readIdentity,
+  readThrottled,
 } from "../../node-agent/identity.ts";
+import { decodeThrottled, describeThrottled, parseThrottled } from "../../shared/throttled.ts";
 
 const FIXTURES = new URL("../fixtures/pi/", import.meta.url).pathname;
 const root = (name: string) => `${FIXTURES}${name}`;
@@ -77,6 +79,7 @@ Deno.test("identity: overrides for virtual agents; an empty root reads as little
       memTotalBytes: 0,
       memAvailableBytes: 0,
       cpuTempCelsius: null,
+      throttled: null,
     });
   } finally {
     await Deno.remove(empty, { recursive: true });
@@ -103,11 +106,55 @@ Deno.test("health: uptime, load, memory and temperature from the fixture", async
     memTotalBytes: 948304 * 1024,
     memAvailableBytes: 741204 * 1024,
     cpuTempCelsius: 48.312,
+    throttled: 0,
   });
   NodeHealth.parse(h);
   // Kernels without MemAvailable: free + buffers + cached.
   const old = await readHealth(root("pi3b-cpuinfo-only"));
   assert.equal(old.memAvailableBytes, (641204 + 20480 + 110592) * 1024);
+});
+
+Deno.test("throttling: the firmware's sysfs file, else vcgencmd, else null", async () => {
+  // sysfs: the kernel prints the mask as bare hex (drivers/firmware/raspberrypi.c, "%x").
+  assert.equal((await readHealth(root("pi0w"))).throttled, 0x50005);
+  assert.deepEqual(decodeThrottled(0x50005), {
+    underVoltage: true,
+    freqCapped: false,
+    throttled: true,
+    softTempLimit: false,
+    underVoltageOccurred: true,
+    freqCappedOccurred: false,
+    throttledOccurred: true,
+    softTempLimitOccurred: false,
+  });
+  // No sysfs file (older firmware driver): vcgencmd's "throttled=0x50000".
+  const vcgencmdOut = await Deno.readTextFile(
+    new URL("../fixtures/pi/vcgencmd/get_throttled.txt", import.meta.url),
+  );
+  let ran = 0;
+  const vcgencmd = () => {
+    ran++;
+    return Promise.resolve(vcgencmdOut);
+  };
+  assert.equal(await readThrottled(root("pi4"), vcgencmd), 0x50000);
+  assert.equal(ran, 1);
+  assert.equal(await readThrottled(root("pi0w"), vcgencmd), 0x50005, "sysfs wins");
+  assert.equal(ran, 1, "vcgencmd is not run when sysfs answers");
+  assert.equal(await readThrottled(root("pi4"), () => Promise.resolve(undefined)), null);
+  assert.equal(await readThrottled(root("pi4"), () => Promise.resolve("error=1")), null);
+  assert.equal(
+    await readThrottled(root("pi4")),
+    null,
+    "a fixture root never runs the host's vcgencmd",
+  );
+  assert.equal(parseThrottled("throttled=0x0"), 0);
+  assert.equal(parseThrottled("50005\n"), 0x50005);
+  assert.equal(parseThrottled("throttled=0xzz"), undefined);
+  assert.equal(
+    describeThrottled(0x50005),
+    "under-voltage, throttled now; since boot: under-voltage, throttled",
+  );
+  assert.equal(describeThrottled(0), "no throttling");
 });
 
 Deno.test("a heartbeat built from every fixture passes the shared schema", async () => {

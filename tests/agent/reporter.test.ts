@@ -90,6 +90,11 @@ Deno.test("reporter: the hub's LED request is shown at once; null means heartbea
     await clock.advance(600);
     assert.equal(agent.ledMode, "heartbeat");
     assert.equal(hub.accepted.at(-1)?.led, "identify", "the heartbeat reports what was shown");
+    // A node the hub quarantined (its boot failed) is asked to show the fault pattern.
+    hub.led = "fault";
+    await clock.advance(1_000);
+    assert.equal(agent.ledMode, "fault");
+    assert.equal(agent.faulted, false, "asked by the hub, not lost contact");
   } finally {
     await agent.stop();
   }

@@ -9,6 +9,7 @@ import { FakeHub } from "./fake_hub.ts";
 
 const SCRIPT = new URL("../../node-agent/sh/cluster-agent.sh", import.meta.url).pathname;
 const PI0W = new URL("../fixtures/pi/pi0w", import.meta.url).pathname;
+const FIXTURES = new URL("../fixtures/pi/", import.meta.url).pathname;
 
 async function which(cmd: string): Promise<string | undefined> {
   try {
@@ -190,6 +191,8 @@ for (const [name, shell] of SHELLS) {
       assert.equal(hb.identity.boardName, "Raspberry Pi Zero W Rev 1.1");
       assert.equal(hb.health.memTotalBytes, 439452 * 1024);
       assert.equal(hb.health.cpuTempCelsius, 39.704);
+      // The firmware's flags from sysfs (bare hex 50005): under-voltage and throttled.
+      assert.equal(hb.health.throttled, 0x50005);
       assert.equal(hb.led, "heartbeat");
       assert.ok(hub.received.every((r) => r.auth === `Bearer ${hub.key}`));
       const argv = await Deno.readTextFile(argvLog);
@@ -217,6 +220,9 @@ for (const [name, shell] of SHELLS) {
       await waitFor("the LED to be on", () => sysfs.read("gpio533/value") === "1");
       await realClock.sleep(300);
       assert.equal(sysfs.read("gpio533/value"), "1", "and to stay on");
+      // A quarantined node: the hub asks for the fault pattern, and the sh agent shows it.
+      hub.led = "fault";
+      await waitFor("the agent to show fault", () => hub.accepted.at(-1)?.led === "fault");
     } finally {
       child.kill("SIGTERM");
       const [status, err] = await Promise.all([child.status, new Response(child.stderr).text()]);
@@ -339,6 +345,56 @@ for (const [name, shell] of SHELLS) {
     assert.deepEqual([...shown], ["heartbeat"], "the LED showed only the heartbeat");
     assert.ok(hub.accepted.every((h) => h.led === "heartbeat"));
     for (const dir of [sysfs.root, bin, tmp]) await Deno.remove(dir, { recursive: true });
+  });
+
+  Deno.test(`sh agent (${name}): throttling from vcgencmd when the sysfs file is absent`, async () => {
+    const hub = new FakeHub(realClock);
+    const server = hub.serve();
+    const sysfs = new ShSysfs(await Deno.makeTempDir({ prefix: "sh-agent-" }));
+    const tmp = await Deno.makeTempDir({ prefix: "sh-agent-tmp-" });
+    // A vcgencmd that answers as the firmware tool does (fixture: "throttled=0x50000").
+    const bin = await Deno.makeTempDir({ prefix: "sh-agent-bin-" });
+    const out = new URL("../fixtures/pi/vcgencmd/get_throttled.txt", import.meta.url).pathname;
+    await Deno.writeTextFile(
+      `${bin}/vcgencmd`,
+      `#!/bin/sh\n[ "$1" = get_throttled ] && exec cat ${out}\nexit 1\n`,
+    );
+    await Deno.chmod(`${bin}/vcgencmd`, 0o755);
+    const withTool = spawnAgent(shell, server.url, hub.key, sysfs.root, [], {
+      root: `${FIXTURES}pi4`,
+      env: { PATH: `${bin}:${Deno.env.get("PATH")}`, TMPDIR: tmp },
+    });
+    try {
+      await waitFor("two heartbeats", () => hub.accepted.length >= 2);
+      assert.equal(hub.accepted[0].health.throttled, 0x50000);
+    } finally {
+      const { code, stderr } = await stop(withTool);
+      assert.equal(code, 0, stderr);
+    }
+    // Neither the file nor the tool: null, and the heartbeat is still valid. (A hub of its own:
+    // the first agent's last request may still land on the first.)
+    const hub2 = new FakeHub(realClock);
+    const server2 = hub2.serve();
+    const tmp2 = await Deno.makeTempDir({ prefix: "sh-agent-tmp-" });
+    const sysfs2 = new ShSysfs(await Deno.makeTempDir({ prefix: "sh-agent-" }));
+    const without = spawnAgent(shell, server2.url, hub2.key, sysfs2.root, [], {
+      root: `${FIXTURES}pi4`,
+      env: { TMPDIR: tmp2, PATH: Deno.env.get("PATH") ?? "" },
+    });
+    try {
+      await waitFor("two heartbeats", () => hub2.accepted.length >= 2);
+      assert.equal(hub2.accepted[0].health.throttled, null);
+    } finally {
+      const { code, stderr } = await stop(without);
+      await sysfs.close();
+      await sysfs2.close();
+      await server.close();
+      await server2.close();
+      assert.equal(code, 0, stderr);
+    }
+    for (const dir of [sysfs.root, sysfs2.root, bin, tmp, tmp2]) {
+      await Deno.remove(dir, { recursive: true });
+    }
   });
 
   Deno.test(`sh agent (${name}): an empty state file (a torn write) is ignored`, async () => {

@@ -24,6 +24,9 @@ async function withHub(fn: (t: ServedHub) => Promise<void>) {
       power: sim,
       timings: { ...scaleTimings(VENDOR_TIMINGS, 0.001), fabricMs: 3500 },
       sequencer: { stepMs: 1, cycleOffMs: 1 },
+      // No agents run here: without supervision the silent nodes end the bootstrap at once
+      // (tests/e2e/boot_recovery.test.ts has the supervised one).
+      recovery: false,
     },
   });
   try {

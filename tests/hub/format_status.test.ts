@@ -24,6 +24,7 @@ function status(id: number, over: Partial<NodeStatus> = {}): NodeStatus {
     lastHeartbeatAt: null,
     lastSeenAt: null,
     agent: null,
+    quarantine: null,
     ...over,
   };
 }

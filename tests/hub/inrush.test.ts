@@ -1,6 +1,6 @@
 /** Module-wide inrush limiting: the pure admission rule and the limiter over a fake clock. */
 import assert from "node:assert/strict";
-import { admit, type Grant, InrushLimiter } from "../../hub/cluster/inrush.ts";
+import { admit, type Grant, InrushLimiter, planWindows } from "../../hub/cluster/inrush.ts";
 import { FakeClock } from "../../shared/fake_clock.ts";
 import { busSlotOf } from "../../shared/node_map.ts";
 
@@ -8,23 +8,9 @@ const LIMITS = { perBus: 2, perStep: 12, stepMs: 100 };
 const busOf = (node: number) => busSlotOf(node).bus;
 const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
 
-/** Runs admission window by window until every node is granted; returns the windows. */
+/** Admission window by window until every node is granted (the dry run's planner). */
 function windows(nodes: number[], limits = LIMITS): number[][] {
-  let waiting = [...nodes];
-  const grants: Grant[] = [];
-  const out: number[][] = [];
-  let cursor: number | null = null;
-  for (let now = 0; waiting.length > 0; now += limits.stepMs) {
-    const decision = admit(waiting.map(busOf), grants, now, limits, cursor);
-    cursor = decision.cursor;
-    const idx = decision.granted;
-    const chosen = idx.map((i) => waiting[i]);
-    for (const n of chosen) grants.push({ at: now, bus: busOf(n) });
-    waiting = waiting.filter((_, i) => !idx.includes(i));
-    out.push(chosen);
-    assert.ok(out.length < 1000, "admission must make progress");
-  }
-  return out;
+  return planWindows(nodes.map((node) => ({ node, bus: busOf(node) })), limits).map((w) => w.nodes);
 }
 
 Deno.test("admit: 60 nodes at 2 per bus and 12 per step take the minimum 5 windows", () => {
@@ -127,4 +113,25 @@ Deno.test("InrushLimiter: a granted rail that has not switched yet keeps its slo
   await clock.advance(1);
   assert.deepEqual(granted, [1, 2, 3]);
   switchers[2]();
+});
+
+Deno.test("planWindows (dry run) is the schedule the live limiter gives", async () => {
+  for (const nodes of [range(1, 60), [5, 6, 11, 12, 17, 1, 2, 3, 4, 60], range(13, 24)]) {
+    const clock = new FakeClock(0);
+    const limiter = new InrushLimiter(LIMITS, clock);
+    const live = new Map<number, number[]>();
+    const all = nodes.map((n) =>
+      limiter.acquire(busOf(n)).then((switched) => {
+        live.set(clock.now(), [...(live.get(clock.now()) ?? []), n]);
+        switched();
+      })
+    );
+    await clock.advance(2000);
+    await Promise.all(all);
+    const plan = planWindows(nodes.map((node) => ({ node, bus: busOf(node) })), LIMITS);
+    assert.deepEqual(
+      plan.map((w) => [w.atMs, [...w.nodes].sort((a, b) => a - b)]),
+      [...live].map(([at, ns]) => [at, ns.sort((a, b) => a - b)]),
+    );
+  }
 });

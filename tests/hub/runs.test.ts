@@ -18,7 +18,13 @@ async function withHub(
   const sim = new SimulatedModule({ nodeCount, clock: realClock, settleMs: 0 });
   const t = await startTestHub({
     settings: { nodeCount },
-    overrides: { power: sim, timings: FAST, sequencer: { stepMs: 1, cycleOffMs: 1 } },
+    // Bootstraps here run without boot supervision (tests/e2e/boot_recovery.test.ts has it).
+    overrides: {
+      power: sim,
+      timings: FAST,
+      sequencer: { stepMs: 1, cycleOffMs: 1 },
+      recovery: false,
+    },
   });
   try {
     await fn(t, sim);
@@ -249,6 +255,7 @@ Deno.test("bootstrap progress: the fabric stage says what it waits for and count
       // Long enough that three reads 300 ms apart fall in the fabric stage on a loaded machine.
       timings: { ...FAST, fabricMs: 3000 },
       sequencer: { stepMs: 1, cycleOffMs: 1 },
+      recovery: false, // no agents here: silent nodes end it at once, unsupervised
     },
   });
   try {

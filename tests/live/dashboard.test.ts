@@ -197,6 +197,24 @@ Deno.test({
       await page.click('.bay[data-node="5"]');
       await page.waitForSelector("#details[open]");
       await page.screenshot({ path: new URL("dashboard-details.png", ARTIFACTS).pathname });
+      // The dialog shows the node's boot timeline: powered on from the page, then heartbeats.
+      await page.waitForSelector('#d-boot .timeline li[data-stage="power_on"]');
+      await page.waitForSelector('#d-boot .timeline li[data-stage="heartbeat"]');
+      // A quarantined node says where its boot stopped, and can be cleared from the dialog.
+      await page.keyboard.press("Escape");
+      h.hub.quarantine.set(8, {
+        stage: "dhcp_ack",
+        reason: "boot stalled before dhcp ack on 3 attempts",
+        at: Date.now(),
+        attempts: 3,
+      });
+      await page.waitForSelector('.bay[data-node="8"][data-lifecycle="fault"]');
+      await page.click('.bay[data-node="8"]');
+      await page.waitForSelector("#details[open]");
+      assert.match(await page.locator("#d-boot .quarantine").innerText(), /at dhcp_ack/);
+      await page.click('#details button[data-action="clear"]');
+      await waitFor(() => h.hub.status.node(8).quarantine === null, "quarantine cleared");
+      await page.waitForSelector("#d-clear[hidden]", { state: "attached" });
       assert.deepEqual(pageErrors, [], "no script errors in the page");
       console.log(`LED samples: ${report}`);
       console.log(

@@ -23,7 +23,7 @@ Deno.test("SSE: id/event/data framing, replay after ?after, then live events", a
     assert.match(res.headers.get("content-type") ?? "", /^text\/event-stream/);
     const r = new SseReader(res);
     await r.until((m) => m.filter((x) => x.data).length >= 3);
-    const live = ev.emit("power_changed", 7, "live one", { to: "on" });
+    const live = ev.emit("led_changed", 7, "live one", { mode: "identify" });
     const msgs = await r.until((m) => m.filter((x) => x.data).length >= 4);
     const data = msgs.filter((m) => m.data);
     for (const m of data) {

@@ -12,6 +12,7 @@ import { NetnsRunner } from "./netns_runner.ts";
 import { defaultMap, eventRecorder, MemoryMacTable, tempSettings } from "./fixtures.ts";
 import { NetbootSupervisor } from "../../hub/netboot/runtime/supervisor.ts";
 import type { LearningTarget } from "../../hub/netboot/runtime/mac_learner.ts";
+import { parseDnsmasqLine } from "../../hub/boot/dnsmasq_log.ts";
 
 const SCRIPTS = new URL("../../scripts/netboot/", import.meta.url).pathname;
 const deps = await ensureNetbootDeps();
@@ -103,6 +104,7 @@ Deno.test({
         ip,
         new Set(ipt ? ["iptables", "iptables-restore"] : []),
       );
+      const logLines: string[] = [];
       sup = new NetbootSupervisor({
         map: defaultMap,
         settings,
@@ -111,6 +113,7 @@ Deno.test({
         runner,
         learningTarget: () => target,
         pollMs: 200,
+        onLogLine: (l) => logLines.push(l),
       });
       await sup.start();
       // wait for dnsmasq to bind (pid file appears once it is up)
@@ -235,6 +238,22 @@ Deno.test({
       const tftp = await inNode(["tftp", "-g", "-r", "bootcode.bin", "-l", got, "10.42.0.250"]);
       assert.equal(tftp.code, 0, tftp.stderr);
       assert.deepEqual(await Deno.readFile(got), bootFile);
+      // dnsmasq's own log (log-dhcp, to stderr) reached the hub line by line, and the boot
+      // timeline's parser reads this Pi's DHCP exchange and TFTP transfer from it.
+      for (let i = 0; i < 20 && !logLines.some((l) => l.includes("bootcode.bin")); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const seen = logLines.map(parseDnsmasqLine).filter((s) => s !== null).map((s) =>
+        "mac" in s ? `${s.kind} ${s.ip} ${s.mac}` : `${s.kind} ${s.path.split("/").pop()} ${s.ip}`
+      );
+      for (
+        const want of [
+          `dhcp_discover null ${knownMac}`,
+          `dhcp_request 10.42.0.7 ${knownMac}`,
+          `dhcp_ack 10.42.0.7 ${knownMac}`,
+          "tftp_sent bootcode.bin 10.42.0.7",
+        ]
+      ) assert.ok(seen.includes(want), `${want} not in ${JSON.stringify(seen)}`);
 
       // 4. MAC learning: an unknown MAC right after bay 5 was "powered on"
       await must(ip, ["-n", nodeNs, "addr", "flush", "dev", vethNode]);

@@ -9,6 +9,7 @@ import {
   DenoProcessRunner,
   type ProcessRunner,
   type RunResult,
+  type SpawnOptions,
 } from "../../hub/netboot/runtime/process_runner.ts";
 
 /**
@@ -25,8 +26,8 @@ export class NetnsRunner implements ProcessRunner {
     readonly netnsLocal: ReadonlySet<string> = new Set(),
   ) {}
 
-  spawn(cmd: string, args: string[]): ChildProcessHandle {
-    return this.#inner.spawn(this.ipBinary, ["netns", "exec", this.ns, cmd, ...args]);
+  spawn(cmd: string, args: string[], opts?: SpawnOptions): ChildProcessHandle {
+    return this.#inner.spawn(this.ipBinary, ["netns", "exec", this.ns, cmd, ...args], opts);
   }
 
   run(cmd: string, args: string[]): Promise<RunResult> {

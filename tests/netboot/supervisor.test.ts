@@ -412,3 +412,47 @@ Deno.test("NAT rules load into our own chains: others' rules survive, jumps are 
     assert.deepEqual(ipt.save("filter", "FORWARD"), ["-P FORWARD ACCEPT"]);
   });
 });
+
+Deno.test("apply dry run: a unified diff of every file against disk and the reloads; nothing changes", async () => {
+  await withTemp(async (root) => {
+    const s = tempSettings(root, { mode: "live" });
+    const { sup, runner, macs } = build(s);
+    await sup.start();
+    const ranBefore = runner.ran.length;
+    const calm = await sup.plan();
+    assert.ok(calm.files.every((f) => f.change === "unchanged" && f.diff === ""));
+    assert.deepEqual(calm.reloads, [], "the start ran every reload: none owed");
+    // Drift: a hand edit in hosts, a learned MAC not yet applied, a deleted exports file.
+    const hosts = `${s.paths.configDir}/hosts`;
+    const edited = (await Deno.readTextFile(hosts)).replace(
+      "10.42.0.7\tnode07.cluster\tnode07",
+      "10.42.0.7\tnode07.cluster\tnode07 build-box",
+    );
+    await Deno.writeTextFile(hosts, edited);
+    macs.set(9, "b8:27:eb:00:00:09");
+    await Deno.remove(s.paths.exportsFile);
+    const plan = await sup.plan();
+    const by = new Map(plan.files.map((f) => [f.name, f]));
+    assert.equal(by.get("dnsmasq/hosts")?.change, "changed");
+    assert.match(
+      by.get("dnsmasq/hosts")!.diff,
+      /^-10\.42\.0\.7\tnode07\.cluster\tnode07 build-box$/m,
+    );
+    assert.match(by.get("dnsmasq/hosts")!.diff, /^\+10\.42\.0\.7\tnode07\.cluster\tnode07$/m);
+    assert.match(by.get("dnsmasq/dhcp-hosts")!.diff, /^\+b8:27:eb:00:00:09,10\.42\.0\.9,node09$/m);
+    assert.equal(by.get("nfs/cluster-module.exports")?.change, "new");
+    assert.match(by.get("nfs/cluster-module.exports")!.diff, /^--- \/dev\/null$/m);
+    assert.equal(by.get("dnsmasq/dnsmasq.conf")?.change, "unchanged");
+    assert.deepEqual(plan.reloads.map((r) => r.action), ["dnsmasq-hup", "exportfs"]);
+    // Nothing was written and nothing ran.
+    assert.equal(await Deno.readTextFile(hosts), edited);
+    assert.equal(await Deno.stat(s.paths.exportsFile).catch(() => null), null);
+    assert.equal(runner.ran.length, ranBefore);
+    assert.deepEqual(runner.last?.signals, []);
+    // The real apply does exactly what the plan said.
+    const applied = await sup.apply();
+    assert.deepEqual(applied.reloads.map((r) => r.action), ["dnsmasq-hup", "exportfs"]);
+    assert.deepEqual((await sup.plan()).reloads, []);
+    await sup.stop();
+  });
+});

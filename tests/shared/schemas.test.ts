@@ -77,6 +77,7 @@ const nodeStatus = () => ({
   lastHeartbeatAt: null,
   lastSeenAt: null,
   agent: agentReport(),
+  quarantine: { stage: "dhcp_ack", reason: "boot stalled before dhcp ack", at: 1, attempts: 3 },
 });
 const moduleInfo = () => ({
   assetTag: { sku: "CM48A", model: "QA6QDEDP", tag: "NMEBW9HT" },
@@ -118,6 +119,8 @@ const OBJECTS: [string, z.core.$ZodType<any>, () => Record<string, unknown>][] =
   ["NodeHealth", NodeHealth, health],
   ["Heartbeat", Heartbeat, heartbeat],
   ["HeartbeatReply", HeartbeatReply, () => ({ node: 60, led: null, intervalMs: 5000 })],
+  // A quarantined node is asked to show the fault pattern (issue 12).
+  ["HeartbeatReply fault", HeartbeatReply, () => ({ node: 7, led: "fault", intervalMs: 1000 })],
   ["AgentReport", AgentReport, agentReport],
   ["NodeStatus", NodeStatus, nodeStatus],
   ["ModuleInfo", ModuleInfo, moduleInfo],
@@ -197,7 +200,7 @@ Deno.test("wrong types are rejected field by field", () => {
     ["Heartbeat.sentAt fraction", Heartbeat, { ...heartbeat(), sentAt: 1.5 }],
     ["Heartbeat.led", Heartbeat, { ...heartbeat(), led: "blink" }],
     ["Reply.intervalMs zero", HeartbeatReply, { node: 1, led: null, intervalMs: 0 }],
-    ["Reply.led fault", HeartbeatReply, { node: 1, led: "fault", intervalMs: 1 }],
+    ["Reply.led blink", HeartbeatReply, { node: 1, led: "blink", intervalMs: 1 }],
     ["Status.bus 11", NodeStatus, { ...nodeStatus(), bus: 11 }],
     ["Status.slot 0", NodeStatus, { ...nodeStatus(), slot: 0 }],
     ["Status.slot 7", NodeStatus, { ...nodeStatus(), slot: 7 }],

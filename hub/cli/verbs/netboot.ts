@@ -1,9 +1,10 @@
 /** CLI verbs of the netboot services: `netboot render|status|apply`, `macs`, `node reset N`. */
 import type { CliCommand, CliContext } from "../command.ts";
 import { ClusterError } from "../../../shared/errors.ts";
-import type { Job } from "../../../shared/schemas.ts";
+import type { Job, NodeStatus } from "../../../shared/schemas.ts";
 import { followJob } from "../job_progress.ts";
 import type {
+  ApplyPlan,
   ApplyResult,
   MacsResponse,
   NetbootStatus,
@@ -70,7 +71,29 @@ async function status(ctx: CliContext): Promise<number> {
   return s.dnsmasq.state === "failed" ? 1 : 0;
 }
 
+/** `netboot apply --dry-run`: the unified diff of every file and the reloads; nothing changes. */
+async function planApply(ctx: CliContext): Promise<number> {
+  const p = await ctx.api.post<ApplyPlan>("/netboot/apply?dry_run=true", {});
+  if (ctx.json) {
+    ctx.out(JSON.stringify(p, null, 2));
+    return 0;
+  }
+  const changed = p.files.filter((f) => f.change !== "unchanged");
+  for (const f of changed) ctx.out(f.diff.trimEnd());
+  ctx.out(
+    `dry run (${p.mode} mode): ${changed.length} of ${p.files.length} files would change` +
+      (changed.length ? ` (${changed.map((f) => f.name).join(", ")})` : ""),
+  );
+  if (p.reloads.length === 0) ctx.out("no reloads would run");
+  for (const r of p.reloads) ctx.out(`would reload: ${r.action}: ${r.detail}`);
+  ctx.out("nothing was written or reloaded");
+  return 0;
+}
+
 async function apply(ctx: CliContext): Promise<number> {
+  const extra = ctx.args.filter((a) => a !== "--dry-run");
+  if (extra.length) throw new ClusterError("bad_request", "usage: netboot apply [--dry-run]");
+  if (ctx.args.includes("--dry-run")) return await planApply(ctx);
   const r = await ctx.api.post<ApplyResult>("/netboot/apply", {});
   if (ctx.json) ctx.out(JSON.stringify(r, null, 2));
   else printApply(ctx, r);
@@ -80,7 +103,7 @@ async function apply(ctx: CliContext): Promise<number> {
 /** `netboot render [FILE…] [--write] | status | apply` */
 export const netbootCommand: CliCommand = {
   name: "netboot",
-  usage: "netboot render [FILE...] [--write] | status | apply",
+  usage: "netboot render [FILE...] [--write] | status | apply [--dry-run]",
   summary: "show or apply the DHCP/DNS/TFTP, NFS and NAT configuration of the hub",
   async run(ctx) {
     const [sub, ...rest] = ctx.args;
@@ -133,19 +156,30 @@ export const macsCommand: CliCommand = {
   },
 };
 
-/** `node reset N [--force]`: resets a node's overlay to the base image. */
+/**
+ * `node reset N [--force]`: resets a node's overlay to the base image; `node clear N` takes a
+ * quarantined node back into bulk runs.
+ */
 export const nodeCommand: CliCommand = {
   name: "node",
-  usage: "node reset N [--force]",
-  summary: "reset a node to the base image (clears its writable overlay)",
+  usage: "node reset N [--force] | node clear N",
+  summary: "reset a node to the base image (clears its overlay); clear a quarantined node",
   async run(ctx) {
     const [sub, id, ...rest] = ctx.args;
-    const extra = rest.filter((a) => a !== "--force");
-    if (sub !== "reset" || !id || extra.length) {
+    const extra = rest.filter((a) => a !== "--force" || sub !== "reset");
+    if ((sub !== "reset" && sub !== "clear") || !id || extra.length) {
       throw new ClusterError("bad_request", `usage: ${nodeCommand.usage}`);
     }
     if (!/^[0-9]+$/.test(id)) {
       throw new ClusterError("invalid_node", `"${id}" is not a node id: use a whole number`);
+    }
+    if (sub === "clear") {
+      const n = await ctx.api.post<NodeStatus>(`/nodes/${id}/clear`);
+      if (ctx.json) ctx.out(JSON.stringify(n, null, 2));
+      else {ctx.out(
+          `node ${n.id} cleared from quarantine (now ${n.lifecycle}); bulk runs include it again`,
+        );}
+      return 0;
     }
     const r = await ctx.api.post<ResetResponse>(`/nodes/${id}/reset`, {
       force: rest.includes("--force"),

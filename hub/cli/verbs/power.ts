@@ -1,8 +1,9 @@
 /** `power N on|off|cycle` and `powerall on|off FIRST LAST` (or a node set). */
 import { ClusterError } from "../../../shared/errors.ts";
 import { safeParse } from "zod/mini";
-import type { Job } from "../../../shared/schemas.ts";
+import type { Job, PowerPlan } from "../../../shared/schemas.ts";
 import { PowerAction } from "../../../shared/wire_schemas.ts";
+import { formatNodeSet } from "../../../shared/range.ts";
 import type { CliCommand, CliContext } from "../command.ts";
 import { followJob } from "../job_progress.ts";
 
@@ -26,31 +27,87 @@ async function runPowerJob(ctx: CliContext, path: string, body: unknown): Promis
   return 0;
 }
 
-/** `cm power N on|off|cycle` */
+/** Takes `--supervise` out of the arguments. */
+function superviseFlag(args: string[]): { rest: string[]; supervise?: true } {
+  const rest = args.filter((a) => a !== "--supervise");
+  return rest.length < args.length ? { rest, supervise: true } : { rest };
+}
+
+/** `cm power N on|off|cycle [--supervise]` */
 export const powerCommand: CliCommand = {
   name: "power",
-  usage: "power N on|off|cycle",
-  summary: "switch one node",
+  usage: "power N on|off|cycle [--supervise]",
+  summary: "switch one node (--supervise: power-cycle a stalled boot, then quarantine)",
   run(ctx) {
-    if (ctx.args.length !== 2) throw new ClusterError("bad_request", "usage: power N on|off|cycle");
-    const [node, state] = ctx.args;
-    return runPowerJob(ctx, `/nodes/${encodeURIComponent(node)}/power`, { state: action(state) });
+    const { rest, supervise } = superviseFlag(ctx.args);
+    if (rest.length !== 2) {
+      throw new ClusterError("bad_request", `usage: ${powerCommand.usage}`);
+    }
+    const [node, state] = rest;
+    return runPowerJob(ctx, `/nodes/${encodeURIComponent(node)}/power`, {
+      state: action(state),
+      ...(supervise ? { supervise } : {}),
+    });
   },
 };
+
+/** The dry run of a bulk switch: the inrush schedule, window by window. */
+export function formatPowerPlan(p: PowerPlan): string {
+  const l = p.limits;
+  const lines = [
+    `dry run: powerall ${p.action} ${formatNodeSet(p.nodes)} — nothing is switched`,
+    `inrush limits: ${l.perBus} per BitBar and ${l.perStep} per module in any ${l.stepMs} ms`,
+  ];
+  if (p.skipped.length) lines.push(`skipped (quarantined): ${formatNodeSet(p.skipped)}`);
+  if (p.off.length) lines.push(`   +0.0 s  off  ${formatNodeSet(p.off)} (all at once)`);
+  p.windows.forEach((w, i) => {
+    lines.push(
+      `${`+${(w.atMs / 1000).toFixed(1)} s`.padStart(8)}  on   ${
+        formatNodeSet(w.nodes).padEnd(40)
+      }` +
+        ` window ${i + 1}: ${w.nodes.length} nodes on BitBars ${formatNodeSet(w.buses)}`,
+    );
+  });
+  if (p.windows.length) {
+    const last = p.windows[p.windows.length - 1].atMs;
+    lines.push(
+      `${
+        p.windows.reduce((s, w) => s + w.nodes.length, 0)
+      } rails on in ${p.windows.length} windows, the last at +${(last / 1000).toFixed(1)} s`,
+    );
+  } else if (p.action !== "off") lines.push("every rail is already on: nothing to switch on");
+  return lines.join("\n");
+}
 
 /** `cm powerall on|off FIRST LAST` or `cm powerall on|off 1-16,23,30-60` */
 export const powerallCommand: CliCommand = {
   name: "powerall",
-  usage: "powerall on|off|cycle FIRST LAST | powerall on|off|cycle SET (e.g. 1-16,23,30-60)",
-  summary: "switch a range or set of nodes, staggered per bus",
-  run(ctx) {
-    const [state, ...rest] = ctx.args;
+  usage:
+    "powerall on|off|cycle FIRST LAST | powerall on|off|cycle SET (e.g. 1-16,23,30-60) [--supervise] [--dry-run]",
+  summary:
+    "switch a range or set of nodes, staggered per bus (quarantined nodes are skipped); --dry-run prints the inrush schedule",
+  async run(ctx) {
+    const { rest: flagless, supervise } = superviseFlag(ctx.args);
+    const dryRun = flagless.includes("--dry-run");
+    const [state, ...rest] = flagless.filter((a) => a !== "--dry-run");
     if (rest.length < 1 || rest.length > 2) {
       throw new ClusterError(
         "bad_request",
         "usage: powerall on|off FIRST LAST (or a set like 1-16,23)",
       );
     }
-    return runPowerJob(ctx, "/power", { state: action(state), nodes: rest.join(" ") });
+    if (dryRun) {
+      const plan = await ctx.api.post<PowerPlan>("/power/plan", {
+        state: action(state),
+        nodes: rest.join(" "),
+      });
+      ctx.out(ctx.json ? JSON.stringify(plan, null, 2) : formatPowerPlan(plan));
+      return 0;
+    }
+    return await runPowerJob(ctx, "/power", {
+      state: action(state),
+      nodes: rest.join(" "),
+      ...(supervise ? { supervise } : {}),
+    });
   },
 };

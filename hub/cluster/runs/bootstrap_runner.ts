@@ -27,6 +27,8 @@ import type { NodeTracker } from "../node_tracker.ts";
 import type { PowerControl } from "../power_control.ts";
 import type { PowerSequencer } from "../power_sequencer.ts";
 import { runSelfTest } from "./self_check.ts";
+import type { BootRecovery, RecoveryResult } from "../boot_recovery.ts";
+import type { QuarantineList } from "../quarantine.ts";
 
 const KEY = "bootstrap";
 
@@ -39,6 +41,13 @@ export interface BootstrapDeps {
   tracker: NodeTracker;
   sequencer: PowerSequencer;
   power: PowerControl;
+  /**
+   * Boot supervision (on by default in the hub): stalled boots are power-cycled and, failing
+   * that, quarantined. Without it the bootstrap only waits `heartbeatTimeoutMs`.
+   */
+  recovery?: BootRecovery;
+  /** Quarantined nodes are left out of a bootstrap until cleared. */
+  quarantine?: QuarantineList;
 }
 
 /** Drives bootstraps for one hub. */
@@ -72,13 +81,16 @@ export class BootstrapRunner {
     return failed;
   }
 
-  /** Starts a bootstrap of `nodes` (default: the enabled bays). */
-  start(nodes: number[]): Job {
-    const { power, map, clock, tracker } = this.#d;
+  /** Starts a bootstrap of `nodes` (default: the enabled bays), less quarantined ones. */
+  start(requested: number[]): Job {
+    const { power, map, clock, tracker, quarantine } = this.#d;
     power.assertIdle();
-    if (nodes.length === 0) {
+    if (requested.length === 0) {
       throw new ClusterError("invalid_range", "no nodes to bootstrap: every bay is disabled");
     }
+    quarantine?.assertSomeLeft(requested);
+    const { run: nodes, skipped } = quarantine?.split(requested) ??
+      { run: requested, skipped: [] };
     const steps = WORKING_STAGES.length;
     // The bootstrap switches every bay (all off first), so it owns them all until it ends.
     return power.startOwned(
@@ -88,14 +100,32 @@ export class BootstrapRunner {
       steps,
       async (h) => {
         let s = initialBootstrap(nodes, h.id, Math.round(clock.now()));
-        s = await this.#run(s, h);
+        const recovery: RecoveryResult[] = [];
+        s = await this.#run(s, h, recovery);
         const running = nodes.filter((n) => tracker.get(n).lifecycle === "running");
+        const quarantined = recovery.filter((r) => r.outcome === "quarantined");
+        const recovered = recovery.filter((r) => r.outcome === "running" && r.attempts > 1);
+        const silent = s.silent.filter((n) => !quarantined.some((q) => q.node === n));
         const summary = `bootstrap ${s.stage}: ${running.length}/${nodes.length} nodes running` +
           (s.failedSelfTest.length
             ? `; failed self test: ${formatNodeSet(s.failedSelfTest)}`
             : "") +
-          (s.silent.length ? `; no heartbeat: ${formatNodeSet(s.silent)}` : "");
-        const report = { ...s, summary, lines: [] as string[] };
+          (recovered.length
+            ? `; recovered by power cycle: ${formatNodeSet(recovered.map((r) => r.node))}`
+            : "") +
+          (quarantined.length
+            ? `; quarantined: ${quarantined.map((q) => `${q.node} (${q.stage})`).join(", ")}`
+            : "") +
+          (silent.length ? `; no heartbeat: ${formatNodeSet(silent)}` : "") +
+          (skipped.length ? `; skipped (quarantined before): ${formatNodeSet(skipped)}` : "");
+        const lines = recovery.filter((r) => r.outcome !== "running" || r.attempts > 1).map((r) =>
+          `node ${String(r.node).padStart(2)}: ${r.outcome}${
+            r.stage ? ` at ${r.stage}` : ""
+          } after ${r.attempts} attempt${r.attempts > 1 ? "s" : ""}${
+            r.jobs.length ? ` (cycle jobs ${r.jobs.join(", ")})` : ""
+          }`
+        );
+        const report = { ...s, summary, lines, recovery, skippedQuarantined: skipped };
         // Degraded and failed both fail the job (non-zero exit for `cm bootstrap`), with the report.
         if (s.stage === "failed") throw new ClusterError("hardware_fault", summary, report);
         if (s.stage === "degraded") throw new ClusterError("not_ready", summary, report);
@@ -116,7 +146,11 @@ export class BootstrapRunner {
     h.progress(done, WORKING_STAGES.length, note, deadlineAt);
   }
 
-  async #run(start: BootstrapState, h: JobHandle): Promise<BootstrapState> {
+  async #run(
+    start: BootstrapState,
+    h: JobHandle,
+    recovery: RecoveryResult[],
+  ): Promise<BootstrapState> {
     const { clock, map, tracker, events, sequencer, power } = this.#d;
     const t = this.timings;
     const all = map.bays.map((b) => b.id);
@@ -179,8 +213,11 @@ export class BootstrapRunner {
     await clock.sleep(t.bootGapMs, h.signal);
     checkCancel();
     let heardUntil = 0;
+    // Supervised boots end when each runs or is quarantined: no one deadline to count down.
     const heard = (count: number) =>
-      tell(`${count}/${boot.length} up`, Math.max(0, heardUntil - clock.now()));
+      this.#d.recovery
+        ? tell(`${count}/${boot.length} up (boots supervised)`)
+        : tell(`${count}/${boot.length} up`, Math.max(0, heardUntil - clock.now()));
     const watch = watchRunning(boot, {
       events,
       clock,
@@ -193,14 +230,25 @@ export class BootstrapRunner {
       const results = await power.applyPower(boot, "on");
       step({ stage: "boot", ok: results.some((r) => r.ok) });
       if (failed()) return s;
-      heardUntil = clock.now() + t.heartbeatTimeoutMs;
-      heard(watch.upAt.size);
-      await watch.until(heardUntil, h.signal);
+      if (this.#d.recovery) {
+        // Each boot is supervised: a stall is power-cycled, then quarantined.
+        heard(watch.upAt.size);
+        const on = results.filter((r) => r.ok).map((r) => r.node);
+        recovery.push(...await this.#d.recovery.supervise(on, h.signal));
+      } else {
+        heardUntil = clock.now() + t.heartbeatTimeoutMs;
+        heard(watch.upAt.size);
+        await watch.until(heardUntil, h.signal);
+      }
     } finally {
       watch.stop();
     }
     checkCancel();
-    step({ stage: "wait_heartbeats", silentNodes: boot.filter((n) => !watch.upAt.has(n)) });
+    const up = (n: number) =>
+      this.#d.recovery
+        ? recovery.some((r) => r.node === n && r.outcome === "running")
+        : watch.upAt.has(n);
+    step({ stage: "wait_heartbeats", silentNodes: boot.filter((n) => !up(n)) });
     return s;
   }
 }

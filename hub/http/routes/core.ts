@@ -12,9 +12,11 @@ import {
   ModuleInfo,
   NodeStatus,
   PowerCommand,
+  PowerPlan,
 } from "../../../shared/schemas.ts";
 import type { Clock } from "../../../shared/clock.ts";
 import type { AgentIngest } from "../../cluster/agent_ingest.ts";
+import type { BootRecovery } from "../../cluster/boot_recovery.ts";
 import type { NodeSettings } from "../../cluster/node_settings.ts";
 import type { NodeStatusReader } from "../../cluster/node_status.ts";
 import type { PowerControl } from "../../cluster/power_control.ts";
@@ -63,11 +65,22 @@ export interface CoreRouteDeps {
   ingest: AgentIngest;
   jobs: JobRunner;
   clock: Clock;
+  /** Boot supervision of a manual switch-on (`"supervise": true`). */
+  recovery: BootRecovery;
 }
 
 /** The core route specs, bound to their services. */
 export function coreRoutes(deps: CoreRouteDeps, version: string, startedAt: number): RouteSpec[] {
-  const { status, power, settings, ingest, jobs, clock } = deps;
+  const { status, power, settings, ingest, jobs, clock, recovery } = deps;
+  /** Starts the power job; with `supervise`, the boots it starts are supervised. */
+  const switchNodes = (
+    ids: number[],
+    body: { state: PowerCommand["state"]; supervise?: boolean },
+  ) => {
+    const job = power.power(ids, body.state);
+    if (body.supervise && body.state !== "off") recovery.superviseAfter(job);
+    return job;
+  };
   const nodeParam = (c: Context) => status.nodeId(c.req.param("id") ?? "");
   return [
     route({
@@ -120,7 +133,7 @@ export function coreRoutes(deps: CoreRouteDeps, version: string, startedAt: numb
       query: { wait: "false: answer 202 at once with the job to poll" },
       otherStatus: { 202: "?wait=false: the job, started; poll its Location" },
       errors: ["invalid_range", "conflict", "cancelled", "hardware_fault"],
-      handler: (c, body) => answerJob(c, jobs, () => power.power([nodeParam(c)], body.state)),
+      handler: (c, body) => answerJob(c, jobs, () => switchNodes([nodeParam(c)], body)),
     }),
     route({
       method: "post",
@@ -132,8 +145,18 @@ export function coreRoutes(deps: CoreRouteDeps, version: string, startedAt: numb
       query: { wait: "false: answer 202 at once with the job to poll" },
       otherStatus: { 202: "?wait=false: the job, started; poll its Location" },
       errors: ["invalid_range", "conflict", "cancelled", "hardware_fault"],
-      handler: (c, body) =>
-        answerJob(c, jobs, () => power.power(status.nodeSet(body.nodes), body.state)),
+      handler: (c, body) => answerJob(c, jobs, () => switchNodes(status.nodeSet(body.nodes), body)),
+    }),
+    route({
+      method: "post",
+      path: "/power/plan",
+      summary:
+        "Dry run of POST /power: which nodes would switch in which inrush window; nothing is switched",
+      auth: "admin",
+      body: BulkPowerCommand,
+      response: PowerPlan,
+      errors: ["invalid_range", "conflict"],
+      handler: (c, body) => c.json(power.plan(status.nodeSet(body.nodes), body.state)),
     }),
     route({
       method: "post",

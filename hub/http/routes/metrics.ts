@@ -7,6 +7,8 @@ import { Hono } from "hono";
 import { Lifecycle } from "../../../shared/schemas.ts";
 import type { Clock } from "../../../shared/clock.ts";
 import type { NodeStatusReader } from "../../cluster/node_status.ts";
+import { powerHealthReport } from "../../cluster/power_health.ts";
+import { decodeThrottled } from "../../../shared/throttled.ts";
 import type { EventLog } from "../../events/event_log.ts";
 import type { JobRunner } from "../../jobs/job_runner.ts";
 import type { MountedRouteDoc } from "../route.ts";
@@ -205,6 +207,28 @@ export function renderMetrics(src: MetricsSources, http: HttpMetrics): string {
     "Available memory from the node agent's last report, bytes.",
     (h) => h.memAvailableBytes,
   );
+
+  out.family(
+    "cluster_node_throttled",
+    "gauge",
+    "The firmware's throttling flags from the node agent (get_throttled), one sample per flag: 1 set, 0 clear.",
+  );
+  for (const n of nodes) {
+    const raw = n.agent?.health.throttled;
+    if (raw === undefined || raw === null) continue;
+    for (const [flag, set] of Object.entries(decodeThrottled(raw))) {
+      out.sample("cluster_node_throttled", { node: n.id, bus: n.bus, flag }, set ? 1 : 0);
+    }
+  }
+  out.family(
+    "cluster_bus_undervoltage_nodes",
+    "gauge",
+    "Bays of each BitBar whose agent reports under-voltage now or since boot (2 or more: check the BitBar's supply).",
+  );
+  for (const b of powerHealthReport(nodes).buses) {
+    const ever = new Set([...b.underVoltageNow, ...b.underVoltageSinceBoot]);
+    out.sample("cluster_bus_undervoltage_nodes", { bus: b.bus }, ever.size);
+  }
 
   out.family(
     "cluster_jobs_total",

@@ -8,6 +8,7 @@ import { bayOf } from "../../../shared/node_map.ts";
 import { parseExactNodeId } from "../../../shared/range.ts";
 import { ClusterError } from "../../../shared/errors.ts";
 import {
+  ApplyPlan,
   ApplyResult,
   type MacsResponse,
   MacsResponse as MacsResponseSchema,
@@ -73,12 +74,23 @@ export function netbootRoutes(deps: NetbootRouteDeps): RouteSpec[] {
       method: "post",
       path: "/netboot/apply",
       summary:
-        "Write the configs atomically and reload the services (SIGHUP, exportfs -ra, iptables-restore)",
+        "Write the configs atomically and reload the services (SIGHUP, exportfs -ra, iptables-restore); ?dry_run=true only shows the diff and the reloads",
       auth: "admin",
       body: z.strictObject({}),
       bodyOptional: true,
-      response: ApplyResult,
-      handler: async (c) => c.json(await supervisor.apply()),
+      response: z.union([ApplyResult, ApplyPlan]),
+      query: {
+        dry_run:
+          "true: write and reload nothing; answer a unified diff of every rendered file against disk and the reloads an apply would run",
+      },
+      handler: async (c) => {
+        const dry = c.req.query("dry_run");
+        if (dry !== undefined && !["true", "false", "1", "0"].includes(dry)) {
+          throw new ClusterError("bad_request", `dry_run must be true or false, not "${dry}"`);
+        }
+        if (dry === "true" || dry === "1") return c.json(await supervisor.plan());
+        return c.json(await supervisor.apply());
+      },
     }),
     route({
       method: "get",

@@ -1,6 +1,14 @@
 /** Module-wide runs: self test, active test, bootstrap, and which bays take part. */
 import { z } from "zod";
-import { ActiveTestCommand, EnableCommand, Job, NodeSetBody } from "../../../shared/schemas.ts";
+import {
+  ActiveTestCommand,
+  BootstrapCommand,
+  EnableCommand,
+  Job,
+  NodeSetBody,
+} from "../../../shared/schemas.ts";
+import { ClusterError } from "../../../shared/errors.ts";
+import type { Preflight } from "../../preflight/preflight.ts";
 import type { NodeSettings } from "../../cluster/node_settings.ts";
 import type { NodeStatusReader } from "../../cluster/node_status.ts";
 import type { BootstrapRunner } from "../../cluster/runs/bootstrap_runner.ts";
@@ -19,8 +27,10 @@ export function runRoutes(deps: {
   settings: NodeSettings;
   runs: Runs;
   bootstrap: BootstrapRunner;
+  /** Run before every bootstrap; a failed check refuses it (unless skipPreflight). */
+  preflight: Preflight;
 }): RouteSpec[] {
-  const { status, settings, runs, bootstrap } = deps;
+  const { status, settings, runs, bootstrap, preflight } = deps;
   const accepted = (c: Parameters<RouteSpec["handler"]>[0], job: Job) => {
     c.header("Location", `/api/v1/jobs/${job.id}`);
     return c.json(job, 202);
@@ -61,14 +71,26 @@ export function runRoutes(deps: {
     route({
       method: "post",
       path: "/bootstrap",
-      summary: "Staged bootstrap: all off, self test, boot enabled nodes, wait for heartbeats",
+      summary:
+        "Staged bootstrap: preflight, all off, self test, boot enabled nodes (supervised), wait for heartbeats",
       auth: "admin",
-      body: NodeSetBody,
+      body: BootstrapCommand,
       bodyOptional: true,
       response: Job,
       status: 202,
-      errors: ["invalid_range", "conflict"],
-      handler: (c, body) => accepted(c, bootstrap.start(status.targetNodes(body.nodes))),
+      errors: ["invalid_range", "conflict", "not_ready"],
+      handler: async (c, body) => {
+        const nodes = status.targetNodes(body.nodes);
+        const report = await preflight.run();
+        if (!report.ok && !body.skipPreflight) {
+          throw new ClusterError(
+            "not_ready",
+            `${report.summary}; fix it (cm preflight shows how) or bootstrap with --skip-preflight`,
+            report,
+          );
+        }
+        return accepted(c, bootstrap.start(nodes));
+      },
     }),
     route({
       method: "get",

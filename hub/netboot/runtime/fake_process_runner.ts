@@ -3,7 +3,14 @@
  * them exit (`exit`) or they get a terminating signal, as real processes do; SIGHUP is
  * recorded and leaves the child running. Short commands answer from a table of handlers.
  */
-import type { ChildProcessHandle, ExitStatus, ProcessRunner, RunResult } from "./process_runner.ts";
+import {
+  type ChildProcessHandle,
+  type ExitStatus,
+  lineSplitter,
+  type ProcessRunner,
+  type RunResult,
+  type SpawnOptions,
+} from "./process_runner.ts";
 
 /** One fake child. */
 export class FakeChild implements ChildProcessHandle {
@@ -14,13 +21,15 @@ export class FakeChild implements ChildProcessHandle {
   /** Signals received, in order. */
   readonly signals: Deno.Signal[] = [];
   stderr = "";
+  readonly #lines: ReturnType<typeof lineSplitter> | null;
   #resolve!: (s: ExitStatus) => void;
   #exited = false;
 
-  constructor(pid: number, cmd: string, args: string[]) {
+  constructor(pid: number, cmd: string, args: string[], opts: SpawnOptions = {}) {
     this.pid = pid;
     this.cmd = cmd;
     this.args = args;
+    this.#lines = opts.onStderrLine ? lineSplitter(opts.onStderrLine) : null;
     this.status = new Promise((r) => (this.#resolve = r));
   }
 
@@ -29,10 +38,19 @@ export class FakeChild implements ChildProcessHandle {
     return this.#exited;
   }
 
+  /** The child writes `text` to stderr (its lines reach `onStderrLine`, as from a real child). */
+  writeStderr(text: string): void {
+    if (this.#exited) return;
+    this.stderr += text;
+    this.#lines?.push(text);
+  }
+
   /** Makes the child exit (as if it crashed or quit) with `code` and optional stderr text. */
   exit(code: number, stderr = "", signal: string | null = null): void {
     if (this.#exited) return;
     this.stderr += stderr;
+    this.#lines?.push(stderr);
+    this.#lines?.end();
     this.#exited = true;
     this.#resolve({ code, signal });
   }
@@ -66,11 +84,11 @@ export class FakeProcessRunner implements ProcessRunner {
   readonly spawnErrors: Error[] = [];
   #pid = 1000;
 
-  spawn(cmd: string, args: string[]): ChildProcessHandle {
+  spawn(cmd: string, args: string[], opts: SpawnOptions = {}): ChildProcessHandle {
     const err = this.spawnErrors.shift();
     if (err) throw err;
     if (!this.spawnable.has(cmd)) throw new Deno.errors.NotFound(`No such file: ${cmd}`);
-    const child = new FakeChild(++this.#pid, cmd, args);
+    const child = new FakeChild(++this.#pid, cmd, args, opts);
     this.children.push(child);
     return child;
   }

@@ -24,9 +24,15 @@ export interface RunResult {
   stderr: string;
 }
 
+/** Options of a spawned child. */
+export interface SpawnOptions {
+  /** Called with every complete line the child writes to stderr (without the newline). */
+  onStderrLine?: (line: string) => void;
+}
+
 /** Starts processes. A command that does not exist makes `spawn` throw and `run` return 127. */
 export interface ProcessRunner {
-  spawn(cmd: string, args: string[]): ChildProcessHandle;
+  spawn(cmd: string, args: string[], opts?: SpawnOptions): ChildProcessHandle;
   run(cmd: string, args: string[]): Promise<RunResult>;
 }
 
@@ -34,13 +40,19 @@ const TAIL = 4096;
 
 /** The real runner, on `Deno.Command`. */
 export class DenoProcessRunner implements ProcessRunner {
-  spawn(cmd: string, args: string[]): ChildProcessHandle {
+  spawn(cmd: string, args: string[], opts: SpawnOptions = {}): ChildProcessHandle {
     const child = new Deno.Command(cmd, { args, stdin: "null", stdout: "null", stderr: "piped" })
       .spawn();
     let tail = "";
+    const lines = opts.onStderrLine ? lineSplitter(opts.onStderrLine) : null;
     const drain = (async () => {
       const dec = new TextDecoder();
-      for await (const chunk of child.stderr) tail = (tail + dec.decode(chunk)).slice(-TAIL);
+      for await (const chunk of child.stderr) {
+        const text = dec.decode(chunk, { stream: true });
+        tail = (tail + text).slice(-TAIL);
+        lines?.push(text);
+      }
+      lines?.end();
     })().catch(() => {});
     let exited = false;
     const status = child.status.then(async (s) => {
@@ -73,4 +85,31 @@ export class DenoProcessRunner implements ProcessRunner {
       throw e;
     }
   }
+}
+
+/**
+ * Cuts a text stream into lines for `onLine`; a partial line waits for its end (or `end()`).
+ * A callback that throws loses its line, never the stream.
+ */
+export function lineSplitter(onLine: (line: string) => void): {
+  push(text: string): void;
+  end(): void;
+} {
+  let partial = "";
+  const emit = (line: string) => {
+    try {
+      onLine(line);
+    } catch { /* a consumer's bug must not stop the child's output */ }
+  };
+  return {
+    push(text) {
+      const parts = (partial + text).split("\n");
+      partial = parts.pop() ?? "";
+      for (const l of parts) emit(l.endsWith("\r") ? l.slice(0, -1) : l);
+    },
+    end() {
+      if (partial) emit(partial);
+      partial = "";
+    },
+  };
 }

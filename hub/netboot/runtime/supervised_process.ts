@@ -58,6 +58,8 @@ export interface SupervisedProcessOptions {
   killAfterMs?: number;
   /** Called on every state change. */
   onState?: (status: ServiceStatus) => void;
+  /** Called with every line the child writes to stderr (dnsmasq's log). */
+  onStderrLine?: (line: string) => void;
 }
 
 /** One supervised child. */
@@ -114,7 +116,9 @@ export class SupervisedProcess {
       const startedAt = clock.now();
       let why: string;
       try {
-        this.#child = this.#o.runner.spawn(this.#o.cmd, this.#o.args);
+        this.#child = this.#o.runner.spawn(this.#o.cmd, this.#o.args, {
+          onStderrLine: this.#o.onStderrLine,
+        });
         this.#set("running");
         const st = await this.#child.status;
         if (signal.aborted) break;

@@ -12,6 +12,7 @@ import { realClock } from "../../../shared/clock.ts";
 import { ClusterError } from "../../../shared/errors.ts";
 import { KeyedMutex } from "../../../shared/keyed_mutex.ts";
 import type {
+  ApplyPlan,
   ApplyResult,
   NetbootStatus,
   ServicesResponse,
@@ -21,6 +22,7 @@ import { validateSettings } from "../settings/settings.ts";
 import { type ReloadAction, type RenderedFile, renderNetbootFiles } from "../render/all.ts";
 import { DNSMASQ_FILES } from "../render/dnsmasq.ts";
 import { writeFileAtomic } from "./atomic_write.ts";
+import { unifiedDiff } from "../render/unified_diff.ts";
 import type { EventSink, LearningTarget, MacTable } from "./mac_learner.ts";
 import { LeaseWatcher, type UnknownMac } from "./lease_watcher.ts";
 import { DenoProcessRunner, type ProcessRunner } from "./process_runner.ts";
@@ -54,6 +56,8 @@ export interface NetbootSupervisorDeps {
   backoff?: BackoffPolicy;
   /** Lease-event poll interval, ms (default 500). */
   pollMs?: number;
+  /** Every line of dnsmasq's log (DHCP and TFTP, `log-dhcp`), e.g. for boot timelines. */
+  onLogLine?: (line: string) => void;
 }
 
 /** Every reload, in the order {@link NetbootSupervisor} runs them. */
@@ -117,6 +121,7 @@ export class NetbootSupervisor {
       runner: this.#runner,
       clock: this.#clock,
       policy: deps.backoff,
+      onStderrLine: deps.onLogLine,
       onState: (st) =>
         deps.emit("service_state", null, `dnsmasq ${st.state}`, {
           service: "dnsmasq",
@@ -176,6 +181,50 @@ export class NetbootSupervisor {
    */
   apply(): Promise<ApplyResult> {
     return this.#lock.run("netboot", () => this.#apply());
+  }
+
+  /**
+   * What {@link apply} would do, doing none of it: a unified diff of every rendered file
+   * against the file on disk, and the reloads it would run (those of the changed files, plus
+   * any still owed). Dry mode compares against the dry directory and reloads nothing.
+   */
+  plan(): Promise<ApplyPlan> {
+    return this.#lock.run("netboot", async () => {
+      const files: ApplyPlan["files"] = [];
+      const owed = new Set(this.live ? this.#pending : []);
+      for (const f of this.render()) {
+        const target = this.live ? f.path : `${this.dryDir}/${f.name}`;
+        if (target === null) continue;
+        const before = await Deno.readTextFile(target).catch((e) => {
+          if (e instanceof Deno.errors.NotFound) return null;
+          throw e;
+        });
+        const change = before === null ? "new" : before === f.content ? "unchanged" : "changed";
+        if (change !== "unchanged" && this.live && f.reload !== "none") owed.add(f.reload);
+        files.push({
+          name: f.name,
+          target,
+          change,
+          diff: unifiedDiff(before, f.content, target, target),
+          reload: f.reload,
+        });
+      }
+      const s = this.#d.settings;
+      const how: Record<ReloadAction, string> = {
+        "dnsmasq-restart": "restart dnsmasq (dnsmasq.conf changed)",
+        "dnsmasq-hup": "SIGHUP dnsmasq: it re-reads dhcp-hosts and hosts",
+        exportfs: "exportfs -ra",
+        iptables: `iptables-restore --noflush ${s.paths.rulesV4File}, then the jumps to our chains`,
+        sysctl: `sysctl -p ${s.paths.sysctlFile}`,
+        none: "",
+      };
+      if (owed.has("dnsmasq-restart")) owed.delete("dnsmasq-hup");
+      const reloads = RELOAD_ACTIONS.filter((a) => owed.has(a)).map((action) => ({
+        action,
+        detail: how[action],
+      }));
+      return { dryRun: true, mode: this.#mode.mode, files, reloads };
+    });
   }
 
   async #apply(): Promise<ApplyResult> {

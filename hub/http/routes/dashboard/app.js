@@ -163,7 +163,14 @@
     b.tag.hidden = tag === "";
     if (tag) b.bay.dataset.identify = tag === "identify" ? "on" : "requested";
     else delete b.bay.dataset.identify;
-    b.bay.title = `node ${n.id}: bus ${n.bus}, slot ${n.slot}`;
+    // Under-voltage (now: bit 0; since boot: bit 16) from the firmware's flags.
+    const t = n.agent?.health?.throttled;
+    if (t != null && (t & 0x10001) !== 0) b.bay.dataset.undervolt = t & 1 ? "now" : "past";
+    else delete b.bay.dataset.undervolt;
+    b.bay.title = `node ${n.id}: bus ${n.bus}, slot ${n.slot}` +
+      (b.bay.dataset.undervolt
+        ? `; under-voltage ${b.bay.dataset.undervolt === "now" ? "now" : "since boot"}`
+        : "");
     if (openNode === n.id) fillDetails(n);
   }
 
@@ -178,7 +185,10 @@
       ["board", n.agent?.identity?.boardName || "—"],
       ["ip / mac", `${n.ip} / ${n.mac ?? "—"}`],
       ["power", `actual ${n.power.actual}, desired ${n.power.desired}`],
-      ["lifecycle", n.lifecycle],
+      [
+        "lifecycle",
+        n.quarantine ? `${n.lifecycle} (quarantined at ${n.quarantine.stage})` : n.lifecycle,
+      ],
       ["LED", `${ledModeOf(n)}${n.ledRequested ? ` (requested ${n.ledRequested})` : ""}`],
       [
         "heartbeat",
@@ -192,6 +202,12 @@
         h ? `${h.load1.toFixed(2)} / ${(h.memAvailableBytes / 2 ** 20).toFixed(0)} MiB free` : "—",
       ],
       ["uptime", h ? `${Math.round(h.uptimeSeconds)} s` : "—"],
+      [
+        "firmware power",
+        h?.throttled != null
+          ? `${throttledWords.get(n.id) ?? "flags"} (0x${h.throttled.toString(16)})`
+          : "—",
+      ],
     ];
     const dl = $("#d-fields");
     dl.replaceChildren(...rows.flatMap(([k, v]) => [el("dt", "", k), el("dd", "", v)]));
@@ -201,14 +217,86 @@
     }
   }
 
+  // The firmware's flags in words come from the hub (GET /power-health, shared/throttled.ts).
+  const throttledWords = new Map();
+  async function loadPowerHealth(id) {
+    try {
+      const r = await api("GET", "/power-health");
+      throttledWords.clear();
+      for (const b of r.bays) throttledWords.set(b.node, b.description);
+      const n = nodes.get(id);
+      if (openNode === id && n) fillDetails(n);
+    } catch { /* the row keeps the raw mask */ }
+  }
+
   function openDetails(id) {
     const n = nodes.get(id);
     if (!n) return;
     openNode = id;
     message("");
     fillDetails(n);
+    $("#d-boot").replaceChildren();
+    loadBoot(id);
+    loadPowerHealth(id);
     const dlg = $("#details");
     if (!dlg.open) dlg.showModal();
+  }
+
+  // The boot timeline (GET /nodes/:id/boot): the latest boot and the one before it.
+  function timelineBlock(t, title) {
+    const ended = t.state === "stalled"
+      ? `stalled before ${t.stalledAt}`
+      : t.state === "off"
+      ? "switched off while booting"
+      : t.state;
+    const box = el("div", "timeline");
+    box.dataset.state = t.state;
+    box.append(el("h3", "", `${title}: attempt ${t.attempt} — ${ended}`));
+    const ol = el("ol");
+    for (const m of t.stages) {
+      const li = el("li", "");
+      li.dataset.stage = m.stage;
+      li.append(
+        el("span", "at", `+${((m.at - t.poweredOnAt) / 1000).toFixed(1)} s`),
+        el("span", "stage", m.stage.replace("_", " ")),
+        el("span", "detail", `${m.inferred ? "(inferred) " : ""}${m.detail}`),
+      );
+      ol.append(li);
+    }
+    box.append(ol);
+    if (t.tftp.length) {
+      box.append(
+        el(
+          "p",
+          "tftp",
+          `TFTP: ${t.tftp.map((f) => f.file + (f.ok ? "" : " (missing)")).join(", ")}`,
+        ),
+      );
+    }
+    return box;
+  }
+
+  async function loadBoot(id) {
+    try {
+      const b = await api("GET", `/nodes/${id}/boot`);
+      if (openNode !== id) return;
+      const parts = [el("h3", "", "Boot")];
+      if (b.quarantine) {
+        const q = el(
+          "p",
+          "quarantine",
+          `Quarantined at ${b.quarantine.stage}: ${b.quarantine.reason}`,
+        );
+        parts.push(q);
+      }
+      if (b.latest) parts.push(timelineBlock(b.latest, "latest"));
+      else parts.push(el("p", "", "no boot recorded yet"));
+      if (b.previous) parts.push(timelineBlock(b.previous, "before"));
+      $("#d-boot").replaceChildren(...parts);
+      $("#d-clear").hidden = !b.quarantine;
+    } catch (e) {
+      $("#d-boot").replaceChildren(el("p", "", `boot timeline: ${e.message}`));
+    }
   }
 
   function message(text, kind = "info") {
@@ -228,6 +316,12 @@
         nodes.set(id, n);
         drawNode(n);
         message(`LED ${action} requested; the node shows it at its next heartbeat`);
+      } else if (action === "clear") {
+        const n = await api("POST", `/nodes/${id}/clear`);
+        nodes.set(id, n);
+        drawNode(n);
+        message(`node ${id} cleared from quarantine`);
+        await loadBoot(id);
       } else {
         message(`power ${action} node ${id}…`);
         const job = await api("POST", `/nodes/${id}/power`, { state: action });
@@ -505,7 +599,10 @@
     "fault",
     "hub_started",
     "power_mismatch",
+    "quarantined",
+    "quarantine_cleared",
   ];
+  const BOOT_EVENTS = ["boot_stage", "boot_timeout", "quarantined", "quarantine_cleared"];
 
   function connect() {
     const es = new EventSource(`${API}/events`);
@@ -522,6 +619,12 @@
       if (es.readyState === EventSource.CLOSED) setTimeout(connect, 2000);
     };
     for (const type of NODE_EVENTS) es.addEventListener(type, refreshSoon);
+    for (const type of BOOT_EVENTS) {
+      es.addEventListener(type, (m) => {
+        const e = JSON.parse(m.data);
+        if (openNode !== null && e.node === openNode) loadBoot(openNode);
+      });
+    }
     es.addEventListener("job_progress", (m) => onJobEvent(JSON.parse(m.data)));
   }
 

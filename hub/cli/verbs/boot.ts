@@ -1,0 +1,22 @@
+/** `boot N`: a node's boot timeline (latest and the one before), from GET /nodes/:id/boot. */
+import { ClusterError } from "../../../shared/errors.ts";
+import type { NodeBoot } from "../../../shared/boot_schemas.ts";
+import type { CliCommand } from "../command.ts";
+import { formatBoot } from "../format_boot.ts";
+
+/** `cm boot N` */
+export const bootCommand: CliCommand = {
+  name: "boot",
+  usage: "boot N",
+  summary: "a node's boot timeline: power-on, DHCP, TFTP, NFS root, heartbeat, running",
+  async run(ctx) {
+    const [id, ...extra] = ctx.args;
+    if (!id || extra.length) throw new ClusterError("bad_request", `usage: ${bootCommand.usage}`);
+    if (!/^[0-9]+$/.test(id)) {
+      throw new ClusterError("invalid_node", `"${id}" is not a node id: use a whole number`);
+    }
+    const b = await ctx.api.get<NodeBoot>(`/nodes/${id}/boot`);
+    ctx.out(ctx.json ? JSON.stringify(b, null, 2) : formatBoot(b));
+    return 0;
+  },
+};

@@ -1,0 +1,155 @@
+/**
+ * Captures REAL dnsmasq log output for the boot-timeline parser's fixture
+ * (`tests/fixtures/dnsmasq/pxe-boot.log`): Debian's dnsmasq runs with the generated config
+ * (`log-dhcp`, log to stderr) in a network namespace, and busybox in a second namespace plays
+ * two Pis: a learned one (DHCP with the boot ROM's PXE options, then TFTP of the boot files
+ * and of one that is missing) and an unknown one that gets no lease (no learning range). Every
+ * line dnsmasq writes is saved as it came, through the supervisor's `onLogLine`.
+ *
+ * Run as root: `deno task netboot:capture-log [OUT]`. The netns test checks the same
+ * pipeline live; this script only refreshes the fixture.
+ */
+import { ensureNetbootDeps } from "./helpers.ts";
+import { NetnsRunner } from "./netns_runner.ts";
+import { defaultMap, eventRecorder, MemoryMacTable, tempSettings } from "./fixtures.ts";
+import { NetbootSupervisor } from "../../hub/netboot/runtime/supervisor.ts";
+
+const SCRIPTS = new URL("../../scripts/netboot/", import.meta.url).pathname;
+
+/** The MACs and the files the capture uses (the parser test checks against these). */
+export const CAPTURE = {
+  knownMac: "b8:27:eb:42:00:07",
+  knownIp: "10.42.0.7",
+  unknownMac: "b8:27:eb:42:00:05",
+  files: ["bootcode.bin", "start.elf", "fixup.dat"],
+  missing: "kernel8.img",
+} as const;
+
+async function sh(cmd: string, args: string[], env: Record<string, string> = {}) {
+  const out = await new Deno.Command(cmd, { args, env, stdout: "piped", stderr: "piped" }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+async function must(cmd: string, args: string[]) {
+  const r = await sh(cmd, args);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(" ")} failed: ${r.stderr || r.stdout}`);
+  return r;
+}
+
+/** Runs the capture; returns dnsmasq's log lines. */
+export async function captureDnsmasqLog(): Promise<string[]> {
+  if (Deno.uid() !== 0) throw new Error("not root: network namespaces need CAP_SYS_ADMIN");
+  const deps = await ensureNetbootDeps();
+  if (!deps.dnsmasq || !deps.busybox || !deps.ip) throw new Error(deps.note);
+  const ip = deps.ip, bb = deps.busybox;
+  const suffix = `${Deno.pid % 10000}${Math.floor(Math.random() * 1e4)}`.slice(0, 8);
+  const hubNs = `cmcaph${suffix}`, nodeNs = `cmcapn${suffix}`;
+  const vethHub = `cmch${suffix}`.slice(0, 15), vethNode = `cmcn${suffix}`.slice(0, 15);
+  const root = await Deno.makeTempDir({ prefix: "cm-capture-" });
+  const lines: string[] = [];
+  let sup: NetbootSupervisor | null = null;
+  try {
+    await must("sh", [
+      `${SCRIPTS}netns-setup.sh`,
+      hubNs,
+      nodeNs,
+      vethHub,
+      vethNode,
+      "10.42.0.250/24",
+      CAPTURE.knownMac,
+    ]);
+    const settings = tempSettings(root, {
+      clusterInterface: vethHub,
+      uplinkInterface: "cmnouplink0",
+      upstreamDns: [],
+      dnsmasqUser: "root",
+      dnsmasqBinary: deps.dnsmasq,
+      mode: "live",
+      learningRange: null, // an unknown MAC gets no lease: the "never gets a lease" bay
+    });
+    await Deno.mkdir(settings.paths.tftpRoot, { recursive: true });
+    for (const f of CAPTURE.files) {
+      await Deno.writeFile(`${settings.paths.tftpRoot}/${f}`, new Uint8Array(2000).fill(7));
+    }
+    const macs = new MemoryMacTable();
+    macs.set(7, CAPTURE.knownMac);
+    sup = new NetbootSupervisor({
+      map: defaultMap,
+      settings,
+      macs,
+      emit: eventRecorder().emit,
+      runner: new NetnsRunner(hubNs, ip),
+      onLogLine: (l) => lines.push(l),
+    });
+    await sup.start();
+    for (let i = 0; i < 50 && !(await Deno.stat(settings.paths.pidFile).catch(() => null)); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const udhcpc = (tries: number) =>
+      sh(ip, [
+        "netns",
+        "exec",
+        nodeNs,
+        bb,
+        "udhcpc",
+        "-i",
+        vethNode,
+        "-f",
+        "-q",
+        "-n",
+        "-t",
+        String(tries),
+        "-T",
+        "1",
+        "-V",
+        "PXEClient:Arch:00000:UNDI:002001",
+        "-x",
+        "0x5d:0000",
+        "-x",
+        `0x61:00${"00".repeat(16)}`,
+        "-O",
+        "43",
+        "-s",
+        `${SCRIPTS}udhcpc-script.sh`,
+      ], { UDHCPC_OUT: `${root}/udhcpc.out` });
+    const lease = await udhcpc(4);
+    if (lease.code !== 0) throw new Error(`the known Pi got no lease: ${lease.stderr}`);
+    for (const f of [...CAPTURE.files, CAPTURE.missing]) {
+      await sh(ip, [
+        "netns",
+        "exec",
+        nodeNs,
+        bb,
+        "tftp",
+        "-g",
+        "-r",
+        f,
+        "-l",
+        `${root}/got-${f}`,
+        "10.42.0.250",
+      ]);
+    }
+    // The unknown Pi: no dhcp-hosts line and no learning range, so it never gets a lease.
+    await must(ip, ["-n", nodeNs, "addr", "flush", "dev", vethNode]);
+    await must(ip, ["-n", nodeNs, "link", "set", vethNode, "down"]);
+    await must(ip, ["-n", nodeNs, "link", "set", vethNode, "address", CAPTURE.unknownMac]);
+    await must(ip, ["-n", nodeNs, "link", "set", vethNode, "up"]);
+    await udhcpc(2);
+    await new Promise((r) => setTimeout(r, 300)); // let the last lines drain
+    return lines;
+  } finally {
+    await sup?.stop().catch(() => {});
+    await sh("sh", [`${SCRIPTS}netns-teardown.sh`, hubNs, nodeNs]);
+    await Deno.remove(root, { recursive: true }).catch(() => {});
+  }
+}
+
+if (import.meta.main) {
+  const out = Deno.args[0] ??
+    new URL("../fixtures/dnsmasq/pxe-boot.log", import.meta.url).pathname;
+  const lines = await captureDnsmasqLog();
+  await Deno.mkdir(out.slice(0, out.lastIndexOf("/")), { recursive: true });
+  await Deno.writeTextFile(out, lines.join("\n") + "\n");
+  console.log(`wrote ${lines.length} dnsmasq log lines to ${out}`);
+}
