@@ -73,7 +73,8 @@ Deno.test("dry mode renders every file into dryDir, touches no live path, runs n
     const r = (await sup.status()).lastApply!;
     assert.equal(r.dir, `${root}/dry`);
     const conf = await Deno.readTextFile(`${root}/dry/dnsmasq/dnsmasq.conf`);
-    assert.match(conf, /pxe-service=0,"Raspberry Pi Boot"/);
+    assert.match(conf, /pxe-service=tag:!ipxe,0,"Raspberry Pi Boot"/);
+    assert.match(await Deno.readTextFile(`${root}/dry/boot/boot.ipxe`), /^#!ipxe\n/);
     assert.ok(await Deno.stat(`${root}/dry/wifi/wpa_supplicant.conf`));
     assert.equal(await Deno.stat(`${root}/etc`).catch(() => null), null);
     assert.equal(runner.children.length, 0);

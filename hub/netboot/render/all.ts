@@ -7,6 +7,7 @@ import type { NetbootSettings } from "../settings/settings.ts";
 import { validateSettings } from "../settings/settings.ts";
 import {
   DNSMASQ_FILES,
+  IPXE_SCRIPT,
   renderDhcpHosts,
   renderDnsmasqConf,
   renderHosts,
@@ -14,7 +15,7 @@ import {
 } from "./dnsmasq.ts";
 import { renderExports } from "./nfs.ts";
 import { renderRulesV4, renderSysctl } from "./nat.ts";
-import { renderCmdline } from "./cmdline.ts";
+import { renderCmdline, renderIpxeScript } from "./cmdline.ts";
 import { renderHostapd, renderWpaSupplicant } from "./wifi.ts";
 import { overlayBays } from "./overlays.ts";
 
@@ -112,6 +113,13 @@ export function renderNetbootFiles(
       mode: 0o644,
       reload: "none",
     },
+    {
+      name: `boot/${IPXE_SCRIPT}`,
+      path: `${s.paths.tftpRoot}/${IPXE_SCRIPT}`,
+      content: renderIpxeScript(map, s),
+      mode: 0o644,
+      reload: "none",
+    },
   ];
   if (s.overlays) {
     for (const bay of overlayBays(map)) {
@@ -119,6 +127,13 @@ export function renderNetbootFiles(
         name: `boot/${bay.ip}/cmdline.txt`,
         path: `${s.paths.tftpRoot}/${bay.ip}/cmdline.txt`,
         content: renderCmdline(map, s, bay.id),
+        mode: 0o644,
+        reload: "none",
+      });
+      files.push({
+        name: `boot/${bay.ip}/${IPXE_SCRIPT}`,
+        path: `${s.paths.tftpRoot}/${bay.ip}/${IPXE_SCRIPT}`,
+        content: renderIpxeScript(map, s, bay.id),
         mode: 0o644,
         reload: "none",
       });

@@ -84,8 +84,10 @@ export interface NetbootSettings {
   mode: "auto" | "live" | "dry";
   /** Directory dry mode renders into. */
   dryDir: string;
-  /** Extra kernel command-line arguments before ours (console etc.). */
+  /** Extra kernel command-line arguments before ours (console etc.) in cmdline.txt (Pis). */
   cmdlinePrefix: string;
+  /** The same for boot.ipxe (x86 and virtual nodes booted by iPXE). */
+  ipxeCmdlinePrefix: string;
   paths: NetbootPaths;
   wifi: WifiSettings;
 }
@@ -106,6 +108,7 @@ export const DEFAULT_NETBOOT_SETTINGS: NetbootSettings = {
   mode: "auto",
   dryDir: ".data/netboot",
   cmdlinePrefix: "console=serial0,115200 console=tty1",
+  ipxeCmdlinePrefix: "console=ttyS0,115200",
   paths: {
     configDir: "/etc/cluster-module/netboot",
     tftpRoot: "/pxe/boot",
@@ -195,9 +198,14 @@ export function validateSettings(map: NodeMap, s: NetbootSettings): NetbootSetti
     throw new NetbootConfigError(`dnsPort ${s.dnsPort} is not a port number`);
   }
   if (s.dnsmasqUser !== null) checkBareWord(s.dnsmasqUser, "dnsmasqUser", 32);
-  checkLine(s.cmdlinePrefix, "cmdlinePrefix", 400);
-  if (/["']/.test(s.cmdlinePrefix)) {
-    throw new NetbootConfigError("cmdlinePrefix may not contain quotes");
+  for (
+    const [key, value] of [["cmdlinePrefix", s.cmdlinePrefix], [
+      "ipxeCmdlinePrefix",
+      s.ipxeCmdlinePrefix,
+    ]]
+  ) {
+    checkLine(value, key, 400);
+    if (/["']/.test(value)) throw new NetbootConfigError(`${key} may not contain quotes`);
   }
   if (!/^[A-Z]{2}$/.test(s.wifi.country)) {
     throw new NetbootConfigError(`wifi.country "${s.wifi.country}" must be two capital letters`);

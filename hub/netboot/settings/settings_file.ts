@@ -26,6 +26,7 @@ export const NetbootSettingsFile = z.strictObject({
   dnsmasqBinary: z.string(),
   mode: z.enum(["auto", "live", "dry"]),
   cmdlinePrefix: z.string(),
+  ipxeCmdlinePrefix: z.string(),
   paths: z.strictObject({
     configDir: z.string(),
     tftpRoot: z.string(),
