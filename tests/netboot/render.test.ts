@@ -7,7 +7,7 @@ import {
   renderHosts,
   renderLeaseHook,
 } from "../../hub/netboot/render/dnsmasq.ts";
-import { renderExports } from "../../hub/netboot/render/nfs.ts";
+import { renderExports, renderGaneshaConf } from "../../hub/netboot/render/nfs.ts";
 import { renderRulesV4, renderSysctl } from "../../hub/netboot/render/nat.ts";
 import { renderCmdline, renderIpxeScript } from "../../hub/netboot/render/cmdline.ts";
 import {
@@ -328,4 +328,29 @@ Deno.test("renderNetbootFiles lists every file with its install path and reload 
   assert.match(byName.get("boot/boot.ipxe")!.content, /^#!ipxe\n/);
   assert.match(byName.get("boot/10.42.0.7/boot.ipxe")!.content, / cm\.node=7 /);
   assert.deepEqual(new Set(files.map((f) => f.name)).size, files.length);
+});
+
+Deno.test("ganesha.conf: root read-only to the subnet, each overlay read-write to its node", () => {
+  const plain = renderGaneshaConf(map, netbootSettings({ nfsServer: "ganesha" }));
+  assert.match(plain, /^ {4}Bind_addr = 10\.42\.0\.250;$/m);
+  assert.match(plain, /^ {4}Enable_NLM = false;$/m);
+  assert.match(plain, /^ {4}RecoveryRoot = \/var\/lib\/cluster-module\/ganesha;$/m);
+  const exports = plain.split("EXPORT {").slice(1);
+  assert.equal(exports.length, 1);
+  assert.match(exports[0], /Path = \/pxe\/root;/);
+  assert.match(exports[0], /Access_Type = None;/); // nobody outside the CLIENT block
+  assert.match(exports[0], /CLIENT \{ Clients = 10\.42\.0\.0\/24; Access_Type = RO; \}/);
+  assert.match(exports[0], /Squash = No_Root_Squash;/);
+  const over = renderGaneshaConf(map, netbootSettings({ nfsServer: "ganesha", overlays: true }));
+  const blocks = over.split("EXPORT {").slice(1);
+  assert.equal(blocks.length, 1 + 48);
+  const n7 = blocks.find((b) => b.includes("Path = /pxe/overlay/node07;"))!;
+  assert.match(n7, /Export_Id = 107;/);
+  assert.match(n7, /CLIENT \{ Clients = 10\.42\.0\.7; Access_Type = RW; \}/);
+  // the kernel server's file set has the exports file, ganesha's has ganesha.conf, not both
+  const names = (nfsServer: "kernel" | "ganesha") =>
+    renderNetbootFiles(map, netbootSettings({ nfsServer }), new Map()).map((f) => f.name)
+      .filter((n) => n.startsWith("nfs/"));
+  assert.deepEqual(names("kernel"), ["nfs/cluster-module.exports"]);
+  assert.deepEqual(names("ganesha"), ["nfs/ganesha.conf"]);
 });

@@ -13,7 +13,7 @@ import {
   renderHosts,
   renderLeaseHook,
 } from "./dnsmasq.ts";
-import { renderExports } from "./nfs.ts";
+import { renderExports, renderGaneshaConf } from "./nfs.ts";
 import { renderRulesV4, renderSysctl } from "./nat.ts";
 import { renderCmdline, renderIpxeScript } from "./cmdline.ts";
 import { renderHostapd, renderWpaSupplicant } from "./wifi.ts";
@@ -23,7 +23,8 @@ import { overlayBays } from "./overlays.ts";
  * How a changed file takes effect:
  * - `dnsmasq-restart`: dnsmasq.conf is read only at start;
  * - `dnsmasq-hup`: dhcp-hosts and hosts are re-read on SIGHUP;
- * - `exportfs`: `exportfs -ra`;
+ * - `exportfs`: `exportfs -ra` (kernel NFS server);
+ * - `ganesha-restart`: nfs-ganesha (the hub's child) restarts with its new configuration;
  * - `iptables`: `iptables-restore --noflush` of our chains, plus the jumps to them;
  * - `sysctl`: `sysctl -p FILE`;
  * - `none`: read when used (boot files, hook script) or copied by hand (WiFi files).
@@ -32,6 +33,7 @@ export type ReloadAction =
   | "dnsmasq-restart"
   | "dnsmasq-hup"
   | "exportfs"
+  | "ganesha-restart"
   | "iptables"
   | "sysctl"
   | "none";
@@ -85,13 +87,21 @@ export function renderNetbootFiles(
       mode: 0o755,
       reload: "none",
     },
-    {
-      name: "nfs/cluster-module.exports",
-      path: s.paths.exportsFile,
-      content: renderExports(map, s),
-      mode: 0o644,
-      reload: "exportfs",
-    },
+    s.nfsServer === "kernel"
+      ? {
+        name: "nfs/cluster-module.exports",
+        path: s.paths.exportsFile,
+        content: renderExports(map, s),
+        mode: 0o644,
+        reload: "exportfs",
+      }
+      : {
+        name: "nfs/ganesha.conf",
+        path: s.paths.ganeshaConfig,
+        content: renderGaneshaConf(map, s),
+        mode: 0o644,
+        reload: "ganesha-restart",
+      },
     {
       name: "nat/cluster-module.rules.v4",
       path: s.paths.rulesV4File,

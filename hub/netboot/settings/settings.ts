@@ -28,8 +28,12 @@ export interface NetbootPaths {
   eventsFile: string;
   /** dnsmasq pid file. */
   pidFile: string;
-  /** NFS exports file (a drop-in under /etc/exports.d, read by `exportfs -ra`). */
+  /** NFS exports file (a drop-in under /etc/exports.d, read by `exportfs -ra`; kernel server). */
   exportsFile: string;
+  /** nfs-ganesha's configuration (nfsServer "ganesha"). */
+  ganeshaConfig: string;
+  /** nfs-ganesha's NFSv4 recovery directory and pid file (nfsServer "ganesha"). */
+  ganeshaStateDir: string;
   /** Our iptables rules (our chains only), loaded with `iptables-restore --noflush`. */
   rulesV4File: string;
   /** sysctl drop-in that enables IPv4 forwarding. */
@@ -74,6 +78,16 @@ export interface NetbootSettings {
   dnsPort: number;
   /** NFS protocol version on the kernel command line. */
   nfsVersion: 3 | 4;
+  /**
+   * Which NFS server exports the roots: "kernel" (nfs-kernel-server; the hub writes the
+   * exports file and runs `exportfs -ra`) or "ganesha" (nfs-ganesha in user space, for hosts
+   * without a kernel NFS server; the hub runs rpcbind and ganesha.nfsd as supervised children).
+   */
+  nfsServer: "kernel" | "ganesha";
+  /** rpcbind binary (nfsServer "ganesha"). */
+  rpcbindBinary: string;
+  /** ganesha.nfsd binary (nfsServer "ganesha"). */
+  ganeshaBinary: string;
   /** Give each LAN node a writable overlay export and its own TFTP dir with cmdline.txt. */
   overlays: boolean;
   /** User dnsmasq drops to after start (null: dnsmasq's default, nobody). */
@@ -102,6 +116,9 @@ export const DEFAULT_NETBOOT_SETTINGS: NetbootSettings = {
   upstreamDns: "system",
   dnsPort: 53,
   nfsVersion: 3,
+  nfsServer: "kernel",
+  rpcbindBinary: "rpcbind",
+  ganeshaBinary: "ganesha.nfsd",
   overlays: false,
   dnsmasqUser: null,
   dnsmasqBinary: "dnsmasq",
@@ -118,6 +135,8 @@ export const DEFAULT_NETBOOT_SETTINGS: NetbootSettings = {
     eventsFile: "/var/lib/cluster-module/dhcp-events.log",
     pidFile: "/run/cluster-module-dnsmasq.pid",
     exportsFile: "/etc/exports.d/cluster-module.exports",
+    ganeshaConfig: "/etc/ganesha/cluster-module.conf",
+    ganeshaStateDir: "/var/lib/cluster-module/ganesha",
     rulesV4File: "/etc/iptables/cluster-module.rules.v4",
     sysctlFile: "/etc/sysctl.d/90-cluster-module-nat.conf",
   },
@@ -193,6 +212,9 @@ export function validateSettings(map: NodeMap, s: NetbootSettings): NetbootSetti
         throw new NetbootConfigError(`upstreamDns "${ip}" is not an IPv4 address`);
       }
     }
+  }
+  if (s.nfsServer !== "kernel" && s.nfsServer !== "ganesha") {
+    throw new NetbootConfigError(`nfsServer "${s.nfsServer}" must be "kernel" or "ganesha"`);
   }
   if (!Number.isInteger(s.dnsPort) || s.dnsPort < 0 || s.dnsPort > 65535) {
     throw new NetbootConfigError(`dnsPort ${s.dnsPort} is not a port number`);
