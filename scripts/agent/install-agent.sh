@@ -107,6 +107,13 @@ esac
 # exist (Raspberry Pi OS has gpio, Debian does not). Create it in the root's own group files,
 # as a system group with the highest free id below 1000, and let udev give it the GPIO chips.
 # Done here, at install time: on the read-only NFS root nothing can add it at boot.
+# Appends a line to a new copy of FILE (same mode and owner) and renames it over FILE, so a
+# root made of hard links to a cached image (scripts/image/image.sh) never changes the cache.
+append_line() {
+	cp -p "$1" "$1.cm-new"
+	printf '%s\n' "$2" >>"$1.cm-new"
+	mv "$1.cm-new" "$1"
+}
 ensure_gpio_group() {
 	group="$ROOT/etc/group"
 	if [ ! -f "$group" ]; then
@@ -119,9 +126,10 @@ ensure_gpio_group() {
 		gid=$((gid - 1))
 		[ "$gid" -ge 100 ] || die "no free system group id in $group for the gpio group"
 	done
-	printf 'gpio:x:%s:\n' "$gid" >>"$group"
-	[ -f "$ROOT/etc/gshadow" ] && ! grep -q '^gpio:' "$ROOT/etc/gshadow" &&
-		printf 'gpio:!::\n' >>"$ROOT/etc/gshadow"
+	append_line "$group" "gpio:x:$gid:"
+	if [ -f "$ROOT/etc/gshadow" ] && ! grep -q '^gpio:' "$ROOT/etc/gshadow"; then
+		append_line "$ROOT/etc/gshadow" 'gpio:!::'
+	fi
 	echo "install-agent: added group gpio ($gid) to $group"
 }
 ensure_gpio_group
