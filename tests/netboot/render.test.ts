@@ -225,7 +225,7 @@ Deno.test("cmdline.txt boots from the hub's NFS root; per-node adds cm.node and 
   const n7 = renderCmdline(map, netbootSettings({ overlays: true }), 7);
   assert.deepEqual(n7.split("\n").length, 2); // one line
   assert.match(n7, / cm\.node=7 cm\.overlay=10\.42\.0\.250:\/pxe\/overlay\/node07\n$/);
-  assert.match(n7, /^console=serial0,115200 console=tty1 root=\/dev\/nfs /);
+  assert.match(n7, /^console=serial0,115200 console=tty1 net.ifnames=0 root=\/dev\/nfs /);
   assert.throws(() => renderCmdline(map, settings, 61), /does not exist/);
 });
 
@@ -233,8 +233,8 @@ Deno.test("boot.ipxe loads vmlinuz and initrd.img over TFTP with the cmdline.txt
   const shared = renderIpxeScript(map, settings).split("\n");
   assert.equal(shared[0], "#!ipxe");
   assert.deepEqual(shared.slice(2), [
-    "kernel tftp://10.42.0.250/vmlinuz initrd=initrd.img console=ttyS0,115200 root=/dev/nfs " +
-    "nfsroot=10.42.0.250:/pxe/root,vers=3,tcp ro ip=dhcp rootwait",
+    "kernel tftp://10.42.0.250/vmlinuz initrd=initrd.img console=ttyS0,115200 net.ifnames=0 " +
+    "root=/dev/nfs nfsroot=10.42.0.250:/pxe/root,vers=3,tcp ro ip=dhcp rootwait",
     "initrd tftp://10.42.0.250/initrd.img",
     "boot",
     "",

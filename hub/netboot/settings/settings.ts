@@ -98,7 +98,11 @@ export interface NetbootSettings {
   mode: "auto" | "live" | "dry";
   /** Directory dry mode renders into. */
   dryDir: string;
-  /** Extra kernel command-line arguments before ours (console etc.) in cmdline.txt (Pis). */
+  /**
+   * Extra kernel command-line arguments before ours (console etc.) in cmdline.txt (Pis).
+   * `net.ifnames=0` keeps the NIC `eth0` (Debian's kernel would name it `end0` on a Pi 4,
+   * `ens3` under QEMU), where the agent reads the MAC it reports.
+   */
   cmdlinePrefix: string;
   /** The same for boot.ipxe (x86 and virtual nodes booted by iPXE). */
   ipxeCmdlinePrefix: string;
@@ -124,8 +128,8 @@ export const DEFAULT_NETBOOT_SETTINGS: NetbootSettings = {
   dnsmasqBinary: "dnsmasq",
   mode: "auto",
   dryDir: ".data/netboot",
-  cmdlinePrefix: "console=serial0,115200 console=tty1",
-  ipxeCmdlinePrefix: "console=ttyS0,115200",
+  cmdlinePrefix: "console=serial0,115200 console=tty1 net.ifnames=0",
+  ipxeCmdlinePrefix: "console=ttyS0,115200 net.ifnames=0",
   paths: {
     configDir: "/etc/cluster-module/netboot",
     tftpRoot: "/pxe/boot",
