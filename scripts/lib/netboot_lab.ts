@@ -39,8 +39,12 @@ export interface LabOptions {
   memoryMiB?: number;
   /** Extra flags for the hub. */
   hubArgs?: string[];
-  /** Address the hub listens on inside the namespace (default 10.42.0.250). */
-  hubHost?: string;
+  /**
+   * Also reach the hub from the host: a veth pair, host end 10.43.0.1/30 named `hostVeth`,
+   * namespace end 10.43.0.2, and the hub listens on every address of the namespace; the
+   * dashboard is then http://10.43.0.2:4242/ on this machine (`deno task demo:netboot`).
+   */
+  hostVeth?: string;
   /**
    * Test instrumentation in the image copy: the agent also logs to the serial console, and a
    * oneshot unit prints the guest's root mount and kernel command line there.
@@ -101,9 +105,9 @@ export class NetbootLab {
     this.o = o;
   }
 
-  /** The hub's URL inside the namespace. */
+  /** The hub's URL inside the namespace (what the guests use too). */
   get hubUrl(): string {
-    return `http://${this.o.hubHost ?? HUB_IP}:4242`;
+    return `http://${HUB_IP}:4242`;
   }
 
   /** Where guest `node`'s serial console is logged. */
@@ -192,6 +196,16 @@ export class NetbootLab {
       await inNs(["ip", "link", "set", `cmtap${n}`, "up"]);
     }
 
+    if (this.o.hostVeth) {
+      const peer = `${this.o.hostVeth}n`.slice(0, 15);
+      await must("ip", ["link", "add", this.o.hostVeth, "type", "veth", "peer", "name", peer]);
+      await must("ip", ["link", "set", peer, "netns", ns]);
+      await must("ip", ["addr", "add", "10.43.0.1/30", "dev", this.o.hostVeth]);
+      await must("ip", ["link", "set", this.o.hostVeth, "up"]);
+      await inNs(["ip", "addr", "add", "10.43.0.2/30", "dev", peer]);
+      await inNs(["ip", "link", "set", peer, "up"]);
+    }
+
     const netboot = {
       clusterInterface: BRIDGE,
       uplinkInterface: "cmnouplink0",
@@ -248,7 +262,7 @@ export class NetbootLab {
         "--allow-all",
         `${PROJ}/hub/main.ts`,
         "--host",
-        this.o.hubHost ?? HUB_IP,
+        this.o.hostVeth ? "0.0.0.0" : HUB_IP,
         "--port",
         "4242",
         "--data-dir",
@@ -360,6 +374,8 @@ export class NetbootLab {
       }
     }
     await run("sh", [`${PROJ}/scripts/netboot/netns-teardown.sh`, this.o.ns]);
+    // the host end of the demo's veth goes with its peer; make sure
+    if (this.o.hostVeth) await run("ip", ["link", "del", this.o.hostVeth]);
     try {
       this.#hubLog?.close();
     } catch { /* closed */ }
