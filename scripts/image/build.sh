@@ -9,7 +9,8 @@
 # OUT that finished (OUT/.ready) is reused without building. Needs root and mmdebstrap.
 #   amd64 (host): virtual nodes under QEMU; boots vmlinuz + initrd.img via iPXE (boot.ipxe).
 #   arm64: real Pis; raspi-firmware (bootcode.bin, start*.elf, fixup*.dat), linux-image-arm64
-#          with its Broadcom DTBs, config.txt; needs binfmt + qemu-user (docs/netboot.md).
+#          with its Broadcom DTBs; the hub renders config.txt (configTxt) and cmdline.txt;
+#          needs binfmt + qemu-user (docs/netboot.md).
 # In both: read-only root (tmpfs /tmp, /var/tmp, /var/log), the per-node overlay unit
 # (cm-overlay), the gpio group, initramfs for an NFS root (BOOT=nfs). The agent is not part of
 # the cached image: install it with scripts/agent/install-agent.sh --root OUT/pxe/root
@@ -92,16 +93,7 @@ if [ "$ARCH" = arm64 ]; then
   cp "$ROOT"/usr/lib/linux-image-*/broadcom/bcm27*.dtb "$B/"
   mkdir -p "$B/overlays"
   cp -r "$ROOT"/usr/lib/linux-image-*/overlays/. "$B/overlays/" 2>/dev/null || true
-  # cmdline.txt is written by the hub (cm netboot apply); config.txt loads Debian's kernel.
-  cat >"$B/config.txt" <<'CFG'
-# clyde (Debian arm64), built by scripts/image/build.sh
-arm_64bit=1
-kernel=vmlinuz
-initramfs initrd.img followkernel
-enable_uart=1
-dtoverlay=disable-wifi
-dtoverlay=disable-bt
-CFG
+  # config.txt and cmdline.txt are rendered by the hub (netboot settings "configTxt": true).
 fi
 echo "$ARCH $SUITE built $(date -u +%FT%TZ) in $(($(date +%s) - T0)) s" >"$OUT/.ready"
 echo "image: done in $(($(date +%s) - T0)) s: $(du -sh "$OUT" | cut -f1)" >&2

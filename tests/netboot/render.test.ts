@@ -354,3 +354,20 @@ Deno.test("ganesha.conf: root read-only to the subnet, each overlay read-write t
   assert.deepEqual(names("kernel"), ["nfs/cluster-module.exports"]);
   assert.deepEqual(names("ganesha"), ["nfs/ganesha.conf"]);
 });
+
+Deno.test("config.txt (configTxt: true) loads the Debian kernel and initramfs; off by default", () => {
+  const files = (configTxt: boolean) =>
+    renderNetbootFiles(map, netbootSettings({ configTxt }), new Map());
+  assert.equal(files(false).find((f) => f.name === "boot/config.txt"), undefined);
+  const f = files(true).find((f) => f.name === "boot/config.txt")!;
+  assert.equal(f.path, "/pxe/boot/config.txt");
+  const lines = f.content.split("\n").filter((l) => l && !l.startsWith("#"));
+  assert.deepEqual(lines, [
+    "arm_64bit=1",
+    "kernel=vmlinuz",
+    "initramfs initrd.img followkernel",
+    "enable_uart=1",
+    "dtoverlay=disable-wifi",
+    "dtoverlay=disable-bt",
+  ]);
+});

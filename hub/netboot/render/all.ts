@@ -15,7 +15,7 @@ import {
 } from "./dnsmasq.ts";
 import { renderExports, renderGaneshaConf } from "./nfs.ts";
 import { renderRulesV4, renderSysctl } from "./nat.ts";
-import { renderCmdline, renderIpxeScript } from "./cmdline.ts";
+import { renderCmdline, renderConfigTxt, renderIpxeScript } from "./cmdline.ts";
 import { renderHostapd, renderWpaSupplicant } from "./wifi.ts";
 import { overlayBays } from "./overlays.ts";
 
@@ -131,6 +131,15 @@ export function renderNetbootFiles(
       reload: "none",
     },
   ];
+  if (s.configTxt) {
+    files.push({
+      name: "boot/config.txt",
+      path: `${s.paths.tftpRoot}/config.txt`,
+      content: renderConfigTxt(map, s),
+      mode: 0o644,
+      reload: "none",
+    });
+  }
   if (s.overlays) {
     for (const bay of overlayBays(map)) {
       files.push({

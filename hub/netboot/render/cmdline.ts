@@ -1,7 +1,7 @@
 /**
- * The nodes' kernel command line for an NFS root served by the hub: `cmdline.txt` for the
- * Raspberry Pi firmware, and `boot.ipxe` (an iPXE script with the same arguments) for x86 and
- * virtual nodes.
+ * What the nodes boot: `cmdline.txt` (the kernel command line for an NFS root) and, for the
+ * Debian image, `config.txt` for the Raspberry Pi firmware; `boot.ipxe` (an iPXE script with
+ * the same arguments) for x86 and virtual nodes.
  */
 import type { NodeMap } from "../../../shared/node_map.ts";
 import { bayOf } from "../../../shared/node_map.ts";
@@ -62,6 +62,26 @@ export function renderIpxeScript(map: NodeMap, s: NetbootSettings, node?: number
     `kernel ${tftp}/${IPXE_KERNEL} initrd=${IPXE_INITRD} ${args.join(" ")}`,
     `initrd ${tftp}/${IPXE_INITRD}`,
     "boot",
+    "",
+  ].join("\n");
+}
+
+/**
+ * `config.txt` for the Debian arm64 image of scripts/image/ (`configTxt: true`): 64-bit mode,
+ * Debian's kernel and initramfs (copied to the TFTP root as `vmlinuz` and `initrd.img`), the
+ * UART for the serial console, WiFi and Bluetooth off (the guide's default for the LAN bays).
+ */
+export function renderConfigTxt(map: NodeMap, s: NetbootSettings): string {
+  validateSettings(map, s);
+  return [
+    generatedHeader(),
+    "# Raspberry Pi firmware settings for the Debian image (scripts/image/build.sh --arch arm64).",
+    "arm_64bit=1",
+    `kernel=${IPXE_KERNEL}`,
+    `initramfs ${IPXE_INITRD} followkernel`,
+    "enable_uart=1",
+    "dtoverlay=disable-wifi",
+    "dtoverlay=disable-bt",
     "",
   ].join("\n");
 }

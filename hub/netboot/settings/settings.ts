@@ -106,6 +106,12 @@ export interface NetbootSettings {
   cmdlinePrefix: string;
   /** The same for boot.ipxe (x86 and virtual nodes booted by iPXE). */
   ipxeCmdlinePrefix: string;
+  /**
+   * Also write `config.txt` into the TFTP root, for the Debian arm64 image built by
+   * scripts/image/ (its firmware loads `vmlinuz` and `initrd.img`). Off by default: a root
+   * copied from Raspberry Pi OS brings its own config.txt, which must not be replaced.
+   */
+  configTxt: boolean;
   paths: NetbootPaths;
   wifi: WifiSettings;
 }
@@ -130,6 +136,7 @@ export const DEFAULT_NETBOOT_SETTINGS: NetbootSettings = {
   dryDir: ".data/netboot",
   cmdlinePrefix: "console=serial0,115200 console=tty1 net.ifnames=0",
   ipxeCmdlinePrefix: "console=ttyS0,115200 net.ifnames=0",
+  configTxt: false,
   paths: {
     configDir: "/etc/cluster-module/netboot",
     tftpRoot: "/pxe/boot",

@@ -30,6 +30,7 @@ export const NetbootSettingsFile = z.strictObject({
   mode: z.enum(["auto", "live", "dry"]),
   cmdlinePrefix: z.string(),
   ipxeCmdlinePrefix: z.string(),
+  configTxt: z.boolean(),
   paths: z.strictObject({
     configDir: z.string(),
     tftpRoot: z.string(),
