@@ -9,6 +9,7 @@ import { type Clock, realClock } from "../shared/clock.ts";
 import type { NodeMap } from "../shared/node_map.ts";
 import { type LoadedSecret, loadOrCreateSecret } from "./auth/secrets.ts";
 import { AgentIngest } from "./cluster/agent_ingest.ts";
+import { LastSeenKeeper } from "./cluster/last_seen.ts";
 import { NodeSettings } from "./cluster/node_settings.ts";
 import { NodeStatusReader } from "./cluster/node_status.ts";
 import { NodeTracker } from "./cluster/node_tracker.ts";
@@ -48,6 +49,8 @@ export interface HubOverrides {
   shutdownGraceMs?: number;
   /** Bootstrap and self-test timings (default: the vendor's, scaled by settings.timeScale). */
   timings?: BootstrapTimings;
+  /** How often last-heard times are written (default LAST_SEEN_FLUSH_MS). */
+  lastSeenFlushMs?: number;
 }
 
 /** A built hub: its services, each one small and keeping its dependencies to itself. */
@@ -70,6 +73,8 @@ export interface Hub {
   jobs: JobRunner;
   events: EventLog;
   tracker: NodeTracker;
+  /** Stores when each bay was last heard, and restores it at start. */
+  lastSeen: LastSeenKeeper;
   store: Store;
   app: Hono;
   token: LoadedSecret;
@@ -93,6 +98,13 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
   const power = overrides.power ??
     new SimulatedModule({ nodeCount: settings.nodeCount, clock });
   const tracker = new NodeTracker(settings.nodeCount, events, clock, settings.lostAfterMs);
+  const lastSeen = new LastSeenKeeper({
+    store,
+    tracker,
+    clock,
+    nodeCount: settings.nodeCount,
+    flushEveryMs: overrides.lastSeenFlushMs,
+  });
   const sequencer = new PowerSequencer(power, map, tracker, events, clock, overrides.sequencer);
   const jobs = new JobRunner(store, events, clock);
   const timings = overrides.timings ?? scaleTimings(VENDOR_TIMINGS, settings.timeScale ?? 1);
@@ -168,11 +180,13 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
     jobs,
     events,
     tracker,
+    lastSeen,
     store,
     app,
     token,
     agentKey,
     async start() {
+      lastSeen.start();
       bootstrap.recoverInterrupted();
       await powerControl.start();
       await netboot.start();
@@ -184,6 +198,7 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
       await netboot.stop();
       await jobs.shutdown(overrides.shutdownGraceMs ?? SHUTDOWN_GRACE_MS);
       tracker.close();
+      await lastSeen.close();
       events.close();
       await power.close();
       store.close();

@@ -1,7 +1,8 @@
 /**
- * `deno task docs:screenshot`: renders docs/dashboard.png from a live virtual cluster: a
- * bootstrap of the LAN bays (the vendor's 1-16,23,30-60), node 7 identifying, bus 8 switched
- * off, one agent crashed (lost). Needs Debian's /usr/bin/chromium (scripts/install-chromium.sh).
+ * `deno task docs:screenshot`: renders docs/dashboard.png (1330×760) and, beside it,
+ * dashboard-phone.png (a phone, 420 px wide) from a live virtual cluster: a bootstrap of the LAN
+ * bays (the vendor's 1-16,23,30-60), node 7 identifying, bus 8 switched off, one agent crashed
+ * (lost). Needs Debian's /usr/bin/chromium (scripts/install-chromium.sh).
  */
 import { launchChromium } from "./lib/chromium.ts";
 import { startVirtualHub } from "./lib/virtual_hub.ts";
@@ -24,6 +25,12 @@ try {
     await page.waitForTimeout(2500);
     await page.screenshot({ path: out });
     console.log(`wrote ${out}`);
+    const phoneOut = out.replace(/\.png$/, "-phone.png");
+    const phone = await browser.newPage({ viewport: { width: 420, height: 900 } });
+    await phone.goto(`${v.url}/`);
+    await phone.waitForTimeout(2500);
+    await phone.screenshot({ path: phoneOut });
+    console.log(`wrote ${phoneOut}`);
   } finally {
     await browser.close();
   }

@@ -3,7 +3,8 @@
 # Chromium (dashboard test), dnsmasq/busybox/iproute2/iptables (netboot netns test), rpcbind,
 # nfs-ganesha and mmdebstrap (netboot NFS test, image builder, netboot end-to-end), dash and
 # busybox (the Zero W sh agent), gcc + linux-libc-dev (GPIO uAPI layout check), curl, and for
-# the kernel suite (scripts/kernel-lab/) qemu-system-x86, make, xz-utils and util-linux.
+# the kernel suite (scripts/kernel-lab/) qemu-system-x86, make, xz-utils and util-linux, and
+# bsdutils' `script` (a pseudo-terminal for the test of `cm`'s progress on a terminal).
 # Run by `deno task test` before the tests. Idempotent and quiet when everything is there;
 # without root or apt it only says what is missing (those tests then skip with a message,
 # or fail where CI=true demands them).
@@ -27,6 +28,7 @@ have qemu-system-x86_64 || missing="$missing qemu-system-x86"
 have make || missing="$missing make"
 have xz || missing="$missing xz-utils"
 have unshare || missing="$missing util-linux"
+have script || missing="$missing bsdutils"
 
 [ -z "$missing" ] && exit 0
 

@@ -164,8 +164,9 @@ export const NodeStatus = z.strictObject({
   ledRequested: RequestedLedMode.nullable(),
   lastHeartbeatAt: z.number().int().nullable(),
   /**
-   * The last heartbeat the hub has seen from this bay since it started, kept when the node goes
-   * off (`lastHeartbeatAt` is cleared then): null only for a bay whose agent never reported.
+   * The last heartbeat the hub has seen from this bay, kept when the node goes off
+   * (`lastHeartbeatAt` is cleared then) and across hub restarts (stored): null only for a bay
+   * whose agent never reported.
    */
   lastSeenAt: z.number().int().nullable(),
   agent: AgentReport.nullable(),
@@ -200,8 +201,13 @@ export const Job = z.strictObject({
   progress: z.strictObject({
     done: z.number().int(),
     total: z.number().int(),
-    /** The latest step, e.g. "bootstrap: self_test". */
+    /** The latest step, e.g. "fabric: waiting for the switch". */
     note: z.string().optional(),
+    /**
+     * For a step that waits for a known time (the bootstrap's stages): ms left as of this
+     * answer. Counted by the hub when it answers, so a reader needs no clock in step with it.
+     */
+    remainingMs: z.number().int().nonnegative().optional(),
   }),
   createdAt: z.number().int(),
   finishedAt: z.number().int().nullable(),

@@ -1,5 +1,6 @@
 /** The shape of one CLI verb; each verb lives in its own module and is listed in `main.ts`. */
 import type { ApiClient } from "./api_client.ts";
+import type { Terminal } from "./progress_line.ts";
 
 /** What a verb gets to work with. */
 export interface CliContext {
@@ -12,6 +13,8 @@ export interface CliContext {
   out(line: string): void;
   /** Writes a line to stderr (progress, warnings). */
   err(line: string): void;
+  /** stderr when it is a terminal: progress is redrawn in place there. Unset: line output. */
+  terminal?: Terminal;
   /** false: do not install a Ctrl-C handler (in-process use, tests). Default true. */
   interactive?: boolean;
 }

@@ -1,10 +1,22 @@
 /** Renders `cm status`: one line per bay, grouped by BitBar bus. */
 import type { NodeStatus } from "../../shared/schemas.ts";
 
-function age(ms: number | null, now: number): string {
-  if (ms === null) return "-";
+function age(ms: number, now: number): string {
   const s = Math.max(0, (now - ms) / 1000);
-  return s < 60 ? `${s.toFixed(1)}s` : `${Math.round(s / 60)}m`;
+  if (s < 60) return `${s.toFixed(1)}s`;
+  if (s < 3600) return `${Math.round(s / 60)}m`;
+  if (s < 86_400) return `${Math.round(s / 3600)}h`;
+  return `${Math.round(s / 86_400)}d`;
+}
+
+/**
+ * The HEARTBEAT column: the age of the current heartbeat; for a node without one (off, or not
+ * up yet) that was heard before, even before a hub restart, `last 12m`; `-` if never heard.
+ */
+function heartbeat(n: NodeStatus, now: number): string {
+  if (n.lastHeartbeatAt !== null) return age(n.lastHeartbeatAt, now);
+  if (n.lastSeenAt !== null) return `last ${age(n.lastSeenAt, now)}`;
+  return "-";
 }
 
 /** A readable table of the bays. */
@@ -33,7 +45,7 @@ export function formatStatus(nodes: readonly NodeStatus[], now = Date.now()): st
         (power + (n.enabled ? "" : " (x)")).padEnd(11),
         n.lifecycle.padEnd(9),
         (n.agent?.led ?? n.ledRequested ?? "-").padEnd(9),
-        age(n.lastHeartbeatAt, now),
+        heartbeat(n, now),
       ].join(" "),
     );
   }

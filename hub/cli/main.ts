@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { ClusterError } from "../../shared/errors.ts";
 import { ApiClient } from "./api_client.ts";
 import type { CliCommand, CliContext } from "./command.ts";
+import { stderrTerminal, type Terminal } from "./progress_line.ts";
 import { debugledCommand } from "./verbs/debugled.ts";
 import { cancelCommand, jobCommand } from "./verbs/jobs.ts";
 import { powerallCommand, powerCommand } from "./verbs/power.ts";
@@ -89,9 +90,10 @@ function readToken(env: (n: string) => string | undefined): { token?: string; fr
 /** Runs the CLI; returns the exit code (0 ok, 1 failed operation, 2 usage error). */
 export async function runCli(
   argv: string[],
-  io: { out(l: string): void; err(l: string): void } = {
+  io: { out(l: string): void; err(l: string): void; terminal?: Terminal } = {
     out: (l) => console.log(l),
     err: (l) => console.error(l),
+    terminal: stderrTerminal(),
   },
   env: (n: string) => string | undefined = (n) => Deno.env.get(n),
   /** True when run as the `cm` program: Ctrl-C then cancels the job being followed. */
@@ -124,6 +126,7 @@ export async function runCli(
     json: parsed.json,
     out: io.out,
     err: io.err,
+    terminal: io.terminal,
     interactive,
   };
   try {

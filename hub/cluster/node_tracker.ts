@@ -16,7 +16,10 @@ export interface NodeRuntime {
   fault: string | null;
   poweredOnAt: number | null;
   lastHeartbeatAt: number | null;
-  /** The last heartbeat ever seen from this bay (kept when the node goes off). */
+  /**
+   * The last heartbeat ever seen from this bay (kept when the node goes off; restored from the
+   * store at start, so a node that ran before a hub restart is not shown as never heard).
+   */
   lastSeenAt: number | null;
   agent: AgentReport | null;
   lifecycle: Lifecycle;
@@ -71,6 +74,12 @@ export class NodeTracker {
     n.offSince = actual === "off" ? this.#clock.now() : null;
     n.mismatchTold = false;
     n.lifecycle = this.#derive(n);
+  }
+
+  /** Restores when a bay was last heard before this hub started (a newer heartbeat wins). */
+  restoreLastSeen(id: number, at: number): void {
+    const n = this.#nodes[id - 1];
+    if (n && (n.lastSeenAt === null || n.lastSeenAt < at)) n.lastSeenAt = at;
   }
 
   /** Marks the start of a power operation. */

@@ -14,8 +14,13 @@ export interface JobHandle {
   readonly id: string;
   /** Aborted when someone asks to cancel the job; long work checks it between steps. */
   readonly signal: AbortSignal;
-  /** Sets progress; `message` goes into the job_progress event. */
-  progress(done: number, total?: number, message?: string): void;
+  /**
+   * Sets progress; `message` is the job's note and goes into the job_progress event.
+   * `deadlineAt` (hub clock, ms) is when the current step is due to end, for a step that waits
+   * (e.g. the bootstrap's fabric stage): readers get it as `progress.remainingMs`. Each call
+   * replaces it; leave it out for a step without one.
+   */
+  progress(done: number, total?: number, message?: string, deadlineAt?: number): void;
 }
 
 /** The abort reason of a job stopped because the hub is shutting down (not on request). */
@@ -41,7 +46,16 @@ export class JobRunner {
   readonly #store: Store;
   readonly #events: EventLog;
   readonly #clock: Clock;
-  readonly #live = new Map<string, { job: Job; done: Promise<Job>; cancel: AbortController }>();
+  readonly #live = new Map<
+    string,
+    {
+      job: Job;
+      done: Promise<Job>;
+      cancel: AbortController;
+      /** When the current step is due to end (hub clock), if it waits. */
+      deadlineAt: () => number | undefined;
+    }
+  >();
   #closed = false;
   /** Jobs started since the hub started, per kind and final state (for metrics). */
   readonly finished = new Map<string, number>();
@@ -105,16 +119,18 @@ export class JobRunner {
       total,
     });
     let lastSaved = 0;
+    let stepDeadline: number | undefined;
     const cancel = new AbortController();
     const handle: JobHandle = {
       id,
       signal: cancel.signal,
-      progress: (done, newTotal, message) => {
+      progress: (done, newTotal, message, deadlineAt) => {
         job.progress = {
           done,
           total: newTotal ?? job.progress.total,
           ...(message ? { note: message } : {}),
         };
+        stepDeadline = deadlineAt;
         if (this.#closed) return;
         const t = this.#clock.now();
         // Store at most every 200 ms; events for every step (they are the progress bar).
@@ -132,6 +148,10 @@ export class JobRunner {
             state: "running",
             done,
             total: job.progress.total,
+            ...(message ? { note: message } : {}),
+            ...(deadlineAt === undefined
+              ? {}
+              : { remainingMs: Math.max(0, Math.round(deadlineAt - t)) }),
           },
         );
       },
@@ -164,14 +184,21 @@ export class JobRunner {
       );
       return { ...job };
     })();
-    this.#live.set(id, { job, done, cancel });
-    return { ...job };
+    this.#live.set(id, { job, done, cancel, deadlineAt: () => stepDeadline });
+    return this.get(id);
   }
 
-  /** A job by id (live or stored). */
+  /** A job by id (live or stored); a live one with a step deadline says how long is left. */
   get(id: string): Job {
     const live = this.#live.get(id);
-    if (live) return { ...live.job, progress: { ...live.job.progress } };
+    if (live) {
+      const progress = { ...live.job.progress };
+      const deadlineAt = live.deadlineAt();
+      if (deadlineAt !== undefined) {
+        progress.remainingMs = Math.max(0, Math.round(deadlineAt - this.#clock.now()));
+      }
+      return { ...live.job, progress };
+    }
     const stored = this.#store.job(id);
     if (!stored) throw new ClusterError("not_found", `no job with id "${id}"`);
     return stored;
@@ -187,7 +214,7 @@ export class JobRunner {
 
   /** The newest jobs, newest first. */
   list(limit = 50): Job[] {
-    return this.#store.jobs(limit).map((j) => this.#live.get(j.id)?.job ?? j);
+    return this.#store.jobs(limit).map((j) => this.#live.has(j.id) ? this.get(j.id) : j);
   }
 
   /**

@@ -39,6 +39,10 @@ CREATE TABLE IF NOT EXISTS meta (
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS last_seen (
+  node INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL
+);
 `;
 
 /** The row every store of the hub carries from its creation: how a damaged file is told. */
@@ -313,6 +317,30 @@ export class SqliteStore implements Store {
       "SELECT body FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT ?",
     ).all(limit) as unknown as { body: string }[];
     return rows.map((r) => JSON.parse(r.body));
+  }
+
+  lastSeen(): Map<number, number> {
+    const rows = this.#db.prepare("SELECT node, at FROM last_seen").all() as unknown as {
+      node: number;
+      at: number;
+    }[];
+    return new Map(rows.map((r) => [r.node, r.at]));
+  }
+
+  saveLastSeen(seen: ReadonlyMap<number, number>): void {
+    if (seen.size === 0) return;
+    const put = this.#db.prepare(
+      `INSERT INTO last_seen (node, at) VALUES (?, ?)
+       ON CONFLICT(node) DO UPDATE SET at = excluded.at`,
+    );
+    this.#db.exec("BEGIN");
+    try {
+      for (const [node, at] of seen) put.run(node, Math.round(at));
+      this.#db.exec("COMMIT");
+    } catch (e) {
+      this.#db.exec("ROLLBACK");
+      throw e;
+    }
   }
 
   getSetting<T>(key: string): T | undefined {

@@ -1,6 +1,7 @@
 /**
  * The `Store` seam: everything the hub must not lose on restart — desired power per node,
- * requested LED modes, learned MACs, the event log, jobs and small settings.
+ * requested LED modes, learned MACs, when each node was last heard, the event log, jobs and
+ * small settings.
  */
 import type {
   ClusterEvent,
@@ -51,6 +52,10 @@ export interface Store {
   jobs(limit: number): Job[];
   /** Jobs stored as running or queued, whatever their age. */
   unfinishedJobs(): Job[];
+  /** When each bay's agent was last heard (hub time, ms), for the bays ever heard. */
+  lastSeen(): Map<number, number>;
+  /** Records last-heard times (node → ms), all in one transaction. */
+  saveLastSeen(seen: ReadonlyMap<number, number>): void;
   /** Reads a small JSON setting. */
   getSetting<T>(key: string): T | undefined;
   /** Writes a small JSON setting. */

@@ -243,3 +243,30 @@ Deno.test("cm testall cancelled mid-run says so and lists the untested nodes, no
     await Deno.remove(t.dataDir, { recursive: true });
   }
 });
+
+Deno.test("cm bootstrap cancelled in its first stage says 'bootstrap cancelled' and the stage, not 'failed'", async () => {
+  const t = await serveTestHub({
+    overrides: { timings: { ...scaleTimings(VENDOR_TIMINGS, 0.001), fabricMs: 10_000 } },
+  });
+  try {
+    const cancelling = (async () => {
+      for (;;) {
+        const job = t.hub.jobs.list().find((j) => j.kind === "bootstrap");
+        if (job) {
+          await t.call("POST", `/api/v1/jobs/${job.id}/cancel`);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+    const r = await cm(t, ["bootstrap"]);
+    await cancelling;
+    assert.equal(r.code, 1, r.err);
+    assert.match(r.out, /^bootstrap cancelled$/m);
+    assert.doesNotMatch(r.out, /bootstrap failed/);
+    assert.match(r.err, /error: the bootstrap \(in stage [a-z ]+\) was cancelled on request/);
+  } finally {
+    await t.close();
+    await Deno.remove(t.dataDir, { recursive: true });
+  }
+});

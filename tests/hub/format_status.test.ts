@@ -183,3 +183,25 @@ Deno.test("formatStatus: a partial list groups only the buses present", () => {
   const empty = formatStatus([], NOW).split("\n");
   assert.equal(empty.at(-1), "0 on, 0 running, 0 lost, 0 fault of 0");
 });
+
+Deno.test("formatStatus: a node without a current heartbeat that was heard before shows when", () => {
+  const nodes = [
+    status(1, { lastSeenAt: NOW - 12 * 60_000 }),
+    status(2, { lastSeenAt: NOW - 5 * 3600_000 }),
+    status(3, { lastSeenAt: NOW - 3 * 86_400_000 }),
+    status(4),
+    status(5, {
+      ...powered("on", "on", "running"),
+      lastHeartbeatAt: NOW - 900,
+      lastSeenAt: NOW - 900,
+    }),
+  ];
+  const text = formatStatus(nodes, NOW);
+  const header = text.split("\n")[0];
+  const column = (id: number) => lineOf(text, id).slice(header.indexOf("HEARTBEAT"));
+  assert.equal(column(1), "last 12m");
+  assert.equal(column(2), "last 5h");
+  assert.equal(column(3), "last 3d");
+  assert.equal(column(4), "-", "never heard");
+  assert.equal(column(5), "0.9s", "a current heartbeat shows its age alone");
+});

@@ -1,4 +1,4 @@
-/** A node that ran and went off keeps the time it was last heard (`lastSeenAt`). */
+/** A node that ran keeps the time it was last heard (`lastSeenAt`): when it goes off, and across a hub restart. */
 import assert from "node:assert/strict";
 import { NodeStatus } from "../../shared/schemas.ts";
 import { sendHeartbeat } from "../live/live_support.ts";
@@ -19,6 +19,50 @@ Deno.test("lastSeenAt: kept when the node goes off (lastHeartbeatAt is cleared);
     const off = await node(3);
     assert.equal(off.lastHeartbeatAt, null, "an off node has no current heartbeat");
     assert.equal(off.lastSeenAt, up.lastHeartbeatAt, "but the hub remembers when it last ran");
+  } finally {
+    await t.close();
+    await Deno.remove(t.dataDir, { recursive: true });
+  }
+});
+
+Deno.test("lastSeenAt: survives a hub restart on the same data dir (REST view)", async () => {
+  const first = await startTestHub();
+  const dir = first.dataDir;
+  try {
+    await first.hub.jobs.wait(first.hub.powerControl.power([4], "on").id);
+    await sendHeartbeat(first, 4);
+    const heard = NodeStatus.parse(await (await first.call("GET", "/api/v1/nodes/4")).json())
+      .lastSeenAt;
+    assert.ok(heard !== null);
+    await first.close();
+
+    const second = await startTestHub({ dataDir: dir });
+    try {
+      const n = NodeStatus.parse(await (await second.call("GET", "/api/v1/nodes/4")).json());
+      assert.equal(n.lastHeartbeatAt, null, "no heartbeat since this hub started");
+      assert.equal(n.lastSeenAt, heard, "but the time it was last heard is kept");
+      const never = NodeStatus.parse(await (await second.call("GET", "/api/v1/nodes/5")).json());
+      assert.equal(never.lastSeenAt, null, "a bay never heard stays null");
+    } finally {
+      await second.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("lastSeenAt: written periodically, so a hub that dies without closing keeps it too", async () => {
+  const t = await startTestHub({ overrides: { lastSeenFlushMs: 50 } });
+  try {
+    await t.hub.jobs.wait(t.hub.powerControl.power([6], "on").id);
+    await sendHeartbeat(t, 6);
+    const heard = t.hub.tracker.get(6).lastSeenAt;
+    const deadline = Date.now() + 5_000;
+    while (t.hub.store.lastSeen().get(6) !== heard && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // Read back as a crashed hub's successor would: straight from the store, before any close.
+    assert.equal(t.hub.store.lastSeen().get(6), heard);
   } finally {
     await t.close();
     await Deno.remove(t.dataDir, { recursive: true });

@@ -240,3 +240,54 @@ Deno.test("cancel: a bootstrap stops between stages and is stored as failed, not
     const ok = await t.call("POST", "/api/v1/nodes/7/power", { state: "on" });
     assert.equal(ok.status, 200, "its nodes are released");
   }));
+
+Deno.test("bootstrap progress: the fabric stage says what it waits for and counts down", async () => {
+  const sim = new SimulatedModule({ nodeCount: 60, clock: realClock, settleMs: 0 });
+  const t = await startTestHub({
+    overrides: {
+      power: sim,
+      // Long enough that three reads 300 ms apart fall in the fabric stage on a loaded machine.
+      timings: { ...FAST, fabricMs: 3000 },
+      sequencer: { stepMs: 1, cycleOffMs: 1 },
+    },
+  });
+  try {
+    const started = Job.parse(await (await t.call("POST", "/api/v1/bootstrap", {})).json());
+    const seen: Job["progress"][] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await t.call("GET", `/api/v1/jobs/${started.id}`);
+      seen.push(Job.parse(await res.json()).progress);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    for (const p of seen) {
+      assert.equal(p.done, 0);
+      assert.equal(p.note, "fabric: waiting for the switch");
+    }
+    const left = seen.map((p) => p.remainingMs ?? -1);
+    assert.ok(left[0] <= 3000 && left[0] > 0, `counts from the stage's length: ${left}`);
+    assert.ok(left[2] < left[0] - 300, `and down: ${left}`);
+    const job = await t.hub.jobs.wait(started.id);
+    assert.equal(job.progress.remainingMs, undefined, "a finished job has nothing left to wait");
+    const stored = Job.parse(await (await t.call("GET", `/api/v1/jobs/${started.id}`)).json());
+    assert.equal(stored.progress.remainingMs, undefined);
+  } finally {
+    await t.close();
+    await Deno.remove(t.dataDir, { recursive: true });
+  }
+});
+
+Deno.test("activetest progress counts down to its timeout while it waits for heartbeats", () =>
+  withHub(async (t) => {
+    const res = await t.call("POST", "/api/v1/activetest", { nodes: "1-2", timeoutMs: 60_000 });
+    const started = Job.parse(await res.json());
+    await new Promise((r) => setTimeout(r, 300));
+    const p = Job.parse(await (await t.call("GET", `/api/v1/jobs/${started.id}`)).json()).progress;
+    assert.equal(p.note, "waiting for heartbeats");
+    assert.ok(
+      p.remainingMs !== undefined && p.remainingMs <= 59_700 && p.remainingMs > 50_000,
+      `${p.remainingMs}`,
+    );
+    await t.call("POST", `/api/v1/jobs/${started.id}/cancel`);
+    const job = await t.hub.jobs.wait(started.id);
+    assert.equal(job.errorCode, "cancelled");
+  }));

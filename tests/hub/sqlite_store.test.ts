@@ -297,3 +297,34 @@ Deno.test("SqliteStore: a WAL without its database is refused as damaged", async
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("SqliteStore: last-heard times persist; a store from before them gains the table", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "store_test_" });
+  const path = join(dir, "hub.sqlite");
+  try {
+    const s1 = new SqliteStore(path);
+    assert.deepEqual(s1.lastSeen(), new Map());
+    s1.saveLastSeen(new Map([[3, T0], [60, T0 + 5]]));
+    s1.saveLastSeen(new Map([[3, T0 + 1000.4]]));
+    s1.close();
+    const s2 = new SqliteStore(path);
+    assert.deepEqual(s2.lastSeen(), new Map([[3, T0 + 1000], [60, T0 + 5]]));
+    s2.close();
+
+    // A store written by a hub from before last-heard times were kept: no last_seen table.
+    const { DatabaseSync } = await import("node:sqlite");
+    const old = new DatabaseSync(path);
+    old.exec("DROP TABLE last_seen");
+    old.close();
+    const s3 = new SqliteStore(path);
+    try {
+      assert.deepEqual(s3.lastSeen(), new Map());
+      s3.saveLastSeen(new Map([[7, T0]]));
+      assert.deepEqual(s3.lastSeen(), new Map([[7, T0]]));
+    } finally {
+      s3.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -6,33 +6,11 @@
  */
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
-import { CHROMIUM_PATH as CHROMIUM, launchChromium } from "../../scripts/lib/chromium.ts";
+import { launchChromium } from "../../scripts/lib/chromium.ts";
+import { requireChromium, skipWithoutChromium } from "../support/chromium.ts";
 import { sendHeartbeat, type ServedHub, serveTestHub, waitFor } from "./live_support.ts";
 
 const ARTIFACTS = new URL("../../test-artifacts/", import.meta.url);
-const CI = Deno.env.get("CI") === "true";
-
-async function exists(path: string): Promise<boolean> {
-  return await Deno.stat(path).then(() => true, () => false);
-}
-
-/** Finds Chromium, installing it (as root) when missing. */
-async function ensureChromium(): Promise<string | null> {
-  if (await exists(CHROMIUM)) return null;
-  if (Deno.uid() === 0 || CI) {
-    const script = new URL("../../scripts/install-chromium.sh", import.meta.url).pathname;
-    const out = await new Deno.Command("sh", { args: [script], stdout: "piped", stderr: "piped" })
-      .output().catch((e) => ({ success: false, stderr: new TextEncoder().encode(String(e)) }));
-    if (out.success && await exists(CHROMIUM)) return null;
-    return `scripts/install-chromium.sh failed: ${
-      new TextDecoder().decode(out.stderr).slice(-400)
-    }`;
-  }
-  return `${CHROMIUM} is missing; run scripts/install-chromium.sh as root`;
-}
-
-const missing = await ensureChromium();
-if (missing && !CI) console.warn(`dashboard browser test SKIPPED: ${missing}`);
 
 /** The bit of the browser DOM the in-page functions use (Deno type-checks them without DOM). */
 interface DomElement {
@@ -91,11 +69,11 @@ function analyse(series: { t: number; lit: boolean[] }[], i: number) {
 Deno.test({
   name:
     "dashboard: 60 bays in rack geometry, power from the page, identify blinks fast, screenshot",
-  ignore: missing !== null && !CI,
+  ignore: skipWithoutChromium,
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
-    if (missing) throw new Error(`CI=true but Chromium is unavailable: ${missing}`);
+    requireChromium();
     const started = performance.now();
     const h: ServedHub = await serveTestHub();
     const browser = await launchChromium();

@@ -9,7 +9,7 @@ function printReport(out: (l: string) => void, job: Job): void {
   const result = job.result as { summary?: string; lines?: string[] } | undefined;
   for (const line of result?.lines ?? []) out(line);
   if (result?.summary) out(result.summary);
-  else out(`${job.kind} ${job.state}`);
+  else out(`${job.kind} ${job.errorCode === "cancelled" ? "cancelled" : job.state}`);
 }
 
 /** Builds a verb that POSTs to `path` (optionally with a node set) and follows the job. */

@@ -131,9 +131,11 @@ export async function runActiveTest(
 ): Promise<ActiveTestReport> {
   const { clock } = deps;
   const start = clock.now();
+  // The wait for heartbeats ends at the timeout at the latest: progress counts down to it.
   const watch = watchRunning(nodes, deps, (node, count) => {
-    job?.progress(count, nodes.length, `node ${node} up`);
+    job?.progress(count, nodes.length, `node ${node} up`, start + timeoutMs);
   });
+  job?.progress(watch.upAt.size, nodes.length, "waiting for heartbeats", start + timeoutMs);
   const poweredAt = new Map<number, number>();
   const errors = new Map<number, string>();
   try {

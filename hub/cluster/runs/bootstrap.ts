@@ -143,12 +143,22 @@ export function nodesToBoot(s: BootstrapState): number[] {
   return s.nodes.filter((n) => !failed.has(n));
 }
 
+/** A stage as people read it: "wait_heartbeats" → "wait heartbeats". */
+export function stageLabel(stage: BootstrapStage): string {
+  return stage.replaceAll("_", " ");
+}
+
+/** How long the self test of `nodeCount` nodes is expected to take, ms. */
+export function selfTestMs(t: SelfTestOptions, nodeCount: number): number {
+  return 2 * Math.max(0, nodeCount - 1) * t.stepMs + t.holdMs;
+}
+
 /** When each stage is expected to start, relative to the bootstrap's start (for progress and docs). */
 export function expectedTimeline(
   t: BootstrapTimings,
   nodeCount: number,
 ): { stage: BootstrapStage; atMs: number }[] {
-  const testMs = 2 * Math.max(0, nodeCount - 1) * t.selfTest.stepMs + t.selfTest.holdMs;
+  const testMs = selfTestMs(t.selfTest, nodeCount);
   const cp = t.fabricMs;
   const test = cp + t.controlPlaneMs;
   const boot = test + testMs + t.bootGapMs;

@@ -15,6 +15,8 @@ import {
   initialBootstrap,
   isFinal,
   nodesToBoot,
+  selfTestMs,
+  stageLabel,
   WORKING_STAGES,
 } from "./bootstrap.ts";
 import type { Clock } from "../../../shared/clock.ts";
@@ -104,9 +106,14 @@ export class BootstrapRunner {
 
   #save(s: BootstrapState, h: JobHandle): void {
     this.#d.store.setSetting(KEY, s);
+    this.#tell(s, h, stageLabel(s.stage));
+  }
+
+  /** Progress: the stage number, what it is doing, and when its wait ends (if it waits). */
+  #tell(s: BootstrapState, h: JobHandle, note: string, deadlineAt?: number): void {
     const index = WORKING_STAGES.indexOf(s.stage);
     const done = index === -1 ? WORKING_STAGES.length : index;
-    h.progress(done, WORKING_STAGES.length, s.stage.replace("_", " "));
+    h.progress(done, WORKING_STAGES.length, note, deadlineAt);
   }
 
   async #run(start: BootstrapState, h: JobHandle): Promise<BootstrapState> {
@@ -115,6 +122,13 @@ export class BootstrapRunner {
     const all = map.bays.map((b) => b.id);
     let s = start;
     this.#save(s, h);
+    const tell = (note: string, waitMs?: number) =>
+      this.#tell(
+        s,
+        h,
+        `${stageLabel(s.stage)}: ${note}`,
+        waitMs === undefined ? undefined : clock.now() + waitMs,
+      );
     const failed = () => s.stage === "failed";
     const step = (o: Parameters<typeof advance>[1]) => {
       s = advance(s, o, Math.round(clock.now()));
@@ -127,23 +141,29 @@ export class BootstrapRunner {
       const stopped = s.stage;
       s = { ...s, stage: "failed", stageAt: Math.round(clock.now()) };
       this.#d.store.setSetting(KEY, s);
-      throwIfCancelled(h.signal, `the bootstrap (in stage ${stopped.replace("_", " ")})`, s);
+      throwIfCancelled(h.signal, `the bootstrap (in stage ${stageLabel(stopped)})`, s);
     };
     // 1. Fabric: the switch boots; the control plane waits for it.
+    tell("waiting for the switch", t.fabricMs);
     await clock.sleep(t.fabricMs, h.signal);
     checkCancel();
     step({ stage: "fabric", ok: true });
     // 2. Control plane up: every node off.
+    tell(`switching all ${all.length} nodes off`);
     const off = await power.applyPower(all, "off");
+    tell("all nodes off, settling", t.controlPlaneMs);
     await clock.sleep(t.controlPlaneMs, h.signal);
     checkCancel();
     step({ stage: "control_plane", ok: off.every((r) => r.ok) });
     if (failed()) return s;
     // 3. Self test of the nodes to boot (it switches off what it switched on if cancelled).
+    const testEnds = clock.now() + selfTestMs(t.selfTest, s.nodes.length);
+    tell(`${s.nodes.length} nodes`, testEnds - clock.now());
     const report = await runSelfTest(s.nodes, { map, sequencer, clock }, t.selfTest, {
       id: h.id,
       signal: h.signal,
-      progress: () => {},
+      progress: (done, total, message) =>
+        tell(`${done}/${total ?? 0} steps, ${message ?? ""}`, Math.max(0, testEnds - clock.now())),
     }).catch((e) => {
       checkCancel();
       throw e;
@@ -154,19 +174,28 @@ export class BootstrapRunner {
     });
     if (failed()) return s;
     // 4. Boot every node that passed; 5. wait for their heartbeats.
+    const boot = nodesToBoot(s);
+    tell(`${boot.length} nodes to switch on`, t.bootGapMs);
     await clock.sleep(t.bootGapMs, h.signal);
     checkCancel();
-    const boot = nodesToBoot(s);
+    let heardUntil = 0;
+    const heard = (count: number) =>
+      tell(`${count}/${boot.length} up`, Math.max(0, heardUntil - clock.now()));
     const watch = watchRunning(boot, {
       events,
       clock,
       isRunning: (n) => tracker.get(n).lifecycle === "running",
+    }, (_node, count) => {
+      if (s.stage === "wait_heartbeats") heard(count);
     });
     try {
+      tell(`switching ${boot.length} nodes on`);
       const results = await power.applyPower(boot, "on");
       step({ stage: "boot", ok: results.some((r) => r.ok) });
       if (failed()) return s;
-      await watch.until(clock.now() + t.heartbeatTimeoutMs, h.signal);
+      heardUntil = clock.now() + t.heartbeatTimeoutMs;
+      heard(watch.upAt.size);
+      await watch.until(heardUntil, h.signal);
     } finally {
       watch.stop();
     }

@@ -90,19 +90,20 @@
     document.documentElement.style.setProperty("--buses", String(module.buses));
     head.replaceChildren();
     rack.replaceChildren();
-    for (let bus = 1; bus <= module.buses; bus++) {
-      head.append(el("div", "", bus === 1 ? "BitBar 1 · front" : `BitBar ${bus}`));
-    }
+    const busName = (bus) => bus === 1 ? "BitBar 1 · front" : `BitBar ${bus}`;
+    for (let bus = 1; bus <= module.buses; bus++) head.append(el("div", "", busName(bus)));
     for (let id = 1; id <= module.nodeCount; id++) {
       const bus = Math.ceil(id / module.slotsPerBus);
       const slot = ((id - 1) % module.slotsPerBus) + 1;
+      // On a narrow screen the rack reflows bus by bus, each under its own label (style.css).
+      if (slot === 1) rack.append(el("div", "bus-label", busName(bus)));
       const bay = el("button", "bay");
       bay.type = "button";
       bay.dataset.node = String(id);
       bay.dataset.bus = String(bus);
       bay.dataset.slot = String(slot);
-      bay.style.gridColumn = String(bus);
-      bay.style.gridRow = String(slot);
+      bay.style.setProperty("--bus", String(bus));
+      bay.style.setProperty("--slot", String(slot));
       const headRow = el("div", "bay-head");
       const led = el("span", "led");
       led.dataset.lit = "0";
@@ -255,13 +256,19 @@
         : 100;
       fill.style.width = `${pct}%`;
       bar.append(fill);
-      row.append(
-        el("span", "", `${j.kind} ${j.state}`),
-        bar,
-        el("span", "", `${j.done}/${j.total}`),
-      );
+      const label = `${j.kind} ${j.state}${j.note ? `: ${j.note}` : ""}${jobCountdown(j)}`;
+      const text = el("span", "job-label", label);
+      text.title = label;
+      row.append(text, bar, el("span", "", `${j.done}/${j.total}`));
       box.append(row);
     }
+  }
+
+  /** `, 23 s left` while a step waits for a known time (counted on from the event's figure). */
+  function jobCountdown(j) {
+    if (j.state !== "running" || j.remainingMs == null) return "";
+    const left = Math.max(0, j.remainingMs - (Date.now() - j.receivedAt));
+    return `, ${Math.ceil(left / 1000)} s left`;
   }
 
   function onJobEvent(ev) {
@@ -273,6 +280,10 @@
       state: d.state ?? prev.state,
       done: d.done ?? prev.done,
       total: d.total ?? prev.total,
+      // Each progress event says the step and, for a step that waits, how long is left.
+      note: d.state === "running" ? d.note ?? prev.note : undefined,
+      remainingMs: d.remainingMs,
+      receivedAt: Date.now(),
     });
     if (d.state === "succeeded" || d.state === "failed") {
       setTimeout(() => {
@@ -285,16 +296,55 @@
 
   // ---- live updates -------------------------------------------------------------------
 
+  // ---- reachability: stale data is greyed out, with the time it is from ------------------
+
+  /** Why the hub counts as unreachable now: "rest" (a refresh failed), "events" (stream down). */
+  const down = new Set();
+  let streamOpen = false;
+  /** When the data on the page was last fetched (browser clock, ms). */
+  let dataAt = null;
+
+  function hms(ms) {
+    const d = new Date(ms);
+    return [d.getHours(), d.getMinutes(), d.getSeconds()]
+      .map((v) => String(v).padStart(2, "0"))
+      .join(":");
+  }
+
+  function showReachability(detail = "") {
+    const stale = down.size > 0;
+    const banner = $("#stale");
+    banner.hidden = !stale;
+    banner.textContent = stale
+      ? `hub unreachable — data from ${dataAt === null ? "never" : hms(dataAt)}`
+      : "";
+    document.body.dataset.stale = String(stale);
+    if (stale) setConn("reconnecting", detail || "hub unreachable");
+    else setConn(streamOpen ? "live" : "connecting");
+  }
+
+  function markDown(what, detail) {
+    down.add(what);
+    showReachability(detail);
+  }
+
+  function markUp(what) {
+    const was = down.delete(what);
+    if (was || (what === "events" && $("#conn").dataset.state !== "live")) showReachability();
+  }
+
   async function refresh() {
     try {
       const list = await api("GET", "/nodes");
+      dataAt = Date.now();
       for (const n of list) {
         nodes.set(n.id, n);
         drawNode(n);
       }
       document.body.dataset.loaded = "true";
+      markUp("rest");
     } catch (e) {
-      setConn("reconnecting", `hub unreachable: ${e.message}`);
+      markDown("rest", `hub unreachable: ${e.message}`);
     }
   }
 
@@ -328,8 +378,18 @@
 
   function connect() {
     const es = new EventSource(`${API}/events`);
-    es.onopen = () => setConn("live");
-    es.onerror = () => setConn("reconnecting", "event stream interrupted; the browser retries");
+    es.onopen = () => {
+      streamOpen = true;
+      markUp("events");
+      refreshSoon(); // catch up on what happened while the stream was down
+    };
+    es.onerror = () => {
+      streamOpen = false;
+      markDown("events", "event stream interrupted; the browser retries");
+      // The browser gives up on an answer that is not an event stream (e.g. a proxy's error
+      // page while the hub restarts): start a new stream then.
+      if (es.readyState === EventSource.CLOSED) setTimeout(connect, 2000);
+    };
     for (const type of NODE_EVENTS) es.addEventListener(type, refreshSoon);
     es.addEventListener("job_progress", (m) => onJobEvent(JSON.parse(m.data)));
   }
@@ -364,6 +424,12 @@
     setInterval(animateLeds, 25);
     setInterval(() => {
       for (const n of nodes.values()) bays.get(n.id).hb.textContent = heartbeatText(n);
+      for (const j of jobs.values()) {
+        if (jobCountdown(j)) {
+          drawJobs();
+          break;
+        }
+      }
     }, 1000);
   }
 
