@@ -11,7 +11,8 @@
 #   arm64: real Pis; raspi-firmware (bootcode.bin, start*.elf, fixup*.dat), linux-image-arm64
 #          with its Broadcom DTBs; the hub renders config.txt (configTxt) and cmdline.txt;
 #          needs binfmt + qemu-user (docs/netboot.md).
-# In both: read-only root (tmpfs /tmp, /var/tmp, /var/log), the per-node overlay unit
+# In both: read-only root (tmpfs /tmp, /var/tmp, /var/log; state directories systemd would
+# create at boot, e.g. logind's /var/lib/systemd/linger, made here), the per-node overlay unit
 # (cm-overlay), the gpio group, initramfs for an NFS root (BOOT=nfs). The agent is not part of
 # the cached image: install it with scripts/agent/install-agent.sh --root OUT/pxe/root
 # (`deno task image -- --hub URL --key-file FILE` does both).
@@ -77,6 +78,7 @@ mmdebstrap --variant=minbase --arch="$ARCH" --components="$COMPONENTS" \
   --customize-hook='printf "tmpfs /tmp tmpfs defaults,mode=1777 0 0\ntmpfs /var/tmp tmpfs defaults,mode=1777 0 0\ntmpfs /var/log tmpfs defaults,mode=0755 0 0\n" >"$1/etc/fstab"' \
   --customize-hook='echo clyde >"$1/etc/hostname"; : >"$1/etc/machine-id"; chroot "$1" passwd -d root' \
   --customize-hook='chroot "$1" groupadd -r gpio' \
+  --customize-hook='mkdir -p "$1/var/lib/systemd/linger"' \
   --customize-hook="install -m 0755 '$HERE/cm-overlay.sh' \"\$1/usr/local/sbin/cm-overlay\"" \
   --customize-hook="install -m 0644 '$HERE/cm-overlay.service' \"\$1/etc/systemd/system/cm-overlay.service\"" \
   --customize-hook='mkdir -p "$1/cm/state" && chroot "$1" systemctl enable cm-overlay.service' \
