@@ -11,7 +11,7 @@
 # 3. with --key-file: installs the node agent into DIR/pxe/root with
 #    scripts/agent/install-agent.sh, the installer users run (for amd64 the host's deno is the
 #    node's deno unless --deno-binary says otherwise; for arm64 install-agent.sh fetches it).
-# On a real hub: sudo deno task image -- --arch arm64 --out / --hub http://10.42.0.250:4242 \
+# On a real hub: sudo deno task image --arch arm64 --out / --hub http://10.42.0.250:4242 \
 #   --key-file /var/lib/cluster-hub/agent-key
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -25,6 +25,7 @@ BACKEND=""
 DENO_BIN=""
 die() { echo "image: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
+  [ "$1" = -- ] && { shift; continue; } # `deno task image -- ARGS`
   [ $# -ge 2 ] || die "$1 needs a value"
   case "$1" in
   --out) OUT=$2 ;;
