@@ -6,6 +6,7 @@ import {
   qemuArgs,
   type QemuHost,
   QemuPowerSwitch,
+  realQemuHost,
 } from "../../../hub/power/qemu_power_switch.ts";
 import { createPowerSwitch } from "../../../hub/power/from_config.ts";
 
@@ -180,3 +181,28 @@ Deno.test("qemu config: console address for the console feature; duplicates and 
 function never(): never {
   throw new Error("not used");
 }
+
+Deno.test("real qemu host: alivePid names a live process started with that pid file, else null", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cm-qemu-host-" });
+  const pidFile = `${dir}/node01.pid`;
+  // a stand-in for QEMU: a process whose command line carries the pid file, like -pidfile F
+  const child = new Deno.Command("sh", { args: ["-c", "sleep 30", pidFile] }).spawn();
+  try {
+    assert.equal(await realQemuHost.alivePid(pidFile), null); // no file yet
+    await Deno.writeTextFile(pidFile, `${child.pid}\n`);
+    assert.equal(await realQemuHost.alivePid(pidFile), child.pid);
+    // a reused pid: the file names a live process that is not this guest
+    await Deno.writeTextFile(pidFile, `${Deno.pid}\n`);
+    assert.equal(await realQemuHost.alivePid(pidFile), null);
+    await Deno.writeTextFile(pidFile, `${child.pid}\n`);
+    realQemuHost.kill(child.pid, "SIGTERM");
+    await child.status;
+    assert.equal(await realQemuHost.alivePid(pidFile), null); // stale file
+    realQemuHost.kill(child.pid, "SIGTERM"); // gone: ignored
+  } finally {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* exited */ }
+    await Deno.remove(dir, { recursive: true });
+  }
+});
