@@ -10,7 +10,10 @@ for arg in $(cat /proc/cmdline); do
   case "$arg" in cm.overlay=*) spec=${arg#cm.overlay=} ;; esac
 done
 [ -n "$spec" ] || { echo "cm-overlay: no cm.overlay= on the kernel command line; read-only image only"; exit 0; }
-mount -t nfs -o vers=3,tcp,nolock,rw "$spec" /cm/state
+if ! mount -t nfs -o vers=3,tcp,nolock,rw "$spec" /cm/state; then
+  echo "cm-overlay: could not mount $spec at /cm/state; this node runs without its own state" >&2
+  exit 1
+fi
 for dir in /var/lib /home /etc/cluster-module; do
   [ -d "$dir" ] || continue
   state="/cm/state/$(echo "${dir#/}" | tr / -)"

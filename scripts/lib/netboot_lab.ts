@@ -39,6 +39,8 @@ export interface LabOptions {
   memoryMiB?: number;
   /** Extra flags for the hub. */
   hubArgs?: string[];
+  /** Per-node overlays (netboot `overlays`): a learned node boots with cm.node and cm.overlay. */
+  overlays?: boolean;
   /**
    * Also reach the hub from the host: a veth pair, host end 10.43.0.1/30 named `hostVeth`,
    * namespace end 10.43.0.2, and the hub listens on every address of the namespace; the
@@ -214,6 +216,7 @@ export class NetbootLab {
       mode: "live",
       nfsServer: "ganesha",
       learningLeaseTime: "2m",
+      overlays: this.o.overlays ?? false,
       paths: {
         configDir: `${d}/etc/netboot`,
         tftpRoot: `${d}/pxe/boot`,
