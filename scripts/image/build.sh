@@ -69,7 +69,7 @@ esac
 # The initramfs mounts an NFS root (BOOT=nfs) with the network drivers (MODULES=netboot);
 # virtio for QEMU guests. Written before the kernel package, so its first initramfs is right.
 mmdebstrap --variant=minbase --arch="$ARCH" --components="$COMPONENTS" \
-  --include="systemd,systemd-sysv,udev,libnss-systemd,dbus,initramfs-tools,$KERNEL,busybox,iproute2,nfs-common$EXTRA" \
+  --include="systemd,systemd-sysv,udev,libnss-systemd,dbus,initramfs-tools,$KERNEL,busybox,iproute2,netbase,nfs-common$EXTRA" \
   --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
   --dpkgopt='path-exclude=/usr/share/locale/*' \
   --essential-hook='mkdir -p "$1/etc/initramfs-tools/conf.d" &&

@@ -10,7 +10,9 @@ for arg in $(cat /proc/cmdline); do
   case "$arg" in cm.overlay=*) spec=${arg#cm.overlay=} ;; esac
 done
 [ -n "$spec" ] || { echo "cm-overlay: no cm.overlay= on the kernel command line; read-only image only"; exit 0; }
-if ! mount -t nfs -o vers=3,tcp,nolock,rw "$spec" /cm/state; then
+# noacl: ganesha (and a kernel server without NFSACL) fails ACL calls over NFSv3 with EIO,
+# which made `cp -a` fail; without it ACLs fall back to plain modes.
+if ! mount -t nfs -o vers=3,tcp,nolock,noacl,rw "$spec" /cm/state; then
   echo "cm-overlay: could not mount $spec at /cm/state; this node runs without its own state" >&2
   exit 1
 fi

@@ -6,7 +6,8 @@
  * - `cm macs learn 1` powers bay 1 on and learns the guest's MAC from its DHCP request;
  * - the guest's iPXE ROM (-boot n, no -kernel) gets its lease from the hub's dnsmasq and
  *   boot.ipxe, and loads the kernel and initrd over TFTP; the kernel's command line is the
- *   one the hub rendered;
+ *   one the hub rendered; learned, the guest is power-cycled (REST) and boots its own
+ *   boot.ipxe: cm.node=1 (the agent's id) and its overlay, mounted early and seeded over NFS;
  * - the root is the hub's NFS export; systemd starts cluster-agent.service (installed by
  *   install-agent.sh), whose identity reaches the hub: the guest's MAC, memory, uptime;
  * - the node is `booting`, then `running`; REST power off stops the guest and it goes `off`.
@@ -64,6 +65,7 @@ Deno.test({
         ns: `cme2e${suffix}`,
         nodes: [1],
         instrument: true,
+        overlays: true,
         log,
       });
       const node = async () => (await lab!.api("GET", "/nodes/1")).body as NodeStatus;
@@ -80,6 +82,11 @@ Deno.test({
         JSON.stringify(macs),
       );
       log(`MAC ${mac} learned for bay 1`);
+      // The guest was learned from its first DHCP request and keeps booting the shared
+      // boot.ipxe from its learning-range address. Cycle it at once (REST): it comes back as
+      // 10.42.0.1 and boots its own boot.ipxe (cm.node=1, cm.overlay=...): one full boot.
+      const cycle = await lab.api("POST", "/nodes/1/power", { state: "cycle" });
+      assert.ok(cycle.status === 200 || cycle.status === 202, JSON.stringify(cycle));
 
       // 2. booting, then running, with the agent's identity
       const seen: string[] = [];
@@ -107,6 +114,7 @@ Deno.test({
       assert.ok(seen.indexOf("booting") < seen.indexOf("running"));
       const a = status.agent!;
       assert.equal(a.identity.mac, mac, "the agent reports the guest's own MAC");
+      assert.equal(a.identity.node, 1, "the agent's id comes from cm.node= on the command line");
       assert.equal(status.mac, mac);
       assert.ok(a.health.memTotalBytes > 512 * 2 ** 20, `memory ${a.health.memTotalBytes}`);
       assert.ok(a.health.memAvailableBytes > 0);
@@ -125,11 +133,22 @@ Deno.test({
         /initrd=initrd\.img console=ttyS0,115200 net\.ifnames=0 root=\/dev\/nfs /,
       );
       assert.ok(cmdline.includes(`nfsroot=10.42.0.250:${dir}/pxe/root,vers=3,tcp`), cmdline);
+      assert.ok(
+        cmdline.endsWith(` cm.node=1 cm.overlay=10.42.0.250:${dir}/pxe/overlay/node01`),
+        cmdline,
+      );
       const rootLine = full.match(/cm-lab: root (.*)/)?.[1] ?? "";
       assert.match(rootLine, new RegExp(`^10\\.42\\.0\\.250:${dir}/pxe/root / nfs `), rootLine);
       // deno-lint-ignore no-control-regex
       const failed = [...new Set(full.replace(/\x1b\[[0-9;]*m/g, "").match(/FAILED\] .*/g) ?? [])];
       if (failed.length) log(`units that failed in the guest (not checked): ${failed.join("; ")}`);
+      // the node's overlay was mounted early (cm-overlay.service) and seeded over NFS
+      const seeded = await Array.fromAsync(Deno.readDir(`${dir}/pxe/overlay/node01/var-lib`))
+        .catch(() => []);
+      assert.ok(
+        seeded.some((e) => e.name === "dpkg"),
+        `overlay not seeded: ${full.match(/cm-overlay.*/g)?.join("; ")}`,
+      );
       const leases = await Deno.readTextFile(`${dir}/var/dnsmasq.leases`);
       assert.match(leases, new RegExp(` ${mac} 10\\.42\\.0\\.1 node01 `), leases);
       const events = await Deno.readTextFile(`${dir}/var/dhcp-events.log`);
