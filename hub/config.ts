@@ -7,6 +7,7 @@ import { ClusterError } from "../shared/errors.ts";
 import { type AssetTag, buildNodeMap, type NodeMap } from "../shared/node_map.ts";
 import { parseIntFlag } from "../shared/int_flag.ts";
 import { parseNodeSet } from "../shared/range.ts";
+import type { CapLimits } from "./http/connection_caps.ts";
 
 /** The hub's default TCP port. */
 export const DEFAULT_PORT = 4242;
@@ -40,7 +41,36 @@ export interface HubSettings {
   simBootMs: number;
   /** Multiplies bootstrap and self-test timings (1 = the vendor's timeline; 0.05 for demos). */
   timeScale?: number;
+  /** Connection caps and timeouts (default DEFAULT_LIMITS). */
+  limits?: HubLimits;
 }
+
+/** Caps on connections and their timeouts (docs/live.md, "Limits"). */
+export interface HubLimits {
+  /** TCP connections to the hub's port (the cap in all also follows the fd limit). */
+  tcp: CapLimits;
+  /** WebSockets (`/api/v1/ws`); token holders get `reserved` more. */
+  ws: CapLimits;
+  /** Event streams (`/api/v1/events` as SSE). */
+  sse: CapLimits;
+  /** A request's head and body must arrive within this, ms. */
+  requestTimeoutMs: number;
+  /** A connection with no byte either way for this long is closed, ms. */
+  idleTimeoutMs: number;
+}
+
+/**
+ * Sized for a 1 GiB hub Pi serving a LAN: a dashboard tab holds one socket or stream and
+ * one or two connections, a script a few; 60 agents one connection each. A flood from one
+ * host is refused before it costs memory or event-delivery time.
+ */
+export const DEFAULT_LIMITS: HubLimits = {
+  tcp: { max: 1000, perAddress: 256 },
+  ws: { max: 128, perAddress: 16, reserved: 16 },
+  sse: { max: 128, perAddress: 16 },
+  requestTimeoutMs: 10_000,
+  idleTimeoutMs: 60_000,
+};
 
 /** Help text for `deno task hub --help`. */
 export const HUB_USAGE = `usage: deno task hub [options]
@@ -61,6 +91,14 @@ export const HUB_USAGE = `usage: deno task hub [options]
   --sim-boot-ms N      simulated module: power-on to agent start of a virtual node
                        (default 5000, or 30000 × the time scale when that is shorter)
   --no-agents          simulated module: do not run virtual node agents
+  --max-connections N  TCP connections in all (default ${DEFAULT_LIMITS.tcp.max}, fewer if the fd limit is low)
+  --max-connections-per-address N  from one address (default ${DEFAULT_LIMITS.tcp.perAddress})
+  --max-sockets N      WebSockets in all (default ${DEFAULT_LIMITS.ws.max}; +${DEFAULT_LIMITS.ws.reserved} for the admin token)
+  --max-sockets-per-address N      (default ${DEFAULT_LIMITS.ws.perAddress})
+  --max-streams N      event streams (SSE) in all (default ${DEFAULT_LIMITS.sse.max})
+  --max-streams-per-address N      (default ${DEFAULT_LIMITS.sse.perAddress})
+  --request-timeout-ms N  a request must arrive within this (default ${DEFAULT_LIMITS.requestTimeoutMs})
+  --idle-timeout-ms N  close a connection silent this long (default ${DEFAULT_LIMITS.idleTimeoutMs})
   -h, --help           this help`;
 
 function intSetting(name: string, text: string, min: number, max: number): number {
@@ -127,6 +165,14 @@ export function parseHubSettings(
       "time-scale": { type: "string" },
       "sim-boot-ms": { type: "string" },
       "no-agents": { type: "boolean" },
+      "max-connections": { type: "string" },
+      "max-connections-per-address": { type: "string" },
+      "max-sockets": { type: "string" },
+      "max-sockets-per-address": { type: "string" },
+      "max-streams": { type: "string" },
+      "max-streams-per-address": { type: "string" },
+      "request-timeout-ms": { type: "string" },
+      "idle-timeout-ms": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -161,6 +207,32 @@ export function parseHubSettings(
       ? defaultSimBootMs(scale)
       : intSetting("--sim-boot-ms", values["sim-boot-ms"], 0, 600_000),
     timeScale: scale,
+    limits: parseLimits(values),
+  };
+}
+
+function parseLimits(values: Record<string, string | boolean | undefined>): HubLimits {
+  const d = DEFAULT_LIMITS;
+  const n = (flag: string, dflt: number, min: number, max: number) => {
+    const v = values[flag];
+    return typeof v === "string" ? intSetting(`--${flag}`, v, min, max) : dflt;
+  };
+  return {
+    tcp: {
+      max: n("max-connections", d.tcp.max, 1, 100_000),
+      perAddress: n("max-connections-per-address", d.tcp.perAddress, 1, 100_000),
+    },
+    ws: {
+      max: n("max-sockets", d.ws.max, 1, 100_000),
+      perAddress: n("max-sockets-per-address", d.ws.perAddress, 1, 100_000),
+      reserved: d.ws.reserved,
+    },
+    sse: {
+      max: n("max-streams", d.sse.max, 1, 100_000),
+      perAddress: n("max-streams-per-address", d.sse.perAddress, 1, 100_000),
+    },
+    requestTimeoutMs: n("request-timeout-ms", d.requestTimeoutMs, 100, 600_000),
+    idleTimeoutMs: n("idle-timeout-ms", d.idleTimeoutMs, 100, 3_600_000),
   };
 }
 

@@ -22,6 +22,12 @@ import { Runs } from "./cluster/runs/runs.ts";
 import { type HubSettings, nodeMapFor } from "./config.ts";
 import { EventLog } from "./events/event_log.ts";
 import { createApp } from "./http/app.ts";
+import { loadConsoleSources } from "./console/console_config.ts";
+import type { ConsoleSource } from "./console/console_source.ts";
+import { Consoles } from "./console/consoles.ts";
+import type { ConsoleLimits } from "./console/node_console.ts";
+import { SimulatedConsoles } from "./console/simulated_console.ts";
+import { consoleRoutes } from "./http/routes/console.ts";
 import { coreRoutes } from "./http/routes/core.ts";
 import { runRoutes } from "./http/routes/runs.ts";
 import { macRoutes } from "./http/routes/macs.ts";
@@ -51,6 +57,10 @@ export interface HubOverrides {
   timings?: BootstrapTimings;
   /** How often last-heard times are written (default LAST_SEEN_FLUSH_MS). */
   lastSeenFlushMs?: number;
+  /** Console sources by node, instead of the hardware config's (or the simulated ones). */
+  consoles?: ReadonlyMap<number, ConsoleSource>;
+  /** Console limits (viewers, buffers, reconnect backoff). */
+  consoleLimits?: ConsoleLimits;
 }
 
 /** A built hub: its services, each one small and keeping its dependencies to itself. */
@@ -72,6 +82,8 @@ export interface Hub {
   netboot: NetbootSupervisor;
   jobs: JobRunner;
   events: EventLog;
+  /** Every bay's serial console: history, viewers, writer. */
+  consoles: Consoles;
   tracker: NodeTracker;
   /** Stores when each bay was last heard, and restores it at start. */
   lastSeen: LastSeenKeeper;
@@ -135,6 +147,21 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
     isPoweredOn: (node) => tracker.get(node).actual === "on",
     clock,
   });
+  // Consoles: the hardware config's, else on the simulated module one per bay.
+  const configured = overrides.consoles ??
+    (settings.powerConfigPath
+      ? loadConsoleSources(settings.powerConfigPath, settings.nodeCount)
+      : undefined);
+  const simConsoles = !configured && power instanceof SimulatedModule
+    ? new SimulatedConsoles({ sim: power, map, clock, bootMs: settings.simBootMs })
+    : null;
+  const consoles = new Consoles({
+    sources: configured ?? simConsoles?.sources() ?? new Map(),
+    dir: join(settings.dataDir, "console"),
+    clock,
+    emit: (type, node, message, data) => events.emit(type, node, message, data),
+    limits: overrides.consoleLimits,
+  });
   const startedAt = clock.now();
   const live = createLive({
     status,
@@ -145,6 +172,7 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
     clock,
     adminToken: token.value,
     version: VERSION,
+    limits: settings.limits,
   });
   const app = createApp({
     routes: [
@@ -155,6 +183,7 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
       ),
       ...runRoutes({ status, settings: nodeSettings, runs, bootstrap }),
       ...netbootRoutes({ map, macs: macLearning.table, supervisor: netboot }),
+      ...consoleRoutes({ status, consoles }),
       ...macRoutes(
         { status, settings: nodeSettings, learning: macLearning },
         () => netboot.apply(),
@@ -179,6 +208,7 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
     netboot,
     jobs,
     events,
+    consoles,
     tracker,
     lastSeen,
     store,
@@ -188,6 +218,8 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
     async start() {
       lastSeen.start();
       bootstrap.recoverInterrupted();
+      // Capturing before the rails are restored: a restored node's boot log is kept.
+      consoles.start();
       await powerControl.start();
       await netboot.start();
     },
@@ -199,6 +231,8 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
       await jobs.shutdown(overrides.shutdownGraceMs ?? SHUTDOWN_GRACE_MS);
       tracker.close();
       await lastSeen.close();
+      simConsoles?.close();
+      await consoles.close();
       events.close();
       await power.close();
       store.close();

@@ -1,6 +1,8 @@
 /** Entry point: `deno task hub` serves the hub (simulated module unless configured). */
 import { ClusterError } from "../shared/errors.ts";
-import { HUB_USAGE, parseHubSettings } from "./config.ts";
+import { DEFAULT_LIMITS, HUB_USAGE, parseHubSettings } from "./config.ts";
+import { TcpGate } from "./http/tcp_gate.ts";
+import { type FetchApp, gatedHandler, InternalServer } from "./http/internal_server.ts";
 import { createHub } from "./hub.ts";
 import { openConfiguredPowerSwitch } from "./power/from_config.ts";
 import { acquireHardwareLock } from "./power/hardware_lock.ts";
@@ -27,21 +29,25 @@ async function main(): Promise<number> {
     ? await openConfiguredPowerSwitch(settings.powerConfigPath, () => sim)
     : sim;
   // Take the port first: a hub that cannot listen must not create secrets or touch state.
+  // The HTTP server listens on an internal loopback port; the public port is the TcpGate in
+  // front of it (caps, timeouts, accept failures that shed load instead of ending the hub).
   const ac = new AbortController();
-  let app:
-    | { fetch: (req: Request, info: Deno.ServeHandlerInfo) => Response | Promise<Response> }
-    | null = null;
-  let server: Deno.HttpServer<Deno.NetAddr>;
+  let app: FetchApp | null = null;
+  let gate: TcpGate | null = null;
+  const limits = settings.limits ?? DEFAULT_LIMITS;
+  const server = new InternalServer(gatedHandler(() => gate, () => app), ac.signal);
   try {
-    server = Deno.serve(
-      { hostname: settings.host, port: settings.port, signal: ac.signal, onListen: () => {} },
-      (req, info) =>
-        app ? app.fetch(req, info) : Response.json(
-          { error: { code: "not_ready", message: "the hub is starting; try again in a moment" } },
-          { status: 503 },
-        ),
-    );
+    gate = new TcpGate({
+      hostname: settings.host,
+      port: settings.port,
+      upstreamPort: server.port,
+      limits: limits.tcp,
+      requestTimeoutMs: limits.requestTimeoutMs,
+      idleTimeoutMs: limits.idleTimeoutMs,
+    });
   } catch (e) {
+    ac.abort();
+    await server.finished();
     if (!(e instanceof Deno.errors.AddrInUse)) throw e;
     throw new ClusterError(
       "conflict",
@@ -52,12 +58,13 @@ async function main(): Promise<number> {
   try {
     hub = createHub(settings, { power });
   } catch (e) {
+    await gate.close();
     ac.abort();
-    await server.finished;
+    await server.finished();
     throw e;
   }
   app = hub.app;
-  const { hostname, port } = server.addr;
+  const { hostname, port } = gate.addr;
   console.log(
     `hub: serving ${hub.map.bays.length} nodes (${hub.status.powerDriver} module) on http://${hostname}:${port}`,
   );
@@ -68,6 +75,13 @@ async function main(): Promise<number> {
     );
   }
   if (hub.agentKey.created) console.log(`hub: generated agent key in ${hub.agentKey.path}`);
+  const gl = gate.limits;
+  console.log(
+    `hub: at most ${gl.max} connections (${gl.perAddress} per address), ` +
+      `${limits.ws.max} WebSockets and ${limits.sse.max} event streams (${limits.ws.perAddress} and ${limits.sse.perAddress} per address)`,
+  );
+  const gateRef = gate;
+  server.onPortChange((port) => gateRef.retarget(port));
   // `deno task` passes the terminal's Ctrl-C on as well, so one keypress can arrive twice:
   // only a second signal a moment later means "stop at once".
   let stoppingSince = 0;
@@ -82,6 +96,7 @@ async function main(): Promise<number> {
     console.log(
       "hub: stopping (runs stop as on cancel, power jobs get a few seconds; signal again to stop at once)",
     );
+    gateRef.stopAccepting();
     ac.abort();
   };
   // Listening before start(): a SIGTERM while the rails are read still stops gracefully.
@@ -98,7 +113,7 @@ async function main(): Promise<number> {
     virtual = new VirtualCluster({
       sim,
       map: hub.map,
-      hubUrl: `http://${host.includes(":") ? `[${host}]` : host}:${server.addr.port}`,
+      hubUrl: `http://${host.includes(":") ? `[${host}]` : host}:${gate.addr.port}`,
       agentKey: hub.agentKey.value,
       bootDelayMs: settings.simBootMs,
       intervalMs: settings.heartbeatIntervalMs,
@@ -108,7 +123,8 @@ async function main(): Promise<number> {
       `hub: virtual cluster on: powered bays boot into node agents after ${settings.simBootMs} ms`,
     );
   }
-  await server.finished;
+  await server.finished();
+  await gate.close();
   await virtual?.close();
   await hub.close();
   hardwareLock?.release();

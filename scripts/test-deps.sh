@@ -2,9 +2,10 @@
 # Installs, once and in one apt run, the Debian packages the integration tests use:
 # Chromium (dashboard test), dnsmasq/busybox/iproute2/iptables (netboot netns test), rpcbind,
 # nfs-ganesha and mmdebstrap (netboot NFS test, image builder, netboot end-to-end), dash and
-# busybox (the Zero W sh agent), gcc + linux-libc-dev (GPIO uAPI layout check), curl, and for
-# the kernel suite (scripts/kernel-lab/) qemu-system-x86, make, xz-utils and util-linux, and
-# bsdutils' `script` (a pseudo-terminal for the test of `cm`'s progress on a terminal).
+# busybox (the Zero W sh agent), gcc + linux-libc-dev (GPIO uAPI layout check), curl, socat
+# (pty pairs for the serial console test), tmux (cm console in a pseudo-terminal), bsdutils'
+# `script` (a pseudo-terminal for the test of `cm`'s progress on a terminal), and for the kernel
+# suite (scripts/kernel-lab/) qemu-system-x86, make, xz-utils and util-linux.
 # Run by `deno task test` before the tests. Idempotent and quiet when everything is there;
 # without root or apt it only says what is missing (those tests then skip with a message,
 # or fail where CI=true demands them).
@@ -24,6 +25,8 @@ have dash || missing="$missing dash"
 have gcc || missing="$missing gcc"
 [ -f /usr/include/linux/gpio.h ] || missing="$missing linux-libc-dev"
 have curl || missing="$missing curl"
+have socat || missing="$missing socat"
+have tmux || missing="$missing tmux"
 have qemu-system-x86_64 || missing="$missing qemu-system-x86"
 have make || missing="$missing make"
 have xz || missing="$missing xz-utils"

@@ -17,7 +17,9 @@ export const ERROR_STATUS = {
   cancelled: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  too_many_connections: 429,
   not_ready: 503,
+  busy: 503,
   hardware_fault: 502,
   internal: 500,
 } as const;

@@ -234,6 +234,10 @@ export const EventType = z.enum([
   "fault",
   "hub_started",
   "power_mismatch",
+  "console_attach",
+  "console_detach",
+  "console_takeover",
+  "console_source",
 ]);
 export type EventType = z.infer<typeof EventType>;
 

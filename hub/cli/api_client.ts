@@ -26,6 +26,17 @@ export class ApiClient {
     this.#timeoutMs = opts.timeoutMs ?? 30_000;
   }
 
+  /**
+   * Opens a WebSocket to `/api/v1${path}` (ws:// or wss:// after the base URL's scheme),
+   * sending the token as an Authorization header.
+   */
+  openWebSocket(path: string): WebSocket {
+    const url = `${this.baseUrl.replace(/^http/, "ws")}/api/v1${path}`;
+    const headers: Record<string, string> = {};
+    if (this.#token) headers.authorization = `Bearer ${this.#token}`;
+    return new WebSocket(url, { headers });
+  }
+
   /** GET `/api/v1${path}`. */
   get<T>(path: string): Promise<T> {
     return this.request<T>("GET", path);

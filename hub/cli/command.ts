@@ -1,6 +1,7 @@
 /** The shape of one CLI verb; each verb lives in its own module and is listed in `main.ts`. */
 import type { ApiClient } from "./api_client.ts";
 import type { Terminal } from "./progress_line.ts";
+import type { ConsoleTerminal } from "./terminal.ts";
 
 /** What a verb gets to work with. */
 export interface CliContext {
@@ -17,6 +18,8 @@ export interface CliContext {
   terminal?: Terminal;
   /** false: do not install a Ctrl-C handler (in-process use, tests). Default true. */
   interactive?: boolean;
+  /** The terminal `cm console` attaches (default: the process's own). */
+  consoleTerminal?: ConsoleTerminal;
 }
 
 /** One CLI verb, e.g. `power`. */

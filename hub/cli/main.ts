@@ -7,6 +7,8 @@ import { ClusterError } from "../../shared/errors.ts";
 import { ApiClient } from "./api_client.ts";
 import type { CliCommand, CliContext } from "./command.ts";
 import { stderrTerminal, type Terminal } from "./progress_line.ts";
+import type { ConsoleTerminal } from "./terminal.ts";
+import { consoleCommand } from "./verbs/console.ts";
 import { debugledCommand } from "./verbs/debugled.ts";
 import { cancelCommand, jobCommand } from "./verbs/jobs.ts";
 import { powerallCommand, powerCommand } from "./verbs/power.ts";
@@ -20,6 +22,7 @@ export const COMMANDS: CliCommand[] = [
   powerCommand,
   powerallCommand,
   debugledCommand,
+  consoleCommand,
   testallCommand,
   activetestCommand,
   bootstrapCommand,
@@ -90,7 +93,12 @@ function readToken(env: (n: string) => string | undefined): { token?: string; fr
 /** Runs the CLI; returns the exit code (0 ok, 1 failed operation, 2 usage error). */
 export async function runCli(
   argv: string[],
-  io: { out(l: string): void; err(l: string): void; terminal?: Terminal } = {
+  io: {
+    out(l: string): void;
+    err(l: string): void;
+    terminal?: Terminal;
+    consoleTerminal?: ConsoleTerminal;
+  } = {
     out: (l) => console.log(l),
     err: (l) => console.error(l),
     terminal: stderrTerminal(),
@@ -128,6 +136,7 @@ export async function runCli(
     err: io.err,
     terminal: io.terminal,
     interactive,
+    consoleTerminal: io.consoleTerminal,
   };
   try {
     return await command.run(ctx);

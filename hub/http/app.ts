@@ -53,7 +53,7 @@ export function createApp(opts: AppOptions): Hono {
       spec.method.toUpperCase(),
       pattern,
       timed(pattern, observe, async (c) => {
-        authorize(c, opts.auth, spec.auth);
+        authorize(c, opts.auth, spec.auth, spec.tokenQuery);
         const body = spec.body ? await readBody(c, spec.body, spec.bodyOptional) : undefined;
         return await spec.handler(c, body);
       }),

@@ -17,6 +17,8 @@ import { inventoryRoutes } from "./routes/inventory.ts";
 import { HttpMetrics, METRICS_DOC, metricsApp } from "./routes/metrics.ts";
 import { eventRoutes, type SseOptions, SseStreams } from "./routes/events.ts";
 import { type WsOptions, wsRoutes, WsSessions } from "./routes/ws.ts";
+import { type CapLimits, ConnectionCaps } from "./connection_caps.ts";
+import { DEFAULT_LIMITS } from "../config.ts";
 
 /** What the live view is built from. */
 export interface LiveOptions {
@@ -30,6 +32,8 @@ export interface LiveOptions {
   version: string;
   sse?: SseOptions;
   ws?: WsOptions;
+  /** Caps on WebSockets and event streams (default: those of DEFAULT_LIMITS). */
+  limits?: { ws: CapLimits; sse: CapLimits };
 }
 
 /** The live view's parts. */
@@ -49,9 +53,10 @@ export function createLive(opts: LiveOptions): Live {
   const streams = new SseStreams();
   const sessions = new WsSessions();
   const http = new HttpMetrics();
+  const limits = opts.limits ?? DEFAULT_LIMITS;
   return {
     routes: [
-      ...eventRoutes(events, streams, opts.sse),
+      ...eventRoutes(events, streams, new ConnectionCaps(limits.sse), opts.sse),
       ...wsRoutes(
         {
           status,
@@ -63,6 +68,7 @@ export function createLive(opts: LiveOptions): Live {
           version: opts.version,
         },
         sessions,
+        new ConnectionCaps(limits.ws),
         opts.ws,
       ),
       ...inventoryRoutes(status),

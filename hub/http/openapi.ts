@@ -8,6 +8,7 @@
 import { z } from "zod";
 import { ERROR_STATUS, type ErrorCode } from "../../shared/errors.ts";
 import type { MountedRouteDoc, RouteSpec } from "./route.ts";
+import { RETRY_CODES } from "./middleware/errors.ts";
 
 /** What each error code means, for the response descriptions (see docs/api.md). */
 const ERROR_WHEN: Record<ErrorCode, string> = {
@@ -17,13 +18,18 @@ const ERROR_WHEN: Record<ErrorCode, string> = {
   invalid_body: "malformed JSON, wrong types or unknown fields",
   unauthorized: "missing or wrong bearer token",
   forbidden: "the token may not do this",
-  not_found: "no such job",
+  not_found: "no such job, or the bay has no console",
   method_not_allowed: "a known path with another method",
-  conflict: "a run is already going, or the node is driven by one, or the state forbids it",
+  conflict:
+    "a run is already going, or the node is driven by one, or the state forbids it, or the console has the most viewers",
   cancelled: "the job was cancelled on request",
   payload_too_large: "a body over 64 KiB",
   unsupported_media_type: "a body sent with a Content-Type other than application/json",
+  too_many_connections:
+    "this address holds as many connections (or streams, or sockets) as the hub allows one address; see Retry-After",
   not_ready: "the nodes are not ready",
+  busy:
+    "the hub holds as many connections (or streams, or sockets) as it allows in all; see Retry-After",
   hardware_fault: "a rail did not follow a command, or the driver failed",
   internal: "a bug in the hub (it logs it; the body never carries a stack trace)",
 };
@@ -70,6 +76,9 @@ export function openApiPath(path: string): string {
   return "/api/v1" + path.replace(/:([A-Za-z_]+)/g, "{$1}");
 }
 
+/** The TCP gate may refuse any connection, whatever the route (docs/live.md, "Limits"). */
+const GATE_ERRORS: readonly ErrorCode[] = ["too_many_connections", "busy"];
+
 /** Every error code a spec can answer with: the declared ones and those the spec implies. */
 export function routeErrors(s: RouteSpec): ErrorCode[] {
   const codes = new Set<ErrorCode>();
@@ -81,6 +90,7 @@ export function routeErrors(s: RouteSpec): ErrorCode[] {
   if (s.query && Object.keys(s.query).length > 0) codes.add("bad_request");
   if (s.auth !== "public") codes.add("unauthorized");
   for (const c of s.errors ?? []) codes.add(c);
+  for (const c of GATE_ERRORS) codes.add(c);
   codes.add("internal");
   return [...codes];
 }
@@ -98,6 +108,8 @@ function errorResponses(codes: readonly ErrorCode[]): Record<string, unknown> {
       description: cs.map((c) => `\`${c}\`: ${ERROR_WHEN[c]}`).join("; "),
       ...(status === 401
         ? { headers: { "WWW-Authenticate": { schema: { type: "string" } } } }
+        : cs.some((c) => RETRY_CODES.has(c))
+        ? { headers: { "Retry-After": { schema: { type: "string" } } } }
         : {}),
       content: { "application/json": { schema: errorSchema(cs) } },
     };
@@ -177,7 +189,7 @@ function mountedOperation(d: MountedRouteDoc): Record<string, unknown> {
         description: d.description,
         content: { [d.contentType]: { schema: { type: "string" } } },
       },
-      ...errorResponses(["internal"]),
+      ...errorResponses([...GATE_ERRORS, "internal"]),
     },
   };
 }
@@ -199,7 +211,9 @@ export function buildOpenApi(
       description: 'Every error answers with the JSON body `{"error":{"code","message"}}`; each ' +
         "operation lists the codes it can answer with. A known path called with another method " +
         "answers `405 method_not_allowed` with an `Allow` header, an unknown path " +
-        "`404 not_found`. Reads are public; everything else takes a bearer token.",
+        "`404 not_found`. Reads are public; everything else takes a bearer token. Any " +
+        "connection may be refused with `429 too_many_connections` or `503 busy` (with " +
+        "`Retry-After`) when the hub's connection caps are reached.",
       license: {
         name: "UNLICENSED: no licence has been granted; the repository states none",
         url: "https://docs.npmjs.com/cli/configuring-npm/package-json#license",

@@ -17,6 +17,11 @@ export interface RouteSpec<B = unknown> {
   path: string;
   summary: string;
   auth: RouteAuth;
+  /**
+   * The admin token may also come as `?token=` (a WebSocket opened by a browser cannot set
+   * headers).
+   */
+  tokenQuery?: boolean;
   /** Body schema; the handler receives the validated body. */
   body?: z.ZodType<B>;
   /** An empty body is read as `{}` (for bodies whose fields are all optional). */

@@ -43,7 +43,11 @@ export async function createPowerSwitch(
   config: unknown,
   deps: PowerSwitchDeps,
 ): Promise<PowerSwitch> {
-  const cfg = parseOrThrow(PowerConfig, config, "power config");
+  // The same file may list the bays' consoles (hub/console/console_config.ts reads those).
+  const power = typeof config === "object" && config !== null && "consoles" in config
+    ? Object.fromEntries(Object.entries(config).filter(([k]) => k !== "consoles"))
+    : config;
+  const cfg = parseOrThrow(PowerConfig, power, "power config");
   switch (cfg.driver) {
     case "simulated":
       return deps.simulated();

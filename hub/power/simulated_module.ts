@@ -28,6 +28,7 @@ export class SimulatedModule implements PowerSwitch {
   readonly stuck = new Set<number>();
   /** Called after a rail changes: the virtual cluster starts/stops agents from here. */
   onRailChange?: (node: number, state: PowerState) => void;
+  readonly #watchers = new Set<(node: number, state: PowerState) => void>();
 
   constructor(opts: SimulatedModuleOptions) {
     this.#clock = opts.clock;
@@ -50,7 +51,15 @@ export class SimulatedModule implements PowerSwitch {
     if (this.stuck.has(node)) return;
     const before = this.#rails[node - 1];
     this.#rails[node - 1] = state;
-    if (before !== state) this.onRailChange?.(node, state);
+    if (before === state) return;
+    this.onRailChange?.(node, state);
+    for (const w of this.#watchers) w(node, state);
+  }
+
+  /** Calls `fn` after every rail change (besides `onRailChange`); returns the unsubscribe. */
+  watchRails(fn: (node: number, state: PowerState) => void): () => void {
+    this.#watchers.add(fn);
+    return () => this.#watchers.delete(fn);
   }
 
   read(node: number): Promise<PowerState> {

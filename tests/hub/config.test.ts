@@ -1,6 +1,6 @@
 /** Hub settings from flags and environment. */
 import assert from "node:assert/strict";
-import { parseHubSettings } from "../../hub/config.ts";
+import { DEFAULT_LIMITS, parseHubSettings } from "../../hub/config.ts";
 import { ClusterError } from "../../shared/errors.ts";
 import { startTestHub } from "../support/test_hub.ts";
 
@@ -74,5 +74,42 @@ Deno.test("virtual nodes boot faster on a compressed timeline unless told otherw
   assert.equal(
     parseHubSettings(["--time-scale", "0.05", "--sim-boot-ms", "4000"], noEnv)!.simBootMs,
     4000,
+  );
+});
+
+Deno.test("connection limits: defaults, flags, and clear errors", () => {
+  assert.deepEqual(parseHubSettings([], noEnv)!.limits, DEFAULT_LIMITS);
+  const s = parseHubSettings([
+    "--max-connections",
+    "500",
+    "--max-connections-per-address",
+    "50",
+    "--max-sockets",
+    "10",
+    "--max-sockets-per-address",
+    "2",
+    "--max-streams",
+    "20",
+    "--max-streams-per-address",
+    "3",
+    "--request-timeout-ms",
+    "2000",
+    "--idle-timeout-ms",
+    "30000",
+  ], noEnv)!;
+  assert.deepEqual(s.limits, {
+    tcp: { max: 500, perAddress: 50 },
+    ws: { max: 10, perAddress: 2, reserved: DEFAULT_LIMITS.ws.reserved },
+    sse: { max: 20, perAddress: 3 },
+    requestTimeoutMs: 2000,
+    idleTimeoutMs: 30000,
+  });
+  assert.throws(
+    () => parseHubSettings(["--max-sockets", "0"], noEnv),
+    (e) => e instanceof ClusterError && /--max-sockets/.test(e.message),
+  );
+  assert.throws(
+    () => parseHubSettings(["--request-timeout-ms", "abc"], noEnv),
+    (e) => e instanceof ClusterError && /--request-timeout-ms/.test(e.message),
   );
 });

@@ -75,10 +75,16 @@ Deno.test("openapi.json states every answer a route gives: statuses, media types
       "409",
       "413",
       "415",
+      "429",
       "500",
       "502",
+      "503",
     ]);
     assert.deepEqual(codesOf(power, "409").sort(), ["cancelled", "conflict"]);
+    // The gate may refuse any connection: 429/503 everywhere, with Retry-After.
+    assert.deepEqual(codesOf(power, "429"), ["too_many_connections"]);
+    assert.deepEqual(codesOf(power, "503"), ["busy"]);
+    assert.ok(power.responses["429"].headers["Retry-After"]);
     assert.deepEqual(codesOf(power, "502"), ["hardware_fault"]);
     assert.deepEqual(codesOf(power, "400").sort(), [
       "bad_request",
@@ -99,7 +105,9 @@ Deno.test("openapi.json states every answer a route gives: statuses, media types
       "409",
       "413",
       "415",
+      "429",
       "500",
+      "503",
     ]);
     // The event stream: SSE by default, a JSON page with ?format=json, resumed by Last-Event-ID.
     const events = doc.paths["/api/v1/events"].get;
@@ -118,6 +126,7 @@ Deno.test("openapi.json states every answer a route gives: statuses, media types
     const metrics = doc.paths["/metrics"].get;
     assert.deepEqual(metrics.security, []);
     assert.ok("text/plain" in metrics.responses["200"].content);
+    assert.ok(metrics.responses["503"], "mounted routes are behind the gate too");
     assert.equal(doc.paths["/api/v1/health"].get.responses["400"], undefined);
     assert.ok(doc.info.license.name);
     // Every operation has an id, a summary, and error answers in the one JSON shape.

@@ -4,6 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { parseEnvFile, parseUnit, resolveStart } from "./guest/units.ts";
+import { connectionCapFor } from "../../hub/http/tcp_gate.ts";
+import { DEFAULT_LIMITS } from "../../hub/config.ts";
 
 const HUB_UNIT = new URL("../../scripts/hub/cluster-hub.service", import.meta.url);
 const AGENT_UNIT = new URL("../../scripts/agent/cluster-agent.service", import.meta.url);
@@ -39,4 +41,17 @@ Deno.test("EnvironmentFile lines: quotes stripped, comments ignored", () => {
     CM_HUB_ARGS: "--a b",
     X: "1",
   });
+});
+
+Deno.test("cluster-hub.service: LimitNOFILE fits the hub's default connection caps", () => {
+  const unit = parseUnit(Deno.readTextFileSync(HUB_UNIT));
+  assert.ok(unit.limitNofile, "the unit sets LimitNOFILE");
+  // The full default cap fits: the hub does not have to lower it for want of fds.
+  assert.equal(
+    connectionCapFor(DEFAULT_LIMITS.tcp.max, unit.limitNofile),
+    DEFAULT_LIMITS.tcp.max,
+  );
+  // Debian's default soft limit (1024) would not fit it.
+  assert.ok(connectionCapFor(DEFAULT_LIMITS.tcp.max, 1024) < DEFAULT_LIMITS.tcp.max);
+  assert.ok(unit.limitNofile <= 65536, "and it is not unbounded");
 });

@@ -209,3 +209,90 @@ Deno.test({
     }
   },
 });
+
+/** The text rows xterm.js shows now (its DOM renderer), trailing blanks trimmed. */
+function terminalRows(page: Page): Promise<string[]> {
+  return page.$$eval(
+    "#c-term .xterm-rows > div",
+    (rows) =>
+      rows.map((r) => ((r as unknown as { textContent: string }).textContent ?? "").trimEnd()),
+  );
+}
+
+Deno.test({
+  name:
+    "dashboard: a node's console in xterm.js: boot log and prompt, typing echoes, no CSP errors",
+  ignore: skipWithoutChromium,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    requireChromium();
+    const h: ServedHub = await serveTestHub();
+    const browser = await launchChromium();
+    try {
+      // Node 7 boots on the simulated module: its console prints a boot log and a prompt.
+      assert.equal((await h.call("POST", "/api/v1/nodes/7/power", { state: "on" })).status, 200);
+      const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+      page.setDefaultTimeout(30_000);
+      const problems: string[] = [];
+      page.on("pageerror", (e) => problems.push(e.message));
+      page.on("console", (m) => {
+        if (m.type() === "error") problems.push(m.text());
+      });
+      await page.goto(h.base + "/");
+      await page.waitForSelector('body[data-loaded="true"]');
+      await page.fill("#token", h.hub.token.value);
+      await page.dispatchEvent("#token", "change");
+      await page.click('.bay[data-node="7"]');
+      await page.click('#details button[data-action="console"]');
+      await page.waitForSelector('#console[open][data-live="true"][data-state="writer"]');
+      await page.waitForFunction(() => {
+        const doc = (globalThis as unknown as { document: DomDocument }).document;
+        const rows = doc.querySelector("#c-term .xterm-rows") as unknown as { textContent: string };
+        return /node07 login:/.test(rows?.textContent ?? "");
+      });
+      const boot = await terminalRows(page);
+      assert.ok(boot.some((r) => /Machine model: Raspberry Pi/.test(r)), boot.join("\n"));
+
+      // Log in and run a command: what is typed is echoed, the answer comes back.
+      await page.click("#c-term");
+      for (const line of ["pi", "secret", "echo hello-from-the-dashboard"]) {
+        await page.keyboard.type(line);
+        await page.keyboard.press("Enter");
+      }
+      await page.waitForFunction(() => {
+        const doc = (globalThis as unknown as { document: DomDocument }).document;
+        const rows = doc.querySelector("#c-term .xterm-rows") as unknown as {
+          children: { textContent: string }[];
+        };
+        return [...(rows?.children ?? [])].some((r) =>
+          r.textContent.trimEnd() === "hello-from-the-dashboard"
+        );
+      });
+      const rows = await terminalRows(page);
+      assert.ok(rows.includes("pi@node07:~$ echo hello-from-the-dashboard"), rows.join("\n"));
+      assert.ok(!rows.some((r) => r.includes("secret")), "the password is not echoed");
+
+      // The same bytes are in the node's history, and the attach is in the audit trail.
+      const history = await (await h.call("GET", "/api/v1/nodes/7/console?lines=5")).json();
+      assert.ok(
+        history.lines.some((l: { text: string }) => l.text === "hello-from-the-dashboard"),
+        JSON.stringify(history.lines),
+      );
+      const attach = h.hub.events.latest(50).find((e) =>
+        e.type === "console_attach" && e.node === 7
+      );
+      assert.equal(attach?.data.client, "dashboard");
+      assert.match(String(attach?.data.token), /^admin:[0-9a-f]{8}$/);
+
+      await Deno.mkdir(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: new URL("dashboard-console.png", ARTIFACTS).pathname });
+      await page.click('#console button[aria-label="close console"]');
+      await waitFor(() => h.hub.consoles.console(7).viewerCount === 0, "the page detached");
+      assert.deepEqual(problems, [], "no script or CSP errors in the page");
+    } finally {
+      await browser.close();
+      await h.stop();
+    }
+  },
+});

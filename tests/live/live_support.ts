@@ -12,8 +12,10 @@ export interface ServedHub extends TestHub {
 }
 
 /** Builds a hub in a temp dir and serves it with Deno.serve on a free loopback port. */
-export async function serveTestHub(): Promise<ServedHub> {
-  const t = await startTestHub();
+export async function serveTestHub(
+  opts: Parameters<typeof startTestHub>[0] = {},
+): Promise<ServedHub> {
+  const t = await startTestHub(opts);
   const ac = new AbortController();
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen() {} },

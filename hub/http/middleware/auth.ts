@@ -13,10 +13,16 @@ export interface AppAuth {
   agentKey: string;
 }
 
-/** Checks the bearer token for a route's auth rule. */
-export function authorize(c: Context, auth: AppAuth, rule: RouteSpec["auth"]): void {
+/** Checks the bearer token (or `?token=` where the route allows it) for a route's auth rule. */
+export function authorize(
+  c: Context,
+  auth: AppAuth,
+  rule: RouteSpec["auth"],
+  tokenQuery = false,
+): void {
   if (rule === "public") return;
-  const token = bearerToken(c.req.header("authorization"));
+  const query = tokenQuery ? c.req.query("token")?.trim() : undefined;
+  const token = bearerToken(c.req.header("authorization")) ?? (query ? query : undefined);
   if (!token) {
     throw new ClusterError(
       "unauthorized",

@@ -1,6 +1,12 @@
 /** Errors as the one JSON shape every client sees; never a stack trace. */
 import type { Context } from "hono";
-import { ClusterError } from "../../../shared/errors.ts";
+import { ClusterError, type ErrorCode } from "../../../shared/errors.ts";
+
+/** Codes answered with a `Retry-After` header: the hub is full, not the request wrong. */
+export const RETRY_CODES: ReadonlySet<ErrorCode> = new Set(["too_many_connections", "busy"]);
+
+/** Seconds a refused client is asked to wait (`Retry-After`). */
+export const RETRY_AFTER_SECONDS = 5;
 
 /** JSON error response in the one shape every client sees. */
 export function errorResponse(c: Context, err: ClusterError): Response {
@@ -9,6 +15,7 @@ export function errorResponse(c: Context, err: ClusterError): Response {
   };
   if (err.details !== undefined) body.error.details = err.details;
   if (err.code === "unauthorized") c.header("WWW-Authenticate", 'Bearer realm="cluster-hub"');
+  if (RETRY_CODES.has(err.code)) c.header("Retry-After", String(RETRY_AFTER_SECONDS));
   return c.json(body, err.status as 400);
 }
 

@@ -1,7 +1,8 @@
 /**
  * The dashboard at `/`: plain HTML, CSS, one browser script and an SVG favicon (also at
- * `/favicon.ico`) from `dashboard/`, served as static strings (no build step, nothing fetched
- * from the network). The LED pattern table
+ * `/favicon.ico`) from `dashboard/`, and the terminal emulator (xterm.js from npm, under
+ * `/dashboard/vendor/`), served as static strings (no build step, nothing fetched from the
+ * network). The LED pattern table
  * the browser animates is generated from the node agent's own pattern data
  * (shared/led/patterns.ts), so the page blinks exactly as the agents do.
  */
@@ -35,6 +36,31 @@ function read(name: string): string {
   return Deno.readTextFileSync(new URL(`./dashboard/${name}`, import.meta.url));
 }
 
+/**
+ * The terminal emulator's files, read from the npm package pinned in deno.json (installed into
+ * node_modules by `deno install`, here and by scripts/hub/install-hub.sh): the hub serves them
+ * itself, nothing comes from a CDN. Null when the package is not installed.
+ */
+export function vendorFile(specifier: string): string | null {
+  try {
+    const text = Deno.readTextFileSync(new URL(import.meta.resolve(specifier)));
+    // The source maps are not served: no reference to them.
+    return text.replace(/\n\/[/*]# sourceMappingURL=\S+\s*$/, "\n");
+  } catch {
+    return null;
+  }
+}
+
+/** The vendored files, as served under /dashboard/vendor/. */
+export const VENDOR_FILES = {
+  "xterm.js": { specifier: "@xterm/xterm/lib/xterm.js", type: "text/javascript; charset=utf-8" },
+  "xterm.css": { specifier: "@xterm/xterm/css/xterm.css", type: "text/css; charset=utf-8" },
+  "addon-fit.js": {
+    specifier: "@xterm/addon-fit/lib/addon-fit.js",
+    type: "text/javascript; charset=utf-8",
+  },
+} as const;
+
 /** The dashboard sub-app (`/`, `/dashboard/*`). */
 export function dashboardApp(): Hono {
   const files: Record<string, { body: string; type: string }> = {
@@ -46,11 +72,17 @@ export function dashboardApp(): Hono {
       type: "application/json; charset=utf-8",
     },
   };
+  const vendor: Record<string, { body: string; type: string }> = {};
+  for (const [name, f] of Object.entries(VENDOR_FILES)) {
+    const body = vendorFile(f.specifier);
+    if (body !== null) vendor[name] = { body, type: f.type };
+  }
   const index = read("index.html");
   const app = new Hono();
   const security = {
     "content-security-policy":
-      "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'",
+      // style-src 'unsafe-inline': xterm.js adds <style> elements for its theme and cursor.
+      "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'",
     "x-content-type-options": "nosniff",
     "cache-control": "no-cache",
   };
@@ -58,6 +90,11 @@ export function dashboardApp(): Hono {
   // Browsers ask for /favicon.ico whatever the page links; every current one takes an SVG.
   app.get("/favicon.ico", (c) => {
     const f = files["favicon.svg"];
+    return c.body(f.body, 200, { ...security, "content-type": f.type });
+  });
+  app.get("/dashboard/vendor/:file", (c) => {
+    const f = vendor[c.req.param("file")];
+    if (!f) return c.notFound();
     return c.body(f.body, 200, { ...security, "content-type": f.type });
   });
   app.get("/dashboard/:file", (c) => {

@@ -7,6 +7,8 @@
  * stored events after ID, then live ones, with no gap and no duplicate (see EventFeed).
  * Memory per client is bounded: the response stream holds a few chunks, the feed at most
  * `maxPending` live events; a client that falls further behind is served from the store.
+ * Streams are capped in all and per remote address (ConnectionCaps: 429 or 503 with
+ * Retry-After), and each event's SSE text is built once for all streams.
  */
 import type { Context } from "hono";
 import { z } from "zod";
@@ -15,6 +17,7 @@ import { ClusterEvent } from "../../../shared/schemas.ts";
 import type { EventLog } from "../../events/event_log.ts";
 import { route, type RouteSpec } from "../route.ts";
 import { EventFeed } from "../../events/event_feed.ts";
+import { acquireOrRefuse, type ConnectionCaps, remoteAddress } from "../connection_caps.ts";
 
 /** Stream tuning (tests shorten the keep-alive). */
 export interface SseOptions {
@@ -24,7 +27,15 @@ export interface SseOptions {
   maxPending?: number;
   /** Chunks (pages of events) the response stream buffers ahead of the socket. */
   bufferedChunks?: number;
+  /**
+   * After a wake-up, how long to gather more events before writing, ms: a burst (60 nodes
+   * switching) goes out in a few chunks per client rather than one write per event.
+   */
+  coalesceMs?: number;
 }
+
+/** Default gathering window of event streams and WebSockets, ms (see SseOptions.coalesceMs). */
+export const COALESCE_MS = 25;
 
 /** Largest `limit` of the JSON form. */
 export const MAX_JSON_LIMIT = 1000;
@@ -64,9 +75,16 @@ export function resumePoint(c: Context): number | null {
   return null;
 }
 
-/** One event in SSE wire form. */
+const sseFrames = new WeakMap<ClusterEvent, string>();
+
+/** One event in SSE wire form (built once per event, however many streams send it). */
 export function sseFrame(e: ClusterEvent): string {
-  return `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
+  let text = sseFrames.get(e);
+  if (text === undefined) {
+    text = `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
+    sseFrames.set(e, text);
+  }
+  return text;
 }
 
 /** Builds the SSE response for one client. */
@@ -75,14 +93,17 @@ export function sseResponse(
   after: number | null,
   streams: SseStreams,
   opts: SseOptions = {},
+  release: () => void = () => {},
 ): Response {
   const keepAliveMs = opts.keepAliveMs ?? 15_000;
+  const coalesceMs = opts.coalesceMs ?? COALESCE_MS;
   const feed = new EventFeed(events, after, { maxPending: opts.maxPending });
   const enc = new TextEncoder();
   let forget = () => {};
   const stop = () => {
     feed.close();
     forget();
+    release();
   };
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
@@ -108,6 +129,7 @@ export function sseResponse(
           controller.enqueue(enc.encode(`: keep-alive ${new Date().toISOString()}\n\n`));
           return;
         }
+        if (coalesceMs > 0) await new Promise((r) => setTimeout(r, coalesceMs));
       }
     },
     cancel() {
@@ -127,6 +149,7 @@ export function sseResponse(
 export function eventRoutes(
   events: EventLog,
   streams: SseStreams,
+  caps: ConnectionCaps,
   opts: SseOptions = {},
 ): RouteSpec[] {
   return [
@@ -136,6 +159,7 @@ export function eventRoutes(
       summary:
         "Event stream: Server-Sent Events (resume with Last-Event-ID or ?after=ID), or a JSON page with ?format=json",
       auth: "public",
+      errors: ["too_many_connections", "busy"],
       response: z.array(ClusterEvent),
       media: {
         "text/event-stream":
@@ -171,7 +195,8 @@ export function eventRoutes(
         if (c.req.method === "HEAD") {
           return new Response(null, { headers: { "content-type": "text/event-stream" } });
         }
-        return sseResponse(events, after, streams, opts);
+        const release = acquireOrRefuse(caps, "event streams", remoteAddress(c));
+        return sseResponse(events, after, streams, opts, release);
       },
     }),
   ];

@@ -6,12 +6,18 @@
  * (browsers cannot set headers on WebSocket), or a first `{"type":"auth","token":…}` frame.
  * A wrong token on the upgrade request is refused with 401; a socket without a token may
  * read (nodes, job, subscribe — all public over REST too) and gets `unauthorized` error
- * frames for power and led until it authenticates. Errors never close the socket.
+ * frames for power and led until it authenticates. Errors never close the socket. There is
+ * no deadline to authenticate: such a socket can do nothing a tokenless REST client cannot,
+ * and the caps below bound what many of them cost (docs/live.md).
  *
  * Slow consumers: events are sent only while the socket's send buffer is below
  * `highWaterBytes`; until then they wait in the client's EventFeed (bounded, backed by the
  * store). A client more than `maxLag` events behind has the backlog dropped and gets
- * `{"type":"dropped","count":N,"lastId":ID}` (resubscribe with `after` to fetch the gap).
+ * `{"type":"dropped","count":N,"lastId":ID}` (resubscribe with `after` to fetch the gap). A
+ * socket whose buffer stays above the mark for `stallMs` is closed with 1013.
+ *
+ * Floods: sockets are capped in all and per remote address (ConnectionCaps; refused with 429
+ * or 503 before the upgrade), and an event is serialised once for all sockets.
  */
 import { ClusterError } from "../../../shared/errors.ts";
 import { ClientFrame, type RequestId, WS_ADMIN_FRAMES } from "../../../shared/ws_schemas.ts";
@@ -26,6 +32,8 @@ import { decodeJson, FRAME } from "../decode_json.ts";
 import { toClusterError } from "../middleware/errors.ts";
 import { route, type RouteSpec } from "../route.ts";
 import { EventFeed } from "../../events/event_feed.ts";
+import { acquireOrRefuse, type ConnectionCaps, remoteAddress } from "../connection_caps.ts";
+import { COALESCE_MS } from "./events.ts";
 
 /** Largest accepted frame, in characters. */
 export const MAX_FRAME_CHARS = 64 * 1024;
@@ -46,6 +54,24 @@ export interface WsOptions {
   maxLag?: number;
   /** How often a paused pump looks at the send buffer again, ms. */
   pollMs?: number;
+  /** A socket whose send buffer stays above `highWaterBytes` this long is closed, ms. */
+  stallMs?: number;
+  /** After a wake-up, how long to gather more events before sending, ms. */
+  coalesceMs?: number;
+}
+
+/** Close code for a client that does not read what it is sent (RFC 6455: try again later). */
+export const CLOSE_TOO_SLOW = 1013;
+
+/** `{"type":"event",…}` text per event: serialised once, however many sockets send it. */
+const eventFrames = new WeakMap<object, string>();
+function eventFrameText(event: ServerFrame & { type: "event" }): string {
+  let text = eventFrames.get(event.event);
+  if (text === undefined) {
+    text = JSON.stringify(event);
+    eventFrames.set(event.event, text);
+  }
+  return text;
 }
 
 /** What a session needs from the hub. */
@@ -76,9 +102,11 @@ export class WsSession {
     this.#deps = deps;
     this.#authenticated = authenticated;
     this.#opts = {
-      highWaterBytes: opts.highWaterBytes ?? 1024 * 1024,
+      highWaterBytes: opts.highWaterBytes ?? 64 * 1024,
       maxLag: opts.maxLag ?? 1000,
       pollMs: opts.pollMs ?? 50,
+      stallMs: opts.stallMs ?? 30_000,
+      coalesceMs: opts.coalesceMs ?? COALESCE_MS,
     };
   }
 
@@ -101,7 +129,7 @@ export class WsSession {
   #send(frame: ServerFrame): void {
     if (!this.#open) return;
     try {
-      this.#peer.send(JSON.stringify(frame));
+      this.#peer.send(frame.type === "event" ? eventFrameText(frame) : JSON.stringify(frame));
     } catch {
       this.close();
     }
@@ -127,7 +155,7 @@ export class WsSession {
     // A client that sends requests but does not read the replies would make the hub buffer
     // without end: past the high-water mark its socket is closed instead.
     if (this.#peer.bufferedAmount > this.#opts.highWaterBytes) {
-      this.#peer.close(1013, "too many unread replies; read what you are sent");
+      this.#peer.close(CLOSE_TOO_SLOW, "too many unread replies; read what you are sent");
       this.close();
       return;
     }
@@ -196,8 +224,18 @@ export class WsSession {
   /** Sends the feed's events while the socket keeps up. */
   async #pump(feed: EventFeed): Promise<void> {
     const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    let stalledSince: number | null = null;
     while (this.#open && !feed.closed) {
       if (this.#peer.bufferedAmount > this.#opts.highWaterBytes) {
+        stalledSince ??= Date.now();
+        if (Date.now() - stalledSince >= this.#opts.stallMs) {
+          this.#peer.close(
+            CLOSE_TOO_SLOW,
+            `too slow: send buffer full for ${Math.round(this.#opts.stallMs / 1000)} s`,
+          );
+          this.close();
+          return;
+        }
         if (feed.lag > this.#opts.maxLag) {
           const skipped = feed.skipToNewest();
           this.#dropped += skipped.count;
@@ -206,6 +244,7 @@ export class WsSession {
         await sleep(this.#opts.pollMs);
         continue;
       }
+      stalledSince = null;
       if (this.#dropped > 0) {
         this.#send({ type: "dropped", count: this.#dropped, lastId: this.#droppedLastId });
         this.#dropped = 0;
@@ -215,7 +254,9 @@ export class WsSession {
         for (const event of batch) this.#send({ type: "event", event });
         continue;
       }
-      await feed.waitForMore(30_000);
+      if ((await feed.waitForMore(30_000)) && this.#opts.coalesceMs > 0) {
+        await sleep(this.#opts.coalesceMs);
+      }
     }
   }
 }
@@ -265,7 +306,12 @@ export class WsSessions {
  * The `GET /ws` route spec (so the endpoint is in the OpenAPI document). Auth is checked
  * here rather than by the route rule, since a socket may also authenticate with a frame.
  */
-export function wsRoutes(deps: WsDeps, sessions: WsSessions, opts: WsOptions = {}): RouteSpec[] {
+export function wsRoutes(
+  deps: WsDeps,
+  sessions: WsSessions,
+  caps: ConnectionCaps,
+  opts: WsOptions = {},
+): RouteSpec[] {
   return [
     route({
       method: "get",
@@ -277,7 +323,7 @@ export function wsRoutes(deps: WsDeps, sessions: WsSessions, opts: WsOptions = {
       headers: {
         Authorization: "Bearer <admin token> (optional; a socket without it may only read)",
       },
-      errors: ["unauthorized"],
+      errors: ["unauthorized", "too_many_connections", "busy"],
       query: { token: "admin token, for clients that cannot send an Authorization header" },
       handler: (c) => {
         if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
@@ -290,9 +336,22 @@ export function wsRoutes(deps: WsDeps, sessions: WsSessions, opts: WsOptions = {
         if (token !== undefined && !secretMatches(token, deps.adminToken)) {
           throw new ClusterError("unauthorized", "the token is not valid for this hub");
         }
+        const release = acquireOrRefuse(
+          caps,
+          "WebSockets",
+          remoteAddress(c),
+          token !== undefined,
+        );
         // Deno.upgradeWebSocket, not hono/deno's upgradeWebSocket: that one matches the Upgrade
         // header case-sensitively and echoes a requested subprotocol, both changes for clients.
-        const { socket, response } = Deno.upgradeWebSocket(c.req.raw);
+        let upgraded;
+        try {
+          upgraded = Deno.upgradeWebSocket(c.req.raw);
+        } catch (e) {
+          release();
+          throw e;
+        }
+        const { socket, response } = upgraded;
         const peer: WsPeer = {
           send: (t) => socket.send(t),
           close: (code, reason) => socket.close(code, reason),
@@ -309,6 +368,7 @@ export function wsRoutes(deps: WsDeps, sessions: WsSessions, opts: WsOptions = {
         socket.onclose = () => {
           session.close();
           sessions.delete(session);
+          release();
         };
         socket.onerror = () => session.close();
         return response;

@@ -104,6 +104,21 @@ export async function gpioPowerChecks(chip: SimChip): Promise<void> {
   forgetState();
   let hub = await startHub(config);
   try {
+    await waitFor(() => Promise.resolve(/at most/.test(hub.output())), 5000, 100);
+    check(
+      "unit: under the unit's LimitNOFILE the hub keeps its full connection cap",
+      /at most 1000 connections/.test(hub.output()),
+      hub.output().split("\n").find((l) => l.includes("at most")) ?? "no caps line",
+    );
+    // The dashboard's terminal emulator comes from the npm package install-hub.sh installed,
+    // served by the hub itself (no CDN: this guest has no network at all).
+    const xterm = await fetch("http://127.0.0.1:4242/dashboard/vendor/xterm.js");
+    const xtermText = await xterm.text();
+    check(
+      "installed hub serves xterm.js for the dashboard console",
+      xterm.status === 200 && xtermText.includes("Terminal") && xtermText.length > 100_000,
+      `${xterm.status}, ${xtermText.length} bytes`,
+    );
     let r = await power("/nodes/1/power", { state: "on" });
     check(
       "gpio: POST /nodes/1/power on -> 200, line 4 high",

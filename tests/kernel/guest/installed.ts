@@ -64,7 +64,11 @@ export function startInstalledHub(hubArgs: string): Service {
   Deno.writeTextFileSync("/etc/cluster-hub/hub.env", `CM_HUB_ARGS="${hubArgs}"\n`);
   const unit = parseUnit(Deno.readTextFileSync("/etc/systemd/system/cluster-hub.service"));
   const { argv, env } = resolveStart(unit, BASE_ENV);
-  return spawn(argv, env, unit.workingDirectory);
+  // LimitNOFILE= as systemd applies it: the process starts with that open-file limit.
+  const limited = unit.limitNofile
+    ? ["/bin/sh", "-c", `ulimit -n ${unit.limitNofile} && exec "$@"`, "sh", ...argv]
+    : argv;
+  return spawn(limited, env, unit.workingDirectory);
 }
 
 /** The agent, started as cluster-agent.service starts it (the key handed over as a credential). */

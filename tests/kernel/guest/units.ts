@@ -1,6 +1,6 @@
 /**
  * Starts the product the way it is installed: reads a systemd unit written by the installers
- * (ExecStart, Environment, EnvironmentFile, WorkingDirectory) and runs its command line, with
+ * (ExecStart, Environment, EnvironmentFile, WorkingDirectory, LimitNOFILE) and runs its command line, with
  * the specifiers and variables systemd would fill in. No systemd in the guest: this is the
  * part of it the suite needs, so the flags under test are exactly the unit's.
  */
@@ -12,6 +12,8 @@ export interface UnitStart {
   env: Record<string, string>;
   workingDirectory?: string;
   environmentFiles: string[];
+  /** LimitNOFILE (soft and hard), if the unit sets it. */
+  limitNofile?: number;
 }
 
 /** Splits a systemd command line into words (double and single quotes, no escapes). */
@@ -32,6 +34,7 @@ export function parseUnit(text: string): UnitStart {
     const value = line.slice(line.indexOf("=") + 1).trim();
     if (key === "ExecStart") out.argv = splitWords(value);
     else if (key === "WorkingDirectory") out.workingDirectory = value;
+    else if (key === "LimitNOFILE") out.limitNofile = Number(value);
     else if (key === "EnvironmentFile") out.environmentFiles.push(value.replace(/^-/, ""));
     else if (key === "Environment") {
       for (const w of splitWords(value)) {

@@ -1,0 +1,111 @@
+/**
+ * Per-connection timing rules of the TCP gate, as a pure state machine fed with the bytes
+ * that pass and the time: a slow or idle client is told apart from a slow request.
+ *
+ * - A request (its head and any body) must arrive within `requestTimeoutMs` of its first
+ *   byte; a new connection's clock starts at accept, so a connection that sends nothing is
+ *   dropped as well. This is what ends slowloris: trickling header lines does not help.
+ * - Between requests, and while a request is being answered, a connection with no byte in
+ *   either direction for `idleTimeoutMs` is dropped. SSE sends a keep-alive comment every
+ *   15 s and Deno pings WebSockets every 30 s, so live streams are never idle.
+ * - Once the server answers `101 Switching Protocols` (WebSocket) the connection is a tunnel:
+ *   only the idle rule applies.
+ *
+ * A request's end is found by its head's blank line (`\r\n\r\n`); the body is not parsed: a
+ * client still sending bytes of a request past the deadline is late, whatever they are.
+ */
+
+/** Timeouts of the gate, ms. */
+export interface GateTimeouts {
+  /** Head and body of a request must arrive within this of its first byte. */
+  requestTimeoutMs: number;
+  /** No byte either way for this long ends a connection. */
+  idleTimeoutMs: number;
+}
+
+/** Why a connection is overdue, or null. */
+export type Overdue = "request" | "idle" | null;
+
+const CR = 13, LF = 10;
+const SWITCHING = new TextEncoder().encode("HTTP/1.1 101");
+
+/** One connection's clock. */
+export class RequestClock {
+  /** reading: a request is arriving; answered: the server has started answering. */
+  #state: "reading" | "sent" | "answered" | "tunnel" = "reading";
+  #requestStart: number;
+  #lastByte: number;
+  /** Last bytes of the head seen so far (to find a blank line across chunks). */
+  #tail = [0, 0, 0];
+  /** The server's next bytes start a response (to spot 101). */
+  #responseStarts = false;
+  #late = false;
+
+  constructor(now: number) {
+    this.#requestStart = now;
+    this.#lastByte = now;
+  }
+
+  /** True once the connection carries WebSocket frames. */
+  get tunnel(): boolean {
+    return this.#state === "tunnel";
+  }
+
+  /** Bytes from the client. */
+  fromClient(chunk: Uint8Array, now: number, timeouts: GateTimeouts): void {
+    this.#lastByte = now;
+    if (this.#state === "tunnel") return;
+    if (this.#state === "answered") {
+      // The next request on a kept-alive connection: its clock starts now.
+      this.#state = "reading";
+      this.#requestStart = now;
+      this.#tail = [0, 0, 0];
+    }
+    if (now - this.#requestStart > timeouts.requestTimeoutMs) {
+      this.#late = true;
+      return;
+    }
+    if (this.#state !== "reading") return;
+    const t = this.#tail;
+    for (let i = 0; i < chunk.length; i++) {
+      const b = chunk[i];
+      if (b === LF && t[2] === CR && t[1] === LF && t[0] === CR) {
+        this.#state = "sent";
+        this.#responseStarts = true;
+        return;
+      }
+      t[0] = t[1];
+      t[1] = t[2];
+      t[2] = b;
+    }
+  }
+
+  /** Bytes from the server. */
+  fromServer(chunk: Uint8Array, now: number): void {
+    this.#lastByte = now;
+    if (this.#state === "tunnel") return;
+    if (this.#responseStarts) {
+      this.#responseStarts = false;
+      if (startsWith(chunk, SWITCHING)) {
+        this.#state = "tunnel";
+        return;
+      }
+    }
+    this.#state = "answered";
+  }
+
+  /** Whether the connection should be dropped now, and why. */
+  overdue(now: number, timeouts: GateTimeouts): Overdue {
+    if (this.#late) return "request";
+    if (this.#state === "reading" && now - this.#requestStart > timeouts.requestTimeoutMs) {
+      return "request";
+    }
+    return now - this.#lastByte > timeouts.idleTimeoutMs ? "idle" : null;
+  }
+}
+
+function startsWith(chunk: Uint8Array, prefix: Uint8Array): boolean {
+  if (chunk.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (chunk[i] !== prefix[i]) return false;
+  return true;
+}
