@@ -242,6 +242,13 @@ export class NetbootLab {
         tap: `cmtap${n}`,
         console: { tcp: 5500 + n },
       })),
+      // the hub's console feature reads each guest's serial console from the driver's socket
+      consoles: this.o.nodes.map((n) => ({
+        node: n,
+        type: "tcp",
+        host: "127.0.0.1",
+        port: 5500 + n,
+      })),
     };
     await writeFile(`${d}/netboot.json`, JSON.stringify(netboot, null, 2));
     await writeFile(`${d}/power.json`, JSON.stringify(power, null, 2));

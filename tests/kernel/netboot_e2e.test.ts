@@ -158,6 +158,14 @@ Deno.test({
         "learning-range lease",
       );
 
+      // the hub's console feature shows the same serial console, through the driver's socket
+      let history = "";
+      for (let i = 0; i < 30 && !history.includes("cm-lab: cmdline"); i++) {
+        history = JSON.stringify((await lab.api("GET", "/nodes/1/console?lines=2000")).body);
+        if (!history.includes("cm-lab: cmdline")) await sleep(1000);
+      }
+      assert.ok(history.includes("cm-lab: cmdline"), `console history: ${history.slice(-500)}`);
+
       // 4. REST power off: the guest stops and the node goes off
       const off = await lab.api("POST", "/nodes/1/power", { state: "off" });
       assert.ok(off.status === 200 || off.status === 202, JSON.stringify(off));
