@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs, once and in one apt run, the Debian packages the integration tests use:
-# Chromium (dashboard test), dnsmasq/busybox/iproute2/iptables (netboot netns test), dash and
+# Chromium (dashboard test), dnsmasq/busybox/iproute2/iptables (netboot netns test), rpcbind,
+# nfs-ganesha and mmdebstrap (netboot NFS test, image builder, netboot end-to-end), dash and
 # busybox (the Zero W sh agent), gcc + linux-libc-dev (GPIO uAPI layout check), curl, socat
 # (pty pairs for the serial console test), tmux (cm console in a pseudo-terminal), bsdutils'
 # `script` (a pseudo-terminal for the test of `cm`'s progress on a terminal), and for the kernel
@@ -17,6 +18,9 @@ have dnsmasq || missing="$missing dnsmasq-base"
 have busybox || missing="$missing busybox"
 have ip || missing="$missing iproute2"
 have iptables || missing="$missing iptables"
+have rpcbind || missing="$missing rpcbind"
+have ganesha.nfsd || missing="$missing nfs-ganesha nfs-ganesha-vfs"
+have mmdebstrap || missing="$missing mmdebstrap"
 have dash || missing="$missing dash"
 have gcc || missing="$missing gcc"
 [ -f /usr/include/linux/gpio.h ] || missing="$missing linux-libc-dev"

@@ -1,6 +1,6 @@
 /**
  * Config → switch: builds the configured `PowerSwitch` (the simulated module, one GPIO line
- * per node, or I2C GPIO expanders). Hardware access comes in through `deps`, so the factory
+ * per node, I2C GPIO expanders, or QEMU guests). Hardware access comes in through `deps`, so the factory
  * itself is testable; `openConfiguredPowerSwitch` supplies the real openers (`/dev/i2c-N`,
  * Pi GPIO backends from shared/pins/) and names the config file in its errors.
  */
@@ -21,6 +21,7 @@ import {
   PowerConfig,
 } from "./power_config.ts";
 import type { PowerSwitch } from "./power_switch.ts";
+import { type QemuHost, QemuPowerSwitch } from "./qemu_power_switch.ts";
 
 /** What the factory needs from the outside world. */
 export interface PowerSwitchDeps {
@@ -30,6 +31,8 @@ export interface PowerSwitchDeps {
   openGpioLine: GpioLineOpener;
   /** Returns the simulated module (the hub keeps it to wire the virtual cluster). */
   simulated: () => PowerSwitch;
+  /** Starts and watches QEMU guests (default: the real host). */
+  qemuHost?: QemuHost;
 }
 
 /**
@@ -52,6 +55,8 @@ export async function createPowerSwitch(
       return await createGpioPowerSwitch(cfg, deps.openGpioLine);
     case "i2c":
       return await createExpanderPowerSwitch(cfg, deps.openI2cBus);
+    case "qemu":
+      return new QemuPowerSwitch(cfg, deps.qemuHost);
   }
 }
 

@@ -133,11 +133,59 @@ export const I2cPowerConfig = z.strictObject({
 });
 export type I2cPowerConfig = z.infer<typeof I2cPowerConfig>;
 
-/** The power driver config: `{driver: "simulated" | "gpio" | "i2c", …}`. */
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+const IFNAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/;
+const ABSOLUTE = /^\/[A-Za-z0-9_./-]*$/;
+
+/** One bay that is a QEMU guest. */
+export const QemuGuestConfig = z.strictObject({
+  node: NodeId,
+  /** The guest NIC's MAC (lower case, e.g. 52:54:00:00:00:01): what the hub learns. */
+  mac: z.string().regex(MAC, "mac must look like 52:54:00:00:00:01 (lower case)"),
+  /** An existing tap device on the cluster bridge (e.g. `ip tuntap add dev cmtap1 mode tap`). */
+  tap: z.string().regex(IFNAME, "tap must be an interface name"),
+  /** The serial console: a TCP port (on 127.0.0.1 unless `host`) or a unix socket path. */
+  console: z.union([
+    z.strictObject({
+      tcp: z.number().int().min(1).max(65535),
+      host: z.string().regex(/^[0-9.]+$/, "host must be an IPv4 address").default("127.0.0.1"),
+    }),
+    z.strictObject({ unix: z.string().regex(ABSOLUTE, "unix must be an absolute path") }),
+  ]),
+});
+export type QemuGuestConfig = z.infer<typeof QemuGuestConfig>;
+
+/** Bays that are QEMU guests booting from the network (virtual nodes, tests, demos). */
+export const QemuPowerConfig = z.strictObject({
+  driver: z.literal("qemu"),
+  binary: z.string().default("qemu-system-x86_64"),
+  accel: z.enum(["tcg", "kvm"]).default("tcg"),
+  memoryMiB: z.number().int().min(256).max(65536).default(1024),
+  cpus: z.number().int().min(1).max(16).default(1),
+  /** Directory for the guests' pid files and console logs. */
+  stateDir: z.string().regex(ABSOLUTE, "stateDir must be an absolute path"),
+  guests: z.array(QemuGuestConfig).min(1),
+}).superRefine((cfg, ctx) => {
+  unique(ctx, cfg.guests.map((g) => g.node), (n) => `node ${n} is listed twice`, "guests");
+  unique(ctx, cfg.guests.map((g) => g.mac), (m) => `MAC ${m} is used twice`, "guests");
+  unique(ctx, cfg.guests.map((g) => g.tap), (t) => `tap ${t} is used twice`, "guests");
+  unique(
+    ctx,
+    cfg.guests.map((g) =>
+      "unix" in g.console ? g.console.unix : `${g.console.host}:${g.console.tcp}`
+    ),
+    (c) => `console ${c} is used twice`,
+    "guests",
+  );
+});
+export type QemuPowerConfig = z.infer<typeof QemuPowerConfig>;
+
+/** The power driver config: `{driver: "simulated" | "gpio" | "i2c" | "qemu", …}`. */
 export const PowerConfig = z.discriminatedUnion("driver", [
   SimulatedPowerConfig,
   GpioPowerConfig,
   I2cPowerConfig,
+  QemuPowerConfig,
 ]);
 export type PowerConfig = z.infer<typeof PowerConfig>;
 

@@ -14,7 +14,8 @@
 #             building one needs Deno's denort download, unreachable here (docs/agent.md).
 #   sh        the POSIX-sh agent (Pi Zero W, ARMv6, where Deno does not run).
 # Also installs the systemd unit, its enable symlink, /etc/cluster-agent/agent.json and the
-# key (/etc/cluster-agent/key, mode 0600; the unit hands it over as a credential).
+# key (/etc/cluster-agent/key, mode 0600; the unit hands it over as a credential), and the
+# gpio group the unit runs with (added to the root's /etc/group when missing) with a udev rule.
 set -eu
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
@@ -105,6 +106,42 @@ WRAP
 	chmod 0755 "$OPT/cluster-agent"
 	;;
 esac
+
+# The unit's SupplementaryGroups=gpio: systemd refuses to start a unit whose group does not
+# exist (Raspberry Pi OS has gpio, Debian does not). Create it in the root's own group files,
+# as a system group with the highest free id below 1000, and let udev give it the GPIO chips.
+# Done here, at install time: on the read-only NFS root nothing can add it at boot.
+# Appends a line to a new copy of FILE (same mode and owner) and renames it over FILE, so a
+# root made of hard links to a cached image (scripts/image/image.sh) never changes the cache.
+append_line() {
+	cp -p "$1" "$1.cm-new"
+	printf '%s\n' "$2" >>"$1.cm-new"
+	mv "$1.cm-new" "$1"
+}
+ensure_gpio_group() {
+	group="$ROOT/etc/group"
+	if [ ! -f "$group" ]; then
+		echo "install-agent: warning: $group missing; create a 'gpio' group in the root before it boots" >&2
+		return 0
+	fi
+	grep -q '^gpio:' "$group" && return 0
+	gid=999
+	while cut -d: -f3 "$group" | grep -qx "$gid"; do
+		gid=$((gid - 1))
+		[ "$gid" -ge 100 ] || die "no free system group id in $group for the gpio group"
+	done
+	append_line "$group" "gpio:x:$gid:"
+	if [ -f "$ROOT/etc/gshadow" ] && ! grep -q '^gpio:' "$ROOT/etc/gshadow"; then
+		append_line "$ROOT/etc/gshadow" 'gpio:!::'
+	fi
+	echo "install-agent: added group gpio ($gid) to $group"
+}
+ensure_gpio_group
+mkdir -p "$ROOT/etc/udev/rules.d"
+cat >"$ROOT/etc/udev/rules.d/60-cluster-agent-gpio.rules" <<'RULES'
+# cluster-agent: the gpio group (the agent's SupplementaryGroups=gpio) may use the GPIO chips.
+SUBSYSTEM=="gpio", KERNEL=="gpiochip*", GROUP="gpio", MODE="0660"
+RULES
 
 install -m 0644 "$REPO/scripts/agent/cluster-agent.service" "$UNIT_DIR/cluster-agent.service"
 ln -sf /etc/systemd/system/cluster-agent.service \

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs the Debian packages the netboot integration test needs, only when missing:
 # dnsmasq (DHCP/DNS/TFTP), busybox (udhcpc, tftp, nslookup), iproute2 (ip netns) and
-# iptables (the NAT rules, loaded inside the test's namespace).
+# iptables (the NAT rules, loaded inside the test's namespace), rpcbind and nfs-ganesha (the
+# user-space NFS server the tests use: this machine kind's kernel has no NFS server).
 # (dnsmasq-base is the dnsmasq binary without the Debian service, which would grab port 53.)
 # Idempotent and quiet: prints nothing when everything is already there.
 # Exit status 0 when all tools are present afterwards, 1 otherwise.
@@ -12,6 +13,8 @@ command -v dnsmasq >/dev/null 2>&1 || [ -x /usr/sbin/dnsmasq ] || need="$need dn
 command -v busybox >/dev/null 2>&1 || need="$need busybox"
 command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || need="$need iproute2"
 command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || need="$need iptables"
+command -v rpcbind >/dev/null 2>&1 || [ -x /usr/sbin/rpcbind ] || need="$need rpcbind"
+command -v ganesha.nfsd >/dev/null 2>&1 || [ -x /usr/bin/ganesha.nfsd ] || need="$need nfs-ganesha nfs-ganesha-vfs"
 
 [ -z "$need" ] && exit 0
 

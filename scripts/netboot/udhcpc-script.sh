@@ -16,6 +16,7 @@ case "$1" in
       echo "domain=${domain:-}"
       echo "siaddr=${siaddr:-}"
       echo "opt43=${opt43:-}"
+      echo "bootFile=${boot_file:-}"
     } > "${UDHCPC_OUT:-/dev/null}"
     [ -n "${UDHCPC_OUT:-}" ] && env > "$UDHCPC_OUT.env"
     ;;

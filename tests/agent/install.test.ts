@@ -169,3 +169,35 @@ Deno.test("systemd unit: every directive known to systemd-analyze verify", async
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("install: adds the unit's gpio group to a root that lacks it (Debian), once", async () => {
+  const root = await Deno.makeTempDir({ prefix: "clyde-root-" });
+  try {
+    // A Debian root: system groups up to 999 partly taken, no gpio group.
+    await Deno.mkdir(`${root}/etc`);
+    const group = "root:x:0:\nsystemd-journal:x:999:\nsystemd-network:x:998:\nusers:x:100:\n";
+    await Deno.writeTextFile(`${root}/etc/group`, group);
+    await Deno.writeTextFile(`${root}/etc/gshadow`, "root:*::\n");
+    const args = ["--root", root, "--mode", "sh", "--key", "k"];
+    for (let i = 0; i < 2; i++) {
+      const r = await run("sh", [`${SCRIPTS}install-agent.sh`, ...args]);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const unit = await Deno.readTextFile(`${root}/etc/systemd/system/cluster-agent.service`);
+    assert.match(unit, /^SupplementaryGroups=gpio$/m);
+    // added once, with the highest free system id; existing lines untouched
+    assert.equal(await Deno.readTextFile(`${root}/etc/group`), group + "gpio:x:997:\n");
+    assert.equal(await Deno.readTextFile(`${root}/etc/gshadow`), "root:*::\ngpio:!::\n");
+    assert.match(
+      await Deno.readTextFile(`${root}/etc/udev/rules.d/60-cluster-agent-gpio.rules`),
+      /^SUBSYSTEM=="gpio", KERNEL=="gpiochip\*", GROUP="gpio", MODE="0660"$/m,
+    );
+    // a root that has the group (Raspberry Pi OS) keeps it as it is
+    const pios = "root:x:0:\ngpio:x:997:pi\n";
+    await Deno.writeTextFile(`${root}/etc/group`, pios);
+    assert.equal((await run("sh", [`${SCRIPTS}install-agent.sh`, ...args])).code, 0);
+    assert.equal(await Deno.readTextFile(`${root}/etc/group`), pios);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -18,6 +18,8 @@ export function tempSettings(root: string, extra: Partial<NetbootSettings> = {})
       eventsFile: `${root}/var/dhcp-events.log`,
       pidFile: `${root}/run/dnsmasq.pid`,
       exportsFile: `${root}/etc/exports.d/cluster-module.exports`,
+      ganeshaConfig: `${root}/etc/ganesha/cluster-module.conf`,
+      ganeshaStateDir: `${root}/var/ganesha`,
       rulesV4File: `${root}/etc/iptables/rules.v4`,
       sysctlFile: `${root}/etc/sysctl.d/90-nat.conf`,
     },

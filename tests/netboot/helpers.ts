@@ -7,6 +7,10 @@ export interface NetbootDeps {
   ip: string | null;
   /** iptables (for the NAT rules in the namespace test; optional). */
   iptables: string | null;
+  /** rpcbind, ganesha.nfsd and rpcinfo (the nfs-ganesha backend test). */
+  rpcbind: string | null;
+  ganesha: string | null;
+  rpcinfo: string | null;
   /** Why something is missing, for skip messages. */
   note: string;
 }
@@ -26,7 +30,7 @@ let cached: Promise<NetbootDeps> | null = null;
 
 /**
  * Runs scripts/netboot/install-deps.sh when root (idempotent, quiet), then locates dnsmasq,
- * busybox and ip. Never throws; missing tools come back as null with a note.
+ * busybox, ip, iptables, rpcbind, ganesha.nfsd and rpcinfo. Never throws; missing tools come back as null with a note.
  */
 export function ensureNetbootDeps(): Promise<NetbootDeps> {
   cached ??= (async () => {
@@ -40,18 +44,27 @@ export function ensureNetbootDeps(): Promise<NetbootDeps> {
         }`;
       }
     } else note = "not root: cannot install missing packages";
-    const [dnsmasq, busybox, ip, iptables] = await Promise.all([
+    const [dnsmasq, busybox, ip, iptables, rpcbind, ganesha, rpcinfo] = await Promise.all([
       which("dnsmasq"),
       which("busybox"),
       which("ip"),
       which("iptables"),
+      which("rpcbind"),
+      which("ganesha.nfsd"),
+      which("rpcinfo"),
     ]);
-    const missing = [["dnsmasq", dnsmasq], ["busybox", busybox], ["ip", ip]].filter((x) => !x[1]);
+    const missing = [
+      ["dnsmasq", dnsmasq],
+      ["busybox", busybox],
+      ["ip", ip],
+      ["rpcbind", rpcbind],
+      ["ganesha.nfsd", ganesha],
+    ].filter((x) => !x[1]);
     if (missing.length) {
       note = `missing ${missing.map((x) => x[0]).join(", ")}${note ? ` (${note})` : ""}`;
       console.warn(`netboot tests: ${note}; the tests that need them are skipped`);
     }
-    return { dnsmasq, busybox, ip, iptables, note };
+    return { dnsmasq, busybox, ip, iptables, rpcbind, ganesha, rpcinfo, note };
   })();
   return cached;
 }

@@ -166,7 +166,18 @@ Deno.test({
       }
 
       const out = `${root}/udhcpc.out`;
-      const dhcp = async () => {
+      // what the Pi boot ROM sends: PXE vendor class, client arch 0 (option 93), UUID (97)
+      const piRom = [
+        "-V",
+        "PXEClient:Arch:00000:UNDI:002001",
+        "-x",
+        "0x5d:0000",
+        "-x",
+        `0x61:00${"00".repeat(16)}`,
+      ];
+      // QEMU's iPXE NIC ROM: the same vendor class and arch, plus iPXE's option 175
+      const ipxe = [...piRom, "-x", "0xaf:150101"];
+      const dhcp = async (client = piRom) => {
         await Deno.remove(out).catch(() => {});
         const r = await sh(ip, [
           "netns",
@@ -183,13 +194,7 @@ Deno.test({
           "4",
           "-T",
           "1",
-          // what the Pi boot ROM sends: PXE vendor class, client arch 0 (option 93), UUID (97)
-          "-V",
-          "PXEClient:Arch:00000:UNDI:002001",
-          "-x",
-          "0x5d:0000",
-          "-x",
-          `0x61:00${"00".repeat(16)}`,
+          ...client,
           "-O",
           "43",
           "-s",
@@ -216,6 +221,21 @@ Deno.test({
         ),
         `option 43 must carry "Raspberry Pi Boot", got ${lease.opt43}; env: ${await Deno
           .readTextFile(`${out}.env`)}`,
+      );
+
+      assert.equal(lease.bootFile, "", "the Pi ROM gets the PXE service, not a boot file");
+
+      // 1b. an iPXE client with the same MAC gets the iPXE script and no Pi service
+      await must(ip, ["-n", nodeNs, "addr", "flush", "dev", vethNode]);
+      const ipxeLease = await dhcp(ipxe);
+      assert.equal(ipxeLease.ip, "10.42.0.7");
+      assert.equal(ipxeLease.bootFile, "boot.ipxe");
+      assert.equal(ipxeLease.siaddr, "10.42.0.250");
+      assert.ok(
+        !ipxeLease.opt43.replace(/[^0-9a-f]/gi, "").toLowerCase().includes(
+          [..."Raspberry Pi Boot"].map((c) => c.charCodeAt(0).toString(16)).join(""),
+        ),
+        `iPXE must not get the Raspberry Pi service, got option 43 ${ipxeLease.opt43}`,
       );
 
       // 2. DNS for nodes, the switch and the hub, against 10.42.0.250 only
@@ -254,6 +274,21 @@ Deno.test({
           "tftp_sent bootcode.bin 10.42.0.7",
         ]
       ) assert.ok(seen.includes(want), `${want} not in ${JSON.stringify(seen)}`);
+      const script = `${root}/boot.ipxe`;
+      const tftpScript = await inNode([
+        "tftp",
+        "-g",
+        "-r",
+        "boot.ipxe",
+        "-l",
+        script,
+        "10.42.0.250",
+      ]);
+      assert.equal(tftpScript.code, 0, tftpScript.stderr);
+      assert.match(
+        await Deno.readTextFile(script),
+        /^#!ipxe\n[^]*\nkernel tftp:\/\/10\.42\.0\.250\/vmlinuz /,
+      );
 
       // 4. MAC learning: an unknown MAC right after bay 5 was "powered on"
       await must(ip, ["-n", nodeNs, "addr", "flush", "dev", vethNode]);

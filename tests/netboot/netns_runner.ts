@@ -20,21 +20,43 @@ import {
 export class NetnsRunner implements ProcessRunner {
   readonly ran: string[][] = [];
   readonly #inner = new DenoProcessRunner();
+  /**
+   * `privateRun`: a directory every child (and every namespace-local command) sees as `/run`,
+   * in a mount namespace of its own, so rpcbind's and ganesha's sockets and locks never touch
+   * the host's `/run`; children still share it with each other (same directory).
+   */
   constructor(
     readonly ns: string,
     readonly ipBinary: string,
     readonly netnsLocal: ReadonlySet<string> = new Set(),
+    readonly privateRun: string | null = null,
   ) {}
 
+  #wrap(cmd: string, args: string[]): string[] {
+    const inNs = ["netns", "exec", this.ns];
+    if (!this.privateRun) return [...inNs, cmd, ...args];
+    return [
+      ...inNs,
+      "unshare",
+      "-m",
+      "--propagation",
+      "private",
+      "sh",
+      "-c",
+      'mount --bind "$0" /run && exec "$@"',
+      this.privateRun,
+      cmd,
+      ...args,
+    ];
+  }
+
   spawn(cmd: string, args: string[], opts?: SpawnOptions): ChildProcessHandle {
-    return this.#inner.spawn(this.ipBinary, ["netns", "exec", this.ns, cmd, ...args], opts);
+    return this.#inner.spawn(this.ipBinary, this.#wrap(cmd, args), opts);
   }
 
   run(cmd: string, args: string[]): Promise<RunResult> {
     this.ran.push([cmd, ...args]);
-    if (this.netnsLocal.has(cmd)) {
-      return this.#inner.run(this.ipBinary, ["netns", "exec", this.ns, cmd, ...args]);
-    }
+    if (this.netnsLocal.has(cmd)) return this.#inner.run(this.ipBinary, this.#wrap(cmd, args));
     return Promise.resolve({ code: 0, stdout: "", stderr: "" });
   }
 }

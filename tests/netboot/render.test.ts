@@ -7,9 +7,9 @@ import {
   renderHosts,
   renderLeaseHook,
 } from "../../hub/netboot/render/dnsmasq.ts";
-import { renderExports } from "../../hub/netboot/render/nfs.ts";
+import { renderExports, renderGaneshaConf } from "../../hub/netboot/render/nfs.ts";
 import { renderRulesV4, renderSysctl } from "../../hub/netboot/render/nat.ts";
-import { renderCmdline } from "../../hub/netboot/render/cmdline.ts";
+import { renderCmdline, renderIpxeScript } from "../../hub/netboot/render/cmdline.ts";
 import {
   derivePsk,
   renderHostapd,
@@ -38,7 +38,11 @@ Deno.test("dnsmasq.conf binds the cluster interface and carries DNS, DHCP, TFTP 
   assert.deepEqual(values(conf, "domain"), ["cluster,10.42.0.0/24"]);
   assert.deepEqual(values(conf, "local"), ["/cluster/"]);
   assert.deepEqual(values(conf, "tftp-root"), ["/pxe/boot"]);
-  assert.deepEqual(values(conf, "pxe-service"), ['0,"Raspberry Pi Boot"']);
+  // the Pi ROM and iPXE both send PXE arch 0: iPXE (option 175) gets boot.ipxe, never the Pi
+  // service; everything else keeps the Pi service
+  assert.deepEqual(values(conf, "dhcp-match"), ["set:ipxe,175"]);
+  assert.deepEqual(values(conf, "dhcp-boot"), ["tag:ipxe,boot.ipxe"]);
+  assert.deepEqual(values(conf, "pxe-service"), ['tag:!ipxe,0,"Raspberry Pi Boot"']);
   assert.deepEqual(values(conf, "dhcp-hostsfile"), ["/etc/cluster-module/netboot/dhcp-hosts"]);
   assert.deepEqual(values(conf, "addn-hosts"), ["/etc/cluster-module/netboot/hosts"]);
   assert.deepEqual(values(conf, "dhcp-leasefile"), ["/var/lib/cluster-module/dnsmasq.leases"]);
@@ -216,13 +220,32 @@ Deno.test("cmdline.txt boots from the hub's NFS root; per-node adds cm.node and 
   const shared = renderCmdline(map, netbootSettings({ cmdlinePrefix: "" }));
   assert.deepEqual(
     shared,
-    "root=/dev/nfs nfsroot=10.42.0.250:/pxe/root,vers=3 ro ip=dhcp rootwait\n",
+    "root=/dev/nfs nfsroot=10.42.0.250:/pxe/root,vers=3,tcp ro ip=dhcp rootwait\n",
   );
   const n7 = renderCmdline(map, netbootSettings({ overlays: true }), 7);
   assert.deepEqual(n7.split("\n").length, 2); // one line
   assert.match(n7, / cm\.node=7 cm\.overlay=10\.42\.0\.250:\/pxe\/overlay\/node07\n$/);
-  assert.match(n7, /^console=serial0,115200 console=tty1 root=\/dev\/nfs /);
+  assert.match(n7, /^console=serial0,115200 console=tty1 net.ifnames=0 root=\/dev\/nfs /);
   assert.throws(() => renderCmdline(map, settings, 61), /does not exist/);
+});
+
+Deno.test("boot.ipxe loads vmlinuz and initrd.img over TFTP with the cmdline.txt arguments", () => {
+  const shared = renderIpxeScript(map, settings).split("\n");
+  assert.equal(shared[0], "#!ipxe");
+  assert.deepEqual(shared.slice(2), [
+    "kernel tftp://10.42.0.250/vmlinuz initrd=initrd.img console=ttyS0,115200 net.ifnames=0 " +
+    "root=/dev/nfs nfsroot=10.42.0.250:/pxe/root,vers=3,tcp ro ip=dhcp rootwait",
+    "initrd tftp://10.42.0.250/initrd.img",
+    "boot",
+    "",
+  ]);
+  const n7 = renderIpxeScript(map, netbootSettings({ overlays: true, ipxeCmdlinePrefix: "" }), 7);
+  const args = renderCmdline(map, netbootSettings({ overlays: true, cmdlinePrefix: "" }), 7);
+  assert.ok(n7.includes(`initrd=initrd.img ${args}`), n7); // same arguments, node's own
+  assert.throws(
+    () => renderIpxeScript(map, netbootSettings({ ipxeCmdlinePrefix: "a\nshell" })),
+    NetbootConfigError,
+  );
 });
 
 Deno.test("wpa_supplicant.conf follows the guide's format; quotes cannot break out", () => {
@@ -302,5 +325,49 @@ Deno.test("renderNetbootFiles lists every file with its install path and reload 
     files.filter((f) => f.name.match(/^boot\/10\.42\.0\.\d+\/cmdline\.txt$/)).length,
     48,
   );
+  assert.match(byName.get("boot/boot.ipxe")!.content, /^#!ipxe\n/);
+  assert.match(byName.get("boot/10.42.0.7/boot.ipxe")!.content, / cm\.node=7 /);
   assert.deepEqual(new Set(files.map((f) => f.name)).size, files.length);
+});
+
+Deno.test("ganesha.conf: root read-only to the subnet, each overlay read-write to its node", () => {
+  const plain = renderGaneshaConf(map, netbootSettings({ nfsServer: "ganesha" }));
+  assert.match(plain, /^ {4}Bind_addr = 10\.42\.0\.250;$/m);
+  assert.match(plain, /^ {4}Enable_NLM = false;$/m);
+  assert.match(plain, /^ {4}RecoveryRoot = \/var\/lib\/cluster-module\/ganesha;$/m);
+  const exports = plain.split("EXPORT {").slice(1);
+  assert.equal(exports.length, 1);
+  assert.match(exports[0], /Path = \/pxe\/root;/);
+  assert.match(exports[0], /Access_Type = None;/); // nobody outside the CLIENT block
+  assert.match(exports[0], /CLIENT \{ Clients = 10\.42\.0\.0\/24; Access_Type = RO; \}/);
+  assert.match(exports[0], /Squash = No_Root_Squash;/);
+  const over = renderGaneshaConf(map, netbootSettings({ nfsServer: "ganesha", overlays: true }));
+  const blocks = over.split("EXPORT {").slice(1);
+  assert.equal(blocks.length, 1 + 48);
+  const n7 = blocks.find((b) => b.includes("Path = /pxe/overlay/node07;"))!;
+  assert.match(n7, /Export_Id = 107;/);
+  assert.match(n7, /CLIENT \{ Clients = 10\.42\.0\.7; Access_Type = RW; \}/);
+  // the kernel server's file set has the exports file, ganesha's has ganesha.conf, not both
+  const names = (nfsServer: "kernel" | "ganesha") =>
+    renderNetbootFiles(map, netbootSettings({ nfsServer }), new Map()).map((f) => f.name)
+      .filter((n) => n.startsWith("nfs/"));
+  assert.deepEqual(names("kernel"), ["nfs/cluster-module.exports"]);
+  assert.deepEqual(names("ganesha"), ["nfs/ganesha.conf"]);
+});
+
+Deno.test("config.txt (configTxt: true) loads the Debian kernel and initramfs; off by default", () => {
+  const files = (configTxt: boolean) =>
+    renderNetbootFiles(map, netbootSettings({ configTxt }), new Map());
+  assert.equal(files(false).find((f) => f.name === "boot/config.txt"), undefined);
+  const f = files(true).find((f) => f.name === "boot/config.txt")!;
+  assert.equal(f.path, "/pxe/boot/config.txt");
+  const lines = f.content.split("\n").filter((l) => l && !l.startsWith("#"));
+  assert.deepEqual(lines, [
+    "arm_64bit=1",
+    "kernel=vmlinuz",
+    "initramfs initrd.img followkernel",
+    "enable_uart=1",
+    "dtoverlay=disable-wifi",
+    "dtoverlay=disable-bt",
+  ]);
 });

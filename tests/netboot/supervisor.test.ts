@@ -73,7 +73,8 @@ Deno.test("dry mode renders every file into dryDir, touches no live path, runs n
     const r = (await sup.status()).lastApply!;
     assert.equal(r.dir, `${root}/dry`);
     const conf = await Deno.readTextFile(`${root}/dry/dnsmasq/dnsmasq.conf`);
-    assert.match(conf, /pxe-service=0,"Raspberry Pi Boot"/);
+    assert.match(conf, /pxe-service=tag:!ipxe,0,"Raspberry Pi Boot"/);
+    assert.match(await Deno.readTextFile(`${root}/dry/boot/boot.ipxe`), /^#!ipxe\n/);
     assert.ok(await Deno.stat(`${root}/dry/wifi/wpa_supplicant.conf`));
     assert.equal(await Deno.stat(`${root}/etc`).catch(() => null), null);
     assert.equal(runner.children.length, 0);
@@ -453,6 +454,60 @@ Deno.test("apply dry run: a unified diff of every file against disk and the relo
     const applied = await sup.apply();
     assert.deepEqual(applied.reloads.map((r) => r.action), ["dnsmasq-hup", "exportfs"]);
     assert.deepEqual((await sup.plan()).reloads, []);
+    await sup.stop();
+  });
+});
+
+Deno.test("nfsServer ganesha: rpcbind, then ganesha once rpcbind answers; no exportfs", async () => {
+  await withTemp(async (root) => {
+    const s = tempSettings(root, { nfsServer: "ganesha" });
+    const { sup, runner, clock } = build(s);
+    runner.spawnable.add("rpcbind");
+    runner.spawnable.add("ganesha.nfsd");
+    let asked = 0;
+    runner.commands.set("rpcinfo", () => ({ code: asked++ < 2 ? 1 : 0, stdout: "", stderr: "" }));
+    let done = false;
+    const started = sup.start().then(() => done = true);
+    for (let i = 0; i < 50 && !done; i++) {
+      await tick();
+      if (clock.pending) await clock.advance(100);
+      // ganesha is not started before rpcbind answers (the first two rpcinfo calls fail)
+      if (asked <= 2) assert.ok(!runner.children.some((c) => c.cmd === "ganesha.nfsd"));
+    }
+    await started;
+    assert.equal(asked, 3);
+    assert.deepEqual(runner.children.map((c) => c.cmd), ["dnsmasq", "rpcbind", "ganesha.nfsd"]);
+    assert.deepEqual(runner.children[1].args, ["-f", "-w"]);
+    assert.deepEqual(runner.children[2].args, [
+      "-F",
+      "-f",
+      s.paths.ganeshaConfig,
+      "-L",
+      "STDERR",
+      "-p",
+      `${s.paths.ganeshaStateDir}/ganesha.pid`,
+    ]);
+    assert.ok(!runner.ran.some((c) => c[0] === "exportfs"), "no exportfs with ganesha");
+    assert.equal(await Deno.stat(s.paths.exportsFile).catch(() => null), null);
+    assert.match(await Deno.readTextFile(s.paths.ganeshaConfig), /Bind_addr = 10\.42\.0\.250;/);
+    assert.deepEqual(sup.nfsServices().map((p) => p.state), ["running", "running"]);
+    const rows = (await sup.services()).services;
+    assert.deepEqual(rows.map((r) => r.name), ["dnsmasq", "rpcbind", "ganesha", "nfs", "nat"]);
+    await sup.stop();
+    assert.deepEqual(sup.nfsServices().map((p) => p.state), ["stopped", "stopped"]);
+  });
+});
+
+Deno.test("nfsServer kernel (default): exports file and exportfs, no rpcbind or ganesha", async () => {
+  await withTemp(async (root) => {
+    const s = tempSettings(root);
+    const { sup, runner } = build(s);
+    await sup.start();
+    assert.deepEqual(runner.children.map((c) => c.cmd), ["dnsmasq"]);
+    assert.ok(runner.ran.some((c) => c.join(" ") === "exportfs -ra"));
+    assert.ok(await Deno.stat(s.paths.exportsFile));
+    assert.equal(await Deno.stat(s.paths.ganeshaConfig).catch(() => null), null);
+    assert.deepEqual(sup.nfsServices(), []);
     await sup.stop();
   });
 });

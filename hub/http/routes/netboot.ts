@@ -38,7 +38,8 @@ export function netbootRoutes(deps: NetbootRouteDeps): RouteSpec[] {
     route({
       method: "get",
       path: "/services",
-      summary: "dnsmasq, NFS and NAT state (live or dry mode)",
+      summary:
+        "dnsmasq, NFS (with nfs-ganesha: rpcbind and ganesha too) and NAT state (live or dry mode)",
       auth: "public",
       response: ServicesResponse,
       handler: async (c) => c.json(await supervisor.services()),

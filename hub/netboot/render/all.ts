@@ -7,14 +7,15 @@ import type { NetbootSettings } from "../settings/settings.ts";
 import { validateSettings } from "../settings/settings.ts";
 import {
   DNSMASQ_FILES,
+  IPXE_SCRIPT,
   renderDhcpHosts,
   renderDnsmasqConf,
   renderHosts,
   renderLeaseHook,
 } from "./dnsmasq.ts";
-import { renderExports } from "./nfs.ts";
+import { renderExports, renderGaneshaConf } from "./nfs.ts";
 import { renderRulesV4, renderSysctl } from "./nat.ts";
-import { renderCmdline } from "./cmdline.ts";
+import { renderCmdline, renderConfigTxt, renderIpxeScript } from "./cmdline.ts";
 import { renderHostapd, renderWpaSupplicant } from "./wifi.ts";
 import { overlayBays } from "./overlays.ts";
 
@@ -22,7 +23,8 @@ import { overlayBays } from "./overlays.ts";
  * How a changed file takes effect:
  * - `dnsmasq-restart`: dnsmasq.conf is read only at start;
  * - `dnsmasq-hup`: dhcp-hosts and hosts are re-read on SIGHUP;
- * - `exportfs`: `exportfs -ra`;
+ * - `exportfs`: `exportfs -ra` (kernel NFS server);
+ * - `ganesha-restart`: nfs-ganesha (the hub's child) restarts with its new configuration;
  * - `iptables`: `iptables-restore --noflush` of our chains, plus the jumps to them;
  * - `sysctl`: `sysctl -p FILE`;
  * - `none`: read when used (boot files, hook script) or copied by hand (WiFi files).
@@ -31,6 +33,7 @@ export type ReloadAction =
   | "dnsmasq-restart"
   | "dnsmasq-hup"
   | "exportfs"
+  | "ganesha-restart"
   | "iptables"
   | "sysctl"
   | "none";
@@ -84,13 +87,21 @@ export function renderNetbootFiles(
       mode: 0o755,
       reload: "none",
     },
-    {
-      name: "nfs/cluster-module.exports",
-      path: s.paths.exportsFile,
-      content: renderExports(map, s),
-      mode: 0o644,
-      reload: "exportfs",
-    },
+    s.nfsServer === "kernel"
+      ? {
+        name: "nfs/cluster-module.exports",
+        path: s.paths.exportsFile,
+        content: renderExports(map, s),
+        mode: 0o644,
+        reload: "exportfs",
+      }
+      : {
+        name: "nfs/ganesha.conf",
+        path: s.paths.ganeshaConfig,
+        content: renderGaneshaConf(map, s),
+        mode: 0o644,
+        reload: "ganesha-restart",
+      },
     {
       name: "nat/cluster-module.rules.v4",
       path: s.paths.rulesV4File,
@@ -112,13 +123,36 @@ export function renderNetbootFiles(
       mode: 0o644,
       reload: "none",
     },
+    {
+      name: `boot/${IPXE_SCRIPT}`,
+      path: `${s.paths.tftpRoot}/${IPXE_SCRIPT}`,
+      content: renderIpxeScript(map, s),
+      mode: 0o644,
+      reload: "none",
+    },
   ];
+  if (s.configTxt) {
+    files.push({
+      name: "boot/config.txt",
+      path: `${s.paths.tftpRoot}/config.txt`,
+      content: renderConfigTxt(map, s),
+      mode: 0o644,
+      reload: "none",
+    });
+  }
   if (s.overlays) {
     for (const bay of overlayBays(map)) {
       files.push({
         name: `boot/${bay.ip}/cmdline.txt`,
         path: `${s.paths.tftpRoot}/${bay.ip}/cmdline.txt`,
         content: renderCmdline(map, s, bay.id),
+        mode: 0o644,
+        reload: "none",
+      });
+      files.push({
+        name: `boot/${bay.ip}/${IPXE_SCRIPT}`,
+        path: `${s.paths.tftpRoot}/${bay.ip}/${IPXE_SCRIPT}`,
+        content: renderIpxeScript(map, s, bay.id),
         mode: 0o644,
         reload: "none",
       });

@@ -1,17 +1,21 @@
 /**
  * Per-node TFTP directories `<tftpRoot>/<node ip>/` (dnsmasq `tftp-unique-root=ip`): each
- * holds the node's own cmdline.txt and a symlink to every other file of the shared boot
+ * holds the node's own cmdline.txt and boot.ipxe and a symlink to every other file of the shared boot
  * partition, so the node boots the shared firmware with its own kernel command line.
  */
 import { lstat, readdir, symlink } from "node:fs/promises";
 import type { NodeMap } from "../../../shared/node_map.ts";
 import { overlayBays } from "../render/overlays.ts";
+import { IPXE_SCRIPT } from "../render/dnsmasq.ts";
+
+/** Files every node dir has its own copy of (rendered per node), never linked. */
+const PER_NODE = new Set(["cmdline.txt", IPXE_SCRIPT]);
 
 const IP_DIR = /^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$/;
 
 /** Creates missing symlinks in every LAN node's boot dir; returns how many it created. */
 export async function linkBootDirs(map: NodeMap, tftpRoot: string): Promise<number> {
-  const shared = (await readdir(tftpRoot)).filter((n) => !IP_DIR.test(n) && n !== "cmdline.txt");
+  const shared = (await readdir(tftpRoot)).filter((n) => !IP_DIR.test(n) && !PER_NODE.has(n));
   let created = 0;
   for (const bay of overlayBays(map)) {
     const dir = `${tftpRoot}/${bay.ip}`;

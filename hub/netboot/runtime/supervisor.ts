@@ -28,6 +28,7 @@ import { LeaseWatcher, type UnknownMac } from "./lease_watcher.ts";
 import { DenoProcessRunner, type ProcessRunner } from "./process_runner.ts";
 import { type BackoffPolicy, type ServiceStatus, SupervisedProcess } from "./supervised_process.ts";
 import {
+  checkGanesha,
   checkNat,
   checkNfs,
   type CheckResult,
@@ -65,6 +66,7 @@ const RELOAD_ACTIONS: readonly ReloadAction[] = [
   "dnsmasq-restart",
   "dnsmasq-hup",
   "exportfs",
+  "ganesha-restart",
   "iptables",
   "sysctl",
 ];
@@ -87,6 +89,8 @@ export class NetbootSupervisor {
   readonly #readText: ReadText;
   readonly #mode: ModeDecision;
   readonly #dnsmasq: SupervisedProcess;
+  /** rpcbind and nfs-ganesha, when the NFS server is ganesha (null: the kernel's). */
+  readonly #nfs: { rpcbind: SupervisedProcess; ganesha: SupervisedProcess } | null;
   readonly #watcher: LeaseWatcher;
   #lastApply: ApplyResult | null = null;
   /**
@@ -108,29 +112,55 @@ export class NetbootSupervisor {
     this.#clock = deps.clock ?? realClock;
     this.#readText = deps.readText ?? readTextOrNull;
     this.#mode = decideMode(deps.settings.mode, deps.probe ?? realHostProbe);
-    if (this.live) { for (const a of RELOAD_ACTIONS) this.#pending.add(a); }
     const s = deps.settings;
-    this.#dnsmasq = new SupervisedProcess({
-      name: "dnsmasq",
-      cmd: s.dnsmasqBinary,
-      args: [
-        "--keep-in-foreground",
-        `--conf-file=${s.paths.configDir}/${DNSMASQ_FILES.conf}`,
-        "--log-facility=-",
-      ],
-      runner: this.#runner,
-      clock: this.#clock,
-      policy: deps.backoff,
-      onStderrLine: deps.onLogLine,
-      onState: (st) =>
-        deps.emit("service_state", null, `dnsmasq ${st.state}`, {
-          service: "dnsmasq",
-          state: st.state,
-          pid: st.pid,
-          restarts: st.restarts,
-          lastError: st.lastError,
-        }),
-    });
+    if (this.live) {
+      for (const a of RELOAD_ACTIONS) {
+        if (a !== (s.nfsServer === "kernel" ? "ganesha-restart" : "exportfs")) this.#pending.add(a);
+      }
+    }
+    const supervise = (
+      name: string,
+      cmd: string,
+      args: string[],
+      onStderrLine?: (line: string) => void,
+    ) =>
+      new SupervisedProcess({
+        name,
+        cmd,
+        args,
+        runner: this.#runner,
+        clock: this.#clock,
+        policy: deps.backoff,
+        onStderrLine,
+        onState: (st) =>
+          deps.emit("service_state", null, `${name} ${st.state}`, {
+            service: name,
+            state: st.state,
+            pid: st.pid,
+            restarts: st.restarts,
+            lastError: st.lastError,
+          }),
+      });
+    this.#dnsmasq = supervise("dnsmasq", s.dnsmasqBinary, [
+      "--keep-in-foreground",
+      `--conf-file=${s.paths.configDir}/${DNSMASQ_FILES.conf}`,
+      "--log-facility=-",
+    ], deps.onLogLine);
+    this.#nfs = s.nfsServer === "ganesha"
+      ? {
+        // -f: foreground; -w: warm start (keeps registrations across its restarts)
+        rpcbind: supervise("rpcbind", s.rpcbindBinary, ["-f", "-w"]),
+        ganesha: supervise("ganesha", s.ganeshaBinary, [
+          "-F",
+          "-f",
+          s.paths.ganeshaConfig,
+          "-L",
+          "STDERR",
+          "-p",
+          `${s.paths.ganeshaStateDir}/ganesha.pid`,
+        ]),
+      }
+      : null;
     this.#watcher = new LeaseWatcher({
       map: deps.map,
       eventsFile: this.live ? s.paths.eventsFile : `${this.dryDir}/dhcp-events.log`,
@@ -214,6 +244,7 @@ export class NetbootSupervisor {
         "dnsmasq-restart": "restart dnsmasq (dnsmasq.conf changed)",
         "dnsmasq-hup": "SIGHUP dnsmasq: it re-reads dhcp-hosts and hosts",
         exportfs: "exportfs -ra",
+        "ganesha-restart": "restart nfs-ganesha (ganesha.conf changed)",
         iptables: `iptables-restore --noflush ${s.paths.rulesV4File}, then the jumps to our chains`,
         sysctl: `sysctl -p ${s.paths.sysctlFile}`,
         none: "",
@@ -261,6 +292,7 @@ export class NetbootSupervisor {
     for (const p of [s.paths.leaseFile, s.paths.eventsFile, s.paths.pidFile]) {
       await mkdir(p.slice(0, p.lastIndexOf("/")) || "/", { recursive: true });
     }
+    if (this.#nfs) await mkdir(s.paths.ganeshaStateDir, { recursive: true, mode: 0o700 });
     if (s.overlays) {
       for (const bay of map.bays.filter((b) => b.lan)) {
         await mkdir(`${s.paths.overlayDir}/${bay.hostname}`, { recursive: true, mode: 0o755 });
@@ -306,6 +338,15 @@ export class NetbootSupervisor {
       });
     }
     if (pending.has("exportfs")) await run("exportfs", "exportfs", ["-ra"]);
+    if (this.#started && this.#nfs && pending.has("ganesha-restart")) {
+      await this.#nfs.ganesha.restart();
+      pending.delete("ganesha-restart");
+      out.push({
+        action: "ganesha-restart",
+        ok: true,
+        detail: "ganesha.conf changed: nfs-ganesha restarted",
+      });
+    }
     if (pending.has("iptables")) out.push(await this.#loadRules());
     if (pending.has("sysctl")) await run("sysctl", "sysctl", ["-p", s.paths.sysctlFile]);
     return out;
@@ -344,7 +385,10 @@ export class NetbootSupervisor {
     };
   }
 
-  /** Applies the configs, starts dnsmasq (live mode) and the lease watcher. */
+  /**
+   * Applies the configs, starts dnsmasq (live mode), with nfs-ganesha also rpcbind and then
+   * ganesha (once rpcbind answers, so ganesha can register its services), and the lease watcher.
+   */
   async start(): Promise<void> {
     await this.apply();
     if (this.live) {
@@ -353,15 +397,39 @@ export class NetbootSupervisor {
       // The new process reads the files just written.
       this.#pending.delete("dnsmasq-restart");
       this.#pending.delete("dnsmasq-hup");
+      if (this.#nfs) {
+        this.#nfs.rpcbind.start();
+        await this.#waitForRpcbind();
+        this.#nfs.ganesha.start();
+        this.#pending.delete("ganesha-restart");
+      }
     }
     this.#watcher.start();
   }
 
-  /** Stops the lease watcher and dnsmasq. */
+  /** Polls `rpcinfo -p` until rpcbind answers (at most about 5 s; ganesha starts anyway). */
+  async #waitForRpcbind(): Promise<void> {
+    for (let i = 0; i < 50; i++) {
+      if (this.#nfs?.rpcbind.status().state !== "running") break;
+      if ((await this.#runner.run("rpcinfo", ["-p", "127.0.0.1"])).code === 0) return;
+      await this.#clock.sleep(100);
+    }
+  }
+
+  /** Stops the lease watcher, dnsmasq and (ganesha, then rpcbind) the NFS server. */
   async stop(): Promise<void> {
     await this.#watcher.stop();
-    if (this.#started) await this.#dnsmasq.stop();
+    if (this.#started) {
+      await this.#dnsmasq.stop();
+      await this.#nfs?.ganesha.stop();
+      await this.#nfs?.rpcbind.stop();
+    }
     this.#started = false;
+  }
+
+  /** rpcbind's and nfs-ganesha's status (nfsServer "ganesha"), else an empty list. */
+  nfsServices(): ServiceStatus[] {
+    return this.#nfs ? [this.#nfs.rpcbind.status(), this.#nfs.ganesha.status()] : [];
   }
 
   /** The dnsmasq child's status. */
@@ -379,8 +447,11 @@ export class NetbootSupervisor {
     const now = this.#clock.now();
     if (this.#checks && now - this.#checks.at < CHECK_CACHE_MS) return this.#checks.result;
     const { map, settings } = this.#d;
+    const nfs = this.#nfs;
     const result = Promise.all([
-      checkNfs(settings, this.#runner, this.#readText),
+      nfs
+        ? checkGanesha(map, nfs.rpcbind.status(), nfs.ganesha.status(), this.#runner)
+        : checkNfs(settings, this.#runner, this.#readText),
       checkNat(map, settings, this.#runner, this.#readText),
     ]).then(([nfs, nat]) => ({ nfs, nat }));
     const entry = { at: now, result };
@@ -402,6 +473,13 @@ export class NetbootSupervisor {
       mode: this.#mode.mode,
       services: [
         { name: "dnsmasq", state: d.state, detail: dnsDetail, pid: d.pid, restarts: d.restarts },
+        ...this.nfsServices().map((p) => ({
+          name: p.name,
+          state: p.state,
+          detail: p.lastError ?? p.state,
+          pid: p.pid,
+          restarts: p.restarts,
+        })),
         ...[nfs, nat].map((c) => ({
           name: c.name,
           state: c.state,

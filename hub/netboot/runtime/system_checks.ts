@@ -3,6 +3,7 @@ import type { NodeMap } from "../../../shared/node_map.ts";
 import { readSystemText } from "../../../shared/system_access.ts";
 import type { NetbootSettings } from "../settings/settings.ts";
 import type { ProcessRunner } from "./process_runner.ts";
+import type { ServiceStatus } from "./supervised_process.ts";
 
 /** Result of one check. */
 export interface CheckResult {
@@ -51,6 +52,34 @@ export async function checkNfs(
     exportfs: "exportfs not found (apt-get install nfs-kernel-server)",
     server: "the NFS server is not running (systemctl start nfs-server)",
     rootExported: `${s.paths.nfsRoot} is not exported (cm netboot apply)`,
+  });
+}
+
+/** RPC program number of the NFS MOUNT service (NFSv3 mounts go through it). */
+const MOUNT_PROGRAM = "100005";
+
+/**
+ * NFS by nfs-ganesha: rpcbind and ganesha (the hub's children) running, and the MOUNT service
+ * answering on the hub's cluster address (`rpcinfo -T tcp HUB 100005 3`), which is what an
+ * NFSv3 root mount asks first.
+ */
+export async function checkGanesha(
+  map: NodeMap,
+  rpcbind: ServiceStatus,
+  ganesha: ServiceStatus,
+  runner: ProcessRunner,
+): Promise<CheckResult> {
+  const mount = await runner.run("rpcinfo", ["-T", "tcp", map.hub.ip, MOUNT_PROGRAM, "3"]);
+  return result("nfs", {
+    rpcbind: rpcbind.state === "running",
+    ganesha: ganesha.state === "running",
+    mountService: mount.code === 0,
+  }, {
+    rpcbind: `rpcbind is ${rpcbind.state}${rpcbind.lastError ? ` (${rpcbind.lastError})` : ""}`,
+    ganesha: `nfs-ganesha is ${ganesha.state}${ganesha.lastError ? ` (${ganesha.lastError})` : ""}`,
+    mountService: `the NFS mount service does not answer on ${map.hub.ip} (rpcinfo: ${
+      (mount.stderr || mount.stdout).trim().slice(0, 200)
+    })`,
   });
 }
 

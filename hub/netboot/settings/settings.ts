@@ -28,8 +28,12 @@ export interface NetbootPaths {
   eventsFile: string;
   /** dnsmasq pid file. */
   pidFile: string;
-  /** NFS exports file (a drop-in under /etc/exports.d, read by `exportfs -ra`). */
+  /** NFS exports file (a drop-in under /etc/exports.d, read by `exportfs -ra`; kernel server). */
   exportsFile: string;
+  /** nfs-ganesha's configuration (nfsServer "ganesha"). */
+  ganeshaConfig: string;
+  /** nfs-ganesha's NFSv4 recovery directory and pid file (nfsServer "ganesha"). */
+  ganeshaStateDir: string;
   /** Our iptables rules (our chains only), loaded with `iptables-restore --noflush`. */
   rulesV4File: string;
   /** sysctl drop-in that enables IPv4 forwarding. */
@@ -74,6 +78,16 @@ export interface NetbootSettings {
   dnsPort: number;
   /** NFS protocol version on the kernel command line. */
   nfsVersion: 3 | 4;
+  /**
+   * Which NFS server exports the roots: "kernel" (nfs-kernel-server; the hub writes the
+   * exports file and runs `exportfs -ra`) or "ganesha" (nfs-ganesha in user space, for hosts
+   * without a kernel NFS server; the hub runs rpcbind and ganesha.nfsd as supervised children).
+   */
+  nfsServer: "kernel" | "ganesha";
+  /** rpcbind binary (nfsServer "ganesha"). */
+  rpcbindBinary: string;
+  /** ganesha.nfsd binary (nfsServer "ganesha"). */
+  ganeshaBinary: string;
   /** Give each LAN node a writable overlay export and its own TFTP dir with cmdline.txt. */
   overlays: boolean;
   /** User dnsmasq drops to after start (null: dnsmasq's default, nobody). */
@@ -84,8 +98,20 @@ export interface NetbootSettings {
   mode: "auto" | "live" | "dry";
   /** Directory dry mode renders into. */
   dryDir: string;
-  /** Extra kernel command-line arguments before ours (console etc.). */
+  /**
+   * Extra kernel command-line arguments before ours (console etc.) in cmdline.txt (Pis).
+   * `net.ifnames=0` keeps the NIC `eth0` (Debian's kernel would name it `end0` on a Pi 4,
+   * `ens3` under QEMU), where the agent reads the MAC it reports.
+   */
   cmdlinePrefix: string;
+  /** The same for boot.ipxe (x86 and virtual nodes booted by iPXE). */
+  ipxeCmdlinePrefix: string;
+  /**
+   * Also write `config.txt` into the TFTP root, for the Debian arm64 image built by
+   * scripts/image/ (its firmware loads `vmlinuz` and `initrd.img`). Off by default: a root
+   * copied from Raspberry Pi OS brings its own config.txt, which must not be replaced.
+   */
+  configTxt: boolean;
   paths: NetbootPaths;
   wifi: WifiSettings;
 }
@@ -100,12 +126,17 @@ export const DEFAULT_NETBOOT_SETTINGS: NetbootSettings = {
   upstreamDns: "system",
   dnsPort: 53,
   nfsVersion: 3,
+  nfsServer: "kernel",
+  rpcbindBinary: "rpcbind",
+  ganeshaBinary: "ganesha.nfsd",
   overlays: false,
   dnsmasqUser: null,
   dnsmasqBinary: "dnsmasq",
   mode: "auto",
   dryDir: ".data/netboot",
-  cmdlinePrefix: "console=serial0,115200 console=tty1",
+  cmdlinePrefix: "console=serial0,115200 console=tty1 net.ifnames=0",
+  ipxeCmdlinePrefix: "console=ttyS0,115200 net.ifnames=0",
+  configTxt: false,
   paths: {
     configDir: "/etc/cluster-module/netboot",
     tftpRoot: "/pxe/boot",
@@ -115,6 +146,8 @@ export const DEFAULT_NETBOOT_SETTINGS: NetbootSettings = {
     eventsFile: "/var/lib/cluster-module/dhcp-events.log",
     pidFile: "/run/cluster-module-dnsmasq.pid",
     exportsFile: "/etc/exports.d/cluster-module.exports",
+    ganeshaConfig: "/etc/ganesha/cluster-module.conf",
+    ganeshaStateDir: "/var/lib/cluster-module/ganesha",
     rulesV4File: "/etc/iptables/cluster-module.rules.v4",
     sysctlFile: "/etc/sysctl.d/90-cluster-module-nat.conf",
   },
@@ -191,13 +224,21 @@ export function validateSettings(map: NodeMap, s: NetbootSettings): NetbootSetti
       }
     }
   }
+  if (s.nfsServer !== "kernel" && s.nfsServer !== "ganesha") {
+    throw new NetbootConfigError(`nfsServer "${s.nfsServer}" must be "kernel" or "ganesha"`);
+  }
   if (!Number.isInteger(s.dnsPort) || s.dnsPort < 0 || s.dnsPort > 65535) {
     throw new NetbootConfigError(`dnsPort ${s.dnsPort} is not a port number`);
   }
   if (s.dnsmasqUser !== null) checkBareWord(s.dnsmasqUser, "dnsmasqUser", 32);
-  checkLine(s.cmdlinePrefix, "cmdlinePrefix", 400);
-  if (/["']/.test(s.cmdlinePrefix)) {
-    throw new NetbootConfigError("cmdlinePrefix may not contain quotes");
+  for (
+    const [key, value] of [["cmdlinePrefix", s.cmdlinePrefix], [
+      "ipxeCmdlinePrefix",
+      s.ipxeCmdlinePrefix,
+    ]]
+  ) {
+    checkLine(value, key, 400);
+    if (/["']/.test(value)) throw new NetbootConfigError(`${key} may not contain quotes`);
   }
   if (!/^[A-Z]{2}$/.test(s.wifi.country)) {
     throw new NetbootConfigError(`wifi.country "${s.wifi.country}" must be two capital letters`);

@@ -1,0 +1,64 @@
+#!/bin/sh
+# image.sh - `deno task image`: the node image where the hub serves it, with the agent in it.
+#
+#   scripts/image/image.sh --out DIR [--arch amd64|arm64] [--cache DIR]
+#                          [--hub URL --key-file FILE [--gpio-backend B] [--deno-binary PATH]]
+#
+# 1. builds the base image with build.sh, or reuses the cached one (cached by content);
+# 2. puts it at DIR/pxe/boot and DIR/pxe/root (hard links to the cache when on the same file
+#    system, else a copy; an earlier DIR/pxe/root is replaced, files in DIR/pxe/boot that the
+#    image does not have, e.g. the hub's cmdline.txt and boot.ipxe, are kept);
+# 3. with --key-file: installs the node agent into DIR/pxe/root with
+#    scripts/agent/install-agent.sh, the installer users run (for amd64 the host's deno is the
+#    node's deno unless --deno-binary says otherwise; for arm64 install-agent.sh fetches it).
+# On a real hub: sudo deno task image --arch arm64 --out / --hub http://10.42.0.250:4242 \
+#   --key-file /var/lib/cluster-hub/agent-key
+set -eu
+HERE=$(cd "$(dirname "$0")" && pwd)
+PROJ=$(cd "$HERE/../.." && pwd)
+OUT=""
+ARCH=$(dpkg --print-architecture 2>/dev/null || echo amd64)
+CACHE=$PROJ/.cache/image
+HUB=""
+KEY_FILE=""
+BACKEND=""
+DENO_BIN=""
+die() { echo "image: $*" >&2; exit 2; }
+while [ $# -gt 0 ]; do
+  [ "$1" = -- ] && { shift; continue; } # `deno task image -- ARGS`
+  [ $# -ge 2 ] || die "$1 needs a value"
+  case "$1" in
+  --out) OUT=$2 ;;
+  --arch) ARCH=$2 ;;
+  --cache) CACHE=$2 ;;
+  --hub) HUB=$2 ;;
+  --key-file) KEY_FILE=$2 ;;
+  --gpio-backend) BACKEND=$2 ;;
+  --deno-binary) DENO_BIN=$2 ;;
+  *) die "unknown option $1" ;;
+  esac
+  shift 2
+done
+[ -n "$OUT" ] || die "give --out DIR (the image goes to DIR/pxe/boot and DIR/pxe/root; / on a hub)"
+BASE=$(sh "$HERE/build.sh" --arch "$ARCH" --cache "$CACHE")
+
+mkdir -p "$OUT/pxe/boot"
+rm -rf "$OUT/pxe/root"
+if ! cp -al "$BASE/pxe/root" "$OUT/pxe/root" 2>/dev/null; then
+  rm -rf "$OUT/pxe/root"
+  cp -a "$BASE/pxe/root" "$OUT/pxe/root"
+fi
+# boot files: copies (small), so the hub's per-node dirs can link to them
+cp -a "$BASE/pxe/boot/." "$OUT/pxe/boot/"
+
+if [ -n "$KEY_FILE" ]; then
+  set -- --root "$OUT/pxe/root" --key-file "$KEY_FILE"
+  [ -n "$HUB" ] && set -- "$@" --hub "$HUB"
+  [ -n "$BACKEND" ] && set -- "$@" --gpio-backend "$BACKEND"
+  if [ -z "$DENO_BIN" ] && [ "$ARCH" = "$(dpkg --print-architecture 2>/dev/null)" ]; then
+    DENO_BIN=$(command -v deno || true)
+  fi
+  [ -n "$DENO_BIN" ] && set -- "$@" --deno-binary "$DENO_BIN"
+  sh "$PROJ/scripts/agent/install-agent.sh" "$@" >&2
+fi
+echo "$OUT/pxe"
