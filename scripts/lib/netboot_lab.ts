@@ -22,6 +22,28 @@ const PROJ = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const HUB_IP = "10.42.0.250";
 const BRIDGE = "cmbr0";
 
+/**
+ * `ip` arguments that run `argv` in network namespace `ns`, in a mount namespace of its own
+ * where `runDir` is bind-mounted on `/run` (so rpcbind's and ganesha's sockets and locks never
+ * touch the host's `/run`). Without `runDir`, just `ip netns exec ns argv…`.
+ */
+export function netnsExecArgs(ns: string, runDir: string | null, argv: string[]): string[] {
+  const inNs = ["netns", "exec", ns];
+  if (!runDir) return [...inNs, ...argv];
+  return [
+    ...inNs,
+    "unshare",
+    "-m",
+    "--propagation",
+    "private",
+    "sh",
+    "-c",
+    'mount --bind "$0" /run && exec "$@"',
+    runDir,
+    ...argv,
+  ];
+}
+
 /** The MAC of guest (bay) `node`. */
 export function labMac(node: number): string {
   return `52:54:00:c1:00:${node.toString(16).padStart(2, "0")}`;
@@ -255,18 +277,7 @@ export class NetbootLab {
 
     this.#hubLog = await Deno.open(this.hubLog, { write: true, create: true, truncate: true });
     this.#hub = new Deno.Command("ip", {
-      args: [
-        "netns",
-        "exec",
-        ns,
-        "unshare",
-        "-m",
-        "--propagation",
-        "private",
-        "sh",
-        "-c",
-        'mount --bind "$0" /run && exec "$@"',
-        `${d}/run`,
+      args: netnsExecArgs(ns, `${d}/run`, [
         Deno.execPath(),
         "run",
         "--allow-all",
@@ -286,7 +297,7 @@ export class NetbootLab {
         "--power-config",
         `${d}/power.json`,
         ...(this.o.hubArgs ?? []),
-      ],
+      ]),
       env: { DENO_NO_UPDATE_CHECK: "1" },
       stdin: "null",
       stdout: "piped",

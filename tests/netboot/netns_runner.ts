@@ -11,6 +11,7 @@ import {
   type RunResult,
   type SpawnOptions,
 } from "../../hub/netboot/runtime/process_runner.ts";
+import { netnsExecArgs } from "../../scripts/lib/netboot_lab.ts";
 
 /**
  * Runs children in namespace `ns`. `iptables` and `iptables-restore` also run there for real
@@ -33,21 +34,7 @@ export class NetnsRunner implements ProcessRunner {
   ) {}
 
   #wrap(cmd: string, args: string[]): string[] {
-    const inNs = ["netns", "exec", this.ns];
-    if (!this.privateRun) return [...inNs, cmd, ...args];
-    return [
-      ...inNs,
-      "unshare",
-      "-m",
-      "--propagation",
-      "private",
-      "sh",
-      "-c",
-      'mount --bind "$0" /run && exec "$@"',
-      this.privateRun,
-      cmd,
-      ...args,
-    ];
+    return netnsExecArgs(this.ns, this.privateRun, [cmd, ...args]);
   }
 
   spawn(cmd: string, args: string[], opts?: SpawnOptions): ChildProcessHandle {
