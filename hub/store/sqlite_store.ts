@@ -208,10 +208,14 @@ export class SqliteStore implements Store {
    */
   constructor(path: string) {
     if (path !== ":memory:") prepareFile(path);
-    this.#db = openExclusiveDb(
-      path,
-      `${path} is in use by another hub process; stop it first, or give this one its own --data-dir`,
-    );
+    try {
+      this.#db = openExclusiveDb(
+        path,
+        `${path} is in use by another hub process; stop it first, or give this one its own --data-dir`,
+      );
+    } catch (e) {
+      throw damagedIfCorrupt(e, path); // e.g. random bytes: "file is not a database"
+    }
     if (path === ":memory:") {
       this.#db.exec(SCHEMA);
       markCreated(this.#db);

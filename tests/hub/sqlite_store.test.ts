@@ -328,3 +328,17 @@ Deno.test("SqliteStore: last-heard times persist; a store from before them gains
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("SqliteStore: a file of random bytes is refused as damaged, naming the file", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "store_test_" });
+  const path = join(dir, "hub.sqlite");
+  try {
+    const junk = new Uint8Array(5000);
+    crypto.getRandomValues(junk);
+    junk.set(new TextEncoder().encode("not SQLite"), 0); // never a valid header by chance
+    await Deno.writeFile(path, junk);
+    assert.throws(() => new SqliteStore(path), /hub\.sqlite is damaged \(file is not a database\)/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
