@@ -36,19 +36,46 @@ export function cmShim(opts: { deno: string; repo: string; mode: ShimMode; progr
     `# cm for development (${opts.mode}), written by deno task install:cm from ${opts.repo}.`,
     `: "\${CM_DATA_DIR:=${opts.repo.replaceAll(/["$`\\]/g, "\\$&")}/.data}"`,
     "export CM_DATA_DIR",
+    // Deno from npx lives in npx's cache, which can be cleaned: say what to do then.
+    `[ -x ${q(opts.deno)} ] || { echo "cm: Deno is gone from ${
+      opts.deno.replaceAll(/["$`\\]/g, "\\$&")
+    }; run deno task install:cm again" >&2; exit 1; }`,
     `exec ${q(opts.deno)} run ${flags.join(" ")} ${q(opts.program)} "$@"`,
     "",
   ].join("\n");
 }
 
-async function main(): Promise<number> {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      "bin-dir": { type: "string" },
-      mode: { type: "string", default: "bundle" },
-    },
-  });
+/** Help text for `deno task install:cm --help`. */
+export const INSTALL_CM_USAGE = `usage: deno task install:cm [--bin-dir DIR] [--mode bundle|source]
+
+Writes a fast-starting \`cm\` to DIR (default $CM_BIN_DIR, else ~/.local/bin).
+  --bin-dir DIR   where to write cm
+  --mode MODE     bundle (default: one bundled file, fastest start) or source (this checkout's
+                  hub/cli/main.ts, follows your edits)
+  -h, --help      this help`;
+
+/** Installs the shim; returns the exit code (2: bad usage). */
+export async function main(args: string[] = Deno.args): Promise<number> {
+  let values: { "bin-dir"?: string; mode?: string; help?: boolean };
+  try {
+    values = parseArgs({
+      args,
+      options: {
+        "bin-dir": { type: "string" },
+        mode: { type: "string", default: "bundle" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (e) {
+    console.error(`install:cm: ${e instanceof Error ? e.message : e}\n${INSTALL_CM_USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(INSTALL_CM_USAGE);
+    return 0;
+  }
   const mode = values.mode;
   if (mode !== "bundle" && mode !== "source") {
     console.error(`install:cm: --mode must be bundle or source, not ${mode}`);

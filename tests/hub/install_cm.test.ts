@@ -60,3 +60,32 @@ Deno.test("the shim defaults CM_DATA_DIR to the checkout's .data and quotes its 
     /exec '\/opt\/my deno\/deno' run --cached-only --allow-net --allow-read --allow-env '\/src\/it'\\''s\/hub\/cli\/main\.ts' "\$@"/,
   );
 });
+
+Deno.test("install:cm: --help, an unknown option or a missing value give usage and exit 2, no stack trace", async () => {
+  const script = ["run", "--allow-all", "scripts/install_cm.ts"];
+  const help = await run(Deno.execPath(), [...script, "--help"], {}, REPO);
+  assert.equal(help.code, 0, help.stderr);
+  assert.match(help.stdout, /^usage: deno task install:cm/m);
+  for (const args of [["--bindir", "/tmp/x"], ["--bin-dir"], ["extra"]]) {
+    const r = await run(Deno.execPath(), [...script, ...args], {}, REPO);
+    assert.equal(r.code, 2, `${args}: ${r.stderr}`);
+    assert.match(r.stderr, /^install:cm: .*\nusage: deno task install:cm/m, `${args}`);
+    assert.doesNotMatch(r.stderr, /Uncaught|    at /, `${args}: ${r.stderr}`);
+  }
+});
+
+Deno.test("the shim says to reinstall when its Deno is gone (npx cache cleaned)", async () => {
+  const bin = await Deno.makeTempDir({ prefix: "cm-bin-" });
+  try {
+    await Deno.writeTextFile(
+      `${bin}/cm`,
+      cmShim({ deno: `${bin}/gone/deno`, repo: "/src", mode: "source", program: "/src/main.ts" }),
+    );
+    await Deno.chmod(`${bin}/cm`, 0o755);
+    const r = await run(`${bin}/cm`, ["status"], { PATH: "/usr/bin:/bin" });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^cm: Deno is gone from .*gone\/deno; run deno task install:cm again$/m);
+  } finally {
+    await Deno.remove(bin, { recursive: true });
+  }
+});
