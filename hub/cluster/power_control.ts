@@ -119,7 +119,7 @@ export class PowerControl {
    * switched, quarantined or not (an operator looking at it).
    */
   power(requested: readonly number[], action: PowerAction): Job {
-    const { ids, skipped } = this.#select(requested, action);
+    const { ids, skipped } = this.select(requested, action);
     this.assertFree(ids);
     const what = `${action} ${formatNodeSet(ids)}` +
       (skipped.length ? ` (skipping quarantined ${formatNodeSet(skipped)})` : "");
@@ -142,8 +142,14 @@ export class PowerControl {
     });
   }
 
-  /** The nodes a power command switches, and the quarantined ones a bulk switch-on skips. */
-  #select(requested: readonly number[], action: PowerAction) {
+  /**
+   * The nodes a power command (or a run that switches nodes on, like `activetest`) switches,
+   * and the quarantined ones a bulk switch-on skips; 409 when every node is quarantined.
+   */
+  select(
+    requested: readonly number[],
+    action: PowerAction,
+  ): { ids: number[]; skipped: number[] } {
     if (requested.length === 0) throw new ClusterError("invalid_range", "no nodes given");
     const q = (id: number) => this.#tracker.get(id).quarantine !== null;
     const bulkOn = requested.length > 1 && action !== "off";
@@ -164,7 +170,7 @@ export class PowerControl {
    * Nothing is switched and nothing is stored.
    */
   plan(requested: readonly number[], action: PowerAction): PowerPlan {
-    const { ids, skipped } = this.#select(requested, action);
+    const { ids, skipped } = this.select(requested, action);
     const limits = this.#sequencer.opts;
     // Like the sequencer: only rails that are off now go through the limiter (cycle: all).
     const on = action === "off"

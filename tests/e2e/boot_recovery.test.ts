@@ -171,6 +171,21 @@ Deno.test("bootstrap recovers a transient boot fault and quarantines the others 
     assert.match(bulkJob.summary, /skipping quarantined 2-3/);
     const again = await t.call("POST", "/api/v1/bootstrap", { nodes: "2,3" });
     assert.equal(again.status, 409, "a bootstrap of only quarantined bays is refused");
+    // So does the active test: it switches the others on and leaves the quarantined ones off.
+    const offBefore = [2, 3].map((n) => t.hub.status.node(n).power.actual);
+    const active = await t.call("POST", "/api/v1/activetest", { nodes: "2-4" });
+    let activeJob = Job.parse(await active.json());
+    assert.equal(activeJob.summary, "4 (skipping quarantined 2-3)");
+    while (activeJob.state === "queued" || activeJob.state === "running") {
+      await new Promise((r) => setTimeout(r, 20));
+      activeJob = t.hub.jobs.list().find((j) => j.id === activeJob.id)!;
+    }
+    assert.deepEqual([2, 3].map((n) => t.hub.status.node(n).power.actual), offBefore);
+    assert.equal(
+      (await t.call("POST", "/api/v1/activetest", { nodes: "2,3" })).status,
+      409,
+      "an active test of only quarantined bays is refused",
+    );
 
     // cm node clear takes one back.
     const clear = await cm(t.url, token, ["node", "clear", "2"]);

@@ -57,13 +57,16 @@ export class Runs {
   }
 
   /** `activetest`: power `ids` on and time each agent's first heartbeat. */
-  activetest(ids: readonly number[], timeoutMs: number): Job {
+  activetest(requested: readonly number[], timeoutMs: number): Job {
     const { power, events, clock, tracker } = this.#d;
     power.assertIdle();
+    // Like a bulk switch-on, it leaves quarantined nodes alone (one named alone is tested).
+    const { ids, skipped } = power.select(requested, "on");
     return power.startOwned(
       "activetest",
       ids,
-      formatNodeSet(ids),
+      formatNodeSet(ids) +
+        (skipped.length ? ` (skipping quarantined ${formatNodeSet(skipped)})` : ""),
       ids.length,
       async (h) => {
         const report = await runActiveTest(
