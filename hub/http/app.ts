@@ -3,7 +3,8 @@
  * every mutating route, a body size limit, and the REST routes declared in `routes/`.
  * The cross-cutting pieces are in `middleware/`.
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
+import { z } from "zod";
 import { ClusterError } from "../../shared/errors.ts";
 import { type AppAuth, authorize } from "./middleware/auth.ts";
 import { readBody } from "./middleware/body_limit.ts";
@@ -22,6 +23,23 @@ export interface AppOptions {
   observe?: HttpObserver;
   /** Extra sub-apps mounted at the root (dashboard, metrics); `docs` go in the OpenAPI document. */
   mounts?: { path: string; app: Hono; docs?: MountedRouteDoc[] }[];
+}
+
+/** What a route without a body schema accepts: no body, or `{}`. */
+const NO_BODY = z.strictObject({});
+
+/**
+ * A route that takes no body (`/nodes/:id/clear`, `/jobs/:id/cancel`, …) still checks one
+ * that is sent, so a typo'd field or a form body is an error, not silently ignored while the
+ * route acts. GET bodies are ignored, as HTTP has them mean nothing.
+ */
+async function refuseBody(c: Context, method: RouteSpec["method"]): Promise<undefined> {
+  const req = c.req.raw;
+  if (method === "get") return undefined;
+  // Not a hot path (no heartbeat comes here): looking at `req.body` is fine.
+  if (req.headers.get("content-length") === "0" || req.body === null) return undefined;
+  await readBody(c, NO_BODY, true);
+  return undefined;
 }
 
 /** Builds the Hono app. */
@@ -54,7 +72,9 @@ export function createApp(opts: AppOptions): Hono {
       pattern,
       timed(pattern, observe, async (c) => {
         authorize(c, opts.auth, spec.auth, spec.tokenQuery);
-        const body = spec.body ? await readBody(c, spec.body, spec.bodyOptional) : undefined;
+        const body = spec.body
+          ? await readBody(c, spec.body, spec.bodyOptional)
+          : await refuseBody(c, spec.method);
         return await spec.handler(c, body);
       }),
     );

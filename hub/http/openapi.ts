@@ -82,7 +82,8 @@ const GATE_ERRORS: readonly ErrorCode[] = ["too_many_connections", "busy"];
 /** Every error code a spec can answer with: the declared ones and those the spec implies. */
 export function routeErrors(s: RouteSpec): ErrorCode[] {
   const codes = new Set<ErrorCode>();
-  if (s.body) {
+  // A route without a body schema refuses a body other than `{}` (app.ts) the same ways.
+  if (s.body || s.method !== "get") {
     codes.add("invalid_body");
     codes.add("payload_too_large");
     codes.add("unsupported_media_type");

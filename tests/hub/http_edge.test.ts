@@ -126,7 +126,7 @@ Deno.test("a JSON body with a non-JSON Content-Type is 415 unsupported_media_typ
   }
 });
 
-Deno.test("openapi.json lists 415 for every route with a JSON body", async () => {
+Deno.test("openapi.json lists 415 for every route that takes a JSON body or refuses one", async () => {
   const t = await startTestHub();
   try {
     const doc = await (await t.call("GET", "/api/v1/openapi.json", undefined, { auth: false }))
@@ -141,13 +141,51 @@ Deno.test("openapi.json lists 415 for every route with a JSON body", async () =>
       )
     ) {
       for (const [method, op] of Object.entries(ops)) {
-        if (op.requestBody) {
-          withBody++;
+        if (op.requestBody) withBody++;
+        // A route without a body schema still refuses a body other than {}: 415 there too.
+        if (op.requestBody || method !== "get") {
           assert.ok(op.responses["415"], `${method} ${path}`);
         } else assert.equal(op.responses["415"], undefined, `${method} ${path}`);
       }
     }
     assert.ok(withBody >= 8, `${withBody} routes with a body`);
+  } finally {
+    await t.close();
+    await Deno.remove(t.dataDir, { recursive: true });
+  }
+});
+
+Deno.test("a route without a body refuses one other than {} and acts on nothing", async () => {
+  const t = await startTestHub();
+  const post = (path: string, body: string | null, type = "application/json") =>
+    Promise.resolve(t.hub.app.request(path, {
+      method: "POST",
+      headers: { authorization: "Bearer test-admin-token", "content-type": type },
+      body: body === null ? undefined : new TextEncoder().encode(body),
+    }));
+  try {
+    const started = await t.call("POST", "/api/v1/activetest", { nodes: "5", timeoutMs: 60_000 });
+    const job = await started.json();
+    const cancel = `/api/v1/jobs/${job.id}/cancel`;
+    for (
+      const [body, type, status] of [
+        ['{"bogus":true}', "application/json", 400],
+        ['{"bogus":', "application/json", 400],
+        ["x=1", "application/x-www-form-urlencoded", 415],
+      ] as const
+    ) {
+      const res = await post(cancel, body, type);
+      assert.equal(res.status, status, body);
+      const err = await res.json();
+      assert.equal(err.error.code, status === 415 ? "unsupported_media_type" : "invalid_body");
+      assert.equal(t.hub.jobs.list().find((j) => j.id === job.id)?.state, "running", body);
+    }
+    const ok = await post(cancel, "{}");
+    assert.equal(ok.status, 202);
+    await ok.body?.cancel();
+    const again = await post(cancel, null);
+    assert.equal(again.status, 202, "no body at all is fine too (a repeated cancel is accepted)");
+    await again.body?.cancel();
   } finally {
     await t.close();
     await Deno.remove(t.dataDir, { recursive: true });
