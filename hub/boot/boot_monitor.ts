@@ -156,7 +156,8 @@ export class BootMonitor {
     const node = e.node;
     const now = Math.round(this.#d.clock.now());
     const p = this.timelines(node);
-    if (e.data.to === "on") {
+    // The self test holds a rail on to check it, with no boot meant: not a boot attempt.
+    if (e.data.to === "on" && e.data.selfTest !== true) {
       const attempt = this.#nextAttempt.get(node) ?? 1;
       this.#nextAttempt.delete(node);
       const previous = p.latest ? endTimeline(p.latest, now) : null;

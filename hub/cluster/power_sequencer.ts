@@ -78,6 +78,7 @@ export class PowerSequencer {
   async #switchRail(
     node: number,
     state: PowerState,
+    selfTest: boolean,
   ): Promise<{ actual: PowerState; error?: string }> {
     const before = this.#tracker.get(node).actual;
     let actual: PowerState = before;
@@ -108,22 +109,27 @@ export class PowerSequencer {
       this.#events.emit("power_changed", node, `node ${node} power ${actual}`, {
         from: before,
         to: actual,
+        // A self test's rail check is no boot: boot supervision leaves it alone.
+        ...(selfTest ? { selfTest: true } : {}),
       });
     }
     return { actual, error };
   }
 
-  /** Applies `action` to one node, serialised with other operations on it. */
-  apply(node: number, action: PowerAction): Promise<NodePowerResult> {
+  /**
+   * Applies `action` to one node, serialised with other operations on it. `selfTest`: the
+   * self test switching the rail to check it (its `power_changed` events say so).
+   */
+  apply(node: number, action: PowerAction, selfTest = false): Promise<NodePowerResult> {
     return this.#locks.run(node, async () => {
       const started = this.#clock.now();
       this.#tracker.beginOperation(node);
-      let r = await this.#switchRail(node, action === "cycle" ? "off" : action);
+      let r = await this.#switchRail(node, action === "cycle" ? "off" : action, selfTest);
       if (action === "cycle" && !r.error) {
         this.#tracker.endOperation(node, r.actual, null);
         this.#tracker.beginOperation(node);
         await this.#clock.sleep(this.opts.cycleOffMs);
-        r = await this.#switchRail(node, "on");
+        r = await this.#switchRail(node, "on", selfTest);
       }
       this.#tracker.endOperation(node, r.actual, r.error ?? null);
       return {

@@ -145,7 +145,7 @@ export async function runSelfTest(
       const node = nodes[i];
       if (state === "on" && signal?.aborted) break;
       if (i > 0 && !signal?.aborted) await clock.sleepUntil(t0 + i * opts.stepMs, signal);
-      const r = await sequencer.apply(node, state);
+      const r = await sequencer.apply(node, state, true);
       into.set(node, r);
       job?.progress(++done, total, `node ${node} ${state} ${r.ok ? "ok" : "FAIL"}`);
     }
