@@ -113,6 +113,8 @@ export interface Hub {
   events: EventLog;
   /** Every bay's serial console: history, viewers, writer. */
   consoles: Consoles;
+  /** The simulated module's consoles (null with real hardware or configured consoles). */
+  simulatedConsoles: SimulatedConsoles | null;
   tracker: NodeTracker;
   /** Stores when each bay was last heard, and restores it at start. */
   lastSeen: LastSeenKeeper;
@@ -290,6 +292,7 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
     jobs,
     events,
     consoles,
+    simulatedConsoles: simConsoles,
     tracker,
     lastSeen,
     store,

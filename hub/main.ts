@@ -125,6 +125,7 @@ async function main(): Promise<number> {
       onLogLine: (line) => hub.boot.ingestLine(line),
       faults: new Map(settings.simFaults?.map((f) => [f.node, f])),
     });
+    hub.simulatedConsoles?.followFaults((node) => virtual?.bootFault(node));
     virtual.attach();
     console.log(
       `hub: virtual cluster on: powered bays boot into node agents after ${settings.simBootMs} ms`,

@@ -65,6 +65,19 @@ export function bootScript(bay: Bay, hubIp: string): [number, string][] {
 
 type ShellState = "off" | "booting" | "login" | "password" | "shell";
 
+/** Boot faults the simulated module can inject (hub `--sim-faults`). */
+export type SimulatedBootFault = "no_lease" | "no_heartbeat";
+
+/** What a node that gets no DHCP lease prints, after which it waits forever. */
+const NO_LEASE_LOG = [
+  "[    2.418833] Sending DHCP requests ..., timed out!",
+  "[   64.532117] IP-Config: Retrying forever (NFS root)...",
+  "[   66.601002] Sending DHCP requests ....., timed out!",
+];
+
+/** The line of a boot whose agent never reports. */
+const AGENT_FAILED = "[FAILED] Failed to start cluster-agent.service - Cluster Module node agent.";
+
 /**
  * The node's side of one serial line: what it prints, and what it does with what it is sent.
  * Output goes to `sink` (the channel open now, if any).
@@ -83,6 +96,11 @@ export class SimulatedNodeTty {
   #size = { cols: 0, rows: 0 };
   /** Where output goes (the hub's connection), or nowhere. */
   sink: ((data: Uint8Array) => void) | null = null;
+  /**
+   * The fault injected into the boot under way (the virtual cluster's `--sim-faults`), asked
+   * when the boot reaches the network: the log then shows that boot failing, not a clean one.
+   */
+  bootFault: () => SimulatedBootFault | null | undefined = () => null;
 
   constructor(bay: Bay, hubIp: string, clock: Clock, bootMs: number) {
     this.#bay = bay;
@@ -128,9 +146,22 @@ export class SimulatedNodeTty {
     this.#boot = ac;
     const script = bootScript(this.#bay, this.#hubIp);
     (async () => {
+      let fault: SimulatedBootFault | null | undefined;
       for (const [fraction, text] of script) {
         await this.#clock.sleepUntil(this.#poweredAt + fraction * this.#bootMs, ac.signal);
         if (ac.signal.aborted) return;
+        if (text.includes("IP-Config: Got DHCP answer")) {
+          fault = this.bootFault();
+          if (fault === "no_lease") {
+            // The kernel's ipconfig waits for a DHCP offer that never comes; no root, no login.
+            for (const line of NO_LEASE_LOG) this.#print(`${line}\r\n`);
+            return;
+          }
+        }
+        if (fault === "no_heartbeat" && text.includes("Started cluster-agent.service")) {
+          this.#print(`${AGENT_FAILED}\r\n`);
+          continue;
+        }
         this.#print(`${text}\r\n`);
       }
       this.#state = "login";
@@ -321,6 +352,11 @@ export class SimulatedConsoles {
     return new Map(
       [...this.#ttys].map(([node, tty]) => [node, new SimulatedConsoleSource(tty, node)]),
     );
+  }
+
+  /** Asks `fault` which fault each boot carries (the virtual cluster's injected faults). */
+  followFaults(fault: (node: number) => SimulatedBootFault | null | undefined): void {
+    for (const [node, tty] of this.#ttys) tty.bootFault = () => fault(node);
   }
 
   /** The node side of bay `node`'s line (tests look at its state). */

@@ -90,6 +90,8 @@ export class VirtualCluster {
   readonly #booting = new Map<number, AbortController>();
   /** Boots started per node (for transient faults). */
   readonly #boots = new Map<number, number>();
+  /** The fault injected into each node's boot under way (null: a clean boot). */
+  readonly #faultNow = new Map<number, VirtualBootFault["kind"] | null>();
   #closed = false;
 
   constructor(opts: VirtualClusterOptions) {
@@ -103,6 +105,15 @@ export class VirtualCluster {
     for (const bay of this.#o.map.bays) {
       this.#o.sim.read(bay.id).then((s) => s === "on" && this.#onRail(bay.id, "on"));
     }
+  }
+
+  /**
+   * The fault injected into `node`'s boot under way, once the boot got as far as the network
+   * (a fifth of the boot delay); null for a clean boot, undefined before that or when off.
+   * The simulated console prints what such a boot prints.
+   */
+  bootFault(node: number): VirtualBootFault["kind"] | null | undefined {
+    return this.#faultNow.get(node);
   }
 
   /** Agents running now, by node. */
@@ -122,6 +133,7 @@ export class VirtualCluster {
         await this.#boot(node);
       });
     } else {
+      this.#faultNow.delete(node);
       this.#booting.get(node)?.abort();
       this.#booting.delete(node);
       this.kill(node);
@@ -148,6 +160,7 @@ export class VirtualCluster {
     this.#boots.set(node, boot);
     const f = this.#o.faults?.get(node);
     const fault = f && boot <= (f.boots ?? Infinity) ? f.kind : null;
+    this.#faultNow.set(node, fault);
     const log = this.#o.onLogLine;
     if (bay.lan && log) {
       const o = {

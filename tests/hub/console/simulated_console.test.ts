@@ -76,3 +76,31 @@ Deno.test("simulated console: power off cuts the boot short; typing at an off no
   assert.match(out().slice(cut.length), /^\[ +0\.000000\] Booting Linux/);
   assert.match(out(), /node19 login: $/);
 });
+
+Deno.test("simulated console: an injected boot fault shows in the boot log, not a clean boot", async () => {
+  // No lease: ipconfig keeps asking, the root is never mounted, no login prompt.
+  const lease = tty(10_000, 7);
+  let asked = 0;
+  lease.t.bootFault = () => (asked++, "no_lease");
+  lease.t.power("on");
+  await lease.clock.advance(10_000);
+  assert.equal(asked, 1, "asked once, when the boot reached the network");
+  assert.match(lease.out(), /Sending DHCP requests .*timed out!/);
+  assert.match(lease.out(), /IP-Config: Retrying forever \(NFS root\)/);
+  assert.doesNotMatch(lease.out(), /Got DHCP answer|Mounted root|login:/);
+  // Lease but no heartbeat: the system boots, the agent's service fails.
+  const agent = tty(10_000, 9);
+  agent.t.bootFault = () => "no_heartbeat";
+  agent.t.power("on");
+  await agent.clock.advance(10_000);
+  assert.match(agent.out(), /Got DHCP answer/);
+  assert.match(agent.out(), /\[FAILED\] Failed to start cluster-agent\.service/);
+  assert.doesNotMatch(agent.out(), /Started cluster-agent/);
+  assert.match(agent.out(), /node09 login: $/);
+  // The next boot is clean again (a transient fault).
+  agent.t.bootFault = () => null;
+  agent.t.power("off");
+  agent.t.power("on");
+  await agent.clock.advance(10_000);
+  assert.match(agent.out(), /Started cluster-agent\.service/);
+});
