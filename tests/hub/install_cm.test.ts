@@ -70,7 +70,7 @@ Deno.test("install:cm: --help, an unknown option or a missing value give usage a
     const r = await run(Deno.execPath(), [...script, ...args], {}, REPO);
     assert.equal(r.code, 2, `${args}: ${r.stderr}`);
     assert.match(r.stderr, /^install:cm: .*\nusage: deno task install:cm/m, `${args}`);
-    assert.doesNotMatch(r.stderr, /Uncaught|    at /, `${args}: ${r.stderr}`);
+    assert.doesNotMatch(r.stderr, /Uncaught|\n\s+at /, `${args}: ${r.stderr}`);
   }
 });
 
