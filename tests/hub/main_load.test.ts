@@ -4,6 +4,7 @@
  * after the request timeout. Loopback only, each test a few seconds.
  */
 import assert from "node:assert/strict";
+import { hubProcessArgs } from "../support/hub_process_args.ts";
 
 interface HubProcess {
   port: number;
@@ -16,21 +17,7 @@ interface HubProcess {
 /** Starts hub/main.ts under `ulimit -n NOFILE` (through sh -c) and waits for its port. */
 async function startHub(nofile: number, extra: string[]): Promise<HubProcess> {
   const dir = await Deno.makeTempDir({ prefix: "cm-hub-load-" });
-  const args = [
-    "run",
-    "--allow-all",
-    "hub/main.ts",
-    "--port",
-    "0",
-    "--data-dir",
-    dir,
-    "--token",
-    "T",
-    "--agent-key",
-    "K",
-    "--no-agents",
-    ...extra,
-  ].map((a) => `'${a}'`).join(" ");
+  const args = hubProcessArgs(dir, extra).map((a) => `'${a}'`).join(" ");
   const child = new Deno.Command("sh", {
     args: ["-c", `ulimit -n ${nofile} && exec '${Deno.execPath()}' ${args}`],
     stdout: "piped",

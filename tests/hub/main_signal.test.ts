@@ -1,24 +1,12 @@
 /** The hub as a process: SIGTERM mid-bootstrap stops the run like a cancel before exiting. */
 import assert from "node:assert/strict";
 import { SqliteStore } from "../../hub/store/sqlite_store.ts";
+import { hubProcessArgs } from "../support/hub_process_args.ts";
 
 Deno.test("main: SIGTERM during a bootstrap stops it like a cancel, then the hub exits 0", async () => {
   const dir = await Deno.makeTempDir({ prefix: "cm-hub-main-" });
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      "hub/main.ts",
-      "--port",
-      "0",
-      "--data-dir",
-      dir,
-      "--token",
-      "T",
-      "--agent-key",
-      "K",
-      "--no-agents",
-    ],
+    args: hubProcessArgs(dir),
     stdout: "piped",
     stderr: "piped",
   }).spawn();
