@@ -24,14 +24,31 @@ Deno.test({
   sanitizeOps: false,
   async fn(t) {
     const started = performance.now();
-    const out = await new Deno.Command("bash", {
-      args: [RUN, Deno.env.get("KERNEL_LAB_SECTIONS") ?? "all"],
-      env: { DENO: Deno.execPath() },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const guestConsole = new TextDecoder().decode(out.stdout);
+    const boot = () =>
+      new Deno.Command("bash", {
+        args: [RUN, Deno.env.get("KERNEL_LAB_SECTIONS") ?? "all"],
+        env: { DENO: Deno.execPath() },
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+    let out = await boot();
+    let guestConsole = new TextDecoder().decode(out.stdout);
+    // Under TCG the guest kernel itself sometimes wedges (its watchdog reports a soft lockup
+    // and RCU stalls while a vCPU is starved; seen once in about ten runs on a 2-core host).
+    // That run proves nothing either way: boot once more, and say so. A check that FAILs, or a
+    // guest that does not finish without such a report, is never retried.
+    const wedged = !/^\d+ passed, \d+ failed$/m.test(guestConsole) &&
+      /watchdog: BUG: soft lockup|rcu: INFO: rcu_preempt self-detected stall/.test(guestConsole) &&
+      !/^FAIL /m.test(guestConsole);
+    if (wedged) {
+      const lockup = guestConsole.split("\n").filter((l) => /soft lockup/.test(l)).slice(0, 2);
+      console.log(
+        `kernel: the guest kernel wedged (TCG), booting once more:\n${lockup.join("\n")}`,
+      );
+      out = await boot();
+      guestConsole = new TextDecoder().decode(out.stdout);
+    }
     const log = new TextDecoder().decode(out.stderr);
     const seconds = ((performance.now() - started) / 1000).toFixed(0);
     const checks = [...guestConsole.matchAll(/^(ok {2}|FAIL) (.*?)(?: -- (.*))?$/gm)];
