@@ -249,11 +249,21 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
     adminToken: token.value,
     version: VERSION,
     limits: settings.limits,
+    storeHealth: () => store.health(),
   });
   const app = createApp({
     routes: [
       ...coreRoutes(
-        { status, power: powerControl, settings: nodeSettings, ingest, jobs, clock, recovery },
+        {
+          status,
+          power: powerControl,
+          settings: nodeSettings,
+          ingest,
+          jobs,
+          clock,
+          recovery,
+          storeHealth: () => store.health(),
+        },
         VERSION,
         startedAt,
       ),
@@ -270,6 +280,7 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
       ...live.routes,
     ],
     auth: { adminToken: token.value, agentKey: agentKey.value },
+    storeHealth: () => store.health(),
     version: VERSION,
     observe: live.observe,
     mounts: live.mounts,

@@ -9,8 +9,12 @@ import { acquireHardwareLock } from "./power/hardware_lock.ts";
 import { SimulatedModule } from "./power/simulated_module.ts";
 import { VirtualCluster, virtualNodeForMac } from "./virtual/virtual_cluster.ts";
 import { realClock } from "../shared/clock.ts";
+import { installFaultPolicy } from "./process_faults.ts";
 
 async function main(): Promise<number> {
+  // No promise rejection and no exception from a timer ends the hub: logged, counted in
+  // /metrics, and the hub goes on (docs/faults.md).
+  installFaultPolicy();
   let settings;
   try {
     settings = parseHubSettings(Deno.args);
@@ -109,6 +113,7 @@ async function main(): Promise<number> {
   Deno.addSignalListener("SIGTERM", stop);
   // Only once the port is ours: read the rails, restore desired state, start netboot.
   await hub.start();
+  console.log("hub: ready (rails read, desired state restored)");
   // On the simulated module, powered bays boot into real agents reporting over loopback.
   let virtual: VirtualCluster | undefined;
   if (power === sim && settings.virtualAgents) {

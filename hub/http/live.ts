@@ -19,6 +19,7 @@ import { eventRoutes, type SseOptions, SseStreams } from "./routes/events.ts";
 import { type WsOptions, wsRoutes, WsSessions } from "./routes/ws.ts";
 import { type CapLimits, ConnectionCaps } from "./connection_caps.ts";
 import { DEFAULT_LIMITS } from "../config.ts";
+import type { StoreHealth } from "../store/store.ts";
 
 /** What the live view is built from. */
 export interface LiveOptions {
@@ -32,6 +33,8 @@ export interface LiveOptions {
   version: string;
   sse?: SseOptions;
   ws?: WsOptions;
+  /** Whether the store takes writes (for /metrics). */
+  storeHealth?: () => StoreHealth;
   /** Caps on WebSockets and event streams (default: those of DEFAULT_LIMITS). */
   limits?: { ws: CapLimits; sse: CapLimits };
 }
@@ -76,7 +79,7 @@ export function createLive(opts: LiveOptions): Live {
     mounts: [
       {
         path: "/",
-        app: metricsApp({ status, clock, jobs, events }, http),
+        app: metricsApp({ status, clock, jobs, events, storeHealth: opts.storeHealth }, http),
         docs: [METRICS_DOC],
       },
       { path: "/", app: dashboardApp() },

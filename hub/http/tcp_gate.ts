@@ -200,10 +200,11 @@ export class TcpGate {
       // Each refusal holds its fd until written: only a few at once, the rest closed unanswered.
       if (this.#refusing >= MAX_REFUSALS_IN_FLIGHT) return close();
       this.#refusing++;
-      client.write(answer).catch(() => {}).finally(() => {
+      const written = () => {
         this.#refusing--;
         close();
-      });
+      };
+      client.write(answer).then(written, written);
       return;
     }
     const link: Link = {

@@ -12,6 +12,8 @@ import { decodeThrottled } from "../../../shared/throttled.ts";
 import type { EventLog } from "../../events/event_log.ts";
 import type { JobRunner } from "../../jobs/job_runner.ts";
 import type { MountedRouteDoc } from "../route.ts";
+import type { StoreHealth } from "../../store/store.ts";
+import { type ProcessFaults, processFaults } from "../../process_faults.ts";
 
 /** Content type of the text exposition format. */
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -146,6 +148,10 @@ export interface MetricsSources {
   clock: Clock;
   jobs: JobRunner;
   events: EventLog;
+  /** Whether the store takes writes (`cluster_store_degraded`). */
+  storeHealth?: () => StoreHealth;
+  /** Failures caught instead of ending the process (default: this process's). */
+  faults?: ProcessFaults;
 }
 
 /** The whole exposition document for the hub's current state. */
@@ -243,6 +249,36 @@ export function renderMetrics(src: MetricsSources, http: HttpMetrics): string {
   for (const [type, n] of [...src.events.counts].sort()) {
     out.sample("cluster_events_total", { type }, n);
   }
+  out.family(
+    "cluster_events_unstored_total",
+    "counter",
+    "Events that could not be stored (data directory full) and were dropped, since start.",
+  );
+  out.sample("cluster_events_unstored_total", {}, src.events.unstored);
+  if (src.storeHealth) {
+    out.family(
+      "cluster_store_degraded",
+      "gauge",
+      "1 while the store cannot write (its data directory is full; changes get 507), else 0.",
+    );
+    out.sample("cluster_store_degraded", {}, src.storeHealth().state === "degraded" ? 1 : 0);
+  }
+  const faults = src.faults ?? processFaults;
+  out.family(
+    "cluster_background_failures_total",
+    "counter",
+    "Background tasks (timers, job records, stream writers) that failed, logged and carried on, by task.",
+  );
+  for (const [task, n] of [...faults.background].sort()) {
+    out.sample("cluster_background_failures_total", { task }, n);
+  }
+  out.family(
+    "cluster_unexpected_faults_total",
+    "counter",
+    "Promise rejections and exceptions nobody handled; logged, and the hub went on (docs/faults.md).",
+  );
+  out.sample("cluster_unexpected_faults_total", { kind: "rejection" }, faults.unexpected.rejection);
+  out.sample("cluster_unexpected_faults_total", { kind: "exception" }, faults.unexpected.exception);
   http.render(out);
   return out.toString();
 }
