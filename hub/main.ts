@@ -2,6 +2,7 @@
 import { ClusterError } from "../shared/errors.ts";
 import { DEFAULT_LIMITS, HUB_USAGE, parseHubSettings } from "./config.ts";
 import { TcpGate } from "./http/tcp_gate.ts";
+import { DEFAULT_WS_GUARD } from "./http/ws_guard.ts";
 import { type FetchApp, gatedHandler, InternalServer } from "./http/internal_server.ts";
 import { createHub } from "./hub.ts";
 import { openConfiguredPowerSwitch } from "./power/from_config.ts";
@@ -48,6 +49,7 @@ async function main(): Promise<number> {
       limits: limits.tcp,
       requestTimeoutMs: limits.requestTimeoutMs,
       idleTimeoutMs: limits.idleTimeoutMs,
+      ws: { ...DEFAULT_WS_GUARD, messageDeadlineMs: limits.wsMessageTimeoutMs },
     });
   } catch (e) {
     ac.abort();
@@ -62,9 +64,13 @@ async function main(): Promise<number> {
   try {
     const virtualAgents = power === sim && settings.virtualAgents;
     // The virtual cluster netboots with MACs of its own, and its dnsmasq log is observed.
+    const gateNow = gate;
+    const figures = () => gateNow.figures;
     hub = createHub(
       settings,
-      virtualAgents ? { power, nodeForMac: virtualNodeForMac, netbootObserved: true } : { power },
+      virtualAgents
+        ? { power, nodeForMac: virtualNodeForMac, netbootObserved: true, gate: figures }
+        : { power, gate: figures },
     );
   } catch (e) {
     await gate.close();

@@ -16,6 +16,11 @@
  * - RequestClock's timeouts: a request must arrive within `requestTimeoutMs` (slowloris), a
  *   connection with no byte either way for `idleTimeoutMs` is closed.
  *
+ * - WebSocket messages are bounded here (ws_guard.ts): once a connection has switched to a
+ *   WebSocket, the frame headers the client sends are read, and a message over the size limit
+ *   (one frame or many fragments) or not finished in time closes the socket with 1009/1008
+ *   before the hub buffers it.
+ *
  * The HTTP server learns the client's real address from `clientAddress(port)`: the internal
  * connection's local port identifies it. Requests that did not come through the gate (someone
  * on the hub found the internal port) have no entry and are refused by the caller.
@@ -23,6 +28,14 @@
 import { type CapLimits, ConnectionCaps } from "./connection_caps.ts";
 import { RETRY_AFTER_SECONDS } from "./middleware/errors.ts";
 import { type GateTimeouts, RequestClock } from "./request_clock.ts";
+import {
+  closeFrame,
+  DEFAULT_WS_GUARD,
+  FrameReader,
+  type WsGuardLimits,
+  WsMessageGuard,
+  type WsViolation,
+} from "./ws_guard.ts";
 
 /** File descriptors one gated connection costs the hub. */
 export const FDS_PER_CONNECTION = 3;
@@ -42,6 +55,22 @@ export interface GateOptions extends GateTimeouts {
   nofile?: number;
   /** Where refusals and accept failures are reported (default console.error). */
   log?: (line: string) => void;
+  /** WebSocket message limits (default DEFAULT_WS_GUARD). */
+  ws?: WsGuardLimits;
+}
+
+/** What the gate holds now and what it refused, for /metrics. */
+export interface GateFigures {
+  open: number;
+  max: number;
+  /** WebSockets open through the gate. */
+  webSockets: number;
+  /** Of those, sockets in the middle of a message, and the bytes of their unfinished messages. */
+  wsAssembling: number;
+  wsAssemblyBytes: number;
+  /** The most one socket holds of an unfinished message now, bytes. */
+  wsAssemblyMaxBytes: number;
+  counts: Readonly<TcpGate["counts"]>;
 }
 
 /** One connection through the gate. */
@@ -51,6 +80,13 @@ interface Link {
   clock: RequestClock;
   release: () => void;
   closed: boolean;
+  /** Once a WebSocket: the client's messages, and where the server's frames stand. */
+  ws: WsMessageGuard | null;
+  serverFrames: FrameReader | null;
+  /** The 101 answer's head is still passing (its frames start after it). */
+  serverInHead: boolean;
+  /** Being closed for a WebSocket violation: the close frame to send. */
+  wsClosing: WsViolation | null;
 }
 
 /** The soft open-file limit of this process, or null when it cannot be read. */
@@ -101,7 +137,16 @@ export class TcpGate {
   #lastAcceptError = 0;
   #lastRefusalLog = 0;
   /** Connections refused or dropped since start, by reason (for tests and logs). */
-  readonly counts = { refused: 0, requestTimeout: 0, idleTimeout: 0, acceptErrors: 0 };
+  readonly counts = {
+    refused: 0,
+    requestTimeout: 0,
+    idleTimeout: 0,
+    acceptErrors: 0,
+    /** WebSockets closed for a message over the limit (1009), late (1008), malformed (1002). */
+    wsTooBig: 0,
+    wsDeadline: 0,
+    wsProtocol: 0,
+  };
   readonly accepting: Promise<void>;
 
   /** Listens on `hostname:port` (throws Deno.errors.AddrInUse like Deno.serve). */
@@ -129,6 +174,27 @@ export class TcpGate {
   /** Connections open now. */
   get open(): number {
     return this.#links.size;
+  }
+
+  /** What the gate holds now, and its counts. */
+  get figures(): GateFigures {
+    let webSockets = 0, wsAssembling = 0, wsAssemblyBytes = 0, wsAssemblyMaxBytes = 0;
+    for (const link of this.#links) {
+      if (!link.ws) continue;
+      webSockets++;
+      if (link.ws.assembling) wsAssembling++;
+      wsAssemblyBytes += link.ws.assemblyBytes;
+      wsAssemblyMaxBytes = Math.max(wsAssemblyMaxBytes, link.ws.assemblyBytes);
+    }
+    return {
+      open: this.#links.size,
+      max: this.#caps.limits.max,
+      webSockets,
+      wsAssembling,
+      wsAssemblyBytes,
+      wsAssemblyMaxBytes,
+      counts: { ...this.counts },
+    };
   }
 
   /** Sends new connections to another internal port (the HTTP server was restarted). */
@@ -213,6 +279,10 @@ export class TcpGate {
       clock: new RequestClock(Date.now()),
       release: got.release,
       closed: false,
+      ws: null,
+      serverFrames: null,
+      serverInHead: false,
+      wsClosing: null,
     };
     this.#links.add(link);
     this.#connect(link).catch(() => this.#drop(link));
@@ -231,20 +301,87 @@ export class TcpGate {
       if (++ended === 2) this.#drop(link);
     };
     const t = this.#opts;
-    this.#pipe(link.client, upstream, (chunk) => link.clock.fromClient(chunk, Date.now(), t))
-      .then(oneWayDone, () => this.#drop(link));
-    this.#pipe(upstream, link.client, (chunk) => link.clock.fromServer(chunk, Date.now()))
-      .then(oneWayDone, () => this.#drop(link));
+    this.#pipe(link.client, upstream, (chunk) => this.#fromClient(link, chunk, t))
+      .then(oneWayDone, () => link.wsClosing ? undefined : this.#drop(link));
+    this.#pipe(upstream, link.client, (chunk) => this.#fromServer(link, chunk))
+      .then(
+        () => link.wsClosing ? this.#sendClose(link) : oneWayDone(),
+        () => link.wsClosing ? this.#sendClose(link) : this.#drop(link),
+      );
   }
 
-  /** Copies `from` → `to` until EOF (then half-closes `to`); throws on an error. */
-  async #pipe(from: Deno.TcpConn, to: Deno.TcpConn, seen: (c: Uint8Array) => void) {
+  /** A client chunk: its clock, and on a WebSocket its frames; false stops the copy. */
+  #fromClient(link: Link, chunk: Uint8Array, t: GateTimeouts): boolean {
+    const now = Date.now();
+    link.clock.fromClient(chunk, now, t);
+    if (link.wsClosing) return false;
+    const refused = link.ws?.fromClient(chunk, now) ?? null;
+    if (refused) this.#refuseWs(link, refused);
+    return refused === null;
+  }
+
+  /** A server chunk: its clock; at the `101`, the WebSocket's guard starts. */
+  #fromServer(link: Link, chunk: Uint8Array): boolean {
+    if (link.wsClosing) return false;
+    const wasTunnel = link.clock.tunnel;
+    link.clock.fromServer(chunk, Date.now());
+    if (!wasTunnel && link.clock.tunnel) {
+      link.ws = new WsMessageGuard(this.#opts.ws ?? DEFAULT_WS_GUARD);
+      link.serverFrames = new FrameReader();
+      link.serverInHead = true;
+      // What the client sent before the 101 are the socket's first frames.
+      const early = link.clock.takeEarly();
+      const refused: WsViolation | null = early === "overflow"
+        ? { code: 1002, reason: "frames sent before the handshake finished" }
+        : early.reduce<WsViolation | null>((v, c) => v ?? link.ws!.fromClient(c, Date.now()), null);
+      // The 101 itself still passes; the close follows it.
+      if (refused) queueMicrotask(() => this.#refuseWs(link, refused));
+    }
+    if (link.serverFrames) {
+      let frames = chunk;
+      if (link.serverInHead) {
+        const end = headEnd(chunk);
+        if (end < 0) return true;
+        link.serverInHead = false;
+        frames = chunk.subarray(end);
+      }
+      link.serverFrames.push(frames);
+    }
+    return true;
+  }
+
+  /** Closes a WebSocket for a violation: the hub's side at once, the client gets a close frame. */
+  #refuseWs(link: Link, v: WsViolation): void {
+    if (link.wsClosing || link.closed) return;
+    link.wsClosing = v;
+    if (v.code === 1009) this.counts.wsTooBig++;
+    else if (v.code === 1008) this.counts.wsDeadline++;
+    else this.counts.wsProtocol++;
+    // The server's session ends (and frees what it assembled); its copy to the client stops
+    // and then sends the close frame (#sendClose). A client that does not read is dropped.
+    try {
+      link.upstream?.close();
+    } catch { /* closed */ }
+    setTimeout(() => this.#drop(link), 2000);
+  }
+
+  #sendClose(link: Link): void {
+    const v = link.wsClosing;
+    if (link.closed || !v) return this.#drop(link);
+    // A close frame only between two of the server's frames; mid-frame the connection just ends.
+    if (!link.serverFrames?.atBoundary || link.serverInHead) return this.#drop(link);
+    const done = () => this.#drop(link);
+    link.client.write(closeFrame(v)).then(done, done);
+  }
+
+  /** Copies `from` → `to` until EOF (then half-closes `to`), or until `seen` says stop. */
+  async #pipe(from: Deno.TcpConn, to: Deno.TcpConn, seen: (c: Uint8Array) => boolean) {
     const buf = new Uint8Array(16 * 1024);
     while (true) {
       const n = await from.read(buf);
       if (n === null) break;
       const chunk = buf.subarray(0, n);
-      seen(chunk);
+      if (!seen(chunk)) return;
       let off = 0;
       while (off < n) off += await to.write(chunk.subarray(off));
     }
@@ -273,6 +410,8 @@ export class TcpGate {
   #checkClocks(): void {
     const now = Date.now();
     for (const link of this.#links) {
+      const late = link.ws?.overdue(now);
+      if (late) this.#refuseWs(link, late);
       const why = link.clock.overdue(now, this.#opts);
       if (why === null) continue;
       if (why === "request") this.counts.requestTimeout++;
@@ -297,4 +436,14 @@ export class TcpGate {
     for (const link of [...this.#links]) this.#drop(link);
     await this.accepting;
   }
+}
+
+/** The index just past a response head's blank line in `chunk`, or -1. */
+function headEnd(chunk: Uint8Array): number {
+  for (let i = 3; i < chunk.length; i++) {
+    if (chunk[i] === 10 && chunk[i - 1] === 13 && chunk[i - 2] === 10 && chunk[i - 3] === 13) {
+      return i + 1;
+    }
+  }
+  return -1;
 }

@@ -13,6 +13,7 @@ import type { EventLog } from "../../events/event_log.ts";
 import type { JobRunner } from "../../jobs/job_runner.ts";
 import type { MountedRouteDoc } from "../route.ts";
 import type { StoreHealth } from "../../store/store.ts";
+import type { GateFigures } from "../tcp_gate.ts";
 import { type ProcessFaults, processFaults } from "../../process_faults.ts";
 
 /** Content type of the text exposition format. */
@@ -152,6 +153,8 @@ export interface MetricsSources {
   storeHealth?: () => StoreHealth;
   /** Failures caught instead of ending the process (default: this process's). */
   faults?: ProcessFaults;
+  /** The public port's figures (connections, WebSocket assembly), when served through a gate. */
+  gate?: () => GateFigures | null;
 }
 
 /** The whole exposition document for the hub's current state. */
@@ -279,8 +282,53 @@ export function renderMetrics(src: MetricsSources, http: HttpMetrics): string {
   );
   out.sample("cluster_unexpected_faults_total", { kind: "rejection" }, faults.unexpected.rejection);
   out.sample("cluster_unexpected_faults_total", { kind: "exception" }, faults.unexpected.exception);
+  const gate = src.gate?.();
+  if (gate) renderGate(out, gate);
   http.render(out);
   return out.toString();
+}
+
+/** The TCP gate's figures: connections, refusals, WebSocket message assembly. */
+function renderGate(out: Exposition, g: GateFigures): void {
+  out.family("cluster_connections_open", "gauge", "TCP connections open on the hub's port.");
+  out.sample("cluster_connections_open", {}, g.open);
+  out.family("cluster_connections_max", "gauge", "The cap on open connections (all addresses).");
+  out.sample("cluster_connections_max", {}, g.max);
+  out.family(
+    "cluster_connections_closed_total",
+    "counter",
+    "Connections refused or closed by the gate since start, by reason.",
+  );
+  const reasons: [string, number][] = [
+    ["refused", g.counts.refused],
+    ["request_timeout", g.counts.requestTimeout],
+    ["idle_timeout", g.counts.idleTimeout],
+    ["accept_error", g.counts.acceptErrors],
+    ["ws_message_too_big", g.counts.wsTooBig],
+    ["ws_message_deadline", g.counts.wsDeadline],
+    ["ws_protocol", g.counts.wsProtocol],
+  ];
+  for (const [reason, n] of reasons) out.sample("cluster_connections_closed_total", { reason }, n);
+  out.family("cluster_ws_open", "gauge", "WebSockets open through the gate.");
+  out.sample("cluster_ws_open", {}, g.webSockets);
+  out.family(
+    "cluster_ws_assembling",
+    "gauge",
+    "WebSockets in the middle of receiving a (fragmented) message.",
+  );
+  out.sample("cluster_ws_assembling", {}, g.wsAssembling);
+  out.family(
+    "cluster_ws_assembly_bytes",
+    "gauge",
+    "Bytes of unfinished WebSocket messages the hub holds, all sockets together.",
+  );
+  out.sample("cluster_ws_assembly_bytes", {}, g.wsAssemblyBytes);
+  out.family(
+    "cluster_ws_assembly_max_bytes",
+    "gauge",
+    "The most one WebSocket holds of an unfinished message now, bytes (bounded by the message limit).",
+  );
+  out.sample("cluster_ws_assembly_max_bytes", {}, g.wsAssemblyMaxBytes);
 }
 
 /** `GET /metrics` in the OpenAPI document. */
