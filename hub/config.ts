@@ -82,7 +82,7 @@ export interface HubLimits {
  * host is refused before it costs memory or event-delivery time.
  */
 export const DEFAULT_LIMITS: HubLimits = {
-  tcp: { max: 1000, perAddress: 256 },
+  tcp: { max: 1000, perAddress: 256, reserved: 64 },
   ws: { max: 128, perAddress: 16, reserved: 16 },
   sse: { max: 128, perAddress: 16 },
   requestTimeoutMs: 10_000,
@@ -296,6 +296,7 @@ function parseLimits(values: Record<string, string | boolean | undefined>): HubL
     tcp: {
       max: n("max-connections", d.tcp.max, 1, 100_000),
       perAddress: n("max-connections-per-address", d.tcp.perAddress, 1, 100_000),
+      reserved: d.tcp.reserved,
     },
     ws: {
       max: n("max-sockets", d.ws.max, 1, 100_000),

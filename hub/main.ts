@@ -3,6 +3,7 @@ import { ClusterError } from "../shared/errors.ts";
 import { DEFAULT_LIMITS, HUB_USAGE, parseHubSettings } from "./config.ts";
 import { TcpGate } from "./http/tcp_gate.ts";
 import { DEFAULT_WS_GUARD } from "./http/ws_guard.ts";
+import { classifyHead } from "./http/gate_priority.ts";
 import { type FetchApp, gatedHandler, InternalServer } from "./http/internal_server.ts";
 import { createHub } from "./hub.ts";
 import { openConfiguredPowerSwitch } from "./power/from_config.ts";
@@ -79,6 +80,9 @@ async function main(): Promise<number> {
     throw e;
   }
   app = hub.app;
+  // Reserved connection slots: for the admin token and the agents' heartbeats.
+  const adminToken = hub.token.value;
+  gate.setPriority((head) => classifyHead(head, adminToken));
   const { hostname, port } = gate.addr;
   console.log(
     `hub: serving ${hub.map.bays.length} nodes (${hub.status.powerDriver} module) on http://${hostname}:${port}`,
@@ -92,7 +96,7 @@ async function main(): Promise<number> {
   if (hub.agentKey.created) console.log(`hub: generated agent key in ${hub.agentKey.path}`);
   const gl = gate.limits;
   console.log(
-    `hub: at most ${gl.max} connections (${gl.perAddress} per address), ` +
+    `hub: at most ${gl.max} connections (${gl.perAddress} per address, +${gl.reserved} for the admin token and heartbeats), ` +
       `${limits.ws.max} WebSockets and ${limits.sse.max} event streams (${limits.ws.perAddress} and ${limits.sse.perAddress} per address)`,
   );
   const gateRef = gate;

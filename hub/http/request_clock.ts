@@ -47,6 +47,8 @@ export class RequestClock {
   /** The server's next bytes start a response (to spot 101). */
   #responseStarts = false;
   #late = false;
+  /** A byte of the current request has arrived. */
+  #requestBegun = false;
   /** Bytes after the head, before the answer (counted in full, kept up to EARLY_BYTES). */
   #early: Uint8Array[] = [];
   #earlyLen = 0;
@@ -71,6 +73,7 @@ export class RequestClock {
       this.#requestStart = now;
       this.#tail = [0, 0, 0];
     }
+    this.#requestBegun = true;
     if (now - this.#requestStart > timeouts.requestTimeoutMs) {
       this.#late = true;
       return;
@@ -125,6 +128,19 @@ export class RequestClock {
       this.#earlyLen = 0;
     }
     this.#state = "answered";
+  }
+
+  /**
+   * True for a kept-alive connection between requests (or a new one that has sent nothing):
+   * shedding it loses no request. A request being sent or answered, or a WebSocket, is not.
+   */
+  get betweenRequests(): boolean {
+    return (this.#state === "reading" && !this.#requestBegun) || this.#state === "answered";
+  }
+
+  /** How long no byte went either way, ms. */
+  idleMs(now: number): number {
+    return now - this.#lastByte;
   }
 
   /** Whether the connection should be dropped now, and why. */

@@ -16,6 +16,10 @@
  * - RequestClock's timeouts: a request must arrive within `requestTimeoutMs` (slowloris), a
  *   connection with no byte either way for `idleTimeoutMs` is closed.
  *
+ * - the owners cannot be locked out: when the cap in all is near, a kept-alive connection idle
+ *   between requests is shed first, from the address holding the most; when the public slots are
+ *   full, a new connection's first request head is read (briefly, bounded) and a request with the
+ *   admin token or an agent's heartbeat gets one of `limits.reserved` slots (gate_priority.ts);
  * - WebSocket messages are bounded here (ws_guard.ts): once a connection has switched to a
  *   WebSocket, the frame headers the client sends are read, and a message over the size limit
  *   (one frame or many fragments) or not finished in time closes the socket with 1009/1008
@@ -25,8 +29,9 @@
  * connection's local port identifies it. Requests that did not come through the gate (someone
  * on the hub found the internal port) have no entry and are refused by the caller.
  */
-import { type CapLimits, ConnectionCaps } from "./connection_caps.ts";
+import { type CapLimits, type CapRefusal, ConnectionCaps } from "./connection_caps.ts";
 import { RETRY_AFTER_SECONDS } from "./middleware/errors.ts";
+import { type GatePriority, MAX_CLASSIFIED_HEAD } from "./gate_priority.ts";
 import { type GateTimeouts, RequestClock } from "./request_clock.ts";
 import {
   closeFrame,
@@ -43,6 +48,12 @@ export const FDS_PER_CONNECTION = 3;
 export const FD_RESERVE = 192;
 /** Refusals being written at once; past this a refused connection is closed unanswered. */
 const MAX_REFUSALS_IN_FLIGHT = 64;
+/** Connections whose first head is read for a reserved slot at once (more are refused). */
+const MAX_PROBATION = 64;
+/** How long a connection on probation may take to send its first head, ms. */
+const PROBATION_MS = 1000;
+/** Idle this long between requests, a connection may be shed when the cap is near, ms. */
+export const SHED_IDLE_MS = 500;
 
 /** How the gate is set up. */
 export interface GateOptions extends GateTimeouts {
@@ -87,6 +98,10 @@ interface Link {
   serverInHead: boolean;
   /** Being closed for a WebSocket violation: the close frame to send. */
   wsClosing: WsViolation | null;
+  /** Holds a reserved slot (admin token or heartbeat). */
+  priority: GatePriority;
+  /** Bytes read from the client before the link (its first head), sent upstream first. */
+  preface: Uint8Array | null;
 }
 
 /** The soft open-file limit of this process, or null when it cannot be read. */
@@ -136,6 +151,9 @@ export class TcpGate {
   #refusing = 0;
   #lastAcceptError = 0;
   #lastRefusalLog = 0;
+  #classify: ((head: string) => GatePriority) | null = null;
+  /** Connections whose first head is being read for a reserved slot. */
+  readonly #probation = new Set<Deno.TcpConn>();
   /** Connections refused or dropped since start, by reason (for tests and logs). */
   readonly counts = {
     refused: 0,
@@ -146,6 +164,11 @@ export class TcpGate {
     wsTooBig: 0,
     wsDeadline: 0,
     wsProtocol: 0,
+    /** Idle kept-alive connections shed to make room. */
+    shedIdle: 0,
+    /** Connections let in on a reserved slot, by who. */
+    reservedAdmin: 0,
+    reservedAgent: 0,
   };
   readonly accepting: Promise<void>;
 
@@ -154,8 +177,15 @@ export class TcpGate {
     this.#opts = opts;
     this.#upstreamPort = opts.upstreamPort;
     this.#log = opts.log ?? ((line) => console.error(line));
-    const max = connectionCapFor(opts.limits.max, opts.nofile ?? openFileLimit());
-    this.#caps = new ConnectionCaps({ ...opts.limits, max });
+    // The reserved slots cost fds too: the fd limit caps public and reserved slots together.
+    // Under a low fd limit the reserve shrinks with the cap (to an eighth of it at most).
+    const wanted = opts.limits.max + (opts.limits.reserved ?? 0);
+    const all = connectionCapFor(wanted, opts.nofile ?? openFileLimit());
+    const reserved = all < wanted
+      ? Math.min(opts.limits.reserved ?? 0, Math.floor(all / 8))
+      : opts.limits.reserved ?? 0;
+    const max = Math.max(1, Math.min(opts.limits.max, all - reserved));
+    this.#caps = new ConnectionCaps({ ...opts.limits, max, reserved });
     this.#listener = Deno.listen({ hostname: opts.hostname, port: opts.port });
     this.#sweep = setInterval(() => this.#checkClocks(), 250);
     this.accepting = this.#acceptLoop();
@@ -197,6 +227,14 @@ export class TcpGate {
     };
   }
 
+  /**
+   * Who may use the reserved slots (gate_priority.ts `classifyHead`); until set, a connection
+   * over the public cap is refused at once.
+   */
+  setPriority(classify: (head: string) => GatePriority): void {
+    this.#classify = classify;
+  }
+
   /** Sends new connections to another internal port (the HTTP server was restarted). */
   retarget(upstreamPort: number): void {
     this.#upstreamPort = upstreamPort;
@@ -235,54 +273,131 @@ export class TcpGate {
 
   #admit(client: Deno.TcpConn): void {
     const address = client.remoteAddr.hostname;
+    this.#shedIfNear();
     const got = this.#caps.acquire(address);
-    if (!got.ok) {
-      this.counts.refused++;
-      const now = Date.now();
-      if (now - this.#lastRefusalLog > 10_000) {
-        this.#lastRefusalLog = now;
-        this.#log(
-          `hub: refusing connections (${
-            got.refused === "address" ? `${address} holds its share` : "the hub is full"
-          }: ${this.#caps.total} open)`,
-        );
-      }
-      const answer = got.refused === "address"
-        ? refusal(
-          429,
-          "too_many_connections",
-          `${address} already holds ${this.#caps.limits.perAddress} connections, the most one address may`,
-        )
-        : refusal(
-          503,
-          "busy",
-          `the hub holds ${this.#caps.limits.max} connections, the most it allows`,
-        );
-      const close = () => {
-        try {
-          client.close();
-        } catch { /* closed */ }
-      };
-      // Each refusal holds its fd until written: only a few at once, the rest closed unanswered.
-      if (this.#refusing >= MAX_REFUSALS_IN_FLIGHT) return close();
-      this.#refusing++;
-      const written = () => {
-        this.#refusing--;
-        close();
-      };
-      client.write(answer).then(written, written);
+    if (got.ok) return this.#open(client, got.release, null, null);
+    if (this.#classify) {
+      this.#onProbation(client, address, got.refused).catch(() => this.#close(client));
       return;
     }
+    this.#refuse(client, address, got.refused);
+  }
+
+  #close(client: Deno.TcpConn): void {
+    try {
+      client.close();
+    } catch { /* closed */ }
+  }
+
+  /** Answers a connection over a cap with 429/503 and closes it. */
+  #refuse(client: Deno.TcpConn, address: string, why: CapRefusal): void {
+    this.counts.refused++;
+    const now = Date.now();
+    if (now - this.#lastRefusalLog > 10_000) {
+      this.#lastRefusalLog = now;
+      this.#log(
+        `hub: refusing connections (${
+          why === "address" ? `${address} holds its share` : "the hub is full"
+        }: ${this.#caps.total} open)`,
+      );
+    }
+    const answer = why === "address"
+      ? refusal(
+        429,
+        "too_many_connections",
+        `${address} already holds ${this.#caps.limits.perAddress} connections, the most one address may`,
+      )
+      : refusal(
+        503,
+        "busy",
+        `the hub holds ${this.#caps.limits.max} connections, the most it allows`,
+      );
+    // Each refusal holds its fd until written: only a few at once, the rest closed unanswered.
+    if (this.#refusing >= MAX_REFUSALS_IN_FLIGHT) return this.#close(client);
+    this.#refusing++;
+    const written = () => {
+      this.#refusing--;
+      this.#close(client);
+    };
+    client.write(answer).then(written, written);
+  }
+
+  /**
+   * Near the cap in all, sheds one kept-alive connection idle between requests: from the
+   * address holding the most connections, the one idle longest. No request is lost.
+   */
+  #shedIfNear(): void {
+    const { max } = this.#caps.limits;
+    const headroom = Math.max(1, Math.floor(max * 0.05));
+    if (this.#caps.total < max - headroom) return;
+    const now = Date.now();
+    let best: Link | null = null, bestHeld = 0, bestIdle = 0;
+    for (const link of this.#links) {
+      if (link.priority !== null || link.ws || !link.clock.betweenRequests) continue;
+      const idle = link.clock.idleMs(now);
+      if (idle < SHED_IDLE_MS) continue;
+      const held = this.#caps.from(link.client.remoteAddr.hostname);
+      if (held > bestHeld || (held === bestHeld && idle > bestIdle)) {
+        [best, bestHeld, bestIdle] = [link, held, idle];
+      }
+    }
+    if (best) {
+      this.counts.shedIdle++;
+      this.#drop(best);
+    }
+  }
+
+  /**
+   * The public slots are full: reads the connection's first request head (bounded in size and
+   * time) and lets it in on a reserved slot if it carries the admin token or is a heartbeat.
+   */
+  async #onProbation(client: Deno.TcpConn, address: string, why: CapRefusal): Promise<void> {
+    if (this.#probation.size >= MAX_PROBATION) return this.#refuse(client, address, why);
+    this.#probation.add(client);
+    const head = new Uint8Array(MAX_CLASSIFIED_HEAD);
+    let have = 0, end = -1;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((r) => timer = setTimeout(() => r("late"), PROBATION_MS));
+    try {
+      while (end < 0 && have < head.length) {
+        // A read still pending when time is up ends when the refusal closes the connection.
+        const n = await Promise.race([client.read(head.subarray(have)).catch(() => null), late]);
+        if (n === null || n === "late") break;
+        have += n;
+        end = headEnd(head.subarray(0, have));
+      }
+    } finally {
+      clearTimeout(timer);
+      this.#probation.delete(client);
+    }
+    if (this.#closed) return this.#close(client);
+    const text = new TextDecoder().decode(head.subarray(0, end < 0 ? have : end));
+    const priority = end < 0 ? null : this.#classify!(text);
+    const got = priority === null ? null : this.#caps.acquire(address, true);
+    if (!got?.ok) return this.#refuse(client, address, got?.refused ?? why);
+    if (priority === "admin") this.counts.reservedAdmin++;
+    else this.counts.reservedAgent++;
+    this.#open(client, got.release, head.slice(0, have), priority);
+  }
+
+  #open(
+    client: Deno.TcpConn,
+    release: () => void,
+    preface: Uint8Array | null,
+    priority: GatePriority,
+  ): void {
     const link: Link = {
       client,
       upstream: null,
       clock: new RequestClock(Date.now()),
-      release: got.release,
+      release,
       closed: false,
       ws: null,
       serverFrames: null,
       serverInHead: false,
       wsClosing: null,
+      priority,
+      preface,
     };
     this.#links.add(link);
     this.#connect(link).catch(() => this.#drop(link));
@@ -296,11 +411,19 @@ export class TcpGate {
     }
     link.upstream = upstream;
     this.#byPort.set(upstream.localAddr.port, link);
+    const t = this.#opts;
+    if (link.preface) {
+      // The head read on probation goes first.
+      const preface = link.preface;
+      link.preface = null;
+      this.#fromClient(link, preface, t);
+      let off = 0;
+      while (off < preface.length) off += await upstream.write(preface.subarray(off));
+    }
     let ended = 0;
     const oneWayDone = () => {
       if (++ended === 2) this.#drop(link);
     };
-    const t = this.#opts;
     this.#pipe(link.client, upstream, (chunk) => this.#fromClient(link, chunk, t))
       .then(oneWayDone, () => link.wsClosing ? undefined : this.#drop(link));
     this.#pipe(upstream, link.client, (chunk) => this.#fromServer(link, chunk))
@@ -433,6 +556,8 @@ export class TcpGate {
   async close(): Promise<void> {
     this.stopAccepting();
     clearInterval(this.#sweep);
+    for (const c of this.#probation) this.#close(c);
+    this.#probation.clear();
     for (const link of [...this.#links]) this.#drop(link);
     await this.accepting;
   }

@@ -307,8 +307,16 @@ function renderGate(out: Exposition, g: GateFigures): void {
     ["ws_message_too_big", g.counts.wsTooBig],
     ["ws_message_deadline", g.counts.wsDeadline],
     ["ws_protocol", g.counts.wsProtocol],
+    ["shed_idle", g.counts.shedIdle],
   ];
   for (const [reason, n] of reasons) out.sample("cluster_connections_closed_total", { reason }, n);
+  out.family(
+    "cluster_connections_reserved_total",
+    "counter",
+    "Connections let in on a reserved slot while the public ones were full, by who.",
+  );
+  out.sample("cluster_connections_reserved_total", { who: "admin" }, g.counts.reservedAdmin);
+  out.sample("cluster_connections_reserved_total", { who: "agent" }, g.counts.reservedAgent);
   out.family("cluster_ws_open", "gauge", "WebSockets open through the gate.");
   out.sample("cluster_ws_open", {}, g.webSockets);
   out.family(
