@@ -62,10 +62,14 @@ const MAX_JOBS = 2_000;
 /** While degraded, how often `health()` tries a write to see whether space came back, ms. */
 const PROBE_EVERY_MS = 1000;
 
-/** SQLite's "database or disk is full" (SQLITE_FULL, and its extended codes). */
+/**
+ * SQLite's "database or disk is full" (SQLITE_FULL, and its extended codes). Statements carry
+ * `errcode`; errors from `exec()` (BEGIN/COMMIT) carry only the message.
+ */
 function isDiskFull(e: unknown): boolean {
-  const code = (e as { errcode?: unknown } | null)?.errcode;
-  return typeof code === "number" && (code & 0xff) === 13;
+  const err = e as { errcode?: unknown; code?: unknown; message?: unknown } | null;
+  if (typeof err?.errcode === "number") return (err.errcode & 0xff) === 13;
+  return err?.code === "ERR_SQLITE_ERROR" && err.message === "database or disk is full";
 }
 
 interface NodeRow {
