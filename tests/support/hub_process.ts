@@ -32,6 +32,7 @@ export class HubProcess {
   static async start(dataDir: string, extra: string[] = []): Promise<HubProcess> {
     const child = new Deno.Command(Deno.execPath(), {
       args: hubProcessArgs(dataDir, extra),
+      cwd: new URL("../..", import.meta.url).pathname, // the repository (hub/main.ts)
       stdout: "piped",
       stderr: "piped",
     }).spawn();
