@@ -48,6 +48,24 @@ export class Exposition {
     return this;
   }
 
+  /** A family of one sample without labels. */
+  single(name: string, type: "counter" | "gauge", help: string, value: number): this {
+    return this.family(name, type, help).sample(name, {}, value);
+  }
+
+  /** A family of one sample per value of one label. */
+  byLabel(
+    name: string,
+    type: "counter" | "gauge",
+    help: string,
+    label: string,
+    values: Iterable<[string, number]>,
+  ): this {
+    this.family(name, type, help);
+    for (const [v, n] of values) this.sample(name, { [label]: v }, n);
+    return this;
+  }
+
   /** Adds one sample. */
   sample(name: string, labels: Labels, value: number): this {
     const pairs = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(String(v))}"`);
@@ -252,36 +270,35 @@ export function renderMetrics(src: MetricsSources, http: HttpMetrics): string {
   for (const [type, n] of [...src.events.counts].sort()) {
     out.sample("cluster_events_total", { type }, n);
   }
-  out.family(
+  out.single(
     "cluster_events_unstored_total",
     "counter",
     "Events that could not be stored (data directory full) and were dropped, since start.",
+    src.events.unstored,
   );
-  out.sample("cluster_events_unstored_total", {}, src.events.unstored);
   if (src.storeHealth) {
-    out.family(
+    out.single(
       "cluster_store_degraded",
       "gauge",
       "1 while the store cannot write (its data directory is full; changes get 507), else 0.",
+      src.storeHealth().state === "degraded" ? 1 : 0,
     );
-    out.sample("cluster_store_degraded", {}, src.storeHealth().state === "degraded" ? 1 : 0);
   }
   const faults = src.faults ?? processFaults;
-  out.family(
+  out.byLabel(
     "cluster_background_failures_total",
     "counter",
     "Background tasks (timers, job records, stream writers) that failed, logged and carried on, by task.",
+    "task",
+    [...faults.background].sort(),
   );
-  for (const [task, n] of [...faults.background].sort()) {
-    out.sample("cluster_background_failures_total", { task }, n);
-  }
-  out.family(
+  out.byLabel(
     "cluster_unexpected_faults_total",
     "counter",
     "Promise rejections and exceptions nobody handled; logged, and the hub went on (docs/faults.md).",
+    "kind",
+    Object.entries(faults.unexpected),
   );
-  out.sample("cluster_unexpected_faults_total", { kind: "rejection" }, faults.unexpected.rejection);
-  out.sample("cluster_unexpected_faults_total", { kind: "exception" }, faults.unexpected.exception);
   const gate = src.gate?.();
   if (gate) renderGate(out, gate);
   http.render(out);
@@ -290,53 +307,60 @@ export function renderMetrics(src: MetricsSources, http: HttpMetrics): string {
 
 /** The TCP gate's figures: connections, refusals, WebSocket message assembly. */
 function renderGate(out: Exposition, g: GateFigures): void {
-  out.family("cluster_connections_open", "gauge", "TCP connections open on the hub's port.");
-  out.sample("cluster_connections_open", {}, g.open);
-  out.family("cluster_connections_max", "gauge", "The cap on open connections (all addresses).");
-  out.sample("cluster_connections_max", {}, g.max);
-  out.family(
+  out.single(
+    "cluster_connections_open",
+    "gauge",
+    "TCP connections open on the hub's port.",
+    g.open,
+  );
+  out.single(
+    "cluster_connections_max",
+    "gauge",
+    "The cap on open connections (all addresses).",
+    g.max,
+  );
+  out.byLabel(
     "cluster_connections_closed_total",
     "counter",
     "Connections refused or closed by the gate since start, by reason.",
+    "reason",
+    [
+      ["refused", g.counts.refused],
+      ["request_timeout", g.counts.requestTimeout],
+      ["idle_timeout", g.counts.idleTimeout],
+      ["accept_error", g.counts.acceptErrors],
+      ["ws_message_too_big", g.counts.wsTooBig],
+      ["ws_message_deadline", g.counts.wsDeadline],
+      ["ws_protocol", g.counts.wsProtocol],
+      ["shed_idle", g.counts.shedIdle],
+    ],
   );
-  const reasons: [string, number][] = [
-    ["refused", g.counts.refused],
-    ["request_timeout", g.counts.requestTimeout],
-    ["idle_timeout", g.counts.idleTimeout],
-    ["accept_error", g.counts.acceptErrors],
-    ["ws_message_too_big", g.counts.wsTooBig],
-    ["ws_message_deadline", g.counts.wsDeadline],
-    ["ws_protocol", g.counts.wsProtocol],
-    ["shed_idle", g.counts.shedIdle],
-  ];
-  for (const [reason, n] of reasons) out.sample("cluster_connections_closed_total", { reason }, n);
-  out.family(
+  out.byLabel(
     "cluster_connections_reserved_total",
     "counter",
     "Connections let in on a reserved slot while the public ones were full, by who.",
+    "who",
+    [["admin", g.counts.reservedAdmin], ["agent", g.counts.reservedAgent]],
   );
-  out.sample("cluster_connections_reserved_total", { who: "admin" }, g.counts.reservedAdmin);
-  out.sample("cluster_connections_reserved_total", { who: "agent" }, g.counts.reservedAgent);
-  out.family("cluster_ws_open", "gauge", "WebSockets open through the gate.");
-  out.sample("cluster_ws_open", {}, g.webSockets);
-  out.family(
+  out.single("cluster_ws_open", "gauge", "WebSockets open through the gate.", g.webSockets);
+  out.single(
     "cluster_ws_assembling",
     "gauge",
     "WebSockets in the middle of receiving a (fragmented) message.",
+    g.wsAssembling,
   );
-  out.sample("cluster_ws_assembling", {}, g.wsAssembling);
-  out.family(
+  out.single(
     "cluster_ws_assembly_bytes",
     "gauge",
     "Bytes of unfinished WebSocket messages the hub holds, all sockets together.",
+    g.wsAssemblyBytes,
   );
-  out.sample("cluster_ws_assembly_bytes", {}, g.wsAssemblyBytes);
-  out.family(
+  out.single(
     "cluster_ws_assembly_max_bytes",
     "gauge",
     "The most one WebSocket holds of an unfinished message now, bytes (bounded by the message limit).",
+    g.wsAssemblyMaxBytes,
   );
-  out.sample("cluster_ws_assembly_max_bytes", {}, g.wsAssemblyMaxBytes);
 }
 
 /** `GET /metrics` in the OpenAPI document. */
