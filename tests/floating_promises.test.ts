@@ -27,6 +27,8 @@ Deno.test("floating promises: the rule reports the shapes of a promise nobody ha
     "Promise.all([]);",
     "fetch('http://127.0.0.1:1/');",
     "declare const p: Promise<void>; const f = () => void p.then(() => 1);",
+    "declare const s: { m(): Promise<void> }; void s.m();",
+    "declare const s: { m(): Promise<void> }; const f = () => void s.m();",
   ];
   for (const src of bad) assert.equal(reported(src).length, 1, src);
 });

@@ -8,7 +8,8 @@
  * - `p.then(f)` with no rejection handler, or `p.finally(f)` (which passes the rejection on);
  * - a call of an `async` function, method or arrow declared in the same file;
  * - a call of a known promise API: `Promise.all/allSettled/any/race`, `fetch`, a Clock's
- *   `sleep`/`sleepUntil`, a writer's `write`/`close`/`closeWrite`/`ready` chain is not guessed;
+ *   `sleep`/`sleepUntil`;
+ * - `void f()`, whatever `f` is: the idiom for throwing a promise away;
  * is reported unless it ends in `.catch(…)` or `.then(ok, fail)`, or is awaited or returned.
  * Where a promise truly cannot reject, say so with
  * `// deno-lint-ignore hub/no-floating-promise -- why`.
@@ -119,9 +120,12 @@ const plugin: Deno.lint.Plugin = {
           "Program:exit"() {
             for (const { expr, at } of pending) {
               let e = expr;
+              const voided = e.type === "UnaryExpression" && e.operator === "void";
               if (e.type === "UnaryExpression" && e.operator === "void") e = e.argument;
               if (e.type !== "CallExpression") continue;
-              const why = floats(e, local);
+              // `void f()` is how a promise is thrown away: its rejection goes with it, whatever
+              // f is (also one declared in another file).
+              const why = floats(e, local) ?? (voided ? "`void` drops its rejection" : null);
               if (why === null) continue;
               ctx.report({
                 node: at,
