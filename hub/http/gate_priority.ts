@@ -6,7 +6,8 @@
  * Heartbeats are recognised by their request line (`POST /api/v1/agent/heartbeat`), not by a
  * key: the app still authenticates them, and whatever key scheme the agents use, a node must
  * not go `lost` because strangers hold every connection. A stranger posing as a heartbeat gets a
- * reserved slot for one request, is refused by the app, and its idle connection is the first shed.
+ * reserved slot for one request, is refused by the app, and its connection, once idle, is shed
+ * when the owner or an agent needs the slot.
  */
 import { bearerToken, secretMatches } from "../auth/secrets.ts";
 

@@ -322,29 +322,41 @@ export class TcpGate {
     client.write(answer).then(written, written);
   }
 
-  /**
-   * Near the cap in all, sheds one kept-alive connection idle between requests: from the
-   * address holding the most connections, the one idle longest. No request is lost.
-   */
+  /** Near the cap in all (within 5 %), sheds one idle connection to make room. */
   #shedIfNear(): void {
     const { max } = this.#caps.limits;
     const headroom = Math.max(1, Math.floor(max * 0.05));
-    if (this.#caps.total < max - headroom) return;
+    if (this.#caps.total >= max - headroom) this.#shedIdle();
+  }
+
+  /**
+   * Sheds one kept-alive connection idle between requests (no request is lost): from the
+   * address holding the most connections, the one idle longest; one on a reserved slot only
+   * when no other is idle. False if none is.
+   */
+  #shedIdle(): boolean {
     const now = Date.now();
-    let best: Link | null = null, bestHeld = 0, bestIdle = 0;
+    let best: Link | null = null, bestKey: number[] = [];
     for (const link of this.#links) {
-      if (link.priority !== null || link.ws || !link.clock.betweenRequests) continue;
+      if (link.ws || !link.clock.betweenRequests) continue;
       const idle = link.clock.idleMs(now);
       if (idle < SHED_IDLE_MS) continue;
-      const held = this.#caps.from(link.client.remoteAddr.hostname);
-      if (held > bestHeld || (held === bestHeld && idle > bestIdle)) {
-        [best, bestHeld, bestIdle] = [link, held, idle];
+      const key = [
+        link.priority === null ? 1 : 0,
+        this.#caps.from(link.client.remoteAddr.hostname),
+        idle,
+      ];
+      if (
+        best === null || key[0] > bestKey[0] || (key[0] === bestKey[0] && key[1] > bestKey[1]) ||
+        (key[0] === bestKey[0] && key[1] === bestKey[1] && key[2] > bestKey[2])
+      ) {
+        [best, bestKey] = [link, key];
       }
     }
-    if (best) {
-      this.counts.shedIdle++;
-      this.#drop(best);
-    }
+    if (!best) return false;
+    this.counts.shedIdle++;
+    this.#drop(best);
+    return true;
   }
 
   /**
@@ -373,7 +385,9 @@ export class TcpGate {
     if (this.#closed) return this.#close(client);
     const text = new TextDecoder().decode(head.subarray(0, end < 0 ? have : end));
     const priority = end < 0 ? null : this.#classify!(text);
-    const got = priority === null ? null : this.#caps.acquire(address, true);
+    let got = priority === null ? null : this.#caps.acquire(address, true);
+    // The reserve is full too: an idle connection (strangers' first, a reserved one last) goes.
+    if (got?.ok === false && this.#shedIdle()) got = this.#caps.acquire(address, true);
     if (!got?.ok) return this.#refuse(client, address, got?.refused ?? why);
     if (priority === "admin") this.counts.reservedAdmin++;
     else this.counts.reservedAgent++;

@@ -163,6 +163,24 @@ Deno.test("gate: public slots full of busy connections: the admin token and hear
       assert.equal(gate.counts.reservedAdmin, 2);
       assert.equal(gate.counts.reservedAgent, 1);
       assert.equal(gate.counts.shedIdle, 0, "busy connections are not shed");
+      // Strangers posing as heartbeats fill the reserve and sit idle: the owner still gets in.
+      for (let i = 0; i < 2; i++) {
+        busy.push(
+          await connectFrom(
+            gate.addr.port,
+            "127.0.0.3",
+            "POST /api/v1/agent/heartbeat HTTP/1.1\r\nHost: x\r\ncontent-length: 0\r\n\r\n",
+          ),
+        );
+      }
+      await new Promise((r) => setTimeout(r, SHED_IDLE_MS + 300));
+      assert.equal(gate.open, 6, "public and reserved slots all held");
+      assert.equal(
+        await statusOf(`${url}/api/v1/health`, { headers: { authorization: "Bearer ADMIN" } }),
+        200,
+        "an idle reserved connection made room",
+      );
+      assert.equal(gate.counts.shedIdle, 1);
     } finally {
       for (const s of busy) s.destroy();
     }
