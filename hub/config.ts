@@ -72,6 +72,8 @@ export interface HubLimits {
   requestTimeoutMs: number;
   /** A connection with no byte either way for this long is closed, ms. */
   idleTimeoutMs: number;
+  /** A WebSocket message begun must be finished within this, ms (else close 1008). */
+  wsMessageTimeoutMs: number;
 }
 
 /**
@@ -80,11 +82,12 @@ export interface HubLimits {
  * host is refused before it costs memory or event-delivery time.
  */
 export const DEFAULT_LIMITS: HubLimits = {
-  tcp: { max: 1000, perAddress: 256 },
+  tcp: { max: 1000, perAddress: 256, reserved: 64 },
   ws: { max: 128, perAddress: 16, reserved: 16 },
   sse: { max: 128, perAddress: 16 },
   requestTimeoutMs: 10_000,
   idleTimeoutMs: 60_000,
+  wsMessageTimeoutMs: 10_000,
 };
 
 /** Help text for `deno task hub --help`. */
@@ -114,6 +117,7 @@ export const HUB_USAGE = `usage: deno task hub [options]
   --max-streams-per-address N      (default ${DEFAULT_LIMITS.sse.perAddress})
   --request-timeout-ms N  a request must arrive within this (default ${DEFAULT_LIMITS.requestTimeoutMs})
   --idle-timeout-ms N  close a connection silent this long (default ${DEFAULT_LIMITS.idleTimeoutMs})
+  --ws-message-timeout-ms N  a WebSocket message begun must end within this (default ${DEFAULT_LIMITS.wsMessageTimeoutMs})
   --boot-timeouts LIST boot-stage deadlines in seconds after power-on, e.g.
                        dhcp_discover=30,dhcp_ack=40,tftp=60,heartbeat=120,running=150 (defaults)
   --boot-retries N     power cycles of a stalled boot before quarantine (default 2)
@@ -235,6 +239,7 @@ export function parseHubSettings(
       "max-streams-per-address": { type: "string" },
       "request-timeout-ms": { type: "string" },
       "idle-timeout-ms": { type: "string" },
+      "ws-message-timeout-ms": { type: "string" },
       "boot-timeouts": { type: "string" },
       "boot-retries": { type: "string" },
       "sim-faults": { type: "string" },
@@ -291,6 +296,7 @@ function parseLimits(values: Record<string, string | boolean | undefined>): HubL
     tcp: {
       max: n("max-connections", d.tcp.max, 1, 100_000),
       perAddress: n("max-connections-per-address", d.tcp.perAddress, 1, 100_000),
+      reserved: d.tcp.reserved,
     },
     ws: {
       max: n("max-sockets", d.ws.max, 1, 100_000),
@@ -303,6 +309,7 @@ function parseLimits(values: Record<string, string | boolean | undefined>): HubL
     },
     requestTimeoutMs: n("request-timeout-ms", d.requestTimeoutMs, 100, 600_000),
     idleTimeoutMs: n("idle-timeout-ms", d.idleTimeoutMs, 100, 3_600_000),
+    wsMessageTimeoutMs: n("ws-message-timeout-ms", d.wsMessageTimeoutMs, 100, 600_000),
   };
 }
 

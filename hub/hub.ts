@@ -47,6 +47,7 @@ import { NetbootSupervisor } from "./netboot/runtime/supervisor.ts";
 import { loadNetbootSettings } from "./netboot/settings/settings_file.ts";
 import { JobRunner } from "./jobs/job_runner.ts";
 import { createLive } from "./http/live.ts";
+import type { GateFigures } from "./http/tcp_gate.ts";
 import type { PowerSwitch } from "./power/power_switch.ts";
 import { SimulatedModule } from "./power/simulated_module.ts";
 import { SqliteStore } from "./store/sqlite_store.ts";
@@ -82,6 +83,8 @@ export interface HubOverrides {
   consoles?: ReadonlyMap<number, ConsoleSource>;
   /** Console limits (viewers, buffers, reconnect backoff). */
   consoleLimits?: ConsoleLimits;
+  /** The public port's figures for /metrics (main.ts passes its TcpGate's). */
+  gate?: () => GateFigures | null;
 }
 
 /** A built hub: its services, each one small and keeping its dependencies to itself. */
@@ -249,11 +252,22 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
     adminToken: token.value,
     version: VERSION,
     limits: settings.limits,
+    storeHealth: () => store.health(),
+    gate: overrides.gate,
   });
   const app = createApp({
     routes: [
       ...coreRoutes(
-        { status, power: powerControl, settings: nodeSettings, ingest, jobs, clock, recovery },
+        {
+          status,
+          power: powerControl,
+          settings: nodeSettings,
+          ingest,
+          jobs,
+          clock,
+          recovery,
+          storeHealth: () => store.health(),
+        },
         VERSION,
         startedAt,
       ),
@@ -270,6 +284,7 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
       ...live.routes,
     ],
     auth: { adminToken: token.value, agentKey: agentKey.value },
+    storeHealth: () => store.health(),
     version: VERSION,
     observe: live.observe,
     mounts: live.mounts,

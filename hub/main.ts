@@ -2,6 +2,8 @@
 import { ClusterError } from "../shared/errors.ts";
 import { DEFAULT_LIMITS, HUB_USAGE, parseHubSettings } from "./config.ts";
 import { TcpGate } from "./http/tcp_gate.ts";
+import { DEFAULT_WS_GUARD } from "./http/ws_guard.ts";
+import { classifyHead } from "./http/gate_priority.ts";
 import { type FetchApp, gatedHandler, InternalServer } from "./http/internal_server.ts";
 import { createHub } from "./hub.ts";
 import { openConfiguredPowerSwitch } from "./power/from_config.ts";
@@ -9,8 +11,12 @@ import { acquireHardwareLock } from "./power/hardware_lock.ts";
 import { SimulatedModule } from "./power/simulated_module.ts";
 import { VirtualCluster, virtualNodeForMac } from "./virtual/virtual_cluster.ts";
 import { realClock } from "../shared/clock.ts";
+import { installFaultPolicy } from "./process_faults.ts";
 
 async function main(): Promise<number> {
+  // No promise rejection and no exception from a timer ends the hub: logged, counted in
+  // /metrics, and the hub goes on (docs/faults.md).
+  installFaultPolicy();
   let settings;
   try {
     settings = parseHubSettings(Deno.args);
@@ -44,6 +50,7 @@ async function main(): Promise<number> {
       limits: limits.tcp,
       requestTimeoutMs: limits.requestTimeoutMs,
       idleTimeoutMs: limits.idleTimeoutMs,
+      ws: { ...DEFAULT_WS_GUARD, messageDeadlineMs: limits.wsMessageTimeoutMs },
     });
   } catch (e) {
     ac.abort();
@@ -58,9 +65,13 @@ async function main(): Promise<number> {
   try {
     const virtualAgents = power === sim && settings.virtualAgents;
     // The virtual cluster netboots with MACs of its own, and its dnsmasq log is observed.
+    const gateNow = gate;
+    const figures = () => gateNow.figures;
     hub = createHub(
       settings,
-      virtualAgents ? { power, nodeForMac: virtualNodeForMac, netbootObserved: true } : { power },
+      virtualAgents
+        ? { power, nodeForMac: virtualNodeForMac, netbootObserved: true, gate: figures }
+        : { power, gate: figures },
     );
   } catch (e) {
     await gate.close();
@@ -69,6 +80,9 @@ async function main(): Promise<number> {
     throw e;
   }
   app = hub.app;
+  // Reserved connection slots: for the admin token and the agents' heartbeats.
+  const adminToken = hub.token.value;
+  gate.setPriority((head) => classifyHead(head, adminToken));
   const { hostname, port } = gate.addr;
   console.log(
     `hub: serving ${hub.map.bays.length} nodes (${hub.status.powerDriver} module) on http://${hostname}:${port}`,
@@ -82,7 +96,7 @@ async function main(): Promise<number> {
   if (hub.agentKey.created) console.log(`hub: generated agent key in ${hub.agentKey.path}`);
   const gl = gate.limits;
   console.log(
-    `hub: at most ${gl.max} connections (${gl.perAddress} per address), ` +
+    `hub: at most ${gl.max} connections (${gl.perAddress} per address, +${gl.reserved} for the admin token and heartbeats), ` +
       `${limits.ws.max} WebSockets and ${limits.sse.max} event streams (${limits.ws.perAddress} and ${limits.sse.perAddress} per address)`,
   );
   const gateRef = gate;
@@ -109,6 +123,7 @@ async function main(): Promise<number> {
   Deno.addSignalListener("SIGTERM", stop);
   // Only once the port is ours: read the rails, restore desired state, start netboot.
   await hub.start();
+  console.log("hub: ready (rails read, desired state restored)");
   // On the simulated module, powered bays boot into real agents reporting over loopback.
   let virtual: VirtualCluster | undefined;
   if (power === sim && settings.virtualAgents) {

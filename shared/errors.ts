@@ -21,6 +21,7 @@ export const ERROR_STATUS = {
   not_ready: 503,
   busy: 503,
   hardware_fault: 502,
+  insufficient_storage: 507,
   internal: 500,
 } as const;
 

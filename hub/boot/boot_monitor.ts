@@ -10,7 +10,7 @@ import type { BootTimeline } from "../../shared/boot_schemas.ts";
 import { nodeIdForIp, type NodeMap } from "../../shared/node_map.ts";
 import type { ClusterEvent } from "../../shared/schemas.ts";
 import type { EventLog } from "../events/event_log.ts";
-import type { Store } from "../store/store.ts";
+import { isStoreFull, type Store } from "../store/store.ts";
 import { parseDnsmasqLine } from "./dnsmasq_log.ts";
 import {
   applySignal,
@@ -22,6 +22,7 @@ import {
   stall,
   startTimeline,
 } from "./timeline.ts";
+import { backgroundFailed } from "../process_faults.ts";
 
 /** What the monitor needs. */
 export interface BootMonitorDeps {
@@ -220,12 +221,17 @@ export class BootMonitor {
         } s after power-on (attempt ${t.attempt})`,
         { stage, attempt: t.attempt, timeoutMs: this.timeouts[stage] },
       );
-    });
+    }).catch(backgroundFailed("boot deadline timer"));
   }
 
   #save(node: number, p: Pair): void {
     this.#pairs.set(node, p);
-    if (!this.#closed) this.#d.store.setSetting(KEY(node), p);
+    try {
+      if (!this.#closed) this.#d.store.setSetting(KEY(node), p);
+    } catch (e) {
+      // A full disk: the timeline is kept in memory (and /health says degraded).
+      if (!isStoreFull(e)) throw e;
+    }
     for (const l of [...(this.#listeners.get(node) ?? [])]) l();
   }
 }

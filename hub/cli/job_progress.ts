@@ -88,6 +88,7 @@ export async function followJob(ctx: CliContext, job: Job, pollMs = 200): Promis
     // The same press echoed to the process group, or an impatient double press: ignore.
     if (!cancelSettled || Date.now() - firstAt < INTERRUPT_GRACE_MS) return;
     stopping = true;
+    // deno-lint-ignore hub/no-floating-promise -- `cancelling` handles both outcomes where it is made
     cancelling.finally(() => {
       sink.end();
       ctx.err(`stopped watching; job ${current.id} goes on on the hub: cm job ${current.id}`);

@@ -4,6 +4,7 @@
  * decision is a pure function (`admit`); `InrushLimiter` applies it over time with a Clock.
  */
 import type { Clock } from "../../shared/clock.ts";
+import { backgroundFailed } from "../process_faults.ts";
 
 /** The limits. */
 export interface InrushLimits {
@@ -129,7 +130,7 @@ export class InrushLimiter {
       this.#clock.sleepUntil(oldest + this.limits.stepMs).then(() => {
         this.#waking = false;
         this.#pump();
-      });
+      }).catch(backgroundFailed("inrush queue timer"));
     }
   }
 }

@@ -5,8 +5,9 @@
  * more when the hub stops. After a crash the restored time is at most one period old.
  */
 import type { Clock } from "../../shared/clock.ts";
-import type { Store } from "../store/store.ts";
+import { isStoreFull, type Store } from "../store/store.ts";
 import type { NodeTracker } from "./node_tracker.ts";
+import { backgroundFailed } from "../process_faults.ts";
 
 /** How often changed last-heard times are written, ms. */
 export const LAST_SEEN_FLUSH_MS = 10_000;
@@ -52,9 +53,9 @@ export class LastSeenKeeper {
     this.#loop = (async () => {
       while (!this.#stop.signal.aborted) {
         await this.#clock.sleep(this.#everyMs, this.#stop.signal);
-        if (!this.#stop.signal.aborted) this.flush();
+        if (!this.#stop.signal.aborted) this.#tryFlush();
       }
-    })();
+    })().catch(backgroundFailed("last-heard writer"));
   }
 
   /** Writes every time that changed since the last write; returns how many. */
@@ -71,10 +72,19 @@ export class LastSeenKeeper {
     return changed.size;
   }
 
+  /** A flush that outlives a full disk: the times stay in memory and go at the next one. */
+  #tryFlush(): void {
+    try {
+      this.flush();
+    } catch (e) {
+      if (!isStoreFull(e)) throw e;
+    }
+  }
+
   /** Stops the periodic write and writes what is left (call before the store closes). */
   async close(): Promise<void> {
     this.#stop.abort();
     await this.#loop;
-    this.flush();
+    this.#tryFlush();
   }
 }

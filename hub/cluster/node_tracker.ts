@@ -9,6 +9,7 @@ import type { Quarantine } from "../../shared/boot_schemas.ts";
 import type { AgentReport, Lifecycle, PowerState } from "../../shared/schemas.ts";
 import type { EventLog } from "../events/event_log.ts";
 import { deriveLifecycle } from "./lifecycle.ts";
+import { backgroundFailed } from "../process_faults.ts";
 
 /** In-memory state of one node. */
 export interface NodeRuntime {
@@ -157,7 +158,7 @@ export class NodeTracker {
       n.deadline = null;
       if (n.lastHeartbeatAt !== beat) return this.#armDeadline(id); // a newer heartbeat came
       this.#update(id);
-    });
+    }).catch(backgroundFailed("lost-heartbeat timer"));
   }
 
   #derive(n: NodeRuntime): Lifecycle {

@@ -38,6 +38,9 @@ function joinParts(parts: Uint8Array[], length: number): Uint8Array {
   return out;
 }
 
+/** How long after a failed write (a full disk) the history file is tried again, ms. */
+export const PERSIST_RETRY_MS = 5000;
+
 /** A node's console lines, bounded, optionally persisted to `path`. */
 export class ConsoleLog {
   readonly capacity: number;
@@ -48,13 +51,17 @@ export class ConsoleLog {
   #file: Deno.FsFile | null = null;
   #fileBytes = 0;
   #closed = false;
+  readonly #retryMs: number;
+  /** Writing failed (a full disk): the file is tried again from this time (ms), else 0. */
+  #retryAt = 0;
 
   /**
    * Opens the history of one node. `path` null keeps it in memory only. An existing file is
    * read back (and compacted); a damaged tail is dropped.
    */
-  constructor(path: string | null, capacity = CONSOLE_LOG_BYTES) {
+  constructor(path: string | null, capacity = CONSOLE_LOG_BYTES, retryMs = PERSIST_RETRY_MS) {
     this.capacity = capacity;
+    this.#retryMs = retryMs;
     this.#path = path;
     if (path === null) return;
     let data: Uint8Array | null = null;
@@ -97,15 +104,49 @@ export class ConsoleLog {
     if (data.length === 0) return;
     this.#add(at, data);
     if (this.#path === null || this.#closed) return;
-    if (!this.#file) this.#openFile();
-    const rec = new Uint8Array(RECORD_HEADER + data.length);
-    const v = new DataView(rec.buffer);
-    v.setUint32(0, data.length, true);
-    v.setFloat64(4, at, true);
-    rec.set(data, RECORD_HEADER);
-    writeAll(this.#file!, rec);
-    this.#fileBytes += rec.length;
-    if (this.#fileBytes > 2 * this.capacity) this.#compact();
+    if (this.#retryAt > 0) {
+      // The file could not be written (disk full): now and then it is rewritten from memory,
+      // which also drops a record torn by the failure.
+      if (Date.now() < this.#retryAt) return;
+      if (this.#persist(() => this.#compact())) this.#retryAt = 0;
+      return;
+    }
+    this.#persist(() => {
+      if (!this.#file) this.#openFile();
+      const rec = new Uint8Array(RECORD_HEADER + data.length);
+      const v = new DataView(rec.buffer);
+      v.setUint32(0, data.length, true);
+      v.setFloat64(4, at, true);
+      rec.set(data, RECORD_HEADER);
+      writeAll(this.#file!, rec);
+      this.#fileBytes += rec.length;
+      if (this.#fileBytes > 2 * this.capacity) this.#compact();
+    });
+  }
+
+  /**
+   * Runs a write of the file. A failure (ENOSPC, EIO) never reaches the console: the history
+   * goes on in memory, and the file is tried again `retryMs` later. True if it worked.
+   */
+  #persist(write: () => void): boolean {
+    try {
+      write();
+      return true;
+    } catch (e) {
+      if (this.#retryAt === 0) {
+        console.error(
+          `hub: cannot write console history ${this.#path} (${
+            e instanceof Error ? e.message : e
+          }); kept in memory, retrying`,
+        );
+      }
+      this.#retryAt = Date.now() + this.#retryMs;
+      try {
+        this.#file?.close();
+      } catch { /* closed */ }
+      this.#file = null;
+      return false;
+    }
   }
 
   #add(at: number, data: Uint8Array): void {

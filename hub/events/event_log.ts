@@ -4,7 +4,7 @@
  */
 import type { Clock } from "../../shared/clock.ts";
 import type { ClusterEvent, EventType } from "../../shared/schemas.ts";
-import type { Store } from "../store/store.ts";
+import { isStoreFull, type Store } from "../store/store.ts";
 
 /** Receives each event as it is appended. */
 export type EventListener = (event: ClusterEvent) => void;
@@ -16,6 +16,8 @@ export class EventLog {
   readonly #listeners = new Set<EventListener>();
   /** Count of events appended per type since start (for metrics). */
   readonly counts = new Map<EventType, number>();
+  /** Events that could not be stored (disk full) and were dropped, since start. */
+  unstored = 0;
   #closed = false;
 
   constructor(store: Store, clock: Clock) {
@@ -35,7 +37,16 @@ export class EventLog {
       // abandoned) are dropped rather than thrown into code that cannot handle them.
       return { id: 0, at: Math.round(this.#clock.now()), type, node, message, data };
     }
-    const event = this.#store.appendEvent({ at: this.#clock.now(), type, node, message, data });
+    let event: ClusterEvent;
+    try {
+      event = this.#store.appendEvent({ at: this.#clock.now(), type, node, message, data });
+    } catch (e) {
+      if (!isStoreFull(e)) throw e;
+      // A full disk: the event cannot be kept or numbered. What emitted it (a heartbeat, a
+      // timer, a job) goes on; the loss is counted (/metrics) and /health says degraded.
+      this.unstored++;
+      return { id: 0, at: Math.round(this.#clock.now()), type, node, message, data };
+    }
     this.counts.set(type, (this.counts.get(type) ?? 0) + 1);
     for (const listener of this.#listeners) {
       try {

@@ -10,6 +10,8 @@ import { type AppAuth, authorize } from "./middleware/auth.ts";
 import { readBody } from "./middleware/body_limit.ts";
 import { errorResponse, toClusterError } from "./middleware/errors.ts";
 import { methodNotAllowed } from "./middleware/method_not_allowed.ts";
+import { refusedWhenStoreFull, requireWritableStore } from "./middleware/storage.ts";
+import type { StoreHealth } from "../store/store.ts";
 import { type HttpObserver, observeMounted, timed } from "./middleware/observe.ts";
 import { buildOpenApi } from "./openapi.ts";
 import type { MountedRouteDoc, RouteSpec } from "./route.ts";
@@ -21,6 +23,8 @@ export interface AppOptions {
   version: string;
   /** Told about every answered request: method, matched route pattern, status, seconds. */
   observe?: HttpObserver;
+  /** Whether the store takes writes; mutating calls are refused (507) while it does not. */
+  storeHealth?: () => StoreHealth;
   /** Extra sub-apps mounted at the root (dashboard, metrics); `docs` go in the OpenAPI document. */
   mounts?: { path: string; app: Hono; docs?: MountedRouteDoc[] }[];
 }
@@ -65,13 +69,16 @@ export function createApp(opts: AppOptions): Hono {
   );
   app.get("/api/v1/openapi.json", timed("/api/v1/openapi.json", observe, (c) => c.json(openapi)));
 
+  const storeHealth = opts.storeHealth;
   for (const spec of opts.routes) {
     const pattern = `/api/v1${spec.path}`;
+    const needsStore = storeHealth !== undefined && refusedWhenStoreFull(spec);
     app.on(
       spec.method.toUpperCase(),
       pattern,
       timed(pattern, observe, async (c) => {
         authorize(c, opts.auth, spec.auth, spec.tokenQuery);
+        if (needsStore) requireWritableStore(storeHealth);
         const body = spec.body
           ? await readBody(c, spec.body, spec.bodyOptional)
           : await refuseBody(c, spec.method);

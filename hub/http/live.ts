@@ -19,6 +19,8 @@ import { eventRoutes, type SseOptions, SseStreams } from "./routes/events.ts";
 import { type WsOptions, wsRoutes, WsSessions } from "./routes/ws.ts";
 import { type CapLimits, ConnectionCaps } from "./connection_caps.ts";
 import { DEFAULT_LIMITS } from "../config.ts";
+import type { StoreHealth } from "../store/store.ts";
+import type { GateFigures } from "./tcp_gate.ts";
 
 /** What the live view is built from. */
 export interface LiveOptions {
@@ -32,6 +34,10 @@ export interface LiveOptions {
   version: string;
   sse?: SseOptions;
   ws?: WsOptions;
+  /** Whether the store takes writes (for /metrics). */
+  storeHealth?: () => StoreHealth;
+  /** The public port's figures (for /metrics), when the hub serves through a TcpGate. */
+  gate?: () => GateFigures | null;
   /** Caps on WebSockets and event streams (default: those of DEFAULT_LIMITS). */
   limits?: { ws: CapLimits; sse: CapLimits };
 }
@@ -76,7 +82,10 @@ export function createLive(opts: LiveOptions): Live {
     mounts: [
       {
         path: "/",
-        app: metricsApp({ status, clock, jobs, events }, http),
+        app: metricsApp(
+          { status, clock, jobs, events, storeHealth: opts.storeHealth, gate: opts.gate },
+          http,
+        ),
         docs: [METRICS_DOC],
       },
       { path: "/", app: dashboardApp() },

@@ -9,6 +9,7 @@ import { z } from "zod";
 import { ERROR_STATUS, type ErrorCode } from "../../shared/errors.ts";
 import type { MountedRouteDoc, RouteSpec } from "./route.ts";
 import { RETRY_CODES } from "./middleware/errors.ts";
+import { refusedWhenStoreFull } from "./middleware/storage.ts";
 
 /** What each error code means, for the response descriptions (see docs/api.md). */
 const ERROR_WHEN: Record<ErrorCode, string> = {
@@ -31,6 +32,8 @@ const ERROR_WHEN: Record<ErrorCode, string> = {
   busy:
     "the hub holds as many connections (or streams, or sockets) as it allows in all; see Retry-After",
   hardware_fault: "a rail did not follow a command, or the driver failed",
+  insufficient_storage:
+    "the data directory is full: the hub cannot record the change (the message names the directory)",
   internal: "a bug in the hub (it logs it; the body never carries a stack trace)",
 };
 
@@ -90,6 +93,7 @@ export function routeErrors(s: RouteSpec): ErrorCode[] {
   }
   if (s.query && Object.keys(s.query).length > 0) codes.add("bad_request");
   if (s.auth !== "public") codes.add("unauthorized");
+  if (refusedWhenStoreFull(s)) codes.add("insufficient_storage");
   for (const c of s.errors ?? []) codes.add(c);
   for (const c of GATE_ERRORS) codes.add(c);
   codes.add("internal");

@@ -13,7 +13,14 @@
  *
  * A request's end is found by its head's blank line (`\r\n\r\n`); the body is not parsed: a
  * client still sending bytes of a request past the deadline is late, whatever they are.
+ *
+ * The first bytes a client sends after a head and before the answer are kept (up to
+ * `EARLY_BYTES`): if the answer is `101`, they are the WebSocket's first frames, and the gate's
+ * frame reader (ws_guard.ts) must start with them.
  */
+
+/** Bytes kept from after a request head until its answer starts. */
+export const EARLY_BYTES = 4096;
 
 /** Timeouts of the gate, ms. */
 export interface GateTimeouts {
@@ -40,6 +47,11 @@ export class RequestClock {
   /** The server's next bytes start a response (to spot 101). */
   #responseStarts = false;
   #late = false;
+  /** A byte of the current request has arrived. */
+  #requestBegun = false;
+  /** Bytes after the head, before the answer (counted in full, kept up to EARLY_BYTES). */
+  #early: Uint8Array[] = [];
+  #earlyLen = 0;
 
   constructor(now: number) {
     this.#requestStart = now;
@@ -61,10 +73,12 @@ export class RequestClock {
       this.#requestStart = now;
       this.#tail = [0, 0, 0];
     }
+    this.#requestBegun = true;
     if (now - this.#requestStart > timeouts.requestTimeoutMs) {
       this.#late = true;
       return;
     }
+    if (this.#state === "sent") return this.#keepEarly(chunk);
     if (this.#state !== "reading") return;
     const t = this.#tail;
     for (let i = 0; i < chunk.length; i++) {
@@ -72,12 +86,32 @@ export class RequestClock {
       if (b === LF && t[2] === CR && t[1] === LF && t[0] === CR) {
         this.#state = "sent";
         this.#responseStarts = true;
+        this.#early = [];
+        this.#earlyLen = 0;
+        if (i + 1 < chunk.length) this.#keepEarly(chunk.subarray(i + 1));
         return;
       }
       t[0] = t[1];
       t[1] = t[2];
       t[2] = b;
     }
+  }
+
+  #keepEarly(chunk: Uint8Array): void {
+    this.#earlyLen += chunk.length;
+    if (this.#earlyLen <= EARLY_BYTES) this.#early.push(chunk.slice());
+  }
+
+  /**
+   * What the client sent after the upgrade request's head and before the `101`: the socket's
+   * first bytes; "overflow" when that was more than EARLY_BYTES (no client waiting for the
+   * handshake does so).
+   */
+  takeEarly(): Uint8Array[] | "overflow" {
+    const early = this.#earlyLen > EARLY_BYTES ? "overflow" : this.#early;
+    this.#early = [];
+    this.#earlyLen = 0;
+    return early;
   }
 
   /** Bytes from the server. */
@@ -90,8 +124,23 @@ export class RequestClock {
         this.#state = "tunnel";
         return;
       }
+      this.#early = [];
+      this.#earlyLen = 0;
     }
     this.#state = "answered";
+  }
+
+  /**
+   * True for a kept-alive connection between requests (or a new one that has sent nothing):
+   * shedding it loses no request. A request being sent or answered, or a WebSocket, is not.
+   */
+  get betweenRequests(): boolean {
+    return (this.#state === "reading" && !this.#requestBegun) || this.#state === "answered";
+  }
+
+  /** How long no byte went either way, ms. */
+  idleMs(now: number): number {
+    return now - this.#lastByte;
   }
 
   /** Whether the connection should be dropped now, and why. */

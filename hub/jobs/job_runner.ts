@@ -7,7 +7,11 @@ import type { Clock } from "../../shared/clock.ts";
 import type { Job, JobKind } from "../../shared/schemas.ts";
 import { ClusterError } from "../../shared/errors.ts";
 import type { EventLog } from "../events/event_log.ts";
-import type { Store } from "../store/store.ts";
+import { isStoreFull, type Store } from "../store/store.ts";
+import { processFaults } from "../process_faults.ts";
+
+/** Finished jobs kept in memory while the store cannot take them. */
+const MAX_UNSAVED_JOBS = 1000;
 
 /** Handed to a job's work function to report progress. */
 export interface JobHandle {
@@ -56,6 +60,8 @@ export class JobRunner {
       deadlineAt: () => number | undefined;
     }
   >();
+  /** Finished jobs the store could not take yet (disk full), by id. */
+  readonly #unsaved = new Map<string, Job>();
   #closed = false;
   /** Jobs started since the hub started, per kind and final state (for metrics). */
   readonly finished = new Map<string, number>();
@@ -100,6 +106,7 @@ export class JobRunner {
   ): Job {
     const now = Math.round(this.#clock.now());
     const id = `${kind}-${now.toString(36)}-${crypto.randomUUID().slice(0, 6)}`;
+    this.#flushUnsaved();
     const job: Job = {
       id,
       kind,
@@ -135,8 +142,13 @@ export class JobRunner {
         const t = this.#clock.now();
         // Store at most every 200 ms; events for every step (they are the progress bar).
         if (t - lastSaved >= 200 || done === job.progress.total) {
-          this.#store.saveJob(job);
           lastSaved = t;
+          try {
+            this.#store.saveJob(job);
+          } catch (e) {
+            // Progress is best-effort on a full disk; the outcome is kept (see #record).
+            if (!isStoreFull(e)) throw e;
+          }
         }
         this.#events.emit(
           "job_progress",
@@ -171,11 +183,11 @@ export class JobRunner {
       job.finishedAt = Math.round(this.#clock.now());
       this.#live.delete(id);
       if (this.#closed) return { ...job }; // the hub stopped: shutdown() recorded it
-      this.#store.saveJob(job);
       this.finished.set(
         `${kind}:${job.state}`,
         (this.finished.get(`${kind}:${job.state}`) ?? 0) + 1,
       );
+      this.#record(job);
       this.#events.emit(
         "job_progress",
         null,
@@ -183,13 +195,53 @@ export class JobRunner {
         { job: id, kind, state: job.state, done: job.progress.done, total: job.progress.total },
       );
       return { ...job };
-    })();
+    })().catch((e) => {
+      // Nobody may be waiting for `done` (?wait=false, WebSocket power, runs): it must never
+      // reject. Only a bug gets here; the job is reported failed rather than left running.
+      processFaults.backgroundFailed(`job ${kind}`, e);
+      this.#live.delete(id);
+      const failed: Job = {
+        ...job,
+        state: "failed",
+        finishedAt: Math.round(this.#clock.now()),
+        error: `the hub could not finish recording this job: ${e instanceof Error ? e.message : e}`,
+        errorCode: "internal",
+      };
+      this.#unsaved.set(id, failed);
+      return { ...failed };
+    });
     this.#live.set(id, { job, done, cancel, deadlineAt: () => stepDeadline });
     return this.get(id);
   }
 
+  /**
+   * Stores a finished job. On a failing store (a full disk) the job is kept in memory, so
+   * `get` still answers with its outcome, and stored by a later `start` once writes work.
+   */
+  #record(job: Job): void {
+    this.#unsaved.set(job.id, { ...job });
+    this.#flushUnsaved();
+  }
+
+  #flushUnsaved(): void {
+    try {
+      for (const [id, job] of this.#unsaved) {
+        this.#store.saveJob(job);
+        this.#unsaved.delete(id);
+      }
+    } catch (e) {
+      if (!isStoreFull(e)) throw e;
+      // Kept for later (bounded: the oldest go once there are too many).
+      while (this.#unsaved.size > MAX_UNSAVED_JOBS) {
+        this.#unsaved.delete(this.#unsaved.keys().next().value!);
+      }
+    }
+  }
+
   /** A job by id (live or stored); a live one with a step deadline says how long is left. */
   get(id: string): Job {
+    const unsaved = this.#unsaved.get(id);
+    if (unsaved) return { ...unsaved };
     const live = this.#live.get(id);
     if (live) {
       const progress = { ...live.job.progress };
@@ -214,7 +266,9 @@ export class JobRunner {
 
   /** The newest jobs, newest first. */
   list(limit = 50): Job[] {
-    return this.#store.jobs(limit).map((j) => this.#live.has(j.id) ? this.get(j.id) : j);
+    return this.#store.jobs(limit).map((j) =>
+      this.#live.has(j.id) || this.#unsaved.has(j.id) ? this.get(j.id) : j
+    );
   }
 
   /**

@@ -8,7 +8,14 @@ import type {
   PowerState,
   RequestedLedMode,
 } from "../../shared/schemas.ts";
-import type { NewEvent, NodeRecord, Store } from "./store.ts";
+import { dirname } from "node:path";
+import {
+  type NewEvent,
+  type NodeRecord,
+  type Store,
+  StoreFullError,
+  type StoreHealth,
+} from "./store.ts";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS nodes (
@@ -52,6 +59,18 @@ const MARKER = "cluster-hub store v1";
 const MAX_EVENTS = 50_000;
 /** Most finished jobs kept; older ones are pruned now and then. */
 const MAX_JOBS = 2_000;
+/** While degraded, how often `health()` tries a write to see whether space came back, ms. */
+const PROBE_EVERY_MS = 1000;
+
+/**
+ * SQLite's "database or disk is full" (SQLITE_FULL, and its extended codes). Statements carry
+ * `errcode`; errors from `exec()` (BEGIN/COMMIT) carry only the message.
+ */
+function isDiskFull(e: unknown): boolean {
+  const err = e as { errcode?: unknown; code?: unknown; message?: unknown } | null;
+  if (typeof err?.errcode === "number") return (err.errcode & 0xff) === 13;
+  return err?.code === "ERR_SQLITE_ERROR" && err.message === "database or disk is full";
+}
 
 interface NodeRow {
   id: number;
@@ -201,12 +220,17 @@ export class SqliteStore implements Store {
   readonly #nodeCache = new Map<number, NodeRecord>();
 
   #jobWrites = 0;
+  readonly #dataDir: string;
+  /** When writes started failing for lack of space (ms since epoch), or null. */
+  #degradedSince: number | null = null;
+  #lastProbe = 0;
 
   /**
    * Opens (or creates) the store. The database is held in exclusive locking mode, so a second
    * hub pointed at the same data directory fails here instead of acting on this one's state.
    */
   constructor(path: string) {
+    this.#dataDir = path === ":memory:" ? ":memory:" : dirname(path);
     if (path !== ":memory:") prepareFile(path);
     try {
       this.#db = openExclusiveDb(
@@ -255,23 +279,33 @@ export class SqliteStore implements Store {
 
   updateNode(id: number, patch: Partial<Omit<NodeRecord, "id">>): void {
     const next = { ...this.node(id), ...patch };
-    this.#db.prepare(
-      `INSERT INTO nodes (id, desired_power, mac, led_requested, enabled) VALUES (?, ?, ?, ?, ?)
+    this.#write(() =>
+      this.#db.prepare(
+        `INSERT INTO nodes (id, desired_power, mac, led_requested, enabled) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT(id) DO UPDATE SET desired_power = excluded.desired_power, mac = excluded.mac,
          led_requested = excluded.led_requested, enabled = excluded.enabled`,
-    ).run(id, next.desiredPower, next.mac, next.ledRequested, next.enabled ? 1 : 0);
+      ).run(id, next.desiredPower, next.mac, next.ledRequested, next.enabled ? 1 : 0)
+    );
     this.#nodeCache.set(id, next);
   }
 
   appendEvent(event: NewEvent): ClusterEvent {
-    const r = this.#db.prepare(
-      "INSERT INTO events (at, type, node, message, data) VALUES (?, ?, ?, ?, ?)",
-    ).run(Math.round(event.at), event.type, event.node, event.message, JSON.stringify(event.data));
-    const id = Number(r.lastInsertRowid);
-    if (id % 1000 === 0) {
-      this.#db.prepare("DELETE FROM events WHERE id <= ?").run(id - MAX_EVENTS);
-    }
-    return { ...event, at: Math.round(event.at), id };
+    return this.#write(() => {
+      const r = this.#db.prepare(
+        "INSERT INTO events (at, type, node, message, data) VALUES (?, ?, ?, ?, ?)",
+      ).run(
+        Math.round(event.at),
+        event.type,
+        event.node,
+        event.message,
+        JSON.stringify(event.data),
+      );
+      const id = Number(r.lastInsertRowid);
+      if (id % 1000 === 0) {
+        this.#db.prepare("DELETE FROM events WHERE id <= ?").run(id - MAX_EVENTS);
+      }
+      return { ...event, at: Math.round(event.at), id };
+    });
   }
 
   eventsAfter(afterId: number, limit: number): ClusterEvent[] {
@@ -297,6 +331,10 @@ export class SqliteStore implements Store {
   }
 
   saveJob(job: Job): void {
+    this.#write(() => this.#saveJob(job));
+  }
+
+  #saveJob(job: Job): void {
     if (++this.#jobWrites % 200 === 0) {
       this.#db.prepare(
         `DELETE FROM jobs WHERE json_extract(body, '$.state') NOT IN ('running', 'queued')
@@ -337,14 +375,17 @@ export class SqliteStore implements Store {
       `INSERT INTO last_seen (node, at) VALUES (?, ?)
        ON CONFLICT(node) DO UPDATE SET at = excluded.at`,
     );
-    this.#db.exec("BEGIN");
-    try {
-      for (const [node, at] of seen) put.run(node, Math.round(at));
-      this.#db.exec("COMMIT");
-    } catch (e) {
-      this.#db.exec("ROLLBACK");
-      throw e;
-    }
+    this.#write(() => {
+      this.#db.exec("BEGIN");
+      try {
+        for (const [node, at] of seen) put.run(node, Math.round(at));
+        this.#db.exec("COMMIT");
+      } catch (e) {
+        // A failed COMMIT (disk full) may have rolled back already.
+        if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+        throw e;
+      }
+    });
   }
 
   getSetting<T>(key: string): T | undefined {
@@ -355,10 +396,55 @@ export class SqliteStore implements Store {
   }
 
   setSetting(key: string, value: unknown): void {
-    this.#db.prepare(
-      `INSERT INTO settings (key, value) VALUES (?, ?)
+    this.#write(() =>
+      this.#db.prepare(
+        `INSERT INTO settings (key, value) VALUES (?, ?)
        ON CONFLICT(key) DO UPDATE SET value = excluded.value`,
-    ).run(key, JSON.stringify(value));
+      ).run(key, JSON.stringify(value))
+    );
+  }
+
+  health(): StoreHealth {
+    const now = Date.now();
+    if (this.#degradedSince !== null && now - this.#lastProbe >= PROBE_EVERY_MS) {
+      this.#lastProbe = now;
+      try {
+        this.#write(() =>
+          this.#db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('probe', ?)")
+            .run(String(now))
+        );
+      } catch { /* still full (or worse): stays degraded */ }
+    }
+    if (this.#degradedSince === null) return { state: "ok", dataDir: this.#dataDir };
+    return {
+      state: "degraded",
+      dataDir: this.#dataDir,
+      since: this.#degradedSince,
+      message: new StoreFullError(this.#dataDir).message,
+    };
+  }
+
+  /** Runs a write; a full disk marks the store degraded and becomes a StoreFullError. */
+  #write<T>(fn: () => T): T {
+    let result: T;
+    try {
+      result = fn();
+    } catch (e) {
+      if (!isDiskFull(e)) throw e;
+      if (this.#degradedSince === null) {
+        this.#degradedSince = Date.now();
+        this.#lastProbe = this.#degradedSince;
+        console.error(
+          `hub: the store cannot write: ${this.#dataDir} is full; refusing changes until space returns`,
+        );
+      }
+      throw new StoreFullError(this.#dataDir);
+    }
+    if (this.#degradedSince !== null) {
+      this.#degradedSince = null;
+      console.error(`hub: the store writes again (${this.#dataDir} has space)`);
+    }
+    return result;
   }
 
   close(): void {

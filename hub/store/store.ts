@@ -10,6 +10,7 @@ import type {
   PowerState,
   RequestedLedMode,
 } from "../../shared/schemas.ts";
+import { ClusterError } from "../../shared/errors.ts";
 
 /** What the hub remembers about one node. */
 export interface NodeRecord {
@@ -28,6 +29,37 @@ export interface NewEvent {
   node: number | null;
   message: string;
   data: Record<string, unknown>;
+}
+
+/** Whether the store takes writes: `degraded` since its disk filled up. */
+export interface StoreHealth {
+  state: "ok" | "degraded";
+  /** The data directory the store lives in. */
+  dataDir: string;
+  /** Since when writes fail (hub clock, ms), when degraded. */
+  since?: number;
+  /** What the person at the terminal should know, when degraded. */
+  message?: string;
+}
+
+/**
+ * A write the store could not make because its disk is full (SQLITE_FULL, ENOSPC). The hub
+ * stays up: reads go on, mutating calls get `507 insufficient_storage` until space returns.
+ */
+export class StoreFullError extends ClusterError {
+  constructor(dataDir: string) {
+    super(
+      "insufficient_storage",
+      `the hub's data directory ${dataDir} is full: nothing can be recorded, so changes are refused; free space there (reads still work, and the hub recovers by itself)`,
+      { dataDir },
+    );
+    this.name = "StoreFullError";
+  }
+}
+
+/** True for a StoreFullError. */
+export function isStoreFull(e: unknown): e is StoreFullError {
+  return e instanceof StoreFullError;
 }
 
 /** Persistent hub state. */
@@ -60,5 +92,10 @@ export interface Store {
   getSetting<T>(key: string): T | undefined;
   /** Writes a small JSON setting. */
   setSetting(key: string, value: unknown): void;
+  /**
+   * Whether writes work. While degraded, at most once a second this tries a tiny write, so
+   * the store recovers as soon as space returns.
+   */
+  health(): StoreHealth;
   close(): void;
 }

@@ -19,6 +19,7 @@ import {
 } from "../../node-agent/mod.ts";
 import type { SimulatedModule } from "../power/simulated_module.ts";
 import { syntheticDnsmasqLines } from "../boot/dnsmasq_log.ts";
+import { backgroundFailed } from "../process_faults.ts";
 
 /**
  * A boot fault of one virtual bay: `no_lease` (DHCP discovers get no offer), `no_heartbeat`
@@ -103,7 +104,8 @@ export class VirtualCluster {
   attach(): void {
     this.#o.sim.onRailChange = (node, state) => this.#onRail(node, state);
     for (const bay of this.#o.map.bays) {
-      this.#o.sim.read(bay.id).then((s) => s === "on" && this.#onRail(bay.id, "on"));
+      this.#o.sim.read(bay.id).then((s) => s === "on" && this.#onRail(bay.id, "on"))
+        .catch(backgroundFailed("virtual cluster: read a rail"));
     }
   }
 
@@ -131,7 +133,7 @@ export class VirtualCluster {
         if (this.#booting.get(node) === ac) this.#booting.delete(node);
         if (!agent || ac.signal.aborted || this.#closed) return;
         await this.#boot(node);
-      });
+      }).catch(backgroundFailed("virtual cluster: boot a node"));
     } else {
       this.#faultNow.delete(node);
       this.#booting.get(node)?.abort();

@@ -96,13 +96,16 @@ Deno.test("connection limits: defaults, flags, and clear errors", () => {
     "2000",
     "--idle-timeout-ms",
     "30000",
+    "--ws-message-timeout-ms",
+    "4000",
   ], noEnv)!;
   assert.deepEqual(s.limits, {
-    tcp: { max: 500, perAddress: 50 },
+    tcp: { max: 500, perAddress: 50, reserved: DEFAULT_LIMITS.tcp.reserved },
     ws: { max: 10, perAddress: 2, reserved: DEFAULT_LIMITS.ws.reserved },
     sse: { max: 20, perAddress: 3 },
     requestTimeoutMs: 2000,
     idleTimeoutMs: 30000,
+    wsMessageTimeoutMs: 4000,
   });
   assert.throws(
     () => parseHubSettings(["--max-sockets", "0"], noEnv),

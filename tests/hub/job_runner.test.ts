@@ -6,6 +6,8 @@ import { Job as JobSchema } from "../../shared/schemas.ts";
 import { SqliteStore } from "../../hub/store/sqlite_store.ts";
 import { EventLog } from "../../hub/events/event_log.ts";
 import { type JobHandle, JobRunner } from "../../hub/jobs/job_runner.ts";
+import { SmallDisk } from "../support/small_disk.ts";
+import { join } from "node:path";
 
 const T0 = 1_700_000_000_000;
 
@@ -232,4 +234,43 @@ Deno.test({
       t.store.close();
     }
   },
+});
+
+Deno.test("JobRunner: a full disk mid-job: `done` never rejects (nobody may await it), the outcome is kept and stored once space returns", async () => {
+  const disk = await SmallDisk.mount(2);
+  const store = new SqliteStore(join(disk.dir, "hub.sqlite"));
+  const t = setup(store);
+  try {
+    const gate = deferred<void>();
+    // As ?wait=false, WebSocket power and runs do: nobody awaits the job.
+    const job = t.runner.start("power", "cycle 1-60", 60, async (h) => {
+      await gate.promise;
+      for (let i = 1; i <= 60; i++) {
+        t.clock.advance(250);
+        h.progress(i, 60, `node ${i} cycled ${"x".repeat(4000)}`);
+      }
+      return { cycled: 60 };
+    });
+    await disk.fill();
+    gate.resolve();
+    const finished = await t.runner.wait(job.id);
+    assert.equal(finished.state, "succeeded", "the power work itself succeeded");
+    assert.equal(store.health().state, "degraded");
+    assert.ok(t.log.unstored > 0, "events that could not be stored are counted");
+    // The outcome is answered from memory while the store cannot take it.
+    assert.equal(t.runner.get(job.id).state, "succeeded");
+    assert.equal(t.runner.list(5)[0].state, "succeeded");
+    // A new job cannot even be recorded: a typed 507, not a crash.
+    assert.throws(
+      () => t.runner.start("power", "on 1", 1, () => Promise.resolve()),
+      (e: unknown) => e instanceof ClusterError && e.code === "insufficient_storage",
+    );
+    await disk.free();
+    const next = t.runner.start("power", "on 1", 1, () => Promise.resolve());
+    await t.runner.wait(next.id);
+    assert.equal(store.job(job.id)?.state, "succeeded", "stored once space returned");
+  } finally {
+    store.close();
+    await disk.unmount();
+  }
 });

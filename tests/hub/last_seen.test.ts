@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { NodeStatus } from "../../shared/schemas.ts";
 import { sendHeartbeat } from "../live/live_support.ts";
 import { startTestHub } from "../support/test_hub.ts";
+import { SmallDisk } from "../support/small_disk.ts";
 
 Deno.test("lastSeenAt: kept when the node goes off (lastHeartbeatAt is cleared); null if never heard", async () => {
   const t = await startTestHub();
@@ -66,5 +67,29 @@ Deno.test("lastSeenAt: written periodically, so a hub that dies without closing 
   } finally {
     await t.close();
     await Deno.remove(t.dataDir, { recursive: true });
+  }
+});
+
+Deno.test("lastSeenAt: the periodic write outlives a full disk and catches up once space returns", async () => {
+  const disk = await SmallDisk.mount(16);
+  const t = await startTestHub({ dataDir: `${disk.dir}/data`, overrides: { lastSeenFlushMs: 50 } });
+  try {
+    await t.hub.jobs.wait(t.hub.powerControl.power([6], "on").id);
+    await disk.fill();
+    await sendHeartbeat(t, 6);
+    const heard = Math.round(t.hub.tracker.get(6).lastSeenAt ?? 0);
+    // Several periodic writes fail on the full disk (each would have been an unhandled
+    // rejection ending the process, and the writer would have stopped for good).
+    await new Promise((r) => setTimeout(r, 300));
+    assert.notEqual(t.hub.store.lastSeen().get(6), heard, "not written while the disk is full");
+    await disk.free();
+    const deadline = Date.now() + 5_000;
+    while (t.hub.store.lastSeen().get(6) !== heard && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(t.hub.store.lastSeen().get(6), heard, "written once space returned");
+  } finally {
+    await t.close();
+    await disk.unmount();
   }
 });

@@ -87,10 +87,9 @@ async function readUntilClosed(conn: Deno.Conn, ms: number) {
 }
 
 Deno.test("main: idle connections past the fd limit are refused with 503; the hub lives and answers", async () => {
-  // 384 fds: the fd budget allows (384 - 192) / 3 = 64 connections. 400 idle ones used to
-  // make Deno.serve's accept fail with EMFILE and the hub exit.
-  // The request timeout (4 s) outlasts the 400 connects even on a loaded machine, so the first
-  // 64 are the ones held.
+  // 384 fds: the fd budget allows (384 - 192) / 3 = 64 connections, 56 public and 8 reserved
+  // for the admin token and heartbeats. 400 idle ones used to make Deno.serve's accept fail with
+  // EMFILE and the hub exit.
   const hub = await startHub(384, ["--request-timeout-ms", "4000"]);
   const conns: Deno.TcpConn[] = [];
   try {
@@ -100,9 +99,12 @@ Deno.test("main: idle connections past the fd limit are refused with 503; the hu
     await new Promise((r) => setTimeout(r, 500));
     assert.ok(hub.alive(), `the hub exited:\n${await hub.output()}`);
     // Those over the cap were closed at once, most of them told why (a burst of refusals
-    // beyond what the gate writes at once is closed unanswered).
-    const over = await Promise.all(conns.slice(64).map((c) => readUntilClosed(c, 1500)));
-    assert.ok(over.every((o) => o.closed), "every connection over the cap is closed");
+    // beyond what the gate writes at once is closed unanswered). Idle ones may be shed to make
+    // room for newer ones; at most the cap stays open. (Those on probation for a reserved slot
+    // are told after 1 s without a request head.)
+    const over = await Promise.all(conns.map((c) => readUntilClosed(c, 3000)));
+    const held = over.filter((o) => !o.closed).length;
+    assert.ok(held <= 56, `${held} connections held, the cap is 56`);
     const told = over.filter((o) => o.text !== "");
     assert.ok(told.length > 0, "refusals are answered");
     for (const o of told) {
@@ -119,7 +121,7 @@ Deno.test("main: idle connections past the fd limit are refused with 503; the hu
     }
     assert.equal(status, 200, "health answers once the idle connections are gone");
     assert.ok(hub.alive());
-    assert.match(await hub.output(), /at most 64 connections/);
+    assert.match(await hub.output(), /at most 56 connections .*\+8 for the admin token/);
   } finally {
     for (const c of conns) {
       try {

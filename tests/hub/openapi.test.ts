@@ -79,7 +79,9 @@ Deno.test("openapi.json states every answer a route gives: statuses, media types
       "500",
       "502",
       "503",
+      "507",
     ]);
+    assert.deepEqual(codesOf(power, "507"), ["insufficient_storage"]);
     assert.deepEqual(codesOf(power, "409").sort(), ["cancelled", "conflict"]);
     // The gate may refuse any connection: 429/503 everywhere, with Retry-After.
     assert.deepEqual(codesOf(power, "429"), ["too_many_connections"]);
@@ -108,6 +110,7 @@ Deno.test("openapi.json states every answer a route gives: statuses, media types
       "429",
       "500",
       "503",
+      "507",
     ]);
     // The event stream: SSE by default, a JSON page with ?format=json, resumed by Last-Event-ID.
     const events = doc.paths["/api/v1/events"].get;

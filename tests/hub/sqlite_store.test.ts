@@ -3,7 +3,8 @@ import { ClusterError } from "../../shared/errors.ts";
 import { join } from "node:path";
 import type { Job } from "../../shared/schemas.ts";
 import { SqliteStore } from "../../hub/store/sqlite_store.ts";
-import type { NewEvent } from "../../hub/store/store.ts";
+import { type NewEvent, StoreFullError } from "../../hub/store/store.ts";
+import { SmallDisk } from "../support/small_disk.ts";
 
 const T0 = 1_700_000_000_000;
 
@@ -340,5 +341,42 @@ Deno.test("SqliteStore: a file of random bytes is refused as damaged, naming the
     assert.throws(() => new SqliteStore(path), /hub\.sqlite is damaged \(file is not a database\)/);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("SqliteStore: a full disk is a typed insufficient_storage error and degraded health; space back, writes work", async () => {
+  const disk = await SmallDisk.mount(2);
+  const s = new SqliteStore(join(disk.dir, "hub.sqlite"));
+  try {
+    assert.deepEqual(s.health(), { state: "ok", dataDir: disk.dir });
+    s.appendEvent(ev(0, { message: "before" }));
+    await disk.fill();
+    let refused: unknown;
+    for (let i = 0; i < 2000 && refused === undefined; i++) {
+      try {
+        s.appendEvent(ev(i, { message: "x".repeat(2000) }));
+      } catch (e) {
+        refused = e;
+      }
+    }
+    assert.ok(refused instanceof StoreFullError, `a StoreFullError, not ${refused}`);
+    assert.equal(refused.code, "insufficient_storage");
+    assert.equal(refused.status, 507);
+    assert.ok(refused.message.includes(disk.dir), refused.message);
+    assert.throws(() => s.saveJob(job("j1", T0, { summary: "y".repeat(8000) })), StoreFullError);
+    const h = s.health();
+    assert.equal(h.state, "degraded");
+    assert.equal(h.dataDir, disk.dir);
+    assert.ok(h.message?.includes(disk.dir));
+    // Reads go on.
+    assert.equal(s.latestEvents(1)[0].message, "before");
+    await disk.free();
+    await new Promise((r) => setTimeout(r, 1100)); // health() probes at most once a second
+    assert.equal(s.health().state, "ok");
+    s.saveJob(job("j2", T0));
+    assert.equal(s.job("j2")?.id, "j2");
+  } finally {
+    s.close();
+    await disk.unmount();
   }
 });

@@ -21,15 +21,24 @@ import type { NodeSettings } from "../../cluster/node_settings.ts";
 import type { NodeStatusReader } from "../../cluster/node_status.ts";
 import type { PowerControl } from "../../cluster/power_control.ts";
 import type { JobRunner } from "../../jobs/job_runner.ts";
+import type { StoreHealth } from "../../store/store.ts";
 import { route, type RouteSpec } from "../route.ts";
 
 /** `GET /api/v1/health` body. */
 export const Health = z.strictObject({
-  status: z.literal("ok"),
+  /** `degraded`: the hub runs but cannot record changes (see `store`). */
+  status: z.enum(["ok", "degraded"]),
   version: z.string(),
   uptimeSeconds: z.number(),
   nodes: z.number().int(),
   powerDriver: z.string(),
+  /** Whether the store takes writes; degraded while its data directory is full. */
+  store: z.strictObject({
+    state: z.enum(["ok", "degraded"]),
+    dataDir: z.string(),
+    since: z.number().optional(),
+    message: z.string().optional(),
+  }),
 });
 
 /** Whether the caller asked not to wait (`?wait=false`). */
@@ -67,11 +76,13 @@ export interface CoreRouteDeps {
   clock: Clock;
   /** Boot supervision of a manual switch-on (`"supervise": true`). */
   recovery: BootRecovery;
+  /** Whether the store takes writes (for /health). */
+  storeHealth: () => StoreHealth;
 }
 
 /** The core route specs, bound to their services. */
 export function coreRoutes(deps: CoreRouteDeps, version: string, startedAt: number): RouteSpec[] {
-  const { status, power, settings, ingest, jobs, clock, recovery } = deps;
+  const { status, power, settings, ingest, jobs, clock, recovery, storeHealth } = deps;
   /** Starts the power job; with `supervise`, the boots it starts are supervised. */
   const switchNodes = (
     ids: number[],
@@ -89,14 +100,17 @@ export function coreRoutes(deps: CoreRouteDeps, version: string, startedAt: numb
       summary: "Liveness and basic facts",
       auth: "public",
       response: Health,
-      handler: (c) =>
-        c.json({
-          status: "ok" as const,
+      handler: (c) => {
+        const store = storeHealth();
+        return c.json({
+          status: store.state,
           version,
           uptimeSeconds: Math.round((clock.now() - startedAt) / 1000),
           nodes: status.nodeCount,
           powerDriver: status.powerDriver,
-        }),
+          store,
+        });
+      },
     }),
     route({
       method: "get",

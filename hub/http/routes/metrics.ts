@@ -12,6 +12,9 @@ import { decodeThrottled } from "../../../shared/throttled.ts";
 import type { EventLog } from "../../events/event_log.ts";
 import type { JobRunner } from "../../jobs/job_runner.ts";
 import type { MountedRouteDoc } from "../route.ts";
+import type { StoreHealth } from "../../store/store.ts";
+import type { GateFigures } from "../tcp_gate.ts";
+import { type ProcessFaults, processFaults } from "../../process_faults.ts";
 
 /** Content type of the text exposition format. */
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -42,6 +45,24 @@ export class Exposition {
   family(name: string, type: "counter" | "gauge" | "histogram", help: string): this {
     const h = help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
     this.#lines.push(`# HELP ${name} ${h}`, `# TYPE ${name} ${type}`);
+    return this;
+  }
+
+  /** A family of one sample without labels. */
+  single(name: string, type: "counter" | "gauge", help: string, value: number): this {
+    return this.family(name, type, help).sample(name, {}, value);
+  }
+
+  /** A family of one sample per value of one label. */
+  byLabel(
+    name: string,
+    type: "counter" | "gauge",
+    help: string,
+    label: string,
+    values: Iterable<[string, number]>,
+  ): this {
+    this.family(name, type, help);
+    for (const [v, n] of values) this.sample(name, { [label]: v }, n);
     return this;
   }
 
@@ -146,6 +167,12 @@ export interface MetricsSources {
   clock: Clock;
   jobs: JobRunner;
   events: EventLog;
+  /** Whether the store takes writes (`cluster_store_degraded`). */
+  storeHealth?: () => StoreHealth;
+  /** Failures caught instead of ending the process (default: this process's). */
+  faults?: ProcessFaults;
+  /** The public port's figures (connections, WebSocket assembly), when served through a gate. */
+  gate?: () => GateFigures | null;
 }
 
 /** The whole exposition document for the hub's current state. */
@@ -243,8 +270,97 @@ export function renderMetrics(src: MetricsSources, http: HttpMetrics): string {
   for (const [type, n] of [...src.events.counts].sort()) {
     out.sample("cluster_events_total", { type }, n);
   }
+  out.single(
+    "cluster_events_unstored_total",
+    "counter",
+    "Events that could not be stored (data directory full) and were dropped, since start.",
+    src.events.unstored,
+  );
+  if (src.storeHealth) {
+    out.single(
+      "cluster_store_degraded",
+      "gauge",
+      "1 while the store cannot write (its data directory is full; changes get 507), else 0.",
+      src.storeHealth().state === "degraded" ? 1 : 0,
+    );
+  }
+  const faults = src.faults ?? processFaults;
+  out.byLabel(
+    "cluster_background_failures_total",
+    "counter",
+    "Background tasks (timers, job records, stream writers) that failed, logged and carried on, by task.",
+    "task",
+    [...faults.background].sort(),
+  );
+  out.byLabel(
+    "cluster_unexpected_faults_total",
+    "counter",
+    "Promise rejections and exceptions nobody handled; logged, and the hub went on (docs/faults.md).",
+    "kind",
+    Object.entries(faults.unexpected),
+  );
+  const gate = src.gate?.();
+  if (gate) renderGate(out, gate);
   http.render(out);
   return out.toString();
+}
+
+/** The TCP gate's figures: connections, refusals, WebSocket message assembly. */
+function renderGate(out: Exposition, g: GateFigures): void {
+  out.single(
+    "cluster_connections_open",
+    "gauge",
+    "TCP connections open on the hub's port.",
+    g.open,
+  );
+  out.single(
+    "cluster_connections_max",
+    "gauge",
+    "The cap on open connections (all addresses).",
+    g.max,
+  );
+  out.byLabel(
+    "cluster_connections_closed_total",
+    "counter",
+    "Connections refused or closed by the gate since start, by reason.",
+    "reason",
+    [
+      ["refused", g.counts.refused],
+      ["request_timeout", g.counts.requestTimeout],
+      ["idle_timeout", g.counts.idleTimeout],
+      ["accept_error", g.counts.acceptErrors],
+      ["ws_message_too_big", g.counts.wsTooBig],
+      ["ws_message_deadline", g.counts.wsDeadline],
+      ["ws_protocol", g.counts.wsProtocol],
+      ["shed_idle", g.counts.shedIdle],
+    ],
+  );
+  out.byLabel(
+    "cluster_connections_reserved_total",
+    "counter",
+    "Connections let in on a reserved slot while the public ones were full, by who.",
+    "who",
+    [["admin", g.counts.reservedAdmin], ["agent", g.counts.reservedAgent]],
+  );
+  out.single("cluster_ws_open", "gauge", "WebSockets open through the gate.", g.webSockets);
+  out.single(
+    "cluster_ws_assembling",
+    "gauge",
+    "WebSockets in the middle of receiving a (fragmented) message.",
+    g.wsAssembling,
+  );
+  out.single(
+    "cluster_ws_assembly_bytes",
+    "gauge",
+    "Bytes of unfinished WebSocket messages the hub holds, all sockets together.",
+    g.wsAssemblyBytes,
+  );
+  out.single(
+    "cluster_ws_assembly_max_bytes",
+    "gauge",
+    "The most one WebSocket holds of an unfinished message now, bytes (bounded by the message limit).",
+    g.wsAssemblyMaxBytes,
+  );
 }
 
 /** `GET /metrics` in the OpenAPI document. */

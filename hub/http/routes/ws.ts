@@ -34,6 +34,7 @@ import { route, type RouteSpec } from "../route.ts";
 import { EventFeed } from "../../events/event_feed.ts";
 import { acquireOrRefuse, type ConnectionCaps, remoteAddress } from "../connection_caps.ts";
 import { COALESCE_MS } from "./events.ts";
+import { backgroundFailed } from "../../process_faults.ts";
 
 /** Largest accepted frame, in characters. */
 export const MAX_FRAME_CHARS = 64 * 1024;
@@ -364,7 +365,10 @@ export function wsRoutes(
           sessions.add(session, peer);
           session.open();
         };
-        socket.onmessage = (e) => void session.message(e.data);
+        socket.onmessage = (e) => {
+          // message() answers every failure with an error frame; a bug still must not escape.
+          session.message(e.data).catch(backgroundFailed("WebSocket message"));
+        };
         socket.onclose = () => {
           session.close();
           sessions.delete(session);

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ConsoleLog } from "../../../hub/console/console_log.ts";
+import { SmallDisk } from "../../support/small_disk.ts";
 
 const enc = new TextEncoder();
 
@@ -71,5 +72,28 @@ Deno.test("ConsoleLog: survives a reopen (hub restart); file bounded, mode 0600;
     third.close();
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("ConsoleLog: a full disk never reaches the console: kept in memory, the file catches up when space returns", async () => {
+  const disk = await SmallDisk.mount(1);
+  const path = join(disk.dir, "node07.log");
+  try {
+    const log = new ConsoleLog(path, 64 * 1024, 100);
+    log.append(1000, enc.encode("before\r\n"));
+    await disk.fill();
+    const line = "x".repeat(1000);
+    for (let i = 0; i < 50; i++) log.append(2000 + i, enc.encode(`${line} ${i}\r\n`)); // no throw
+    assert.equal(log.tail(1)[0].text, `${line} 49`, "the history goes on in memory");
+    await disk.free();
+    await new Promise((r) => setTimeout(r, 150));
+    log.append(3000, enc.encode("after\r\n"));
+    log.close();
+    const reread = new ConsoleLog(path);
+    assert.deepEqual(reread.tail(2).map((l) => l.text), [`${line} 49`, "after"]);
+    assert.equal(reread.tail(60)[0].text, "before");
+    reread.close();
+  } finally {
+    await disk.unmount();
   }
 });
