@@ -26,8 +26,12 @@ export interface HubSettings {
   zeroBays?: string;
   /** Admin token; generated into dataDir when absent. */
   token?: string;
-  /** Agent key; generated into dataDir when absent. */
+  /** The old shared agent key; generated into dataDir when absent. */
   agentKey?: string;
+  /** The secret per-node agent keys are derived from; generated into dataDir when absent. */
+  agentSecret?: string;
+  /** Whether agents may still use the shared key (false: `--no-shared-agent-key`). */
+  sharedAgentKey?: boolean;
   /** Heartbeat silence after which a node is lost, ms. */
   lostAfterMs: number;
   /** Heartbeat interval asked of agents, ms. */
@@ -97,7 +101,10 @@ export const HUB_USAGE = `usage: deno task hub [options]
   --asset-tag S/M/T    asset tag SKU/MODEL/TAG from the module's sticker (CM_ASSET_TAG)
   --zero-bays SET      bays holding Pi Zero W, "" for none (default 17-22,24-29 on 60 bays)
   --token TOKEN        admin token (CM_TOKEN; default: generated into DATA/token)
-  --agent-key KEY      node agent key (CM_AGENT_KEY; default: generated into DATA/agent-key)
+  --agent-key KEY      the old shared agent key, for agents not yet given their own
+                       (CM_AGENT_KEY; default: generated into DATA/agent-key)
+  --no-shared-agent-key  refuse the shared agent key: every agent uses its node's own key
+                       (derived from DATA/agent-secret; docs/security.md)
   --lost-after-ms N    heartbeat silence before a node is lost (default 3000)
   --heartbeat-ms N     heartbeat interval asked of agents (default 1000)
   --power-config FILE  power driver config (JSON); default: the simulated module
@@ -220,6 +227,7 @@ export function parseHubSettings(
       "zero-bays": { type: "string" },
       token: { type: "string" },
       "agent-key": { type: "string" },
+      "no-shared-agent-key": { type: "boolean" },
       "lost-after-ms": { type: "string" },
       "heartbeat-ms": { type: "string" },
       "power-config": { type: "string" },
@@ -258,6 +266,7 @@ export function parseHubSettings(
     zeroBays: zeroBays(values["zero-bays"] ?? env("CM_ZERO_BAYS"), nodes),
     token: values.token ?? env("CM_TOKEN"),
     agentKey: values["agent-key"] ?? env("CM_AGENT_KEY"),
+    sharedAgentKey: !values["no-shared-agent-key"],
     lostAfterMs: intSetting("--lost-after-ms", values["lost-after-ms"] ?? "3000", 100, 3_600_000),
     heartbeatIntervalMs: intSetting(
       "--heartbeat-ms",

@@ -80,6 +80,13 @@ async function main(): Promise<number> {
     );
   }
   if (hub.agentKey.created) console.log(`hub: generated agent key in ${hub.agentKey.path}`);
+  if (hub.agentKeys.sharedKeyAllowed) {
+    console.warn(
+      "hub: warning: agents may still use the shared agent key, which speaks for any node; " +
+        "give each node its own key (`cm agent-key N`, or the netboot overlay) and start the " +
+        "hub with --no-shared-agent-key (docs/security.md)",
+    );
+  }
   const gl = gate.limits;
   console.log(
     `hub: at most ${gl.max} connections (${gl.perAddress} per address), ` +
@@ -119,7 +126,7 @@ async function main(): Promise<number> {
       sim,
       map: hub.map,
       hubUrl: `http://${host.includes(":") ? `[${host}]` : host}:${gate.addr.port}`,
-      agentKey: hub.agentKey.value,
+      agentKeyFor: (node) => hub.agentKeys.keyFor(node),
       bootDelayMs: settings.simBootMs,
       intervalMs: settings.heartbeatIntervalMs,
       onLogLine: (line) => hub.boot.ingestLine(line),

@@ -18,6 +18,7 @@ import { netbootCliCommands } from "./verbs/netboot.ts";
 import { bootCommand } from "./verbs/boot.ts";
 import { preflightCommand } from "./verbs/preflight.ts";
 import { powerHealthCommand } from "./verbs/power_health.ts";
+import { agentKeyCommand } from "./verbs/agent_key.ts";
 
 /** Every verb, in help order. */
 export const COMMANDS: CliCommand[] = [
@@ -35,6 +36,7 @@ export const COMMANDS: CliCommand[] = [
   jobCommand,
   cancelCommand,
   ...netbootCliCommands,
+  agentKeyCommand,
 ];
 
 /** The help text. */

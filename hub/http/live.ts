@@ -10,6 +10,7 @@ import type { NodeSettings } from "../cluster/node_settings.ts";
 import type { NodeStatusReader } from "../cluster/node_status.ts";
 import type { PowerControl } from "../cluster/power_control.ts";
 import type { EventLog } from "../events/event_log.ts";
+import type { AgentAuthCounters } from "../auth/agent_keys.ts";
 import type { JobRunner } from "../jobs/job_runner.ts";
 import type { MountedRouteDoc, RouteSpec } from "./route.ts";
 import { dashboardApp } from "./routes/dashboard.ts";
@@ -30,6 +31,8 @@ export interface LiveOptions {
   clock: Clock;
   adminToken: string;
   version: string;
+  /** Refused and shared-key heartbeats, for /metrics. */
+  agentAuth?: AgentAuthCounters;
   sse?: SseOptions;
   ws?: WsOptions;
   /** Caps on WebSockets and event streams (default: those of DEFAULT_LIMITS). */
@@ -76,7 +79,7 @@ export function createLive(opts: LiveOptions): Live {
     mounts: [
       {
         path: "/",
-        app: metricsApp({ status, clock, jobs, events }, http),
+        app: metricsApp({ status, clock, jobs, events, agentAuth: opts.agentAuth }, http),
         docs: [METRICS_DOC],
       },
       { path: "/", app: dashboardApp() },

@@ -227,7 +227,8 @@ export function buildOpenApi(
         agentKey: {
           type: "http",
           scheme: "bearer",
-          description: "node agent key (or the admin token)",
+          description:
+            "the node's own agent key `nodeNN.…` (or the old shared key while allowed, or the admin token)",
         },
       },
     },

@@ -171,20 +171,20 @@ export function coreRoutes(deps: CoreRouteDeps, version: string, startedAt: numb
     route({
       method: "post",
       path: "/agent/heartbeat",
-      summary: "Node agent heartbeat (agent key); the reply carries commands for the node",
+      summary:
+        "Node agent heartbeat (the node's own agent key); the reply carries commands for the node",
       auth: "agent",
       body: Heartbeat,
       response: HeartbeatReply,
-      errors: ["invalid_node"],
+      errors: ["invalid_node", "forbidden"],
       handler: (c, body) => {
-        // The peer address is looked up only when the agent does not say which bay it is:
-        // Deno computes remoteAddr on first read, so reading it on every heartbeat costs
-        // ingest throughput. A request made in-process (app.request) has no connection.
+        // The peer address is looked up when ingest needs it (it checks it on every heartbeat
+        // that is not the admin's). A request made in-process (app.request) has no connection.
         const peer = () =>
           (c.env as { remoteAddr?: unknown } | undefined)?.remoteAddr
             ? getConnInfo(c).remote.address
             : undefined;
-        return c.json(ingest.heartbeat(body, peer));
+        return c.json(ingest.heartbeat(body, peer, c.get("agentCredential")));
       },
     }),
     route({

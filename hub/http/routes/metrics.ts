@@ -10,6 +10,7 @@ import type { NodeStatusReader } from "../../cluster/node_status.ts";
 import { powerHealthReport } from "../../cluster/power_health.ts";
 import { decodeThrottled } from "../../../shared/throttled.ts";
 import type { EventLog } from "../../events/event_log.ts";
+import type { AgentAuthCounters } from "../../auth/agent_keys.ts";
 import type { JobRunner } from "../../jobs/job_runner.ts";
 import type { MountedRouteDoc } from "../route.ts";
 
@@ -146,6 +147,8 @@ export interface MetricsSources {
   clock: Clock;
   jobs: JobRunner;
   events: EventLog;
+  /** Refused and shared-key heartbeats (absent: not rendered). */
+  agentAuth?: AgentAuthCounters;
 }
 
 /** The whole exposition document for the hub's current state. */
@@ -242,6 +245,23 @@ export function renderMetrics(src: MetricsSources, http: HttpMetrics): string {
   out.family("cluster_events_total", "counter", "Events emitted since the hub started, by type.");
   for (const [type, n] of [...src.events.counts].sort()) {
     out.sample("cluster_events_total", { type }, n);
+  }
+  if (src.agentAuth) {
+    out.family(
+      "cluster_agent_heartbeats_refused_total",
+      "counter",
+      "Agent heartbeats refused since the hub started, by reason (bad_key, shared_key_off, " +
+        "wrong_node, wrong_mac, wrong_address, bay_off).",
+    );
+    for (const [reason, n] of [...src.agentAuth.refusals()].sort()) {
+      out.sample("cluster_agent_heartbeats_refused_total", { reason }, n);
+    }
+    out.family(
+      "cluster_agent_shared_key_heartbeats_total",
+      "counter",
+      "Agent heartbeats accepted with the old shared key (which speaks for any node).",
+    );
+    out.sample("cluster_agent_shared_key_heartbeats_total", {}, src.agentAuth.sharedKeyHeartbeats);
   }
   http.render(out);
   return out.toString();
