@@ -32,6 +32,11 @@ export interface HubSettings {
   agentSecret?: string;
   /** Whether agents may still use the shared key (false: `--no-shared-agent-key`). */
   sharedAgentKey?: boolean;
+  /**
+   * `required`: reads (nodes, MACs, serials, jobs, events, /metrics, …) need the read token
+   * (DATA/read-token) or the admin token; `open` (default): reads need none.
+   */
+  readToken?: ReadTokenMode;
   /** Heartbeat silence after which a node is lost, ms. */
   lostAfterMs: number;
   /** Heartbeat interval asked of agents, ms. */
@@ -54,6 +59,27 @@ export interface HubSettings {
   simFaults?: SimFault[];
   /** Connection caps and timeouts (default DEFAULT_LIMITS). */
   limits?: HubLimits;
+}
+
+/** Whether reads need a token (`--read-token`). */
+export type ReadTokenMode = "required" | "open";
+
+/** True for an address only this machine can reach (loopback). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h) ||
+    h === "::ffff:127.0.0.1";
+}
+
+/**
+ * The start-up warning for reads without a token on an address others can reach, or null
+ * (reads need a token, or the hub listens on loopback only).
+ */
+export function openReadsWarning(settings: Pick<HubSettings, "host" | "readToken">): string | null {
+  if (settings.readToken === "required" || isLoopbackHost(settings.host)) return null;
+  return `hub: warning: reads need no token (--read-token open) on ${settings.host}: anyone who ` +
+    "can reach this port can read the node map, learned MACs, agent serials, jobs, events and " +
+    "/metrics; on a shared LAN start the hub with --read-token required (docs/security.md)";
 }
 
 /** One injected boot fault of a virtual bay. */
@@ -105,6 +131,9 @@ export const HUB_USAGE = `usage: deno task hub [options]
                        (CM_AGENT_KEY; default: generated into DATA/agent-key)
   --no-shared-agent-key  refuse the shared agent key: every agent uses its node's own key
                        (derived from DATA/agent-secret; docs/security.md)
+  --read-token required|open  reads (nodes, MACs, serials, jobs, events, /metrics) need the
+                       read token (DATA/read-token) or the admin token, or none (default open;
+                       the hub warns when open on a non-loopback address; CM_READ_TOKEN)
   --lost-after-ms N    heartbeat silence before a node is lost (default 3000)
   --heartbeat-ms N     heartbeat interval asked of agents (default 1000)
   --power-config FILE  power driver config (JSON); default: the simulated module
@@ -156,6 +185,12 @@ function zeroBays(text: string | undefined, nodes: number): string | undefined {
  */
 export function defaultSimBootMs(scale: number): number {
   return Math.round(Math.min(5000, 30_000 * scale));
+}
+
+function readTokenMode(text: string | undefined): ReadTokenMode {
+  const t = (text ?? "open").trim();
+  if (t === "required" || t === "open") return t;
+  throw new ClusterError("bad_request", `--read-token must be required or open, not "${text}"`);
 }
 
 function timeScale(text: string): number {
@@ -228,6 +263,7 @@ export function parseHubSettings(
       token: { type: "string" },
       "agent-key": { type: "string" },
       "no-shared-agent-key": { type: "boolean" },
+      "read-token": { type: "string" },
       "lost-after-ms": { type: "string" },
       "heartbeat-ms": { type: "string" },
       "power-config": { type: "string" },
@@ -267,6 +303,7 @@ export function parseHubSettings(
     token: values.token ?? env("CM_TOKEN"),
     agentKey: values["agent-key"] ?? env("CM_AGENT_KEY"),
     sharedAgentKey: !values["no-shared-agent-key"],
+    readToken: readTokenMode(values["read-token"] ?? env("CM_READ_TOKEN")),
     lostAfterMs: intSetting("--lost-after-ms", values["lost-after-ms"] ?? "3000", 100, 3_600_000),
     heartbeatIntervalMs: intSetting(
       "--heartbeat-ms",

@@ -123,6 +123,8 @@ export interface Hub {
   store: Store;
   app: Hono;
   token: LoadedSecret;
+  /** The read-only token (reads with `--read-token required`). */
+  readToken: LoadedSecret;
   /** The old shared agent key (accepted while `settings.sharedAgentKey` is not false). */
   agentKey: LoadedSecret;
   /** Per-node agent keys (derived from DATA/agent-secret). */
@@ -153,6 +155,7 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
     sharedKeyAllowed: settings.sharedAgentKey !== false,
   });
   const agentCounters = new AgentAuthCounters();
+  const readToken = loadOrCreateSecret(join(settings.dataDir, "read-token"));
   const store = new SqliteStore(join(settings.dataDir, "hub.sqlite"));
   const map = nodeMapFor(settings);
   const events = new EventLog(store, clock);
@@ -267,6 +270,7 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
     jobs,
     clock,
     adminToken: token.value,
+    readToken: readToken.value,
     version: VERSION,
     agentAuth: agentCounters,
     limits: settings.limits,
@@ -291,7 +295,13 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
       ...agentKeyRoutes({ status, keys: agentKeys }),
       ...live.routes,
     ],
-    auth: { adminToken: token.value, agentKeys, agentCounters },
+    auth: {
+      adminToken: token.value,
+      readToken: readToken.value,
+      readsNeedToken: settings.readToken === "required",
+      agentKeys,
+      agentCounters,
+    },
     version: VERSION,
     observe: live.observe,
     mounts: live.mounts,
@@ -320,6 +330,7 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
     store,
     app,
     token,
+    readToken,
     agentKey,
     agentKeys,
     agentCounters,

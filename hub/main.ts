@@ -1,6 +1,6 @@
 /** Entry point: `deno task hub` serves the hub (simulated module unless configured). */
 import { ClusterError } from "../shared/errors.ts";
-import { DEFAULT_LIMITS, HUB_USAGE, parseHubSettings } from "./config.ts";
+import { DEFAULT_LIMITS, HUB_USAGE, openReadsWarning, parseHubSettings } from "./config.ts";
 import { TcpGate } from "./http/tcp_gate.ts";
 import { type FetchApp, gatedHandler, InternalServer } from "./http/internal_server.ts";
 import { createHub } from "./hub.ts";
@@ -80,6 +80,14 @@ async function main(): Promise<number> {
     );
   }
   if (hub.agentKey.created) console.log(`hub: generated agent key in ${hub.agentKey.path}`);
+  if (settings.readToken === "required") {
+    console.log(
+      `hub: reads need a token (--read-token required): the read token is in ${hub.readToken.path}` +
+        (hub.readToken.created ? ` (generated now):\n  ${hub.readToken.value}` : ""),
+    );
+  }
+  const openReads = openReadsWarning(settings);
+  if (openReads) console.warn(openReads);
   if (hub.agentKeys.sharedKeyAllowed) {
     console.warn(
       "hub: warning: agents may still use the shared agent key, which speaks for any node; " +

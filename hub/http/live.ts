@@ -30,6 +30,8 @@ export interface LiveOptions {
   jobs: JobRunner;
   clock: Clock;
   adminToken: string;
+  /** The read-only token (DATA/read-token). */
+  readToken?: string;
   version: string;
   /** Refused and shared-key heartbeats, for /metrics. */
   agentAuth?: AgentAuthCounters;
@@ -68,6 +70,7 @@ export function createLive(opts: LiveOptions): Live {
           events,
           jobs,
           adminToken: opts.adminToken,
+          readToken: opts.readToken,
           version: opts.version,
         },
         sessions,

@@ -6,8 +6,8 @@
 # from it (seeded from the read-only image on first use). The hub keeps the node's own agent key
 # in the overlay (agent-key, mode 0600): it is bound over /etc/cluster-agent/key, so the agent
 # authenticates as this node and the shared root holds no key. The root is exported with
-# root_squash, so a file there that only root may read cannot be copied: seeding skips it, with
-# a warning. Without cm.overlay it does nothing.
+# root_squash, so a file there that only root may read cannot be copied: seeding skips it and
+# says which. Without cm.overlay it does nothing.
 set -eu
 spec=""
 for arg in $(cat /proc/cmdline); do
@@ -25,8 +25,12 @@ for dir in /var/lib /home /etc/cluster-module; do
   state="/cm/state/$(echo "${dir#/}" | tr / -)"
   if [ ! -d "$state" ]; then
     mkdir -p "$state"
-    cp -a "$dir/." "$state/" ||
-      echo "cm-overlay: warning: some of $dir could not be copied (root-only files of a root_squash export)" >&2
+    # Entries only root may read (dpkg/apt locks, apt's partial dirs, systemd's private/) cannot
+    # be read through root_squash: they are skipped, and recreated by their owners on use.
+    if ! errs=$(cp -a "$dir/." "$state/" 2>&1); then
+      skipped=$(printf '%s\n' "$errs" | sed -n "s/^cp: cannot [a-z]* '\([^']*\)'.*/\1/p" | tr '\n' ' ')
+      echo "cm-overlay: $dir seeded; root-only entries skipped (root_squash): ${skipped:-$errs}"
+    fi
   fi
   mount --bind "$state" "$dir"
 done

@@ -139,7 +139,7 @@ Deno.test({
       const forged = { identity: a.identity, health: a.health, led: a.led, seq: 1, sentAt: 1 };
       const shared = await lab.api("POST", "/agent/heartbeat", forged, lab.agentKey);
       assert.equal(shared.status, 401, JSON.stringify(shared));
-      const other = { ...forged, identity: { ...a.identity, node: 2, mac: undefined } };
+      const other = { ...forged, identity: { ...a.identity, node: 2 } };
       const spoof = await lab.api("POST", "/agent/heartbeat", other, ownKey);
       assert.equal(spoof.status, 403, JSON.stringify(spoof));
 

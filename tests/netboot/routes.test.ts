@@ -19,6 +19,8 @@ import { AgentAuthCounters, AgentKeys } from "../../hub/auth/agent_keys.ts";
 
 const testAuth = {
   adminToken: "test-token",
+  readToken: "test-read-token",
+  readsNeedToken: false,
   agentKeys: new AgentKeys({
     secret: "test-secret",
     nodeCount: 60,

@@ -1,7 +1,8 @@
 /**
- * Bearer auth by route rule: public, admin (admin token) or agent (a node's own agent key, the
- * old shared key while it is allowed, or the admin token). An agent route finds who the token
- * speaks for in `c.get("agentCredential")`.
+ * Bearer auth by route rule: public, read (anyone, or with `--read-token required` the read or
+ * admin token), admin (admin token) or agent (a node's own agent key, the old shared key while
+ * it is allowed, or the admin token). An agent route finds who the token speaks for in
+ * `c.get("agentCredential")`.
  * Hand-written for speed, not hono/bearer-auth: no middleware hop on ingest (43.1k req/s).
  */
 import type { Context } from "hono";
@@ -20,6 +21,10 @@ declare module "hono" {
 /** Secrets the app checks bearer tokens against. */
 export interface AppAuth {
   adminToken: string;
+  /** The read-only token (DATA/read-token). */
+  readToken: string;
+  /** Reads need the read or admin token (`--read-token required`). */
+  readsNeedToken: boolean;
   agentKeys: AgentKeys;
   /** Counts refused and shared-key heartbeats (for /metrics). */
   agentCounters: AgentAuthCounters;
@@ -32,9 +37,20 @@ export function authorize(
   rule: RouteSpec["auth"],
   tokenQuery = false,
 ): void {
-  if (rule === "public") return;
+  if (rule === "public" || (rule === "read" && !auth.readsNeedToken)) return;
   const query = tokenQuery ? c.req.query("token")?.trim() : undefined;
   const token = bearerToken(c.req.header("authorization")) ?? (query ? query : undefined);
+  if (rule === "read") {
+    if (token && (secretMatches(token, auth.readToken) || secretMatches(token, auth.adminToken))) {
+      return;
+    }
+    throw new ClusterError(
+      "unauthorized",
+      token
+        ? "the bearer token is not valid for reads on this hub (use the read token or the admin token)"
+        : "this hub requires a token for reads (--read-token required): add -H 'Authorization: Bearer <token>' with the read token (the data directory's read-token file) or the admin token",
+    );
+  }
   if (!token) {
     if (rule === "agent") auth.agentCounters.refused("bad_key");
     throw new ClusterError(

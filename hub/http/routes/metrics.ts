@@ -274,6 +274,7 @@ export const METRICS_DOC: MountedRouteDoc = {
   summary: "Prometheus metrics: nodes, power, jobs, events and HTTP requests",
   contentType: METRICS_CONTENT_TYPE.split(";")[0],
   description: "Prometheus text exposition format 0.0.4 (`" + METRICS_CONTENT_TYPE + "`)",
+  read: true,
 };
 
 /** The `/metrics` sub-app. */
