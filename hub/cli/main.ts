@@ -52,7 +52,8 @@ export function usage(): string {
     ),
     "",
     "  --hub URL      hub address (default $CM_HUB or http://127.0.0.1:4242)",
-    "  --token TOKEN  admin token (default $CM_TOKEN, else $CM_DATA_DIR/token or .data/token)",
+    "  --token TOKEN  admin token, sent on every call (default $CM_TOKEN, else $CM_DATA_DIR/token",
+    "                 or .data/token); the read token is enough for reads",
     "  --json         machine-readable output",
   ].join("\n");
 }
