@@ -110,7 +110,8 @@ export class AgentIngest {
     report: AgentReport,
   ): void {
     const mac = hb.identity.mac;
-    if (credential.kind !== "admin" && mac) {
+    // The usual case first: the bay's own learned MAC (one cached read, no scan).
+    if (credential.kind !== "admin" && mac && this.#store.node(id).mac !== mac) {
       const owner = this.#store.nodes(this.#map.bays.length).find((r) => r.mac === mac);
       if (owner && owner.id !== id) {
         this.#refuse(
