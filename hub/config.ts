@@ -26,8 +26,17 @@ export interface HubSettings {
   zeroBays?: string;
   /** Admin token; generated into dataDir when absent. */
   token?: string;
-  /** Agent key; generated into dataDir when absent. */
+  /** The old shared agent key; generated into dataDir when absent. */
   agentKey?: string;
+  /** The secret per-node agent keys are derived from; generated into dataDir when absent. */
+  agentSecret?: string;
+  /** Whether agents may still use the shared key (false: `--no-shared-agent-key`). */
+  sharedAgentKey?: boolean;
+  /**
+   * `required`: reads (nodes, MACs, serials, jobs, events, /metrics, …) need the read token
+   * (DATA/read-token) or the admin token; `open` (default): reads need none.
+   */
+  readToken?: ReadTokenMode;
   /** Heartbeat silence after which a node is lost, ms. */
   lostAfterMs: number;
   /** Heartbeat interval asked of agents, ms. */
@@ -50,6 +59,27 @@ export interface HubSettings {
   simFaults?: SimFault[];
   /** Connection caps and timeouts (default DEFAULT_LIMITS). */
   limits?: HubLimits;
+}
+
+/** Whether reads need a token (`--read-token`). */
+export type ReadTokenMode = "required" | "open";
+
+/** True for an address only this machine can reach (loopback). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h) ||
+    h === "::ffff:127.0.0.1";
+}
+
+/**
+ * The start-up warning for reads without a token on an address others can reach, or null
+ * (reads need a token, or the hub listens on loopback only).
+ */
+export function openReadsWarning(settings: Pick<HubSettings, "host" | "readToken">): string | null {
+  if (settings.readToken === "required" || isLoopbackHost(settings.host)) return null;
+  return `hub: warning: reads need no token (--read-token open) on ${settings.host}: anyone who ` +
+    "can reach this port can read the node map, learned MACs, agent serials, jobs, events and " +
+    "/metrics; on a shared LAN start the hub with --read-token required (docs/security.md)";
 }
 
 /** One injected boot fault of a virtual bay. */
@@ -100,7 +130,13 @@ export const HUB_USAGE = `usage: deno task hub [options]
   --asset-tag S/M/T    asset tag SKU/MODEL/TAG from the module's sticker (CM_ASSET_TAG)
   --zero-bays SET      bays holding Pi Zero W, "" for none (default 17-22,24-29 on 60 bays)
   --token TOKEN        admin token (CM_TOKEN; default: generated into DATA/token)
-  --agent-key KEY      node agent key (CM_AGENT_KEY; default: generated into DATA/agent-key)
+  --agent-key KEY      the old shared agent key, for agents not yet given their own
+                       (CM_AGENT_KEY; default: generated into DATA/agent-key)
+  --no-shared-agent-key  refuse the shared agent key: every agent uses its node's own key
+                       (derived from DATA/agent-secret; docs/security.md)
+  --read-token required|open  reads (nodes, MACs, serials, jobs, events, /metrics) need the
+                       read token (DATA/read-token) or the admin token, or none (default open;
+                       the hub warns when open on a non-loopback address; CM_READ_TOKEN)
   --lost-after-ms N    heartbeat silence before a node is lost (default 3000)
   --heartbeat-ms N     heartbeat interval asked of agents (default 1000)
   --power-config FILE  power driver config (JSON); default: the simulated module
@@ -153,6 +189,12 @@ function zeroBays(text: string | undefined, nodes: number): string | undefined {
  */
 export function defaultSimBootMs(scale: number): number {
   return Math.round(Math.min(5000, 30_000 * scale));
+}
+
+function readTokenMode(text: string | undefined): ReadTokenMode {
+  const t = (text ?? "open").trim();
+  if (t === "required" || t === "open") return t;
+  throw new ClusterError("bad_request", `--read-token must be required or open, not "${text}"`);
 }
 
 function timeScale(text: string): number {
@@ -224,6 +266,8 @@ export function parseHubSettings(
       "zero-bays": { type: "string" },
       token: { type: "string" },
       "agent-key": { type: "string" },
+      "no-shared-agent-key": { type: "boolean" },
+      "read-token": { type: "string" },
       "lost-after-ms": { type: "string" },
       "heartbeat-ms": { type: "string" },
       "power-config": { type: "string" },
@@ -263,6 +307,8 @@ export function parseHubSettings(
     zeroBays: zeroBays(values["zero-bays"] ?? env("CM_ZERO_BAYS"), nodes),
     token: values.token ?? env("CM_TOKEN"),
     agentKey: values["agent-key"] ?? env("CM_AGENT_KEY"),
+    sharedAgentKey: !values["no-shared-agent-key"],
+    readToken: readTokenMode(values["read-token"] ?? env("CM_READ_TOKEN")),
     lostAfterMs: intSetting("--lost-after-ms", values["lost-after-ms"] ?? "3000", 100, 3_600_000),
     heartbeatIntervalMs: intSetting(
       "--heartbeat-ms",

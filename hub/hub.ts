@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { type Clock, realClock } from "../shared/clock.ts";
 import type { NodeMap } from "../shared/node_map.ts";
 import { type LoadedSecret, loadOrCreateSecret } from "./auth/secrets.ts";
+import { AgentAuthCounters, AgentKeys } from "./auth/agent_keys.ts";
 import { AgentIngest } from "./cluster/agent_ingest.ts";
 import { BootMonitor } from "./boot/boot_monitor.ts";
 import { type BootTimeouts, scaleBootTimeouts, VENDOR_BOOT_TIMEOUTS } from "./boot/timeline.ts";
@@ -35,6 +36,7 @@ import type { ConsoleLimits } from "./console/node_console.ts";
 import { SimulatedConsoles } from "./console/simulated_console.ts";
 import { consoleRoutes } from "./http/routes/console.ts";
 import { coreRoutes } from "./http/routes/core.ts";
+import { agentKeyRoutes } from "./http/routes/agent_keys.ts";
 import { runRoutes } from "./http/routes/runs.ts";
 import { macRoutes } from "./http/routes/macs.ts";
 import { netbootRoutes } from "./http/routes/netboot.ts";
@@ -124,7 +126,14 @@ export interface Hub {
   store: Store;
   app: Hono;
   token: LoadedSecret;
+  /** The read-only token (reads with `--read-token required`). */
+  readToken: LoadedSecret;
+  /** The old shared agent key (accepted while `settings.sharedAgentKey` is not false). */
   agentKey: LoadedSecret;
+  /** Per-node agent keys (derived from DATA/agent-secret). */
+  agentKeys: AgentKeys;
+  /** Refused and shared-key heartbeats. */
+  agentCounters: AgentAuthCounters;
   /** Reads rails and restores desired state; call once before serving. */
   start(): Promise<void>;
   /** Stops runs as a cancel would, then timers; closes the store and driver. */
@@ -138,6 +147,18 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
   // Secrets first: an unusable one stops the hub before the store is opened.
   const token = loadOrCreateSecret(join(settings.dataDir, "token"), settings.token);
   const agentKey = loadOrCreateSecret(join(settings.dataDir, "agent-key"), settings.agentKey);
+  const agentSecret = loadOrCreateSecret(
+    join(settings.dataDir, "agent-secret"),
+    settings.agentSecret,
+  );
+  const agentKeys = new AgentKeys({
+    secret: agentSecret.value,
+    nodeCount: settings.nodeCount,
+    sharedKey: agentKey.value,
+    sharedKeyAllowed: settings.sharedAgentKey !== false,
+  });
+  const agentCounters = new AgentAuthCounters();
+  const readToken = loadOrCreateSecret(join(settings.dataDir, "read-token"));
   const store = new SqliteStore(join(settings.dataDir, "hub.sqlite"));
   const map = nodeMapFor(settings);
   const events = new EventLog(store, clock);
@@ -184,6 +205,7 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
     tracker,
     clock,
     heartbeatIntervalMs: settings.heartbeatIntervalMs,
+    counters: agentCounters,
     onHeartbeat: (node, report) => {
       boot.heartbeat(node, report.seq);
       powerHealth.observe(node, report.health.throttled);
@@ -214,6 +236,7 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
     emit: (type, node, message, data) => events.emit(type, node, message, data),
     learningTarget: () => macLearning.learningTarget(),
     isPoweredOn: (node) => tracker.get(node).actual === "on",
+    agentKeyFor: (node) => agentKeys.keyFor(node),
     clock,
     onLogLine: (line) => boot.ingestLine(line),
   });
@@ -250,7 +273,9 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
     jobs,
     clock,
     adminToken: token.value,
+    readToken: readToken.value,
     version: VERSION,
+    agentAuth: agentCounters,
     limits: settings.limits,
     storeHealth: () => store.health(),
     gate: overrides.gate,
@@ -281,9 +306,16 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
         { status, settings: nodeSettings, learning: macLearning },
         () => netboot.apply(),
       ),
+      ...agentKeyRoutes({ status, keys: agentKeys }),
       ...live.routes,
     ],
-    auth: { adminToken: token.value, agentKey: agentKey.value },
+    auth: {
+      adminToken: token.value,
+      readToken: readToken.value,
+      readsNeedToken: settings.readToken === "required",
+      agentKeys,
+      agentCounters,
+    },
     storeHealth: () => store.health(),
     version: VERSION,
     observe: live.observe,
@@ -313,7 +345,10 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
     store,
     app,
     token,
+    readToken,
     agentKey,
+    agentKeys,
+    agentCounters,
     async start() {
       lastSeen.start();
       bootstrap.recoverInterrupted();

@@ -1,6 +1,6 @@
 /** Entry point: `deno task hub` serves the hub (simulated module unless configured). */
 import { ClusterError } from "../shared/errors.ts";
-import { DEFAULT_LIMITS, HUB_USAGE, parseHubSettings } from "./config.ts";
+import { DEFAULT_LIMITS, HUB_USAGE, openReadsWarning, parseHubSettings } from "./config.ts";
 import { TcpGate } from "./http/tcp_gate.ts";
 import { DEFAULT_WS_GUARD } from "./http/ws_guard.ts";
 import { classifyHead } from "./http/gate_priority.ts";
@@ -94,6 +94,21 @@ async function main(): Promise<number> {
     );
   }
   if (hub.agentKey.created) console.log(`hub: generated agent key in ${hub.agentKey.path}`);
+  if (settings.readToken === "required") {
+    console.log(
+      `hub: reads need a token (--read-token required): the read token is in ${hub.readToken.path}` +
+        (hub.readToken.created ? ` (generated now):\n  ${hub.readToken.value}` : ""),
+    );
+  }
+  const openReads = openReadsWarning(settings);
+  if (openReads) console.warn(openReads);
+  if (hub.agentKeys.sharedKeyAllowed) {
+    console.warn(
+      "hub: warning: agents may still use the shared agent key, which speaks for any node; " +
+        "give each node its own key (`cm agent-key N`, or the netboot overlay) and start the " +
+        "hub with --no-shared-agent-key (docs/security.md)",
+    );
+  }
   const gl = gate.limits;
   console.log(
     `hub: at most ${gl.max} connections (${gl.perAddress} per address, +${gl.reserved} for the admin token and heartbeats), ` +
@@ -134,7 +149,7 @@ async function main(): Promise<number> {
       sim,
       map: hub.map,
       hubUrl: `http://${host.includes(":") ? `[${host}]` : host}:${gate.addr.port}`,
-      agentKey: hub.agentKey.value,
+      agentKeyFor: (node) => hub.agentKeys.keyFor(node),
       bootDelayMs: settings.simBootMs,
       intervalMs: settings.heartbeatIntervalMs,
       onLogLine: (line) => hub.boot.ingestLine(line),

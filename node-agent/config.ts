@@ -8,6 +8,7 @@ import * as z from "zod/mini";
 import { ClusterError } from "../shared/errors.ts";
 import { parseIntFlag } from "../shared/int_flag.ts";
 import { GPIO_BACKENDS, type GpioBackend, isGpioBackend } from "../shared/pins/open.ts";
+import { nodeOfAgentKey } from "../shared/agent_key.ts";
 import { Model, NodeId, parseOrThrow } from "../shared/wire_schemas.ts";
 import type { AgentOptions } from "./agent.ts";
 import { type KernelArgs, parseKernelArgs } from "./cmdline.ts";
@@ -185,10 +186,21 @@ export async function resolveAgentOptions(
   } catch {
     bad(`hub "${hub}" is not a URL like http://10.42.0.250:4242`);
   }
+  // A node's own key names its node (nodeNN.…): it is the node when nothing else says, and a
+  // node id that contradicts it is a mistake the hub would refuse every heartbeat for.
+  const keyNode = nodeOfAgentKey(key);
+  const node = flags.node ?? config.node ?? kernel.node ?? keyNode;
+  if (keyNode !== undefined && node !== keyNode) {
+    throw new ClusterError(
+      "bad_request",
+      `the agent key is node ${keyNode}'s, but this agent is set to be node ${node}: give it ` +
+        `node ${node}'s key (\`cm agent-key ${node}\` on the hub), or fix its node id`,
+    );
+  }
   return {
     hub,
     key,
-    node: flags.node ?? config.node ?? kernel.node,
+    node,
     gpioBackend: flags.sim ? "sim" : flags.gpioBackend ?? config.gpioBackend ?? "auto",
     gpio: config.gpio,
     root: flags.root,

@@ -18,6 +18,7 @@ import { netbootCliCommands } from "./verbs/netboot.ts";
 import { bootCommand } from "./verbs/boot.ts";
 import { preflightCommand } from "./verbs/preflight.ts";
 import { powerHealthCommand } from "./verbs/power_health.ts";
+import { agentKeyCommand } from "./verbs/agent_key.ts";
 
 /** Every verb, in help order. */
 export const COMMANDS: CliCommand[] = [
@@ -35,6 +36,7 @@ export const COMMANDS: CliCommand[] = [
   jobCommand,
   cancelCommand,
   ...netbootCliCommands,
+  agentKeyCommand,
 ];
 
 /** The help text. */
@@ -50,7 +52,8 @@ export function usage(): string {
     ),
     "",
     "  --hub URL      hub address (default $CM_HUB or http://127.0.0.1:4242)",
-    "  --token TOKEN  admin token (default $CM_TOKEN, else $CM_DATA_DIR/token or .data/token)",
+    "  --token TOKEN  admin token, sent on every call (default $CM_TOKEN, else $CM_DATA_DIR/token",
+    "                 or .data/token); the read token is enough for reads",
     "  --json         machine-readable output",
   ].join("\n");
 }

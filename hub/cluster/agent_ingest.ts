@@ -1,7 +1,15 @@
 /**
- * Heartbeat ingest: finds the bay an agent reports from, hands the report to the tracker
- * and answers with the commands for that node (LED mode, heartbeat interval).
+ * Heartbeat ingest: finds the bay an agent reports from, checks that the sender may speak for
+ * it, hands the report to the tracker and answers with the commands for that node (LED mode,
+ * heartbeat interval).
+ *
+ * What a heartbeat must pass (each refusal is a 403, counted by reason in /metrics):
+ * - `wrong_node`: a node's own key reports only for that node;
+ * - `wrong_mac`: the MAC it reports is not one the hub learned for another bay;
+ * - `wrong_address`: it does not come from another bay's address (10.42.0.M, M ≠ N);
+ * - `bay_off`: the bay's rail has read off for longer than a heartbeat can be in flight.
  */
+import type { AgentAuthCounters, AgentCredential, AgentRefusal } from "../auth/agent_keys.ts";
 import type { Clock } from "../../shared/clock.ts";
 import { ClusterError } from "../../shared/errors.ts";
 import { nodeIdForHostname, nodeIdForIp, type NodeMap } from "../../shared/node_map.ts";
@@ -19,6 +27,10 @@ export interface AgentIngestDeps {
   heartbeatIntervalMs: number;
   /** Sees every heartbeat once its bay is known (the boot monitor). */
   onHeartbeat?: (node: number, report: AgentReport) => void;
+  /** Counts refusals and shared-key heartbeats (default: counted nowhere). */
+  counters?: AgentAuthCounters;
+  /** Told once per node whose agent still uses the shared key (default: console.warn). */
+  warn?: (message: string) => void;
 }
 
 /** Takes in agent heartbeats. */
@@ -29,6 +41,9 @@ export class AgentIngest {
   readonly #clock: Clock;
   readonly #intervalMs: number;
   readonly #onHeartbeat?: (node: number, report: AgentReport) => void;
+  readonly #counters?: AgentAuthCounters;
+  readonly #warn: (message: string) => void;
+  readonly #warnedShared = new Set<number>();
 
   constructor(deps: AgentIngestDeps) {
     this.#map = deps.map;
@@ -37,14 +52,20 @@ export class AgentIngest {
     this.#clock = deps.clock;
     this.#intervalMs = deps.heartbeatIntervalMs;
     this.#onHeartbeat = deps.onHeartbeat;
+    this.#counters = deps.counters;
+    this.#warn = deps.warn ?? ((m) => console.warn(m));
   }
 
   /**
    * Ingests one agent heartbeat. The node is the one the agent names, else the bay whose
    * learned MAC matches, else its hostname, else its source address on the cluster subnet.
    */
-  heartbeat(hb: Heartbeat, sourceIp?: () => string | undefined): HeartbeatReply {
-    const id = this.#resolveNode(hb, sourceIp);
+  heartbeat(
+    hb: Heartbeat,
+    sourceIp?: () => string | undefined,
+    credential: AgentCredential = { kind: "admin" },
+  ): HeartbeatReply {
+    const id = this.#resolveNode(hb, sourceIp, credential);
     const report: AgentReport = {
       identity: hb.identity,
       health: hb.health,
@@ -52,6 +73,18 @@ export class AgentIngest {
       seq: hb.seq,
       receivedAt: Math.round(this.#clock.now()),
     };
+    this.#checkSender(id, hb, sourceIp, credential, report);
+    if (credential.kind === "shared") {
+      this.#counters?.sharedKeyUsed();
+      if (!this.#warnedShared.has(id)) {
+        this.#warnedShared.add(id);
+        this.#warn(
+          `hub: warning: node ${id}'s agent uses the shared agent key, which can speak for any ` +
+            "node: give it its own key (docs/security.md), then start the hub with " +
+            "--no-shared-agent-key",
+        );
+      }
+    }
     this.#tracker.heartbeat(id, report);
     this.#onHeartbeat?.(id, report);
     // A quarantined node that still reports shows the fault pattern on its bay LED.
@@ -63,9 +96,68 @@ export class AgentIngest {
     };
   }
 
-  #resolveNode(hb: Heartbeat, sourceIp?: () => string | undefined): number {
+  #refuse(reason: AgentRefusal, message: string): never {
+    this.#counters?.refused(reason);
+    throw new ClusterError("forbidden", message, { reason });
+  }
+
+  /** Refuses a heartbeat its sender may not send for bay `id` (see the module comment). */
+  #checkSender(
+    id: number,
+    hb: Heartbeat,
+    sourceIp: (() => string | undefined) | undefined,
+    credential: AgentCredential,
+    report: AgentReport,
+  ): void {
+    const mac = hb.identity.mac;
+    // The usual case first: the bay's own learned MAC (one cached read, no scan).
+    if (credential.kind !== "admin" && mac && this.#store.node(id).mac !== mac) {
+      const owner = this.#store.nodes(this.#map.bays.length).find((r) => r.mac === mac);
+      if (owner && owner.id !== id) {
+        this.#refuse(
+          "wrong_mac",
+          `a heartbeat for node ${id} reports MAC ${mac}, which the hub learned for node ${owner.id}`,
+        );
+      }
+    }
+    if (credential.kind !== "admin") {
+      const ip = sourceIp?.();
+      const from = ip === undefined ? undefined : nodeIdForIp(this.#map, ip);
+      if (from !== undefined && from !== id) {
+        this.#refuse(
+          "wrong_address",
+          `a heartbeat for node ${id} came from ${ip}, which is node ${from}'s address`,
+        );
+      }
+    }
+    if (this.#tracker.offTooLong(id, report)) {
+      this.#refuse(
+        "bay_off",
+        `node ${id}'s rail has read off for more than ${this.#tracker.lostAfterMs} ms: a ` +
+          "heartbeat from it cannot be real (check the agent's node id, or the power wiring)",
+      );
+    }
+  }
+
+  #resolveNode(
+    hb: Heartbeat,
+    sourceIp: (() => string | undefined) | undefined,
+    credential: AgentCredential,
+  ): number {
     const { identity } = hb;
     const nodeCount = this.#map.bays.length;
+    if (credential.kind === "node") {
+      if (credential.node > nodeCount) {
+        this.#refuse("wrong_node", `this key is node ${credential.node}'s: this module has none`);
+      }
+      if (identity.node !== undefined && identity.node !== credential.node) {
+        this.#refuse(
+          "wrong_node",
+          `this agent key is node ${credential.node}'s: it cannot report for node ${identity.node}`,
+        );
+      }
+      return credential.node;
+    }
     if (identity.node !== undefined) {
       if (identity.node > nodeCount) {
         throw new ClusterError(

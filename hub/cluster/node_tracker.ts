@@ -120,15 +120,19 @@ export class NodeTracker {
     this.#update(id);
   }
 
-  /** Records an agent heartbeat and makes sure a lost deadline is pending. */
-  heartbeat(id: number, report: AgentReport): void {
+  /**
+   * True when bay `id` has read off (and is not being switched) for longer than a heartbeat can
+   * be in flight, so `report` cannot come from it: wiring, a sense line or the agent's node id
+   * is wrong, or someone else speaks for the bay. Said once per off period as a
+   * `power_mismatch` event, never silently.
+   */
+  offTooLong(id: number, report: AgentReport): boolean {
     const n = this.#nodes[id - 1];
-    // A bay read off for longer than a heartbeat can be in flight still heartbeats: wiring, a
-    // sense line or the agent's node id is wrong. Said once per off period, never silently.
     if (
-      n.actual === "off" && n.operating === 0 && !n.mismatchTold && n.offSince !== null &&
-      report.receivedAt - n.offSince > this.lostAfterMs
-    ) {
+      n.actual !== "off" || n.operating !== 0 || n.offSince === null ||
+      report.receivedAt - n.offSince <= this.lostAfterMs
+    ) return false;
+    if (!n.mismatchTold) {
       n.mismatchTold = true;
       this.#events.emit(
         "power_mismatch",
@@ -138,6 +142,13 @@ export class NodeTracker {
         { hostname: report.identity.hostname, mac: report.identity.mac, actual: "off" },
       );
     }
+    return true;
+  }
+
+  /** Records an agent heartbeat and makes sure a lost deadline is pending. */
+  heartbeat(id: number, report: AgentReport): void {
+    const n = this.#nodes[id - 1];
+    this.offTooLong(id, report);
     n.agent = report;
     n.lastHeartbeatAt = report.receivedAt;
     n.lastSeenAt = report.receivedAt;

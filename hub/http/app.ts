@@ -25,7 +25,10 @@ export interface AppOptions {
   observe?: HttpObserver;
   /** Whether the store takes writes; mutating calls are refused (507) while it does not. */
   storeHealth?: () => StoreHealth;
-  /** Extra sub-apps mounted at the root (dashboard, metrics); `docs` go in the OpenAPI document. */
+  /**
+   * Extra sub-apps mounted at the root (dashboard, metrics); `docs` go in the OpenAPI document,
+   * and a documented route marked `read` gets the `read` auth rule (`?token=` allowed).
+   */
   mounts?: { path: string; app: Hono; docs?: MountedRouteDoc[] }[];
 }
 
@@ -95,12 +98,19 @@ export function createApp(opts: AppOptions): Hono {
     app.all(`/api/v1${path}`, timed(`/api/v1${path}`, observe, methodNotAllowed(methods)));
   }
   for (const m of opts.mounts ?? []) {
-    if (!observe) {
+    const reads = (m.docs ?? []).filter((d) => d.read);
+    if (!observe && reads.length === 0) {
       app.route(m.path, m.app);
       continue;
     }
     const wrapped = new Hono();
-    wrapped.use("*", observeMounted(observe));
+    if (observe) wrapped.use("*", observeMounted(observe));
+    for (const d of reads) {
+      wrapped.use(d.path, async (c, next) => {
+        authorize(c, opts.auth, "read", true);
+        await next();
+      });
+    }
     wrapped.route("/", m.app);
     app.route(m.path, wrapped);
   }

@@ -10,6 +10,7 @@ import type { NodeSettings } from "../cluster/node_settings.ts";
 import type { NodeStatusReader } from "../cluster/node_status.ts";
 import type { PowerControl } from "../cluster/power_control.ts";
 import type { EventLog } from "../events/event_log.ts";
+import type { AgentAuthCounters } from "../auth/agent_keys.ts";
 import type { JobRunner } from "../jobs/job_runner.ts";
 import type { MountedRouteDoc, RouteSpec } from "./route.ts";
 import { dashboardApp } from "./routes/dashboard.ts";
@@ -31,7 +32,11 @@ export interface LiveOptions {
   jobs: JobRunner;
   clock: Clock;
   adminToken: string;
+  /** The read-only token (DATA/read-token). */
+  readToken?: string;
   version: string;
+  /** Refused and shared-key heartbeats, for /metrics. */
+  agentAuth?: AgentAuthCounters;
   sse?: SseOptions;
   ws?: WsOptions;
   /** Whether the store takes writes (for /metrics). */
@@ -71,6 +76,7 @@ export function createLive(opts: LiveOptions): Live {
           events,
           jobs,
           adminToken: opts.adminToken,
+          readToken: opts.readToken,
           version: opts.version,
         },
         sessions,
@@ -83,7 +89,15 @@ export function createLive(opts: LiveOptions): Live {
       {
         path: "/",
         app: metricsApp(
-          { status, clock, jobs, events, storeHealth: opts.storeHealth, gate: opts.gate },
+          {
+            status,
+            clock,
+            jobs,
+            events,
+            storeHealth: opts.storeHealth,
+            gate: opts.gate,
+            agentAuth: opts.agentAuth,
+          },
           http,
         ),
         docs: [METRICS_DOC],

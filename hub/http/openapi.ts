@@ -1,7 +1,8 @@
 /**
  * Builds the OpenAPI 3.1 document from the route specs: every status a route can answer (the
  * error codes it implies or declares, grouped by status, each with the one JSON error shape),
- * the other media types of its answer, public reads marked `security: []`. Checked by
+ * the other media types of its answer, public routes marked `security: []` and reads
+ * `[{}, readToken, adminToken]` (a token only with `--read-token required`). Checked by
  * `tests/hub/openapi.test.ts` (matches the served routes) and `tests/hub/openapi_lint.test.ts`
  * (Redocly's recommended rules).
  */
@@ -127,6 +128,9 @@ function operationId(method: string, path: string): string {
   return `${method}${path.replace(/[/:.-]+(\w)/g, (_, c: string) => c.toUpperCase())}`;
 }
 
+/** A read takes no token unless the hub runs with `--read-token required`. */
+const READ_SECURITY = [{}, { readToken: [] }, { adminToken: [] }];
+
 function operation(s: RouteSpec): Record<string, unknown> {
   const params = [
     ...[...s.path.matchAll(/:([A-Za-z_]+)/g)].map((m) => ({
@@ -173,7 +177,11 @@ function operation(s: RouteSpec): Record<string, unknown> {
     operationId: operationId(s.method, s.path),
     parameters: params,
     responses,
-    security: s.auth === "public" ? [] : [{ [s.auth === "agent" ? "agentKey" : "adminToken"]: [] }],
+    security: s.auth === "public"
+      ? []
+      : s.auth === "read"
+      ? READ_SECURITY
+      : [{ [s.auth === "agent" ? "agentKey" : "adminToken"]: [] }],
   };
   if (s.body) {
     op.requestBody = {
@@ -188,13 +196,13 @@ function mountedOperation(d: MountedRouteDoc): Record<string, unknown> {
   return {
     summary: d.summary,
     operationId: operationId(d.method, d.path),
-    security: [],
+    security: d.read ? READ_SECURITY : [],
     responses: {
       "200": {
         description: d.description,
         content: { [d.contentType]: { schema: { type: "string" } } },
       },
-      ...errorResponses([...GATE_ERRORS, "internal"]),
+      ...errorResponses([...GATE_ERRORS, ...(d.read ? ["unauthorized" as const] : []), "internal"]),
     },
   };
 }
@@ -216,7 +224,9 @@ export function buildOpenApi(
       description: 'Every error answers with the JSON body `{"error":{"code","message"}}`; each ' +
         "operation lists the codes it can answer with. A known path called with another method " +
         "answers `405 method_not_allowed` with an `Allow` header, an unknown path " +
-        "`404 not_found`. Reads are public; everything else takes a bearer token. Any " +
+        "`404 not_found`. Reads need no token unless the hub runs with `--read-token required` " +
+        "(then the read token or the admin token; `/health` and this document stay public); " +
+        "everything else takes a bearer token. Any " +
         "connection may be refused with `429 too_many_connections` or `503 busy` (with " +
         "`Retry-After`) when the hub's connection caps are reached.",
       license: {
@@ -228,10 +238,17 @@ export function buildOpenApi(
     components: {
       securitySchemes: {
         adminToken: { type: "http", scheme: "bearer", description: "hub admin token" },
+        readToken: {
+          type: "http",
+          scheme: "bearer",
+          description:
+            "read-only token (DATA/read-token), needed for reads with --read-token required",
+        },
         agentKey: {
           type: "http",
           scheme: "bearer",
-          description: "node agent key (or the admin token)",
+          description:
+            "the node's own agent key `nodeNN.…` (or the old shared key while allowed, or the admin token)",
         },
       },
     },

@@ -7,8 +7,12 @@ import type { Context } from "hono";
 import type { z } from "zod";
 import type { ErrorCode } from "../../shared/errors.ts";
 
-/** Who may call a route. */
-export type RouteAuth = "public" | "admin" | "agent";
+/**
+ * Who may call a route: anyone (`public`: health, the OpenAPI document), anyone unless the hub
+ * runs with `--read-token required` (`read`: every other read; then the read or admin token),
+ * the admin (`admin`), or a node agent (`agent`).
+ */
+export type RouteAuth = "public" | "read" | "admin" | "agent";
 
 /** One REST route under /api/v1. */
 export interface RouteSpec<B = unknown> {
@@ -18,8 +22,8 @@ export interface RouteSpec<B = unknown> {
   summary: string;
   auth: RouteAuth;
   /**
-   * The admin token may also come as `?token=` (a WebSocket opened by a browser cannot set
-   * headers).
+   * The token may also come as `?token=` (a WebSocket or EventSource opened by a browser
+   * cannot set headers).
    */
   tokenQuery?: boolean;
   /** Body schema; the handler receives the validated body. */
@@ -62,4 +66,6 @@ export interface MountedRouteDoc {
   contentType: string;
   /** What the answer holds. */
   description: string;
+  /** A read: needs a token when the hub runs with `--read-token required`. */
+  read?: boolean;
 }

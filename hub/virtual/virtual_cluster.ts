@@ -58,7 +58,8 @@ export interface VirtualClusterOptions {
   map: NodeMap;
   /** Hub base URL the agents report to, e.g. http://127.0.0.1:4242 */
   hubUrl: string;
-  agentKey: string;
+  /** Node N's own agent key (the hub's `agentKeys.keyFor`). */
+  agentKeyFor: (node: number) => string;
   /** Power-on to agent start, ms (a Pi takes ~30 s to netboot). */
   bootDelayMs: number;
   /** Heartbeat interval of the agents, ms (the hub's reply may change it). */
@@ -197,7 +198,7 @@ export class VirtualCluster {
     const startedAt = this.#clock.now();
     const agent = await startAgent({
       hub: this.#o.hubUrl,
-      key: this.#o.agentKey,
+      key: this.#o.agentKeyFor(node),
       clock: this.#clock,
       line: new SimulatedGpioLine({ gpio: BAY_LED_GPIO, direction: "out", clock: this.#clock }),
       node,

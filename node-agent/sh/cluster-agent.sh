@@ -128,6 +128,26 @@ done
 [ -n "$HUB" ] || HUB="http://10.42.0.250:4242"
 [ -n "$KEY" ] || die "no agent key: give --key or --key-file, or cm.key= on the kernel command line"
 case "$NODE" in "" | [1-9] | [1-5][0-9] | 60) ;; *) die "--node must be 1 to 60, not $NODE" ;; esac
+# A node's own key (nodeNN.<43 base64url characters>, shared/agent_key.ts) names its node: it
+# is the node when nothing else says, and a node id that contradicts it is refused here, as the
+# hub would refuse every heartbeat.
+KEY_NODE=""
+case "$KEY" in
+node[0-9][0-9].*)
+	rest=${KEY#node??.}
+	if [ ${#rest} -eq 43 ] && [ -z "$(printf '%s' "$rest" | tr -d 'A-Za-z0-9_-')" ]; then
+		KEY_NODE=${KEY#node}
+		KEY_NODE=${KEY_NODE%%.*}
+		KEY_NODE=${KEY_NODE#0}
+		case "$KEY_NODE" in [1-9] | [1-5][0-9] | 60) ;; *) KEY_NODE="" ;; esac
+	fi
+	;;
+esac
+if [ -n "$KEY_NODE" ]; then
+	[ -n "$NODE" ] || NODE=$KEY_NODE
+	[ "$NODE" = "$KEY_NODE" ] ||
+		die "the agent key is node $KEY_NODE's, but this agent is set to be node $NODE: give it node $NODE's key (cm agent-key $NODE on the hub), or fix its node id"
+fi
 
 # --- identity --------------------------------------------------------------------------------
 

@@ -2,8 +2,16 @@
 # install-agent.sh - puts the node agent into a client (clyde) root, e.g. /pxe/root.
 #
 #   install-agent.sh --root /pxe/root [--mode bundle|compiled|sh] [--hub URL]
-#                    [--key KEY | --key-file PATH] [--gpio-backend auto|sysfs|chardev]
-#                    [--deno-binary PATH] [--binary PATH]
+#                    [--key-from-overlay | --key KEY | --key-file PATH]
+#                    [--gpio-backend auto|sysfs|chardev] [--deno-binary PATH] [--binary PATH]
+#
+# The key: every node's agent authenticates as that node, with its own key (nodeNN.…).
+#   --key-from-overlay  a netboot root shared by many nodes: no key goes into the root (which
+#                       every host on the LAN can read); the hub puts each node's own key into
+#                       its overlay and cm-overlay binds it over /etc/cluster-agent/key at boot.
+#   --key / --key-file  a root for one node (an SD card, e.g. a Pi Zero W): that node's own key,
+#                       from `cm agent-key N` on the hub. The old shared key still works while
+#                       the hub allows it (it warns); this script warns too.
 #
 # Modes (all install /opt/cluster-agent/cluster-agent, taking the same flags):
 #   bundle    (default) the agent bundled into one JS file (deno bundle, npm deps inlined) plus
@@ -33,7 +41,13 @@ die() {
 	exit 2
 }
 
+FROM_OVERLAY=0
 while [ $# -gt 0 ]; do
+	if [ "$1" = --key-from-overlay ]; then
+		FROM_OVERLAY=1
+		shift
+		continue
+	fi
 	[ $# -ge 2 ] || die "$1 needs a value"
 	case "$1" in
 	--root) ROOT="$2" ;;
@@ -51,7 +65,15 @@ done
 [ -n "$ROOT" ] || die "give --root, the client root to install into (e.g. /pxe/root)"
 [ -d "$ROOT" ] || die "$ROOT is not a directory"
 [ -n "$KEY_FILE" ] && KEY=$(cat "$KEY_FILE")
-[ -n "$KEY" ] || die "give --key or --key-file: the agent key the hub expects"
+if [ "$FROM_OVERLAY" = 1 ]; then
+	[ -z "$KEY" ] || die "give --key-from-overlay or a key (--key, --key-file), not both"
+else
+	[ -n "$KEY" ] || die "give --key-from-overlay (a netboot root), or --key/--key-file with the node's own key (cm agent-key N)"
+	case "$KEY" in
+	node[0-9][0-9].*) ;;
+	*) echo "install-agent: warning: this is not a node's own key (nodeNN.…): it is the old shared key, which speaks for any node and stops working when the hub runs with --no-shared-agent-key; use cm agent-key N" >&2 ;;
+	esac
+fi
 case "$MODE" in bundle | compiled | sh) ;; *) die "--mode must be bundle, compiled or sh" ;; esac
 # The hub goes verbatim into a shell wrapper and a JSON file: refuse anything that would need
 # quoting there (a URL never does).
@@ -162,6 +184,15 @@ cluster node agent ($MODE), installed by scripts/agent/install-agent.sh.
 Settings: /etc/cluster-agent/agent.json, kernel command line cm.hub= cm.node= cm.key=.
 EOF2
 umask 077
-printf '%s\n' "$KEY" >"$ETC/key"
-chmod 0600 "$ETC/key"
+if [ "$FROM_OVERLAY" = 1 ]; then
+	# An empty placeholder: the mount point cm-overlay binds the node's own key over. Booted
+	# without its overlay, the agent stops with "the file is empty" instead of using a key
+	# every node shares.
+	: >"$ETC/key"
+	chmod 0600 "$ETC/key"
+	echo "install-agent: no key in the root: each node's own key comes from its overlay (netboot overlays: true)"
+else
+	printf '%s\n' "$KEY" >"$ETC/key"
+	chmod 0600 "$ETC/key"
+fi
 echo "install-agent: $MODE agent installed into $ROOT (unit enabled: cluster-agent.service)"

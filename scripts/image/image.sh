@@ -2,17 +2,21 @@
 # image.sh - `deno task image`: the node image where the hub serves it, with the agent in it.
 #
 #   scripts/image/image.sh --out DIR [--arch amd64|arm64] [--cache DIR]
-#                          [--hub URL --key-file FILE [--gpio-backend B] [--deno-binary PATH]]
+#                          [--hub URL (--key-from-overlay | --key-file FILE) [--gpio-backend B]
+#                           [--deno-binary PATH]]
 #
 # 1. builds the base image with build.sh, or reuses the cached one (cached by content);
 # 2. puts it at DIR/pxe/boot and DIR/pxe/root (hard links to the cache when on the same file
 #    system, else a copy; an earlier DIR/pxe/root is replaced, files in DIR/pxe/boot that the
 #    image does not have, e.g. the hub's cmdline.txt and boot.ipxe, are kept);
-# 3. with --key-file: installs the node agent into DIR/pxe/root with
+# 3. with --key-from-overlay (or --key-file): installs the node agent into DIR/pxe/root with
 #    scripts/agent/install-agent.sh, the installer users run (for amd64 the host's deno is the
 #    node's deno unless --deno-binary says otherwise; for arm64 install-agent.sh fetches it).
+#    --key-from-overlay puts no key into the shared root: each node's own key comes from its
+#    overlay (netboot `overlays: true`). --key-file puts one key there for every node: only the
+#    old shared key can work that way (docs/security.md).
 # On a real hub: sudo deno task image --arch arm64 --out / --hub http://10.42.0.250:4242 \
-#   --key-file /var/lib/cluster-hub/agent-key
+#   --key-from-overlay
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 PROJ=$(cd "$HERE/../.." && pwd)
@@ -21,11 +25,13 @@ ARCH=$(dpkg --print-architecture 2>/dev/null || echo amd64)
 CACHE=$PROJ/.cache/image
 HUB=""
 KEY_FILE=""
+FROM_OVERLAY=0
 BACKEND=""
 DENO_BIN=""
 die() { echo "image: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
   [ "$1" = -- ] && { shift; continue; } # `deno task image -- ARGS`
+  [ "$1" = --key-from-overlay ] && { FROM_OVERLAY=1; shift; continue; }
   [ $# -ge 2 ] || die "$1 needs a value"
   case "$1" in
   --out) OUT=$2 ;;
@@ -51,8 +57,13 @@ fi
 # boot files: copies (small), so the hub's per-node dirs can link to them
 cp -a "$BASE/pxe/boot/." "$OUT/pxe/boot/"
 
-if [ -n "$KEY_FILE" ]; then
-  set -- --root "$OUT/pxe/root" --key-file "$KEY_FILE"
+if [ -n "$KEY_FILE" ] || [ "$FROM_OVERLAY" = 1 ]; then
+  if [ "$FROM_OVERLAY" = 1 ]; then
+    [ -z "$KEY_FILE" ] || die "give --key-from-overlay or --key-file, not both"
+    set -- --root "$OUT/pxe/root" --key-from-overlay
+  else
+    set -- --root "$OUT/pxe/root" --key-file "$KEY_FILE"
+  fi
   [ -n "$HUB" ] && set -- "$@" --hub "$HUB"
   [ -n "$BACKEND" ] && set -- "$@" --gpio-backend "$BACKEND"
   if [ -z "$DENO_BIN" ] && [ "$ARCH" = "$(dpkg --print-architecture 2>/dev/null)" ]; then

@@ -39,7 +39,8 @@ echo "root:x:0:" >"$R/etc/group"
 
 # The product, installed by its own installers. One Deno binary in the image: the copies the
 # installers place (the same file) become links to it, to keep the initramfs small.
-KEY=kernel-lab-agent-key-0123456789
+# Node 17's own key (the shape `cm agent-key 17` prints): the agents take their node from it.
+KEY=node17.kernel-lab-0123456789abcdefghijklmnopqrstuv
 printf '%s\n' "$KEY" >"$W/agent-key"
 sh "$PROJ/scripts/agent/install-agent.sh" --root "$R" --mode bundle --deno-binary "$DENO" \
   --hub http://127.0.0.1:4242 --key-file "$W/agent-key" --gpio-backend chardev >&2

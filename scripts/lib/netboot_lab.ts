@@ -174,14 +174,15 @@ export class NetbootLab {
     await writeFile(keyFile, this.agentKey + "\n", { mode: 0o600 });
 
     const t0 = performance.now();
+    // With overlays each node gets its own key there and the hub refuses the shared one;
+    // without, one shared root can only carry the old shared key.
     const out = (await must("sh", [
       `${PROJ}/scripts/image/image.sh`,
       "--out",
       d,
       "--hub",
       `http://${HUB_IP}:4242`,
-      "--key-file",
-      keyFile,
+      ...(this.o.overlays ? ["--key-from-overlay"] : ["--key-file", keyFile]),
       "--gpio-backend",
       "sim", // a VM has no GPIO; the agent simulates its LED line
       "--deno-binary",
@@ -292,6 +293,7 @@ export class NetbootLab {
         this.token,
         "--agent-key",
         this.agentKey,
+        ...(this.o.overlays ? ["--no-shared-agent-key"] : []),
         "--netboot-config",
         `${d}/netboot.json`,
         "--power-config",
@@ -329,6 +331,7 @@ export class NetbootLab {
     method: string,
     path: string,
     body?: unknown,
+    token = this.token,
   ): Promise<{ status: number; body: unknown }> {
     const args = [
       "netns",
@@ -341,7 +344,7 @@ export class NetbootLab {
       "-X",
       method,
       "-H",
-      `Authorization: Bearer ${this.token}`,
+      `Authorization: Bearer ${token}`,
       "-w",
       "\n%{http_code}",
     ];

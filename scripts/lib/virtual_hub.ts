@@ -43,7 +43,7 @@ export async function startVirtualHub(scale: number): Promise<VirtualHub> {
     sim,
     map: hub.map,
     hubUrl: url,
-    agentKey: hub.agentKey.value,
+    agentKeyFor: (n) => hub.agentKeys.keyFor(n),
     bootDelayMs: bootMs,
   });
   virtual.attach();

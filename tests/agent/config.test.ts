@@ -114,3 +114,22 @@ Deno.test("loadAgentOptions: config and cmdline read under --root", async () => 
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("a node's own key names the node; a node id that contradicts it is refused", async () => {
+  const key = "node23." + "x".repeat(43);
+  const o = await resolveAgentOptions(parseAgentFlags(["--key", key]), {}, {});
+  assert.equal(o.node, 23, "the key's node when nothing else says");
+  const same = await resolveAgentOptions(parseAgentFlags(["--key", key]), {}, { node: 23 });
+  assert.equal(same.node, 23);
+  await assert.rejects(
+    () => resolveAgentOptions(parseAgentFlags(["--key", key, "--node", "22"]), {}, {}),
+    /the agent key is node 23's, but this agent is set to be node 22/,
+  );
+  await assert.rejects(
+    () => resolveAgentOptions(parseAgentFlags([]), {}, { node: 5, key }),
+    /node 23's/,
+  );
+  // Any other key (the old shared one) says nothing about the node.
+  const shared = await resolveAgentOptions(parseAgentFlags(["--key", "shared"]), {}, {});
+  assert.equal(shared.node, undefined);
+});

@@ -106,7 +106,46 @@ Deno.test("install: refuses without a root or a key", async () => {
   const { root, code, stderr } = await installInto(["--mode", "sh"]);
   await Deno.remove(root, { recursive: true });
   assert.equal(code, 2);
-  assert.match(stderr, /give --key or --key-file/);
+  assert.match(stderr, /give --key-from-overlay \(a netboot root\), or --key\/--key-file/);
+});
+
+Deno.test("install --key-from-overlay: no key in the shared root, only an empty placeholder", async () => {
+  const { root, code, stdout, stderr } = await installInto(["--mode", "sh", "--key-from-overlay"]);
+  try {
+    assert.equal(code, 0, stderr);
+    const key = await Deno.stat(`${root}/etc/cluster-agent/key`);
+    assert.equal(key.size, 0, "the root every host can mount holds no key");
+    assert.equal(key.mode! & 0o777, 0o600);
+    assert.match(stdout, /each node's own key comes from its overlay/);
+    // The agent in such a root, booted without its overlay, stops instead of using some key.
+    const r = await run("sh", [
+      `${root}/opt/cluster-agent/cluster-agent.sh`,
+      "--key-file",
+      `${root}/etc/cluster-agent/key`,
+    ]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /no agent key/);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+  const both = await installInto(["--key-from-overlay", "--key", "k"]);
+  await Deno.remove(both.root, { recursive: true });
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /not both/);
+});
+
+Deno.test("install: a node's own key is taken quietly; the old shared key with a warning", async () => {
+  const own = "node17." + "A".repeat(43);
+  for (const [key, warns] of [[own, false], ["s3cret", true]] as const) {
+    const { root, code, stderr } = await installInto(["--mode", "sh", "--key", key]);
+    try {
+      assert.equal(code, 0, stderr);
+      assert.equal((await Deno.readTextFile(`${root}/etc/cluster-agent/key`)).trim(), key);
+      assert.equal(/warning: this is not a node's own key/.test(stderr), warns, stderr);
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  }
 });
 
 Deno.test("install: refuses a hub that would break out of the wrapper's quotes or the JSON", async () => {

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { realClock } from "../../shared/clock.ts";
 import { FakeHub } from "./fake_hub.ts";
+import { serveTestHub } from "../support/test_hub.ts";
 
 const SCRIPT = new URL("../../node-agent/sh/cluster-agent.sh", import.meta.url).pathname;
 const PI0W = new URL("../fixtures/pi/pi0w", import.meta.url).pathname;
@@ -522,5 +523,59 @@ Deno.test("sh agent: refuses to run without a key, and on a tree without a Pi ch
     assert.match(noChip.err, /no Raspberry Pi GPIO chip/);
   } finally {
     await Deno.remove(empty, { recursive: true });
+  }
+});
+
+Deno.test("sh agent: reports with its node's own key to a hub that refuses the shared key", async () => {
+  const t = await serveTestHub({ settings: { sharedAgentKey: false } });
+  const sysfs = new ShSysfs(await Deno.makeTempDir({ prefix: "sh-agent-own-" }));
+  const tmp = await Deno.makeTempDir({ prefix: "sh-agent-own-tmp-" });
+  try {
+    for (const n of [17, 18]) await t.call("POST", `/api/v1/nodes/${n}/power`, { state: "on" });
+    // Node 18's key on the node17 fixture with nothing else saying: the key names the node.
+    const key = t.hub.agentKeys.keyFor(18);
+    await Deno.writeTextFile(`${tmp}/key`, key + "\n");
+    const child = spawnAgent(SHELLS[0][1], t.url, key, sysfs.root, [
+      "--interval-ms",
+      "200",
+      "--key-file",
+      `${tmp}/key`,
+    ], { env: { PATH: Deno.env.get("PATH")!, TMPDIR: tmp } });
+    let stderr = "";
+    try {
+      await waitFor("node 18 running", () => t.hub.status.node(18).lifecycle === "running");
+      assert.equal(t.hub.status.node(18).agent?.identity.node, 18);
+      assert.equal(t.hub.status.node(17).agent, null);
+    } finally {
+      stderr = (await stop(child)).stderr;
+    }
+    assert.doesNotMatch(stderr, /40[13]/, stderr);
+    // Told to be node 17 with node 18's key, it stops at once, as the hub would refuse it.
+    const wrong = await new Deno.Command(SHELLS[0][1][0], {
+      args: [
+        ...SHELLS[0][1].slice(1),
+        SCRIPT,
+        "--hub",
+        t.url,
+        "--key",
+        key,
+        "--node",
+        "17",
+        "--root",
+        PI0W,
+        "--sysfs-root",
+        sysfs.root,
+      ],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    assert.equal(wrong.code, 2);
+    assert.match(new TextDecoder().decode(wrong.stderr), /the agent key is node 18's/);
+  } finally {
+    await sysfs.close();
+    await t.close();
+    await Deno.remove(sysfs.root, { recursive: true });
+    await Deno.remove(tmp, { recursive: true });
+    await Deno.remove(t.dataDir, { recursive: true });
   }
 });

@@ -34,7 +34,8 @@ function serve(
 
 Deno.test("agent: running within 2 s, LED pattern per model, fault while the hub is down, recovery", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "cm-e2e-" });
-  const settings = testSettings(dataDir, { heartbeatIntervalMs: 200 });
+  // Node 17's own key; the shared one is refused.
+  const settings = testSettings(dataDir, { heartbeatIntervalMs: 200, sharedAgentKey: false });
   let hub = createHub(settings);
   await hub.start();
   let server = serve(hub.app);
@@ -44,7 +45,7 @@ Deno.test("agent: running within 2 s, LED pattern per model, fault while the hub
   const started = Date.now();
   const agent = await startAgent({
     hub: `http://127.0.0.1:${port}`,
-    key: hub.agentKey.value,
+    key: hub.agentKeys.keyFor(17),
     line,
     node: 17,
     model: "pi0w",

@@ -53,7 +53,7 @@ Deno.test("bootstrap recovers a transient boot fault and quarantines the others 
     sim,
     map: t.hub.map,
     hubUrl: t.url,
-    agentKey: t.hub.agentKey.value,
+    agentKeyFor: (n) => t.hub.agentKeys.keyFor(n),
     bootDelayMs: 800,
     intervalMs: 100,
     onLogLine: (l) => t.hub.boot.ingestLine(l),

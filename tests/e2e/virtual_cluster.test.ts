@@ -35,7 +35,7 @@ Deno.test("bootstrap brings every booted bay to running; a killed agent goes los
     sim,
     map: t.hub.map,
     hubUrl: t.url,
-    agentKey: t.hub.agentKey.value,
+    agentKeyFor: (n) => t.hub.agentKeys.keyFor(n),
     bootDelayMs: 150,
     intervalMs: 200,
   });

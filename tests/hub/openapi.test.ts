@@ -46,8 +46,10 @@ Deno.test("every served /api/v1 route is in openapi.json and every documented ro
     ]);
     assert.equal(power.requestBody.content["application/json"].schema.additionalProperties, false);
     assert.deepEqual(doc.paths["/api/v1/agent/heartbeat"].post.security, [{ agentKey: [] }]);
-    // Public reads say so: an empty security requirement.
-    assert.deepEqual(doc.paths["/api/v1/nodes"].get.security, []);
+    // Reads take no token, or the read or admin token (--read-token required); health none.
+    const READ = [{}, { readToken: [] }, { adminToken: [] }];
+    assert.deepEqual(doc.paths["/api/v1/nodes"].get.security, READ);
+    assert.deepEqual(doc.paths["/api/v1/health"].get.security, []);
   } finally {
     await t.close();
     await Deno.remove(t.dataDir, { recursive: true });
@@ -124,10 +126,10 @@ Deno.test("openapi.json states every answer a route gives: statuses, media types
       ),
     );
     assert.ok(events.parameters.some((p: { name: string }) => p.name === "format"));
-    assert.deepEqual(events.security, []);
+    assert.deepEqual(events.security, [{}, { readToken: [] }, { adminToken: [] }]);
     assert.ok("text/plain" in doc.paths["/api/v1/inventory"].get.responses["200"].content);
     const metrics = doc.paths["/metrics"].get;
-    assert.deepEqual(metrics.security, []);
+    assert.deepEqual(metrics.security, [{}, { readToken: [] }, { adminToken: [] }]);
     assert.ok("text/plain" in metrics.responses["200"].content);
     assert.ok(metrics.responses["503"], "mounted routes are behind the gate too");
     assert.equal(doc.paths["/api/v1/health"].get.responses["400"], undefined);

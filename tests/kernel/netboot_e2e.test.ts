@@ -10,6 +10,9 @@
  *   boot.ipxe: cm.node=1 (the agent's id) and its overlay, mounted early and seeded over NFS;
  * - the root is the hub's NFS export; systemd starts cluster-agent.service (installed by
  *   install-agent.sh), whose identity reaches the hub: the guest's MAC, memory, uptime;
+ * - the agent authenticates as node 1 with its own key, which the hub wrote into node 1's
+ *   overlay and cm-overlay bound over /etc/cluster-agent/key (the shared root holds none, and
+ *   the hub runs with --no-shared-agent-key); node 1's key cannot speak for node 2;
  * - the node is `booting`, then `running`; REST power off stops the guest and it goes `off`.
  *
  * Runs after the parallel suite (`deno task test`), like the kernel suite. Needs root and the
@@ -123,6 +126,22 @@ Deno.test({
         `agent: mac ${a.identity.mac}, ${Math.round(a.health.memTotalBytes / 2 ** 20)} MiB, ` +
           `up ${a.health.uptimeSeconds.toFixed(0)} s, hostname ${a.identity.hostname}`,
       );
+
+      // 2b. per-node credentials: the shared root holds an empty key file, node 1's overlay
+      //     its own key (0600), bound over it at boot; the shared key is refused, and node 1's
+      //     key cannot report for node 2
+      assert.equal((await Deno.stat(`${dir}/pxe/root/etc/cluster-agent/key`)).size, 0);
+      const keyPath = `${dir}/pxe/overlay/node01/agent-key`;
+      const ownKey = (await Deno.readTextFile(keyPath)).trim();
+      assert.match(ownKey, /^node01\.[A-Za-z0-9_-]{43}$/);
+      assert.equal((await Deno.stat(keyPath)).mode! & 0o777, 0o600);
+      assert.match(console, /cm-overlay: \/etc\/cluster-agent\/key is this node's own agent key/);
+      const forged = { identity: a.identity, health: a.health, led: a.led, seq: 1, sentAt: 1 };
+      const shared = await lab.api("POST", "/agent/heartbeat", forged, lab.agentKey);
+      assert.equal(shared.status, 401, JSON.stringify(shared));
+      const other = { ...forged, identity: { ...a.identity, node: 2 } };
+      const spoof = await lab.api("POST", "/agent/heartbeat", other, ownKey);
+      assert.equal(spoof.status, 403, JSON.stringify(spoof));
 
       // 3. how it booted, from the guest's own console: the kernel got the hub's boot.ipxe
       //    arguments (QEMU had no -kernel: they came by PXE and TFTP), and / is the NFS export

@@ -314,3 +314,39 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "dashboard: a hub that needs a token for reads shows 'token needed', then works with the read token",
+  ignore: skipWithoutChromium,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    requireChromium();
+    const h: ServedHub = await serveTestHub({ settings: { readToken: "required" } });
+    const browser = await launchChromium();
+    try {
+      await h.call("POST", "/api/v1/nodes/3/power", { state: "on" });
+      const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+      page.setDefaultTimeout(30_000);
+      const pageErrors: string[] = [];
+      page.on("pageerror", (e) => pageErrors.push(e.message));
+      await page.goto(h.base + "/");
+      await page.waitForSelector('#conn[data-state="token needed"]');
+      assert.match(String(await page.getAttribute("#conn", "title")), /read token/);
+      assert.equal(await page.locator(".bay").count(), 0, "nothing shown without a token");
+      // The read token: the page reloads with it, shows the rack, and streams events (?token=).
+      await page.fill("#token", h.hub.readToken.value);
+      await page.dispatchEvent("#token", "change");
+      await page.waitForSelector('body[data-loaded="true"]');
+      assert.equal(await page.locator(".bay").count(), 60);
+      await page.waitForSelector('#conn[data-state="live"]');
+      await sendHeartbeat(h, 3);
+      await page.waitForSelector('.bay[data-node="3"][data-lifecycle="running"]');
+      assert.deepEqual(pageErrors, []);
+    } finally {
+      await browser.close();
+      await h.stop();
+    }
+  },
+});

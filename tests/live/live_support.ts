@@ -62,7 +62,7 @@ export async function sendHeartbeat(
   opts: Parameters<typeof heartbeatBody>[1] = {},
 ): Promise<void> {
   const res = await t.call("POST", "/api/v1/agent/heartbeat", heartbeatBody(node, opts), {
-    auth: t.hub.agentKey.value,
+    auth: t.hub.agentKeys.keyFor(node), // the node's own key, as a real agent sends
   });
   const text = await res.text();
   if (res.status !== 200) throw new Error(`heartbeat for node ${node}: ${res.status} ${text}`);

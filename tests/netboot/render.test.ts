@@ -174,7 +174,7 @@ Deno.test("settings validation rejects injection and bad values", () => {
 Deno.test("exports: shared root read-only to the subnet; overlays rw to one node each", () => {
   const plain = renderExports(map, settings);
   const rows = plain.split("\n").filter((l) => l && !l.startsWith("#"));
-  assert.deepEqual(rows, ["/pxe/root 10.42.0.0/24(ro,sync,no_subtree_check,no_root_squash)"]);
+  assert.deepEqual(rows, ["/pxe/root 10.42.0.0/24(ro,sync,no_subtree_check,root_squash)"]);
   const withOverlays = renderExports(map, netbootSettings({ overlays: true }));
   const ov = withOverlays.split("\n").filter((l) => l.startsWith("/pxe/overlay/"));
   const lanBays = map.bays.filter((b) => b.lan);
@@ -340,13 +340,14 @@ Deno.test("ganesha.conf: root read-only to the subnet, each overlay read-write t
   assert.match(exports[0], /Path = \/pxe\/root;/);
   assert.match(exports[0], /Access_Type = None;/); // nobody outside the CLIENT block
   assert.match(exports[0], /CLIENT \{ Clients = 10\.42\.0\.0\/24; Access_Type = RO; \}/);
-  assert.match(exports[0], /Squash = No_Root_Squash;/);
+  assert.match(exports[0], /Squash = Root_Squash;/); // no host reads root-only files of the root
   const over = renderGaneshaConf(map, netbootSettings({ nfsServer: "ganesha", overlays: true }));
   const blocks = over.split("EXPORT {").slice(1);
   assert.equal(blocks.length, 1 + 48);
   const n7 = blocks.find((b) => b.includes("Path = /pxe/overlay/node07;"))!;
   assert.match(n7, /Export_Id = 107;/);
   assert.match(n7, /CLIENT \{ Clients = 10\.42\.0\.7; Access_Type = RW; \}/);
+  assert.match(n7, /Squash = No_Root_Squash;/); // the node's root writes its own state
   // the kernel server's file set has the exports file, ganesha's has ganesha.conf, not both
   const names = (nfsServer: "kernel" | "ganesha") =>
     renderNetbootFiles(map, netbootSettings({ nfsServer }), new Map()).map((f) => f.name)

@@ -15,6 +15,20 @@ import { CHECK_CACHE_MS, NetbootSupervisor } from "../../hub/netboot/runtime/sup
 import { netbootRoutes } from "../../hub/http/routes/netboot.ts";
 import { createApp } from "../../hub/http/app.ts";
 import { defaultMap, eventRecorder, MemoryMacTable, tempSettings } from "./fixtures.ts";
+import { AgentAuthCounters, AgentKeys } from "../../hub/auth/agent_keys.ts";
+
+const testAuth = {
+  adminToken: "test-token",
+  readToken: "test-read-token",
+  readsNeedToken: false,
+  agentKeys: new AgentKeys({
+    secret: "test-secret",
+    nodeCount: 60,
+    sharedKey: "test-agent",
+    sharedKeyAllowed: true,
+  }),
+  agentCounters: new AgentAuthCounters(),
+};
 
 /** Mounts the routes as the hub does: under /api/v1, ClusterError -> {"error":{...}}. */
 async function withApp(
@@ -38,7 +52,7 @@ async function withApp(
   });
   const app = createApp({
     routes: netbootRoutes({ map: defaultMap, macs, supervisor: sup }),
-    auth: { adminToken: "test-token", agentKey: "test-agent" },
+    auth: testAuth,
     version: "test",
   });
   try {
@@ -184,7 +198,7 @@ Deno.test("public GET /services and /netboot/status reuse check results: a flood
   });
   const app = createApp({
     routes: netbootRoutes({ map: defaultMap, macs, supervisor: sup }),
-    auth: { adminToken: "test-token", agentKey: "test-agent" },
+    auth: testAuth,
     version: "test",
   });
   const forks = () => runner.ran.filter((c) => c[0] === "exportfs" || c[0] === "iptables").length;

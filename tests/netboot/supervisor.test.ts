@@ -266,6 +266,31 @@ Deno.test("resetNode empties one node's overlay, refuses while powered unless fo
   });
 });
 
+Deno.test("with overlays, each node's own agent key goes into its overlay (0600), and back after a reset", async () => {
+  await withTemp(async (root) => {
+    const s = tempSettings(root, { overlays: true });
+    const keyFor = (n: number) => `node${String(n).padStart(2, "0")}.${"k".repeat(43)}`;
+    const { sup } = build(s, { isPoweredOn: () => false, agentKeyFor: keyFor });
+    await sup.apply();
+    for (const n of [1, 7, 60]) {
+      const path = `${s.paths.overlayDir}/node${String(n).padStart(2, "0")}/agent-key`;
+      assert.equal(await Deno.readTextFile(path), keyFor(n) + "\n");
+      assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
+    }
+    // Pi Zero W bays have no overlay, so no key there.
+    await assert.rejects(Deno.stat(`${s.paths.overlayDir}/node17`), Deno.errors.NotFound);
+    await Deno.writeTextFile(`${s.paths.overlayDir}/node07/agent-key`, "tampered\n");
+    const r = await sup.resetNode(7);
+    assert.equal(r.removed, 1);
+    assert.equal(
+      await Deno.readTextFile(`${s.paths.overlayDir}/node07/agent-key`),
+      keyFor(7) + "\n",
+    );
+    // The shared root export never holds it: the key lives only under the overlay directory.
+    assert.ok(!s.paths.overlayDir.startsWith(s.paths.nfsRoot + "/"));
+  });
+});
+
 Deno.test("with overlays, apply creates per-node boot dirs linking the shared boot files", async () => {
   await withTemp(async (root) => {
     const s = tempSettings(root, { overlays: true });

@@ -22,7 +22,7 @@ export function bootRoutes(deps: BootRouteDeps): RouteSpec[] {
       path: "/nodes/:id/boot",
       summary:
         "A node's latest boot timeline and the one before (power-on, DHCP, TFTP, NFS root, heartbeat, running)",
-      auth: "public",
+      auth: "read",
       response: NodeBoot,
       errors: ["invalid_range"],
       handler: (c) => {

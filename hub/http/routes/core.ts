@@ -116,7 +116,7 @@ export function coreRoutes(deps: CoreRouteDeps, version: string, startedAt: numb
       method: "get",
       path: "/module",
       summary: "The module: asset tag, geometry, subnet, switch and hub",
-      auth: "public",
+      auth: "read",
       response: ModuleInfo,
       handler: (c) => c.json(status.moduleInfo()),
     }),
@@ -124,7 +124,7 @@ export function coreRoutes(deps: CoreRouteDeps, version: string, startedAt: numb
       method: "get",
       path: "/nodes",
       summary: "Status of every bay",
-      auth: "public",
+      auth: "read",
       response: z.array(NodeStatus),
       handler: (c) => c.json(status.nodes()),
     }),
@@ -132,7 +132,7 @@ export function coreRoutes(deps: CoreRouteDeps, version: string, startedAt: numb
       method: "get",
       path: "/nodes/:id",
       summary: "Status of one bay",
-      auth: "public",
+      auth: "read",
       response: NodeStatus,
       errors: ["invalid_range"],
       handler: (c) => c.json(status.node(nodeParam(c))),
@@ -185,27 +185,27 @@ export function coreRoutes(deps: CoreRouteDeps, version: string, startedAt: numb
     route({
       method: "post",
       path: "/agent/heartbeat",
-      summary: "Node agent heartbeat (agent key); the reply carries commands for the node",
+      summary:
+        "Node agent heartbeat (the node's own agent key); the reply carries commands for the node",
       auth: "agent",
       body: Heartbeat,
       response: HeartbeatReply,
-      errors: ["invalid_node"],
+      errors: ["invalid_node", "forbidden"],
       handler: (c, body) => {
-        // The peer address is looked up only when the agent does not say which bay it is:
-        // Deno computes remoteAddr on first read, so reading it on every heartbeat costs
-        // ingest throughput. A request made in-process (app.request) has no connection.
+        // The peer address is looked up when ingest needs it (it checks it on every heartbeat
+        // that is not the admin's). A request made in-process (app.request) has no connection.
         const peer = () =>
           (c.env as { remoteAddr?: unknown } | undefined)?.remoteAddr
             ? getConnInfo(c).remote.address
             : undefined;
-        return c.json(ingest.heartbeat(body, peer));
+        return c.json(ingest.heartbeat(body, peer, c.get("agentCredential")));
       },
     }),
     route({
       method: "get",
       path: "/jobs",
       summary: "Recent jobs, newest first",
-      auth: "public",
+      auth: "read",
       response: z.array(Job),
       handler: (c) => c.json(jobs.list()),
     }),
@@ -213,7 +213,7 @@ export function coreRoutes(deps: CoreRouteDeps, version: string, startedAt: numb
       method: "get",
       path: "/jobs/:id",
       summary: "One job with its progress and result",
-      auth: "public",
+      auth: "read",
       response: Job,
       errors: ["not_found"],
       handler: (c) => c.json(jobs.get(c.req.param("id") ?? "")),

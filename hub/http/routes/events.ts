@@ -158,7 +158,8 @@ export function eventRoutes(
       path: "/events",
       summary:
         "Event stream: Server-Sent Events (resume with Last-Event-ID or ?after=ID), or a JSON page with ?format=json",
-      auth: "public",
+      auth: "read",
+      tokenQuery: true,
       errors: ["too_many_connections", "busy"],
       response: z.array(ClusterEvent),
       media: {
@@ -170,6 +171,7 @@ export function eventRoutes(
           "SSE: resume after this event id (EventSource sends it on reconnect); wins over ?after",
       },
       query: {
+        token: "read or admin token, for an EventSource (it cannot send headers)",
         format: "sse (default) or json",
         after: "resume after this event id (SSE: replay, then live; json: the page after it)",
         limit: `json only: most events returned (1-${MAX_JSON_LIMIT}, default 100)`,

@@ -96,7 +96,7 @@ export function inventoryRoutes(status: NodeStatusReader): RouteSpec[] {
       method: "get",
       path: "/inventory",
       summary: "Ansible inventory of running nodes, grouped by model and bus (?format=ini for INI)",
-      auth: "public",
+      auth: "read",
       response: Inventory,
       media: { "text/plain": "?format=ini: the INI form, host variables on each host's line" },
       query: { format: "json (default) or ini" },

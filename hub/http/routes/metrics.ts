@@ -10,6 +10,7 @@ import type { NodeStatusReader } from "../../cluster/node_status.ts";
 import { powerHealthReport } from "../../cluster/power_health.ts";
 import { decodeThrottled } from "../../../shared/throttled.ts";
 import type { EventLog } from "../../events/event_log.ts";
+import type { AgentAuthCounters } from "../../auth/agent_keys.ts";
 import type { JobRunner } from "../../jobs/job_runner.ts";
 import type { MountedRouteDoc } from "../route.ts";
 import type { StoreHealth } from "../../store/store.ts";
@@ -173,6 +174,8 @@ export interface MetricsSources {
   faults?: ProcessFaults;
   /** The public port's figures (connections, WebSocket assembly), when served through a gate. */
   gate?: () => GateFigures | null;
+  /** Refused and shared-key heartbeats (absent: not rendered). */
+  agentAuth?: AgentAuthCounters;
 }
 
 /** The whole exposition document for the hub's current state. */
@@ -301,6 +304,23 @@ export function renderMetrics(src: MetricsSources, http: HttpMetrics): string {
   );
   const gate = src.gate?.();
   if (gate) renderGate(out, gate);
+  if (src.agentAuth) {
+    out.family(
+      "cluster_agent_heartbeats_refused_total",
+      "counter",
+      "Agent heartbeats refused since the hub started, by reason (bad_key, shared_key_off, " +
+        "wrong_node, wrong_mac, wrong_address, bay_off).",
+    );
+    for (const [reason, n] of [...src.agentAuth.refusals()].sort()) {
+      out.sample("cluster_agent_heartbeats_refused_total", { reason }, n);
+    }
+    out.family(
+      "cluster_agent_shared_key_heartbeats_total",
+      "counter",
+      "Agent heartbeats accepted with the old shared key (which speaks for any node).",
+    );
+    out.sample("cluster_agent_shared_key_heartbeats_total", {}, src.agentAuth.sharedKeyHeartbeats);
+  }
   http.render(out);
   return out.toString();
 }
@@ -370,6 +390,7 @@ export const METRICS_DOC: MountedRouteDoc = {
   summary: "Prometheus metrics: nodes, power, jobs, events and HTTP requests",
   contentType: METRICS_CONTENT_TYPE.split(";")[0],
   description: "Prometheus text exposition format 0.0.4 (`" + METRICS_CONTENT_TYPE + "`)",
+  read: true,
 };
 
 /** The `/metrics` sub-app. */

@@ -40,7 +40,7 @@ export function netbootRoutes(deps: NetbootRouteDeps): RouteSpec[] {
       path: "/services",
       summary:
         "dnsmasq, NFS (with nfs-ganesha: rpcbind and ganesha too) and NAT state (live or dry mode)",
-      auth: "public",
+      auth: "read",
       response: ServicesResponse,
       handler: async (c) => c.json(await supervisor.services()),
     }),
@@ -48,7 +48,7 @@ export function netbootRoutes(deps: NetbootRouteDeps): RouteSpec[] {
       method: "get",
       path: "/netboot/status",
       summary: "Netboot settings, files and service state",
-      auth: "public",
+      auth: "read",
       response: NetbootStatus,
       handler: async (c) => c.json(await supervisor.status()),
     }),
@@ -97,7 +97,7 @@ export function netbootRoutes(deps: NetbootRouteDeps): RouteSpec[] {
       method: "get",
       path: "/macs",
       summary: "Learned MAC table, unknown MACs seen, and the bay being learned",
-      auth: "public",
+      auth: "read",
       response: MacsResponseSchema,
       handler: (c) => {
         const table = macs.all();

@@ -12,7 +12,7 @@ export function powerHealthRoutes(deps: { status: NodeStatusReader }): RouteSpec
       path: "/power-health",
       summary:
         "Throttling flags the agents report (under-voltage, frequency cap, throttled, soft temperature limit) per bay, and BitBars where several bays under-volt",
-      auth: "public",
+      auth: "read",
       response: PowerHealthReport,
       handler: (c) => c.json(powerHealthReport(deps.status.nodes())),
     }),

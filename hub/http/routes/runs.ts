@@ -110,7 +110,7 @@ export function runRoutes(deps: {
       method: "get",
       path: "/bootstrap",
       summary: "The last bootstrap's stored state and the timings in force",
-      auth: "public",
+      auth: "read",
       response: BootstrapStatus,
       handler: (c) => c.json({ state: bootstrap.state(), timings: bootstrap.timings }),
     }),

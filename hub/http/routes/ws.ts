@@ -83,6 +83,8 @@ export interface WsDeps {
   events: EventLog;
   jobs: JobRunner;
   adminToken: string;
+  /** The read-only token (DATA/read-token): a socket with it may read, never command. */
+  readToken?: string;
   version: string;
 }
 
@@ -319,13 +321,17 @@ export function wsRoutes(
       path: "/ws",
       summary:
         "WebSocket machine interface (upgrade): commands and events as JSON frames, see docs/live.md",
-      auth: "public",
+      auth: "read",
+      tokenQuery: true,
       status: 101,
       headers: {
-        Authorization: "Bearer <admin token> (optional; a socket without it may only read)",
+        Authorization:
+          "Bearer <admin token> (optional; a socket without it, or with the read token, may only read)",
       },
       errors: ["unauthorized", "too_many_connections", "busy"],
-      query: { token: "admin token, for clients that cannot send an Authorization header" },
+      query: {
+        token: "admin (or read) token, for clients that cannot send an Authorization header",
+      },
       handler: (c) => {
         if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
           throw new ClusterError(
@@ -334,15 +340,13 @@ export function wsRoutes(
           );
         }
         const token = presentedToken(c.req.header("authorization"), c.req.query("token"));
-        if (token !== undefined && !secretMatches(token, deps.adminToken)) {
+        const admin = token !== undefined && secretMatches(token, deps.adminToken);
+        const reader = token !== undefined && deps.readToken !== undefined &&
+          secretMatches(token, deps.readToken);
+        if (token !== undefined && !admin && !reader) {
           throw new ClusterError("unauthorized", "the token is not valid for this hub");
         }
-        const release = acquireOrRefuse(
-          caps,
-          "WebSockets",
-          remoteAddress(c),
-          token !== undefined,
-        );
+        const release = acquireOrRefuse(caps, "WebSockets", remoteAddress(c), admin);
         // Deno.upgradeWebSocket, not hono/deno's upgradeWebSocket: that one matches the Upgrade
         // header case-sensitively and echoes a requested subprotocol, both changes for clients.
         let upgraded;
@@ -360,7 +364,7 @@ export function wsRoutes(
             return socket.bufferedAmount;
           },
         };
-        const session = new WsSession(peer, deps, token !== undefined, opts);
+        const session = new WsSession(peer, deps, admin, opts);
         socket.onopen = () => {
           sessions.add(session, peer);
           session.open();

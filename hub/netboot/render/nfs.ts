@@ -2,6 +2,13 @@
  * NFS exports: the shared root read-only to the subnet, each overlay read-write to its node.
  * Two servers: the kernel's (an exports file for `exportfs -ra`) and nfs-ganesha (its own
  * configuration with the same exports), chosen by the `nfsServer` setting.
+ *
+ * Root squashing: the shared root is exported with `root_squash`. Any host on the subnet can
+ * mount it, so a file only root may read there (a key, a password hash) would be readable by
+ * anyone who is root on their own machine; squashed, such a host reads what every user may.
+ * Nothing on a node needs root's access to the read-only root (its secrets, the agent key
+ * included, come from its own overlay). Each overlay keeps `no_root_squash`: the node's root
+ * writes its own state there (/var/lib, /home), as root.
  */
 import type { NodeMap } from "../../../shared/node_map.ts";
 import type { NetbootSettings } from "../settings/settings.ts";
@@ -9,7 +16,7 @@ import { validateSettings } from "../settings/settings.ts";
 import { generatedHeader } from "./dnsmasq.ts";
 import { overlayBays, overlayPath } from "./overlays.ts";
 
-const OPTIONS = "sync,no_subtree_check,no_root_squash";
+const OPTIONS = "sync,no_subtree_check";
 
 /** Fixed ports of nfs-ganesha's services (a firewall can name them). */
 export const GANESHA_PORTS = { nfs: 2049, mount: 20048 } as const;
@@ -21,12 +28,14 @@ export function renderExports(map: NodeMap, s: NetbootSettings): string {
   const lines = [
     generatedHeader(),
     "# Shared client image, read-only for every node.",
-    `${s.paths.nfsRoot} ${subnet}(ro,${OPTIONS})`,
+    `${s.paths.nfsRoot} ${subnet}(ro,${OPTIONS},root_squash)`,
   ];
   if (s.overlays) {
     lines.push("# Per-node writable state, each read-write to its own node only.");
     for (const bay of overlayBays(map)) {
-      lines.push(`${overlayPath(map, s.paths.overlayDir, bay.id)} ${bay.ip}(rw,${OPTIONS})`);
+      lines.push(
+        `${overlayPath(map, s.paths.overlayDir, bay.id)} ${bay.ip}(rw,${OPTIONS},no_root_squash)`,
+      );
     }
   }
   return lines.join("\n") + "\n";
@@ -35,7 +44,8 @@ export function renderExports(map: NodeMap, s: NetbootSettings): string {
 /**
  * nfs-ganesha's configuration: NFSv3 and v4 on the hub's cluster address, no lock manager
  * (nodes mount with `nolock`), and the same exports as {@link renderExports}: the root
- * read-only to the subnet, each overlay read-write to its own node, root not squashed.
+ * read-only to the subnet with root squashed, each overlay read-write to its own node with
+ * root not squashed.
  */
 export function renderGaneshaConf(map: NodeMap, s: NetbootSettings): string {
   validateSettings(map, s);
@@ -45,7 +55,7 @@ export function renderGaneshaConf(map: NodeMap, s: NetbootSettings): string {
     `    Path = ${path};`,
     `    Pseudo = ${path};`,
     "    Access_Type = None;",
-    "    Squash = No_Root_Squash;",
+    `    Squash = ${access === "RO" ? "Root_Squash" : "No_Root_Squash"};`,
     "    SecType = sys;",
     "    Protocols = 3, 4;",
     "    Transports = TCP, UDP;",

@@ -2,6 +2,8 @@
  * Per-node writable overlays: `<overlayDir>/nodeNN`, exported read-write to that node's
  * address only. The shared root stays read-only; a node keeps its own state here, and
  * resetting a node to the base image means emptying its overlay (runtime/overlay_reset.ts).
+ * The hub also puts the node's own agent key here ({@link OVERLAY_AGENT_KEY}, mode 0600),
+ * which the node's cm-overlay binds over /etc/cluster-agent/key at boot.
  */
 import type { NodeMap } from "../../../shared/node_map.ts";
 import { bayOf } from "../../../shared/node_map.ts";
@@ -18,3 +20,6 @@ export function overlayPath(map: NodeMap, overlayDir: string, node: number): str
   if (!bay) throw new ClusterError("invalid_node", `node ${node} does not exist`);
   return `${overlayDir}/${bay.hostname}`;
 }
+
+/** The node's own agent key, in its overlay (the node sees it as /cm/state/agent-key). */
+export const OVERLAY_AGENT_KEY = "agent-key";

@@ -38,6 +38,7 @@ import {
 import { decideMode, type HostProbe, type ModeDecision, realHostProbe } from "./mode.ts";
 import { resetOverlay, type ResetResult } from "./overlay_reset.ts";
 import { linkBootDirs } from "./boot_dirs.ts";
+import { OVERLAY_AGENT_KEY, overlayPath } from "../render/overlays.ts";
 import { NAT_CHAINS } from "../render/nat.ts";
 
 /** What the supervisor is built from (the hub wires these). */
@@ -50,6 +51,11 @@ export interface NetbootSupervisorDeps {
   learningTarget?: () => LearningTarget | null;
   /** Whether a node is powered on; a reset of a powered node needs `force`. */
   isPoweredOn?: (node: number) => boolean;
+  /**
+   * Node N's own agent key, written into its overlay (mode 0600) when overlays are on, so the
+   * node's agent authenticates as that node and the shared root holds no key.
+   */
+  agentKeyFor?: (node: number) => string;
   runner?: ProcessRunner;
   clock?: Clock;
   probe?: HostProbe;
@@ -296,9 +302,18 @@ export class NetbootSupervisor {
     if (s.overlays) {
       for (const bay of map.bays.filter((b) => b.lan)) {
         await mkdir(`${s.paths.overlayDir}/${bay.hostname}`, { recursive: true, mode: 0o755 });
+        await this.#writeAgentKey(s.paths.overlayDir, bay.id);
       }
       await linkBootDirs(map, s.paths.tftpRoot);
     }
+  }
+
+  /** Writes node `node`'s own agent key into its overlay under `overlayDir` (if keys are given). */
+  async #writeAgentKey(overlayDir: string, node: number): Promise<void> {
+    const key = this.#d.agentKeyFor?.(node);
+    if (key === undefined) return;
+    const path = `${overlayPath(this.#d.map, overlayDir, node)}/${OVERLAY_AGENT_KEY}`;
+    await writeFileAtomic(path, key + "\n", 0o600);
   }
 
   /** Runs every owed reload; each stays owed until it succeeds. */
@@ -548,6 +563,11 @@ export class NetbootSupervisor {
       );
     }
     const dir = this.live ? s.paths.overlayDir : `${this.dryDir}/overlay`;
-    return this.#lock.run("netboot", () => resetOverlay(this.#d.map, dir, node));
+    // The base image has no key: the node's own goes back in at once.
+    return this.#lock.run("netboot", async () => {
+      const result = await resetOverlay(this.#d.map, dir, node);
+      await this.#writeAgentKey(dir, node);
+      return result;
+    });
   }
 }

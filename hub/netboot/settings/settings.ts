@@ -8,6 +8,7 @@ import {
   checkBareWord,
   checkDomain,
   checkInterfaceName,
+  checkKernelArgs,
   checkLine,
   checkPath,
 } from "./validate.ts";
@@ -237,8 +238,7 @@ export function validateSettings(map: NodeMap, s: NetbootSettings): NetbootSetti
       s.ipxeCmdlinePrefix,
     ]]
   ) {
-    checkLine(value, key, 400);
-    if (/["']/.test(value)) throw new NetbootConfigError(`${key} may not contain quotes`);
+    checkKernelArgs(value, key, 400);
   }
   if (!/^[A-Z]{2}$/.test(s.wifi.country)) {
     throw new NetbootConfigError(`wifi.country "${s.wifi.country}" must be two capital letters`);

@@ -72,7 +72,7 @@ export function loadNetbootSettings(
     return validateSettings(map, settings);
   } catch (e) {
     if (e instanceof ClusterError) {
-      throw new ClusterError(e.code, `${path ?? "netboot settings"}: ${e.message}`);
+      throw new ClusterError(e.code, `${path ?? "netboot settings"}: ${e.message}`, e.details);
     }
     throw e;
   }

@@ -51,12 +51,29 @@ export function checkInterfaceName(name: string, what: string): string {
 
 const SAFE_PATH = /^\/[A-Za-z0-9_./-]*$/;
 
-/** An absolute path made of safe characters only (no spaces, quotes, commas, newlines) or throws. */
+/**
+ * The longest path setting: room for the per-node names the hub appends (`/10.42.0.60/boot.ipxe`,
+ * `/node60`) well inside every config format's line, and far from PATH_MAX.
+ */
+export const MAX_PATH_LENGTH = 200;
+
+/**
+ * An absolute path made of safe characters only (no spaces, quotes, commas, newlines), at most
+ * {@link MAX_PATH_LENGTH} characters, or throws.
+ */
 export function checkPath(path: string, what: string): string {
+  if (path.length > MAX_PATH_LENGTH) {
+    throw new NetbootConfigError(
+      `${what} is ${path.length} characters long: a path setting may have at most ` +
+        `${MAX_PATH_LENGTH} characters`,
+      { field: what },
+    );
+  }
   if (!SAFE_PATH.test(path) || path.split("/").includes("..")) {
     throw new NetbootConfigError(
       `${what} "${printable(path)}" must be an absolute path of letters, digits, '_', '-', '.' ` +
         `and '/' (no spaces, quotes, commas or '..')`,
+      { field: what },
     );
   }
   return path.length > 1 ? path.replace(/\/+$/, "") : path;
@@ -81,6 +98,30 @@ export function checkLine(value: string, what: string, maxLength = 200): string 
   if (/[\x00-\x1f\x7f]/.test(value) || value.length > maxLength) {
     throw new NetbootConfigError(
       `${what} must be one line of at most ${maxLength} characters without control characters`,
+      { field: what },
+    );
+  }
+  return value;
+}
+
+/** One kernel argument: `word` or `key=value`, of characters no boot loader or shell reads. */
+const KERNEL_ARG = /^[A-Za-z0-9_.,:=/@+%~-]+$/;
+
+/**
+ * Plain kernel arguments, separated by single spaces, or throws naming `what`. Each argument
+ * is made of letters, digits and `_ . , : = / @ + % ~ -` only: no `||`, `&&`, `${…}`, `;`,
+ * `#`, quotes, backslashes, tabs or newlines, which iPXE (boot.ipxe is a script) or a shell
+ * would read as more than an argument. An argument may not start with `:` (an iPXE label).
+ */
+export function checkKernelArgs(value: string, what: string, maxLength = 400): string {
+  checkLine(value, what, maxLength);
+  const args = value.split(" ").filter((a) => a !== "");
+  const bad = args.find((a) => !KERNEL_ARG.test(a) || a.startsWith(":"));
+  if (bad !== undefined) {
+    throw new NetbootConfigError(
+      `${what} must be plain kernel arguments (letters, digits and _ . , : = / @ + % ~ -, ` +
+        `separated by spaces), but "${printable(bad)}" is not one`,
+      { field: what },
     );
   }
   return value;

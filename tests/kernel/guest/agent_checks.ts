@@ -13,18 +13,34 @@ import { openChardevLine } from "../../../shared/pins/chardev.ts";
 
 const LED = 21;
 
-/** A stand-in hub: counts heartbeats, remembers the model reported, answers with `led`. */
+/**
+ * A stand-in hub: counts heartbeats, remembers the model, node and bearer key reported,
+ * answers with `led`.
+ */
 function fakeHub() {
-  const state = { beats: 0, model: "", led: null as string | null };
+  const state = { beats: 0, model: "", node: 0, auth: "", led: null as string | null };
   const server = Deno.serve({ hostname: "127.0.0.1", port: 4242, onListen() {} }, async (req) => {
     try {
       const body = await req.json();
       state.beats++;
       state.model = body?.identity?.model ?? state.model;
+      state.node = body?.identity?.node ?? state.node;
+      state.auth = req.headers.get("authorization") ?? "";
     } catch { /* counted only when JSON */ }
     return Response.json({ node: 1, led: state.led, intervalMs: 1000 });
   });
   return { state, close: () => server.shutdown() };
+}
+
+/**
+ * The installed key is a node's own (run.sh installs node 17's): the agent sends it as its
+ * bearer and, with nothing else naming its node, reports as the key's node.
+ */
+function ownKeyChecks(who: string, state: { node: number; auth: string }, keyFile: string) {
+  const key = Deno.readTextFileSync(keyFile).trim();
+  check(`${who}: installed key is node 17's own`, /^node17\./.test(key), key.slice(0, 7));
+  check(`${who}: sent its node's own key`, state.auth === `Bearer ${key}`, state.auth.slice(0, 14));
+  check(`${who}: reported as the key's node`, state.node === 17, `node ${state.node}`);
 }
 
 /** Bind-mounts a Pi's /proc/cpuinfo over the guest's (an x86 guest has no device tree). */
@@ -75,6 +91,7 @@ export async function agentChecks(chip: SimChip): Promise<void> {
     note(`${board} agent output:\n${out}`);
     check(`${board}: agent reported model ${board}`, hub.state.model === board, hub.state.model);
     check(`${board}: agent sent heartbeats`, hub.state.beats >= 4, `${hub.state.beats}`);
+    ownKeyChecks(board, hub.state, "/etc/cluster-agent/key");
     check(`${board}: agent exited 0 on SIGTERM`, code === 0, `code ${code}`);
     const r = ledRuns(trace, gpio, 1500, 8800);
     note(`${board}: highs ${r.highs.join(",")} lows ${r.lows.join(",")}`);
@@ -197,6 +214,7 @@ export async function shAgentChecks(chip: SimChip): Promise<void> {
   await umount(`${Z}/proc/cpuinfo`);
   note(`sh agent output:\n${err}`);
   check("sh agent: reported model pi0w", hub.state.model === "pi0w", hub.state.model);
+  ownKeyChecks("sh agent", hub.state, `${Z}/etc/cluster-agent/key`);
   check("sh agent: exited 0 on SIGTERM", status.code === 0, `code ${status.code}`);
   const r = ledRuns(trace, gpio, 1500, 10_500);
   const total = r.all.reduce((a, b) => a + b, 0);

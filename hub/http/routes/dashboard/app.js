@@ -18,6 +18,8 @@
   /** job id → latest job_progress data */
   const jobs = new Map();
   let openNode = null;
+  /** True when the first load failed (a token typed then reloads the page). */
+  let startFailed = false;
 
   // ---- REST ---------------------------------------------------------------------------
 
@@ -35,7 +37,11 @@
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const data = await res.json().catch(() => null);
-    if (!res.ok) throw new Error(data?.error?.message ?? `${method} ${path}: HTTP ${res.status}`);
+    if (!res.ok) {
+      const err = new Error(data?.error?.message ?? `${method} ${path}: HTTP ${res.status}`);
+      err.status = res.status;
+      throw err;
+    }
     return data;
   }
 
@@ -605,7 +611,10 @@
   const BOOT_EVENTS = ["boot_stage", "boot_timeout", "quarantined", "quarantine_cleared"];
 
   function connect() {
-    const es = new EventSource(`${API}/events`);
+    // An EventSource cannot send headers: a hub that needs a token for reads takes ?token=.
+    const es = new EventSource(
+      token() ? `${API}/events?token=${encodeURIComponent(token())}` : `${API}/events`,
+    );
     es.onopen = () => {
       streamOpen = true;
       markUp("events");
@@ -635,6 +644,8 @@
     tok.value = token();
     tok.addEventListener("change", () => {
       localStorage.setItem(TOKEN_KEY, tok.value.trim());
+      // A hub that needs a token for reads showed nothing yet: start over with it.
+      if (startFailed) return location.reload();
       const n = openNode === null ? null : nodes.get(openNode);
       if (n) fillDetails(n);
     });
@@ -673,5 +684,13 @@
     }, 1000);
   }
 
-  start().catch((e) => setConn("reconnecting", e.message));
+  start().catch((e) => {
+    startFailed = true;
+    return e.status === 401
+      ? setConn(
+        "token needed",
+        "this hub needs a token for reads: paste its read token (or the admin token) above",
+      )
+      : setConn("reconnecting", e.message);
+  });
 })();
