@@ -10,6 +10,18 @@ import { SimulatedModule } from "./power/simulated_module.ts";
 import { VirtualCluster, virtualNodeForMac } from "./virtual/virtual_cluster.ts";
 import { realClock } from "../shared/clock.ts";
 
+/**
+ * Appends a dhcp-script hook line to the file the lease watcher reads, as dnsmasq's hook does
+ * (a failure is reported, never fatal: it only costs MAC learning).
+ */
+function appendLeaseLine(file: string, line: string): void {
+  try {
+    Deno.writeTextFileSync(file, `${line}\n`, { append: true });
+  } catch (e) {
+    console.error(`hub: cannot append to ${file}: ${e instanceof Error ? e.message : e}`);
+  }
+}
+
 async function main(): Promise<number> {
   let settings;
   try {
@@ -123,6 +135,7 @@ async function main(): Promise<number> {
       bootDelayMs: settings.simBootMs,
       intervalMs: settings.heartbeatIntervalMs,
       onLogLine: (line) => hub.boot.ingestLine(line),
+      onLease: (line) => appendLeaseLine(hub.netboot.leaseEventsFile, line),
       faults: new Map(settings.simFaults?.map((f) => [f.node, f])),
     });
     hub.simulatedConsoles?.followFaults((node) => virtual?.bootFault(node));
