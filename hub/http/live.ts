@@ -53,6 +53,7 @@ export function createLive(opts: LiveOptions): Live {
   const streams = new SseStreams();
   const sessions = new WsSessions();
   const http = new HttpMetrics();
+  const startedAt = clock.now();
   const limits = opts.limits ?? DEFAULT_LIMITS;
   return {
     routes: [
@@ -76,7 +77,7 @@ export function createLive(opts: LiveOptions): Live {
     mounts: [
       {
         path: "/",
-        app: metricsApp({ status, clock, jobs, events }, http),
+        app: metricsApp({ status, clock, jobs, events, startedAt }, http),
         docs: [METRICS_DOC],
       },
       { path: "/", app: dashboardApp() },
