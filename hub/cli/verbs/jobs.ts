@@ -33,6 +33,8 @@ export const jobCommand: CliCommand = {
   usage: "job [ID] [--wait]",
   summary: "show one job (--wait: follow it to its end), or list recent jobs",
   flags: { "--wait": "follow the job with its progress until it ends; exit 0 if it succeeded" },
+  help: "Ctrl-C while waiting stops watching (exit 130) and leaves the job running; to stop the\n" +
+    "job itself: cm cancel ID.",
   async run(ctx) {
     const wait = ctx.args.includes("--wait");
     const args = ctx.args.filter((a) => a !== "--wait");
@@ -41,7 +43,9 @@ export const jobCommand: CliCommand = {
     }
     if (args.length === 1) {
       let job = await ctx.api.get<Job>(`/jobs/${encodeURIComponent(args[0])}`);
-      if (wait) job = await followJob(ctx, job);
+      // Ctrl-C stops watching (the default signal action); it does not cancel a job this call
+      // did not start.
+      if (wait) job = await followJob({ ...ctx, interactive: false }, job);
       ctx.out(
         ctx.json ? JSON.stringify(job, null, 2) : [
           `${job.id} ${job.state} ${job.kind} ${job.summary}; ${jobTimes(job)}`,
