@@ -126,8 +126,29 @@ export const BootstrapCommand = z.strictObject({
   nodes: NodeSetText.optional(),
   /** Start even though the preflight failed (it still runs and is reported). */
   skipPreflight: z.boolean().optional(),
+  /**
+   * Also switch off every bay outside the set in the all-off stage. Without it a bootstrap
+   * touches only its own set (as the vendor's `power.py N on` loop does).
+   */
+  othersOff: z.boolean().optional(),
 });
 export type BootstrapCommand = z.infer<typeof BootstrapCommand>;
+
+/** `POST /api/v1/bootstrap/plan`: what a bootstrap with that body would switch, and when. */
+export const BootstrapPlan = z.object({
+  /** Nodes it self-tests and boots. */
+  nodes: z.array(z.number().int()),
+  /** Nodes it switches off in the all-off stage: its set, or every bay with othersOff. */
+  switchedOff: z.array(z.number().int()),
+  /** Bays it leaves exactly as they are. */
+  untouched: z.array(z.number().int()),
+  /** Requested nodes left out because they are quarantined (untouched too). */
+  skippedQuarantined: z.array(z.number().int()),
+  othersOff: z.boolean(),
+  /** When each stage is expected to start, ms after the bootstrap starts. */
+  timeline: z.array(z.object({ stage: z.string(), atMs: z.number() })),
+});
+export type BootstrapPlan = z.infer<typeof BootstrapPlan>;
 
 /** `POST /api/v1/activetest` */
 export const ActiveTestCommand = z.strictObject({

@@ -35,6 +35,13 @@ export async function runningIn(
     .map((n) => n.id);
 }
 
+/** Of `ids`, the nodes whose rail is on now. */
+export async function runningAmong(ctx: CliContext, ids: readonly number[]): Promise<number[]> {
+  const wanted = new Set(ids);
+  const nodes = await ctx.api.get<NodeStatus[]>("/nodes");
+  return nodes.filter((n) => wanted.has(n.id) && n.power.actual === "on").map((n) => n.id);
+}
+
 /** "node 7" or "12 nodes (1-12)". */
 function describe(ids: readonly number[]): string {
   return ids.length === 1 ? `node ${ids[0]}` : `${ids.length} nodes (${formatNodeSet(ids)})`;

@@ -41,8 +41,25 @@ export function gatedHandler(gate: () => ClientLookup | null, app: () => FetchAp
       );
     }
     // Routes see the client's address and port (per-address caps, audit), not the gate's.
-    return a.fetch(req, { remoteAddr: client, completed: info.completed });
+    return a.fetch(req, {
+      remoteAddr: client,
+      get completed() {
+        return settledQuietly(info);
+      },
+    });
   };
+}
+
+/**
+ * `info.completed`, read only when asked for, with its rejection handled. Deno makes that promise
+ * on first read and rejects it when the response could not be sent (a client that went away, an
+ * h2c stream cut by the gate's timeout); unhandled, that rejection would end the hub. A caller
+ * that awaits the returned promise still sees the rejection.
+ */
+function settledQuietly(info: Deno.ServeHandlerInfo): Promise<void> {
+  const completed = info.completed;
+  completed.catch(() => {});
+  return completed;
 }
 
 /** A self-restarting `Deno.serve` on 127.0.0.1. */

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import {
   advance,
+  bootstrapScope,
   expectedTimeline,
   initialBootstrap,
   isFinal,
@@ -78,4 +79,19 @@ Deno.test("the vendor timeline: all off at 30 s, test at 40 s, running within ~2
   assert.equal(fast.fabricMs, 300);
   assert.equal(fast.selfTest.stepMs, 2);
   assert.equal(scaleTimings(VENDOR_TIMINGS, 0.000001).selfTest.stepMs, 1, "never below 1 ms");
+});
+
+Deno.test("bootstrapScope: a set switches only itself; othersOff every bay but quarantined ones", () => {
+  const all = [1, 2, 3, 4, 5, 6];
+  assert.deepEqual(bootstrapScope(all, [2, 3], [4], false), {
+    nodes: [2, 3],
+    switchedOff: [2, 3],
+    untouched: [1, 4, 5, 6],
+    skippedQuarantined: [4],
+    othersOff: false,
+  });
+  const wide = bootstrapScope(all, [2, 3], [4], true);
+  assert.deepEqual(wide.switchedOff, [1, 2, 3, 5, 6]);
+  assert.deepEqual(wide.untouched, [4], "a quarantined bay is never switched");
+  assert.deepEqual(bootstrapScope(all, [2, 3], [], true, [6]).untouched, [6], "nor one outside");
 });

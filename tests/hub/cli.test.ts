@@ -272,3 +272,20 @@ Deno.test("cm bootstrap cancelled in its first stage says 'bootstrap cancelled' 
     await Deno.remove(t.dataDir, { recursive: true });
   }
 });
+
+Deno.test("cm bootstrap SET --dry-run names what it switches off and what it leaves alone", () =>
+  withServed(async (t) => {
+    let r = await cm(t, ["bootstrap", "1-12", "--dry-run"]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /dry run: bootstrap 1-12 — nothing is switched/);
+    assert.match(r.out, /switches off: 1-12\n/);
+    assert.match(r.out, /leaves untouched: 13-60 \(--others-off would switch them off\)/);
+    assert.match(r.out, /\+0\.0 s {2}fabric/);
+    r = await cm(t, ["bootstrap", "1-12", "--others-off", "--dry-run"]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /switches off: 1-60 \(--others-off\)/);
+    assert.match(r.out, /leaves untouched: none/);
+    const nodes = z.array(NodeStatus).parse(await (await fetch(`${t.url}/api/v1/nodes`)).json());
+    assert.ok(nodes.every((n) => n.power.actual === "off"), "a dry run switches nothing");
+    assert.equal((await fetch(`${t.url}/api/v1/jobs`).then((x) => x.json())).length, 0);
+  }));

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { runCli } from "../../hub/cli/main.ts";
 import { readAnswer } from "../../hub/cli/confirm.ts";
+import { scaleTimings, VENDOR_TIMINGS } from "../../hub/cluster/runs/bootstrap.ts";
 import { type ServedHub, serveTestHub } from "../support/test_hub.ts";
 
 const SCRIPT = "/usr/bin/script";
@@ -17,7 +18,14 @@ if (!haveScript && !CI) console.warn(`cm confirm pty test SKIPPED: ${SCRIPT} is 
 const CM = ["run", "--allow-net", "--allow-read", "--allow-env", "hub/cli/main.ts"];
 
 async function withServed(fn: (t: ServedHub) => Promise<void>) {
-  const t = await serveTestHub({ overrides: { sequencer: { stepMs: 1, cycleOffMs: 1 } } });
+  const t = await serveTestHub({
+    overrides: {
+      sequencer: { stepMs: 1, cycleOffMs: 1 },
+      // Runs in compressed time; without agents nobody boots, and nothing supervises it.
+      timings: scaleTimings(VENDOR_TIMINGS, 0.001),
+      recovery: false,
+    },
+  });
   try {
     await fn(t);
   } finally {
@@ -97,6 +105,18 @@ Deno.test("cm asks before switching running nodes off or cycling them; --yes ski
     r = await cm(t, ["bootstrap", "4-5", "--skip-preflight"], [""]);
     assert.equal(r.code, 1, "an empty answer is no");
     assert.deepEqual(powered(t), [5]);
+    // The bootstrap asks about exactly the bays its plan switches off: its set alone, or with
+    // --others-off every bay.
+    r = await cm(t, ["bootstrap", "1-2", "--skip-preflight"], ["n"]);
+    assert.deepEqual(r.asked, [], "bays 1-2 are off, and 5 is outside the set: nothing to ask");
+    assert.equal(r.code, 1, "no agents: degraded");
+    assert.deepEqual(powered(t), [1, 2, 5], "it booted 1-2 and left 5 alone");
+    r = await cm(t, ["bootstrap", "3", "--skip-preflight"], ["n"]);
+    assert.deepEqual(r.asked, [], "bay 3 is off: nothing to ask (it boots 3)");
+    r = await cm(t, ["bootstrap", "3", "--skip-preflight", "--others-off"], ["n"]);
+    assert.equal(r.code, 1);
+    assert.match(r.asked[0], /switch off 4 nodes \(1-3,5\), which are on \(the bootstrap/);
+    assert.deepEqual(powered(t), [1, 2, 3, 5]);
   }));
 
 Deno.test("without a terminal, switching running nodes off needs --yes or CM_ASSUME_YES=1 (exit 2)", () =>

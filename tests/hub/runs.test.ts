@@ -298,3 +298,54 @@ Deno.test("activetest progress counts down to its timeout while it waits for hea
     const job = await t.hub.jobs.wait(started.id);
     assert.equal(job.errorCode, "cancelled");
   }));
+
+/** Every bay's rail, read from the simulated module itself. */
+async function rails(sim: SimulatedModule, count = 60): Promise<string[]> {
+  return await Promise.all(Array.from({ length: count }, (_, i) => sim.read(i + 1)));
+}
+
+Deno.test("a bootstrap of 1-12 leaves every other bay's power exactly as it was", () =>
+  withHub(async (t, sim) => {
+    const all = Array.from({ length: 60 }, (_, i) => i + 1);
+    const on = await t.hub.jobs.wait(t.hub.powerControl.power(all, "on").id);
+    assert.equal(on.state, "succeeded", on.error ?? "");
+    await t.hub.jobs.wait(t.hub.powerControl.power([40, 41], "off").id);
+    const before = await rails(sim);
+    const switched = new Set<number>();
+    sim.onRailChange = (node) => switched.add(node);
+    const job = await run(t, "/api/v1/bootstrap", { nodes: "1-12" });
+    assert.equal(job.error ?? "", "bootstrap degraded: 0/12 nodes running; no heartbeat: 1-12");
+    const after = await rails(sim);
+    for (let id = 13; id <= 60; id++) {
+      assert.equal(after[id - 1], before[id - 1], `bay ${id} was switched`);
+    }
+    assert.deepEqual(
+      [...switched].sort((a, b) => a - b),
+      Array.from({ length: 12 }, (_, i) => i + 1),
+    );
+    assert.ok(after.slice(0, 12).every((r) => r === "on"), "the set was booted");
+    const off = t.hub.events.latest(200).find((e) => /control plane: switching/.test(e.message));
+    assert.match(off?.message ?? "", /switching 1-12 off \(48 other bays untouched\)/);
+  }));
+
+Deno.test("a bootstrap with othersOff switches every other bay off, and the plan says so first", () =>
+  withHub(async (t, sim) => {
+    const ids = Array.from({ length: 60 }, (_, i) => i + 1);
+    await t.hub.jobs.wait(t.hub.powerControl.power(ids, "on").id);
+    const planRes = await t.call("POST", "/api/v1/bootstrap/plan", { nodes: "1-4" });
+    assert.equal(planRes.status, 200);
+    const plan = await planRes.json();
+    assert.deepEqual(plan.switchedOff, [1, 2, 3, 4]);
+    assert.equal(plan.untouched.length, 56);
+    const all = await (await t.call("POST", "/api/v1/bootstrap/plan", {
+      nodes: "1-4",
+      othersOff: true,
+    })).json();
+    assert.equal(all.switchedOff.length, 60);
+    assert.deepEqual(all.untouched, []);
+    assert.deepEqual(await rails(sim), Array(60).fill("on"), "a plan switches nothing");
+    await run(t, "/api/v1/bootstrap", { nodes: "1-4", othersOff: true });
+    const after = await rails(sim);
+    assert.deepEqual(after.slice(0, 4), ["on", "on", "on", "on"]);
+    assert.ok(after.slice(4).every((r) => r === "off"));
+  }));

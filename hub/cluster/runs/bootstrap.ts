@@ -66,12 +66,52 @@ export interface BootstrapState {
   startedAt: number;
   /** Nodes the bootstrap boots (enabled bays). */
   nodes: number[];
+  /** Nodes switched off in the control-plane stage (absent in states stored before it existed). */
+  switchedOff?: number[];
   /** Nodes that failed the self test (not booted). */
   failedSelfTest: number[];
   /** Nodes booted but silent at the end. */
   silent: number[];
   /** When the current stage began. */
   stageAt: number;
+}
+
+/** Which bays a bootstrap touches: its set, and with `othersOff` every other bay's switch-off. */
+export interface BootstrapScope {
+  /** Nodes it self-tests and boots. */
+  nodes: number[];
+  /** Nodes switched off in the control-plane stage. */
+  switchedOff: number[];
+  /** Bays it never switches. */
+  untouched: number[];
+  /** Requested but quarantined: left out, and untouched. */
+  skippedQuarantined: number[];
+  othersOff: boolean;
+}
+
+/**
+ * The scope of a bootstrap of `run` (the requested set less `skipped`, its quarantined nodes) on
+ * a module with bays `allIds`. It switches off only its own set unless `othersOff` is given; a
+ * quarantined bay (`quarantined`, every one on the module) is never switched, even then.
+ */
+export function bootstrapScope(
+  allIds: readonly number[],
+  run: readonly number[],
+  skipped: readonly number[],
+  othersOff: boolean,
+  quarantined: readonly number[] = skipped,
+): BootstrapScope {
+  const keep = new Set([...skipped, ...quarantined]);
+  const inSet = new Set(run);
+  const switchedOff = allIds.filter((id) => inSet.has(id) || (othersOff && !keep.has(id)));
+  const off = new Set(switchedOff);
+  return {
+    nodes: [...run],
+    switchedOff,
+    untouched: allIds.filter((id) => !off.has(id)),
+    skippedQuarantined: [...skipped],
+    othersOff,
+  };
 }
 
 /** The outcome of finishing a stage. */
@@ -85,12 +125,14 @@ export function initialBootstrap(
   nodes: number[],
   jobId: string | null,
   now: number,
+  switchedOff: number[] = nodes,
 ): BootstrapState {
   return {
     stage: "fabric",
     jobId,
     startedAt: now,
     nodes,
+    switchedOff,
     failedSelfTest: [],
     silent: [],
     stageAt: now,

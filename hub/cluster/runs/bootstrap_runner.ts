@@ -5,13 +5,15 @@
  */
 import { ClusterError } from "../../../shared/errors.ts";
 import { formatNodeSet } from "../../../shared/range.ts";
-import type { Job } from "../../../shared/schemas.ts";
+import type { BootstrapPlan, Job } from "../../../shared/schemas.ts";
 import { type JobHandle, throwIfCancelled } from "../../jobs/job_runner.ts";
 import { watchRunning } from "./active_check.ts";
 import {
   advance,
+  bootstrapScope,
   type BootstrapState,
   type BootstrapTimings,
+  expectedTimeline,
   initialBootstrap,
   isFinal,
   nodesToBoot,
@@ -81,25 +83,45 @@ export class BootstrapRunner {
     return failed;
   }
 
-  /** Starts a bootstrap of `nodes` (default: the enabled bays), less quarantined ones. */
-  start(requested: number[]): Job {
-    const { power, map, clock, tracker, quarantine } = this.#d;
-    power.assertIdle();
+  /**
+   * What a bootstrap of `requested` would touch: its set less quarantined nodes, and the bays
+   * it switches off (only its set, unless `othersOff`). Refuses what `start` would refuse.
+   */
+  plan(requested: number[], othersOff = false): BootstrapPlan {
+    const { map, quarantine } = this.#d;
     if (requested.length === 0) {
       throw new ClusterError("invalid_range", "no nodes to bootstrap: every bay is disabled");
     }
     quarantine?.assertSomeLeft(requested);
-    const { run: nodes, skipped } = quarantine?.split(requested) ??
-      { run: requested, skipped: [] };
+    const { run, skipped } = quarantine?.split(requested) ?? { run: requested, skipped: [] };
+    const scope = bootstrapScope(
+      map.bays.map((b) => b.id),
+      run,
+      skipped,
+      othersOff,
+      quarantine?.nodes() ?? [],
+    );
+    return { ...scope, timeline: expectedTimeline(this.timings, scope.nodes.length) };
+  }
+
+  /**
+   * Starts a bootstrap of `nodes` (default: the enabled bays), less quarantined ones. It
+   * switches only its own set; `othersOff` also switches every other bay off first.
+   */
+  start(requested: number[], othersOff = false): Job {
+    const { power, clock, tracker } = this.#d;
+    power.assertIdle();
+    const scope = this.plan(requested, othersOff);
+    const { nodes, skippedQuarantined: skipped } = scope;
     const steps = WORKING_STAGES.length;
-    // The bootstrap switches every bay (all off first), so it owns them all until it ends.
+    // The bootstrap owns every bay it switches until it ends.
     return power.startOwned(
       "bootstrap",
-      map.bays.map((b) => b.id),
-      formatNodeSet(nodes),
+      scope.switchedOff,
+      formatNodeSet(nodes) + (othersOff ? " (others off)" : ""),
       steps,
       async (h) => {
-        let s = initialBootstrap(nodes, h.id, Math.round(clock.now()));
+        let s = initialBootstrap(nodes, h.id, Math.round(clock.now()), scope.switchedOff);
         const recovery: RecoveryResult[] = [];
         s = await this.#run(s, h, recovery);
         const running = nodes.filter((n) => tracker.get(n).lifecycle === "running");
@@ -153,8 +175,8 @@ export class BootstrapRunner {
   ): Promise<BootstrapState> {
     const { clock, map, tracker, events, sequencer, power } = this.#d;
     const t = this.timings;
-    const all = map.bays.map((b) => b.id);
     let s = start;
+    const off = s.switchedOff ?? s.nodes;
     this.#save(s, h);
     const tell = (note: string, waitMs?: number) =>
       this.#tell(
@@ -182,13 +204,21 @@ export class BootstrapRunner {
     await clock.sleep(t.fabricMs, h.signal);
     checkCancel();
     step({ stage: "fabric", ok: true });
-    // 2. Control plane up: every node off.
-    tell(`switching all ${all.length} nodes off`);
-    const off = await power.applyPower(all, "off");
-    tell("all nodes off, settling", t.controlPlaneMs);
+    // 2. Control plane up: the set (or, with othersOff, every bay) off; nothing else touched.
+    const count = map.bays.length;
+    tell(
+      off.length === count
+        ? `switching all ${count} nodes off`
+        : `switching ${formatNodeSet(off)} off (${count - off.length} other bays untouched)`,
+    );
+    const switched = await power.applyPower(off, "off");
+    tell(
+      `${off.length === count ? "all nodes" : formatNodeSet(off)} off, settling`,
+      t.controlPlaneMs,
+    );
     await clock.sleep(t.controlPlaneMs, h.signal);
     checkCancel();
-    step({ stage: "control_plane", ok: off.every((r) => r.ok) });
+    step({ stage: "control_plane", ok: switched.every((r) => r.ok) });
     if (failed()) return s;
     // 3. Self test of the nodes to boot (it switches off what it switched on if cancelled).
     const testEnds = clock.now() + selfTestMs(t.selfTest, s.nodes.length);

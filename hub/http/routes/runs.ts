@@ -3,6 +3,7 @@ import { z } from "zod";
 import {
   ActiveTestCommand,
   BootstrapCommand,
+  BootstrapPlan,
   EnableCommand,
   Job,
   NodeSetBody,
@@ -72,7 +73,7 @@ export function runRoutes(deps: {
       method: "post",
       path: "/bootstrap",
       summary:
-        "Staged bootstrap: preflight, all off, self test, boot enabled nodes (supervised), wait for heartbeats",
+        "Staged bootstrap of a set (default: the enabled bays): preflight, the set off (othersOff: every bay), self test, boot (supervised), wait for heartbeats; bays outside the set are untouched",
       auth: "admin",
       body: BootstrapCommand,
       bodyOptional: true,
@@ -89,8 +90,21 @@ export function runRoutes(deps: {
             report,
           );
         }
-        return accepted(c, bootstrap.start(nodes));
+        return accepted(c, bootstrap.start(nodes, body.othersOff ?? false));
       },
+    }),
+    route({
+      method: "post",
+      path: "/bootstrap/plan",
+      summary:
+        "Dry run of a bootstrap: the nodes it tests and boots, the bays it switches off and those it leaves untouched, and its expected timeline; nothing is switched",
+      auth: "admin",
+      body: BootstrapCommand,
+      bodyOptional: true,
+      response: BootstrapPlan,
+      errors: ["invalid_range"],
+      handler: (c, body) =>
+        c.json(bootstrap.plan(status.targetNodes(body.nodes), body.othersOff ?? false)),
     }),
     route({
       method: "get",
