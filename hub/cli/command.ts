@@ -39,7 +39,8 @@ export interface CliCommand {
   summary: string;
   /**
    * The verb's own flags, each with what it does: `cm VERB --help` lists them, shell completion
-   * offers them, and any other flag is refused by name before the verb runs.
+   * offers them, and any other flag is refused by name before the verb runs (`{}`: it takes
+   * none; left out, the verb checks its arguments itself).
    */
   flags?: Readonly<Record<string, string>>;
   /** Sub-commands or fixed words completion offers after the verb (e.g. on, off, cycle). */

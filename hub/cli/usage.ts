@@ -86,9 +86,11 @@ function flagName(arg: string): string {
 
 /**
  * Refuses, by name, the first argument that looks like a flag and is not one of the verb's.
- * Node ids and sets never start with "-".
+ * Node ids and sets never start with "-". A verb that declares no `flags` at all (not even
+ * `{}`) parses its own.
  */
 export function checkFlags(c: CliCommand, args: readonly string[]): void {
+  if (c.flags === undefined) return;
   const known = Object.keys(c.flags ?? {}).map((f) => f.split(" ")[0]);
   for (const a of args) {
     if (!a.startsWith("-") || a === "-") continue;

@@ -5,7 +5,7 @@
  * manual boot in `cm status`.
  */
 import assert from "node:assert/strict";
-import { runCli } from "../../hub/cli/main.ts";
+import { COMMANDS, runCli } from "../../hub/cli/main.ts";
 import { showEvents } from "../../hub/cli/verbs/events.ts";
 import { ApiClient } from "../../hub/cli/api_client.ts";
 import { realClock } from "../../shared/clock.ts";
@@ -77,6 +77,8 @@ Deno.test("cm VERB --help, did you mean, and unknown flags named", async () => {
   assert.match(r.err, /^cm: unknown flag --bogus/);
   r = await cm(null, ["console", "7", "--lines=5", "--log", "--nope=1"]);
   assert.match(r.err, /unknown flag --nope;/);
+  // Every verb declares its flags (none: {}), so a stray flag is named for each of them.
+  assert.deepEqual(COMMANDS.filter((c) => c.flags === undefined).map((c) => c.name), []);
 });
 
 Deno.test("CM_HUB without a scheme is an address; a missing token is explained for cm", () =>

@@ -9,6 +9,7 @@ export const bayCommand: CliCommand = {
   usage: "bay enable|disable SET",
   summary: "include bays in bootstrap and default runs, or leave them out (nothing is switched)",
   words: ["enable", "disable"],
+  flags: {},
   help: "A disabled bay keeps its power; bulk runs without a SET leave it out.\n" +
     "Example: cm bay disable 17-22,24-29 (the Pi Zero W bays, which cannot netboot).",
   async run(ctx) {

@@ -56,6 +56,7 @@ export function completionCommand(commands: () => readonly CliCommand[]): CliCom
     usage: "completion bash",
     summary: "print a bash completion script: source <(cm completion bash)",
     words: ["bash"],
+    flags: {},
     run(ctx) {
       if (ctx.args.length !== 1 || ctx.args[0] !== "bash") {
         throw new ClusterError(

@@ -11,6 +11,7 @@ export const debugledCommand: CliCommand = {
   usage: "debugled N identify|heartbeat|on|off",
   summary: "set a bay LED (identify blinks fast to find the node)",
   words: ["identify", "heartbeat", "on", "off"],
+  flags: {},
   async run(ctx) {
     const [node, mode] = ctx.args;
     const m = safeParse(RequestedLedMode, mode);

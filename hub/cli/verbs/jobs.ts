@@ -78,6 +78,7 @@ export const cancelCommand: CliCommand = {
   name: "cancel",
   usage: "cancel ID",
   summary: "stop a running job (a self test switches off what it switched on)",
+  flags: {},
   async run(ctx) {
     if (ctx.args.length !== 1) throw new ClusterError("bad_request", "usage: cancel ID");
     const job = await ctx.api.post<Job>(`/jobs/${encodeURIComponent(ctx.args[0])}/cancel`);

@@ -130,6 +130,7 @@ export const macsCommand: CliCommand = {
   usage: "macs [learn [SET] | forget N]",
   summary: "learned MACs and unknown ones; learn: power bays one at a time to learn theirs",
   words: ["learn", "forget"],
+  flags: {},
   help: "learn switches the bays of SET that have no MAC off, then on one at a time, and learns\n" +
     "each one's MAC from its DHCP request; every bay ends with the power it had before\n" +
     "(bays that were on boot again). It asks before switching running nodes off (--yes).",

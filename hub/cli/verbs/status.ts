@@ -10,6 +10,7 @@ export const statusCommand: CliCommand = {
   name: "status",
   usage: "status [SET]",
   summary: "table of the bays: power, lifecycle, LED, last heartbeat",
+  flags: {},
   async run(ctx) {
     let nodes = await ctx.api.get<NodeStatus[]>("/nodes");
     if (ctx.args.length > 0) {
