@@ -13,6 +13,18 @@ import { VirtualCluster, virtualNodeForMac } from "./virtual/virtual_cluster.ts"
 import { realClock } from "../shared/clock.ts";
 import { installFaultPolicy } from "./process_faults.ts";
 
+/**
+ * Appends a dhcp-script hook line to the file the lease watcher reads, as dnsmasq's hook does
+ * (a failure is reported, never fatal: it only costs MAC learning).
+ */
+function appendLeaseLine(file: string, line: string): void {
+  try {
+    Deno.writeTextFileSync(file, `${line}\n`, { append: true });
+  } catch (e) {
+    console.error(`hub: cannot append to ${file}: ${e instanceof Error ? e.message : e}`);
+  }
+}
+
 async function main(): Promise<number> {
   // No promise rejection and no exception from a timer ends the hub: logged, counted in
   // /metrics, and the hub goes on (docs/faults.md).
@@ -153,6 +165,7 @@ async function main(): Promise<number> {
       bootDelayMs: settings.simBootMs,
       intervalMs: settings.heartbeatIntervalMs,
       onLogLine: (line) => hub.boot.ingestLine(line),
+      onLease: (line) => appendLeaseLine(hub.netboot.leaseEventsFile, line),
       faults: new Map(settings.simFaults?.map((f) => [f.node, f])),
     });
     hub.simulatedConsoles?.followFaults((node) => virtual?.bootFault(node));

@@ -4,7 +4,8 @@
 # nfs-ganesha and mmdebstrap (netboot NFS test, image builder, netboot end-to-end), dash and
 # busybox (the Zero W sh agent), gcc + linux-libc-dev (GPIO uAPI layout check), curl, socat
 # (pty pairs for the serial console test), tmux (cm console in a pseudo-terminal), bsdutils'
-# `script` (a pseudo-terminal for the test of `cm`'s progress on a terminal), and for the kernel
+# `script` (a pseudo-terminal for the test of `cm`'s progress on a terminal), prometheus (its
+# promtool checks and unit-tests the example alert rules), and for the kernel
 # suite (scripts/kernel-lab/) qemu-system-x86, make, xz-utils and util-linux.
 # Run by `deno task test` before the tests. Idempotent and quiet when everything is there;
 # without root or apt it only says what is missing (those tests then skip with a message,
@@ -32,6 +33,7 @@ have make || missing="$missing make"
 have xz || missing="$missing xz-utils"
 have unshare || missing="$missing util-linux"
 have script || missing="$missing bsdutils"
+have promtool || missing="$missing prometheus"
 
 [ -z "$missing" ] && exit 0
 

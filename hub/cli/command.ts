@@ -20,6 +20,15 @@ export interface CliContext {
   interactive?: boolean;
   /** The terminal `cm console` attaches (default: the process's own). */
   consoleTerminal?: ConsoleTerminal;
+  /** `--yes` or `CM_ASSUME_YES=1`: switch running nodes off without asking. */
+  assumeYes?: boolean;
+  /**
+   * Asks the person at the terminal and returns the line typed (null at end of input); unset
+   * when stdin is no terminal (a script or a pipe: nothing may block waiting for an answer).
+   */
+  prompt?: (question: string) => Promise<string | null>;
+  /** Environment variables (CM_HUB, CM_TOKEN, …). */
+  env?: (name: string) => string | undefined;
 }
 
 /** One CLI verb, e.g. `power`. */
@@ -28,6 +37,16 @@ export interface CliCommand {
   /** e.g. "power N on|off|cycle" */
   usage: string;
   summary: string;
+  /**
+   * The verb's own flags, each with what it does: `cm VERB --help` lists them, shell completion
+   * offers them, and any other flag is refused by name before the verb runs (`{}`: it takes
+   * none; left out, the verb checks its arguments itself).
+   */
+  flags?: Readonly<Record<string, string>>;
+  /** Sub-commands or fixed words completion offers after the verb (e.g. on, off, cycle). */
+  words?: readonly string[];
+  /** More lines for `cm VERB --help` (examples, what it leaves behind). */
+  help?: string;
   /** Runs the verb; returns the process exit code. Throws ClusterError for user errors. */
   run(ctx: CliContext): Promise<number>;
 }

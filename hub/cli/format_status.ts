@@ -19,8 +19,16 @@ function heartbeat(n: NodeStatus, now: number): string {
   return "-";
 }
 
-/** A readable table of the bays. */
-export function formatStatus(nodes: readonly NodeStatus[], now = Date.now()): string {
+/**
+ * A readable table of the bays. `stalled` names the booting bays whose boot stalled (and
+ * before which stage): they show `stalled`, not `booting` — nothing supervises a manual
+ * switch-on, so such a bay would otherwise look as if it were still on its way up.
+ */
+export function formatStatus(
+  nodes: readonly NodeStatus[],
+  now = Date.now(),
+  stalled: ReadonlyMap<number, string> = new Map(),
+): string {
   const header =
     "NODE BUS SLOT HOST    IP           MODEL   POWER       STATE     LED       HEARTBEAT";
   const lines = [header];
@@ -43,7 +51,7 @@ export function formatStatus(nodes: readonly NodeStatus[], now = Date.now()): st
         n.ip.padEnd(12),
         model.padEnd(7),
         (power + (n.enabled ? "" : " (x)")).padEnd(11),
-        n.lifecycle.padEnd(9),
+        (stalled.has(n.id) && n.lifecycle === "booting" ? "stalled" : n.lifecycle).padEnd(9),
         (n.agent?.led ?? n.ledRequested ?? "-").padEnd(9),
         heartbeat(n, now),
       ].join(" "),
@@ -59,6 +67,13 @@ export function formatStatus(nodes: readonly NodeStatus[], now = Date.now()): st
         count((n) => n.lifecycle === "fault")
       } fault of ${nodes.length}`,
   );
+  const stuck = nodes.filter((n) => n.lifecycle === "booting" && stalled.has(n.id));
+  if (stuck.length) {
+    lines.push(
+      `stalled boots (cm boot N shows where; cm power N cycle --supervise retries): ` +
+        stuck.map((n) => `${n.id} before ${stalled.get(n.id)}`).join(", "),
+    );
+  }
   const q = nodes.filter((n) => n.quarantine);
   if (q.length) {
     lines.push(

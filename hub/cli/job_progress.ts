@@ -91,7 +91,9 @@ export async function followJob(ctx: CliContext, job: Job, pollMs = 200): Promis
     // deno-lint-ignore hub/no-floating-promise -- `cancelling` handles both outcomes where it is made
     cancelling.finally(() => {
       sink.end();
-      ctx.err(`stopped watching; job ${current.id} goes on on the hub: cm job ${current.id}`);
+      ctx.err(
+        `stopped watching; job ${current.id} goes on on the hub; follow it again: cm job ${current.id} --wait`,
+      );
       Deno.exit(130);
     });
   };

@@ -6,6 +6,8 @@ import { join } from "node:path";
 import { ClusterError } from "../../shared/errors.ts";
 import { ApiClient } from "./api_client.ts";
 import type { CliCommand, CliContext } from "./command.ts";
+import { envAssumesYes, terminalPrompt } from "./confirm.ts";
+import { checkFlags, closest, usage as verbsUsage, verbHelp } from "./usage.ts";
 import { stderrTerminal, type Terminal } from "./progress_line.ts";
 import type { ConsoleTerminal } from "./terminal.ts";
 import { consoleCommand } from "./verbs/console.ts";
@@ -19,6 +21,12 @@ import { bootCommand } from "./verbs/boot.ts";
 import { preflightCommand } from "./verbs/preflight.ts";
 import { powerHealthCommand } from "./verbs/power_health.ts";
 import { agentKeyCommand } from "./verbs/agent_key.ts";
+import { bayCommand } from "./verbs/bay.ts";
+import { eventsCommand } from "./verbs/events.ts";
+import { completionCommand } from "./verbs/completion.ts";
+
+/** Error codes that are the caller's mistake: exit 2. */
+const USAGE_ERRORS: ReadonlySet<string> = new Set(["bad_request", "invalid_range", "invalid_node"]);
 
 /** Every verb, in help order. */
 export const COMMANDS: CliCommand[] = [
@@ -37,25 +45,14 @@ export const COMMANDS: CliCommand[] = [
   cancelCommand,
   ...netbootCliCommands,
   agentKeyCommand,
+  bayCommand,
+  eventsCommand,
+  completionCommand(() => COMMANDS),
 ];
 
-/** The help text. */
+/** The help text listing every verb. */
 export function usage(): string {
-  const width = 40;
-  return [
-    "usage: cm [--hub URL] [--token TOKEN] [--json] VERB ARGS…",
-    "",
-    ...COMMANDS.map((c) =>
-      c.usage.length <= width
-        ? `  ${c.usage.padEnd(width)}  ${c.summary}`
-        : `  ${c.usage}\n  ${"".padEnd(width)}  ${c.summary}`
-    ),
-    "",
-    "  --hub URL      hub address (default $CM_HUB or http://127.0.0.1:4242)",
-    "  --token TOKEN  admin token, sent on every call (default $CM_TOKEN, else $CM_DATA_DIR/token",
-    "                 or .data/token); the read token is enough for reads",
-    "  --json         machine-readable output",
-  ].join("\n");
+  return verbsUsage(COMMANDS);
 }
 
 /** The global options, wherever they stand, and everything else in order. */
@@ -64,13 +61,15 @@ interface GlobalOptions {
   token?: string;
   json: boolean;
   help: boolean;
+  /** `--yes` / `-y`: no confirmation questions. */
+  yes: boolean;
   /** The verb and its arguments, including the verb's own flags (e.g. --force). */
   rest: string[];
 }
 
-/** Takes --hub, --token, --json and -h/--help out of `argv`; leaves verb flags in place. */
+/** Takes --hub, --token, --json, --yes and -h/--help out of `argv`; leaves verb flags in place. */
 export function splitGlobalOptions(argv: readonly string[]): GlobalOptions {
-  const out: GlobalOptions = { json: false, help: false, rest: [] };
+  const out: GlobalOptions = { json: false, help: false, yes: false, rest: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [name, inline] = a.startsWith("--") && a.includes("=")
@@ -81,10 +80,36 @@ export function splitGlobalOptions(argv: readonly string[]): GlobalOptions {
       if (value === undefined || value === "") throw new Error(`${name} needs a value`);
       out[name === "--hub" ? "hub" : "token"] = value;
     } else if (a === "--json") out.json = true;
+    else if (a === "--yes" || a === "-y") out.yes = true;
     else if (a === "-h" || a === "--help") out.help = true;
     else out.rest.push(a);
   }
   return out;
+}
+
+/**
+ * The hub's base URL from `--hub` or `CM_HUB`: `127.0.0.1:4242` or `hub.local` get `http://`
+ * (a URL needs a scheme; people write the address). Anything still not a URL is a usage error.
+ */
+export function hubUrl(given: string | undefined): string {
+  const raw = (given ?? "http://127.0.0.1:4242").trim();
+  const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw}`;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ClusterError(
+      "bad_request",
+      `"${raw}" is not a hub address: use HOST:PORT or http://HOST:PORT (--hub or CM_HUB)`,
+    );
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    throw new ClusterError(
+      "bad_request",
+      `the hub address "${raw}" must be http:// or https:// (--hub or CM_HUB)`,
+    );
+  }
+  return url;
 }
 
 /** The admin token and where it came from (for error hints). */
@@ -99,6 +124,18 @@ function readToken(env: (n: string) => string | undefined): { token?: string; fr
   }
 }
 
+/**
+ * What to say when the hub refused the token: where cm looked, and the ways to give it one
+ * (the hub's own message is written for curl users).
+ */
+function tokenHelp(hubMessage: string, found: { token?: string; from: string }): string {
+  const ways = "pass --token TOKEN, set CM_TOKEN, or set CM_DATA_DIR to the hub's data " +
+    "directory (its token file holds the admin token the hub printed on first start)";
+  return found.token === undefined
+    ? `this needs the hub's admin token, and cm found none (looked at $CM_TOKEN and ${found.from}): ${ways}`
+    : `${hubMessage.replace(/\.$/, "")} (the token came from ${found.from}): ${ways}`;
+}
+
 /** Runs the CLI; returns the exit code (0 ok, 1 failed operation, 2 usage error). */
 export async function runCli(
   argv: string[],
@@ -107,10 +144,13 @@ export async function runCli(
     err(l: string): void;
     terminal?: Terminal;
     consoleTerminal?: ConsoleTerminal;
+    /** Asks a question on the terminal (unset: no terminal to ask on). */
+    prompt?: (question: string) => Promise<string | null>;
   } = {
     out: (l) => console.log(l),
     err: (l) => console.error(l),
     terminal: stderrTerminal(),
+    prompt: terminalPrompt(),
   },
   env: (n: string) => string | undefined = (n) => Deno.env.get(n),
   /** True when run as the `cm` program: Ctrl-C then cancels the job being followed. */
@@ -124,21 +164,39 @@ export async function runCli(
     return 2;
   }
   const [verb, ...args] = parsed.rest;
-  if (parsed.help || !verb) {
+  if (!verb) {
     (parsed.help ? io.out : io.err)(usage());
     return parsed.help ? 0 : 2;
   }
-  const command = COMMANDS.find((c) => c.name === verb);
-  if (!command) {
-    io.err(`cm: unknown verb "${verb}"\n\n${usage()}`);
+  if (verb.startsWith("-")) {
+    io.err(
+      `cm: unknown flag ${verb.split("=")[0]}; the global ones are listed below\n\n${usage()}`,
+    );
     return 2;
   }
+  const command = COMMANDS.find((c) => c.name === verb);
+  if (!command) {
+    const near = closest(verb, COMMANDS.map((c) => c.name));
+    io.err(
+      `cm: unknown verb "${verb}"${near ? `; did you mean "${near}"?` : ""} (cm --help lists them)`,
+    );
+    return 2;
+  }
+  if (parsed.help) {
+    io.out(verbHelp(command));
+    return 0;
+  }
   const found = parsed.token ? { token: parsed.token, from: "--token" } : readToken(env);
+  let baseUrl: string;
+  try {
+    checkFlags(command, args);
+    baseUrl = hubUrl(parsed.hub ?? env("CM_HUB"));
+  } catch (e) {
+    io.err(`cm ${verb}: ${e instanceof Error ? e.message : e}`);
+    return 2;
+  }
   const ctx: CliContext = {
-    api: new ApiClient({
-      baseUrl: parsed.hub ?? env("CM_HUB") ?? "http://127.0.0.1:4242",
-      token: parsed.token ?? found.token,
-    }),
+    api: new ApiClient({ baseUrl, token: found.token }),
     args,
     json: parsed.json,
     out: io.out,
@@ -146,17 +204,17 @@ export async function runCli(
     terminal: io.terminal,
     interactive,
     consoleTerminal: io.consoleTerminal,
+    assumeYes: parsed.yes || envAssumesYes(env),
+    prompt: io.prompt,
+    env,
   };
   try {
     return await command.run(ctx);
   } catch (e) {
     if (e instanceof ClusterError) {
       if (ctx.json) io.out(JSON.stringify({ error: { code: e.code, message: e.message } }));
-      const hint = e.code === "unauthorized"
-        ? ` (token from ${found.from}; for another hub set CM_TOKEN or CM_DATA_DIR)`
-        : "";
-      io.err(`cm ${verb}: ${e.message}${hint}`);
-      return e.code === "bad_request" || e.code === "invalid_range" ? 2 : 1;
+      io.err(`cm ${verb}: ${e.code === "unauthorized" ? tokenHelp(e.message, found) : e.message}`);
+      return USAGE_ERRORS.has(e.code) ? 2 : 1;
     }
     throw e;
   }

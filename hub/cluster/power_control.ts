@@ -244,7 +244,7 @@ export class PowerControl {
       `node${busy.length > 1 ? "s" : ""} ${formatNodeSet(busy)} ${
         busy.length > 1 ? "are" : "is"
       } ` +
-        `being driven by ${job.kind} job ${job.id}; wait for it (cm job ${job.id})`,
+        `being driven by ${job.kind} job ${job.id}; wait for it (cm job ${job.id} --wait)`,
     );
   }
 
@@ -255,7 +255,7 @@ export class PowerControl {
       if (running) {
         throw new ClusterError(
           "conflict",
-          `a ${kind} is already running (job ${running.id}); wait for it: cm job ${running.id}`,
+          `a ${kind} is already running (job ${running.id}); wait for it: cm job ${running.id} --wait`,
         );
       }
     }

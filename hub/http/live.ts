@@ -64,6 +64,7 @@ export function createLive(opts: LiveOptions): Live {
   const streams = new SseStreams();
   const sessions = new WsSessions();
   const http = new HttpMetrics();
+  const startedAt = clock.now();
   const limits = opts.limits ?? DEFAULT_LIMITS;
   return {
     routes: [
@@ -97,6 +98,7 @@ export function createLive(opts: LiveOptions): Live {
             storeHealth: opts.storeHealth,
             gate: opts.gate,
             agentAuth: opts.agentAuth,
+            startedAt,
           },
           http,
         ),

@@ -68,6 +68,12 @@ export interface VirtualClusterOptions {
   logger?: Logger;
   /** Receives the dnsmasq log lines of each LAN bay's netboot (the hub's boot monitor). */
   onLogLine?: (line: string) => void;
+  /**
+   * Receives the line dnsmasq's dhcp-script hook writes when a LAN bay gets its lease
+   * (`EPOCH add MAC IP HOSTNAME`), as the hub's lease watcher reads it: MAC learning works on
+   * the simulated module as on a real hub.
+   */
+  onLease?: (hookLine: string) => void;
   /** Injected boot faults, by node. */
   faults?: ReadonlyMap<number, VirtualBootFault>;
 }
@@ -184,6 +190,9 @@ export class VirtualCluster {
       emit({ kind: "discover", offer: bay.ip });
       if (!await at(0.25)) return false;
       emit({ kind: "ack", ip: bay.ip, hostname: bay.hostname });
+      this.#o.onLease?.(
+        `${Math.floor(this.#clock.now() / 1000)} add ${o.mac} ${bay.ip} ${bay.hostname}`,
+      );
       for (const [i, file] of VIRTUAL_BOOT_FILES.entries()) {
         if (!await at(0.3 + 0.04 * i)) return false;
         emit({ kind: "tftp", ip: bay.ip, file });

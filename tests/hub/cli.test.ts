@@ -49,7 +49,7 @@ Deno.test("cm power / powerall / status drive the hub like the vendor tools", ()
       32,
       "on",
     ]]);
-    r = await cm(t, ["powerall", "off", "1", "60"]);
+    r = await cm(t, ["powerall", "off", "1", "60", "--yes"]);
     assert.equal(r.code, 0, r.err);
     const after = z.array(NodeStatus).parse(await (await fetch(`${t.url}/api/v1/nodes`)).json());
     assert.equal(after.filter((n) => n.power.actual === "on").length, 0);
@@ -131,12 +131,14 @@ Deno.test("global options may stand anywhere; verb flags reach the verb", async 
   assert.deepEqual(splitGlobalOptions(["status", "--json", "--hub", "http://h:1", "1-3"]), {
     json: true,
     help: false,
+    yes: false,
     hub: "http://h:1",
     rest: ["status", "1-3"],
   });
   assert.deepEqual(splitGlobalOptions(["--token=abc", "node", "reset", "4", "--force"]), {
     json: false,
     help: false,
+    yes: false,
     token: "abc",
     rest: ["node", "reset", "4", "--force"],
   });
@@ -157,7 +159,7 @@ Deno.test("cm cancel stops a running job; cm reports where a rejected token came
     const done = await t.hub.jobs.wait(job.id);
     assert.equal(done.errorCode, "cancelled");
     const bad = await cm(t, ["power", "3", "on"], "wrong-token");
-    assert.match(bad.err, /token from \$CM_TOKEN/);
+    assert.match(bad.err, /the token came from \$CM_TOKEN/);
   }));
 
 Deno.test("Ctrl-C pressed as a burst (process group) cancels the job on the hub before cm exits", () =>

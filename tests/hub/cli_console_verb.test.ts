@@ -38,8 +38,10 @@ class FakeTerminal implements ConsoleTerminal {
   setRaw(on: boolean) {
     this.raw.push(on);
   }
+  /** The window size the terminal reports (a pty nobody sized reports 0×0). */
+  window = { cols: 80, rows: 24 };
   size() {
-    return { cols: 80, rows: 24 };
+    return this.window;
   }
   onResize() {
     return () => {};
@@ -151,6 +153,31 @@ Deno.test({
       assert.deepEqual(c.raw, [true, false]);
       assert.ok(c.notices.some((n) => /SIGTERM: leaving the console/.test(n)));
       await until(() => t.hub.consoles.console(7).viewerCount === 0, "every session detached");
+    } finally {
+      await t.close();
+      await Deno.remove(t.dataDir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "cm console on a 0×0 pseudo-terminal attaches without a validation error",
+  ...opts,
+  fn: async () => {
+    const t = await serveTestHub();
+    try {
+      await t.call("POST", "/api/v1/nodes/7/power", { state: "on" });
+      const a = new FakeTerminal();
+      a.window = { cols: 0, rows: 0 };
+      const quit = cm(t, ["console", "7"], a);
+      await until(() => a.output.includes("node07 login: "), "history");
+      a.keys("pi\r");
+      await until(() => a.output.includes("Password: "), "the node answers typing");
+      a.keys("\r~.");
+      const r = await quit;
+      assert.equal(r.code, 0, r.err);
+      const said = [...a.notices, r.err].join("\n");
+      assert.doesNotMatch(said, /invalid|too_small|expected|resize/i, said);
     } finally {
       await t.close();
       await Deno.remove(t.dataDir, { recursive: true });

@@ -23,6 +23,8 @@ Deno.test("macs learn: bays are powered one at a time and each new MAC goes to t
         events.emit("mac_learned", node, `node ${node} is ${mac}`, { mac });
       }, 20);
     });
+    // Bay 3 is on before (bays 1 and 2 are off): learned bays stay on, bay 3 ends as it was.
+    assert.equal((await t.call("POST", "/api/v1/nodes/3/power", { state: "on" })).status, 200);
     const res = await t.call("POST", "/api/v1/macs/learn", { nodes: "1-3", timeoutMs: 300 });
     assert.equal(res.status, 202);
     const job = await t.hub.jobs.wait(Job.parse(await res.json()).id);
@@ -30,13 +32,18 @@ Deno.test("macs learn: bays are powered one at a time and each new MAC goes to t
     assert.deepEqual(job.result, {
       learned: [1, 2],
       missed: [3],
-      summary: "learned 2 of 3; no DHCP request from 3",
+      summary: "learned 2 of 3; no DHCP request from 3; back on as before: 3",
       lines: [],
     });
     assert.deepEqual(
       onWhenLearned,
       [[], [1]],
       "each bay came on only after the one before was learned",
+    );
+    assert.deepEqual(
+      [1, 2, 3].map((n) => tracker.get(n).actual),
+      ["on", "on", "on"],
+      "learned bays are left on; bay 3, on before, is on again",
     );
     assert.equal(store.node(1).mac, "b8:27:eb:00:00:01");
 

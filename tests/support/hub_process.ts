@@ -28,10 +28,18 @@ export class HubProcess {
     this.#drained = drained;
   }
 
-  /** Starts a hub on a free port with `dataDir`; resolves once it is ready (rails read). */
-  static async start(dataDir: string, extra: string[] = []): Promise<HubProcess> {
+  /**
+   * Starts a hub on a free port with `dataDir`; resolves once it is ready (rails read). With
+   * `agents`, the virtual cluster's agents run as with `deno task hub`.
+   */
+  static async start(
+    dataDir: string,
+    extra: string[] = [],
+    opts: { agents?: boolean } = {},
+  ): Promise<HubProcess> {
+    const args = hubProcessArgs(dataDir, extra).filter((a) => !opts.agents || a !== "--no-agents");
     const child = new Deno.Command(Deno.execPath(), {
-      args: hubProcessArgs(dataDir, extra),
+      args,
       cwd: new URL("../..", import.meta.url).pathname, // the repository (hub/main.ts)
       stdout: "piped",
       stderr: "piped",

@@ -9,6 +9,7 @@ export const bootCommand: CliCommand = {
   name: "boot",
   usage: "boot N",
   summary: "a node's boot timeline: power-on, DHCP, TFTP, NFS root, heartbeat, running",
+  flags: {},
   async run(ctx) {
     const [id, ...extra] = ctx.args;
     if (!id || extra.length) throw new ClusterError("bad_request", `usage: ${bootCommand.usage}`);

@@ -63,6 +63,13 @@ export const consoleCommand: CliCommand = {
   name: "console",
   usage: "console N [--log] [--read-only|--takeover]",
   summary: "the node's serial console (~. quits, ~? help); --log prints its history",
+  flags: {
+    "--log": "print the console's history instead of attaching",
+    "--lines N": "how many lines of history (default 200)",
+    "--timestamps": "with --log: each line with its time",
+    "--read-only": "watch without typing",
+    "--takeover": "take typing over from another session",
+  },
   async run(ctx) {
     const opts = parseArgs(ctx.args);
     const base = `/nodes/${encodeURIComponent(opts.node)}/console`;
@@ -101,7 +108,8 @@ async function attach(
 
   const sendResize = () => {
     const s = term.size();
-    if (s && ws.readyState === WebSocket.OPEN) {
+    // A pseudo-terminal nobody sized (0×0) has no size to pass on.
+    if (s && s.cols > 0 && s.rows > 0 && ws.readyState === WebSocket.OPEN) {
       ws.send(JSON.stringify({ type: "resize", cols: s.cols, rows: s.rows }));
     }
   };

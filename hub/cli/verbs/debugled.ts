@@ -10,6 +10,8 @@ export const debugledCommand: CliCommand = {
   name: "debugled",
   usage: "debugled N identify|heartbeat|on|off",
   summary: "set a bay LED (identify blinks fast to find the node)",
+  words: ["identify", "heartbeat", "on", "off"],
+  flags: {},
   async run(ctx) {
     const [node, mode] = ctx.args;
     const m = safeParse(RequestedLedMode, mode);

@@ -3,6 +3,7 @@ import type { CliCommand, CliContext } from "../command.ts";
 import { ClusterError } from "../../../shared/errors.ts";
 import type { Job, NodeStatus } from "../../../shared/schemas.ts";
 import { followJob } from "../job_progress.ts";
+import { confirmRunning, runningIn } from "../confirm.ts";
 import type {
   ApplyPlan,
   ApplyResult,
@@ -105,6 +106,11 @@ export const netbootCommand: CliCommand = {
   name: "netboot",
   usage: "netboot render [FILE...] [--write] | status | apply [--dry-run]",
   summary: "show or apply the DHCP/DNS/TFTP, NFS and NAT configuration of the hub",
+  words: ["render", "status", "apply"],
+  flags: {
+    "--write": "render: also write the files (as apply does)",
+    "--dry-run": "apply: show the diff of every file and the reloads; change nothing",
+  },
   async run(ctx) {
     const [sub, ...rest] = ctx.args;
     const subCtx = { ...ctx, args: rest };
@@ -123,10 +129,18 @@ export const macsCommand: CliCommand = {
   name: "macs",
   usage: "macs [learn [SET] | forget N]",
   summary: "learned MACs and unknown ones; learn: power bays one at a time to learn theirs",
+  words: ["learn", "forget"],
+  flags: {},
+  help: "learn switches the bays of SET that have no MAC off, then on one at a time, and learns\n" +
+    "each one's MAC from its DHCP request; every bay ends with the power it had before\n" +
+    "(bays that were on boot again). It asks before switching running nodes off (--yes).",
   async run(ctx) {
     const [sub, ...rest] = ctx.args;
     if (sub === "learn" && rest.length <= 2) {
-      const body = rest.length ? { nodes: rest.join(" ") } : {};
+      const set = rest.length ? rest.join(" ") : undefined;
+      const running = await runningIn(ctx, set, (n) => n.lan && n.mac === null);
+      if (!await confirmRunning(ctx, "macs learn", "power-cycle", running)) return 1;
+      const body = set !== undefined ? { nodes: set } : {};
       const job = await followJob(ctx, await ctx.api.post<Job>("/macs/learn", body));
       const result = job.result as { summary?: string } | undefined;
       ctx.out(
@@ -164,6 +178,8 @@ export const nodeCommand: CliCommand = {
   name: "node",
   usage: "node reset N [--force] | node clear N",
   summary: "reset a node to the base image (clears its overlay); clear a quarantined node",
+  words: ["reset", "clear"],
+  flags: { "--force": "reset: also while the node is on" },
   async run(ctx) {
     const [sub, id, ...rest] = ctx.args;
     const extra = rest.filter((a) => a !== "--force" || sub !== "reset");

@@ -6,6 +6,8 @@ import { PowerAction } from "../../../shared/wire_schemas.ts";
 import { formatNodeSet } from "../../../shared/range.ts";
 import type { CliCommand, CliContext } from "../command.ts";
 import { followJob } from "../job_progress.ts";
+import { confirmRunning, runningIn } from "../confirm.ts";
+import { counted } from "../../../shared/plural.ts";
 
 function action(text: string | undefined): PowerAction {
   const r = safeParse(PowerAction, text);
@@ -33,23 +35,54 @@ function superviseFlag(args: string[]): { rest: string[]; supervise?: true } {
   return rest.length < args.length ? { rest, supervise: true } : { rest };
 }
 
+/** Asks before an off or cycle of the running nodes among `set`; true to go on. */
+async function confirmSwitch(
+  ctx: CliContext,
+  verb: string,
+  state: PowerAction,
+  set: string,
+): Promise<boolean> {
+  if (state === "on") return true; // switching on never asks
+  const running = await runningIn(ctx, set);
+  return await confirmRunning(ctx, verb, state === "off" ? "switch off" : "power-cycle", running);
+}
+
+const SUPERVISE = "supervise the boots it starts: power-cycle a stalled boot, then quarantine";
+const CONFIRM_HELP =
+  "Switching off or cycling running nodes asks first on a terminal (--yes skips " +
+  "the question);\nwithout a terminal (a script, a pipe) it needs --yes or CM_ASSUME_YES=1 and is " +
+  "refused (exit 2)\notherwise. Switching on never asks.";
+
 /** `cm power N on|off|cycle [--supervise]` */
 export const powerCommand: CliCommand = {
   name: "power",
   usage: "power N on|off|cycle [--supervise]",
   summary: "switch one node (--supervise: power-cycle a stalled boot, then quarantine)",
-  run(ctx) {
+  words: ["on", "off", "cycle"],
+  flags: { "--supervise": SUPERVISE },
+  help: CONFIRM_HELP,
+  async run(ctx) {
     const { rest, supervise } = superviseFlag(ctx.args);
     if (rest.length !== 2) {
       throw new ClusterError("bad_request", `usage: ${powerCommand.usage}`);
     }
-    const [node, state] = rest;
-    return runPowerJob(ctx, `/nodes/${encodeURIComponent(node)}/power`, {
-      state: action(state),
+    const [node, text] = rest;
+    const state = action(text);
+    if (!/^[0-9]+$/.test(node)) {
+      throw new ClusterError("invalid_node", `"${node}" is not a node id: use a whole number`);
+    }
+    if (!await confirmSwitch(ctx, "power", state, node)) return 1;
+    return await runPowerJob(ctx, `/nodes/${encodeURIComponent(node)}/power`, {
+      state,
       ...(supervise ? { supervise } : {}),
     });
   },
 };
+
+/** `+1.2 s`, right-aligned in the plan's first column. */
+function at(ms: number): string {
+  return `+${(ms / 1000).toFixed(1)} s`.padStart(8);
+}
 
 /** The dry run of a bulk switch: the inrush schedule, window by window. */
 export function formatPowerPlan(p: PowerPlan): string {
@@ -59,21 +92,29 @@ export function formatPowerPlan(p: PowerPlan): string {
     `inrush limits: ${l.perBus} per BitBar and ${l.perStep} per module in any ${l.stepMs} ms`,
   ];
   if (p.skipped.length) lines.push(`skipped (quarantined): ${formatNodeSet(p.skipped)}`);
-  if (p.off.length) lines.push(`   +0.0 s  off  ${formatNodeSet(p.off)} (all at once)`);
+  // A switch-on leaves rails that are on alone: say so, rather than leave them out unmentioned.
+  const switched = new Set(p.windows.flatMap((w) => w.nodes));
+  const alreadyOn = p.action === "on" ? p.nodes.filter((n) => !switched.has(n)) : [];
+  if (alreadyOn.length) {
+    lines.push(`already on, left as they are: ${formatNodeSet(alreadyOn)}`);
+  }
+  if (p.off.length) {
+    lines.push(`${at(0)}  off  ${formatNodeSet(p.off).padEnd(40)} all at once`);
+  }
   p.windows.forEach((w, i) => {
     lines.push(
-      `${`+${(w.atMs / 1000).toFixed(1)} s`.padStart(8)}  on   ${
-        formatNodeSet(w.nodes).padEnd(40)
-      }` +
-        ` window ${i + 1}: ${w.nodes.length} nodes on BitBars ${formatNodeSet(w.buses)}`,
+      `${at(w.atMs)}  on   ${formatNodeSet(w.nodes).padEnd(40)}` +
+        ` window ${i + 1}: ${counted(w.nodes.length, "node")} on ${
+          w.buses.length === 1 ? "BitBar" : "BitBars"
+        } ${formatNodeSet(w.buses)}`,
     );
   });
   if (p.windows.length) {
     const last = p.windows[p.windows.length - 1].atMs;
     lines.push(
-      `${
-        p.windows.reduce((s, w) => s + w.nodes.length, 0)
-      } rails on in ${p.windows.length} windows, the last at +${(last / 1000).toFixed(1)} s`,
+      `${counted(p.windows.reduce((s, w) => s + w.nodes.length, 0), "rail")} on in ${
+        counted(p.windows.length, "window")
+      }, the last at +${(last / 1000).toFixed(1)} s`,
     );
   } else if (p.action !== "off") lines.push("every rail is already on: nothing to switch on");
   return lines.join("\n");
@@ -86,26 +127,31 @@ export const powerallCommand: CliCommand = {
     "powerall on|off|cycle FIRST LAST | powerall on|off|cycle SET (e.g. 1-16,23,30-60) [--supervise] [--dry-run]",
   summary:
     "switch a range or set of nodes, staggered per bus (quarantined nodes are skipped); --dry-run prints the inrush schedule",
+  words: ["on", "off", "cycle"],
+  flags: {
+    "--supervise": SUPERVISE,
+    "--dry-run": "print the inrush schedule (which rails switch when); switch nothing",
+  },
+  help: CONFIRM_HELP,
   async run(ctx) {
     const { rest: flagless, supervise } = superviseFlag(ctx.args);
     const dryRun = flagless.includes("--dry-run");
-    const [state, ...rest] = flagless.filter((a) => a !== "--dry-run");
+    const [text, ...rest] = flagless.filter((a) => a !== "--dry-run");
     if (rest.length < 1 || rest.length > 2) {
       throw new ClusterError(
         "bad_request",
         "usage: powerall on|off FIRST LAST (or a set like 1-16,23)",
       );
     }
+    const state = action(text);
     if (dryRun) {
-      const plan = await ctx.api.post<PowerPlan>("/power/plan", {
-        state: action(state),
-        nodes: rest.join(" "),
-      });
+      const plan = await ctx.api.post<PowerPlan>("/power/plan", { state, nodes: rest.join(" ") });
       ctx.out(ctx.json ? JSON.stringify(plan, null, 2) : formatPowerPlan(plan));
       return 0;
     }
+    if (!await confirmSwitch(ctx, "powerall", state, rest.join(" "))) return 1;
     return await runPowerJob(ctx, "/power", {
-      state: action(state),
+      state,
       nodes: rest.join(" "),
       ...(supervise ? { supervise } : {}),
     });

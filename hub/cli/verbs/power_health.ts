@@ -28,6 +28,7 @@ export const powerHealthCommand: CliCommand = {
   name: "power-health",
   usage: "power-health",
   summary: "under-voltage and throttling per bay and BitBar, from the agents' reports",
+  flags: {},
   async run(ctx) {
     const r = await ctx.api.get<PowerHealthReport>("/power-health");
     ctx.out(ctx.json ? JSON.stringify(r, null, 2) : formatPowerHealth(r));

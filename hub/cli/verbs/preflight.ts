@@ -18,6 +18,7 @@ export const preflightCommand: CliCommand = {
   name: "preflight",
   usage: "preflight",
   summary: "check the hub can netboot: rogue DHCP, TFTP files, NFS, NAT, address, clock",
+  flags: {},
   async run(ctx) {
     const r = await ctx.api.get<PreflightReport>("/preflight");
     ctx.out(ctx.json ? JSON.stringify(r, null, 2) : formatPreflight(r));

@@ -1,5 +1,6 @@
 /** `status [N|SET]`: the bays as a table (or JSON). */
 import type { NodeStatus } from "../../../shared/schemas.ts";
+import type { NodeBoot } from "../../../shared/boot_schemas.ts";
 import { parseNodeSet } from "../../../shared/range.ts";
 import type { CliCommand } from "../command.ts";
 import { formatStatus } from "../format_status.ts";
@@ -9,13 +10,28 @@ export const statusCommand: CliCommand = {
   name: "status",
   usage: "status [SET]",
   summary: "table of the bays: power, lifecycle, LED, last heartbeat",
+  flags: {},
   async run(ctx) {
     let nodes = await ctx.api.get<NodeStatus[]>("/nodes");
     if (ctx.args.length > 0) {
       const wanted = new Set(parseNodeSet(ctx.args.join(" "), nodes.length));
       nodes = nodes.filter((n) => wanted.has(n.id));
     }
-    ctx.out(ctx.json ? JSON.stringify(nodes, null, 2) : formatStatus(nodes));
+    if (ctx.json) {
+      ctx.out(JSON.stringify(nodes, null, 2));
+      return 0;
+    }
+    // A booting bay whose boot timeline stalled shows as stalled.
+    const stalled = new Map<number, string>();
+    await Promise.all(
+      nodes.filter((n) => n.lifecycle === "booting").map(async (n) => {
+        const b = await ctx.api.get<NodeBoot>(`/nodes/${n.id}/boot`);
+        if (b.latest?.state === "stalled" && b.latest.stalledAt) {
+          stalled.set(n.id, b.latest.stalledAt);
+        }
+      }),
+    );
+    ctx.out(formatStatus(nodes, Date.now(), stalled));
     return 0;
   },
 };

@@ -67,7 +67,9 @@ export function watchRunning(
 export interface ActiveTestNode {
   node: number;
   up: boolean;
-  /** Power-on to first heartbeat, ms (0 if it was already running; null if it never came up). */
+  /** It was running before the test: not switched, so not timed. */
+  alreadyRunning: boolean;
+  /** Power-on to first heartbeat, ms (null if it never came up or was already running). */
   bootMs: number | null;
   error?: string;
 }
@@ -96,7 +98,8 @@ export function activeTestReport(
     return {
       node,
       up: up !== undefined,
-      bootMs: up === undefined ? null : on === undefined ? 0 : Math.max(0, Math.round(up - on)),
+      alreadyRunning: up !== undefined && on === undefined,
+      bootMs: up === undefined || on === undefined ? null : Math.max(0, Math.round(up - on)),
       ...(error ? { error } : {}),
     };
   });
@@ -104,10 +107,16 @@ export function activeTestReport(
   const times = rows.filter((r) => r.bootMs !== null).map((r) => r.bootMs as number);
   const lines = rows.map((r) =>
     `node ${String(r.node).padStart(2)}: ${
-      r.up ? `up in ${((r.bootMs ?? 0) / 1000).toFixed(1)} s` : `DOWN (${r.error})`
+      r.alreadyRunning
+        ? "already running (not switched, not timed)"
+        : r.up
+        ? `up in ${((r.bootMs ?? 0) / 1000).toFixed(1)} s`
+        : `DOWN (${r.error})`
     }`
   );
+  const before = rows.filter((r) => r.alreadyRunning).length;
   const summary = `${rows.length - down.length}/${rows.length} nodes up` +
+    (before ? ` (${before} already running)` : "") +
     (times.length
       ? `, boot ${(Math.min(...times) / 1000).toFixed(1)}–${
         (Math.max(...times) / 1000).toFixed(1)

@@ -34,6 +34,8 @@ export class MacLearning {
   readonly #d: MacLearningDeps;
   /** The learned MACs, stored per node. */
   readonly table: MacStore;
+  /** The bay a `macs learn` run powered on alone and waits for, while it waits. */
+  #waitingFor: { node: number; since: number } | null = null;
 
   constructor(deps: MacLearningDeps) {
     this.#d = deps;
@@ -46,11 +48,15 @@ export class MacLearning {
   }
 
   /**
-   * The bay a new MAC seen in a DHCP request belongs to. Learn only when exactly one bay
-   * without a MAC is booting: never guess between two.
+   * The bay a new MAC seen in a DHCP request belongs to: the one a `macs learn` run powered
+   * and waits for; otherwise, only when exactly one bay without a MAC is booting (never guess
+   * between two).
    */
   learningTarget(): { node: number; since: number } | null {
     const { map, tracker, store, clock } = this.#d;
+    if (this.#waitingFor && store.node(this.#waitingFor.node).mac === null) {
+      return this.#waitingFor;
+    }
     const waiting = map.bays.filter((b) =>
       tracker.get(b.id).lifecycle === "booting" && store.node(b.id).mac === null
     );
@@ -63,7 +69,9 @@ export class MacLearning {
    * `macs learn`: the control plane powers bays one at a time so the hub can tell which bay a
    * new MAC belongs to. Bays without a MAC in `ids` are switched off, then each is switched on
    * alone and the job waits (up to `timeoutMs`) for its DHCP request to be learned. Bays that
-   * already have a MAC are skipped. Learned bays are left on.
+   * already have a MAC are skipped. A learned bay is left on, booting (what learning is for);
+   * a bay that gave no DHCP request is switched off after its turn, so that the next bay is the
+   * only one booting without a MAC, and at the end put back as it was (on if it was on).
    */
   learn(ids: readonly number[], timeoutMs: number): Job {
     const { power, store, map } = this.#d;
@@ -75,6 +83,7 @@ export class MacLearning {
         `every LAN bay in ${formatNodeSet(ids)} already has a MAC`,
       );
     }
+    const wasOn = new Set(todo.filter((id) => this.#d.tracker.get(id).actual === "on"));
     return power.startOwned("maclearn", todo, formatNodeSet(todo), todo.length, async (h) => {
       const { clock, events } = this.#d;
       await power.applyPower(todo, "off");
@@ -89,6 +98,8 @@ export class MacLearning {
         try {
           const seen = new Promise<void>((r) => (wake = r));
           await power.applyPower([id], "on");
+          const since = this.#d.tracker.get(id).poweredOnAt ?? clock.now();
+          this.#waitingFor = { node: id, since: Math.floor(since) };
           const ac = new AbortController();
           const stop = () => ac.abort();
           h.signal.addEventListener("abort", stop, { once: true });
@@ -96,18 +107,23 @@ export class MacLearning {
           ac.abort();
           h.signal.removeEventListener("abort", stop);
         } finally {
+          this.#waitingFor = null;
           unsubscribe();
         }
         const mac = store.node(id).mac;
         (mac ? learned : missed).push(id);
+        if (!mac) await power.applyPower([id], "off");
         h.progress(
           i + 1,
           todo.length,
           mac ? `node ${id} is ${mac}` : `node ${id}: no DHCP request`,
         );
       }
+      const restore = missed.filter((id) => wasOn.has(id));
+      if (restore.length) await power.applyPower(restore, "on");
       const summary = `learned ${learned.length} of ${todo.length}` +
-        (missed.length ? `; no DHCP request from ${formatNodeSet(missed)}` : "");
+        (missed.length ? `; no DHCP request from ${formatNodeSet(missed)}` : "") +
+        (restore.length ? `; back on as before: ${formatNodeSet(restore)}` : "");
       const report = { learned, missed, summary, lines: [] as string[] };
       if (missed.length) throw new ClusterError("not_ready", summary, report);
       return report;

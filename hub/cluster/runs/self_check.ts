@@ -3,6 +3,7 @@
  * rapid sequence, then off in the same order, each rail read back; a report per node and
  * per bus. Nodes are left off, as the vendor's test leaves them.
  */
+import { counted } from "../../../shared/plural.ts";
 import type { Clock } from "../../../shared/clock.ts";
 import type { NodeMap } from "../../../shared/node_map.ts";
 import { formatNodeSet } from "../../../shared/range.ts";
@@ -109,7 +110,9 @@ export function selfTestReport(
     ? `self test cancelled: ${tested.length} of ${rows.length} nodes tested, ${failedText}` +
       (untested.length ? `; untested: ${formatNodeSet(untested)}` : "")
     : failed.length === 0
-    ? `self test passed: ${rows.length} nodes on ${buses.length} buses in ${secs}`
+    ? `self test passed: ${counted(rows.length, "node")} on ${
+      counted(buses.length, "bus", "buses")
+    } in ${secs}`
     : `self test FAILED: ${failed.length} of ${rows.length} nodes (${
       failed.map((r) => r.node).join(",")
     })`;

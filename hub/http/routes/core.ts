@@ -9,10 +9,12 @@ import {
   HeartbeatReply,
   Job,
   LedCommand,
+  Lifecycle,
   ModuleInfo,
   NodeStatus,
   PowerCommand,
   PowerPlan,
+  PowerState,
 } from "../../../shared/schemas.ts";
 import type { Clock } from "../../../shared/clock.ts";
 import type { AgentIngest } from "../../cluster/agent_ingest.ts";
@@ -64,6 +66,31 @@ async function answerJob(c: Context, jobs: JobRunner, start: () => Job): Promise
     throw new ClusterError(code as ErrorCode, done.error ?? "power operation failed", done);
   }
   return c.json(done, 200);
+}
+
+/**
+ * The values of a filter query parameter (`?lifecycle=running,booting`), each checked against
+ * `allowed`; undefined when the parameter is absent. An unknown value is a 400 naming the
+ * allowed ones, never silently matched to nothing.
+ */
+function filterValues<T extends string>(
+  c: Context,
+  name: string,
+  allowed: readonly T[],
+): Set<T> | undefined {
+  const given = c.req.queries(name);
+  if (!given) return undefined;
+  const values = given.flatMap((v) => v.split(",")).map((v) => v.trim());
+  const bad = values.filter((v) => !(allowed as readonly string[]).includes(v));
+  if (bad.length || values.length === 0) {
+    throw new ClusterError(
+      "bad_request",
+      `${name} must be one or more of ${allowed.join(", ")} (comma separated), not "${
+        bad[0] ?? ""
+      }"`,
+    );
+  }
+  return new Set(values as T[]);
 }
 
 /** The services the core routes call. */
@@ -123,10 +150,24 @@ export function coreRoutes(deps: CoreRouteDeps, version: string, startedAt: numb
     route({
       method: "get",
       path: "/nodes",
-      summary: "Status of every bay",
+      summary: "Status of every bay, or of those with a given lifecycle or power",
       auth: "read",
       response: z.array(NodeStatus),
-      handler: (c) => c.json(status.nodes()),
+      query: {
+        lifecycle: `only bays in these lifecycle states, comma separated (${
+          Lifecycle.options.join(", ")
+        })`,
+        power: "only bays whose rail is on or off (actual power)",
+      },
+      handler: (c) => {
+        const lifecycle = filterValues(c, "lifecycle", Lifecycle.options);
+        const power = filterValues(c, "power", PowerState.options);
+        return c.json(
+          status.nodes().filter((n) =>
+            (!lifecycle || lifecycle.has(n.lifecycle)) && (!power || power.has(n.power.actual))
+          ),
+        );
+      },
     }),
     route({
       method: "get",

@@ -176,6 +176,8 @@ export interface MetricsSources {
   gate?: () => GateFigures | null;
   /** Refused and shared-key heartbeats (absent: not rendered). */
   agentAuth?: AgentAuthCounters;
+  /** When the hub started, ms since the epoch (a change of it is a restart). */
+  startedAt?: number;
 }
 
 /** The whole exposition document for the hub's current state. */
@@ -268,6 +270,14 @@ export function renderMetrics(src: MetricsSources, http: HttpMetrics): string {
   for (const [key, n] of [...src.jobs.finished].sort()) {
     const [kind, state] = key.split(":");
     out.sample("cluster_jobs_total", { kind, state }, n);
+  }
+  if (src.startedAt !== undefined) {
+    out.family(
+      "cluster_hub_start_time_seconds",
+      "gauge",
+      "When the hub process started, seconds since the Unix epoch (a change means it restarted).",
+    );
+    out.sample("cluster_hub_start_time_seconds", {}, Math.floor(src.startedAt / 1000));
   }
   out.family("cluster_events_total", "counter", "Events emitted since the hub started, by type.");
   for (const [type, n] of [...src.events.counts].sort()) {

@@ -169,7 +169,7 @@ export class NetbootSupervisor {
       : null;
     this.#watcher = new LeaseWatcher({
       map: deps.map,
-      eventsFile: this.live ? s.paths.eventsFile : `${this.dryDir}/dhcp-events.log`,
+      eventsFile: this.leaseEventsFile,
       table: deps.macs,
       emit: deps.emit,
       target: () => deps.learningTarget?.() ?? null,
@@ -195,6 +195,11 @@ export class NetbootSupervisor {
   /** Absolute directory dry mode renders into. */
   get dryDir(): string {
     return resolve(this.#d.settings.dryDir);
+  }
+
+  /** The file the lease watcher reads dhcp-script hook lines from (live or dry mode's). */
+  get leaseEventsFile(): string {
+    return this.live ? this.#d.settings.paths.eventsFile : `${this.dryDir}/dhcp-events.log`;
   }
 
   /** The lease watcher (its `poll()` lets tests and the hub process events on demand). */
