@@ -158,6 +158,10 @@ browserTest(
       () => [55, 56, 57, 58, 59, 60].every((n) => h.hub.status.node(n).power.actual === "off"),
       "BitBar 10 off",
     );
+    await page.waitForFunction(() =>
+      (globalThis as unknown as { document: DomDocument }).document.querySelector("#bulk-msg")
+        ?.textContent === "power off 55-60: job succeeded"
+    );
     assert.equal(h.hub.status.node(54).power.actual, "off");
     assert.equal(h.hub.status.node(5).power.actual, "on", "nothing outside the selection");
   },

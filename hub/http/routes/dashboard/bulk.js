@@ -71,7 +71,7 @@ async function bulk(action) {
   message(`power ${action} ${ids.length} nodes…`);
   try {
     const job = await api("POST", "/power", { state: action, nodes: ids.join(",") });
-    message(`power ${action} ${job.summary}: job ${job.state}`);
+    message(`power ${job.summary}: job ${job.state}`);
   } catch (e) {
     message(e.message, "error");
   }
