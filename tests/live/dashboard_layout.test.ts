@@ -2,7 +2,8 @@
  * The dashboard at the sizes operators use: a phone (390×844), a laptop (1280×800) and a desktop
  * (1920×1080). Real Chromium measures every bay: none clipped by the window or the chassis, no
  * part of a bay (power pill, IDENTIFY badge, LED) outside it or wrapped, the LED a round dot, the
- * rack using a wide screen, and on a phone the power buttons above the long boot timeline.
+ * rack using a wide screen, a job running when the page opens shown in the header, and on a phone
+ * the power buttons above the long boot timeline.
  */
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
@@ -162,7 +163,7 @@ const SIZES = [
 
 Deno.test({
   name:
-    "dashboard at 390×844, 1280×800 and 1920×1080: no bay clipped or overflowing, badge and pill fit, rack uses the width",
+    "dashboard at 390×844, 1280×800 and 1920×1080: no bay clipped or overflowing, badge and pill fit, rack uses the width, running job shown",
   ignore: skipWithoutChromium,
   sanitizeOps: false,
   sanitizeResources: false,
@@ -178,6 +179,8 @@ Deno.test({
       Promise.all(identifying.map((n) => sendHeartbeat(h, n, { led: "identify" })));
     await beat();
     const beating = setInterval(() => beat().catch(() => {}), 500);
+    // A run that waits for heartbeats that never come: running whenever a page opens.
+    const test = h.hub.runs.activetest([30, 31], 600_000);
     const browser = await launchChromium();
     try {
       const failures: string[] = [];
@@ -191,6 +194,12 @@ Deno.test({
         await page.goto(h.base + "/");
         await page.waitForSelector('body[data-loaded="true"]');
         await page.waitForSelector('.bay[data-node="60"][data-identify="on"]');
+        // The job that was running when the page opened is in the header, inside the window.
+        const job = await page.locator(`#jobs .job[data-job="${test.id}"]`).boundingBox();
+        if (!job) failures.push(`${size.width}: the running job is not shown`);
+        else if (job.x < 0 || job.x + job.width > size.width) {
+          failures.push(`${size.width}: the running job's bar is outside the window`);
+        }
         await Deno.mkdir(ARTIFACTS, { recursive: true });
         await page.screenshot({
           path: new URL(`dashboard-${size.width}.png`, ARTIFACTS).pathname,
@@ -233,6 +242,8 @@ Deno.test({
       );
     } finally {
       clearInterval(beating);
+      h.hub.jobs.cancel(test.id);
+      await h.hub.jobs.wait(test.id).catch(() => {});
       await browser.close();
       await h.stop();
     }
