@@ -97,7 +97,14 @@ export function dashboardApp(): Hono {
     const body = vendorFile(f.specifier);
     if (body !== null) vendor[name] = { body, type: f.type };
   }
-  const index = read("index.html");
+  // The browser learns of a module's imports only once it has the module: listing every module
+  // lets it fetch them all at once (three round trips fewer on a phone over WiFi).
+  const preload = Object.keys(files).filter((name) => name.endsWith(".js")).sort()
+    .map((name) => `<link rel="modulepreload" href="/dashboard/${name}">`).join("\n    ");
+  const index = read("index.html").replace(
+    /<!-- modulepreload:[^>]*-->/,
+    (marker) => `${marker}\n    ${preload}`,
+  );
   const app = new Hono();
   const security = {
     "content-security-policy":

@@ -203,12 +203,16 @@ async function start() {
   setUpConsole();
   setUpToolbar();
 
-  const [module, patterns, types, jobs, recent] = await Promise.all([
+  // Everything is asked for at once; the rack is drawn and filled first, the job history and
+  // the event log (a larger answer) follow, and the stream resumes after the last event read.
+  const history = Promise.all([
+    api("GET", "/jobs"),
+    api("GET", `/events?format=json&limit=${EVENTS_ON_LOAD}`),
+  ]).catch((e) => e);
+  const [module, patterns, types] = await Promise.all([
     api("GET", "/module"),
     fetch("/dashboard/led-patterns.json").then((r) => r.json()),
     fetch("/dashboard/event-types.json").then((r) => r.json()),
-    api("GET", "/jobs"),
-    api("GET", `/events?format=json&limit=${EVENTS_ON_LOAD}`),
   ]);
   view.module = module;
   const t = module.assetTag;
@@ -218,12 +222,16 @@ async function start() {
     onBay: (id, e) => clickSelects(e) ? toggle(id) : openDetails(id),
     onBus: toggleBus,
   });
+  await refresh();
+  viewChanged();
+  const got = await history;
+  if (got instanceof Error) throw got;
+  const [jobs, recent] = got;
   // A job running when the page opens shows at once; finished ones fill the history.
   loadJobs(jobs);
   for (const e of recent) noteStage(e);
   logEvents(recent);
-  await refresh();
-  viewChanged();
+  for (const n of nodes.values()) drawNode(n); // the boot stages just learned
   connect(types);
   setInterval(refresh, REFRESH_MS);
   setInterval(animateLeds, 25);

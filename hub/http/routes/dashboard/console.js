@@ -62,6 +62,31 @@ function closeConsole() {
   term.dispose();
 }
 
+/** Adds a classic script (the vendored UMD builds) to the page; resolves false if it fails. */
+function loadScript(src) {
+  return new Promise((resolve) => {
+    const tag = document.createElement("script");
+    tag.src = src;
+    tag.onload = () => resolve(true);
+    tag.onerror = () => resolve(false);
+    document.head.append(tag);
+  });
+}
+
+let terminalLoaded = null;
+/**
+ * Loads xterm.js and its fit add-on the first time a console opens: the rack does not wait for
+ * some 300 KB of script it may never use. True when the terminal emulator is there.
+ */
+function loadTerminal() {
+  terminalLoaded ??= (async () => {
+    if (!(await loadScript("/dashboard/vendor/xterm.js"))) return false;
+    return await loadScript("/dashboard/vendor/addon-fit.js") &&
+      typeof globalThis.Terminal === "function";
+  })();
+  return terminalLoaded;
+}
+
 export async function openConsole(id) {
   closeConsole();
   $("#details").close();
@@ -72,7 +97,7 @@ export async function openConsole(id) {
   consoleMessage("");
   dlg.dataset.node = String(id);
   if (!dlg.open) dlg.showModal();
-  if (typeof globalThis.Terminal !== "function") {
+  if (!(await loadTerminal())) {
     consoleState("closed", "unavailable");
     consoleMessage("the terminal emulator is not installed on the hub (deno install)", "error");
     return;
