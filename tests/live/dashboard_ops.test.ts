@@ -240,6 +240,33 @@ browserTest(
 );
 
 browserTest(
+  "dashboard: a job that ends between the page's reads of /jobs and /events is not left running",
+  {},
+  async (h, page, open) => {
+    const test = h.hub.runs.activetest([1, 2], 60_000);
+    // The page reads /jobs (the run is running), then the run ends, then it reads /events.
+    let release = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    await page.route(/\/api\/v1\/events\?format=json/, async (route) => {
+      await gate;
+      await route.continue();
+    });
+    const jobsRead = page.waitForResponse((r) => new URL(r.url()).pathname === "/api/v1/jobs");
+    const opened = open(page);
+    await jobsRead;
+    h.hub.jobs.cancel(test.id);
+    await h.hub.jobs.wait(test.id).catch(() => {});
+    release();
+    await opened;
+    await page.locator(`#job-history li[data-job="${test.id}"][data-state="failed"]`).waitFor();
+    await page.locator(`#jobs .job[data-job="${test.id}"]`).waitFor({
+      state: "detached",
+      timeout: 15_000,
+    });
+  },
+);
+
+browserTest(
   "dashboard: search, filter and counts; the boot stage on each bay; boot markers in the console",
   { settings: { simBootMs: 4000 } },
   async (h, page, open) => {

@@ -15,7 +15,7 @@ import {
 import { $, hms } from "./dom.js";
 import { lastEventId, logEvents } from "./event_log.js";
 import { drawCounts, FILTERS, makeCounts } from "./find.js";
-import { anyCountdown, drawJobs, loadJobs, onJobEvent } from "./jobs.js";
+import { anyCountdown, drawJobs, loadJobs, onJobEvent, settleJobs } from "./jobs.js";
 import { animateLeds, drawNode, drawRack, markAll, tickHeartbeats } from "./rack.js";
 import { nodes, selected, stages, view } from "./state.js";
 
@@ -229,6 +229,7 @@ async function start() {
   const [jobs, recent] = got;
   // A job running when the page opens shows at once; finished ones fill the history.
   loadJobs(jobs);
+  settleJobs(recent);
   for (const e of recent) noteStage(e);
   logEvents(recent);
   for (const n of nodes.values()) drawNode(n); // the boot stages just learned

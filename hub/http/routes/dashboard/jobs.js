@@ -167,6 +167,20 @@ async function finished(id) {
   drawHistory();
 }
 
+/**
+ * The events read when the page opened: a job listed as running that they show finished (it
+ * ended between the two reads) is finished here too. Only ends are applied: an older step
+ * must not roll a bar back.
+ */
+export function settleJobs(events) {
+  for (const e of events) {
+    const end = e.data.state === "succeeded" || e.data.state === "failed";
+    if (e.type === "job_progress" && end && running.get(e.data.job)?.state === "running") {
+      onJobEvent(e);
+    }
+  }
+}
+
 /** Whether a header bar counts down (and needs a redraw every second). */
 export function anyCountdown() {
   for (const j of running.values()) if (countdown(j)) return true;
