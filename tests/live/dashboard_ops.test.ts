@@ -268,7 +268,7 @@ browserTest(
 
 browserTest(
   "dashboard: search, filter and counts; the boot stage on each bay; boot markers in the console",
-  { settings: { simBootMs: 4000 } },
+  { settings: { simBootMs: 4000, bootTimeouts: { heartbeat: 3000 } } },
   async (h, page, open) => {
     // Simulated boots take a while: node 11 stays at its first stage long enough to see it.
     await h.hub.jobs.wait(h.hub.powerControl.power([3, 4, 7], "on").id);
@@ -319,8 +319,18 @@ browserTest(
       )
     );
     const stage11 = await page.locator('.bay[data-node="11"] .bay-state').innerText();
-    assert.match(stage11, /^booting · (power on|dhcp \w+|tftp|nfs root)$/, stage11);
+    assert.match(
+      stage11,
+      /^booting · (power on|dhcp \w+|tftp|nfs root|stalled before heartbeat)$/,
+      stage11,
+    );
     assert.equal(await count("booting"), "2", "nodes 7 (no agent yet) and 11");
+    // No heartbeat within its deadline: the bay says where the boot stalled.
+    await page.waitForFunction(() =>
+      (globalThis as unknown as { document: DomDocument }).document.querySelector(
+        '.bay[data-node="11"] .bay-state',
+      )?.textContent === "booting · stalled before heartbeat"
+    );
 
     // The console shows a marker where each boot begins: node 7's first, a cycle's live.
     await waitFor(

@@ -118,10 +118,13 @@ const NODE_EVENTS = new Set([
 ]);
 const BOOT_EVENTS = new Set(["boot_stage", "boot_timeout", "quarantined", "quarantine_cleared"]);
 
-/** A boot stage the node reached: its bay shows it while it boots. */
+/** A boot stage the node reached, or missed: its bay shows it while it boots. */
 function noteStage(e) {
   if (e.type === "boot_stage" && e.node !== null) {
     stages.set(e.node, { stage: e.data.stage, attempt: e.data.attempt });
+  } else if (e.type === "boot_timeout" && e.node !== null) {
+    const s = stages.get(e.node);
+    stages.set(e.node, { stage: s?.stage, attempt: e.data.attempt, stalledBefore: e.data.stage });
   } else if (e.type === "power_changed" && e.node !== null && e.data.to === "off") {
     stages.delete(e.node);
   }
@@ -132,7 +135,7 @@ function onEvent(e) {
   noteStage(e);
   if (e.type === "job_progress") onJobEvent(e);
   if (NODE_EVENTS.has(e.type)) refreshSoon();
-  if (e.type === "boot_stage" && e.node !== null) {
+  if ((e.type === "boot_stage" || e.type === "boot_timeout") && e.node !== null) {
     const n = nodes.get(e.node);
     if (n) drawNode(n);
   }

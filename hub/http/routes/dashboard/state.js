@@ -3,7 +3,10 @@
 /** node id → NodeStatus, as /api/v1/nodes last said. */
 export const nodes = new Map();
 
-/** node id → { stage, attempt } of its current boot, from boot_stage events. */
+/**
+ * node id → { stage, attempt, stalledBefore } of its current boot, from boot_stage events and
+ * boot_timeout (the stage it did not reach in time).
+ */
 export const stages = new Map();
 
 /** Selected node ids (bulk power). */
@@ -35,7 +38,9 @@ export function stateText(n) {
   if (n.quarantine) return `${n.lifecycle} · stopped at ${stageWords(n.quarantine.stage)}`;
   const s = stages.get(n.id);
   if (s && n.power.actual === "on" && (n.lifecycle === "booting" || n.lifecycle === "powering")) {
-    return `${n.lifecycle} · ${stageWords(s.stage)}`;
+    return `${n.lifecycle} · ${
+      s.stalledBefore ? `stalled before ${stageWords(s.stalledBefore)}` : stageWords(s.stage)
+    }`;
   }
   return n.lifecycle;
 }
