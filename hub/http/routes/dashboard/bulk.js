@@ -35,6 +35,8 @@ export function drawSelection() {
     b.title = token() ? "" : "enter the admin token in the header first";
   }
   $("#select-clear").disabled = ids.length === 0;
+  // The power buttons show once something is selected (a phone keeps a row for the rack).
+  $("#bulk").dataset.empty = String(ids.length === 0);
   $("#select-mode").setAttribute("aria-pressed", String(view.selecting));
 }
 
