@@ -267,6 +267,24 @@ browserTest(
 );
 
 browserTest(
+  "dashboard: idle, the page asks for /api/v1/nodes once a second and nothing else (no new polls)",
+  {},
+  async (h, page, open) => {
+    await h.hub.jobs.wait(h.hub.powerControl.power([1, 2], "on").id);
+    await open(page);
+    await page.waitForSelector('#conn[data-state="live"]');
+    await page.waitForSelector("#event-log li.event");
+    const asked: string[] = [];
+    page.on("request", (r) => asked.push(new URL(r.url()).pathname));
+    const seconds = 5;
+    await new Promise((r) => setTimeout(r, seconds * 1000));
+    const others = asked.filter((p) => p !== "/api/v1/nodes");
+    assert.deepEqual(others, [], "only the nodes refresh (the event stream stays open)");
+    assert.ok(asked.length <= seconds + 1, `${asked.length} refreshes in ${seconds} s`);
+  },
+);
+
+browserTest(
   "dashboard: search, filter and counts; the boot stage on each bay; boot markers in the console",
   { settings: { simBootMs: 4000, bootTimeouts: { heartbeat: 3000 } } },
   async (h, page, open) => {
