@@ -267,6 +267,27 @@ browserTest(
 );
 
 browserTest(
+  "dashboard: without the event history (its read fails) the page still runs and says so",
+  {},
+  async (h, page, open) => {
+    await page.route(/\/api\/v1\/events\?format=json/, (route) =>
+      route.fulfill({
+        status: 503,
+        contentType: "application/json",
+        body: '{"error":{"code":"busy","message":"try again"}}',
+      }));
+    await open(page);
+    await page.waitForSelector("#event-log li.note");
+    assert.match(await page.locator("#event-log li.note").innerText(), /no history: try again/);
+    // The stream runs from now on: the rack and the log follow a change.
+    await page.waitForSelector('#conn[data-state="live"]');
+    await h.hub.jobs.wait(h.hub.powerControl.power([8], "on").id);
+    await page.waitForSelector('.bay[data-node="8"][data-power="on"]');
+    await page.waitForSelector('#event-log li[data-type="power_changed"][data-node="8"]');
+  },
+);
+
+browserTest(
   "dashboard: idle, the page asks for /api/v1/nodes once a second and nothing else (no new polls)",
   {},
   async (h, page, open) => {

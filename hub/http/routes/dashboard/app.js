@@ -13,7 +13,7 @@ import {
   tokenChanged,
 } from "./details.js";
 import { $, hms } from "./dom.js";
-import { lastEventId, logEvents } from "./event_log.js";
+import { lastEventId, logEvents, logNote } from "./event_log.js";
 import { drawCounts, FILTERS, makeCounts } from "./find.js";
 import { anyCountdown, drawJobs, loadJobs, onJobEvent, settleJobs } from "./jobs.js";
 import { animateLeds, drawNode, drawRack, markAll, tickHeartbeats } from "./rack.js";
@@ -146,7 +146,8 @@ function onEvent(e) {
 function connect(types) {
   // Resume after the newest event the page has: nothing between the first read and the
   // stream is missed (on a reconnect the browser sends Last-Event-ID itself).
-  const es = new EventSource(`${API}/events?after=${lastEventId()}`);
+  const after = lastEventId() > 0 ? `?after=${lastEventId()}` : "";
+  const es = new EventSource(`${API}/events${after}`);
   es.onopen = () => {
     streamOpen = true;
     markUp("events");
@@ -227,9 +228,10 @@ async function start() {
   });
   await refresh();
   viewChanged();
+  // Without the history the page still runs: live events from now on, and it says why.
   const got = await history;
-  if (got instanceof Error) throw got;
-  const [jobs, recent] = got;
+  const [jobs, recent] = got instanceof Error ? [[], []] : got;
+  if (got instanceof Error) logNote(`no history: ${got.message}; live events from now on`);
   // A job running when the page opens shows at once; finished ones fill the history.
   loadJobs(jobs);
   settleJobs(recent);

@@ -41,3 +41,10 @@ export function logEvents(events) {
   list.prepend(...rows);
   while (list.children.length > KEEP) list.lastElementChild.remove();
 }
+
+/** Says something about the log itself in its place (e.g. why it has no history). */
+export function logNote(text) {
+  const list = $("#event-log");
+  list.querySelector(".empty")?.remove();
+  list.prepend(el("li", "note", text));
+}
