@@ -123,9 +123,14 @@ function markBay(id) {
   const b = bays.get(id);
   const n = nodes.get(id);
   if (!b || !n) return;
-  b.bay.dataset.selected = String(selected.has(id));
-  b.bay.setAttribute("aria-pressed", String(selected.has(id)));
-  b.bay.dataset.match = String(matches(n));
+  // Written only when changed: this runs for every bay on every refresh.
+  const sel = String(selected.has(id));
+  if (b.bay.dataset.selected !== sel) {
+    b.bay.dataset.selected = sel;
+    b.bay.setAttribute("aria-pressed", sel);
+  }
+  const match = String(matches(n));
+  if (b.bay.dataset.match !== match) b.bay.dataset.match = match;
 }
 
 /** Re-marks every bay (after the search, filter or selection changed). */
