@@ -264,6 +264,13 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
     emit: (type, node, message, data) => events.emit(type, node, message, data),
     limits: overrides.consoleLimits,
   });
+  // A rail that goes on starts a boot: its console gets a marker line. A rail that goes off
+  // ends the node's identify request (its LED is dark). A self test's pulses are no boots.
+  const unfollowPower = events.subscribe((e) => {
+    if (e.type !== "power_changed" || e.node === null || e.data.selfTest) return;
+    if (e.data.to === "on") consoles.markPowerOn(e.node, e.at);
+    if (e.data.to === "off") nodeSettings.endIdentify(e.node);
+  });
   const startedAt = clock.now();
   const live = createLive({
     status,
@@ -359,6 +366,7 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
     },
     async close() {
       live.close();
+      unfollowPower();
       // Runs start stopping (like a cancel) at once, while netboot stops.
       jobs.stopRuns();
       recovery.close();

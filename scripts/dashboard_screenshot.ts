@@ -1,6 +1,6 @@
 /**
- * `deno task docs:screenshot`: renders docs/dashboard.png (1330×760) and, beside it,
- * dashboard-phone.png (a phone, 420 px wide) from a live virtual cluster: a bootstrap of the LAN
+ * `deno task docs:screenshot`: renders docs/dashboard.png (a laptop, 1280×800) and, beside it,
+ * dashboard-phone.png (a phone, 390×844) from a live virtual cluster: a bootstrap of the LAN
  * bays (the vendor's 1-16,23,30-60), node 7 identifying, bus 8 switched off, one agent crashed
  * (lost). Needs Debian's /usr/bin/chromium (scripts/install-chromium.sh).
  */
@@ -20,13 +20,13 @@ try {
   await new Promise((r) => setTimeout(r, 4000));
   const browser = await launchChromium();
   try {
-    const page = await browser.newPage({ viewport: { width: 1330, height: 760 } });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     await page.goto(`${v.url}/`);
     await page.waitForTimeout(2500);
     await page.screenshot({ path: out });
     console.log(`wrote ${out}`);
     const phoneOut = out.replace(/\.png$/, "-phone.png");
-    const phone = await browser.newPage({ viewport: { width: 420, height: 900 } });
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
     await phone.goto(`${v.url}/`);
     await phone.waitForTimeout(2500);
     await phone.screenshot({ path: phoneOut });

@@ -38,6 +38,19 @@ export class NodeSettings {
     return this.#status.node(id);
   }
 
+  /**
+   * A node switched off shows no LED, so its identify request ends with it (`led_changed`
+   * says so); asked again while the node is off, identify waits for it to run.
+   */
+  endIdentify(id: number): void {
+    if (this.#store.node(id).ledRequested !== "identify") return;
+    this.#store.updateNode(id, { ledRequested: null });
+    this.#events.emit("led_changed", id, `node ${id} LED heartbeat: identify ended, switched off`, {
+      mode: "heartbeat",
+      reason: "switched off",
+    });
+  }
+
   /** Marks bays as enabled or excluded (spares) for bulk runs and bootstrap. */
   setEnabled(ids: readonly number[], enabled: boolean): void {
     for (const id of ids) this.#store.updateNode(id, { enabled });

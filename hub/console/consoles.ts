@@ -29,6 +29,9 @@ export interface ConsolesOptions {
 export const DEFAULT_HISTORY_LINES = 200;
 export const MAX_HISTORY_LINES = 20_000;
 
+/** How a boot marker line in a console begins. */
+export const BOOT_MARK = "────── cluster-hub:";
+
 /** Every node's console. */
 export class Consoles {
   readonly #consoles = new Map<number, NodeConsole>();
@@ -75,6 +78,15 @@ export class Consoles {
   /** History and state of node `node`'s console. */
   history(node: number, lines = DEFAULT_HISTORY_LINES): ConsoleHistory {
     return this.console(node).history(lines);
+  }
+
+  /**
+   * Marks in node `node`'s console where a new boot begins (its rail went on at `at`), as
+   * conserver marks its logs; nothing for a bay without a console.
+   */
+  markPowerOn(node: number, at: number): void {
+    const stamp = new Date(at).toISOString().replace("T", " ").slice(0, 19);
+    this.#consoles.get(node)?.mark(`${BOOT_MARK} node ${node} powered on ${stamp} UTC ──────`);
   }
 
   /** Closes every viewer and source (before the event log closes). */

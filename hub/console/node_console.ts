@@ -154,6 +154,9 @@ export class NodeConsole {
     );
   }
 
+  /** Whether the last byte out ended mid-line (a mark then starts a new line). */
+  #midLine = false;
+
   /** Starts capturing. */
   start(): void {
     this.#link.start();
@@ -184,7 +187,16 @@ export class NodeConsole {
     };
   }
 
+  /**
+   * Writes a line of the hub's own into the history and to every viewer, on a line of its
+   * own (e.g. the marker where a new boot begins).
+   */
+  mark(text: string): void {
+    this.#output(new TextEncoder().encode(`${this.#midLine ? "\r\n" : ""}${text}\r\n`));
+  }
+
   #output(chunk: Uint8Array): void {
+    if (chunk.length > 0) this.#midLine = chunk[chunk.length - 1] !== 0x0a;
     this.#log.append(this.#clock.now(), chunk);
     for (const v of this.#viewers) this.#deliver(v, chunk);
   }

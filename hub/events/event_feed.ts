@@ -109,7 +109,9 @@ export class EventFeed {
       this.#pending = [];
       return [];
     }
-    const out = this.#pending.filter((e) => e.id > this.#cursor);
+    // A listener that emits from inside emit() (the boot monitor answers power_changed with
+    // boot_stage) makes the newer event arrive first: hand them out in id order.
+    const out = this.#pending.filter((e) => e.id > this.#cursor).sort((a, b) => a.id - b.id);
     this.#pending = [];
     if (out.length > 0) this.#cursor = out[out.length - 1].id;
     return out;

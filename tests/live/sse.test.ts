@@ -132,6 +132,28 @@ Deno.test("EventFeed: a slow client costs at most maxPending events and still mi
   }
 });
 
+Deno.test("EventFeed: an event emitted by a listener of another still goes out in id order", async () => {
+  // The boot monitor answers power_changed with boot_stage from inside emit(): the feed's
+  // listener then hears the newer event first. Out of order, a client that resumes from the
+  // last id it saw gets a duplicate, and one that drops ids it has passed loses an event (the
+  // dashboard's event log missed every power_changed).
+  const t = await startTestHub();
+  try {
+    const ev = t.hub.events;
+    const feed = new EventFeed(ev, null);
+    assert.deepEqual(feed.take(), [], "nothing new yet (switches to live)");
+    await t.hub.jobs.wait(t.hub.powerControl.power([4], "on").id);
+    const got = feed.take().map((e) => [e.id, e.type]);
+    const ids = got.map(([id]) => id as number);
+    assert.deepEqual(ids, [...ids].sort((a, b) => a - b), JSON.stringify(got));
+    assert.ok(got.some(([, type]) => type === "power_changed"), JSON.stringify(got));
+    assert.equal(feed.cursor, Math.max(...ids), "the cursor is the newest id handed out");
+    feed.close();
+  } finally {
+    await t.close();
+  }
+});
+
 Deno.test("events?format=json: pages after an id, limits, newest without after, errors", async () => {
   const t = await startTestHub();
   try {

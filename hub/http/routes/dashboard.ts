@@ -1,6 +1,6 @@
 /**
- * The dashboard at `/`: plain HTML, CSS, one browser script and an SVG favicon (also at
- * `/favicon.ico`) from `dashboard/`, and the terminal emulator (xterm.js from npm, under
+ * The dashboard at `/`: plain HTML, CSS, the browser's native ES modules and an SVG favicon (also
+ * at `/favicon.ico`) from `dashboard/`, and the terminal emulator (xterm.js from npm, under
  * `/dashboard/vendor/`), served as static strings (no build step, nothing fetched from the
  * network). The LED pattern table
  * the browser animates is generated from the node agent's own pattern data
@@ -8,7 +8,7 @@
  */
 import { Hono } from "hono";
 import { patternFor } from "../../../shared/led/patterns.ts";
-import { LedMode, Model } from "../../../shared/schemas.ts";
+import { EventType, LedMode, Model } from "../../../shared/schemas.ts";
 
 /** Pattern table for the browser: `"<mode>/<model>"` → period and edges. */
 export function ledPatternTable(): Record<
@@ -61,14 +61,34 @@ export const VENDOR_FILES = {
   },
 } as const;
 
+/** Content types of the files served from `dashboard/`, by extension. */
+const DASHBOARD_TYPES: Record<string, string> = {
+  js: "text/javascript; charset=utf-8",
+  css: "text/css; charset=utf-8",
+  svg: "image/svg+xml",
+};
+
+/** Every script module, style sheet and icon in `dashboard/`, read once at start. */
+function dashboardFiles(): Record<string, { body: string; type: string }> {
+  const files: Record<string, { body: string; type: string }> = {};
+  for (const entry of Deno.readDirSync(new URL("./dashboard/", import.meta.url))) {
+    const type = DASHBOARD_TYPES[entry.name.split(".").pop() ?? ""];
+    if (entry.isFile && type) files[entry.name] = { body: read(entry.name), type };
+  }
+  return files;
+}
+
 /** The dashboard sub-app (`/`, `/dashboard/*`). */
 export function dashboardApp(): Hono {
   const files: Record<string, { body: string; type: string }> = {
-    "app.js": { body: read("app.js"), type: "text/javascript; charset=utf-8" },
-    "style.css": { body: read("style.css"), type: "text/css; charset=utf-8" },
-    "favicon.svg": { body: read("favicon.svg"), type: "image/svg+xml" },
+    ...dashboardFiles(),
     "led-patterns.json": {
       body: JSON.stringify(ledPatternTable()),
+      type: "application/json; charset=utf-8",
+    },
+    // The page listens for every event type (its event log) from the one list in the schema.
+    "event-types.json": {
+      body: JSON.stringify(EventType.options),
       type: "application/json; charset=utf-8",
     },
   };
@@ -77,7 +97,14 @@ export function dashboardApp(): Hono {
     const body = vendorFile(f.specifier);
     if (body !== null) vendor[name] = { body, type: f.type };
   }
-  const index = read("index.html");
+  // The browser learns of a module's imports only once it has the module: listing every module
+  // lets it fetch them all at once (three round trips fewer on a phone over WiFi).
+  const preload = Object.keys(files).filter((name) => name.endsWith(".js")).sort()
+    .map((name) => `<link rel="modulepreload" href="/dashboard/${name}">`).join("\n    ");
+  const index = read("index.html").replace(
+    /<!-- modulepreload:[^>]*-->/,
+    (marker) => `${marker}\n    ${preload}`,
+  );
   const app = new Hono();
   const security = {
     "content-security-policy":
