@@ -364,6 +364,7 @@ Deno.test("config.txt (configTxt: true) loads the Debian kernel and initramfs; o
   const lines = f.content.split("\n").filter((l) => l && !l.startsWith("#"));
   assert.deepEqual(lines, [
     "arm_64bit=1",
+    "upstream_kernel=1",
     "kernel=vmlinuz",
     "initramfs initrd.img followkernel",
     "enable_uart=1",

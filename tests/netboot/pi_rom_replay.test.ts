@@ -1,0 +1,217 @@
+/**
+ * The Raspberry Pi 3B+ boot ROM's netboot conversation, replayed against the hub's REAL
+ * dnsmasq (Debian's, with the generated config, started by the netboot supervisor as the hub
+ * starts it) in a network namespace; the client (`pi_rom/rom_client.ts`) runs in a second
+ * namespace and speaks on a packet socket as the ROM does (docs/pi-rom.md). The TFTP root
+ * holds what the arm64 image serves: raspi-firmware's files and the kernel package's device
+ * trees laid out by `scripts/image/pi-boot-files.sh` (the packages are Debian's own, fetched
+ * once into `.cache/pi-packages/`), the kernel as `vmlinuz`, an initramfs, and the hub's
+ * rendered config.txt and cmdline.txt. Root only; skipped with the reason otherwise.
+ */
+import assert from "node:assert/strict";
+import { ensureNetbootDeps } from "./helpers.ts";
+import { NetnsRunner } from "./netns_runner.ts";
+import { defaultMap, eventRecorder, MemoryMacTable, tempSettings } from "./fixtures.ts";
+import { NetbootSupervisor } from "../../hub/netboot/runtime/supervisor.ts";
+import { parseDnsmasqLine } from "../../hub/boot/dnsmasq_log.ts";
+import { dtbCandidates, PI3BPLUS_DTB, readConfigTxt } from "./pi_rom/firmware.ts";
+import { PI_BOOT_SERVICE, ROM_VENDOR_CLASS } from "./pi_rom/wire.ts";
+
+const PROJ = new URL("../../", import.meta.url).pathname;
+const SCRIPTS = `${PROJ}scripts/netboot/`;
+const deps = await ensureNetbootDeps();
+const suffix = `${Deno.pid % 10000}${Math.floor(Math.random() * 1e4)}`.slice(0, 8);
+
+function whyImpossible(): string | null {
+  if (Deno.uid() !== 0) return "not root: network namespaces and packet sockets need it";
+  if (!deps.dnsmasq || !deps.ip) return deps.note;
+  return null;
+}
+const skip = whyImpossible();
+if (skip) console.warn(`Pi ROM replay skipped: ${skip}`);
+
+async function sh(cmd: string, args: string[]) {
+  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+async function must(cmd: string, args: string[]) {
+  const r = await sh(cmd, args);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(" ")} failed: ${r.stderr || r.stdout}`);
+  return r;
+}
+async function sha256(path: string): Promise<string> {
+  const h = new Uint8Array(await crypto.subtle.digest("SHA-256", await Deno.readFile(path)));
+  return [...h].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** One step the client printed. */
+// deno-lint-ignore no-explicit-any
+type Step = { step: string; at: number; [k: string]: any };
+
+/** Debian's raspi-firmware and arm64 kernel, unpacked (fetched once). */
+async function piPackages(): Promise<string> {
+  const r = await must("sh", [
+    `${SCRIPTS}fetch-pi-packages.sh`,
+    `${PROJ}.cache/pi-packages`,
+    "raspi-firmware",
+    "linux-image-arm64",
+  ]);
+  return r.stdout.trim();
+}
+
+/** The TFTP root the arm64 image gives the hub (scripts/image/build.sh's boot files). */
+async function layTftpRoot(tftpRoot: string): Promise<void> {
+  const root = await piPackages();
+  await must("sh", [`${PROJ}scripts/image/pi-boot-files.sh`, root, tftpRoot]);
+  const kernel = [...Deno.readDirSync(`${root}/boot`)].find((e) => e.name.startsWith("vmlinuz-"));
+  assert.ok(kernel, `no vmlinuz-* in ${root}/boot`);
+  await Deno.copyFile(`${root}/boot/${kernel.name}`, `${tftpRoot}/vmlinuz`);
+  // the image's initramfs is built with the image; any bytes do for the transfer
+  await Deno.writeFile(`${tftpRoot}/initrd.img`, crypto.getRandomValues(new Uint8Array(65536)));
+}
+
+Deno.test({
+  name: "Pi 3B+ ROM replay: the hub's real dnsmasq serves every file the ROM and firmware ask for",
+  ignore: skip !== null,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const t0 = performance.now();
+    const ip = deps.ip!;
+    const hubNs = `cmrh${suffix}`;
+    const nodeNs = `cmrn${suffix}`;
+    const vethHub = `cmrh${suffix}`.slice(0, 15);
+    const vethNode = `cmrn${suffix}`.slice(0, 15);
+    const mac = "b8:27:eb:42:00:07";
+    const serial = "8e42a007";
+    const root = await Deno.makeTempDir({ prefix: "cm-pirom-" });
+    let sup: NetbootSupervisor | null = null;
+    try {
+      await must("sh", [
+        `${SCRIPTS}netns-setup.sh`,
+        hubNs,
+        nodeNs,
+        vethHub,
+        vethNode,
+        "10.42.0.250/24",
+        mac,
+      ]);
+      const settings = tempSettings(root, {
+        clusterInterface: vethHub,
+        uplinkInterface: "cmnouplink0",
+        upstreamDns: [],
+        dnsmasqUser: "root",
+        dnsmasqBinary: deps.dnsmasq!,
+        mode: "live",
+        configTxt: true,
+        overlays: true,
+      });
+      await Deno.mkdir(settings.paths.tftpRoot, { recursive: true });
+      await layTftpRoot(settings.paths.tftpRoot);
+      const macs = new MemoryMacTable();
+      macs.set(7, mac);
+      const { emit } = eventRecorder();
+      const log: { at: number; line: string }[] = [];
+      sup = new NetbootSupervisor({
+        map: defaultMap,
+        settings,
+        macs,
+        emit,
+        runner: new NetnsRunner(hubNs, ip),
+        pollMs: 200,
+        onLogLine: (line) => log.push({ at: performance.now(), line }),
+      });
+      await sup.start();
+      for (let i = 0; i < 50 && !(await Deno.stat(settings.paths.pidFile).catch(() => null)); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(sup.dnsmasqStatus().state, "running", sup.dnsmasqStatus().lastError ?? "");
+
+      const client = await new Deno.Command(ip, {
+        args: [
+          "netns",
+          "exec",
+          nodeNs,
+          Deno.execPath(),
+          "run",
+          "--allow-all",
+          `${PROJ}tests/netboot/pi_rom/rom_client.ts`,
+          vethNode,
+          mac,
+          serial,
+        ],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const out = new TextDecoder().decode(client.stdout);
+      const err = new TextDecoder().decode(client.stderr);
+      const steps: Step[] = out.trim().split("\n").filter((l) => l.startsWith("{")).map((l) =>
+        JSON.parse(l)
+      );
+      console.log(out);
+      assert.equal(client.code, 0, `client failed: ${err}\n${out}`);
+      const done = steps.at(-1)!;
+      assert.equal(done.step, "done", out);
+
+      // DHCP: one DISCOVER, answered with the node's address and "Raspberry Pi Boot"
+      const discovers = steps.filter((s) => s.step === "dhcp_discover" && s.by === "rom");
+      const offer = steps.find((s) => s.step === "dhcp_offer" && s.by === "rom");
+      assert.ok(offer, `no OFFER: ${out}`);
+      assert.equal(discovers.length, 1, "the first DISCOVER is answered");
+      assert.equal(offer.yiaddr, "10.42.0.7");
+      assert.equal(offer.serverId, "10.42.0.250");
+      assert.ok(offer.piBoot, `option 43 lacks "${PI_BOOT_SERVICE}": ${offer.option43}`);
+      assert.ok(offer.delayMs < 5000, "the OFFER comes within the ROM's 5 s retry interval");
+
+      // TFTP: every file the ROM and the firmware ask for, in order, as the hub holds it
+      const tftp = steps.filter((s) => s.step === "tftp");
+      const result = (f: string) => tftp.find((s) => s.file === f)?.result;
+      assert.deepEqual(tftp.slice(0, 3).map((s) => `${s.file} ${s.result}`), [
+        "bootcode.bin ok",
+        "bootsig.bin not_found",
+        `${serial}/start.elf not_found`,
+      ]);
+      const served = `${settings.paths.tftpRoot}/10.42.0.7`;
+      const cfgText = await Deno.readTextFile(`${served}/config.txt`);
+      const cfg = readConfigTxt(cfgText);
+      const dtb = dtbCandidates(cfg)[0];
+      const required = [
+        "bootcode.bin",
+        "config.txt",
+        "start.elf",
+        "fixup.dat",
+        "cmdline.txt",
+        cfg.kernel,
+        dtb,
+        ...(cfg.initramfs ? [cfg.initramfs] : []),
+      ];
+      for (const f of required) {
+        assert.equal(result(f), "ok", `${f} was not served: ${JSON.stringify(tftp)}`);
+        const got = tftp.find((s) => s.file === f)!;
+        assert.equal(got.sha256, await sha256(`${served}/${f}`), `${f} arrived changed`);
+      }
+      assert.equal(dtb, PI3BPLUS_DTB.upstream, "the 3B+ loads Debian's (mainline) device tree");
+      assert.match(await Deno.readTextFile(`${served}/cmdline.txt`), /cm\.node=7 /);
+
+      // dnsmasq: DISCOVER and OFFER, never a REQUEST or ACK; TFTP sent and "not found"
+      const signals = log.map((l) => parseDnsmasqLine(l.line)).filter((s) => s !== null);
+      const dhcp = signals.filter((s) => "mac" in s && s.mac === mac).map((s) => s.kind);
+      assert.ok(dhcp.includes("dhcp_discover") && dhcp.includes("dhcp_offer"), dhcp.join());
+      assert.ok(!dhcp.includes("dhcp_request") && !dhcp.includes("dhcp_ack"), dhcp.join());
+      assert.ok(
+        log.some((l) => l.line.includes(`vendor class: ${ROM_VENDOR_CLASS}`)),
+        "dnsmasq saw the ROM's vendor class",
+      );
+      console.log(
+        `Pi ROM replay took ${((performance.now() - t0) / 1000).toFixed(1)} s; dnsmasq said:\n` +
+          log.map((l) => l.line).filter((l) => / DHCP|tftp|vendor class|reply delay/.test(l))
+            .join("\n"),
+      );
+    } finally {
+      await sup?.stop().catch(() => {});
+      await sh("sh", [`${SCRIPTS}netns-teardown.sh`, hubNs, nodeNs]);
+      await Deno.remove(root, { recursive: true }).catch(() => {});
+    }
+  },
+});
