@@ -203,6 +203,9 @@ Deno.test({
         log.some((l) => l.line.includes(`vendor class: ${ROM_VENDOR_CLASS}`)),
         "dnsmasq saw the ROM's vendor class",
       );
+      // `CM_CAPTURE_PI_ROM_LOG=FILE` saves dnsmasq's lines (the boot supervision test's fixture)
+      const capture = Deno.env.get("CM_CAPTURE_PI_ROM_LOG");
+      if (capture) await Deno.writeTextFile(capture, log.map((l) => l.line).join("\n") + "\n");
       console.log(
         `Pi ROM replay took ${((performance.now() - t0) / 1000).toFixed(1)} s; dnsmasq said:\n` +
           log.map((l) => l.line).filter((l) => / DHCP|tftp|vendor class|reply delay/.test(l))
