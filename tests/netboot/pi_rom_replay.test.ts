@@ -162,6 +162,8 @@ Deno.test({
       assert.equal(offer.yiaddr, "10.42.0.7");
       assert.equal(offer.serverId, "10.42.0.250");
       assert.ok(offer.piBoot, `option 43 lacks "${PI_BOOT_SERVICE}": ${offer.option43}`);
+      // dhcp-reply-delay (raspberrypi/firmware#934): not at once, but within the ROM's 5 s
+      assert.ok(offer.delayMs >= 2000, `OFFER after ${offer.delayMs} ms, not held 2 s`);
       assert.ok(offer.delayMs < 5000, "the OFFER comes within the ROM's 5 s retry interval");
 
       // TFTP: every file the ROM and the firmware ask for, in order, as the hub holds it
@@ -203,6 +205,19 @@ Deno.test({
         log.some((l) => l.line.includes(`vendor class: ${ROM_VENDOR_CLASS}`)),
         "dnsmasq saw the ROM's vendor class",
       );
+      // iPXE sends the same vendor class plus option 175: its OFFER is not held
+      if (deps.busybox) {
+        const before = log.length;
+        const ipxe = await sh(ip, [
+          ...["netns", "exec", nodeNs, deps.busybox, "udhcpc", "-i", vethNode, "-f", "-q", "-n"],
+          ...["-t", "4", "-T", "1", "-s", "/bin/true", "-V", ROM_VENDOR_CLASS, "-x", "0xaf:150101"],
+        ]);
+        assert.equal(ipxe.code, 0, `iPXE-like udhcpc got no lease: ${ipxe.stderr}`);
+        const lines = log.slice(before).map((l) => l.line);
+        const xid = lines.map((l) => / (\d+) tags: .*\bipxe\b/.exec(l)?.[1]).find((x) => x);
+        assert.ok(xid, `dnsmasq did not tag the iPXE client: ${lines.join("\n")}`);
+        assert.ok(!lines.some((l) => l.includes(`${xid} reply delay`)), lines.join("\n"));
+      }
       // `CM_CAPTURE_PI_ROM_LOG=FILE` saves dnsmasq's lines (the boot supervision test's fixture)
       const capture = Deno.env.get("CM_CAPTURE_PI_ROM_LOG");
       if (capture) await Deno.writeTextFile(capture, log.map((l) => l.line).join("\n") + "\n");
