@@ -6,13 +6,14 @@
  * holds what the arm64 image serves: raspi-firmware's files and the kernel package's device
  * trees laid out by `scripts/image/pi-boot-files.sh` (the packages are Debian's own, fetched
  * once into `.cache/pi-packages/`), the kernel as `vmlinuz`, an initramfs, and the hub's
- * rendered config.txt and cmdline.txt. Root only; skipped with the reason otherwise.
+ * rendered config.txt and cmdline.txt; it is put there after the hub started, as an image
+ * installed on a running hub is. Root only; skipped with the reason otherwise.
  */
 import assert from "node:assert/strict";
 import { ensureNetbootDeps } from "./helpers.ts";
 import { NetnsRunner } from "./netns_runner.ts";
 import { defaultMap, eventRecorder, MemoryMacTable, tempSettings } from "./fixtures.ts";
-import { NetbootSupervisor } from "../../hub/netboot/runtime/supervisor.ts";
+import { BOOT_DIR_RELINK_MS, NetbootSupervisor } from "../../hub/netboot/runtime/supervisor.ts";
 import { parseDnsmasqLine } from "../../hub/boot/dnsmasq_log.ts";
 import { dtbCandidates, PI3BPLUS_DTB, readConfigTxt } from "./pi_rom/firmware.ts";
 import { PI_BOOT_SERVICE, ROM_VENDOR_CLASS } from "./pi_rom/wire.ts";
@@ -108,7 +109,6 @@ Deno.test({
         overlays: true,
       });
       await Deno.mkdir(settings.paths.tftpRoot, { recursive: true });
-      await layTftpRoot(settings.paths.tftpRoot);
       const macs = new MemoryMacTable();
       macs.set(7, mac);
       const { emit } = eventRecorder();
@@ -127,6 +127,15 @@ Deno.test({
         await new Promise((r) => setTimeout(r, 100));
       }
       assert.equal(sup.dnsmasqStatus().state, "running", sup.dnsmasqStatus().lastError ?? "");
+      // the image goes into the TFTP root while the hub runs (`deno task image --out /`); the
+      // node's own boot dir (overlays: tftp-unique-root) gets it within BOOT_DIR_RELINK_MS
+      await layTftpRoot(settings.paths.tftpRoot);
+      const nodeDir = `${settings.paths.tftpRoot}/10.42.0.7`;
+      const linked = performance.now() + BOOT_DIR_RELINK_MS + 5000;
+      while (!(await Deno.lstat(`${nodeDir}/vmlinuz`).catch(() => null))) {
+        if (performance.now() > linked) break; // the client then reports what is missing
+        await new Promise((r) => setTimeout(r, 200));
+      }
 
       const client = await new Deno.Command(ip, {
         args: [

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { FakeClock } from "../../shared/fake_clock.ts";
 import { FakeProcessRunner } from "../../hub/netboot/runtime/fake_process_runner.ts";
 import {
+  BOOT_DIR_RELINK_MS,
   CHECK_CACHE_MS,
   NetbootSupervisor,
   type NetbootSupervisorDeps,
@@ -279,6 +280,31 @@ Deno.test("with overlays, apply creates per-node boot dirs linking the shared bo
     assert.equal(await Deno.readTextFile(`${dir}/start.elf`), "firmware");
     assert.ok((await Deno.stat(`${s.paths.overlayDir}/node07`)).isDirectory);
     assert.equal(await Deno.stat(`${s.paths.overlayDir}/node17`).catch(() => null), null);
+  });
+});
+
+Deno.test("with overlays, boot files put in the TFTP root after start are linked for every node", async () => {
+  // found by the Pi ROM replay: the image (bootcode.bin, start.elf, the kernel) is installed
+  // into /pxe/boot while the hub runs; dnsmasq serves a node only from its own dir
+  // (tftp-unique-root), so a file linked only at the last apply is "not found" for the Pi
+  await withTemp(async (root) => {
+    const s = tempSettings(root, { overlays: true });
+    await Deno.mkdir(s.paths.tftpRoot, { recursive: true });
+    const { sup, clock } = build(s);
+    await sup.start();
+    const dir = `${s.paths.tftpRoot}/10.42.0.7`;
+    await Deno.writeTextFile(`${s.paths.tftpRoot}/bootcode.bin`, "rom's first file");
+    await clock.advance(BOOT_DIR_RELINK_MS);
+    for (let i = 0; i < 50 && !(await Deno.lstat(`${dir}/bootcode.bin`).catch(() => null)); i++) {
+      await tick();
+    }
+    assert.equal(await Deno.readTextFile(`${dir}/bootcode.bin`), "rom's first file");
+    assert.equal(await Deno.readLink(`${dir}/bootcode.bin`), "../bootcode.bin");
+    await sup.stop();
+    // stopped: nothing is linked any more
+    await Deno.writeTextFile(`${s.paths.tftpRoot}/start.elf`, "firmware");
+    await clock.advance(BOOT_DIR_RELINK_MS * 2);
+    assert.equal(await Deno.lstat(`${dir}/start.elf`).catch(() => null), null);
   });
 });
 
