@@ -214,6 +214,27 @@ Deno.test({
         log.some((l) => l.line.includes(`vendor class: ${ROM_VENDOR_CLASS}`)),
         "dnsmasq saw the ROM's vendor class",
       );
+      // A Pi the hub has not learned: the ROM gets a learning-range address and boots from
+      // the shared root, but its DISCOVER-only DHCP makes no lease, so dnsmasq runs no
+      // dhcp-script: the hub can learn its MAC only from the kernel's own DHCP later.
+      const unknownMac = "b8:27:eb:42:00:05";
+      await must(ip, ["-n", nodeNs, "addr", "flush", "dev", vethNode]);
+      await must(ip, ["-n", nodeNs, "link", "set", vethNode, "address", unknownMac]);
+      const unknown = await sh(ip, [
+        ...["netns", "exec", nodeNs, Deno.execPath(), "run", "--allow-all"],
+        ...[`${PROJ}tests/netboot/pi_rom/rom_client.ts`, vethNode, unknownMac, "9e42a005"],
+        "--dhcp-only",
+      ]);
+      const unknownOffer = unknown.stdout.split("\n").filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l) as Step).find((s) => s.step === "dhcp_offer");
+      assert.ok(unknownOffer, `no OFFER for an unknown Pi: ${unknown.stdout}${unknown.stderr}`);
+      const octet = Number(unknownOffer.yiaddr.split(".")[3]);
+      assert.ok(octet >= 100 && octet <= 149, `learning range, got ${unknownOffer.yiaddr}`);
+      await new Promise((r) => setTimeout(r, 500));
+      const leases = await Deno.readTextFile(settings.paths.leaseFile).catch(() => "");
+      const hook = await Deno.readTextFile(settings.paths.eventsFile).catch(() => "");
+      assert.ok(!leases.includes(unknownMac), `a lease without a REQUEST? ${leases}`);
+      assert.ok(!hook.includes(unknownMac), `the hook ran without a lease? ${hook}`);
       // iPXE sends the same vendor class plus option 175: its OFFER is not held
       if (deps.busybox) {
         const before = log.length;

@@ -20,7 +20,7 @@
  * a fault of its own.
  *
  * `deno run --allow-all tests/netboot/pi_rom/rom_client.ts IFACE MAC SERIAL [--tries N]
- *  [--interval-ms MS] [--no-second-dhcp]`
+ *  [--interval-ms MS] [--no-second-dhcp] [--dhcp-only]`
  */
 import { parseArgs } from "node:util";
 import { PacketSocket } from "./packet_socket.ts";
@@ -105,6 +105,7 @@ async function main(): Promise<number> {
       tries: { type: "string", default: "5" },
       "interval-ms": { type: "string", default: "5000" },
       "no-second-dhcp": { type: "boolean", default: false },
+      "dhcp-only": { type: "boolean", default: false },
     },
   });
   const [iface, mac, serial] = positionals;
@@ -121,7 +122,7 @@ async function main(): Promise<number> {
   } finally {
     sock.close();
   }
-  if (!offer) {
+  if (!offer || values["dhcp-only"]) {
     emit("done", { reached: "dhcp" });
     return 0;
   }
