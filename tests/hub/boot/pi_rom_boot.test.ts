@@ -19,12 +19,16 @@ async function replayLines() {
   const lines = (await Deno.readTextFile(FIXTURE)).split("\n").filter((l) => l.trim());
   const xid = (l: string) => / (\d+) DHCP/.exec(l)?.[1];
   const romXid = "653460281"; // 0x26f30339, the ROM's constant transaction id
-  return {
-    discover: lines.filter((l) => xid(l) === romXid && l.includes("DHCPDISCOVER")),
-    offer: lines.filter((l) => xid(l) === romXid && l.includes("DHCPOFFER")),
-    tftp: lines.filter((l) => l.startsWith("dnsmasq-tftp") && /(sent|not found)/.test(l)),
+  const rom = (l: string) => xid(l) === romXid && l.includes(MAC);
+  const found = {
+    discover: lines.filter((l) => rom(l) && l.includes("DHCPDISCOVER")),
+    offer: lines.filter((l) => rom(l) && l.includes("DHCPOFFER")),
+    tftp: lines.filter((l) => / (sent \S+ to|file \S+ not found for) 10\.42\.0\.7$/.test(l)),
     all: lines,
   };
+  assert.ok(found.discover.length && found.offer.length, "the fixture has the ROM's DHCP");
+  assert.ok(found.tftp.length >= 8, `the fixture has the ROM's TFTP: ${found.tftp.length}`);
+  return found;
 }
 
 /** A hub with the product's default boot deadlines (the vendor's) on a fake clock. */
@@ -88,7 +92,10 @@ Deno.test("a 3B+ ROM that gets its answer on the fourth DISCOVER is not power-cy
     assert.equal(tl.state, "booting", `stalled before ${tl.stalledAt}: ${bootEvents(t)}`);
     assert.equal(tl.attempt, 1, "no power cycle");
     assert.deepEqual(tl.stages.map((m) => m.stage), ["power_on", "dhcp_discover", "tftp"]);
-    assert.ok(tl.tftp.some((x) => x.file === "bootcode.bin" && x.ok));
+    assert.deepEqual(tl.tftp.slice(0, 2).map((x) => `${x.file} ${x.ok}`), [
+      "bootcode.bin true",
+      "bootsig.bin false",
+    ]);
     assert.ok(!bootEvents(t).some((e) => e.startsWith("boot_timeout")), `${bootEvents(t)}`);
   } finally {
     await t.close();
