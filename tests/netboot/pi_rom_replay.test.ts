@@ -10,13 +10,14 @@
  * installed on a running hub is. Root only; skipped with the reason otherwise.
  */
 import assert from "node:assert/strict";
-import { ensureNetbootDeps } from "./helpers.ts";
+import { createNetnsPair, ensureNetbootDeps, must, sh, waitForPidFile } from "./helpers.ts";
 import { NetnsRunner } from "./netns_runner.ts";
-import { defaultMap, eventRecorder, MemoryMacTable, tempSettings } from "./fixtures.ts";
+import { defaultMap, eventRecorder, liveNetnsSettings, MemoryMacTable } from "./fixtures.ts";
 import { BOOT_DIR_RELINK_MS, NetbootSupervisor } from "../../hub/netboot/runtime/supervisor.ts";
 import { parseDnsmasqLine } from "../../hub/boot/dnsmasq_log.ts";
 import { dtbCandidates, PI3BPLUS_DTB, readConfigTxt } from "./pi_rom/firmware.ts";
 import { PI_BOOT_SERVICE, ROM_VENDOR_CLASS } from "./pi_rom/wire.ts";
+import { sha256Hex } from "./pi_rom/tftp_client.ts";
 
 const PROJ = new URL("../../", import.meta.url).pathname;
 const SCRIPTS = `${PROJ}scripts/netboot/`;
@@ -30,21 +31,6 @@ function whyImpossible(): string | null {
 }
 const skip = whyImpossible();
 if (skip) console.warn(`Pi ROM replay skipped: ${skip}`);
-
-async function sh(cmd: string, args: string[]) {
-  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
-async function must(cmd: string, args: string[]) {
-  const r = await sh(cmd, args);
-  if (r.code !== 0) throw new Error(`${cmd} ${args.join(" ")} failed: ${r.stderr || r.stdout}`);
-  return r;
-}
-async function sha256(path: string): Promise<string> {
-  const h = new Uint8Array(await crypto.subtle.digest("SHA-256", await Deno.readFile(path)));
-  return [...h].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 /** One step the client printed. */
 // deno-lint-ignore no-explicit-any
@@ -89,22 +75,8 @@ Deno.test({
     const root = await Deno.makeTempDir({ prefix: "cm-pirom-" });
     let sup: NetbootSupervisor | null = null;
     try {
-      await must("sh", [
-        `${SCRIPTS}netns-setup.sh`,
-        hubNs,
-        nodeNs,
-        vethHub,
-        vethNode,
-        "10.42.0.250/24",
-        mac,
-      ]);
-      const settings = tempSettings(root, {
-        clusterInterface: vethHub,
-        uplinkInterface: "cmnouplink0",
-        upstreamDns: [],
-        dnsmasqUser: "root",
-        dnsmasqBinary: deps.dnsmasq!,
-        mode: "live",
+      await createNetnsPair({ hubNs, nodeNs, vethHub, vethNode }, "10.42.0.250/24", mac);
+      const settings = liveNetnsSettings(root, vethHub, deps.dnsmasq!, {
         configTxt: true,
         overlays: true,
       });
@@ -123,9 +95,7 @@ Deno.test({
         onLogLine: (line) => log.push({ at: performance.now(), line }),
       });
       await sup.start();
-      for (let i = 0; i < 50 && !(await Deno.stat(settings.paths.pidFile).catch(() => null)); i++) {
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await waitForPidFile(settings.paths.pidFile);
       assert.equal(sup.dnsmasqStatus().state, "running", sup.dnsmasqStatus().lastError ?? "");
       // the image goes into the TFTP root while the hub runs (`deno task image --out /`); the
       // node's own boot dir (overlays: tftp-unique-root) gets it within BOOT_DIR_RELINK_MS
@@ -200,7 +170,11 @@ Deno.test({
       for (const f of required) {
         assert.equal(result(f), "ok", `${f} was not served: ${JSON.stringify(tftp)}`);
         const got = tftp.find((s) => s.file === f)!;
-        assert.equal(got.sha256, await sha256(`${served}/${f}`), `${f} arrived changed`);
+        assert.equal(
+          got.sha256,
+          await sha256Hex(await Deno.readFile(`${served}/${f}`)),
+          `${f} arrived changed`,
+        );
       }
       assert.equal(dtb, PI3BPLUS_DTB.upstream, "the 3B+ loads Debian's (mainline) device tree");
       assert.match(await Deno.readTextFile(`${served}/cmdline.txt`), /cm\.node=7 /);

@@ -36,6 +36,12 @@ export interface TftpGetOptions {
   retries?: number;
 }
 
+/** SHA-256 of `data`, hex. */
+export async function sha256Hex(data: Uint8Array<ArrayBuffer>): Promise<string> {
+  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", data));
+  return [...hash].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 interface Datagram {
   msg: Uint8Array;
   port: number;
@@ -132,8 +138,7 @@ export async function tftpGet(
           all.set(c, at);
           at += c.length;
         }
-        const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", all));
-        const hex = [...hash].map((b) => b.toString(16).padStart(2, "0")).join("");
+        const hex = await sha256Hex(all);
         return { ...done("ok", bytes, hex, null), ...(o.keep ? { data: all } : {}) };
       }
       expect++;
