@@ -15,9 +15,11 @@ import { NetnsRunner } from "./netns_runner.ts";
 import { defaultMap, eventRecorder, liveNetnsSettings, MemoryMacTable } from "./fixtures.ts";
 import { BOOT_DIR_RELINK_MS, NetbootSupervisor } from "../../hub/netboot/runtime/supervisor.ts";
 import { parseDnsmasqLine } from "../../hub/boot/dnsmasq_log.ts";
-import { dtbCandidates, PI3BPLUS_DTB, readConfigTxt } from "./pi_rom/firmware.ts";
+import { dtbCandidates, PI3BPLUS_DTB, readConfigTxt } from "../../hub/preflight/pi_boot_files.ts";
 import { PI_BOOT_SERVICE, ROM_VENDOR_CLASS } from "./pi_rom/wire.ts";
 import { sha256Hex } from "./pi_rom/tftp_client.ts";
+import { checkTftpRoot } from "../../hub/preflight/checks.ts";
+import { realProbes } from "../../hub/preflight/probes.ts";
 
 const PROJ = new URL("../../", import.meta.url).pathname;
 const SCRIPTS = `${PROJ}scripts/netboot/`;
@@ -100,6 +102,10 @@ Deno.test({
       // the image goes into the TFTP root while the hub runs (`deno task image --out /`); the
       // node's own boot dir (overlays: tftp-unique-root) gets it within BOOT_DIR_RELINK_MS
       await layTftpRoot(settings.paths.tftpRoot);
+      // the preflight's TFTP root check sees the image as complete (the same files the ROM gets)
+      const listing = await realProbes(new NetnsRunner(hubNs, ip)).listDir(settings.paths.tftpRoot);
+      const tftpCheck = checkTftpRoot(settings.paths.tftpRoot, listing);
+      assert.equal(tftpCheck.status, "pass", tftpCheck.detail);
       const nodeDir = `${settings.paths.tftpRoot}/10.42.0.7`;
       const linked = performance.now() + BOOT_DIR_RELINK_MS + 5000;
       while (!(await Deno.lstat(`${nodeDir}/vmlinuz`).catch(() => null))) {

@@ -25,7 +25,7 @@
 import { parseArgs } from "node:util";
 import { PacketSocket } from "./packet_socket.ts";
 import { tftpGet } from "./tftp_client.ts";
-import { dtbCandidates, readConfigTxt } from "./firmware.ts";
+import { dtbCandidates, readConfigTxt } from "../../../hub/preflight/pi_boot_files.ts";
 import {
   buildRomDiscover,
   ipv4Udp,

@@ -1,7 +1,8 @@
 /**
  * What the Raspberry Pi 3B+ firmware reads after bootcode.bin, pure: from `config.txt` (as the
  * Raspberry Pi documentation's config.txt pages describe it) the kernel, the initramfs and the
- * device tree it names, in the order the replay asks for them.
+ * device tree it names. The preflight's TFTP root check requires them; the Pi ROM replay
+ * (tests/netboot/pi_rom/) asks for them.
  *
  * - Conditional sections: lines under `[all]` and under the filters a 3B+ matches (`[pi3]`,
  *   `[pi3+]`) count; lines under any other filter (`[pi4]`, `[pi0]`, `[none]`, …) do not.

@@ -1,13 +1,17 @@
 /**
- * What the Pi 3B+ firmware reads, from config.txt (the replay's model, `pi_rom/firmware.ts`),
+ * What the Pi 3B+ firmware reads, from config.txt (`hub/preflight/pi_boot_files.ts`),
  * and what the hub's own config.txt makes it read: the kernel, initramfs and device tree of
  * the Debian arm64 image.
  */
 import assert from "node:assert/strict";
-import { dtbCandidates, PI3BPLUS_DTB, readConfigTxt } from "./pi_rom/firmware.ts";
-import { renderNetbootFiles } from "../../hub/netboot/render/all.ts";
-import { netbootSettings } from "../../hub/netboot/settings/settings.ts";
-import { defaultMap } from "./fixtures.ts";
+import {
+  dtbCandidates,
+  PI3BPLUS_DTB,
+  readConfigTxt,
+} from "../../../hub/preflight/pi_boot_files.ts";
+import { renderNetbootFiles } from "../../../hub/netboot/render/all.ts";
+import { netbootSettings } from "../../../hub/netboot/settings/settings.ts";
+import { defaultMap } from "../../netboot/fixtures.ts";
 
 Deno.test("firmware model: kernel, initramfs, DTB and overlays from config.txt, as a 3B+", () => {
   const c = readConfigTxt(
