@@ -113,29 +113,19 @@ Deno.test({
         await new Promise((r) => setTimeout(r, 200));
       }
 
-      const client = await new Deno.Command(ip, {
-        args: [
-          "netns",
-          "exec",
-          nodeNs,
-          Deno.execPath(),
-          "run",
-          "--allow-all",
-          `${PROJ}tests/netboot/pi_rom/rom_client.ts`,
-          vethNode,
-          mac,
-          serial,
-        ],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const out = new TextDecoder().decode(client.stdout);
-      const err = new TextDecoder().decode(client.stderr);
-      const steps: Step[] = out.trim().split("\n").filter((l) => l.startsWith("{")).map((l) =>
-        JSON.parse(l)
-      );
-      console.log(out);
-      assert.equal(client.code, 0, `client failed: ${err}\n${out}`);
+      /** Runs the ROM client in the node's namespace; its steps. */
+      const rom = async (m: string, ser: string, ...extra: string[]) => {
+        const r = await sh(ip, [
+          ...["netns", "exec", nodeNs, Deno.execPath(), "run", "--allow-all"],
+          ...[`${PROJ}tests/netboot/pi_rom/rom_client.ts`, vethNode, m, ser, ...extra],
+        ]);
+        console.log(r.stdout);
+        assert.equal(r.code, 0, `client failed: ${r.stderr}\n${r.stdout}`);
+        const steps = r.stdout.trim().split("\n").filter((l) => l.startsWith("{"))
+          .map((l) => JSON.parse(l) as Step);
+        return { steps, out: r.stdout };
+      };
+      const { steps, out } = await rom(mac, serial);
       const done = steps.at(-1)!;
       assert.equal(done.step, "done", out);
 
@@ -194,20 +184,55 @@ Deno.test({
         log.some((l) => l.line.includes(`vendor class: ${ROM_VENDOR_CLASS}`)),
         "dnsmasq saw the ROM's vendor class",
       );
+      // A serial-number directory: once <serial>/start.elf exists, the firmware reads every
+      // later file from under <serial>/ (here a small kernel of its own), through node 7's
+      // boot dir (its link to the shared <serial>/ directory)
+      const serialDir = `${settings.paths.tftpRoot}/${serial}`;
+      await Deno.mkdir(serialDir);
+      for (const f of ["start.elf", "fixup.dat", "cmdline.txt", PI3BPLUS_DTB.upstream]) {
+        await Deno.copyFile(`${served}/${f}`, `${serialDir}/${f}`);
+      }
+      await Deno.writeTextFile(
+        `${serialDir}/config.txt`,
+        "arm_64bit=1\nupstream_kernel=1\nkernel=kernel8.img\n",
+      );
+      await Deno.writeFile(
+        `${serialDir}/kernel8.img`,
+        crypto.getRandomValues(new Uint8Array(9000)),
+      );
+      const serialLinked = performance.now() + BOOT_DIR_RELINK_MS + 5000;
+      while (!(await Deno.lstat(`${nodeDir}/${serial}`).catch(() => null))) {
+        if (performance.now() > serialLinked) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      await must(ip, ["-n", nodeNs, "addr", "flush", "dev", vethNode]);
+      const bySerial = await rom(mac, serial, "--no-second-dhcp");
+      const serialTftp = bySerial.steps.filter((s) => s.step === "tftp");
+      assert.deepEqual(
+        serialTftp.slice(2).map((s) => `${s.file} ${s.result}`),
+        [
+          `${serial}/start.elf exists`,
+          `${serial}/config.txt ok`,
+          `${serial}/start.elf ok`,
+          `${serial}/fixup.dat ok`,
+          `${serial}/cmdline.txt ok`,
+          `${serial}/kernel8.img ok`,
+          `${serial}/${PI3BPLUS_DTB.upstream} ok`,
+        ],
+        bySerial.out,
+      );
+      for (const s of serialTftp.slice(3)) {
+        assert.equal(s.sha256, await sha256Hex(await Deno.readFile(`${served}/${s.file}`)));
+      }
       // A Pi the hub has not learned: the ROM gets a learning-range address and boots from
       // the shared root, but its DISCOVER-only DHCP makes no lease, so dnsmasq runs no
       // dhcp-script: the hub can learn its MAC only from the kernel's own DHCP later.
       const unknownMac = "b8:27:eb:42:00:05";
       await must(ip, ["-n", nodeNs, "addr", "flush", "dev", vethNode]);
       await must(ip, ["-n", nodeNs, "link", "set", vethNode, "address", unknownMac]);
-      const unknown = await sh(ip, [
-        ...["netns", "exec", nodeNs, Deno.execPath(), "run", "--allow-all"],
-        ...[`${PROJ}tests/netboot/pi_rom/rom_client.ts`, vethNode, unknownMac, "9e42a005"],
-        "--dhcp-only",
-      ]);
-      const unknownOffer = unknown.stdout.split("\n").filter((l) => l.startsWith("{"))
-        .map((l) => JSON.parse(l) as Step).find((s) => s.step === "dhcp_offer");
-      assert.ok(unknownOffer, `no OFFER for an unknown Pi: ${unknown.stdout}${unknown.stderr}`);
+      const unknown = await rom(unknownMac, "9e42a005", "--dhcp-only");
+      const unknownOffer = unknown.steps.find((s) => s.step === "dhcp_offer");
+      assert.ok(unknownOffer, `no OFFER for an unknown Pi: ${unknown.out}`);
       const octet = Number(unknownOffer.yiaddr.split(".")[3]);
       assert.ok(octet >= 100 && octet <= 149, `learning range, got ${unknownOffer.yiaddr}`);
       await new Promise((r) => setTimeout(r, 500));
