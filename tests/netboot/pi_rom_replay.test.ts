@@ -119,7 +119,6 @@ Deno.test({
           ...["netns", "exec", nodeNs, Deno.execPath(), "run", "--allow-all"],
           ...[`${PROJ}tests/netboot/pi_rom/rom_client.ts`, vethNode, m, ser, ...extra],
         ]);
-        console.log(r.stdout);
         assert.equal(r.code, 0, `client failed: ${r.stderr}\n${r.stdout}`);
         const steps = r.stdout.trim().split("\n").filter((l) => l.startsWith("{"))
           .map((l) => JSON.parse(l) as Step);
