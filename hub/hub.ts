@@ -11,7 +11,12 @@ import { type LoadedSecret, loadOrCreateSecret } from "./auth/secrets.ts";
 import { AgentAuthCounters, AgentKeys } from "./auth/agent_keys.ts";
 import { AgentIngest } from "./cluster/agent_ingest.ts";
 import { BootMonitor } from "./boot/boot_monitor.ts";
-import { type BootTimeouts, scaleBootTimeouts, VENDOR_BOOT_TIMEOUTS } from "./boot/timeline.ts";
+import {
+  type BootTimeouts,
+  ROM_DHCP_WINDOW_MS,
+  scaleBootTimeouts,
+  VENDOR_BOOT_TIMEOUTS,
+} from "./boot/timeline.ts";
 import { BootRecovery, DEFAULT_RECOVERY, type RecoveryPolicy } from "./cluster/boot_recovery.ts";
 import { QuarantineList } from "./cluster/quarantine.ts";
 import { PowerHealthWatch } from "./cluster/power_health.ts";
@@ -71,6 +76,12 @@ export interface HubOverrides {
   timings?: BootstrapTimings;
   /** Boot-stage deadlines (default: the vendor's, scaled by settings.timeScale). */
   bootTimeouts?: BootTimeouts;
+  /**
+   * The Pi boot ROM's DHCP window after a first DISCOVER (default ROM_DHCP_WINDOW_MS scaled by
+   * settings.timeScale; 0 when `bootTimeouts` is given and this is not: tests that set their
+   * own deadlines keep them exact).
+   */
+  romDhcpWindowMs?: number;
   /** Boot recovery policy, or false for a bootstrap without supervision. */
   recovery?: RecoveryPolicy | false;
   /** Resolves MACs the learned table does not know (the virtual cluster's own MACs). */
@@ -198,6 +209,8 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
     nodeForMac: (mac) => learnedNode(mac) ?? overrides.nodeForMac?.(mac),
     netbootObserved: (node) =>
       map.bays[node - 1].lan && (overrides.netbootObserved ?? netbootLive()),
+    romDhcpWindowMs: overrides.romDhcpWindowMs ??
+      (overrides.bootTimeouts ? 0 : Math.round(ROM_DHCP_WINDOW_MS * scale)),
   });
   const ingest = new AgentIngest({
     map,

@@ -19,6 +19,7 @@ import {
   endTimeline,
   nextDeadline,
   overdueStage,
+  stageDeadline,
   stall,
   startTimeline,
 } from "./timeline.ts";
@@ -35,6 +36,11 @@ export interface BootMonitorDeps {
   nodeForMac: (mac: string) => number | undefined;
   /** Whether DHCP and TFTP of this bay are observed (a LAN bay with dnsmasq's log). */
   netbootObserved: (node: number) => boolean;
+  /**
+   * How long after a node's first DISCOVER its lease and first TFTP transfer may still come
+   * (the Pi boot ROM's five tries, `ROM_DHCP_WINDOW_MS`, scaled); default 0, none.
+   */
+  romDhcpWindowMs?: number;
 }
 
 /** A node's two most recent timelines, as stored. */
@@ -199,7 +205,8 @@ export class BootMonitor {
     this.#timers.delete(node);
     const t = this.timelines(node).latest;
     if (!t || this.#closed) return;
-    const at = nextDeadline(t, this.timeouts);
+    const window = this.#d.romDhcpWindowMs ?? 0;
+    const at = nextDeadline(t, this.timeouts, window);
     if (at === null) return;
     const ac = new AbortController();
     this.#timers.set(node, ac);
@@ -209,17 +216,18 @@ export class BootMonitor {
       const p = this.timelines(node);
       if (p.latest !== t) return this.#arm(node);
       const now = this.#d.clock.now();
-      const stage = overdueStage(t, now, this.timeouts);
+      const stage = overdueStage(t, now, this.timeouts, window);
       if (!stage) return this.#arm(node);
       const stalled = stall(t, stage, now);
       this.#save(node, { ...p, latest: stalled });
+      const timeoutMs = stageDeadline(t, stage, this.timeouts, window) - t.poweredOnAt;
       this.#d.events.emit(
         "boot_timeout",
         node,
         `node ${node} boot stalled before ${stage.replace("_", " ")}: not reached ${
-          (this.timeouts[stage] / 1000).toFixed(1)
+          (timeoutMs / 1000).toFixed(1)
         } s after power-on (attempt ${t.attempt})`,
-        { stage, attempt: t.attempt, timeoutMs: this.timeouts[stage] },
+        { stage, attempt: t.attempt, timeoutMs },
       );
     }).catch(backgroundFailed("boot deadline timer"));
   }

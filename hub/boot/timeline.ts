@@ -37,6 +37,34 @@ export const VENDOR_BOOT_TIMEOUTS: BootTimeouts = {
   running: 150_000,
 };
 
+/**
+ * The Raspberry Pi boot ROM's DHCP (Raspberry Pi documentation, "Network booting", known
+ * problems): five DISCOVERs five seconds apart, then it gives up and stays off until its
+ * power is cycled. It never sends a REQUEST: it takes an OFFER and fetches bootcode.bin at
+ * once. From its first DISCOVER it may still take an answer for this long (the last try and
+ * the wait after it).
+ */
+export const ROM_DHCP_WINDOW_MS = 5 * 5_000;
+
+/**
+ * When `stage` is due, hub time: `timeouts[stage]` after power-on. The lease and the first
+ * TFTP transfer (`dhcp_ack`, `tftp`) are never due while a client that has sent its first
+ * DISCOVER may still be within `romWindowMs` of it ({@link ROM_DHCP_WINDOW_MS}; 0: no
+ * window): a Pi whose DHCP starts late (the vendor's ~30 s self test) and takes a later try
+ * is not power-cycled mid-try, and one that gave up is due as soon as its tries are over.
+ */
+export function stageDeadline(
+  t: BootTimeline,
+  stage: WatchedStage,
+  timeouts: BootTimeouts,
+  romWindowMs = 0,
+): number {
+  const due = t.poweredOnAt + timeouts[stage];
+  if (romWindowMs <= 0 || (stage !== "dhcp_ack" && stage !== "tftp")) return due;
+  const discover = t.stages.find((m) => m.stage === "dhcp_discover");
+  return discover ? Math.max(due, discover.at + romWindowMs) : due;
+}
+
 /** Scales every deadline by `factor` (the hub's time scale). */
 export function scaleBootTimeouts(t: BootTimeouts, factor: number): BootTimeouts {
   const out = { ...t };
@@ -149,21 +177,26 @@ export function overdueStage(
   t: BootTimeline,
   now: number,
   timeouts: BootTimeouts,
+  romWindowMs = 0,
 ): WatchedStage | null {
   if (t.state !== "booting") return null;
   for (const stage of watchedStages(t)) {
     if (reachedOrPassed(t, stage)) continue;
-    if (now >= t.poweredOnAt + timeouts[stage]) return stage;
+    if (now >= stageDeadline(t, stage, timeouts, romWindowMs)) return stage;
   }
   return null;
 }
 
 /** When the next deadline of a booting timeline falls (hub time), or null. */
-export function nextDeadline(t: BootTimeline, timeouts: BootTimeouts): number | null {
+export function nextDeadline(
+  t: BootTimeline,
+  timeouts: BootTimeouts,
+  romWindowMs = 0,
+): number | null {
   if (t.state !== "booting") return null;
   const open = watchedStages(t).filter((s) => !reachedOrPassed(t, s));
   if (open.length === 0) return null;
-  return Math.min(...open.map((s) => t.poweredOnAt + timeouts[s]));
+  return Math.min(...open.map((s) => stageDeadline(t, s, timeouts, romWindowMs)));
 }
 
 /** Marks a booting timeline stalled before `stage`. */

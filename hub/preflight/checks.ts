@@ -4,6 +4,7 @@
  */
 import type { PreflightCheck } from "../../shared/preflight_schemas.ts";
 import type { DhcpOffer } from "./dhcp_packet.ts";
+import { dtbCandidates, readConfigTxt } from "./pi_boot_files.ts";
 
 type Check = PreflightCheck;
 
@@ -47,24 +48,54 @@ export function checkRogueDhcp(
 export interface TftpRootListing {
   /** File names in the root, with whether each can be read. */
   files: { name: string; readable: boolean }[];
+  /** The text of its config.txt, when there is one that can be read. */
+  configTxt?: string | null;
+}
+
+/**
+ * What a Pi 3B+ reads besides {@link REQUIRED_BOOT_FILES} and `names` lacks: with a config.txt,
+ * the kernel and initramfs it names and one of the device trees the firmware would load for
+ * it (`pi_boot_files.ts`); without one (a Raspberry Pi OS boot partition brings its own), any
+ * `kernel*.img` and any `bcm27*.dtb`.
+ */
+function missingConfigured(names: readonly string[], configTxt: string | null | undefined) {
+  const missing: string[] = [];
+  if (configTxt === undefined || configTxt === null) {
+    if (!names.some((n) => /^kernel.*\.img$/.test(n))) missing.push("kernel*.img");
+    if (!names.some((n) => /^bcm27.*\.dtb$/.test(n))) missing.push("bcm27*.dtb");
+    return missing;
+  }
+  const cfg = readConfigTxt(configTxt);
+  const named = [cfg.kernel, ...(cfg.initramfs ? [cfg.initramfs] : [])]
+    .filter((f) => !names.includes(f));
+  if (named.length) missing.push(`${named.join(", ")} (named by config.txt)`);
+  const dtbs = dtbCandidates(cfg);
+  if (!dtbs.some((d) => names.includes(d))) {
+    missing.push(
+      `${dtbs.join(" or ")} (the Pi 3B+ device tree config.txt makes the firmware load)`,
+    );
+  }
+  return missing;
 }
 
 /** The TFTP root exists and holds readable Pi boot files. */
 export function checkTftpRoot(root: string, listing: TftpRootListing | null): Check {
   const name = "tftp_root";
   const hint =
-    `copy the Pi boot files (bootcode.bin, start.elf, fixup.dat, kernel*.img, *.dtb) into ${root} and make them world-readable; cm netboot apply writes cmdline.txt`;
+    `copy the Pi boot files (bootcode.bin, start.elf, fixup.dat, the kernel and device trees; the Debian image: deno task image -- --arch arm64) into ${root} and make them world-readable; cm netboot apply writes cmdline.txt (and config.txt with "configTxt": true)`;
   if (!listing) {
     return { name, status: "fail", detail: `${root} does not exist or cannot be read`, hint };
   }
   const by = new Map(listing.files.map((f) => [f.name, f.readable]));
   const missing = REQUIRED_BOOT_FILES.filter((f) => !by.has(f));
-  if (!listing.files.some((f) => /^kernel.*\.img$/.test(f.name))) missing.push("kernel*.img");
-  if (!listing.files.some((f) => /^bcm27.*\.dtb$/.test(f.name))) missing.push("bcm27*.dtb");
-  const unreadable = listing.files.filter((f) =>
-    !f.readable &&
-    (REQUIRED_BOOT_FILES.includes(f.name) || /^kernel.*\.img$|\.dtb$/.test(f.name))
-  ).map((f) => f.name);
+  missing.push(...missingConfigured([...by.keys()], listing.configTxt));
+  const cfg = listing.configTxt ? readConfigTxt(listing.configTxt) : null;
+  const bootFile = (n: string) =>
+    REQUIRED_BOOT_FILES.includes(n) || /^kernel.*\.img$|\.dtb$/.test(n) ||
+    n === "config.txt" || n === cfg?.kernel || n === cfg?.initramfs;
+  const unreadable = listing.files.filter((f) => !f.readable && bootFile(f.name)).map((f) =>
+    f.name
+  );
   if (missing.length || unreadable.length) {
     return {
       name,

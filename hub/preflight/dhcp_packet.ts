@@ -34,7 +34,32 @@ export function buildDiscover(xid: number, mac: readonly number[]): Uint8Array {
   return p;
 }
 
-function ip(b: Uint8Array, at: number): string {
+/**
+ * The options of a BOOTP/DHCP packet (after the magic cookie), by code; the last copy wins.
+ * Null when the packet is too short, lacks the cookie or an option runs past its end.
+ */
+export function readDhcpOptions(packet: Uint8Array): Map<number, Uint8Array> | null {
+  if (packet.length < 241) return null;
+  if (COOKIE.some((c, k) => packet[236 + k] !== c)) return null;
+  const options = new Map<number, Uint8Array>();
+  for (let i = 240; i < packet.length;) {
+    const code = packet[i];
+    if (code === 255) break;
+    if (code === 0) {
+      i++;
+      continue;
+    }
+    if (i + 1 >= packet.length) return null;
+    const len = packet[i + 1];
+    if (i + 2 + len > packet.length) return null;
+    options.set(code, packet.subarray(i + 2, i + 2 + len));
+    i += 2 + len;
+  }
+  return options;
+}
+
+/** The dotted address at byte `at` of `b`. */
+export function ipAt(b: Uint8Array, at: number): string {
   return `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
 }
 
@@ -43,22 +68,11 @@ export function parseOffer(packet: Uint8Array, xid: number, from: string): DhcpO
   if (packet.length < 241 || packet[0] !== 2) return null;
   const v = new DataView(packet.buffer, packet.byteOffset, packet.byteLength);
   if (v.getUint32(4) !== xid >>> 0) return null;
-  if (COOKIE.some((c, k) => packet[236 + k] !== c)) return null;
-  let type = 0;
-  let serverId: string | null = null;
-  for (let i = 240; i < packet.length;) {
-    const code = packet[i];
-    if (code === 255) break;
-    if (code === 0) {
-      i++;
-      continue;
-    }
-    const len = packet[i + 1];
-    if (i + 2 + len > packet.length) return null;
-    if (code === 53 && len === 1) type = packet[i + 2];
-    if (code === 54 && len === 4) serverId = ip(packet, i + 2);
-    i += 2 + len;
-  }
-  if (type !== 2) return null; // not an OFFER
-  return { serverId: serverId ?? from, from, yiaddr: ip(packet, 16) };
+  const options = readDhcpOptions(packet);
+  if (!options) return null;
+  const type = options.get(53);
+  if (type?.length !== 1 || type[0] !== 2) return null; // not an OFFER
+  const sid = options.get(54);
+  const serverId = sid?.length === 4 ? ipAt(sid, 0) : null;
+  return { serverId: serverId ?? from, from, yiaddr: ipAt(packet, 16) };
 }

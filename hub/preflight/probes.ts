@@ -23,6 +23,20 @@ export interface PreflightProbes {
   ntpSynced(): Promise<boolean | null>;
 }
 
+/** config.txt is a few hundred bytes; more than this is not one. */
+const CONFIG_TXT_MAX = 64 * 1024;
+
+/** A small text file, or null when it cannot be read or is larger than CONFIG_TXT_MAX. */
+async function readSmallText(path: string): Promise<string | null> {
+  try {
+    const st = await Deno.stat(path);
+    if (st.size > CONFIG_TXT_MAX) return null;
+    return await Deno.readTextFile(path);
+  } catch {
+    return null;
+  }
+}
+
 const PROBE = fileURLToPath(new URL("./dhcp_probe_main.ts", import.meta.url));
 
 /** The real probes; commands go through `runner` (the probe runs as its own Deno process). */
@@ -57,7 +71,10 @@ export function realProbes(runner: ProcessRunner): PreflightProbes {
           }, () => false);
           files.push({ name: e.name, readable });
         }
-        return { files };
+        const config = files.some((f) => f.name === "config.txt" && f.readable)
+          ? await readSmallText(`${path}/config.txt`)
+          : null;
+        return { files, configTxt: config };
       } catch {
         return null;
       }

@@ -37,7 +37,7 @@ while [ $# -gt 0 ]; do
 done
 case "$ARCH" in amd64 | arm64) ;; *) die "--arch must be amd64 or arm64" ;; esac
 
-HASH=$( (cat "$HERE/build.sh" "$HERE/cm-overlay.sh" "$HERE/cm-overlay.service"; echo "$ARCH $SUITE") |
+HASH=$( (cat "$HERE/build.sh" "$HERE/pi-boot-files.sh" "$HERE/cm-overlay.sh" "$HERE/cm-overlay.service"; echo "$ARCH $SUITE") |
   sha256sum | cut -c1-16)
 OUT=$CACHE/$ARCH-$HASH
 if [ "$PRINT_DIR" = 1 ] || [ -e "$OUT/.ready" ]; then echo "$OUT"; exit 0; fi
@@ -90,11 +90,7 @@ B=$OUT/pxe/boot
 cp "$(ls "$ROOT"/boot/vmlinuz-* | head -n 1)" "$B/vmlinuz"
 cp "$(ls "$ROOT"/boot/initrd.img-* | head -n 1)" "$B/initrd.img"
 if [ "$ARCH" = arm64 ]; then
-  FW=$ROOT/usr/lib/raspi-firmware
-  cp "$FW"/bootcode.bin "$FW"/start*.elf "$FW"/fixup*.dat "$B/"
-  cp "$ROOT"/usr/lib/linux-image-*/broadcom/bcm27*.dtb "$B/"
-  mkdir -p "$B/overlays"
-  cp -r "$ROOT"/usr/lib/linux-image-*/overlays/. "$B/overlays/" 2>/dev/null || true
+  sh "$HERE/pi-boot-files.sh" "$ROOT" "$B"
   # config.txt and cmdline.txt are rendered by the hub (netboot settings "configTxt": true).
 fi
 echo "$ARCH $SUITE built $(date -u +%FT%TZ) in $(($(date +%s) - T0)) s" >"$OUT/.ready"

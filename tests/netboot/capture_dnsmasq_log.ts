@@ -9,9 +9,9 @@
  * Run as root: `deno task netboot:capture-log [OUT]`. The netns test checks the same
  * pipeline live; this script only refreshes the fixture.
  */
-import { ensureNetbootDeps } from "./helpers.ts";
+import { createNetnsPair, ensureNetbootDeps, must, sh, waitForPidFile } from "./helpers.ts";
 import { NetnsRunner } from "./netns_runner.ts";
-import { defaultMap, eventRecorder, MemoryMacTable, tempSettings } from "./fixtures.ts";
+import { defaultMap, eventRecorder, liveNetnsSettings, MemoryMacTable } from "./fixtures.ts";
 import { NetbootSupervisor } from "../../hub/netboot/runtime/supervisor.ts";
 
 const SCRIPTS = new URL("../../scripts/netboot/", import.meta.url).pathname;
@@ -24,18 +24,6 @@ export const CAPTURE = {
   files: ["bootcode.bin", "start.elf", "fixup.dat"],
   missing: "kernel8.img",
 } as const;
-
-async function sh(cmd: string, args: string[], env: Record<string, string> = {}) {
-  const out = await new Deno.Command(cmd, { args, env, stdout: "piped", stderr: "piped" }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
-
-async function must(cmd: string, args: string[]) {
-  const r = await sh(cmd, args);
-  if (r.code !== 0) throw new Error(`${cmd} ${args.join(" ")} failed: ${r.stderr || r.stdout}`);
-  return r;
-}
 
 /** Runs the capture; returns dnsmasq's log lines. */
 export async function captureDnsmasqLog(): Promise<string[]> {
@@ -50,22 +38,8 @@ export async function captureDnsmasqLog(): Promise<string[]> {
   const lines: string[] = [];
   let sup: NetbootSupervisor | null = null;
   try {
-    await must("sh", [
-      `${SCRIPTS}netns-setup.sh`,
-      hubNs,
-      nodeNs,
-      vethHub,
-      vethNode,
-      "10.42.0.250/24",
-      CAPTURE.knownMac,
-    ]);
-    const settings = tempSettings(root, {
-      clusterInterface: vethHub,
-      uplinkInterface: "cmnouplink0",
-      upstreamDns: [],
-      dnsmasqUser: "root",
-      dnsmasqBinary: deps.dnsmasq,
-      mode: "live",
+    await createNetnsPair({ hubNs, nodeNs, vethHub, vethNode }, "10.42.0.250/24", CAPTURE.knownMac);
+    const settings = liveNetnsSettings(root, vethHub, deps.dnsmasq, {
       learningRange: null, // an unknown MAC gets no lease: the "never gets a lease" bay
     });
     await Deno.mkdir(settings.paths.tftpRoot, { recursive: true });
@@ -83,9 +57,7 @@ export async function captureDnsmasqLog(): Promise<string[]> {
       onLogLine: (l) => lines.push(l),
     });
     await sup.start();
-    for (let i = 0; i < 50 && !(await Deno.stat(settings.paths.pidFile).catch(() => null)); i++) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitForPidFile(settings.paths.pidFile);
     const udhcpc = (tries: number) =>
       sh(ip, [
         "netns",

@@ -26,6 +26,27 @@ export function tempSettings(root: string, extra: Partial<NetbootSettings> = {})
   });
 }
 
+/**
+ * Settings for the real dnsmasq in a test's network namespace: live, on `clusterInterface`,
+ * no uplink, no upstream DNS (nothing is forwarded anywhere), running as root.
+ */
+export function liveNetnsSettings(
+  root: string,
+  clusterInterface: string,
+  dnsmasqBinary: string,
+  extra: Partial<NetbootSettings> = {},
+): NetbootSettings {
+  return tempSettings(root, {
+    clusterInterface,
+    uplinkInterface: "cmnouplink0",
+    upstreamDns: [],
+    dnsmasqUser: "root",
+    dnsmasqBinary,
+    mode: "live",
+    ...extra,
+  });
+}
+
 /** A MAC table that, like the hub's store, refuses to overwrite a bay's MAC. */
 export class MemoryMacTable implements MacTable {
   readonly rows = new Map<number, string>();

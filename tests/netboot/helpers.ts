@@ -68,3 +68,46 @@ export function ensureNetbootDeps(): Promise<NetbootDeps> {
   })();
   return cached;
 }
+
+/** Runs a command to its end; its exit code and output as text. */
+export async function sh(cmd: string, args: string[], env: Record<string, string> = {}) {
+  const out = await new Deno.Command(cmd, { args, env, stdout: "piped", stderr: "piped" }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** {@link sh}, throwing with the command's output when it fails. */
+export async function must(cmd: string, args: string[]) {
+  const r = await sh(cmd, args);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(" ")} failed: ${r.stderr || r.stdout}`);
+  return r;
+}
+
+/** Waits (up to about 5 s) for dnsmasq's pid file: it appears once dnsmasq has bound. */
+export async function waitForPidFile(path: string): Promise<void> {
+  for (let i = 0; i < 50 && !(await Deno.stat(path).catch(() => null)); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const NETBOOT_SCRIPTS = new URL("../../scripts/netboot/", import.meta.url).pathname;
+
+/**
+ * Makes namespaces `hubNs` and `nodeNs` joined by a veth pair (`vethHub` with `hubCidr`,
+ * `vethNode` with MAC `nodeMac` and no address): scripts/netboot/netns-setup.sh.
+ */
+export async function createNetnsPair(
+  n: { hubNs: string; nodeNs: string; vethHub: string; vethNode: string },
+  hubCidr: string,
+  nodeMac: string,
+): Promise<void> {
+  await must("sh", [
+    `${NETBOOT_SCRIPTS}netns-setup.sh`,
+    n.hubNs,
+    n.nodeNs,
+    n.vethHub,
+    n.vethNode,
+    hubCidr,
+    nodeMac,
+  ]);
+}

@@ -7,9 +7,9 @@
  * always removed.
  */
 import assert from "node:assert/strict";
-import { ensureNetbootDeps } from "./helpers.ts";
+import { createNetnsPair, ensureNetbootDeps, must, sh, waitForPidFile } from "./helpers.ts";
 import { NetnsRunner } from "./netns_runner.ts";
-import { defaultMap, eventRecorder, MemoryMacTable, tempSettings } from "./fixtures.ts";
+import { defaultMap, eventRecorder, liveNetnsSettings, MemoryMacTable } from "./fixtures.ts";
 import { NetbootSupervisor } from "../../hub/netboot/runtime/supervisor.ts";
 import type { LearningTarget } from "../../hub/netboot/runtime/mac_learner.ts";
 import { parseDnsmasqLine } from "../../hub/boot/dnsmasq_log.ts";
@@ -35,18 +35,6 @@ async function whyImpossible(): Promise<string | null> {
 const skip = await whyImpossible();
 if (skip) console.warn(`netns test skipped: ${skip}`);
 
-async function sh(cmd: string, args: string[], env: Record<string, string> = {}) {
-  const out = await new Deno.Command(cmd, { args, env, stdout: "piped", stderr: "piped" }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
-
-async function must(cmd: string, args: string[]) {
-  const r = await sh(cmd, args);
-  if (r.code !== 0) throw new Error(`${cmd} ${args.join(" ")} failed: ${r.stderr || r.stdout}`);
-  return r;
-}
-
 Deno.test({
   name: "netns: real dnsmasq with generated config serves DHCP, DNS, TFTP and feeds MAC learning",
   ignore: skip !== null,
@@ -65,22 +53,8 @@ Deno.test({
     const root = await Deno.makeTempDir({ prefix: "cm-netns-" });
     let sup: NetbootSupervisor | null = null;
     try {
-      await must("sh", [
-        `${SCRIPTS}netns-setup.sh`,
-        hubNs,
-        nodeNs,
-        vethHub,
-        vethNode,
-        "10.42.0.250/24",
-        knownMac,
-      ]);
-      const settings = tempSettings(root, {
-        clusterInterface: vethHub,
-        uplinkInterface: "cmnouplink0",
-        upstreamDns: [], // answer from our records only: nothing is forwarded anywhere
-        dnsmasqUser: "root",
-        dnsmasqBinary: deps.dnsmasq!,
-        mode: "live",
+      await createNetnsPair({ hubNs, nodeNs, vethHub, vethNode }, "10.42.0.250/24", knownMac);
+      const settings = liveNetnsSettings(root, vethHub, deps.dnsmasq!, {
         learningLeaseTime: "2m",
       });
       const bootFile = crypto.getRandomValues(new Uint8Array(3000));
@@ -116,10 +90,7 @@ Deno.test({
         onLogLine: (l) => logLines.push(l),
       });
       await sup.start();
-      // wait for dnsmasq to bind (pid file appears once it is up)
-      for (let i = 0; i < 50 && !(await Deno.stat(settings.paths.pidFile).catch(() => null)); i++) {
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await waitForPidFile(settings.paths.pidFile);
       assert.equal(sup.dnsmasqStatus().state, "running", sup.dnsmasqStatus().lastError ?? "");
       // host-wide reloads were recorded, not run on the host; iptables ran in the namespace
       assert.deepEqual([...new Set(runner.ran.map((c) => c[0]))].sort(), [

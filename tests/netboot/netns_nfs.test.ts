@@ -8,9 +8,9 @@
  * rpcbind and nfs-ganesha; skipped with a printed reason otherwise.
  */
 import assert from "node:assert/strict";
-import { ensureNetbootDeps } from "./helpers.ts";
+import { ensureNetbootDeps, sh } from "./helpers.ts";
 import { NetnsRunner } from "./netns_runner.ts";
-import { defaultMap, eventRecorder, MemoryMacTable, tempSettings } from "./fixtures.ts";
+import { defaultMap, eventRecorder, liveNetnsSettings, MemoryMacTable } from "./fixtures.ts";
 import { NetbootSupervisor } from "../../hub/netboot/runtime/supervisor.ts";
 
 const SCRIPTS = new URL("../../scripts/netboot/", import.meta.url).pathname;
@@ -25,12 +25,6 @@ function why(): string | null {
 }
 const skip = why();
 if (skip) console.warn(`netns NFS test skipped: ${skip}`);
-
-async function sh(cmd: string, args: string[]) {
-  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
 
 Deno.test({
   name: "netns: the supervisor runs rpcbind and nfs-ganesha with the config it renders",
@@ -59,13 +53,7 @@ Deno.test({
       // the node side gets its bay's address by hand: this test is not about DHCP
       const addr = await sh(ip, ["-n", nodeNs, "addr", "add", "10.42.0.7/24", "dev", vethNode]);
       assert.equal(addr.code, 0, addr.stderr);
-      const settings = tempSettings(root, {
-        clusterInterface: vethHub,
-        uplinkInterface: "cmnouplink0",
-        upstreamDns: [],
-        dnsmasqUser: "root",
-        dnsmasqBinary: deps.dnsmasq!,
-        mode: "live",
+      const settings = liveNetnsSettings(root, vethHub, deps.dnsmasq!, {
         nfsServer: "ganesha",
         rpcbindBinary: deps.rpcbind!,
         ganeshaBinary: deps.ganesha!,

@@ -6,9 +6,9 @@
  * naming the rogue once it runs. Root and `ip netns` needed; skipped with a reason otherwise.
  */
 import assert from "node:assert/strict";
-import { ensureNetbootDeps } from "./helpers.ts";
+import { ensureNetbootDeps, sh, waitForPidFile } from "./helpers.ts";
 import { NetnsRunner } from "./netns_runner.ts";
-import { defaultMap, eventRecorder, MemoryMacTable, tempSettings } from "./fixtures.ts";
+import { defaultMap, eventRecorder, liveNetnsSettings, MemoryMacTable } from "./fixtures.ts";
 import { NetbootSupervisor } from "../../hub/netboot/runtime/supervisor.ts";
 import { Preflight } from "../../hub/preflight/preflight.ts";
 import { realProbes } from "../../hub/preflight/probes.ts";
@@ -19,12 +19,6 @@ import type { PreflightReport } from "../../shared/preflight_schemas.ts";
 const SCRIPTS = new URL("../../scripts/netboot/", import.meta.url).pathname;
 const deps = await ensureNetbootDeps();
 const suffix = `${Deno.pid % 10000}${Math.floor(Math.random() * 1e4)}`.slice(0, 8);
-
-async function sh(cmd: string, args: string[]) {
-  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
 
 async function whyImpossible(): Promise<string | null> {
   if (Deno.uid() !== 0) return "not root: network namespaces need CAP_SYS_ADMIN";
@@ -62,14 +56,7 @@ Deno.test({
         "b8:27:eb:66:66:66",
       ]);
       assert.equal(setup.code, 0, setup.stderr);
-      const settings = tempSettings(root, {
-        clusterInterface: vethHub,
-        uplinkInterface: "cmnouplink0",
-        upstreamDns: [],
-        dnsmasqUser: "root",
-        dnsmasqBinary: deps.dnsmasq!,
-        mode: "live",
-      });
+      const settings = liveNetnsSettings(root, vethHub, deps.dnsmasq!, {});
       await Deno.mkdir(settings.paths.tftpRoot, { recursive: true });
       // The probe process and `ip` run inside the hub namespace.
       const runner = new NetnsRunner(hubNs, ip, new Set([Deno.execPath(), "ip"]));
@@ -81,9 +68,7 @@ Deno.test({
         runner,
       });
       await sup.start();
-      for (let i = 0; i < 50 && !(await Deno.stat(settings.paths.pidFile).catch(() => null)); i++) {
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await waitForPidFile(settings.paths.pidFile);
       const preflight = new Preflight({
         map: defaultMap,
         settings,

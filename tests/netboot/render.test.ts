@@ -43,6 +43,9 @@ Deno.test("dnsmasq.conf binds the cluster interface and carries DNS, DHCP, TFTP 
   assert.deepEqual(values(conf, "dhcp-match"), ["set:ipxe,175"]);
   assert.deepEqual(values(conf, "dhcp-boot"), ["tag:ipxe,boot.ipxe"]);
   assert.deepEqual(values(conf, "pxe-service"), ['tag:!ipxe,0,"Raspberry Pi Boot"']);
+  // the Pi boot ROM's OFFER waits 2 s (raspberrypi/firmware#934); iPXE's does not
+  assert.deepEqual(values(conf, "dhcp-vendorclass"), ["set:pirom,PXEClient:Arch:00000"]);
+  assert.deepEqual(values(conf, "dhcp-reply-delay"), ["tag:pirom,tag:!ipxe,2"]);
   assert.deepEqual(values(conf, "dhcp-hostsfile"), ["/etc/cluster-module/netboot/dhcp-hosts"]);
   assert.deepEqual(values(conf, "addn-hosts"), ["/etc/cluster-module/netboot/hosts"]);
   assert.deepEqual(values(conf, "dhcp-leasefile"), ["/var/lib/cluster-module/dnsmasq.leases"]);
@@ -365,6 +368,7 @@ Deno.test("config.txt (configTxt: true) loads the Debian kernel and initramfs; o
   const lines = f.content.split("\n").filter((l) => l && !l.startsWith("#"));
   assert.deepEqual(lines, [
     "arm_64bit=1",
+    "upstream_kernel=1",
     "kernel=vmlinuz",
     "initramfs initrd.img followkernel",
     "enable_uart=1",

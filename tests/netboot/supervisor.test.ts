@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { FakeClock } from "../../shared/fake_clock.ts";
 import { FakeProcessRunner } from "../../hub/netboot/runtime/fake_process_runner.ts";
 import {
+  BOOT_DIR_RELINK_MS,
   CHECK_CACHE_MS,
   NetbootSupervisor,
   type NetbootSupervisorDeps,
@@ -307,6 +308,33 @@ Deno.test("with overlays, apply creates per-node boot dirs linking the shared bo
   });
 });
 
+Deno.test("with overlays, boot files put in the TFTP root after start are linked for every node", async () => {
+  // found by the Pi ROM replay: the image (bootcode.bin, start.elf, the kernel) is installed
+  // into /pxe/boot while the hub runs; dnsmasq serves a node only from its own dir
+  // (tftp-unique-root), so a file linked only at the last apply is "not found" for the Pi
+  await withTemp(async (root) => {
+    const s = tempSettings(root, { overlays: true });
+    await Deno.mkdir(s.paths.tftpRoot, { recursive: true });
+    const { sup, clock } = build(s);
+    await sup.start();
+    const dir = `${s.paths.tftpRoot}/10.42.0.7`;
+    await Deno.writeTextFile(`${s.paths.tftpRoot}/bootcode.bin`, "rom's first file");
+    await clock.advance(BOOT_DIR_RELINK_MS);
+    const end = performance.now() + 10_000; // the link is made by real file I/O
+    while (!(await Deno.lstat(`${dir}/bootcode.bin`).catch(() => null))) {
+      if (performance.now() > end) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(await Deno.readTextFile(`${dir}/bootcode.bin`), "rom's first file");
+    assert.equal(await Deno.readLink(`${dir}/bootcode.bin`), "../bootcode.bin");
+    await sup.stop();
+    // stopped: nothing is linked any more
+    await Deno.writeTextFile(`${s.paths.tftpRoot}/start.elf`, "firmware");
+    await clock.advance(BOOT_DIR_RELINK_MS * 2);
+    assert.equal(await Deno.lstat(`${dir}/start.elf`).catch(() => null), null);
+  });
+});
+
 Deno.test("a failed reload stays owed: the next apply retries it although no file changed", async () => {
   await withTemp(async (root) => {
     const { sup, runner } = build(tempSettings(root));
@@ -493,7 +521,10 @@ Deno.test("nfsServer ganesha: rpcbind, then ganesha once rpcbind answers; no exp
     runner.commands.set("rpcinfo", () => ({ code: asked++ < 2 ? 1 : 0, stdout: "", stderr: "" }));
     let done = false;
     const started = sup.start().then(() => done = true);
-    for (let i = 0; i < 50 && !done; i++) {
+    // real time bounds the loop, not a count of ticks: under load the apply's file writes
+    // take more ticks, and a loop that stopped early left start() waiting on the fake clock
+    const end = performance.now() + 20_000;
+    while (!done && performance.now() < end) {
       await tick();
       if (clock.pending) await clock.advance(100);
       // ganesha is not started before rpcbind answers (the first two rpcinfo calls fail)

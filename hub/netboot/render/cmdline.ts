@@ -70,6 +70,10 @@ export function renderIpxeScript(map: NodeMap, s: NetbootSettings, node?: number
  * `config.txt` for the Debian arm64 image of scripts/image/ (`configTxt: true`): 64-bit mode,
  * Debian's kernel and initramfs (copied to the TFTP root as `vmlinuz` and `initrd.img`), the
  * UART for the serial console, WiFi and Bluetooth off (the guide's default for the LAN bays).
+ * `upstream_kernel=1` (as Debian's own raspi-firmware hook writes it): Debian's kernel ships
+ * only the mainline device trees (`bcm2837-rpi-3-b-plus.dtb`, `bcm2711-rpi-4-b.dtb`, …), and
+ * without it the firmware asks for the Raspberry Pi names (`bcm2710-rpi-3-b-plus.dtb`),
+ * which are not there: the Pi ROM replay found a 3B+ fetching a kernel and no device tree.
  */
 export function renderConfigTxt(map: NodeMap, s: NetbootSettings): string {
   validateSettings(map, s);
@@ -77,6 +81,8 @@ export function renderConfigTxt(map: NodeMap, s: NetbootSettings): string {
     generatedHeader(),
     "# Raspberry Pi firmware settings for the Debian image (scripts/image/build.sh --arch arm64).",
     "arm_64bit=1",
+    "# Debian's kernel has the mainline device tree names (bcm2837-rpi-3-b-plus.dtb, ...).",
+    "upstream_kernel=1",
     `kernel=${IPXE_KERNEL}`,
     `initramfs ${IPXE_INITRD} followkernel`,
     "enable_uart=1",

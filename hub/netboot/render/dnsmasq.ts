@@ -22,6 +22,23 @@ export const DNSMASQ_FILES = {
 /** The PXE service name the Raspberry Pi boot ROM looks for in DHCP option 43. */
 export const RPI_PXE_SERVICE = "Raspberry Pi Boot";
 
+/**
+ * Seconds dnsmasq holds its OFFER to the Raspberry Pi boot ROM (`dhcp-reply-delay`), decided
+ * from raspberrypi/firmware#934: the ROM's author (Gordon Hollingworth) names two ROM faults
+ * there, DHCP given up after five tries and a reply that comes too soon locking the ROM in
+ * a loop, and prescribes `dhcp-reply-delay=2`; #862 and #894 report the Pi 3 ROM ignoring
+ * offers that came at once and booting once something delayed them, and the documentation's
+ * own capture of a working boot shows the OFFER 2.5 s after the DISCOVER. The hub answers a
+ * learned Pi from a static `dhcp-hosts` entry within milliseconds (no ping check): measured
+ * 9 ms in the ROM replay. Two seconds keeps the answer well inside the ROM's 5 s between
+ * tries, costs a boot about 4 s (the ROM's and bootcode.bin's DISCOVER), applies to the
+ * ROM's vendor class only and never to iPXE (option 175) nor to the kernel's own DHCP.
+ */
+export const PI_ROM_REPLY_DELAY_S = 2;
+
+/** The prefix of the vendor class (option 60) the Pi boot ROM sends: PXE, client arch 0. */
+export const PI_ROM_VENDOR_CLASS = "PXEClient:Arch:00000";
+
 /** DHCP option iPXE always sends (its encapsulated options); dnsmasq tags such clients `ipxe`. */
 export const IPXE_OPTION = 175;
 
@@ -104,6 +121,10 @@ export function renderDnsmasqConf(map: NodeMap, s: NetbootSettings): string {
     '# The Raspberry Pi boot ROM gets option 43 "Raspberry Pi Boot" and fetches bootcode.bin,',
     "# start*.elf and the kernel over TFTP; iPXE never gets this service.",
     `pxe-service=tag:!ipxe,0,"${RPI_PXE_SERVICE}"`,
+    "# The Pi 3 boot ROM can miss an OFFER that comes at once (raspberrypi/firmware#934):",
+    `# hold it ${PI_ROM_REPLY_DELAY_S} s, well inside the ROM's 5 s between its five DISCOVERs.`,
+    `dhcp-vendorclass=set:pirom,${PI_ROM_VENDOR_CLASS}`,
+    `dhcp-reply-delay=tag:pirom,tag:!ipxe,${PI_ROM_REPLY_DELAY_S}`,
     "",
   ];
   return lines.join("\n");

@@ -77,6 +77,12 @@ const RELOAD_ACTIONS: readonly ReloadAction[] = [
   "sysctl",
 ];
 
+/**
+ * How often, with overlays, the per-node boot dirs are checked for boot files that appeared
+ * in the TFTP root since the last apply (an image installed or updated while the hub runs).
+ */
+export const BOOT_DIR_RELINK_MS = 5000;
+
 /** How long NFS/NAT check results are reused, ms. */
 export const CHECK_CACHE_MS = 5000;
 
@@ -110,6 +116,8 @@ export class NetbootSupervisor {
   /** Applies and resets run one at a time. */
   readonly #lock = new KeyedMutex<"netboot">();
   #started = false;
+  /** Stops the boot-dir relinking loop (live mode with overlays). */
+  #relink: { stop: AbortController; loop: Promise<void> } | null = null;
 
   constructor(deps: NetbootSupervisorDeps) {
     validateSettings(deps.map, deps.settings);
@@ -425,6 +433,24 @@ export class NetbootSupervisor {
       }
     }
     this.#watcher.start();
+    if (this.live && this.#d.settings.overlays && !this.#relink) {
+      const stop = new AbortController();
+      this.#relink = { stop, loop: this.#relinkLoop(stop.signal) };
+    }
+  }
+
+  /**
+   * dnsmasq serves a node only from its own boot dir once that exists (`tftp-unique-root`):
+   * a boot file put into the TFTP root after the last apply must be linked there too, or the
+   * Pi gets "not found" for it. Links what is missing every {@link BOOT_DIR_RELINK_MS}.
+   */
+  async #relinkLoop(signal: AbortSignal): Promise<void> {
+    const { map, settings: s } = this.#d;
+    while (!signal.aborted) {
+      await this.#clock.sleep(BOOT_DIR_RELINK_MS, signal);
+      if (signal.aborted) break;
+      await linkBootDirs(map, s.paths.tftpRoot).catch(() => 0); // the next round tries again
+    }
   }
 
   /** Polls `rpcinfo -p` until rpcbind answers (at most about 5 s; ganesha starts anyway). */
@@ -438,6 +464,11 @@ export class NetbootSupervisor {
 
   /** Stops the lease watcher, dnsmasq and (ganesha, then rpcbind) the NFS server. */
   async stop(): Promise<void> {
+    if (this.#relink) {
+      this.#relink.stop.abort();
+      await this.#relink.loop;
+      this.#relink = null;
+    }
     await this.#watcher.stop();
     if (this.#started) {
       await this.#dnsmasq.stop();

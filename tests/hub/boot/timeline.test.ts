@@ -7,6 +7,7 @@ import {
   nextDeadline,
   overdueStage,
   scaleBootTimeouts,
+  stageDeadline,
   stall,
   startTimeline,
   VENDOR_BOOT_TIMEOUTS,
@@ -102,4 +103,25 @@ Deno.test("timeline: power-off ends a booting timeline; vendor deadlines scale",
     heartbeat: 1200,
     running: 1500,
   });
+});
+
+Deno.test("timeline: a Pi ROM's lease and first TFTP are not due within its five DHCP tries", () => {
+  // power-on at 1000; the ROM's first DISCOVER at 1028: it may try until 1028 + 25
+  let t = startTimeline(7, 1000, 1, true);
+  t = feed(t, { kind: "dhcp_discover", at: 1028, detail: "DISCOVER" });
+  assert.equal(stageDeadline(t, "dhcp_ack", T), 1040, "no window: the plain deadline");
+  assert.equal(stageDeadline(t, "dhcp_ack", T, 25), 1053);
+  assert.equal(stageDeadline(t, "tftp", T, 25), 1060, "the later of the two");
+  assert.equal(stageDeadline(t, "heartbeat", T, 25), 1120, "later stages keep theirs");
+  assert.equal(overdueStage(t, 1045, T, 25), null);
+  assert.equal(overdueStage(t, 1045, T), "dhcp_ack");
+  assert.equal(overdueStage(t, 1053, T, 25), "dhcp_ack");
+  assert.equal(nextDeadline(t, T, 25), 1053);
+  // the ROM takes an OFFER and fetches bootcode.bin: no REQUEST/ACK, and none is waited for
+  t = feed(t, { kind: "tftp", at: 1044, file: "bootcode.bin", ip: "10.42.0.7", ok: true });
+  assert.equal(overdueStage(t, 1100, T, 25), null);
+  assert.equal(nextDeadline(t, T, 25), 1120);
+  // no DISCOVER yet: the window does not apply
+  const quiet = startTimeline(7, 1000, 1, true);
+  assert.equal(stageDeadline(quiet, "dhcp_ack", T, 25), 1040);
 });

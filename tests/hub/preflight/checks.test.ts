@@ -12,6 +12,9 @@ import {
   summarise,
 } from "../../../hub/preflight/checks.ts";
 import { buildDiscover, parseOffer } from "../../../hub/preflight/dhcp_packet.ts";
+import { renderNetbootFiles } from "../../../hub/netboot/render/all.ts";
+import { netbootSettings } from "../../../hub/netboot/settings/settings.ts";
+import { defaultMap } from "../../netboot/fixtures.ts";
 
 const HUB = "10.42.0.250";
 
@@ -53,6 +56,49 @@ Deno.test("TFTP root: missing directory, missing or unreadable boot files fail",
   });
   assert.equal(locked.status, "fail");
   assert.equal(locked.detail, "not readable: bootcode.bin");
+});
+
+Deno.test("TFTP root of the Debian arm64 image: the kernel, initramfs and DTB config.txt names", () => {
+  // what scripts/image/pi-boot-files.sh and build.sh lay out, with the hub's config.txt
+  const configTxt = renderNetbootFiles(defaultMap, netbootSettings({ configTxt: true }), new Map())
+    .find((f) => f.name === "boot/config.txt")!.content;
+  const file = (name: string) => ({ name, readable: true });
+  const image = [
+    "bootcode.bin",
+    "start.elf",
+    "start4.elf",
+    "fixup.dat",
+    "fixup4.dat",
+    "cmdline.txt",
+    "config.txt",
+    "vmlinuz",
+    "initrd.img",
+    "bcm2837-rpi-3-b-plus.dtb",
+    "bcm2837-rpi-3-b.dtb",
+    "bcm2711-rpi-4-b.dtb",
+  ];
+  const check = (names: string[], text = configTxt) =>
+    checkTftpRoot("/pxe/boot", { files: names.map(file), configTxt: text });
+  const ok = check(image);
+  assert.equal(ok.status, "pass", ok.detail);
+  const noDtb = check(image.filter((n) => !n.startsWith("bcm2837")));
+  assert.equal(noDtb.status, "fail");
+  assert.equal(
+    noDtb.detail,
+    "missing in /pxe/boot: bcm2837-rpi-3-b-plus.dtb or bcm2710-rpi-3-b-plus.dtb (the Pi 3B+ device tree config.txt makes the firmware load)",
+  );
+  const noKernel = check(image.filter((n) => n !== "vmlinuz" && n !== "initrd.img"));
+  assert.equal(
+    noKernel.detail,
+    "missing in /pxe/boot: vmlinuz, initrd.img (named by config.txt)",
+  );
+  // a Raspberry Pi OS boot partition: its own config.txt, kernel8.img, downstream DTBs
+  const rpiOs = check(
+    ["bootcode.bin", "start.elf", "fixup.dat", "cmdline.txt", "config.txt", "kernel8.img"]
+      .concat(["bcm2710-rpi-3-b-plus.dtb"]),
+    "arm_64bit=1\n",
+  );
+  assert.equal(rpiOs.status, "pass", rpiOs.detail);
 });
 
 Deno.test("NFS, forwarding and NAT follow netboot's own checks; skipped stays skipped", () => {
