@@ -195,7 +195,9 @@ Deno.test({
         await page.waitForSelector('body[data-loaded="true"]');
         await page.waitForSelector('.bay[data-node="60"][data-identify="on"]');
         // The job that was running when the page opened is in the header, inside the window.
-        const job = await page.locator(`#jobs .job[data-job="${test.id}"]`).boundingBox();
+        const row = page.locator(`#jobs .job[data-job="${test.id}"]`);
+        await row.waitFor().catch(() => {});
+        const job = await row.boundingBox();
         if (!job) failures.push(`${size.width}: the running job is not shown`);
         else if (job.x < 0 || job.x + job.width > size.width) {
           failures.push(`${size.width}: the running job's bar is outside the window`);
