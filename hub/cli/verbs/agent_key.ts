@@ -7,6 +7,7 @@ export const agentKeyCommand: CliCommand = {
   name: "agent-key",
   usage: "agent-key N",
   summary: "print node N's own agent key (install-agent.sh --key-file)",
+  flags: {},
   async run(ctx) {
     if (ctx.args.length !== 1) throw new ClusterError("bad_request", "usage: agent-key N");
     const r = await ctx.api.get<{ node: number; key: string }>(
