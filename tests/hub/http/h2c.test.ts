@@ -53,17 +53,17 @@ Deno.test({
         }
       })();
       const events = `${url}/api/v1/events`;
-      // A stream the client cuts (what `timeout 3 curl -N` did), and an HTTP/1.1 upgrade to h2c.
-      const cut = await curlRun(["-s", "-N", "--http2-prior-knowledge", "-m", "2", events]);
-      assert.equal(cut.code, 28, "curl should have timed out reading the endless stream");
-      assert.match(cut.out, /retry: 2000/, "the event stream was served over h2c");
-      await curlRun(["-s", "-N", "--http2", "-m", "2", events]);
+      // Streams the client cuts (what `timeout 3 curl -N` did; whether the client or the gate's
+      // timeout cuts first depends on the machine's load, and either one ended the hub), and an
+      // HTTP/1.1 upgrade to h2c.
+      await curlRun(["-s", "-N", "--http2-prior-knowledge", "-m", "1", events]);
+      await curlRun(["-s", "-N", "--http2", "-m", "1", events]);
       // An h2c stream the client keeps open is cut by the gate's request timeout (1.5 s here).
       const t0 = performance.now();
-      const idle = await curlRun(["-s", "-N", "--http2-prior-knowledge", "-m", "8", events]);
-      assert.match(idle.out, /retry: 2000/);
+      const idle = await curlRun(["-s", "-N", "--http2-prior-knowledge", "-m", "15", events]);
+      assert.match(idle.out, /retry: 2000/, "the event stream was served over h2c");
       assert.notEqual(idle.code, 28, `the gate did not cut the stream: curl ${idle.code}`);
-      assert.ok(performance.now() - t0 < 7_000);
+      assert.ok(performance.now() - t0 < 14_000);
       await new Promise((r) => setTimeout(r, 500));
       if (exited) assert.fail(`the hub exited:\n${await stderr}`);
       const health = await curlRun(["-s", "-m", "5", `${url}/api/v1/health`]);
