@@ -9,7 +9,7 @@ import { formatNodeSet } from "../../shared/range.ts";
 import type { Job, PowerAction, PowerPlan } from "../../shared/schemas.ts";
 import { planWindows } from "./inrush.ts";
 import type { EventLog } from "../events/event_log.ts";
-import type { JobRunner } from "../jobs/job_runner.ts";
+import type { JobRunner, StartOptions } from "../jobs/job_runner.ts";
 import type { PowerSwitch } from "../power/power_switch.ts";
 import type { Store } from "../store/store.ts";
 import type { NodeTracker } from "./node_tracker.ts";
@@ -96,6 +96,7 @@ export class PowerControl {
         await this.#sequencer.applyMany(on, "on", track);
         return summarise(results);
       },
+      { evenIfStoreFull: true },
     );
   }
 
@@ -221,6 +222,7 @@ export class PowerControl {
     summary: string,
     total: number,
     work: JobWork,
+    opts: StartOptions = {},
   ): Job {
     this.assertFree(ids);
     const job = this.#jobs.start(kind, summary, total, async (h) => {
@@ -229,7 +231,7 @@ export class PowerControl {
       } finally {
         for (const id of ids) if (this.#owner.get(id)?.id === h.id) this.#owner.delete(id);
       }
-    });
+    }, opts);
     for (const id of ids) this.#owner.set(id, job);
     return job;
   }

@@ -86,7 +86,9 @@ export class ConsoleLog {
     if (data && off === data.length && data.length <= 2 * this.capacity) {
       this.#fileBytes = data.length;
       Deno.chmodSync(path, 0o600);
-    } else this.#compact();
+    } else if (!this.#persist(() => this.#compact())) {
+      // A full disk at start: the history read back stays in memory; written when space returns.
+    }
   }
 
   /** Bytes of console output kept now. */

@@ -27,6 +27,16 @@ export interface JobHandle {
   progress(done: number, total?: number, message?: string, deadlineAt?: number): void;
 }
 
+/** How a job is started. */
+export interface StartOptions {
+  /**
+   * Run even if the store cannot record the job (a full disk); its outcome is kept in memory.
+   * For work the hub must do on its own, such as restoring desired state at start. Calls made
+   * by someone get `insufficient_storage` instead.
+   */
+  evenIfStoreFull?: boolean;
+}
+
 /** The abort reason of a job stopped because the hub is shutting down (not on request). */
 export const HUB_STOPPING = "the hub is stopping";
 
@@ -82,7 +92,7 @@ export class JobRunner {
         finishedAt: Math.round(this.#clock.now()),
         error: "the hub restarted while this job was running; run it again",
       };
-      this.#store.saveJob(failed);
+      this.#record(failed); // on a full disk: answered from memory, stored later
       this.#events.emit(
         "job_progress",
         null,
@@ -103,6 +113,7 @@ export class JobRunner {
     summary: string,
     total: number,
     work: (handle: JobHandle) => Promise<unknown>,
+    opts: StartOptions = {},
   ): Job {
     const now = Math.round(this.#clock.now());
     const id = `${kind}-${now.toString(36)}-${crypto.randomUUID().slice(0, 6)}`;
@@ -117,7 +128,12 @@ export class JobRunner {
       finishedAt: null,
       error: null,
     };
-    this.#store.saveJob(job);
+    try {
+      this.#store.saveJob(job);
+    } catch (e) {
+      // A job nobody asked for (restoring desired state at start) runs on a full disk too.
+      if (!(opts.evenIfStoreFull && isStoreFull(e))) throw e;
+    }
     this.#events.emit("job_progress", null, `job ${id} started: ${kind} ${summary}`, {
       job: id,
       kind,

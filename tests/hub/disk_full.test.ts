@@ -97,3 +97,38 @@ Deno.test("disk full: a cycle of 1-60 with the disk filling up leaves the hub up
     assert.equal(code, 0, hub.output);
   }
 });
+
+Deno.test("disk full: a hub (re)started on a full disk starts degraded and still restores desired state", async () => {
+  const disk = await SmallDisk.mount(16);
+  const dataDir = join(disk.dir, "data");
+  let hub = await HubProcess.start(dataDir);
+  try {
+    const res = await hub.fetch("/api/v1/power", {
+      method: "POST",
+      body: JSON.stringify({ state: "on", nodes: "1-4" }),
+    });
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+    assert.equal(await hub.stop(), 0, hub.output);
+    await disk.fill();
+    // The simulated module starts with every rail off: the hub must switch 1-4 back on, with
+    // no room to record the job (a systemd restart loop used to follow: exit 1 at start).
+    hub = await HubProcess.start(dataDir);
+    const health = await (await hub.fetch("/api/v1/health")).json();
+    assert.equal(health.status, "degraded");
+    let on = 0;
+    for (let i = 0; i < 100 && on < 4; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const nodes = await (await hub.fetch("/api/v1/nodes")).json();
+      on = nodes.filter((n: { id: number; power: { actual: string } }) =>
+        n.id <= 4 && n.power.actual === "on"
+      ).length;
+    }
+    assert.equal(on, 4, "desired state restored");
+    assert.ok(hub.alive());
+  } finally {
+    const code = await hub.stop();
+    await disk.unmount();
+    assert.equal(code, 0, hub.output);
+  }
+});
