@@ -131,8 +131,11 @@ function readToken(env: (n: string) => string | undefined): { token?: string; fr
 function tokenHelp(hubMessage: string, found: { token?: string; from: string }): string {
   const ways = "pass --token TOKEN, set CM_TOKEN, or set CM_DATA_DIR to the hub's data " +
     "directory (its token file holds the admin token the hub printed on first start)";
+  const what = /for reads/.test(hubMessage)
+    ? "this hub requires a token for reads (its read token or the admin token)"
+    : "this needs the hub's admin token";
   return found.token === undefined
-    ? `this needs the hub's admin token, and cm found none (looked at $CM_TOKEN and ${found.from}): ${ways}`
+    ? `${what}, and cm found none (looked at $CM_TOKEN and ${found.from}): ${ways}`
     : `${hubMessage.replace(/\.$/, "")} (the token came from ${found.from}): ${ways}`;
 }
 

@@ -12,6 +12,14 @@ Deno.test("connection flood: 1000 idle connections from 4 addresses; /health wit
   const dir = await Deno.makeTempDir({ prefix: `conn-flood-${Deno.pid}-` });
   const hub = await HubProcess.start(dir);
   const cap = Number(hub.output.match(/at most (\d+) connections/)?.[1]);
+  // Node 9 is on and reports with its own key (a heartbeat for a bay that is off is refused).
+  const on = await hub.fetch("/api/v1/nodes/9/power", {
+    method: "POST",
+    body: JSON.stringify({ state: "on" }),
+  });
+  assert.equal(on.status, 200, await on.clone().text());
+  await on.body?.cancel();
+  const { key } = await (await hub.fetch("/api/v1/nodes/9/agent-key")).json();
   assert.ok(cap > 0, hub.output);
   const flood = await idleFlood(
     hub.port,
@@ -32,7 +40,7 @@ Deno.test("connection flood: 1000 idle connections from 4 addresses; /health wit
       await health.body?.cancel();
       const beat = await fetch(`${hub.url}/api/v1/agent/heartbeat`, {
         method: "POST",
-        headers: { authorization: "Bearer K", "content-type": "application/json" },
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
         body: JSON.stringify(sampleHeartbeat(9, { seq: i + 1 })),
         client,
         signal: AbortSignal.timeout(5000),
