@@ -4,7 +4,8 @@
  */
 import { parseArgs } from "node:util";
 import { ClusterError } from "../shared/errors.ts";
-import { type AssetTag, buildNodeMap, type NodeMap } from "../shared/node_map.ts";
+import { type AssetTag, buildNodeMap, defaultAssetTag, type NodeMap } from "../shared/node_map.ts";
+import { parseModuleName } from "../shared/module_name.ts";
 import { parseIntFlag } from "../shared/int_flag.ts";
 import { parseNodeSet } from "../shared/range.ts";
 import type { CapLimits } from "./http/connection_caps.ts";
@@ -22,6 +23,8 @@ export interface HubSettings {
   nodeCount: 48 | 60;
   /** The module's asset tag (default: CM60A, or CM48A on 48 bays, / QA6QDEDP / NMEBW9HT). */
   assetTag?: AssetTag;
+  /** The module's name in a fleet of hubs (default: the asset tag's TAG); see moduleNameOf. */
+  module?: string;
   /** Bays holding Pi Zero W (default 17-22,24-29 on a 60-bay module, none on 48). */
   zeroBays?: string;
   /** Admin token; generated into dataDir when absent. */
@@ -95,6 +98,8 @@ export const HUB_USAGE = `usage: deno task hub [options]
   --data-dir DIR       state directory (default .data; CM_DATA_DIR)
   --nodes 48|60        module size (default 60; CM_NODES)
   --asset-tag S/M/T    asset tag SKU/MODEL/TAG from the module's sticker (CM_ASSET_TAG)
+  --module NAME        the module's name in a fleet: metrics label, inventory group, MODULE:N
+                       (default: the asset tag's TAG; CM_MODULE)
   --zero-bays SET      bays holding Pi Zero W, "" for none (default 17-22,24-29 on 60 bays)
   --token TOKEN        admin token (CM_TOKEN; default: generated into DATA/token)
   --agent-key KEY      node agent key (CM_AGENT_KEY; default: generated into DATA/agent-key)
@@ -217,6 +222,7 @@ export function parseHubSettings(
       "data-dir": { type: "string" },
       nodes: { type: "string" },
       "asset-tag": { type: "string" },
+      module: { type: "string" },
       "zero-bays": { type: "string" },
       token: { type: "string" },
       "agent-key": { type: "string" },
@@ -255,6 +261,7 @@ export function parseHubSettings(
     dataDir: values["data-dir"] ?? env("CM_DATA_DIR") ?? ".data",
     nodeCount: nodes,
     assetTag: assetTag(values["asset-tag"] ?? env("CM_ASSET_TAG")),
+    ...moduleSetting(values.module ?? env("CM_MODULE")),
     zeroBays: zeroBays(values["zero-bays"] ?? env("CM_ZERO_BAYS"), nodes),
     token: values.token ?? env("CM_TOKEN"),
     agentKey: values["agent-key"] ?? env("CM_AGENT_KEY"),
@@ -304,6 +311,15 @@ function parseLimits(values: Record<string, string | boolean | undefined>): HubL
     requestTimeoutMs: n("request-timeout-ms", d.requestTimeoutMs, 100, 600_000),
     idleTimeoutMs: n("idle-timeout-ms", d.idleTimeoutMs, 100, 3_600_000),
   };
+}
+
+function moduleSetting(text: string | undefined): { module?: string } {
+  return text === undefined ? {} : { module: parseModuleName(text, "--module") };
+}
+
+/** The module's name: `--module`, else the TAG of its asset tag. */
+export function moduleNameOf(settings: HubSettings): string {
+  return settings.module ?? (settings.assetTag ?? defaultAssetTag(settings.nodeCount)).tag;
 }
 
 /** The node map for these settings. */

@@ -5,7 +5,10 @@
 # busybox (the Zero W sh agent), gcc + linux-libc-dev (GPIO uAPI layout check), curl, socat
 # (pty pairs for the serial console test), tmux (cm console in a pseudo-terminal), bsdutils'
 # `script` (a pseudo-terminal for the test of `cm`'s progress on a terminal), and for the kernel
-# suite (scripts/kernel-lab/) qemu-system-x86, make, xz-utils and util-linux.
+# suite (scripts/kernel-lab/) qemu-system-x86, make, xz-utils and util-linux; for the fleet tests
+# (tests/fleet/) openssl (the hub's self-signed certificate), Prometheus and Alertmanager (the
+# federation and NodeLost chain), ansible-core (ansible-inventory over every hub), slurmctld,
+# slurm-client and munge (Slurm's power saving resuming nodes through the hub).
 # Run by `deno task test` before the tests. Idempotent and quiet when everything is there;
 # without root or apt it only says what is missing (those tests then skip with a message,
 # or fail where CI=true demands them).
@@ -32,6 +35,13 @@ have make || missing="$missing make"
 have xz || missing="$missing xz-utils"
 have unshare || missing="$missing util-linux"
 have script || missing="$missing bsdutils"
+have openssl || missing="$missing openssl"
+have prometheus || missing="$missing prometheus"
+have prometheus-alertmanager || missing="$missing prometheus-alertmanager"
+have ansible-inventory || missing="$missing ansible-core"
+have slurmctld || missing="$missing slurmctld"
+have scontrol || missing="$missing slurm-client"
+have munged || missing="$missing munge"
 
 [ -z "$missing" ] && exit 0
 

@@ -17,10 +17,17 @@ export class EventLog {
   /** Count of events appended per type since start (for metrics). */
   readonly counts = new Map<EventType, number>();
   #closed = false;
+  readonly #module?: string;
 
-  constructor(store: Store, clock: Clock) {
+  /** `module`: stamped on every event (which hub of a fleet it comes from). */
+  constructor(store: Store, clock: Clock, module?: string) {
     this.#store = store;
     this.#clock = clock;
+    this.#module = module;
+  }
+
+  #stamp(e: ClusterEvent): ClusterEvent {
+    return this.#module === undefined ? e : { ...e, module: this.#module };
   }
 
   /** Records an event and notifies subscribers. */
@@ -33,9 +40,11 @@ export class EventLog {
     if (this.#closed) {
       // The hub is stopping and the store is closed: late events (from timers or jobs being
       // abandoned) are dropped rather than thrown into code that cannot handle them.
-      return { id: 0, at: Math.round(this.#clock.now()), type, node, message, data };
+      return this.#stamp({ id: 0, at: Math.round(this.#clock.now()), type, node, message, data });
     }
-    const event = this.#store.appendEvent({ at: this.#clock.now(), type, node, message, data });
+    const event = this.#stamp(
+      this.#store.appendEvent({ at: this.#clock.now(), type, node, message, data }),
+    );
     this.counts.set(type, (this.counts.get(type) ?? 0) + 1);
     for (const listener of this.#listeners) {
       try {
@@ -66,11 +75,11 @@ export class EventLog {
 
   /** Stored events after `afterId` (for resume), oldest first. */
   after(afterId: number, limit = 1000): ClusterEvent[] {
-    return this.#store.eventsAfter(afterId, limit);
+    return this.#store.eventsAfter(afterId, limit).map((e) => this.#stamp(e));
   }
 
   /** The newest `limit` stored events, oldest first. */
   latest(limit = 100): ClusterEvent[] {
-    return this.#store.latestEvents(limit);
+    return this.#store.latestEvents(limit).map((e) => this.#stamp(e));
   }
 }
