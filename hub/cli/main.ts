@@ -18,6 +18,10 @@ import { netbootCliCommands } from "./verbs/netboot.ts";
 import { bootCommand } from "./verbs/boot.ts";
 import { preflightCommand } from "./verbs/preflight.ts";
 import { powerHealthCommand } from "./verbs/power_health.ts";
+import { eventsCommand } from "./fleet/events_verb.ts";
+import { type FleetIo, namedHubClient, runAllHubs, runModuleTargets } from "./fleet/fleet_cli.ts";
+import { hubsFilePath } from "./fleet/hubs_file.ts";
+import { HUBS_USAGE, runHubs } from "./fleet/hubs_verb.ts";
 
 /** Every verb, in help order. */
 export const COMMANDS: CliCommand[] = [
@@ -34,6 +38,7 @@ export const COMMANDS: CliCommand[] = [
   bootCommand,
   jobCommand,
   cancelCommand,
+  eventsCommand,
   ...netbootCliCommands,
 ];
 
@@ -41,7 +46,8 @@ export const COMMANDS: CliCommand[] = [
 export function usage(): string {
   const width = 40;
   return [
-    "usage: cm [--hub URL] [--token TOKEN] [--json] VERB ARGS…",
+    "usage: cm [--hub URL|NAME] [--token TOKEN] [--json] VERB ARGS…",
+    "       cm -A [--timeout S] status|power|powerall|led|events ARGS…   (every hub of the hubs file)",
     "",
     ...COMMANDS.map((c) =>
       c.usage.length <= width
@@ -49,7 +55,12 @@ export function usage(): string {
         : `  ${c.usage}\n  ${"".padEnd(width)}  ${c.summary}`
     ),
     "",
-    "  --hub URL      hub address (default $CM_HUB or http://127.0.0.1:4242)",
+    `  ${HUBS_USAGE}`,
+    `  ${"".padEnd(width)}  the hubs file ($CM_HUBS, else ~/.config/cm/hubs.json)`,
+    "",
+    "  --hub URL      hub address (default $CM_HUB or http://127.0.0.1:4242), or a hub's NAME",
+    "  -A             run the verb on every hub of the hubs file at once; nodes as MODULE:N",
+    "  --timeout S    -A and MODULE:N: a hub's deadline (default 10 s, 120 s for power)",
     "  --token TOKEN  admin token (default $CM_TOKEN, else $CM_DATA_DIR/token or .data/token)",
     "  --json         machine-readable output",
   ].join("\n");
@@ -61,6 +72,10 @@ interface GlobalOptions {
   token?: string;
   json: boolean;
   help: boolean;
+  /** `-A`: every hub of the hubs file. */
+  allHubs?: true;
+  /** `--timeout S` in ms. */
+  timeoutMs?: number;
   /** The verb and its arguments, including the verb's own flags (e.g. --force). */
   rest: string[];
 }
@@ -77,7 +92,15 @@ export function splitGlobalOptions(argv: readonly string[]): GlobalOptions {
       const value = inline ?? argv[++i];
       if (value === undefined || value === "") throw new Error(`${name} needs a value`);
       out[name === "--hub" ? "hub" : "token"] = value;
-    } else if (a === "--json") out.json = true;
+    } else if (name === "--timeout") {
+      const value = inline ?? argv[++i];
+      const s = Number(value);
+      if (!/^[0-9]+(\.[0-9]+)?$/.test(value ?? "") || s <= 0 || s > 3600) {
+        throw new Error(`--timeout takes seconds above 0 and at most 3600, not "${value ?? ""}"`);
+      }
+      out.timeoutMs = Math.round(s * 1000);
+    } else if (a === "-A" || a === "--all-hubs") out.allHubs = true;
+    else if (a === "--json") out.json = true;
     else if (a === "-h" || a === "--help") out.help = true;
     else out.rest.push(a);
   }
@@ -125,6 +148,28 @@ export async function runCli(
     (parsed.help ? io.out : io.err)(usage());
     return parsed.help ? 0 : 2;
   }
+  // A fleet of hubs (hub/cli/fleet/): cm hubs, -A, --hub NAME, MODULE:N.
+  const fleetIo: FleetIo = { ...io, env, command: (n) => COMMANDS.find((c) => c.name === n) };
+  const fleetOpts = { json: parsed.json, timeoutMs: parsed.timeoutMs };
+  let namedHub: ApiClient | undefined;
+  try {
+    if (verb === "hubs") {
+      return await runHubs(args, { ...io, path: hubsFilePath(env), json: parsed.json });
+    }
+    if (parsed.allHubs) return await runAllHubs(verb, args, fleetOpts, fleetIo);
+    const routed = parsed.hub === undefined
+      ? await runModuleTargets(verb, args, fleetOpts, fleetIo)
+      : null;
+    if (routed !== null) return routed;
+    const hubText = parsed.hub ?? env("CM_HUB");
+    if (hubText !== undefined && !hubText.includes("://")) {
+      namedHub = await namedHubClient(hubText, fleetIo);
+    }
+  } catch (e) {
+    if (!(e instanceof ClusterError)) throw e;
+    io.err(`cm ${verb}: ${e.message}`);
+    return e.code === "bad_request" || e.code === "invalid_range" ? 2 : 1;
+  }
   const command = COMMANDS.find((c) => c.name === verb);
   if (!command) {
     io.err(`cm: unknown verb "${verb}"\n\n${usage()}`);
@@ -132,7 +177,7 @@ export async function runCli(
   }
   const found = parsed.token ? { token: parsed.token, from: "--token" } : readToken(env);
   const ctx: CliContext = {
-    api: new ApiClient({
+    api: namedHub ?? new ApiClient({
       baseUrl: parsed.hub ?? env("CM_HUB") ?? "http://127.0.0.1:4242",
       token: parsed.token ?? found.token,
     }),
