@@ -16,6 +16,9 @@
  * - RequestClock's timeouts: a request must arrive within `requestTimeoutMs` (slowloris), a
  *   connection with no byte either way for `idleTimeoutMs` is closed.
  *
+ * With `tls` the gate terminates TLS (Deno.listenTls) and passes the plain bytes on: REST,
+ * WebSocket and SSE are all served over HTTPS by the one HTTP server behind it.
+ *
  * The HTTP server learns the client's real address from `clientAddress(port)`: the internal
  * connection's local port identifies it. Requests that did not come through the gate (someone
  * on the hub found the internal port) have no entry and are refused by the caller.
@@ -42,11 +45,13 @@ export interface GateOptions extends GateTimeouts {
   nofile?: number;
   /** Where refusals and accept failures are reported (default console.error). */
   log?: (line: string) => void;
+  /** Serve TLS with this certificate and key (PEM). */
+  tls?: { cert: string; key: string };
 }
 
 /** One connection through the gate. */
 interface Link {
-  client: Deno.TcpConn;
+  client: Deno.Conn<Deno.NetAddr>;
   upstream: Deno.TcpConn | null;
   clock: RequestClock;
   release: () => void;
@@ -87,7 +92,7 @@ function refusal(status: 429 | 503, code: string, message: string): Uint8Array {
 
 /** The public listener. */
 export class TcpGate {
-  readonly #listener: Deno.TcpListener;
+  readonly #listener: Deno.Listener<Deno.Conn<Deno.NetAddr>, Deno.NetAddr>;
   readonly #opts: GateOptions;
   readonly #caps: ConnectionCaps;
   readonly #links = new Set<Link>();
@@ -111,7 +116,9 @@ export class TcpGate {
     this.#log = opts.log ?? ((line) => console.error(line));
     const max = connectionCapFor(opts.limits.max, opts.nofile ?? openFileLimit());
     this.#caps = new ConnectionCaps({ ...opts.limits, max });
-    this.#listener = Deno.listen({ hostname: opts.hostname, port: opts.port });
+    this.#listener = opts.tls
+      ? Deno.listenTls({ hostname: opts.hostname, port: opts.port, ...opts.tls })
+      : Deno.listen({ hostname: opts.hostname, port: opts.port });
     this.#sweep = setInterval(() => this.#checkClocks(), 250);
     this.accepting = this.#acceptLoop();
   }
@@ -143,7 +150,7 @@ export class TcpGate {
 
   async #acceptLoop(): Promise<void> {
     while (!this.#closed) {
-      let conn: Deno.TcpConn;
+      let conn: Deno.Conn<Deno.NetAddr>;
       try {
         conn = await this.#listener.accept();
       } catch (e) {
@@ -167,7 +174,7 @@ export class TcpGate {
     }
   }
 
-  #admit(client: Deno.TcpConn): void {
+  #admit(client: Deno.Conn<Deno.NetAddr>): void {
     const address = client.remoteAddr.hostname;
     const got = this.#caps.acquire(address);
     if (!got.ok) {
@@ -237,7 +244,7 @@ export class TcpGate {
   }
 
   /** Copies `from` → `to` until EOF (then half-closes `to`); throws on an error. */
-  async #pipe(from: Deno.TcpConn, to: Deno.TcpConn, seen: (c: Uint8Array) => void) {
+  async #pipe(from: Deno.Conn, to: Deno.Conn, seen: (c: Uint8Array) => void) {
     const buf = new Uint8Array(16 * 1024);
     while (true) {
       const n = await from.read(buf);

@@ -7,37 +7,13 @@
  */
 import * as tls from "node:tls";
 import { ClusterError } from "../../../shared/errors.ts";
+import { certFingerprint, derToPem } from "../../../shared/cert_pem.ts";
 import type { HubEntry, PinnedCert } from "./hubs_file.ts";
 
 /** What the hub presented in a TLS handshake. */
 export interface PresentedCert extends PinnedCert {
   /** The names and addresses the certificate is valid for (`DNS:…, IP Address:…`). */
   names: string;
-}
-
-/** `SHA256:AB:CD:…` of a DER certificate. */
-export async function certFingerprint(der: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(
-    await crypto.subtle.digest("SHA-256", der as Uint8Array<ArrayBuffer>),
-  );
-  return "SHA256:" + [...digest].map((b) => b.toString(16).padStart(2, "0").toUpperCase())
-    .join(":");
-}
-
-/** PEM text of a DER certificate. */
-export function derToPem(der: Uint8Array): string {
-  let bin = "";
-  for (const b of der) bin += String.fromCharCode(b);
-  const b64 = btoa(bin).replace(/(.{64})/g, "$1\n").replace(/\n$/, "");
-  return `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`;
-}
-
-/** DER bytes of the first certificate in a PEM text. */
-export function pemToDer(pem: string): Uint8Array {
-  const m = /-----BEGIN CERTIFICATE-----([\s\S]+?)-----END CERTIFICATE-----/.exec(pem);
-  if (!m) throw new ClusterError("bad_request", "no PEM certificate found");
-  const bin = atob(m[1].replace(/\s+/g, ""));
-  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
 }
 
 /**
