@@ -19,6 +19,7 @@ import { bootCommand } from "./verbs/boot.ts";
 import { preflightCommand } from "./verbs/preflight.ts";
 import { powerHealthCommand } from "./verbs/power_health.ts";
 import { eventsCommand } from "./fleet/events_verb.ts";
+import { inventoryCommand } from "./fleet/inventory_verb.ts";
 import { type FleetIo, namedHubClient, runAllHubs, runModuleTargets } from "./fleet/fleet_cli.ts";
 import { hubsFilePath } from "./fleet/hubs_file.ts";
 import { HUBS_USAGE, runHubs } from "./fleet/hubs_verb.ts";
@@ -39,6 +40,7 @@ export const COMMANDS: CliCommand[] = [
   jobCommand,
   cancelCommand,
   eventsCommand,
+  inventoryCommand,
   ...netbootCliCommands,
 ];
 
@@ -47,7 +49,7 @@ export function usage(): string {
   const width = 40;
   return [
     "usage: cm [--hub URL|NAME] [--token TOKEN] [--json] VERB ARGS…",
-    "       cm -A [--timeout S] status|power|powerall|led|events ARGS…   (every hub of the hubs file)",
+    "       cm -A [--timeout S] status|power|powerall|led|events|inventory ARGS…   (every hub)",
     "",
     ...COMMANDS.map((c) =>
       c.usage.length <= width

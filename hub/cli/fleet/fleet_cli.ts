@@ -10,6 +10,8 @@ import type { ClusterEvent, ModuleInfo } from "../../../shared/schemas.ts";
 import type { ApiClient } from "../api_client.ts";
 import type { CliCommand } from "../command.ts";
 import { eventsCommand, formatEvent } from "./events_verb.ts";
+import { type HubInventory, mergeInventories, mergeReport } from "./fleet_inventory.ts";
+import { hostVarsOf, inventoryArgs, inventoryCommand } from "./inventory_verb.ts";
 import {
   collisionMessage,
   fanOut,
@@ -29,7 +31,15 @@ import {
 } from "./hubs_file.ts";
 
 /** Verbs `-A` runs on every hub (`led` is `debugled`). */
-export const ALL_HUBS_VERBS = ["status", "power", "powerall", "debugled", "led", "events"];
+export const ALL_HUBS_VERBS = [
+  "status",
+  "power",
+  "powerall",
+  "debugled",
+  "led",
+  "events",
+  "inventory",
+];
 /** Verbs that take fleet node names (`MODULE:N`, `A:1-4,B:7`). */
 const MODULE_VERBS = ["status", "power", "powerall", "debugled"];
 /** Verbs whose node set may span hubs (the plan is shown first). */
@@ -71,7 +81,11 @@ export async function namedHubClient(name: string, io: FleetIo): Promise<ApiClie
 
 function verbFor(verb: string, io: FleetIo): CliCommand {
   const name = verb === "led" ? "debugled" : verb;
-  const c = name === "events" ? eventsCommand : io.command(name);
+  const c = name === "events"
+    ? eventsCommand
+    : name === "inventory"
+    ? inventoryCommand
+    : io.command(name);
   if (!c) throw new ClusterError("bad_request", `unknown verb "${verb}"`);
   return c;
 }
@@ -188,6 +202,42 @@ async function allEvents(
   return outcomes;
 }
 
+/** `cm -A inventory`: every hub's inventory merged into one. */
+async function allInventories(
+  hubs: readonly HubEntry[],
+  args: string[],
+  opts: FleetOptions,
+  io: FleetIo,
+): Promise<{ outcomes: HubOutcome[]; code: number }> {
+  const a = inventoryArgs(args); // a usage error before any hub is asked
+  const outcomes = await fanOut(
+    hubs,
+    fanOptions(
+      inventoryCommand,
+      a.running ? ["--running"] : [],
+      { ...opts, json: true },
+      "inventory",
+    ),
+  );
+  const parts = outcomes.filter((o) => o.error === undefined && o.module !== undefined).map((
+    o,
+  ) => ({
+    hub: o.hub.name,
+    hubHost: new URL(o.hub.url).hostname,
+    module: o.module!,
+    inventory: JSON.parse(o.out.join("\n")) as HubInventory,
+  }));
+  for (const o of outcomes) o.out = [];
+  const merged = mergeInventories(parts);
+  io.out(JSON.stringify(
+    a.host === undefined ? merged.inventory : hostVarsOf(merged.inventory, a.host),
+    null,
+    2,
+  ));
+  for (const line of mergeReport(merged)) io.err(`cm inventory: ${line}`);
+  return { outcomes, code: merged.collisions.size > 0 ? 1 : 0 };
+}
+
 /** `cm -A VERB ARGS`: the verb on every hub of the hubs file, in parallel. */
 export async function runAllHubs(
   verb: string,
@@ -207,6 +257,17 @@ export async function runAllHubs(
   }
   await pinFirstUse(file, file.hubs, path, io.err);
   let outcomes: HubOutcome[];
+  if (verb === "inventory") {
+    const inv = await allInventories(file.hubs, args, opts, io);
+    rememberModules(file, path, inv.outcomes);
+    // Collisions were reported with the inventory; down hubs are named here.
+    const code = report(
+      inv.outcomes.map((o) => ({ ...o, module: o.error === undefined ? undefined : o.module })),
+      { ...opts, json: false },
+      { ...io, out: () => {} },
+    );
+    return Math.max(code, inv.code);
+  }
   if (verb === "events") {
     outcomes = await allEvents(file.hubs, args, opts, io);
     rememberModules(file, path, outcomes);
