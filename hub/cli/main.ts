@@ -23,6 +23,7 @@ import { inventoryCommand } from "./fleet/inventory_verb.ts";
 import { type FleetIo, namedHubClient, runAllHubs, runModuleTargets } from "./fleet/fleet_cli.ts";
 import { hubsFilePath } from "./fleet/hubs_file.ts";
 import { HUBS_USAGE, runHubs } from "./fleet/hubs_verb.ts";
+import { runSlurm, SLURM_USAGE } from "./fleet/slurm_verb.ts";
 
 /** Every verb, in help order. */
 export const COMMANDS: CliCommand[] = [
@@ -59,6 +60,7 @@ export function usage(): string {
     "",
     `  ${HUBS_USAGE}`,
     `  ${"".padEnd(width)}  the hubs file ($CM_HUBS, else ~/.config/cm/hubs.json)`,
+    `  ${SLURM_USAGE.padEnd(width)}  Slurm power saving: hosts to hubs, off/on with inrush limits`,
     "",
     "  --hub URL      hub address (default $CM_HUB or http://127.0.0.1:4242), or a hub's NAME",
     "  -A             run the verb on every hub of the hubs file at once; nodes as MODULE:N",
@@ -158,6 +160,7 @@ export async function runCli(
     if (verb === "hubs") {
       return await runHubs(args, { ...io, path: hubsFilePath(env), json: parsed.json });
     }
+    if (verb === "slurm") return await runSlurm(args, fleetOpts, fleetIo);
     if (parsed.allHubs) return await runAllHubs(verb, args, fleetOpts, fleetIo);
     const routed = parsed.hub === undefined
       ? await runModuleTargets(verb, args, fleetOpts, fleetIo)

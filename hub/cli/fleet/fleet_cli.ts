@@ -66,11 +66,6 @@ export interface FleetOptions {
   timeoutMs?: number;
 }
 
-function loadFleet(io: FleetIo): { file: HubsFile; path: string } {
-  const path = hubsFilePath(io.env);
-  return { file: loadHubsFile(path), path };
-}
-
 /** The API client for `--hub NAME` (a name from the hubs file, not a URL). */
 export async function namedHubClient(name: string, io: FleetIo): Promise<ApiClient> {
   const { file, path } = loadFleet(io);
@@ -90,7 +85,8 @@ function verbFor(verb: string, io: FleetIo): CliCommand {
   return c;
 }
 
-function fanOptions(
+/** How to run a verb on hubs, with the fleet's defaults. */
+export function fanOptions(
   command: CliCommand,
   args: string[],
   opts: FleetOptions,
@@ -122,7 +118,7 @@ function rememberModules(file: HubsFile, path: string, outcomes: readonly HubOut
 }
 
 /** Prints outcomes hub by hub; returns the exit code (the worst of all). */
-function report(outcomes: readonly HubOutcome[], opts: FleetOptions, io: FleetIo): number {
+export function report(outcomes: readonly HubOutcome[], opts: FleetOptions, io: FleetIo): number {
   const collisions = moduleCollisions(outcomes);
   let code = 0;
   const down = outcomes.filter((o) => o.error !== undefined);
@@ -285,6 +281,39 @@ function nodeArgIndex(verb: string, args: readonly string[]): number {
 }
 
 /**
+ * Asks every hub which module it serves (in parallel) and saves the answers: modules change
+ * (a hub restarted with --module), and collisions show. An unreachable hub keeps what it said
+ * before.
+ */
+export async function refreshModules(
+  file: HubsFile,
+  path: string,
+  opts: FleetOptions,
+  io: FleetIo,
+): Promise<void> {
+  await pinFirstUse(file, file.hubs, path, io.err);
+  const answers = await Promise.all(file.hubs.map(async (hub) => {
+    try {
+      return (await hubClient(hub, opts.timeoutMs ?? 10_000).get<ModuleInfo>("/module")).module;
+    } catch {
+      return hub.module;
+    }
+  }));
+  file.hubs.forEach((h, i) => {
+    if (answers[i] !== undefined) h.module = answers[i];
+  });
+  try {
+    saveHubsFile(path, file);
+  } catch { /* read-only: asked again next time */ }
+}
+
+/** The hubs file and its path. */
+export function loadFleet(io: FleetIo): { file: HubsFile; path: string } {
+  const path = hubsFilePath(io.env);
+  return { file: loadHubsFile(path), path };
+}
+
+/**
  * Maps modules to hubs: the modules the hubs file knows, and for the rest each unknown hub is
  * asked (in parallel). A module served by two hubs is an error, never a merge.
  */
@@ -296,21 +325,7 @@ async function hubsForModules(
   const { file, path } = loadFleet(io);
   const known = (m: string) => file.hubs.filter((h) => h.module === m);
   if (parts.some((p) => known(p.module).length !== 1)) {
-    // Ask every hub: modules change (a hub restarted with --module), and collisions show.
-    await pinFirstUse(file, file.hubs, path, io.err);
-    const answers = await Promise.all(file.hubs.map(async (hub) => {
-      try {
-        return (await hubClient(hub, opts.timeoutMs ?? 10_000).get<ModuleInfo>("/module")).module;
-      } catch {
-        return hub.module; // unreachable now: keep what it said before
-      }
-    }));
-    file.hubs.forEach((h, i) => {
-      if (answers[i] !== undefined) h.module = answers[i];
-    });
-    try {
-      saveHubsFile(path, file);
-    } catch { /* read-only: asked again next time */ }
+    await refreshModules(file, path, opts, io);
   }
   const out = new Map<string, HubEntry>();
   for (const p of parts) {

@@ -30,6 +30,8 @@ export interface HubEntry {
   module?: string;
   /** An https hub's certificate, pinned on first use. */
   tls?: PinnedCert;
+  /** Slurm's names for this module's nodes: PREFIX + node number (default `<module>-node`). */
+  slurmPrefix?: string;
 }
 
 /** The whole file. */
@@ -93,7 +95,7 @@ export function validateHubsFile(data: unknown, path: string): HubsFile {
     if (typeof h !== "object" || h === null) bad(path, `${at} is not an object`);
     const e = h as Record<string, unknown>;
     for (const key of Object.keys(e)) {
-      if (!["name", "url", "tokenFile", "module", "tls"].includes(key)) {
+      if (!["name", "url", "tokenFile", "module", "tls", "slurmPrefix"].includes(key)) {
         bad(path, `${at} has an unknown field "${key}"`);
       }
     }
@@ -108,6 +110,12 @@ export function validateHubsFile(data: unknown, path: string): HubsFile {
       out.tokenFile = e.tokenFile;
     }
     if (e.module !== undefined) out.module = parseModuleName(String(e.module));
+    if (e.slurmPrefix !== undefined) {
+      if (typeof e.slurmPrefix !== "string" || !/^[A-Za-z0-9._-]{1,64}$/.test(e.slurmPrefix)) {
+        bad(path, `${at}.slurmPrefix must be the start of Slurm's node names, e.g. "rowa-node"`);
+      }
+      out.slurmPrefix = e.slurmPrefix;
+    }
     if (e.tls !== undefined) {
       const t = e.tls as Record<string, unknown>;
       if (
