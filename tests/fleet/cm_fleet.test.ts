@@ -111,19 +111,20 @@ Deno.test("cm -A status: every hub in parallel; a down and a hung hub are named,
       const file = JSON.parse(await Deno.readTextFile(f.hubsFile));
       file.hubs.push({ name: "dead", url: deadUrl() }, { name: "hung", url: hung.url });
       await Deno.writeTextFile(f.hubsFile, JSON.stringify(file));
-      const r = await cm(f, ["-A", "--timeout", "1.5", "status"]);
+      // A deadline a loaded machine's live hubs meet; the hung one is given up at it.
+      const r = await cm(f, ["-A", "--timeout", "4", "status"]);
       assert.equal(r.code, 1, r.err);
       for (const m of ["A", "B", "C"]) {
         assert.match(r.out, new RegExp(`== hub\\d · module ${m} · http`));
         assert.match(r.out, new RegExp(`module ${m} \\(60 bays`));
       }
       assert.match(r.out, /== dead \(http:\/\/127\.0\.0\.1:\d+\): DOWN: cannot reach hub dead/);
-      assert.match(r.out, /== hung \(http:\/\/127\.0\.0\.1:\d+\): DOWN: no answer within 1\.5 s/);
+      assert.match(r.out, /== hung \(http:\/\/127\.0\.0\.1:\d+\): DOWN: no answer within 4 s/);
       assert.match(r.err, /3 of 5 hubs answered; failed: dead .*; hung/);
       // The hung hub costs its deadline, not more (and the dead one nothing).
-      assert.ok(r.ms < 1500 + 2500, `took ${r.ms} ms`);
+      assert.ok(r.ms < 4000 + 3000, `took ${r.ms} ms`);
       // All alive: exit 0.
-      const alive = await cm(f, ["-A", "--timeout", "1", "status", "--json"]);
+      const alive = await cm(f, ["-A", "--timeout", "4", "status", "--json"]);
       assert.equal(alive.code, 1); // dead and hung still listed
       const doc = JSON.parse(alive.out);
       assert.deepEqual(doc.hubs.map((h: { ok: boolean }) => h.ok), [
