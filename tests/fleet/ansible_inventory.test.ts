@@ -7,7 +7,7 @@ import { mergeInventories, mergeReport } from "../../hub/cli/fleet/fleet_invento
 import { buildInventory } from "../../hub/http/routes/inventory.ts";
 import { type ServedHub, serveTestHub } from "../support/test_hub.ts";
 import { sendHeartbeat } from "../live/live_support.ts";
-import { requirePrograms, run } from "./fleet_support.ts";
+import { requirePrograms, run, writeCmProgram } from "./fleet_support.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -29,12 +29,7 @@ Deno.test("ansible-inventory --list and --graph show every node of three hubs, g
       JSON.stringify({ hubs: hubs.map((h, i) => ({ name: `hub${i + 1}`, url: h.url })) }),
     );
     // $CM: the cm program the shipped script runs.
-    const cmProgram = `${dir}/cm`;
-    await Deno.writeTextFile(
-      cmProgram,
-      `#!/bin/sh\nexec '${Deno.execPath()}' run --allow-net --allow-read --allow-env --allow-write '${ROOT}hub/cli/main.ts' "$@"\n`,
-    );
-    await Deno.chmod(cmProgram, 0o755);
+    const cmProgram = await writeCmProgram(dir);
     const env = { CM: cmProgram, CM_HUBS: hubsFile, ANSIBLE_LOCAL_TEMP: `${dir}/tmp` };
     const script = `${ROOT}deploy/ansible/cm-inventory`;
 

@@ -1,4 +1,18 @@
 /** Hubs as processes for the fleet tests, and the real programs they talk to. */
+import { hubProcessArgs } from "../support/hub_process_args.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+/** Writes `DIR/cm`, a `cm` program (the checkout's CLI with cm's permissions); returns its path. */
+export async function writeCmProgram(dir: string): Promise<string> {
+  const path = `${dir}/cm`;
+  await Deno.writeTextFile(
+    path,
+    `#!/bin/sh\nexec '${Deno.execPath()}' run --allow-net --allow-read --allow-env --allow-write '${ROOT}hub/cli/main.ts' "$@"\n`,
+  );
+  await Deno.chmod(path, 0o755);
+  return path;
+}
 
 /** A hub running as its own process (`hub/main.ts --allow-all`, as its unit runs it). */
 export interface HubProcess {
@@ -12,10 +26,13 @@ export interface HubProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `deno run --allow-all hub/main.ts ARGS` and waits for its URL. */
-export async function startHubProcess(args: string[]): Promise<HubProcess> {
+/**
+ * Starts the hub as its own process (`hubProcessArgs`: fixed secrets T and K, no virtual
+ * agents, any free port unless `extra` names one) and waits for its URL.
+ */
+export async function startHubProcess(dataDir: string, extra: string[]): Promise<HubProcess> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "hub/main.ts", ...args],
+    args: hubProcessArgs(dataDir, extra),
     stdout: "piped",
     stderr: "piped",
   }).spawn();

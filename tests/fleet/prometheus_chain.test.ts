@@ -93,16 +93,7 @@ Deno.test("Prometheus → federation → Alertmanager: a node whose agent stops 
     // Three hubs; the agents of hub B's nodes 7 and 8 run as their own processes.
     const hubs: HubProcess[] = [];
     for (const module of ["A", "B", "C"]) {
-      const h = await startHubProcess([
-        "--port",
-        "0",
-        "--data-dir",
-        `${dir}/hub-${module}`,
-        "--token",
-        "T",
-        "--agent-key",
-        "K",
-        "--no-agents",
+      const h = await startHubProcess(`${dir}/hub-${module}`, [
         "--module",
         module,
         "--lost-after-ms",

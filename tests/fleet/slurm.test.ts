@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { runCli } from "../../hub/cli/main.ts";
 import { mapHosts } from "../../hub/cli/fleet/slurm_verb.ts";
 import { type ServedHub, serveTestHub } from "../support/test_hub.ts";
-import { freePort, requirePrograms, run } from "./fleet_support.ts";
+import { freePort, requirePrograms, run, writeCmProgram } from "./fleet_support.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -113,11 +113,7 @@ Deno.test("slurmctld's power saving resumes a job's nodes through the hubs (real
       }).spawn(),
     );
     // The shipped programs, with their settings file (slurmctld passes little environment).
-    const cmProgram = `${dir}/cm`;
-    await Deno.writeTextFile(
-      cmProgram,
-      `#!/bin/sh\nexec '${Deno.execPath()}' run --allow-net --allow-read --allow-env --allow-write '${ROOT}hub/cli/main.ts' "$@"\n`,
-    );
+    const cmProgram = await writeCmProgram(dir);
     await Deno.writeTextFile(
       `${dir}/cm-slurm.env`,
       `CM='${cmProgram}'\nCM_HUBS='${hubsFile}'\nCM_SLURM_LOG='${dir}/cm-slurm.log'\n`,
@@ -129,7 +125,6 @@ Deno.test("slurmctld's power saving resumes a job's nodes through the hubs (real
       );
       await Deno.chmod(`${dir}/${action}`, 0o755);
     }
-    await Deno.chmod(cmProgram, 0o755);
     await Deno.mkdir(`${dir}/state`);
     const conf = `${dir}/slurm.conf`;
     await Deno.writeTextFile(

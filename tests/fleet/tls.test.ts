@@ -48,23 +48,8 @@ Deno.test("HTTPS hub: curl and Python verify its certificate (REST, SSE, WebSock
   if (!progs) return;
   const dir = await Deno.makeTempDir({ prefix: "cm-fleet-tls-" });
   const port = freePort();
-  const args = [
-    "--port",
-    String(port),
-    "--data-dir",
-    `${dir}/data`,
-    "--token",
-    "T",
-    "--agent-key",
-    "K",
-    "--no-agents",
-    "--module",
-    "tls-1",
-    "--tls",
-    "--agent-port",
-    "0",
-  ];
-  let hub = await startHubProcess(args);
+  const args = ["--port", String(port), "--module", "tls-1", "--tls", "--agent-port", "0"];
+  let hub = await startHubProcess(`${dir}/data`, args);
   try {
     assert.equal(hub.url, `https://127.0.0.1:${port}`);
     const printed =
@@ -162,7 +147,7 @@ Deno.test("HTTPS hub: curl and Python verify its certificate (REST, SSE, WebSock
     // A new certificate on the same address: refused, with both fingerprints.
     await hub.stop();
     await Deno.remove(`${dir}/data/tls`, { recursive: true });
-    hub = await startHubProcess(args);
+    hub = await startHubProcess(`${dir}/data`, args);
     const fresh = (await hub.waitFor(/TLS certificate (SHA256:[0-9A-F:]+)/))[1];
     assert.notEqual(fresh, printed);
     c = await cm(hubsFile, ["-A", "status"]);

@@ -46,7 +46,9 @@ export async function runOnHub(hub: HubEntry, opts: FanOutOptions): Promise<HubO
   const outcome: HubOutcome = { hub, code: 1, out: [], err: [], ms: 0 };
   let timer: ReturnType<typeof setTimeout> | undefined;
   const work = (async () => {
-    const api = opts.client(hub, opts.timeoutMs);
+    // The request's own timeout a little later than the deadline: a slow hub is reported as
+    // slow (the deadline), not as an aborted request, whichever timer the loop runs first.
+    const api = opts.client(hub, opts.timeoutMs + 1000);
     const mod = await api.get<ModuleInfo>("/module");
     outcome.module = mod.module;
     if (opts.expectModule !== undefined && mod.module !== opts.expectModule) {
