@@ -1,7 +1,7 @@
 /**
  * Slurm's power saving through the hubs: the real slurmctld (and munge), configured with
  * ResumeProgram/SuspendProgram = the shipped deploy/slurm scripts, resumes the nodes a job
- * needs; the hubs must power exactly those. Also: host → hub mapping and `cm slurm` itself.
+ * needs (the hubs must power exactly those) and suspends a node powered down in Slurm. Also: host → hub mapping and `cm slurm` itself.
  */
 import assert from "node:assert/strict";
 import { runCli } from "../../hub/cli/main.ts";
@@ -85,8 +85,8 @@ Deno.test("cm slurm resume|suspend HOSTLIST powers exactly those nodes, hub by h
   }
 });
 
-Deno.test("slurmctld's power saving resumes a job's nodes through the hubs (real slurmctld, munge)", async () => {
-  const progs = requirePrograms(["slurmctld", "munged", "sbatch", "squeue"]);
+Deno.test("slurmctld's power saving resumes a job's nodes through the hubs, and suspends one (real slurmctld, munge)", async () => {
+  const progs = requirePrograms(["slurmctld", "munged", "sbatch", "scancel", "scontrol"]);
   if (!progs) return;
   const dir = await Deno.makeTempDir({ prefix: "cm-fleet-slurmctld-" });
   const { hubs, hubsFile } = await twoHubs(dir);
@@ -194,6 +194,23 @@ Deno.test("slurmctld's power saving resumes a job's nodes through the hubs (real
     assert.match(calls, /resume a-node\[02-03\],rowb04/);
     assert.match(calls, /module A \(hub hub-a\): nodes 2-3 on/);
     assert.match(calls, /module B \(hub hub-b\): nodes 4 on/);
+
+    // Powering a node down in Slurm calls the SuspendProgram: that node goes off, only it.
+    const jobId = submitted.stdout.match(/job (\d+)/)?.[1] ?? "";
+    assert.equal((await run(progs.scancel, [jobId], { env })).code, 0);
+    const down = await run(progs.scontrol, [
+      "update",
+      "nodename=rowb04",
+      "state=power_down_force",
+    ], { env });
+    assert.equal(down.code, 0, down.stderr);
+    const offBy = Date.now() + 60_000;
+    while (Date.now() < offBy && on(hubs[1]).length > 0) {
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.deepEqual(on(hubs[1]), [], await log());
+    assert.deepEqual(on(hubs[0]), [2, 3]);
+    assert.match(await Deno.readTextFile(`${dir}/cm-slurm.log`), /suspend rowb04/);
   } finally {
     for (const d of daemons.reverse()) {
       try {
