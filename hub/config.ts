@@ -4,7 +4,8 @@
  */
 import { parseArgs } from "node:util";
 import { ClusterError } from "../shared/errors.ts";
-import { type AssetTag, buildNodeMap, type NodeMap } from "../shared/node_map.ts";
+import { type AssetTag, buildNodeMap, defaultAssetTag, type NodeMap } from "../shared/node_map.ts";
+import { parseModuleName } from "../shared/module_name.ts";
 import { parseIntFlag } from "../shared/int_flag.ts";
 import { parseNodeSet } from "../shared/range.ts";
 import type { CapLimits } from "./http/connection_caps.ts";
@@ -22,6 +23,8 @@ export interface HubSettings {
   nodeCount: 48 | 60;
   /** The module's asset tag (default: CM60A, or CM48A on 48 bays, / QA6QDEDP / NMEBW9HT). */
   assetTag?: AssetTag;
+  /** The module's name in a fleet of hubs (default: the asset tag's TAG); see moduleNameOf. */
+  module?: string;
   /** Bays holding Pi Zero W (default 17-22,24-29 on a 60-bay module, none on 48). */
   zeroBays?: string;
   /** Admin token; generated into dataDir when absent. */
@@ -59,6 +62,18 @@ export interface HubSettings {
   simFaults?: SimFault[];
   /** Connection caps and timeouts (default DEFAULT_LIMITS). */
   limits?: HubLimits;
+  /** Serve HTTPS: the given certificate, else a self-signed one made on first start. */
+  tls?: TlsSettings;
+  /** A second, plain-HTTP listener for the node agents (agent routes only). */
+  agentListen?: { host: string; port: number };
+}
+
+/** HTTPS settings. */
+export interface TlsSettings {
+  certPath?: string;
+  keyPath?: string;
+  /** Extra names and addresses for the self-signed certificate. */
+  names: string[];
 }
 
 /** Whether reads need a token (`--read-token`). */
@@ -128,6 +143,16 @@ export const HUB_USAGE = `usage: deno task hub [options]
   --data-dir DIR       state directory (default .data; CM_DATA_DIR)
   --nodes 48|60        module size (default 60; CM_NODES)
   --asset-tag S/M/T    asset tag SKU/MODEL/TAG from the module's sticker (CM_ASSET_TAG)
+  --module NAME        the module's name in a fleet: metrics label, inventory group, MODULE:N
+                       (default: the asset tag's TAG; CM_MODULE)
+  --tls                serve HTTPS with a self-signed certificate made on first start (CM_TLS=1);
+                       its fingerprint is printed at every start
+  --tls-cert FILE      serve HTTPS with this certificate (PEM; CM_TLS_CERT), with --tls-key
+  --tls-key FILE       its private key (PEM; CM_TLS_KEY)
+  --tls-name LIST      more names/addresses for the self-signed certificate (CM_TLS_NAMES)
+  --agent-port N       with TLS: also a plain-HTTP port for the node agents on the cluster LAN,
+                       serving the agent routes only (CM_AGENT_PORT; --agent-host ADDR, default
+                       the --host address)
   --zero-bays SET      bays holding Pi Zero W, "" for none (default 17-22,24-29 on 60 bays)
   --token TOKEN        admin token (CM_TOKEN; default: generated into DATA/token)
   --agent-key KEY      the old shared agent key, for agents not yet given their own
@@ -263,6 +288,13 @@ export function parseHubSettings(
       "data-dir": { type: "string" },
       nodes: { type: "string" },
       "asset-tag": { type: "string" },
+      module: { type: "string" },
+      tls: { type: "boolean" },
+      "tls-cert": { type: "string" },
+      "tls-key": { type: "string" },
+      "tls-name": { type: "string" },
+      "agent-port": { type: "string" },
+      "agent-host": { type: "string" },
       "zero-bays": { type: "string" },
       token: { type: "string" },
       "agent-key": { type: "string" },
@@ -298,12 +330,36 @@ export function parseHubSettings(
   if (nodes !== 48 && nodes !== 60) {
     throw new ClusterError("bad_request", "--nodes must be 48 or 60");
   }
+  const host = values.host ?? env("CM_HOST") ?? "127.0.0.1";
+  const tls = tlsSettings(
+    values.tls === true || env("CM_TLS") === "1",
+    values["tls-cert"] ?? env("CM_TLS_CERT"),
+    values["tls-key"] ?? env("CM_TLS_KEY"),
+    values["tls-name"] ?? env("CM_TLS_NAMES"),
+  );
+  const agentPort = values["agent-port"] ?? env("CM_AGENT_PORT");
+  if (agentPort !== undefined && !tls) {
+    throw new ClusterError(
+      "bad_request",
+      "--agent-port is the plain port beside an HTTPS one: give --tls or --tls-cert too",
+    );
+  }
   return {
-    host: values.host ?? env("CM_HOST") ?? "127.0.0.1",
+    ...(tls ? { tls } : {}),
+    ...(agentPort !== undefined
+      ? {
+        agentListen: {
+          host: values["agent-host"] ?? env("CM_AGENT_HOST") ?? host,
+          port: intSetting("--agent-port", agentPort, 0, 65535),
+        },
+      }
+      : {}),
+    host,
     port: intSetting("--port", values.port ?? env("CM_PORT") ?? String(DEFAULT_PORT), 0, 65535),
     dataDir: values["data-dir"] ?? env("CM_DATA_DIR") ?? ".data",
     nodeCount: nodes,
     assetTag: assetTag(values["asset-tag"] ?? env("CM_ASSET_TAG")),
+    ...moduleSetting(values.module ?? env("CM_MODULE")),
     zeroBays: zeroBays(values["zero-bays"] ?? env("CM_ZERO_BAYS"), nodes),
     token: values.token ?? env("CM_TOKEN"),
     agentKey: values["agent-key"] ?? env("CM_AGENT_KEY"),
@@ -357,6 +413,37 @@ function parseLimits(values: Record<string, string | boolean | undefined>): HubL
     idleTimeoutMs: n("idle-timeout-ms", d.idleTimeoutMs, 100, 3_600_000),
     wsMessageTimeoutMs: n("ws-message-timeout-ms", d.wsMessageTimeoutMs, 100, 600_000),
   };
+}
+
+function tlsSettings(
+  selfSigned: boolean,
+  certPath: string | undefined,
+  keyPath: string | undefined,
+  names: string | undefined,
+): TlsSettings | undefined {
+  if ((certPath === undefined) !== (keyPath === undefined)) {
+    throw new ClusterError("bad_request", "--tls-cert and --tls-key go together");
+  }
+  if (!selfSigned && certPath === undefined) {
+    if (names !== undefined) throw new ClusterError("bad_request", "--tls-name needs --tls");
+    return undefined;
+  }
+  const list = (names ?? "").split(",").map((n) => n.trim()).filter((n) => n !== "");
+  for (const n of list) {
+    if (!/^[A-Za-z0-9.:-]{1,253}$/.test(n)) {
+      throw new ClusterError("bad_request", `--tls-name: "${n}" is not a host name or address`);
+    }
+  }
+  return { ...(certPath ? { certPath, keyPath } : {}), names: list };
+}
+
+function moduleSetting(text: string | undefined): { module?: string } {
+  return text === undefined ? {} : { module: parseModuleName(text, "--module") };
+}
+
+/** The module's name: `--module`, else the TAG of its asset tag. */
+export function moduleNameOf(settings: HubSettings): string {
+  return settings.module ?? (settings.assetTag ?? defaultAssetTag(settings.nodeCount)).tag;
 }
 
 /** The node map for these settings. */

@@ -31,7 +31,7 @@ import { BootstrapRunner } from "./cluster/runs/bootstrap_runner.ts";
 import { type BootstrapTimings, scaleTimings, VENDOR_TIMINGS } from "./cluster/runs/bootstrap.ts";
 import { MacLearning } from "./cluster/runs/mac_learning.ts";
 import { Runs } from "./cluster/runs/runs.ts";
-import { type HubSettings, nodeMapFor } from "./config.ts";
+import { type HubSettings, moduleNameOf, nodeMapFor } from "./config.ts";
 import { EventLog } from "./events/event_log.ts";
 import { createApp } from "./http/app.ts";
 import { loadConsoleSources } from "./console/console_config.ts";
@@ -172,7 +172,8 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
   const readToken = loadOrCreateSecret(join(settings.dataDir, "read-token"));
   const store = new SqliteStore(join(settings.dataDir, "hub.sqlite"));
   const map = nodeMapFor(settings);
-  const events = new EventLog(store, clock);
+  const module = moduleNameOf(settings);
+  const events = new EventLog(store, clock, module);
   const power = overrides.power ??
     new SimulatedModule({ nodeCount: settings.nodeCount, clock });
   const tracker = new NodeTracker(settings.nodeCount, events, clock, settings.lostAfterMs);
@@ -186,7 +187,13 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
   const sequencer = new PowerSequencer(power, map, tracker, events, clock, overrides.sequencer);
   const jobs = new JobRunner(store, events, clock);
   const timings = overrides.timings ?? scaleTimings(VENDOR_TIMINGS, settings.timeScale ?? 1);
-  const status = new NodeStatusReader({ map, store, tracker, powerDriver: power.name });
+  const status = new NodeStatusReader({
+    map,
+    store,
+    tracker,
+    powerDriver: power.name,
+    module,
+  });
   const powerControl = new PowerControl({ map, store, events, power, tracker, sequencer, jobs });
   const nodeSettings = new NodeSettings({ store, events, status });
   const quarantine = new QuarantineList({ store, tracker, events }, settings.nodeCount);

@@ -4,6 +4,7 @@ import { DEFAULT_LIMITS, HUB_USAGE, openReadsWarning, parseHubSettings } from ".
 import { TcpGate } from "./http/tcp_gate.ts";
 import { DEFAULT_WS_GUARD } from "./http/ws_guard.ts";
 import { classifyHead } from "./http/gate_priority.ts";
+import { type HubCert, loadOrCreateCert } from "./http/tls_cert.ts";
 import { type FetchApp, gatedHandler, InternalServer } from "./http/internal_server.ts";
 import { createHub } from "./hub.ts";
 import { openConfiguredPowerSwitch } from "./power/from_config.ts";
@@ -52,25 +53,45 @@ async function main(): Promise<number> {
   const ac = new AbortController();
   let app: FetchApp | null = null;
   let gate: TcpGate | null = null;
+  // With TLS, node agents report over a second, plain listener serving the agent routes only.
+  let agentGate: TcpGate | null = null;
   const limits = settings.limits ?? DEFAULT_LIMITS;
-  const server = new InternalServer(gatedHandler(() => gate, () => app), ac.signal);
-  try {
-    gate = new TcpGate({
-      hostname: settings.host,
-      port: settings.port,
+  // The certificate first (HTTPS needs it to listen): given, or self-signed on first start.
+  const cert: HubCert | null = settings.tls
+    ? await loadOrCreateCert({ ...settings.tls, dataDir: settings.dataDir, host: settings.host })
+    : null;
+  const lookup = {
+    clientAddress: (p: number) => gate?.clientAddress(p) ?? agentGate?.clientAddress(p),
+    agentOnly: (p: number) => agentGate?.clientAddress(p) !== undefined,
+  };
+  const server = new InternalServer(gatedHandler(() => gate && lookup, () => app), ac.signal);
+  const listen = (hostname: string, port: number, tls: boolean) =>
+    new TcpGate({
+      hostname,
+      port,
       upstreamPort: server.port,
       limits: limits.tcp,
       requestTimeoutMs: limits.requestTimeoutMs,
       idleTimeoutMs: limits.idleTimeoutMs,
       ws: { ...DEFAULT_WS_GUARD, messageDeadlineMs: limits.wsMessageTimeoutMs },
+      ...(tls && cert ? { tls: { cert: cert.cert, key: cert.key } } : {}),
     });
+  try {
+    gate = listen(settings.host, settings.port, true);
+    // The virtual cluster's agents need the plain port too: on loopback when none is set.
+    const agentListen = settings.agentListen ??
+      (cert && settings.virtualAgents && !settings.powerConfigPath
+        ? { host: "127.0.0.1", port: 0 }
+        : undefined);
+    if (cert && agentListen) agentGate = listen(agentListen.host, agentListen.port, false);
   } catch (e) {
+    await gate?.close();
     ac.abort();
     await server.finished();
     if (!(e instanceof Deno.errors.AddrInUse)) throw e;
     throw new ClusterError(
       "conflict",
-      `port ${settings.port} on ${settings.host} is already in use (another hub?); pick another with --port`,
+      `port ${settings.port} on ${settings.host} (or the agent port) is already in use (another hub?); pick another with --port`,
     );
   }
   let hub;
@@ -87,6 +108,7 @@ async function main(): Promise<number> {
     );
   } catch (e) {
     await gate.close();
+    await agentGate?.close();
     ac.abort();
     await server.finished();
     throw e;
@@ -97,8 +119,22 @@ async function main(): Promise<number> {
   gate.setPriority((head) => classifyHead(head, adminToken));
   const { hostname, port } = gate.addr;
   console.log(
-    `hub: serving ${hub.map.bays.length} nodes (${hub.status.powerDriver} module) on http://${hostname}:${port}`,
+    `hub: serving ${hub.map.bays.length} nodes (${hub.status.powerDriver} module ${hub.status.module}) on ${
+      cert ? "https" : "http"
+    }://${hostname}:${port}`,
   );
+  if (cert) {
+    console.log(
+      `hub: TLS certificate ${cert.fingerprint} (${
+        cert.created ? "self-signed, made now" : "from"
+      } ${cert.certPath})`,
+    );
+  }
+  if (agentGate) {
+    console.log(
+      `hub: node agents report over plain HTTP on http://${agentGate.addr.hostname}:${agentGate.addr.port} (agent routes only)`,
+    );
+  }
   console.log(`hub: data in ${settings.dataDir}`);
   if (hub.token.created) {
     console.log(
@@ -127,7 +163,10 @@ async function main(): Promise<number> {
       `${limits.ws.max} WebSockets and ${limits.sse.max} event streams (${limits.ws.perAddress} and ${limits.sse.perAddress} per address)`,
   );
   const gateRef = gate;
-  server.onPortChange((port) => gateRef.retarget(port));
+  server.onPortChange((port) => {
+    gateRef.retarget(port);
+    agentGate?.retarget(port);
+  });
   // `deno task` passes the terminal's Ctrl-C on as well, so one keypress can arrive twice:
   // only a second signal a moment later means "stop at once".
   let stoppingSince = 0;
@@ -143,6 +182,7 @@ async function main(): Promise<number> {
       "hub: stopping (runs stop as on cancel, power jobs get a few seconds; signal again to stop at once)",
     );
     gateRef.stopAccepting();
+    agentGate?.stopAccepting();
     ac.abort();
   };
   // Listening before start(): a SIGTERM while the rails are read still stops gracefully.
@@ -154,13 +194,14 @@ async function main(): Promise<number> {
   // On the simulated module, powered bays boot into real agents reporting over loopback.
   let virtual: VirtualCluster | undefined;
   if (power === sim && settings.virtualAgents) {
-    const host = settings.host === "0.0.0.0" || settings.host === "::"
+    const agentAddr = agentGate?.addr ?? gate.addr;
+    const host = agentAddr.hostname === "0.0.0.0" || agentAddr.hostname === "::"
       ? "127.0.0.1"
-      : settings.host;
+      : agentAddr.hostname;
     virtual = new VirtualCluster({
       sim,
       map: hub.map,
-      hubUrl: `http://${host.includes(":") ? `[${host}]` : host}:${gate.addr.port}`,
+      hubUrl: `http://${host.includes(":") ? `[${host}]` : host}:${agentAddr.port}`,
       agentKeyFor: (node) => hub.agentKeys.keyFor(node),
       bootDelayMs: settings.simBootMs,
       intervalMs: settings.heartbeatIntervalMs,
@@ -176,6 +217,7 @@ async function main(): Promise<number> {
   }
   await server.finished();
   await gate.close();
+  await agentGate?.close();
   await virtual?.close();
   await hub.close();
   hardwareLock?.release();

@@ -19,7 +19,12 @@ import { parseArgs } from "node:util";
 export type ShimMode = "bundle" | "source";
 
 /** The CLI's permissions, as `deno task cm` gives them. */
-export const CM_PERMISSIONS = ["--allow-net", "--allow-read", "--allow-env"] as const;
+export const CM_PERMISSIONS = [
+  "--allow-net",
+  "--allow-read",
+  "--allow-env",
+  "--allow-write",
+] as const;
 
 /** Single-quotes a word for sh. */
 function q(word: string): string {

@@ -6,7 +6,10 @@
 # (pty pairs for the serial console test), tmux (cm console in a pseudo-terminal), bsdutils'
 # `script` (a pseudo-terminal for the test of `cm`'s progress on a terminal), prometheus (its
 # promtool checks and unit-tests the example alert rules), and for the kernel
-# suite (scripts/kernel-lab/) qemu-system-x86, make, xz-utils and util-linux.
+# suite (scripts/kernel-lab/) qemu-system-x86, make, xz-utils and util-linux; for the fleet tests
+# (tests/fleet/) openssl (the hub's self-signed certificate), Prometheus and Alertmanager (the
+# federation and NodeLost chain), ansible-core (ansible-inventory over every hub), slurmctld,
+# slurm-client and munge (Slurm's power saving resuming nodes through the hub).
 # Run by `deno task test` before the tests. Idempotent and quiet when everything is there;
 # without root or apt it only says what is missing (those tests then skip with a message,
 # or fail where CI=true demands them).
@@ -34,6 +37,12 @@ have xz || missing="$missing xz-utils"
 have unshare || missing="$missing util-linux"
 have script || missing="$missing bsdutils"
 have promtool || missing="$missing prometheus"
+have openssl || missing="$missing openssl"
+have prometheus-alertmanager || missing="$missing prometheus-alertmanager"
+have ansible-inventory || missing="$missing ansible-core"
+have slurmctld || missing="$missing slurmctld"
+have scontrol || missing="$missing slurm-client"
+have munged || missing="$missing munge"
 
 [ -z "$missing" ] && exit 0
 

@@ -242,6 +242,8 @@ export type PowerHealthReport = z.infer<typeof PowerHealthReport>;
 
 /** `GET /api/v1/module` */
 export const ModuleInfo = z.strictObject({
+  /** The module's name in a fleet of hubs (`--module`, default the asset tag's TAG). */
+  module: z.string(),
   assetTag: z.strictObject({ sku: z.string(), model: z.string(), tag: z.string() }),
   nodeCount: z.number().int(),
   buses: z.number().int(),
@@ -291,5 +293,7 @@ export const ClusterEvent = z.strictObject({
   node: z.nullable(NodeId),
   message: z.string(),
   data: z.record(z.string(), z.unknown()),
+  /** The module (hub) the event comes from, for views across a fleet of hubs. */
+  module: z.optional(z.string()),
 });
 export type ClusterEvent = z.infer<typeof ClusterEvent>;

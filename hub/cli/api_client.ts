@@ -12,6 +12,12 @@ export interface ApiClientOptions {
   token?: string;
   /** Per-request timeout, ms (default 30 000). */
   timeoutMs?: number;
+  /** The HTTP client to fetch with (an https hub's pinned certificate: hub/cli/fleet/). */
+  httpClient?: Deno.HttpClient;
+  /** When the hub cannot be reached: a better error, if one can be found (a changed certificate). */
+  explainFailure?: () => Promise<ClusterError | undefined>;
+  /** Names the hub in messages (a fleet's hub name). */
+  label?: string;
 }
 
 /** Calls `/api/v1/...` and parses JSON. */
@@ -19,11 +25,13 @@ export class ApiClient {
   readonly baseUrl: string;
   readonly #token?: string;
   readonly #timeoutMs: number;
+  readonly #opts: ApiClientOptions;
 
   constructor(opts: ApiClientOptions) {
     this.baseUrl = opts.baseUrl.replace(/\/+$/, "");
     this.#token = opts.token;
     this.#timeoutMs = opts.timeoutMs ?? 30_000;
+    this.#opts = opts;
   }
 
   /**
@@ -59,12 +67,16 @@ export class ApiClient {
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(this.#timeoutMs),
+        ...(this.#opts.httpClient ? { client: this.#opts.httpClient } : {}),
       });
     } catch (e) {
+      const better = await this.#opts.explainFailure?.();
+      if (better) throw better;
       const why = e instanceof Error ? e.message : String(e);
+      const hub = this.#opts.label ? `hub ${this.#opts.label}` : "the hub";
       throw new ClusterError(
         "not_ready",
-        `cannot reach the hub at ${this.baseUrl} (${why}); is it running? (set CM_HUB or --hub)`,
+        `cannot reach ${hub} at ${this.baseUrl} (${why}); is it running? (set CM_HUB or --hub)`,
       );
     }
     const text = await res.text();

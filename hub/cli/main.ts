@@ -27,6 +27,11 @@ import { completionCommand } from "./verbs/completion.ts";
 
 /** Error codes that are the caller's mistake: exit 2. */
 const USAGE_ERRORS: ReadonlySet<string> = new Set(["bad_request", "invalid_range", "invalid_node"]);
+import { inventoryCommand } from "./fleet/inventory_verb.ts";
+import { type FleetIo, namedHubClient, runAllHubs, runModuleTargets } from "./fleet/fleet_cli.ts";
+import { hubsFilePath } from "./fleet/hubs_file.ts";
+import { runHubs } from "./fleet/hubs_verb.ts";
+import { runSlurm } from "./fleet/slurm_verb.ts";
 
 /** Every verb, in help order. */
 export const COMMANDS: CliCommand[] = [
@@ -43,6 +48,7 @@ export const COMMANDS: CliCommand[] = [
   bootCommand,
   jobCommand,
   cancelCommand,
+  inventoryCommand,
   ...netbootCliCommands,
   agentKeyCommand,
   bayCommand,
@@ -63,6 +69,10 @@ interface GlobalOptions {
   help: boolean;
   /** `--yes` / `-y`: no confirmation questions. */
   yes: boolean;
+  /** `-A`: every hub of the hubs file. */
+  allHubs?: true;
+  /** `--timeout S` in ms. */
+  timeoutMs?: number;
   /** The verb and its arguments, including the verb's own flags (e.g. --force). */
   rest: string[];
 }
@@ -79,7 +89,15 @@ export function splitGlobalOptions(argv: readonly string[]): GlobalOptions {
       const value = inline ?? argv[++i];
       if (value === undefined || value === "") throw new Error(`${name} needs a value`);
       out[name === "--hub" ? "hub" : "token"] = value;
-    } else if (a === "--json") out.json = true;
+    } else if (name === "--timeout") {
+      const value = inline ?? argv[++i];
+      const s = Number(value);
+      if (!/^[0-9]+(\.[0-9]+)?$/.test(value ?? "") || s <= 0 || s > 3600) {
+        throw new Error(`--timeout takes seconds above 0 and at most 3600, not "${value ?? ""}"`);
+      }
+      out.timeoutMs = Math.round(s * 1000);
+    } else if (a === "-A" || a === "--all-hubs") out.allHubs = true;
+    else if (a === "--json") out.json = true;
     else if (a === "--yes" || a === "-y") out.yes = true;
     else if (a === "-h" || a === "--help") out.help = true;
     else out.rest.push(a);
@@ -171,6 +189,30 @@ export async function runCli(
     (parsed.help ? io.out : io.err)(usage());
     return parsed.help ? 0 : 2;
   }
+  // A fleet of hubs (hub/cli/fleet/): cm hubs, -A, --hub NAME, MODULE:N.
+  const fleetIo: FleetIo = { ...io, env, command: (n) => COMMANDS.find((c) => c.name === n) };
+  const fleetOpts = { json: parsed.json, timeoutMs: parsed.timeoutMs };
+  let namedHub: ApiClient | undefined;
+  try {
+    if (verb === "hubs") {
+      return await runHubs(args, { ...io, path: hubsFilePath(env), json: parsed.json });
+    }
+    if (verb === "slurm") return await runSlurm(args, fleetOpts, fleetIo);
+    if (parsed.allHubs) return await runAllHubs(verb, args, fleetOpts, fleetIo);
+    const routed = parsed.hub === undefined
+      ? await runModuleTargets(verb, args, fleetOpts, fleetIo)
+      : null;
+    if (routed !== null) return routed;
+    const hubText = parsed.hub ?? env("CM_HUB");
+    // A bare word (no scheme, port or dot) names a hub of the hubs file; HOST:PORT is an address.
+    if (hubText !== undefined && !/[:./]/.test(hubText)) {
+      namedHub = await namedHubClient(hubText, fleetIo);
+    }
+  } catch (e) {
+    if (!(e instanceof ClusterError)) throw e;
+    io.err(`cm ${verb}: ${e.message}`);
+    return e.code === "bad_request" || e.code === "invalid_range" ? 2 : 1;
+  }
   if (verb.startsWith("-")) {
     io.err(
       `cm: unknown flag ${verb.split("=")[0]}; the global ones are listed below\n\n${usage()}`,
@@ -199,7 +241,7 @@ export async function runCli(
     return 2;
   }
   const ctx: CliContext = {
-    api: new ApiClient({ baseUrl, token: found.token }),
+    api: namedHub ?? new ApiClient({ baseUrl, token: found.token }),
     args,
     json: parsed.json,
     out: io.out,

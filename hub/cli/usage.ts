@@ -4,10 +4,16 @@
  */
 import { ClusterError } from "../../shared/errors.ts";
 import type { CliCommand } from "./command.ts";
+import { HUBS_USAGE } from "./fleet/hubs_verb.ts";
+import { SLURM_USAGE } from "./fleet/slurm_verb.ts";
 
 /** The options every verb takes, with what they do. */
 export const GLOBAL_FLAGS: Readonly<Record<string, string>> = {
-  "--hub URL": "hub address (default $CM_HUB or http://127.0.0.1:4242; the scheme may be left out)",
+  "--hub URL|NAME":
+    "hub address (default $CM_HUB or http://127.0.0.1:4242; the scheme may be left out), or a hub's NAME in the hubs file",
+  "-A":
+    "run the verb (status, power, powerall, led, events, inventory) on every hub of the hubs file at once",
+  "--timeout S": "-A and MODULE:N: a hub's deadline (default 10 s, 120 s for power)",
   "--token TOKEN":
     "admin token, sent on every call (default $CM_TOKEN, else $CM_DATA_DIR/token or .data/token); the read token is enough for reads",
   "--json": "machine-readable output",
@@ -24,13 +30,18 @@ function flagLines(flags: Readonly<Record<string, string>>, width: number): stri
 export function usage(commands: readonly CliCommand[]): string {
   const width = 40;
   return [
-    "usage: cm [--hub URL] [--token TOKEN] [--json] [--yes] VERB ARGS…",
+    "usage: cm [--hub URL|NAME] [--token TOKEN] [--json] [--yes] VERB ARGS…",
+    "       cm -A [--timeout S] status|power|powerall|led|events|inventory ARGS…   (every hub)",
     "",
     ...commands.map((c) =>
       c.usage.length <= width
         ? `  ${c.usage.padEnd(width)}  ${c.summary}`
         : `  ${c.usage}\n  ${"".padEnd(width)}  ${c.summary}`
     ),
+    "",
+    `  ${HUBS_USAGE}`,
+    `  ${"".padEnd(width)}  the hubs file ($CM_HUBS, else ~/.config/cm/hubs.json)`,
+    `  ${SLURM_USAGE.padEnd(width)}  Slurm power saving: hosts to hubs, off/on with inrush limits`,
     "",
     ...flagLines(GLOBAL_FLAGS, 14),
     "",

@@ -16,6 +16,8 @@ export interface NodeStatusDeps {
   tracker: NodeTracker;
   /** Name of the power driver (module info, health). */
   powerDriver: string;
+  /** The module's name in a fleet (default: the asset tag's TAG). */
+  module?: string;
 }
 
 /** Reads the module's and the nodes' status. */
@@ -25,8 +27,11 @@ export class NodeStatusReader {
   readonly #tracker: NodeTracker;
   /** Name of the power driver in use. */
   readonly powerDriver: string;
+  /** The module's name in a fleet of hubs. */
+  readonly module: string;
 
   constructor(deps: NodeStatusDeps) {
+    this.module = deps.module ?? deps.map.config.assetTag.tag;
     this.#map = deps.map;
     this.#store = deps.store;
     this.#tracker = deps.tracker;
@@ -58,6 +63,7 @@ export class NodeStatusReader {
   moduleInfo(): ModuleInfo {
     const { config, buses, hub } = this.#map;
     return {
+      module: this.module,
       assetTag: { ...config.assetTag },
       nodeCount: this.nodeCount,
       buses,

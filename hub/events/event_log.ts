@@ -19,10 +19,17 @@ export class EventLog {
   /** Events that could not be stored (disk full) and were dropped, since start. */
   unstored = 0;
   #closed = false;
+  readonly #module?: string;
 
-  constructor(store: Store, clock: Clock) {
+  /** `module`: stamped on every event (which hub of a fleet it comes from). */
+  constructor(store: Store, clock: Clock, module?: string) {
     this.#store = store;
     this.#clock = clock;
+    this.#module = module;
+  }
+
+  #stamp(e: ClusterEvent): ClusterEvent {
+    return this.#module === undefined ? e : { ...e, module: this.#module };
   }
 
   /** Records an event and notifies subscribers. */
@@ -35,17 +42,19 @@ export class EventLog {
     if (this.#closed) {
       // The hub is stopping and the store is closed: late events (from timers or jobs being
       // abandoned) are dropped rather than thrown into code that cannot handle them.
-      return { id: 0, at: Math.round(this.#clock.now()), type, node, message, data };
+      return this.#stamp({ id: 0, at: Math.round(this.#clock.now()), type, node, message, data });
     }
     let event: ClusterEvent;
     try {
-      event = this.#store.appendEvent({ at: this.#clock.now(), type, node, message, data });
+      event = this.#stamp(
+        this.#store.appendEvent({ at: this.#clock.now(), type, node, message, data }),
+      );
     } catch (e) {
       if (!isStoreFull(e)) throw e;
       // A full disk: the event cannot be kept or numbered. What emitted it (a heartbeat, a
       // timer, a job) goes on; the loss is counted (/metrics) and /health says degraded.
       this.unstored++;
-      return { id: 0, at: Math.round(this.#clock.now()), type, node, message, data };
+      return this.#stamp({ id: 0, at: Math.round(this.#clock.now()), type, node, message, data });
     }
     this.counts.set(type, (this.counts.get(type) ?? 0) + 1);
     for (const listener of this.#listeners) {
@@ -77,11 +86,11 @@ export class EventLog {
 
   /** Stored events after `afterId` (for resume), oldest first. */
   after(afterId: number, limit = 1000): ClusterEvent[] {
-    return this.#store.eventsAfter(afterId, limit);
+    return this.#store.eventsAfter(afterId, limit).map((e) => this.#stamp(e));
   }
 
   /** The newest `limit` stored events, oldest first. */
   latest(limit = 100): ClusterEvent[] {
-    return this.#store.latestEvents(limit);
+    return this.#store.latestEvents(limit).map((e) => this.#stamp(e));
   }
 }

@@ -14,7 +14,12 @@ export type Handler = (req: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) 
 /** What the handler needs of the gate: the client behind an internal connection. */
 export interface ClientLookup {
   clientAddress(internalPort: number): Deno.NetAddr | undefined;
+  /** True when the connection came through the plain agent port (agent routes only). */
+  agentOnly?(internalPort: number): boolean;
 }
+
+/** The paths the plain agent port serves (beside an HTTPS port). */
+export const AGENT_PATH_PREFIX = "/api/v1/agent/";
 
 /** The app as `Deno.serve` calls it. */
 export interface FetchApp {
@@ -27,10 +32,23 @@ export interface FetchApp {
  */
 export function gatedHandler(gate: () => ClientLookup | null, app: () => FetchApp | null): Handler {
   return (req, info) => {
-    const client = gate()?.clientAddress(info.remoteAddr.port);
+    const lookup = gate();
+    const client = lookup?.clientAddress(info.remoteAddr.port);
     if (client === undefined) {
       return Response.json({
         error: { code: "forbidden", message: "connect to the hub's port, not its internal one" },
+      }, { status: 403 });
+    }
+    if (
+      lookup?.agentOnly?.(info.remoteAddr.port) &&
+      !new URL(req.url).pathname.startsWith(AGENT_PATH_PREFIX)
+    ) {
+      return Response.json({
+        error: {
+          code: "forbidden",
+          message:
+            "this plain-HTTP port serves the node agents only; use the hub's HTTPS port for the API",
+        },
       }, { status: 403 });
     }
     const a = app();

@@ -25,6 +25,9 @@
  *   (one frame or many fragments) or not finished in time closes the socket with 1009/1008
  *   before the hub buffers it.
  *
+ * With `tls` the gate terminates TLS (Deno.listenTls) and passes the plain bytes on: REST,
+ * WebSocket and SSE are all served over HTTPS by the one HTTP server behind it.
+ *
  * The HTTP server learns the client's real address from `clientAddress(port)`: the internal
  * connection's local port identifies it. Requests that did not come through the gate (someone
  * on the hub found the internal port) have no entry and are refused by the caller.
@@ -68,6 +71,8 @@ export interface GateOptions extends GateTimeouts {
   log?: (line: string) => void;
   /** WebSocket message limits (default DEFAULT_WS_GUARD). */
   ws?: WsGuardLimits;
+  /** Serve TLS with this certificate and key (PEM). */
+  tls?: { cert: string; key: string };
 }
 
 /** What the gate holds now and what it refused, for /metrics. */
@@ -86,8 +91,8 @@ export interface GateFigures {
 
 /** One connection through the gate. */
 interface Link {
-  client: Deno.TcpConn;
-  upstream: Deno.TcpConn | null;
+  client: Deno.Conn<Deno.NetAddr>;
+  upstream: Deno.Conn<Deno.NetAddr> | null;
   clock: RequestClock;
   release: () => void;
   closed: boolean;
@@ -138,7 +143,7 @@ function refusal(status: 429 | 503, code: string, message: string): Uint8Array {
 
 /** The public listener. */
 export class TcpGate {
-  readonly #listener: Deno.TcpListener;
+  readonly #listener: Deno.Listener<Deno.Conn<Deno.NetAddr>, Deno.NetAddr>;
   readonly #opts: GateOptions;
   readonly #caps: ConnectionCaps;
   readonly #links = new Set<Link>();
@@ -153,7 +158,7 @@ export class TcpGate {
   #lastRefusalLog = 0;
   #classify: ((head: string) => GatePriority) | null = null;
   /** Connections whose first head is being read for a reserved slot. */
-  readonly #probation = new Set<Deno.TcpConn>();
+  readonly #probation = new Set<Deno.Conn<Deno.NetAddr>>();
   /** Connections refused or dropped since start, by reason (for tests and logs). */
   readonly counts = {
     refused: 0,
@@ -186,7 +191,9 @@ export class TcpGate {
       : opts.limits.reserved ?? 0;
     const max = Math.max(1, Math.min(opts.limits.max, all - reserved));
     this.#caps = new ConnectionCaps({ ...opts.limits, max, reserved });
-    this.#listener = Deno.listen({ hostname: opts.hostname, port: opts.port });
+    this.#listener = opts.tls
+      ? Deno.listenTls({ hostname: opts.hostname, port: opts.port, ...opts.tls })
+      : Deno.listen({ hostname: opts.hostname, port: opts.port });
     this.#sweep = setInterval(() => this.#checkClocks(), 250);
     this.accepting = this.#acceptLoop();
   }
@@ -247,7 +254,7 @@ export class TcpGate {
 
   async #acceptLoop(): Promise<void> {
     while (!this.#closed) {
-      let conn: Deno.TcpConn;
+      let conn: Deno.Conn<Deno.NetAddr>;
       try {
         conn = await this.#listener.accept();
       } catch (e) {
@@ -271,7 +278,7 @@ export class TcpGate {
     }
   }
 
-  #admit(client: Deno.TcpConn): void {
+  #admit(client: Deno.Conn<Deno.NetAddr>): void {
     const address = client.remoteAddr.hostname;
     this.#shedIfNear();
     const got = this.#caps.acquire(address);
@@ -283,14 +290,14 @@ export class TcpGate {
     this.#refuse(client, address, got.refused);
   }
 
-  #close(client: Deno.TcpConn): void {
+  #close(client: Deno.Conn<Deno.NetAddr>): void {
     try {
       client.close();
     } catch { /* closed */ }
   }
 
   /** Answers a connection over a cap with 429/503 and closes it. */
-  #refuse(client: Deno.TcpConn, address: string, why: CapRefusal): void {
+  #refuse(client: Deno.Conn<Deno.NetAddr>, address: string, why: CapRefusal): void {
     this.counts.refused++;
     const now = Date.now();
     if (now - this.#lastRefusalLog > 10_000) {
@@ -363,7 +370,11 @@ export class TcpGate {
    * The public slots are full: reads the connection's first request head (bounded in size and
    * time) and lets it in on a reserved slot if it carries the admin token or is a heartbeat.
    */
-  async #onProbation(client: Deno.TcpConn, address: string, why: CapRefusal): Promise<void> {
+  async #onProbation(
+    client: Deno.Conn<Deno.NetAddr>,
+    address: string,
+    why: CapRefusal,
+  ): Promise<void> {
     if (this.#probation.size >= MAX_PROBATION) return this.#refuse(client, address, why);
     this.#probation.add(client);
     const head = new Uint8Array(MAX_CLASSIFIED_HEAD);
@@ -395,7 +406,7 @@ export class TcpGate {
   }
 
   #open(
-    client: Deno.TcpConn,
+    client: Deno.Conn<Deno.NetAddr>,
     release: () => void,
     preface: Uint8Array | null,
     priority: GatePriority,
@@ -512,7 +523,7 @@ export class TcpGate {
   }
 
   /** Copies `from` → `to` until EOF (then half-closes `to`), or until `seen` says stop. */
-  async #pipe(from: Deno.TcpConn, to: Deno.TcpConn, seen: (c: Uint8Array) => boolean) {
+  async #pipe(from: Deno.Conn, to: Deno.Conn, seen: (c: Uint8Array) => boolean) {
     const buf = new Uint8Array(16 * 1024);
     while (true) {
       const n = await from.read(buf);

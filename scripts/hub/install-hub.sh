@@ -48,7 +48,7 @@ cat > "$root$bin_dir/cm" <<CM
 # The cluster CLI: talks to the local hub; the admin token is read from the hub's data directory.
 export CM_DATA_DIR=\${CM_DATA_DIR:-/var/lib/cluster-hub}
 export DENO_DIR=$dest/.deno
-exec $dest/bin/deno run --cached-only --allow-net --allow-read --allow-env $dest/hub/cli/main.ts "\$@"
+exec $dest/bin/deno run --cached-only --allow-net --allow-read --allow-env --allow-write $dest/hub/cli/main.ts "\$@"
 CM
 chmod 0755 "$root$bin_dir/cm"
 

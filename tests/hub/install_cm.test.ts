@@ -57,7 +57,7 @@ Deno.test("the shim defaults CM_DATA_DIR to the checkout's .data and quotes its 
   assert.match(shim, /: "\$\{CM_DATA_DIR:=\/src\/it's\/\.data\}"/);
   assert.match(
     shim,
-    /exec '\/opt\/my deno\/deno' run --cached-only --allow-net --allow-read --allow-env '\/src\/it'\\''s\/hub\/cli\/main\.ts' "\$@"/,
+    /exec '\/opt\/my deno\/deno' run --cached-only --allow-net --allow-read --allow-env --allow-write '\/src\/it'\\''s\/hub\/cli\/main\.ts' "\$@"/,
   );
 });
 

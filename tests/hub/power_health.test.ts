@@ -53,15 +53,21 @@ Deno.test("power health: per bay and per BitBar, events on change, /metrics", as
     assert.equal(r.buses.find((b) => b.bus === 4)!.suspect, false);
 
     const metrics = await (await t.call("GET", "/metrics", undefined, { auth: false })).text();
-    assert.match(metrics, /^cluster_node_throttled\{node="13",bus="3",flag="underVoltage"\} 1$/m);
-    assert.match(metrics, /^cluster_node_throttled\{node="14",bus="3",flag="underVoltage"\} 0$/m);
     assert.match(
       metrics,
-      /^cluster_node_throttled\{node="14",bus="3",flag="underVoltageOccurred"\} 1$/m,
+      /^cluster_node_throttled\{module="NMEBW9HT",node="13",bus="3",flag="underVoltage"\} 1$/m,
     );
-    assert.doesNotMatch(metrics, /cluster_node_throttled\{node="20"/);
-    assert.match(metrics, /^cluster_bus_undervoltage_nodes\{bus="3"\} 2$/m);
-    assert.match(metrics, /^cluster_bus_undervoltage_nodes\{bus="4"\} 0$/m);
+    assert.match(
+      metrics,
+      /^cluster_node_throttled\{module="NMEBW9HT",node="14",bus="3",flag="underVoltage"\} 0$/m,
+    );
+    assert.match(
+      metrics,
+      /^cluster_node_throttled\{module="NMEBW9HT",node="14",bus="3",flag="underVoltageOccurred"\} 1$/m,
+    );
+    assert.doesNotMatch(metrics, /cluster_node_throttled\{module="NMEBW9HT",node="20"/);
+    assert.match(metrics, /^cluster_bus_undervoltage_nodes\{module="NMEBW9HT",bus="3"\} 2$/m);
+    assert.match(metrics, /^cluster_bus_undervoltage_nodes\{module="NMEBW9HT",bus="4"\} 0$/m);
 
     // Node 14 switched off: its flags go with it, and BitBar 3 is no longer suspect.
     await t.hub.jobs.wait(t.hub.powerControl.power([14], "off").id);

@@ -4,8 +4,8 @@ import { buildInventory, Inventory } from "../../hub/http/routes/inventory.ts";
 import { startTestHub } from "../support/test_hub.ts";
 import { sendHeartbeat } from "./live_support.ts";
 
-Deno.test("inventory lists running nodes by model and bus with hostvars; ?format=ini", async () => {
-  const t = await startTestHub();
+Deno.test("inventory lists running nodes by module, model, bus and lifecycle with hostvars; ?format=ini", async () => {
+  const t = await startTestHub({ settings: { module: "rack-7" } });
   try {
     const on = await t.call("POST", "/api/v1/power", { state: "on", nodes: "1,2,7,17,18,30" });
     assert.equal(on.status, 200);
@@ -20,8 +20,20 @@ Deno.test("inventory lists running nodes by model and bus with hostvars; ?format
     const res = await t.call("GET", "/api/v1/inventory", undefined, { auth: false });
     assert.equal(res.status, 200);
     const inv = Inventory.parse(await res.json());
-    assert.deepEqual(inv, buildInventory(t.hub.status.nodes()));
-    assert.deepEqual(inv.all.children, ["pi0w", "pi3b_plus", "pi4", "bus01", "bus02", "bus03"]);
+    assert.deepEqual(inv, buildInventory(t.hub.status.nodes(), { module: "rack-7" }));
+    assert.deepEqual(inv.all.children, [
+      "module_rack_7",
+      "pi0w",
+      "pi3b_plus",
+      "pi4",
+      "bus01",
+      "bus02",
+      "bus03",
+      "lifecycle_running",
+    ]);
+    assert.deepEqual(inv.module_rack_7, {
+      hosts: ["node01", "node02", "node07", "node17", "node18"],
+    });
     assert.deepEqual(inv.pi3b_plus, { hosts: ["node01", "node02"] });
     assert.deepEqual(inv.pi4, { hosts: ["node07"] });
     assert.deepEqual(inv.pi0w, { hosts: ["node17", "node18"] });
@@ -38,9 +50,14 @@ Deno.test("inventory lists running nodes by model and bus with hostvars; ?format
     assert.deepEqual(inv._meta.hostvars.node17, {
       ansible_host: "10.42.0.17",
       node_id: 17,
+      bay: 17,
       bus: 3,
       slot: 5,
       model: "pi0w",
+      mac: null,
+      module: "rack-7",
+      fleet_name: "rack-7:17",
+      lifecycle: "running",
     });
     assert.equal(inv._meta.hostvars.node07.model, "pi4");
 
@@ -61,14 +78,27 @@ Deno.test("inventory lists running nodes by model and bus with hostvars; ?format
       groups.get(current)!.push(line);
     }
     assert.deepEqual([...groups.keys()], inv.all.children);
-    assert.deepEqual(groups.get("pi0w"), [
-      "node17 ansible_host=10.42.0.17 node_id=17 bus=3 slot=5 model=pi0w",
-      "node18 ansible_host=10.42.0.18 node_id=18 bus=3 slot=6 model=pi0w",
+    assert.deepEqual(groups.get("module_rack_7")?.slice(3), [
+      "node17 ansible_host=10.42.0.17 node_id=17 bay=17 bus=3 slot=5 model=pi0w module=rack-7 fleet_name=rack-7:17 lifecycle=running",
+      "node18 ansible_host=10.42.0.18 node_id=18 bay=18 bus=3 slot=6 model=pi0w module=rack-7 fleet_name=rack-7:18 lifecycle=running",
     ]);
+    assert.deepEqual(groups.get("pi0w"), ["node17", "node18"]);
     assert.deepEqual(groups.get("bus01"), ["node01", "node02"]);
 
     const bad = await t.call("GET", "/api/v1/inventory?format=yaml", undefined, { auth: false });
     assert.equal(bad.status, 400);
+
+    // ?all=true: every bay, the lifecycle groups telling them apart.
+    const every = Inventory.parse(
+      await (await t.call("GET", "/api/v1/inventory?all=true", undefined, { auth: false })).json(),
+    );
+    assert.equal(every.module_rack_7.hosts.length, 60);
+    assert.deepEqual(every.lifecycle_booting, { hosts: ["node30"] });
+    assert.equal(every.lifecycle_off.hosts.length, 54);
+    assert.equal(
+      (await t.call("GET", "/api/v1/inventory?all=yes", undefined, { auth: false })).status,
+      400,
+    );
   } finally {
     await t.close();
   }
@@ -78,7 +108,11 @@ Deno.test("inventory of a module with nothing running is empty but well-formed",
   const t = await startTestHub();
   try {
     const inv = Inventory.parse(await (await t.call("GET", "/api/v1/inventory")).json());
-    assert.deepEqual(inv, { all: { children: [] }, _meta: { hostvars: {} } });
+    assert.deepEqual(inv, {
+      all: { children: ["module_NMEBW9HT"] },
+      module_NMEBW9HT: { hosts: [] },
+      _meta: { hostvars: {} },
+    });
   } finally {
     await t.close();
   }

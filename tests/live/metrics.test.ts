@@ -111,6 +111,8 @@ Deno.test("/metrics parses as exposition 0.0.4 and matches the hub after powerin
       assert.ok(p.help.has(fam), `no HELP for ${s.name}`);
       assert.ok(fam.startsWith("cluster_"), fam);
       if (p.types.get(fam) === "counter") assert.ok(fam.endsWith("_total"), `counter ${fam}`);
+      // Every sample names the module it comes from (a fleet feeds one Prometheus).
+      assert.equal(s.labels.module, "NMEBW9HT", `${s.name} without its module`);
     }
     const expectTypes: Record<string, string> = {
       cluster_node_power_on: "gauge",
@@ -135,6 +137,7 @@ Deno.test("/metrics parses as exposition 0.0.4 and matches the hub after powerin
     for (const n of nodes) {
       const s = power.find((x) => x.labels.node === String(n.id));
       assert.deepEqual(s?.labels, {
+        module: "NMEBW9HT",
         node: String(n.id),
         bus: String(n.bus),
         slot: String(n.slot),
@@ -157,7 +160,11 @@ Deno.test("/metrics parses as exposition 0.0.4 and matches the hub after powerin
       "running",
     );
     assert.deepEqual(values(p, "cluster_node_cpu_temperature_celsius"), [
-      { name: "cluster_node_cpu_temperature_celsius", labels: { node: "3" }, value: 51.5 },
+      {
+        name: "cluster_node_cpu_temperature_celsius",
+        labels: { module: "NMEBW9HT", node: "3" },
+        value: 51.5,
+      },
     ]);
     assert.deepEqual(values(p, "cluster_node_load1").map((s) => [s.labels.node, s.value]), [
       ["3", 0.75],
@@ -249,7 +256,7 @@ Deno.test("made-up HTTP methods do not create new metric series", async () => {
     }
     const text = await (await t.hub.app.request("/metrics")).text();
     assert.doesNotMatch(text, /method="(FOO|BAR|X3361)"/);
-    assert.match(text, /cluster_http_requests_total\{method="OTHER",[^}]*\} 3/);
+    assert.match(text, /cluster_http_requests_total\{module="NMEBW9HT",method="OTHER",[^}]*\} 3/);
   } finally {
     await t.close();
     await Deno.remove(t.dataDir, { recursive: true });

@@ -80,6 +80,7 @@ const nodeStatus = () => ({
   quarantine: { stage: "dhcp_ack", reason: "boot stalled before dhcp ack", at: 1, attempts: 3 },
 });
 const moduleInfo = () => ({
+  module: "NMEBW9HT",
   assetTag: { sku: "CM48A", model: "QA6QDEDP", tag: "NMEBW9HT" },
   nodeCount: 60,
   buses: 10,

@@ -1,5 +1,5 @@
 /** `status [N|SET]`: the bays as a table (or JSON). */
-import type { NodeStatus } from "../../../shared/schemas.ts";
+import type { ModuleInfo, NodeStatus } from "../../../shared/schemas.ts";
 import type { NodeBoot } from "../../../shared/boot_schemas.ts";
 import { parseNodeSet } from "../../../shared/range.ts";
 import type { CliCommand } from "../command.ts";
@@ -12,7 +12,11 @@ export const statusCommand: CliCommand = {
   summary: "table of the bays: power, lifecycle, LED, last heartbeat",
   flags: {},
   async run(ctx) {
-    let nodes = await ctx.api.get<NodeStatus[]>("/nodes");
+    const [all, mod] = await Promise.all([
+      ctx.api.get<NodeStatus[]>("/nodes"),
+      ctx.api.get<ModuleInfo>("/module"),
+    ]);
+    let nodes = all;
     if (ctx.args.length > 0) {
       const wanted = new Set(parseNodeSet(ctx.args.join(" "), nodes.length));
       nodes = nodes.filter((n) => wanted.has(n.id));
@@ -31,6 +35,7 @@ export const statusCommand: CliCommand = {
         }
       }),
     );
+    ctx.out(`module ${mod.module} (${mod.nodeCount} bays, ${ctx.api.baseUrl})`);
     ctx.out(formatStatus(nodes, Date.now(), stalled));
     return 0;
   },

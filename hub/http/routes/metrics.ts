@@ -1,7 +1,8 @@
 /**
  * `GET /metrics`: Prometheus text exposition format 0.0.4. Node figures come from the
  * status reads (power rails, lifecycle, the agents' reports), job and event counters from the
- * JobRunner and EventLog, HTTP figures from {@link HttpMetrics}' middleware.
+ * JobRunner and EventLog, HTTP figures from {@link HttpMetrics}' middleware. Every sample carries
+ * the hub's `module` label (a fleet of hubs feeds one Prometheus).
  */
 import { Hono } from "hono";
 import { Lifecycle } from "../../../shared/schemas.ts";
@@ -41,6 +42,13 @@ type Labels = Record<string, string | number>;
 /** Builds one exposition document, family by family. */
 export class Exposition {
   readonly #lines: string[] = [];
+  readonly #constant: string;
+
+  /** `constant`: labels put first on every sample (the hub's `module`). */
+  constructor(constant: Labels = {}) {
+    this.#constant = Object.entries(constant)
+      .map(([k, v]) => `${k}="${escapeLabel(String(v))}"`).join(",");
+  }
 
   /** Starts a metric family with its HELP and TYPE lines. */
   family(name: string, type: "counter" | "gauge" | "histogram", help: string): this {
@@ -70,6 +78,7 @@ export class Exposition {
   /** Adds one sample. */
   sample(name: string, labels: Labels, value: number): this {
     const pairs = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(String(v))}"`);
+    if (this.#constant) pairs.unshift(this.#constant);
     this.#lines.push(`${name}${pairs.length ? `{${pairs.join(",")}}` : ""} ${formatValue(value)}`);
     return this;
   }
@@ -182,7 +191,8 @@ export interface MetricsSources {
 
 /** The whole exposition document for the hub's current state. */
 export function renderMetrics(src: MetricsSources, http: HttpMetrics): string {
-  const out = new Exposition();
+  // Every sample names its module: series from many hubs stay apart in one Prometheus.
+  const out = new Exposition({ module: src.status.module });
   const nodes = src.status.nodes();
   const now = src.clock.now();
 
