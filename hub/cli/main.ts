@@ -191,7 +191,11 @@ export async function runCli(
   }
   // A fleet of hubs (hub/cli/fleet/): cm hubs, -A, --hub NAME, MODULE:N.
   const fleetIo: FleetIo = { ...io, env, command: (n) => COMMANDS.find((c) => c.name === n) };
-  const fleetOpts = { json: parsed.json, timeoutMs: parsed.timeoutMs };
+  const fleetOpts = {
+    json: parsed.json,
+    timeoutMs: parsed.timeoutMs,
+    assumeYes: parsed.yes || envAssumesYes(env),
+  };
   let namedHub: ApiClient | undefined;
   try {
     if (verb === "hubs") {

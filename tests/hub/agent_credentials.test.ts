@@ -49,7 +49,8 @@ async function metric(t: TestHub, line: string): Promise<number | null> {
   return found === undefined ? null : Number(found.slice(line.length + 1));
 }
 
-const REFUSED = (reason: string) => `cluster_agent_heartbeats_refused_total{reason="${reason}"}`;
+const REFUSED = (reason: string) =>
+  `cluster_agent_heartbeats_refused_total{module="NMEBW9HT",reason="${reason}"}`;
 
 Deno.test("a heartbeat for node 31 signed with node 30's key is refused with 403 and counted", () =>
   withHub(async (t) => {
@@ -104,7 +105,10 @@ Deno.test("the shared key still works, counted and warned about once per node", 
       const res = await t.call("POST", HB, heartbeat(9), { auth: "test-agent-key" });
       assert.equal(res.status, 200, await res.text());
     }
-    assert.equal(await metric(t, "cluster_agent_shared_key_heartbeats_total"), 3);
+    assert.equal(
+      await metric(t, `cluster_agent_shared_key_heartbeats_total{module="NMEBW9HT"}`),
+      3,
+    );
   }));
 
 Deno.test("--no-shared-agent-key refuses the shared key (401, counted) and keeps node keys", () =>

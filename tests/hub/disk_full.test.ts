@@ -74,8 +74,11 @@ Deno.test("disk full: a cycle of 1-60 with the disk filling up leaves the hub up
     await res.body?.cancel();
     res = await hub.fetch("/metrics");
     const metrics = await res.text();
-    assert.match(metrics, /^cluster_store_degraded 1$/m);
-    assert.match(metrics, /^cluster_unexpected_faults_total\{kind="rejection"\} 0$/m);
+    assert.match(metrics, /^cluster_store_degraded\{module="[^"]*"\} 1$/m);
+    assert.match(
+      metrics,
+      /^cluster_unexpected_faults_total\{module="[^"]*",kind="rejection"\} 0$/m,
+    );
 
     // Space back: the store notices by itself, changes go through again.
     await disk.free();

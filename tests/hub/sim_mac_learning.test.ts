@@ -33,7 +33,8 @@ Deno.test("cm macs learn on the simulated module learns the MACs its boots ask D
     assert.equal(r.code, 0, r.err);
     r = await cm(hub.url, ["macs", "learn", "1-2", "--yes"]);
     assert.equal(r.code, 0, `${r.out}\n${r.err}`);
-    assert.match(r.out, /^learned 2 of 2$/m);
+    // Node 1's own boot may have been learned already (its DHCP lease, seen while it was on).
+    assert.match(r.out, /^learned (2 of 2|1 of 1)$/m);
     r = await cm(hub.url, ["macs"]);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, new RegExp(`^1\\s+node01\\s+10\\.42\\.0\\.1\\s+${virtualMac(1)}$`, "m"));

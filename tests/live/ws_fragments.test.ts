@@ -51,7 +51,10 @@ Deno.test("ws fragments: 64 MiB of unfinished fragments get a close (1009) and t
     );
     const res = await hub.fetch("/metrics");
     const text = await res.text();
-    assert.match(text, /^cluster_connections_closed_total\{reason="ws_message_too_big"\} 1$/m);
+    assert.match(
+      text,
+      /^cluster_connections_closed_total\{module="[^"]*",reason="ws_message_too_big"\} 1$/m,
+    );
     assert.match(text, /^cluster_ws_assembly_max_bytes 0$/m);
     // The hub serves on.
     const health = await hub.fetch("/api/v1/health");

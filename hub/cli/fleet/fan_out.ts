@@ -30,6 +30,11 @@ export interface FanOutOptions {
   json: boolean;
   /** A hub's deadline, ms. */
   timeoutMs: number;
+  /**
+   * Switch running nodes off without asking (`--yes`, CM_ASSUME_YES, or Slurm's own decision):
+   * hubs run at once and never ask, so without it such a call is refused on each hub.
+   */
+  assumeYes?: boolean;
   /** The hub must serve this module (MODULE:N was resolved from the hubs file): else nothing runs. */
   expectModule?: string;
   /** The API client of a hub (throws when it cannot be made, e.g. an unreadable token file). */
@@ -64,6 +69,7 @@ export async function runOnHub(hub: HubEntry, opts: FanOutOptions): Promise<HubO
       out: (l) => outcome.out.push(l),
       err: (l) => outcome.err.push(l),
       interactive: false,
+      assumeYes: opts.assumeYes,
     };
     return await opts.command.run(ctx);
   })();

@@ -64,6 +64,8 @@ export interface FleetOptions {
   json: boolean;
   /** `--timeout S`, ms. */
   timeoutMs?: number;
+  /** `--yes` or CM_ASSUME_YES: switch running nodes off without asking. */
+  assumeYes?: boolean;
 }
 
 /** The API client for `--hub NAME` (a name from the hubs file, not a URL). */
@@ -97,6 +99,7 @@ export function fanOptions(
     args,
     json: opts.json,
     timeoutMs: opts.timeoutMs ?? defaultTimeoutMs(verb),
+    assumeYes: opts.assumeYes,
     client: (hub, timeoutMs) => hubClient(hub, timeoutMs),
   };
 }

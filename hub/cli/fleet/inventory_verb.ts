@@ -39,6 +39,11 @@ export function hostVarsOf(inv: { _meta: { hostvars: Record<string, unknown> } }
 export const inventoryCommand: CliCommand = {
   name: "inventory",
   usage: "inventory [--running] [--list | --host NAME]",
+  flags: {
+    "--running": "running nodes only",
+    "--list": "every host and group (what ansible-inventory asks an inventory script)",
+    "--host NAME": "only this host's variables",
+  },
   summary: "Ansible inventory (JSON) of every node: groups by module, model, BitBar, lifecycle",
   async run(ctx) {
     const a = inventoryArgs(ctx.args);

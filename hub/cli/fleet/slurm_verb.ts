@@ -115,7 +115,13 @@ export async function runSlurm(
   if (!command) throw new ClusterError("internal", "the powerall verb is missing");
   const outcomes = await Promise.all(plan.map((p) =>
     runOnHub(p.hub, {
-      ...fanOptions(command, [state, p.nodes], { ...opts, json: false }, "powerall"),
+      // Slurm decided: its SuspendProgram runs with no terminal and must not be asked.
+      ...fanOptions(
+        command,
+        [state, p.nodes],
+        { ...opts, json: false, assumeYes: true },
+        "powerall",
+      ),
       expectModule: p.hub.module,
     })
   ));
