@@ -55,7 +55,7 @@ Deno.test("ws fragments: 64 MiB of unfinished fragments get a close (1009) and t
       text,
       /^cluster_connections_closed_total\{module="[^"]*",reason="ws_message_too_big"\} 1$/m,
     );
-    assert.match(text, /^cluster_ws_assembly_max_bytes 0$/m);
+    assert.match(text, /^cluster_ws_assembly_max_bytes\{module="[^"]*"\} 0$/m);
     // The hub serves on.
     const health = await hub.fetch("/api/v1/health");
     assert.equal(health.status, 200);
