@@ -5,7 +5,9 @@
 # a `cm` command in /usr/local/bin, and enables the cluster-hub systemd service.
 # Settings: /etc/cluster-hub/hub.env (CM_HUB_ARGS="--power-config /etc/cluster-hub/power.json").
 # --root DIR installs into another root (an image, a test guest): every path above lives under
-# DIR and nothing is started. --deno-binary PATH uses that Deno instead of the npm package's.
+# DIR and nothing is started; an arm64 root on an x86 machine gets Deno for arm64 (needs binfmt
+# and qemu-user, scripts/pi-lab/deps.sh). --deno-binary PATH uses that Deno instead of the npm
+# package's.
 set -eu
 [ "$(id -u)" = 0 ] || { echo "install-hub: run as root (sudo)" >&2; exit 1; }
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -28,6 +30,27 @@ mkdir -p "$root$dest/bin" "$root/etc/cluster-hub" "$root$bin_dir"
 tar -C "$src" --exclude=.git --exclude=node_modules --exclude=.data --exclude=.cache \
   --exclude=tests --exclude=test-artifacts -cf - . | tar -C "$root$dest" -xf -
 
+# The root's CPU, from its dynamic loader: an arm64 image installed into from an x86 machine
+# gets Deno for arm64, and runs it (deno install / cache below) under qemu-user with the root's
+# own libraries (QEMU_LD_PREFIX; binfmt as scripts/pi-lab/deps.sh sets it up).
+root_cpu=$(uname -m)
+if [ -n "$root" ]; then
+  for l in "$root"/lib/ld-linux-*.so.* "$root"/lib64/ld-linux-*.so.*; do
+    case "$l" in
+    */ld-linux-aarch64.so.1) root_cpu=aarch64 ;;
+    */ld-linux-x86-64.so.2) root_cpu=x86_64 ;;
+    esac
+  done
+  export QEMU_LD_PREFIX="$root"
+fi
+if [ -z "$deno_bin" ] && [ "$root_cpu" != "$(uname -m)" ]; then
+  [ "$root_cpu" = aarch64 ] || { echo "install-hub: no Deno for a $root_cpu root; pass --deno-binary" >&2; exit 1; }
+  command -v npm >/dev/null || { apt-get update -q && apt-get install -y -q nodejs npm; }
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent @deno/linux-arm64-glibc@2.9.6 >/dev/null && tar -xzf deno-linux-arm64-glibc-*.tgz)
+  deno_bin=$tmp/package/deno
+  [ -f "$deno_bin" ] || { echo "install-hub: cannot fetch @deno/linux-arm64-glibc@2.9.6 from npm" >&2; exit 1; }
+fi
 if [ -z "$deno_bin" ]; then
   # Deno from the npm registry (the package ships the binary for this CPU).
   command -v npm >/dev/null || { apt-get update -q && apt-get install -y -q nodejs npm; }

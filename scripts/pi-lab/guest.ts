@@ -5,14 +5,15 @@
  * sampler (gplev.ts) and for stopping the guest. Every guest started is stopped by `stop()`
  * (SIGTERM, then SIGKILL), and a test should call it in `finally`.
  */
-import { join } from "node:path";
+import { dirname as dirOf, join } from "node:path";
 import { type PiBoard } from "./boards.ts";
 import { Qmp } from "./qmp.ts";
 
 /** How the guest reaches a network. */
 export type GuestNet =
   | { kind: "none" }
-  | { kind: "user" }
+  /** QEMU's user net; `hostfwd` e.g. `tcp:127.0.0.1:40123-:4242` (host loopback to the guest). */
+  | { kind: "user"; hostfwd?: string[] }
   | { kind: "tap"; tap: string; mac: string };
 
 /** What to boot. */
@@ -28,6 +29,8 @@ export interface GuestOptions {
   net?: GuestNet;
   /** Run QEMU inside this network namespace (for a tap there). */
   netns?: string;
+  /** The serial console also takes input ({@link PiGuest.sendConsole}). */
+  serialInput?: boolean;
 }
 
 /** The QEMU command line for `o` (pure; exported for tests and the docs). */
@@ -51,8 +54,14 @@ export function piQemuArgs(o: GuestOptions, qmpPath: string, consoleLog: string)
     "none",
     "-monitor",
     "none",
-    "-serial",
-    `file:${consoleLog}`,
+    ...(o.serialInput
+      ? [
+        "-chardev",
+        `socket,id=s0,path=${serialSocket(o.dir)},server=on,wait=off,logfile=${consoleLog}`,
+        "-serial",
+        "chardev:s0",
+      ]
+      : ["-serial", `file:${consoleLog}`]),
     "-qmp",
     `unix:${qmpPath},server=on,wait=off`,
   ];
@@ -68,6 +77,10 @@ export function piQemuArgs(o: GuestOptions, qmpPath: string, consoleLog: string)
     );
   }
   return args;
+}
+
+function serialSocket(dir: string): string {
+  return join(dir, "serial.sock");
 }
 
 /** A running guest. */
@@ -155,6 +168,19 @@ export class PiGuest {
         );
       }
       await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  /** Types `text` on the guest's serial console (started with `serialInput`). */
+  async sendConsole(text: string): Promise<void> {
+    const conn = await Deno.connect({
+      transport: "unix",
+      path: serialSocket(dirOf(this.consoleLog)),
+    });
+    try {
+      await conn.write(new TextEncoder().encode(text));
+    } finally {
+      conn.close();
     }
   }
 

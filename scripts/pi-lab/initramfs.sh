@@ -15,5 +15,5 @@ for b in ipconfig nfsmount run-init; do cp "$P/klibc/$b" "$T/usr/lib/klibc/bin/$
 cp -a "$P/modules/lib/modules" "$T/lib/"
 cp "$INIT" "$T/init" && chmod 0755 "$T/init"
 for d in "$@"; do cp -a "$d/." "$T/"; done
-(cd "$T" && find . | cpio -o -H newc --quiet --owner=0:0) | gzip -6 >"$OUT.tmp"
+(cd "$T" && find . | cpio -o -H newc --quiet --owner=0:0) | gzip -1 >"$OUT.tmp"
 mv "$OUT.tmp" "$OUT"

@@ -20,9 +20,10 @@ armel) META=linux-image-rpi ;; # the Pi 1 / Zero kernel (ARMv6)
 *) say "unknown arch $ARCH"; exit 2 ;;
 esac
 # The modules a netbooting Pi needs: the 3B+'s LAN7515 (lan78xx), the 3B's LAN9514 (smsc95xx),
+# the 4's GENET (genet, when the kernel has it as a module),
 # the lab's USB gadget network (dwc2 + cdc_ether under QEMU's usb-net), the NFS client; each
 # with its dependencies (modules.dep).
-MODS="lan78xx smsc95xx dwc2 phy-generic cdc_ether usbnet nfs nfsv3 sunrpc lockd nfs_acl"
+MODS="lan78xx smsc95xx genet dwc2 phy-generic cdc_ether usbnet nfs nfsv3 sunrpc lockd nfs_acl"
 
 resolve() {
   KPKG=$(apt-cache depends "$META:$ARCH" 2>/dev/null | sed -n 's/.*Depends: \(linux-image-[0-9][^: ]*\).*/\1/p' | head -n 1)
@@ -33,7 +34,9 @@ resolve() {
 resolve || { apt-get update -qq -o DPkg::Lock::Timeout=300 >/dev/null 2>&1 || true; resolve; } ||
   { say "cannot resolve $META:$ARCH from apt (dpkg --add-architecture $ARCH; scripts/pi-lab/deps.sh)"; exit 1; }
 KV=${KPKG#linux-image-}
-OUT=$CACHE/$ARCH-$KV-$KPKGV
+# cached per kernel package and per version of this script (its module list, its layout)
+ME=$(sha256sum "$0" | cut -c1-8)
+OUT=$CACHE/$ARCH-$KV-$KPKGV-$ME
 if [ -e "$OUT/.ready" ]; then echo "$OUT"; exit 0; fi
 say "preparing $KPKG:$ARCH ($KPKGV) in $OUT"
 rm -rf "$OUT" && mkdir -p "$OUT/debs" "$OUT/x"
@@ -45,7 +48,7 @@ download() {
 download || {
   say "download failed; refreshing the package lists"
   apt-get update -qq -o DPkg::Lock::Timeout=300 >/dev/null 2>&1 || true
-  resolve && KV=${KPKG#linux-image-} && OUT=$CACHE/$ARCH-$KV-$KPKGV &&
+  resolve && KV=${KPKG#linux-image-} && OUT=$CACHE/$ARCH-$KV-$KPKGV-$ME &&
     rm -rf "$OUT" && mkdir -p "$OUT/debs" "$OUT/x" && download ||
     { say "cannot download the kernel packages for $ARCH"; exit 1; }
 }
