@@ -62,9 +62,24 @@ fi
 install -m 0755 "$deno_bin" "$root$dest/bin/deno"
 [ -n "${tmp:-}" ] && rm -rf "$tmp"
 
-# Fetch the npm dependencies now, so the service starts offline.
-(cd "$root$dest" && DENO_DIR="$root$dest/.deno" "$root$dest/bin/deno" install --quiet \
-  && DENO_DIR="$root$dest/.deno" "$root$dest/bin/deno" cache hub/main.ts hub/cli/main.ts)
+# Fetch the npm dependencies and compile the code now, so the service starts offline and
+# fast. Deno keys its cache of transpiled modules by their absolute path: into another root, it
+# runs where the hub will run, $dest, in a private mount namespace where the root's copy is
+# mounted there (a cache made at $root$dest missed every module, and the hub on an emulated Pi
+# transpiled all of them at each start, minutes under QEMU).
+if [ -n "$root" ]; then
+  stage=$(mktemp -d)
+  unshare -m --propagation private sh -c '
+    mount --bind "$0" "$2" && mkdir -p "$3" && mount -t tmpfs cm-install "$3" &&
+    mkdir -p "$1" && mount --bind "$2" "$1" &&
+    cd "$1" && DENO_DIR="$1/.deno" "$1/bin/deno" install --quiet &&
+    DENO_DIR="$1/.deno" "$1/bin/deno" cache hub/main.ts hub/cli/main.ts
+  ' "$root$dest" "$dest" "$stage" "$(dirname "$dest")"
+  rmdir "$stage"
+else
+  (cd "$dest" && DENO_DIR="$dest/.deno" "$dest/bin/deno" install --quiet \
+    && DENO_DIR="$dest/.deno" "$dest/bin/deno" cache hub/main.ts hub/cli/main.ts)
+fi
 
 cat > "$root$bin_dir/cm" <<CM
 #!/bin/sh

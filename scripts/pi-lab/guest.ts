@@ -66,7 +66,8 @@ export function piQemuArgs(o: GuestOptions, qmpPath: string, consoleLog: string)
     `unix:${qmpPath},server=on,wait=off`,
   ];
   if (net.kind === "user") {
-    args.push("-netdev", "user,id=n0", "-device", `${b.netDevice},netdev=n0`);
+    const fwd = (net.hostfwd ?? []).map((f) => `,hostfwd=${f}`).join("");
+    args.push("-netdev", `user,id=n0${fwd}`, "-device", `${b.netDevice},netdev=n0`);
   }
   if (net.kind === "tap") {
     args.push(
