@@ -14,7 +14,7 @@ import assert from "node:assert/strict";
 import { PI_BOARDS } from "../../scripts/pi-lab/boards.ts";
 import { PiGuest } from "../../scripts/pi-lab/guest.ts";
 import { buildInitramfs, prepareKernel } from "../../scripts/pi-lab/kernel.ts";
-import { e2eDisabled, secs, skipUnlessLab, workDir } from "./_lab.ts";
+import { secs, skipUnlessLab, workDir } from "./_lab.ts";
 
 const PROJ = new URL("../../", import.meta.url).pathname;
 const board = PI_BOARDS["pi3b+"];
@@ -45,7 +45,7 @@ async function must(cmd: string, args: string[], env?: Record<string, string>): 
 
 Deno.test({
   name: "hub on a Pi 3B+: install-hub.sh, unit flags, netboot live, gpio rails in GPLEV0, restart",
-  ignore: skip || e2eDisabled("hub on a Pi 3B+"),
+  ignore: skip,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
