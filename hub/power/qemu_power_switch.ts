@@ -116,32 +116,17 @@ export function qemuArgs(config: QemuPowerConfig, g: QemuGuestConfig, boot?: PiB
     ];
   }
   return [
-    "-name",
-    `cm-${name}`,
-    "-accel",
-    config.accel,
+    ...common,
     "-m",
     String(config.memoryMiB),
     "-smp",
     String(config.cpus),
-    "-display",
-    "none",
-    "-monitor",
-    "none",
-    "-daemonize",
-    "-pidfile",
-    pidFile(config, g.node),
     "-netdev",
     `tap,id=net0,ifname=${g.tap},script=no,downscript=no`,
     "-device",
     `virtio-net-pci,netdev=net0,mac=${g.mac}`,
     "-boot",
     "n",
-    "-chardev",
-    `socket,id=console,${where},server=on,wait=off,logfile=${config.stateDir}/${name}.console.log`,
-    "-serial",
-    "chardev:console",
-    ...(g.qmp ? ["-qmp", `unix:${g.qmp},server=on,wait=off`] : []),
   ];
 }
 
