@@ -9,7 +9,9 @@
 # suite (scripts/kernel-lab/) qemu-system-x86, make, xz-utils and util-linux; for the fleet tests
 # (tests/fleet/) openssl (the hub's self-signed certificate), Prometheus and Alertmanager (the
 # federation and NodeLost chain), ansible-core (ansible-inventory over every hub), slurmctld,
-# slurm-client and munge (Slurm's power saving resuming nodes through the hub).
+# slurm-client and munge (Slurm's power saving resuming nodes through the hub);
+# for the Pi lab and the arm64 image, scripts/pi-lab/deps.sh (QEMU's Pi boards, arm64/armel in
+# dpkg, binfmt).
 # Run by `deno task test` before the tests. Idempotent and quiet when everything is there;
 # without root or apt it only says what is missing (those tests then skip with a message,
 # or fail where CI=true demands them).
@@ -43,6 +45,9 @@ have ansible-inventory || missing="$missing ansible-core"
 have slurmctld || missing="$missing slurmctld"
 have scontrol || missing="$missing slurm-client"
 have munged || missing="$missing munge"
+
+# the Pi lab (tests/pi/) and the arm64 image: QEMU's Pi boards, foreign architectures, binfmt
+sh "$(dirname "$0")/pi-lab/deps.sh"
 
 [ -z "$missing" ] && exit 0
 

@@ -155,7 +155,7 @@ BOARD=$(read_file "$ROOT/proc/device-tree/model" || sed -n 's/^Model[[:space:]]*
 BOARD=${BOARD:-}
 if [ -z "$MODEL" ]; then
 	case "$BOARD" in
-	"Raspberry Pi 3 Model B Plus"*) MODEL="pi3b+" ;;
+	"Raspberry Pi 3 Model B Plus"* | "Raspberry Pi 3 Model B+"*) MODEL="pi3b+" ;;
 	"Raspberry Pi 3 Model B"*) MODEL="pi3b" ;;
 	"Raspberry Pi 4 Model B"*) MODEL="pi4" ;;
 	"Raspberry Pi Zero W"*) MODEL="pi0w" ;;

@@ -22,7 +22,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 PROJ=$(cd "$HERE/../.." && pwd)
 OUT=""
 ARCH=$(dpkg --print-architecture 2>/dev/null || echo amd64)
-CACHE=$PROJ/.cache/image
+CACHE="" # build.sh's default: the machine-wide cache (scripts/lib/cache-dir.sh)
 HUB=""
 KEY_FILE=""
 FROM_OVERLAY=0
@@ -46,7 +46,11 @@ while [ $# -gt 0 ]; do
   shift 2
 done
 [ -n "$OUT" ] || die "give --out DIR (the image goes to DIR/pxe/boot and DIR/pxe/root; / on a hub)"
-BASE=$(sh "$HERE/build.sh" --arch "$ARCH" --cache "$CACHE")
+if [ -n "$CACHE" ]; then
+  BASE=$(sh "$HERE/build.sh" --arch "$ARCH" --cache "$CACHE")
+else
+  BASE=$(sh "$HERE/build.sh" --arch "$ARCH")
+fi
 
 mkdir -p "$OUT/pxe/boot"
 rm -rf "$OUT/pxe/root"

@@ -13,10 +13,17 @@
  *                 (pid files, console logs).
  * Needs root, `ip`, `unshare`, `curl`, qemu-system-x86, dnsmasq, rpcbind, nfs-ganesha and
  * mmdebstrap (scripts/test-deps.sh installs them).
+ *
+ * With `board` (e.g. "pi3b+", from scripts/pi-lab/boards.ts) the bays are emulated Raspberry
+ * Pis instead: the arm64 image (agent on Deno for arm64, real GPIO), config.txt rendered by the
+ * hub (`configTxt`), and guests of the `qemu` driver's `raspi` kind that boot what the Pi
+ * firmware would take from the hub's TFTP files (the node's own directory, then the root),
+ * with a QMP socket each ({@link NetbootLab.qmpPath}) for reading GPLEV0 from outside.
  */
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { piBoard } from "../pi-lab/boards.ts";
 
 const PROJ = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const HUB_IP = "10.42.0.250";
@@ -76,6 +83,8 @@ export interface LabOptions {
   instrument?: boolean;
   /** Progress lines. */
   log?: (line: string) => void;
+  /** Bays are emulated Raspberry Pis of this Pi lab board (e.g. "pi3b+"), not PCs. */
+  board?: string;
 }
 
 /** A command's outcome. */
@@ -139,6 +148,11 @@ export class NetbootLab {
     return `${this.o.dir}/qemu/node${String(node).padStart(2, "0")}.console.log`;
   }
 
+  /** Guest `node`'s QMP socket (Pi boards), for reading its GPIO registers from outside. */
+  qmpPath(node: number): string {
+    return `${this.o.dir}/qemu/node${String(node).padStart(2, "0")}.qmp`;
+  }
+
   /** The hub's own output. */
   get hubLog(): string {
     return `${this.o.dir}/hub.log`;
@@ -176,6 +190,7 @@ export class NetbootLab {
     const t0 = performance.now();
     // With overlays each node gets its own key there and the hub refuses the shared one;
     // without, one shared root can only carry the old shared key.
+    const board = this.o.board ? piBoard(this.o.board) : null;
     const out = (await must("sh", [
       `${PROJ}/scripts/image/image.sh`,
       "--out",
@@ -183,10 +198,12 @@ export class NetbootLab {
       "--hub",
       `http://${HUB_IP}:4242`,
       ...(this.o.overlays ? ["--key-from-overlay"] : ["--key-file", keyFile]),
-      "--gpio-backend",
-      "sim", // a VM has no GPIO; the agent simulates its LED line
-      "--deno-binary",
-      Deno.execPath(),
+      ...(board
+        // a Pi: the arm64 image, the agent's default GPIO backend on the board's own GPIO, and
+        // the Deno for arm64 that install-agent.sh fetches
+        ? ["--arch", board.arch]
+        // a VM has no GPIO; the agent simulates its LED line
+        : ["--gpio-backend", "sim", "--deno-binary", Deno.execPath()]),
     ])).trim();
     this.#log(`image ready at ${out} in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
     const root = `${d}/pxe/root`;
@@ -240,6 +257,9 @@ export class NetbootLab {
       nfsServer: "ganesha",
       learningLeaseTime: "2m",
       overlays: this.o.overlays ?? false,
+      configTxt: board !== null,
+      // a Pi's console on its serial port last: that is /dev/console, which the lab logs
+      ...(board ? { cmdlinePrefix: "console=tty1 console=serial0,115200 net.ifnames=0" } : {}),
       paths: {
         configDir: `${d}/etc/netboot`,
         tftpRoot: `${d}/pxe/boot`,
@@ -264,6 +284,15 @@ export class NetbootLab {
         mac: labMac(n),
         tap: `cmtap${n}`,
         console: { tcp: 5500 + n },
+        ...(board
+          ? {
+            qmp: this.qmpPath(n),
+            raspi: {
+              machine: board.machine,
+              bootDirs: [`${d}/pxe/boot/10.42.0.${n}`, `${d}/pxe/boot`],
+            },
+          }
+          : {}),
       })),
       // the hub's console feature reads each guest's serial console from the driver's socket
       consoles: this.o.nodes.map((n) => ({

@@ -579,3 +579,32 @@ Deno.test("sh agent: reports with its node's own key to a hub that refuses the s
     await Deno.remove(t.dataDir, { recursive: true });
   }
 });
+
+for (const [name, shell] of SHELLS) {
+  Deno.test(`sh agent (${name}): the mainline device tree's "Model B+" is a pi3b+`, async () => {
+    // Debian's kernel boots the mainline device tree: "Raspberry Pi 3 Model B+", no revision
+    // (read on the emulated 3B+ of the Pi lab, tests/pi/).
+    const root = await Deno.makeTempDir({ prefix: "sh-agent-root-" });
+    await new Deno.Command("cp", { args: ["-a", `${FIXTURES}pi3b+/.`, root] }).output();
+    await Deno.writeTextFile(`${root}/proc/device-tree/model`, "Raspberry Pi 3 Model B+\0");
+    const hub = new FakeHub(realClock);
+    const server = hub.serve();
+    const sysfs = new ShSysfs(await Deno.makeTempDir({ prefix: "sh-agent-" }));
+    const tmp = await Deno.makeTempDir({ prefix: "sh-agent-tmp-" });
+    const agent = spawnAgent(shell, server.url, hub.key, sysfs.root, [], {
+      root,
+      env: { TMPDIR: tmp, PATH: Deno.env.get("PATH") ?? "" },
+    });
+    try {
+      await waitFor("a heartbeat", () => hub.accepted.length >= 1);
+      assert.equal(hub.accepted[0].identity.model, "pi3b+");
+      assert.equal(hub.accepted[0].identity.boardName, "Raspberry Pi 3 Model B+");
+    } finally {
+      const { code, stderr } = await stop(agent);
+      await sysfs.close();
+      await server.close();
+      assert.equal(code, 0, stderr);
+      for (const dir of [sysfs.root, tmp, root]) await Deno.remove(dir, { recursive: true });
+    }
+  });
+}

@@ -16,7 +16,7 @@ async function run(cmd: string, args: string[]) {
 Deno.test("image cache key: same inputs, same dir; another arch or a changed input, another", async () => {
   const copy = await Deno.makeTempDir({ prefix: "cm-image-scripts-" });
   try {
-    for (const f of ["build.sh", "pi-boot-files.sh", "cm-overlay.sh", "cm-overlay.service"]) {
+    for (const f of ["build.sh", "cm-overlay.sh", "cm-overlay.service"]) {
       await Deno.copyFile(`${IMAGE}${f}`, `${copy}/${f}`);
     }
     const dir = async (arch: string) => {
