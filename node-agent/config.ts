@@ -8,7 +8,7 @@ import * as z from "zod/mini";
 import { ClusterError } from "../shared/errors.ts";
 import { parseIntFlag } from "../shared/int_flag.ts";
 import { GPIO_BACKENDS, type GpioBackend, isGpioBackend } from "../shared/pins/open.ts";
-import { Model, NodeId, parseOrThrow } from "../shared/wire_schemas.ts";
+import { LedEngineKind, Model, NodeId, parseOrThrow } from "../shared/wire_schemas.ts";
 import type { AgentOptions } from "./agent.ts";
 import { type KernelArgs, parseKernelArgs } from "./cmdline.ts";
 import { readSmall, underRoot } from "./fs_root.ts";
@@ -28,6 +28,7 @@ export const AgentConfigFile = z.strictObject({
   gpio: z.optional(z.int().check(z.minimum(0), z.maximum(63))),
   intervalMs: z.optional(z.int().check(z.minimum(100))),
   faultAfterMs: z.optional(z.int().check(z.minimum(500))),
+  ledEngine: z.optional(z.enum(["kernel", "agent", "auto"])),
 });
 export type AgentConfigFile = z.infer<typeof AgentConfigFile>;
 
@@ -43,6 +44,8 @@ export const USAGE = `cluster node agent: drives the bay LED (GPIO 21) and repor
   --hostname NAME      with --sim: hostname to report
   --sim-edge-log PATH  with --sim: on exit, write the line's edges to PATH (JSON, for bench/)
   --gpio-backend B     auto | sysfs | chardev | sim (default auto)
+  --led-engine E       kernel | agent: who blinks the bay LED (default: the kernel where
+                       /sys/class/leds/bay has the pattern trigger, else the agent)
   --root PATH          filesystem root for identity, config and cmdline (default /)
   --interval-ms MS     heartbeat interval until the hub says otherwise (default 1000)
   --config PATH        config file (default ${CONFIG_PATH} under --root)
@@ -59,6 +62,7 @@ export interface AgentFlags {
   hostname?: string;
   simEdgeLog?: string;
   gpioBackend?: GpioBackend;
+  ledEngine?: LedEngineKind;
   root: string;
   intervalMs?: number;
   config?: string;
@@ -86,6 +90,7 @@ export function parseAgentFlags(args: string[]): AgentFlags {
         hostname: { type: "string" },
         "sim-edge-log": { type: "string" },
         "gpio-backend": { type: "string" },
+        "led-engine": { type: "string" },
         root: { type: "string", default: "/" },
         "interval-ms": { type: "string" },
         config: { type: "string" },
@@ -111,6 +116,11 @@ export function parseAgentFlags(args: string[]): AgentFlags {
     bad(`--gpio-backend must be one of ${GPIO_BACKENDS.join(", ")}, not "${backend}"`);
   }
   if (v.key !== undefined && v["key-file"] !== undefined) bad("give --key or --key-file, not both");
+  const ledEngine = v["led-engine"];
+  if (ledEngine !== undefined && !z.safeParse(LedEngineKind, ledEngine).success) {
+    bad(`--led-engine must be kernel or agent, not "${ledEngine}"`);
+  }
+  if (ledEngine === "kernel" && v.sim) bad("--led-engine kernel does not go with --sim");
   return {
     hub: v.hub,
     key: v.key,
@@ -121,6 +131,7 @@ export function parseAgentFlags(args: string[]): AgentFlags {
     hostname: v.hostname,
     simEdgeLog: v["sim-edge-log"],
     gpioBackend: backend as GpioBackend | undefined,
+    ledEngine: ledEngine as LedEngineKind | undefined,
     root: v.root,
     intervalMs: int("interval-ms", v["interval-ms"], 100, 3_600_000),
     config: v.config,
@@ -190,6 +201,7 @@ export async function resolveAgentOptions(
     key,
     node: flags.node ?? config.node ?? kernel.node,
     gpioBackend: flags.sim ? "sim" : flags.gpioBackend ?? config.gpioBackend ?? "auto",
+    ledEngine: flags.sim ? "agent" : flags.ledEngine ?? config.ledEngine ?? "auto",
     gpio: config.gpio,
     root: flags.root,
     model: flags.model,

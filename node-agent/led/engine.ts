@@ -6,7 +6,7 @@
  */
 import type { Clock } from "../../shared/clock.ts";
 import type { BinaryValue, GpioLine } from "../../shared/pins/gpio_line.ts";
-import type { LedMode, Model } from "../../shared/wire_schemas.ts";
+import type { LedEngineKind, LedMode, Model } from "../../shared/wire_schemas.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import { isConstant, type LedPattern, patternFor } from "../../shared/led/patterns.ts";
 import { currentEdge, edgeAt } from "../../shared/led/schedule.ts";
@@ -16,6 +16,29 @@ const FUTEX_LATENCY_MS = 0.1;
 
 /** In a constant mode (on, off), a failed write is retried this often until one succeeds. */
 export const WRITE_RETRY_MS = 1000;
+
+/** Who blinks the bay LED: the agent on a GPIO line, or the kernel's pattern trigger. */
+export type { LedEngineKind } from "../../shared/wire_schemas.ts";
+
+/** What the agent needs of an LED engine: {@link LedEngine} or `KernelLedEngine`. */
+export interface BayLedEngine {
+  readonly kind: LedEngineKind;
+  /** The mode being shown. */
+  readonly mode: LedMode;
+  /**
+   * Where the timelines (LED and heartbeats) start for an agent starting at `now`: now for
+   * the agent's engine, the next grid instant for the kernel's.
+   */
+  timelineStart(now: number): number;
+  /** Starts the loop (idempotent); `at` anchors the first pattern's timeline. */
+  start(at?: number): void;
+  /** Switches mode at once. */
+  setMode(mode: LedMode): void;
+  /** Stops the loop and waits for it. */
+  stop(): Promise<void>;
+  /** Resolves once the LED work due by now is done (a heartbeat due on the same tick waits). */
+  afterDueEdge(): Promise<void>;
+}
 
 /** Options of the LED engine. */
 export interface LedEngineOptions {
@@ -37,7 +60,8 @@ export interface LedEngineOptions {
 }
 
 /** Runs LED patterns on a line until stopped. */
-export class LedEngine {
+export class LedEngine implements BayLedEngine {
+  readonly kind = "agent";
   readonly #line: GpioLine;
   readonly #clock: Clock;
   readonly #model: Model;
@@ -67,9 +91,18 @@ export class LedEngine {
     }
   }
 
+  /** The line driven. */
+  get line(): GpioLine {
+    return this.#line;
+  }
+
   /** The mode being shown. */
   get mode(): LedMode {
     return this.#mode;
+  }
+
+  timelineStart(now: number): number {
+    return now;
   }
 
   /** The pattern being shown. */
