@@ -50,10 +50,14 @@ export async function readThrottled(
   return (out === undefined ? undefined : parseThrottled(out)) ?? null;
 }
 
-/** The model a device-tree board name denotes ("Raspberry Pi 3 Model B Plus Rev 1.3"). */
+/**
+ * The model a device-tree board name denotes: the Raspberry Pi kernel's ("Raspberry Pi 3 Model B
+ * Plus Rev 1.3") or the mainline device tree's that Debian's kernel boots with ("Raspberry Pi 3
+ * Model B+", no revision).
+ */
 export function modelFromBoardName(name: string): Model {
   const n = name.replace(/\0/g, "").trim();
-  if (/^Raspberry Pi 3 Model B Plus\b/.test(n)) return "pi3b+";
+  if (/^Raspberry Pi 3 Model B( Plus\b|\+)/.test(n)) return "pi3b+";
   if (/^Raspberry Pi 3 Model B\b/.test(n)) return "pi3b";
   if (/^Raspberry Pi 4 Model B\b/.test(n)) return "pi4";
   if (/^Raspberry Pi Zero W\b/.test(n)) return "pi0w";

@@ -5,7 +5,8 @@
 # busybox (the Zero W sh agent), gcc + linux-libc-dev (GPIO uAPI layout check), curl, socat
 # (pty pairs for the serial console test), tmux (cm console in a pseudo-terminal), bsdutils'
 # `script` (a pseudo-terminal for the test of `cm`'s progress on a terminal), and for the kernel
-# suite (scripts/kernel-lab/) qemu-system-x86, make, xz-utils and util-linux.
+# suite (scripts/kernel-lab/) qemu-system-x86, make, xz-utils and util-linux; for the Pi lab
+# and the arm64 image, scripts/pi-lab/deps.sh (QEMU's Pi boards, arm64/armel in dpkg, binfmt).
 # Run by `deno task test` before the tests. Idempotent and quiet when everything is there;
 # without root or apt it only says what is missing (those tests then skip with a message,
 # or fail where CI=true demands them).
@@ -32,6 +33,9 @@ have make || missing="$missing make"
 have xz || missing="$missing xz-utils"
 have unshare || missing="$missing util-linux"
 have script || missing="$missing bsdutils"
+
+# the Pi lab (tests/pi/) and the arm64 image: QEMU's Pi boards, foreign architectures, binfmt
+sh "$(dirname "$0")/pi-lab/deps.sh"
 
 [ -z "$missing" ] && exit 0
 

@@ -152,6 +152,19 @@ export const QemuGuestConfig = z.strictObject({
     }),
     z.strictObject({ unix: z.string().regex(ABSOLUTE, "unix must be an absolute path") }),
   ]),
+  /** A QMP socket for the guest (unix path): the Pi lab reads the SoC's GPIO registers there. */
+  qmp: z.string().regex(ABSOLUTE, "qmp must be an absolute path").optional(),
+  /**
+   * An emulated Raspberry Pi instead of a PXE-booting PC: QEMU `machine` (raspi3b), booted the
+   * way its firmware would boot the files the hub serves (config.txt, cmdline.txt, kernel,
+   * device tree, initramfs), looked up in `bootDirs` in order (the node's own TFTP directory,
+   * then the TFTP root). Its network is a usb-net device on the tap.
+   */
+  raspi: z.strictObject({
+    machine: z.enum(["raspi3b"]),
+    binary: z.string().default("qemu-system-aarch64"),
+    bootDirs: z.array(z.string().regex(ABSOLUTE, "bootDirs must be absolute paths")).min(1),
+  }).optional(),
 });
 export type QemuGuestConfig = z.infer<typeof QemuGuestConfig>;
 

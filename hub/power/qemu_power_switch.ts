@@ -6,12 +6,16 @@
  * asks whether that QEMU process is alive. A bay without a guest reads off and cannot be
  * switched on. Each guest's serial console is a TCP port on 127.0.0.1 (or a unix socket),
  * which the console feature can connect to ({@link consoleTarget}), and is logged to a file.
+ * A guest with `raspi` is an emulated Raspberry Pi (QEMU raspi3b): QEMU takes the kernel,
+ * device tree, initramfs and command line that the Pi firmware would take from the hub's TFTP
+ * files (pi_firmware.ts), read afresh at every power on.
  */
 import { readFile, rm } from "node:fs/promises";
 import { ClusterError, HardwareFaultError } from "../../shared/errors.ts";
 import type { PowerState } from "../../shared/schemas.ts";
 import type { QemuGuestConfig, QemuPowerConfig } from "./power_config.ts";
 import type { PowerSwitch } from "./power_switch.ts";
+import { PI_FIRMWARE_BOARDS, type PiBoot, PiFirmwareError, resolvePiBoot } from "./pi_firmware.ts";
 
 /** Where a guest's serial console can be reached. */
 export type ConsoleTarget =
@@ -68,12 +72,49 @@ const TERM_MS = 5000;
 const KILL_MS = 3000;
 const POLL_MS = 50;
 
-/** QEMU's command line for one guest (exported for tests and the docs). */
-export function qemuArgs(config: QemuPowerConfig, g: QemuGuestConfig): string[] {
+/** QEMU's command line for one guest (exported for tests and the docs); `boot` for a Pi. */
+export function qemuArgs(config: QemuPowerConfig, g: QemuGuestConfig, boot?: PiBoot): string[] {
   const name = `node${String(g.node).padStart(2, "0")}`;
   const where = "unix" in g.console
     ? `path=${g.console.unix}`
     : `host=${g.console.host},port=${g.console.tcp}`;
+  const common = [
+    "-name",
+    `cm-${name}`,
+    "-accel",
+    config.accel,
+    "-display",
+    "none",
+    "-monitor",
+    "none",
+    "-daemonize",
+    "-pidfile",
+    pidFile(config, g.node),
+    "-chardev",
+    `socket,id=console,${where},server=on,wait=off,logfile=${config.stateDir}/${name}.console.log`,
+    "-serial",
+    "chardev:console",
+    ...(g.qmp ? ["-qmp", `unix:${g.qmp},server=on,wait=off`] : []),
+  ];
+  if (g.raspi && boot) {
+    // the machine's own memory and CPUs (a raspi3b is 1 GiB and four cores, nothing else)
+    return [
+      "-M",
+      g.raspi.machine,
+      ...common,
+      "-kernel",
+      boot.kernel,
+      "-dtb",
+      boot.dtb,
+      ...(boot.initrd ? ["-initrd", boot.initrd] : []),
+      "-append",
+      boot.cmdline,
+      "-netdev",
+      `tap,id=net0,ifname=${g.tap},script=no,downscript=no`,
+      "-device",
+      `usb-net,netdev=net0,mac=${g.mac}`,
+    ];
+  }
   return [
     "-name",
     `cm-${name}`,
@@ -100,6 +141,7 @@ export function qemuArgs(config: QemuPowerConfig, g: QemuGuestConfig): string[] 
     `socket,id=console,${where},server=on,wait=off,logfile=${config.stateDir}/${name}.console.log`,
     "-serial",
     "chardev:console",
+    ...(g.qmp ? ["-qmp", `unix:${g.qmp},server=on,wait=off`] : []),
   ];
 }
 
@@ -135,11 +177,13 @@ export class QemuPowerSwitch implements PowerSwitch {
       }
       if (pid !== null) return;
       await Deno.mkdir(this.#config.stateDir, { recursive: true });
-      const r = await this.#host.run(this.#config.binary, qemuArgs(this.#config, g));
+      const boot = g.raspi ? await this.#piBoot(g) : undefined;
+      const binary = g.raspi?.binary ?? this.#config.binary;
+      const r = await this.#host.run(binary, qemuArgs(this.#config, g, boot));
       const started = r.code === 0 && await this.#host.alivePid(pidFile(this.#config, node));
       if (!started) {
         throw new HardwareFaultError(
-          `node ${node}: could not start its QEMU guest (${this.#config.binary} exited ${r.code}): ${
+          `node ${node}: could not start its QEMU guest (${binary} exited ${r.code}): ${
             r.stderr.trim().split("\n").slice(-3).join(" | ")
           }`,
           { node, state },
@@ -157,6 +201,37 @@ export class QemuPowerSwitch implements PowerSwitch {
       });
     }
     await rm(pidFile(this.#config, node), { force: true });
+  }
+
+  /** What the Pi firmware would boot from the files the hub serves now. */
+  async #piBoot(g: QemuGuestConfig): Promise<PiBoot> {
+    const raspi = g.raspi!;
+    const exists = (p: string) => {
+      try {
+        return Deno.statSync(p).isFile;
+      } catch {
+        return false;
+      }
+    };
+    const find = (name: string) => raspi.bootDirs.map((d) => `${d}/${name}`).find(exists) ?? null;
+    const text = async (name: string) => {
+      const p = find(name);
+      return p ? await readFile(p, "utf8") : null;
+    };
+    try {
+      return resolvePiBoot(
+        PI_FIRMWARE_BOARDS[raspi.machine],
+        await text("config.txt"),
+        await text("cmdline.txt"),
+        find,
+      );
+    } catch (e) {
+      if (!(e instanceof PiFirmwareError)) throw e;
+      throw new HardwareFaultError(
+        `node ${g.node}: ${e.message} in ${raspi.bootDirs.join(", ")}`,
+        { node: g.node, state: "on" },
+      );
+    }
   }
 
   /** Signals node `node`'s QEMU (`pid`) and waits up to `ms` for it to exit; true if it did. */

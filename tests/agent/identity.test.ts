@@ -92,6 +92,12 @@ Deno.test("model names and revision codes", () => {
   assert.equal(modelFromBoardName("Raspberry Pi Zero 2 W Rev 1.0"), "unknown");
   assert.equal(modelFromBoardName("Raspberry Pi Zero W Rev 1.1"), "pi0w");
   assert.equal(modelFromRevision("a020d3"), "pi3b+");
+  // Debian's kernel boots the mainline device trees: their model strings carry no revision,
+  // and the 3B+ is "Model B+" (read on an emulated 3B+ in the Pi lab, tests/pi/).
+  assert.equal(modelFromBoardName("Raspberry Pi 3 Model B+\0"), "pi3b+");
+  assert.equal(modelFromBoardName("Raspberry Pi 3 Model B\0"), "pi3b");
+  assert.equal(modelFromBoardName("Raspberry Pi Zero W\0"), "pi0w");
+  assert.equal(modelFromBoardName("Raspberry Pi 4 Model B\0"), "pi4");
   assert.equal(modelFromRevision("9000c1"), "pi0w");
   assert.equal(modelFromRevision("c03114"), "pi4");
   assert.equal(modelFromRevision("0010"), "unknown", "old-style codes are not decoded");

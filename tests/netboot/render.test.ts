@@ -20,6 +20,7 @@ import { renderNetbootFiles } from "../../hub/netboot/render/all.ts";
 import { NetbootConfigError } from "../../hub/netboot/settings/errors.ts";
 import { normalizeMac } from "../../hub/netboot/settings/validate.ts";
 import { pbkdf2Sync } from "node:crypto";
+import { PI_FIRMWARE_BOARDS, resolvePiBoot } from "../../hub/power/pi_firmware.ts";
 
 const map = buildNodeMap();
 const settings = netbootSettings();
@@ -364,10 +365,31 @@ Deno.test("config.txt (configTxt: true) loads the Debian kernel and initramfs; o
   const lines = f.content.split("\n").filter((l) => l && !l.startsWith("#"));
   assert.deepEqual(lines, [
     "arm_64bit=1",
+    "upstream_kernel=1",
     "kernel=vmlinuz",
     "initramfs initrd.img followkernel",
     "enable_uart=1",
     "dtoverlay=disable-wifi",
     "dtoverlay=disable-bt",
   ]);
+});
+
+Deno.test("config.txt boots the arm64 image's own files the way the Pi firmware names them", () => {
+  // what scripts/image/build.sh --arch arm64 puts in pxe/boot: Debian's kernel has only the
+  // mainline device trees (bcm2837-…); the firmware's default names are the Raspberry Pi
+  // kernel's (bcm2710-…), so without upstream_kernel=1 a 3B+ finds no device tree.
+  const served = ["vmlinuz", "initrd.img", "bcm2837-rpi-3-b-plus.dtb", "bcm2837-rpi-3-b.dtb"]
+    .map((f) => `/pxe/boot/${f}`);
+  const config = renderNetbootFiles(map, netbootSettings({ configTxt: true }), new Map())
+    .find((f) => f.name === "boot/config.txt")!.content;
+  const boot = resolvePiBoot(
+    PI_FIRMWARE_BOARDS.raspi3b,
+    config,
+    renderCmdline(map, netbootSettings({}), 1),
+    (name) => served.find((p) => p === `/pxe/boot/${name}`) ?? null,
+  );
+  assert.equal(boot.dtb, "/pxe/boot/bcm2837-rpi-3-b-plus.dtb");
+  assert.equal(boot.kernel, "/pxe/boot/vmlinuz");
+  assert.equal(boot.initrd, "/pxe/boot/initrd.img");
+  assert.match(boot.cmdline, /^console=ttyAMA0,115200 .* cm\.node=1$/);
 });

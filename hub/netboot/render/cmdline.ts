@@ -68,8 +68,10 @@ export function renderIpxeScript(map: NodeMap, s: NetbootSettings, node?: number
 
 /**
  * `config.txt` for the Debian arm64 image of scripts/image/ (`configTxt: true`): 64-bit mode,
- * Debian's kernel and initramfs (copied to the TFTP root as `vmlinuz` and `initrd.img`), the
- * UART for the serial console, WiFi and Bluetooth off (the guide's default for the LAN bays).
+ * the mainline device tree names (`upstream_kernel=1`: Debian's kernel ships
+ * `bcm2837-rpi-3-b-plus.dtb`, not the firmware's default `bcm2710-rpi-3-b-plus.dtb`), Debian's
+ * kernel and initramfs (copied to the TFTP root as `vmlinuz` and `initrd.img`), the UART for the
+ * serial console, WiFi and Bluetooth off (the guide's default for the LAN bays).
  */
 export function renderConfigTxt(map: NodeMap, s: NetbootSettings): string {
   validateSettings(map, s);
@@ -77,6 +79,7 @@ export function renderConfigTxt(map: NodeMap, s: NetbootSettings): string {
     generatedHeader(),
     "# Raspberry Pi firmware settings for the Debian image (scripts/image/build.sh --arch arm64).",
     "arm_64bit=1",
+    "upstream_kernel=1",
     `kernel=${IPXE_KERNEL}`,
     `initramfs ${IPXE_INITRD} followkernel`,
     "enable_uart=1",

@@ -206,3 +206,69 @@ Deno.test("real qemu host: alivePid names a live process started with that pid f
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("qemu driver: a raspi guest boots what the Pi firmware would take from the TFTP files", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cm-qemu-pi-" });
+  try {
+    const tftp = `${dir}/pxe/boot`;
+    await Deno.mkdir(`${tftp}/10.42.0.3`, { recursive: true });
+    for (const f of ["vmlinuz", "initrd.img", "bcm2837-rpi-3-b-plus.dtb"]) {
+      await Deno.writeTextFile(`${tftp}/${f}`, f);
+    }
+    await Deno.writeTextFile(
+      `${tftp}/config.txt`,
+      "arm_64bit=1\nkernel=vmlinuz\ninitramfs initrd.img followkernel\n",
+    );
+    await Deno.writeTextFile(`${tftp}/cmdline.txt`, "console=serial0,115200 root=/dev/nfs\n");
+    await Deno.writeTextFile(
+      `${tftp}/10.42.0.3/cmdline.txt`,
+      "console=serial0,115200 root=/dev/nfs cm.node=3\n",
+    );
+    const config = QemuPowerConfig.parse({
+      driver: "qemu",
+      stateDir: `${dir}/qemu`,
+      guests: [{
+        node: 3,
+        mac: "52:54:00:00:00:03",
+        tap: "cmtap3",
+        console: { tcp: 5503 },
+        qmp: `${dir}/qemu/node03.qmp`,
+        raspi: { machine: "raspi3b", bootDirs: [`${tftp}/10.42.0.3`, tftp] },
+      }],
+    });
+    const host = new FakeQemuHost();
+    const sw = new QemuPowerSwitch(config, host);
+    // the firmware's default device tree name is bcm2710-…: not in Debian's kernel
+    await assert.rejects(
+      () => sw.set(3, "on"),
+      (e) =>
+        e instanceof HardwareFaultError && /no bcm2710-rpi-3-b-plus\.dtb/.test(e.message) &&
+        e.message.includes(`${tftp}/10.42.0.3, ${tftp}`),
+    );
+    assert.equal(host.runs.length, 0);
+    await Deno.writeTextFile(
+      `${tftp}/config.txt`,
+      "arm_64bit=1\nupstream_kernel=1\nkernel=vmlinuz\ninitramfs initrd.img followkernel\n",
+    );
+    await sw.set(3, "on");
+    const [cmd, ...args] = host.runs[0];
+    assert.equal(cmd, "qemu-system-aarch64");
+    const arg = (flag: string) => args[args.indexOf(flag) + 1];
+    assert.equal(arg("-M"), "raspi3b");
+    assert.equal(arg("-kernel"), `${tftp}/vmlinuz`);
+    assert.equal(arg("-dtb"), `${tftp}/bcm2837-rpi-3-b-plus.dtb`);
+    assert.equal(arg("-initrd"), `${tftp}/initrd.img`);
+    assert.equal(arg("-append"), "console=ttyAMA0,115200 root=/dev/nfs cm.node=3");
+    assert.equal(arg("-device"), "usb-net,netdev=net0,mac=52:54:00:00:00:03");
+    assert.equal(arg("-qmp"), `unix:${dir}/qemu/node03.qmp,server=on,wait=off`);
+    assert.ok(
+      !args.includes("-smp") && !args.includes("-m"),
+      "a raspi3b has fixed memory and CPUs",
+    );
+    assert.equal(await sw.read(3), "on");
+    await sw.set(3, "off");
+    assert.equal(await sw.read(3), "off");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
