@@ -47,6 +47,7 @@ export const USAGE = `cluster node agent: drives the bay LED (GPIO 21) and repor
   --led-engine E       kernel | agent: who blinks the bay LED (default: the kernel where
                        /sys/class/leds/bay has the pattern trigger, else the agent)
   --root PATH          filesystem root for identity, config and cmdline (default /)
+  --sysfs-root PATH    where sysfs is (GPIO, the bay LED; default /sys; tests, benchmarks)
   --interval-ms MS     heartbeat interval until the hub says otherwise (default 1000)
   --config PATH        config file (default ${CONFIG_PATH} under --root)
   --help               this text`;
@@ -64,6 +65,7 @@ export interface AgentFlags {
   gpioBackend?: GpioBackend;
   ledEngine?: LedEngineKind;
   root: string;
+  sysfsRoot?: string;
   intervalMs?: number;
   config?: string;
   help: boolean;
@@ -92,6 +94,7 @@ export function parseAgentFlags(args: string[]): AgentFlags {
         "gpio-backend": { type: "string" },
         "led-engine": { type: "string" },
         root: { type: "string", default: "/" },
+        "sysfs-root": { type: "string" },
         "interval-ms": { type: "string" },
         config: { type: "string" },
         help: { type: "boolean", default: false },
@@ -133,6 +136,7 @@ export function parseAgentFlags(args: string[]): AgentFlags {
     gpioBackend: backend as GpioBackend | undefined,
     ledEngine: ledEngine as LedEngineKind | undefined,
     root: v.root,
+    sysfsRoot: v["sysfs-root"],
     intervalMs: int("interval-ms", v["interval-ms"], 100, 3_600_000),
     config: v.config,
     help: v.help,
@@ -204,6 +208,7 @@ export async function resolveAgentOptions(
     ledEngine: flags.sim ? "agent" : flags.ledEngine ?? config.ledEngine ?? "auto",
     gpio: config.gpio,
     root: flags.root,
+    sysfsRoot: flags.sysfsRoot,
     model: flags.model,
     hostname: flags.hostname,
     intervalMs: flags.intervalMs ?? config.intervalMs,

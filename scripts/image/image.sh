@@ -13,8 +13,13 @@
 #    node's deno unless --deno-binary says otherwise; for arm64 install-agent.sh fetches it).
 # On a real hub: sudo deno task image --arch arm64 --out / --hub http://10.42.0.250:4242 \
 #   --key-file /var/lib/cluster-hub/agent-key
+# The Pi Zero W's SD card: `deno task image -- --board zerow --out CARD.img --key-file FILE`
+# (scripts/image/zerow.sh; docs/agent.md, "The Zero W card").
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
+for a in "$@"; do
+  [ "$a" = --board ] && exec sh "$HERE/zerow.sh" "$@"
+done
 PROJ=$(cd "$HERE/../.." && pwd)
 OUT=""
 ARCH=$(dpkg --print-architecture 2>/dev/null || echo amd64)

@@ -22,7 +22,15 @@ export interface GuestOptions {
   dir: string;
   kernel: string;
   dtb: string;
-  initrd: string;
+  /** An initramfs (none: the kernel's own, e.g. a card image's is passed here too). */
+  initrd?: string;
+  /** A raw disk image as the board's SD card (`-drive if=sd`: a size that is a power of 2). */
+  sdCard?: string;
+  /**
+   * The console takes input too: a unix socket (`serial.sock`) that `type()` writes to, the
+   * output still logged to the console file.
+   */
+  serialInput?: boolean;
   /** Kernel command line (the board's console and extra arguments are added in front). */
   append: string;
   net?: GuestNet;
@@ -43,16 +51,22 @@ export function piQemuArgs(o: GuestOptions, qmpPath: string, consoleLog: string)
     o.kernel,
     "-dtb",
     o.dtb,
-    "-initrd",
-    o.initrd,
+    ...(o.initrd ? ["-initrd", o.initrd] : []),
+    ...(o.sdCard ? ["-drive", `if=sd,format=raw,file=${o.sdCard}`] : []),
     "-append",
     [`console=${b.console},115200`, ...b.extraCmdline, o.append].join(" ").trim(),
     "-display",
     "none",
     "-monitor",
     "none",
-    "-serial",
-    `file:${consoleLog}`,
+    ...(o.serialInput
+      ? [
+        "-chardev",
+        `socket,id=ser0,path=${serialSocketOf(qmpPath)},server=on,wait=off,logfile=${consoleLog}`,
+        "-serial",
+        "chardev:ser0",
+      ]
+      : ["-serial", `file:${consoleLog}`]),
     "-qmp",
     `unix:${qmpPath},server=on,wait=off`,
   ];
@@ -68,6 +82,11 @@ export function piQemuArgs(o: GuestOptions, qmpPath: string, consoleLog: string)
     );
   }
   return args;
+}
+
+/** The console's input socket, beside the QMP socket. */
+function serialSocketOf(qmpPath: string): string {
+  return join(qmpPath, "..", "serial.sock");
 }
 
 /** A running guest. */
@@ -133,6 +152,16 @@ export class PiGuest {
   /** True once QEMU has exited. */
   get exited(): boolean {
     return this.#done;
+  }
+
+  /** Types `text` on the console (a guest started with `serialInput`). */
+  async type(text: string): Promise<void> {
+    const conn = await Deno.connect({ transport: "unix", path: serialSocketOf(this.qmpPath) });
+    try {
+      await conn.write(new TextEncoder().encode(text));
+    } finally {
+      conn.close();
+    }
   }
 
   /** The console so far. */

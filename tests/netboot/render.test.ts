@@ -393,10 +393,15 @@ Deno.test("Zero W card: config.txt boots Debian's armel kernel with the bay LED 
   ]);
   assert.equal(
     renderZeroCardCmdline(map, s),
-    "console=serial0,115200 console=tty1 net.ifnames=0 root=/dev/mmcblk0p2 rootwait\n",
+    "console=serial0,115200 console=tty1 net.ifnames=0 root=/dev/mmcblk0p2 rootwait " +
+      "cm.hub=http://10.42.0.250:4242\n",
   );
-  assert.match(renderZeroCardCmdline(map, s, 17), / rootwait cm\.node=17\n$/);
-  assert.throws(() => renderZeroCardCmdline(map, s, 61), /node 61 does not exist/);
+  assert.match(
+    renderZeroCardCmdline(map, s, { node: 17, hub: "http://10.0.2.2:4300" }),
+    / rootwait cm\.hub=http:\/\/10\.0\.2\.2:4300 cm\.node=17\n$/,
+  );
+  assert.throws(() => renderZeroCardCmdline(map, s, { node: 61 }), /node 61 does not exist/);
+  assert.throws(() => renderZeroCardCmdline(map, s, { hub: "http://x y" }), /plain http/);
 });
 
 Deno.test("config.txt boots the arm64 image's own files the way the Pi firmware names them", () => {

@@ -55,15 +55,25 @@ export function renderZeroCardConfigTxt(map: NodeMap, s: NetbootSettings): strin
 
 /**
  * `cmdline.txt` of the Zero W card: the console prefix, the root on the card's second
- * partition, and with `node` the bay it is pinned to (`cm.node=N`; without it the card learns
- * its node from the hub, see docs/agent.md).
+ * partition, the hub (`cm.hub=`, default the hub's address on the cluster network: a line
+ * anyone can edit on the card's FAT partition from any computer), and with `node` the bay the
+ * card is pinned to (`cm.node=N`; without it the card learns its node from the hub, see
+ * docs/agent.md).
  */
-export function renderZeroCardCmdline(map: NodeMap, s: NetbootSettings, node?: number): string {
+export function renderZeroCardCmdline(
+  map: NodeMap,
+  s: NetbootSettings,
+  opts: { node?: number; hub?: string } = {},
+): string {
   validateSettings(map, s);
-  const parts = [s.cmdlinePrefix.trim(), "root=/dev/mmcblk0p2", "rootwait"];
-  if (node !== undefined) {
-    const bay = bayOf(map, node);
-    if (!bay) throw new ClusterError("invalid_node", `node ${node} does not exist`);
+  const hub = opts.hub ?? `http://${map.hub.ip}:4242`;
+  if (!/^https?:\/\/[^\s'"\\$`]+$/.test(hub)) {
+    throw new ClusterError("bad_request", `hub "${hub}" must be a plain http(s) URL`);
+  }
+  const parts = [s.cmdlinePrefix.trim(), "root=/dev/mmcblk0p2", "rootwait", `cm.hub=${hub}`];
+  if (opts.node !== undefined) {
+    const bay = bayOf(map, opts.node);
+    if (!bay) throw new ClusterError("invalid_node", `node ${opts.node} does not exist`);
     parts.push(`cm.node=${bay.id}`);
   }
   return parts.filter((p) => p !== "").join(" ") + "\n";
