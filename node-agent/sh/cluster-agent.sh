@@ -547,8 +547,15 @@ kernel_loop() {
 	next_hb=$NOW
 	fault_limit "$interval"
 	log "the kernel blinks the bay LED ($LEDDIR, restarted on the grid; naps: $NAP)"
+	target=""
+	adj=0 # how late naps end (ms, a running mean): the next nap ends that much earlier
 	while :; do
 		ktick
+		if [ -n "$target" ]; then
+			late=$((NOW - target + adj)) # after the nap's intended end
+			[ $late -ge 0 ] || late=0
+			[ $late -le 300 ] && adj=$(((3 * adj + late) / 4))
+		fi
 		# 1. The LED first, on time: the mode's pattern when it changes, else a restart.
 		if [ $((NOW - last_ok)) -ge "$LIMIT" ]; then
 			want=fault
@@ -607,9 +614,16 @@ kernel_loop() {
 			next_hb=$((NOW / 1000 * 1000 + interval)) # on the grid, like the restarts
 			[ "$next_hb" -gt "$NOW" ] || next_hb=$(((NOW / 1000 + 1) * 1000))
 		fi
-		# 4. Nap to the next instant of the grid (whole seconds of the wall clock).
+		# 4. Nap to the next instant of the grid (whole seconds of the wall clock), less the
+		# naps' usual lateness (fork or poll wake-up, scheduling).
+		# This pass was target's (even if it began a little early): the next is a second on.
 		ktick
-		nap $(((NOW / 1000 + 1) * 1000 - NOW))
+		if [ -n "$target" ] && [ $((target + 1000)) -gt "$NOW" ]; then
+			target=$((target + 1000))
+		else
+			target=$(((NOW / 1000 + 1) * 1000))
+		fi
+		nap $((target - NOW - adj))
 	done
 }
 if [ "$ENGINE" = kernel ]; then
