@@ -7,8 +7,9 @@
 # One image for all twelve Zero W bays (--node N pins a card to bay N instead), 2 GiB (a power
 # of two, as QEMU's SD card wants; the root grows to no more), MBR:
 #   p1  FAT32, 128 MiB: the firmware (bootcode.bin, start.elf, fixup.dat), Debian's armel
-#       kernel, the card's initramfs, bcm2835-rpi-zero-w.dtb, overlays/gpio-led.dtbo (ours:
-#       Debian has no Raspberry Pi overlays), config.txt and cmdline.txt rendered by the hub's
+#       kernel, the card's initramfs, bcm2835-rpi-zero-w.dtb, overlays/gpio-led.dtbo and
+#       overlays/cm-disable-bt.dtbo (ours: Debian has no Raspberry Pi overlays), config.txt and
+#       cmdline.txt rendered by the hub's
 #       renderers (hub/netboot/render/sd_card.ts: the bay LED overlay, active low; the hub as
 #       cm.hub=, default http://10.42.0.250:4242)
 #   p2  ext4: the armel Debian root of zerow-root.sh, with the sh agent installed by
@@ -105,11 +106,12 @@ if [ ! -s "$CARD" ]; then
   mkfs.vfat -F 32 -n BOOT -C "$B" $((128 * 1024)) >/dev/null
   dtc -q -@ -W no-label_is_string -W no-gpios_property -I dts -O dtb \
     -o "$WORK/gpio-led.dtbo" "$HERE/gpio-led-overlay.dts"
+  dtc -q -@ -I dts -O dtb -o "$WORK/cm-disable-bt.dtbo" "$HERE/cm-disable-bt-overlay.dts"
   mcopy -i "$B" "$BASE/boot/bootcode.bin" "$BASE/boot/start.elf" "$BASE/boot/fixup.dat" \
     "$BASE/boot/vmlinuz" "$BASE/boot/initrd.img" "$BASE/boot/bcm2835-rpi-zero-w.dtb" \
     "$WORK/files/config.txt" "$WORK/files/cmdline.txt" ::/
   mmd -i "$B" ::/overlays
-  mcopy -i "$B" "$WORK/gpio-led.dtbo" ::/overlays/
+  mcopy -i "$B" "$WORK/gpio-led.dtbo" "$WORK/cm-disable-bt.dtbo" ::/overlays/
 
   # --- the card: MBR, p1 at 4 MiB (128 MiB FAT32), p2 the rest (ext4) -----------------------
   P1=8192

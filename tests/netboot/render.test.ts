@@ -390,6 +390,7 @@ Deno.test("Zero W card: config.txt boots Debian's armel kernel with the bay LED 
     "initramfs initrd.img followkernel",
     "enable_uart=1",
     "dtoverlay=gpio-led,gpio=21,label=bay,active_low=1",
+    "dtoverlay=cm-disable-bt",
   ]);
   assert.equal(
     renderZeroCardCmdline(map, s),

@@ -9,10 +9,8 @@
  *  - GPLEV0 (0x20200034) bit 21: high 100 ms, low 900 ms (the inverted heartbeat, the kernel's
  *    pattern trigger on an active-low bay LED), rising edges on a 1 s grid; identify after the
  *    REST call;
- * Not here: kill -9 and SIGSTOP of the agent in the guest. The lab has no way in: Debian's
- * mainline Zero W device tree puts the Bluetooth chip under the PL011 (uart0), so serdev owns
- * ttyAMA0 and there is no serial login (docs/agent.md). The dead-man is tested against the
- * kernel model (tests/agent/led/kernel_engine.test.ts).
+ *  - SIGSTOP and kill -9 of the agent (typed on the serial console: the card's cm-disable-bt
+ *    overlay keeps the PL011 a tty) each stop the alive pattern within 3 s.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -130,6 +128,7 @@ Deno.test({
         dtb: boot.dtb,
         initrd: boot.initrd ?? undefined,
         sdCard: card,
+        serialInput: true,
         net: { kind: "user" },
         append,
       });
@@ -181,6 +180,37 @@ Deno.test({
       assert.ok(Math.abs(med(id.high) - 100) <= 40 && Math.abs(med(id.low) - 100) <= 40);
       await hub.api("POST", "/nodes/17/led", { mode: "heartbeat" });
 
+      // Log in on the serial console (root, no password on the lab card).
+      await guest.type("\n");
+      await guest.waitForConsole(/login:/, 120_000);
+      await guest.type("root\n");
+      await guest.waitForConsole(/root@[^\n]*[#$] ?$/m, 60_000);
+      const main = "$(systemctl show -p MainPID --value cluster-agent)";
+      for (
+        const [how, cmd, resume] of [
+          ["SIGSTOP", `kill -STOP ${main}`, `kill -CONT ${main}`],
+          ["kill -9", `kill -9 ${main}`, ""],
+        ]
+      ) {
+        await new Promise((r) => setTimeout(r, 5000)); // alive again (heartbeat pattern)
+        const sampling = sampleBit(guest.qmp, board.gplev0, board.ledGpio, 9000);
+        await new Promise((r) => setTimeout(r, 2000));
+        const sent = performance.now();
+        await guest.type(`${cmd}\n`);
+        const samples = await sampling;
+        const edges = edgesOf(samples).filter((e) => e.t > sent);
+        const lastEdge = edges.at(-1);
+        const after = lastEdge ? lastEdge.t - sent : 0;
+        log(
+          `${how}: last edge ${Math.round(after)} ms after the command, level then ${
+            samples.at(-1)!.level
+          }`,
+        );
+        // the alive pattern stopped within 3 s and the LED stayed dark (active low: pin high)
+        assert.ok(after <= 3000, `${how}: edges until ${Math.round(after)} ms after it`);
+        assert.equal(samples.at(-1)!.level, 1, `${how}: the bay LED dark (GPIO 21 high)`);
+        if (resume) await guest.type(`${resume}\n`);
+      }
       ok = true;
     } finally {
       if (!ok && guest) console.error(`console tail:\n${(await guest.console()).slice(-4000)}`);

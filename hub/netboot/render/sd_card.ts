@@ -34,8 +34,8 @@ export const ZERO_CARD_DTB = "bcm2835-rpi-zero-w.dtb";
 
 /**
  * `config.txt` of the Zero W card: Debian's armel kernel (ARMv6) and the card's initramfs,
- * the mainline device tree (`upstream_kernel=1`, named explicitly), the UART console, and the
- * bay LED (active low).
+ * the mainline device tree (`upstream_kernel=1`, named explicitly), the UART console, the bay
+ * LED (active low), and no Bluetooth (our `cm-disable-bt` overlay).
  */
 export function renderZeroCardConfigTxt(map: NodeMap, s: NetbootSettings): string {
   validateSettings(map, s);
@@ -49,6 +49,8 @@ export function renderZeroCardConfigTxt(map: NodeMap, s: NetbootSettings): strin
     "enable_uart=1",
     "# The bay LED as a kernel LED (/sys/class/leds/bay) for the agent's kernel LED engine.",
     bayLedOverlayLine(true),
+    "# No Bluetooth (a headless node): the PL011 stays a plain tty for the console.",
+    "dtoverlay=cm-disable-bt",
     "",
   ].join("\n");
 }
