@@ -391,21 +391,21 @@ async function startShAgent(tmp: string, hub: string, keyFile: string): Promise<
     node: 8,
     forksPerHeartbeat: 3,
     highMs: HEARTBEAT.edges[1].offset,
-    async edges() {
-      await watch.stop();
-      return watch.edges;
-    },
-    async stop() {
-      // SIGTERM to the agent itself (the namespace's init, PID 1 inside): it cleans up.
-      const sh = tree(child.pid)[1];
-      if (sh) Deno.kill(sh, "SIGTERM");
-      await Promise.race([child.status, sleep(3000)]);
-      try {
-        child.kill("SIGKILL");
-      } catch { /* gone */ }
-      await child.status;
-    },
+    edges: () => watch.stop().then(() => watch.edges),
+    stop: () => stopShAgent(child),
   };
+}
+
+/** Stops a sh agent run under `unshare --pid`: SIGTERM to the agent itself (the namespace's
+ * init, PID 1 inside), which cleans up; SIGKILL after 3 s. */
+async function stopShAgent(child: Deno.ChildProcess): Promise<void> {
+  const sh = tree(child.pid)[1];
+  if (sh) Deno.kill(sh, "SIGTERM");
+  await Promise.race([child.status, sleep(3000)]);
+  try {
+    child.kill("SIGKILL");
+  } catch { /* gone */ }
+  await child.status;
 }
 
 /** A bay LED class directory as the kernel's after the unit's ExecStartPre: `[pattern]`. */
@@ -529,19 +529,8 @@ async function startShKernelAgent(tmp: string, hub: string, keyFile: string): Pr
     grid: true,
     forksPerHeartbeat: 1,
     highMs: 0,
-    async edges() {
-      await watch.stop();
-      return watch.edges;
-    },
-    async stop() {
-      const sh = tree(child.pid)[1];
-      if (sh) Deno.kill(sh, "SIGTERM");
-      await Promise.race([child.status, sleep(3000)]);
-      try {
-        child.kill("SIGKILL");
-      } catch { /* gone */ }
-      await child.status;
-    },
+    edges: () => watch.stop().then(() => watch.edges),
+    stop: () => stopShAgent(child),
   };
 }
 

@@ -8,6 +8,7 @@ import type { Clock } from "../../shared/clock.ts";
 import type { BinaryValue, GpioLine } from "../../shared/pins/gpio_line.ts";
 import type { LedEngineKind, LedMode, Model } from "../../shared/wire_schemas.ts";
 import { type Logger, silentLogger } from "../log.ts";
+import { DueGate } from "./due_gate.ts";
 import { isConstant, type LedPattern, patternFor } from "../../shared/led/patterns.ts";
 import { currentEdge, edgeAt } from "../../shared/led/schedule.ts";
 
@@ -64,6 +65,7 @@ export class LedEngine implements BayLedEngine {
   readonly kind = "agent";
   readonly #line: GpioLine;
   readonly #clock: Clock;
+  readonly #gate: DueGate;
   readonly #model: Model;
   readonly #log: Logger;
   #mode: LedMode;
@@ -74,14 +76,11 @@ export class LedEngine implements BayLedEngine {
   #writeFailing = false;
   readonly #leadMs: number;
   readonly #futex = new Int32Array(new SharedArrayBuffer(4));
-  /** When the next edge is due (Infinity: none scheduled). */
-  #nextAt = Infinity;
-  /** Waiting in `afterDueEdge` for the due edge's write. */
-  #edgeWaiters: (() => void)[] = [];
 
   constructor(opts: LedEngineOptions) {
     this.#line = opts.line;
     this.#clock = opts.clock;
+    this.#gate = new DueGate(opts.clock);
     this.#model = opts.model;
     this.#mode = opts.mode ?? "heartbeat";
     this.#log = opts.logger ?? silentLogger;
@@ -132,7 +131,7 @@ export class LedEngine implements BayLedEngine {
     this.#stopped = true;
     this.#wake.abort();
     await this.#loop;
-    this.#edgeDone(Infinity);
+    this.#gate.close();
   }
 
   /**
@@ -141,16 +140,7 @@ export class LedEngine implements BayLedEngine {
    * here, so that its work (reading health, sending) never delays the edge.
    */
   afterDueEdge(): Promise<void> {
-    if (this.#stopped || this.#nextAt > this.#clock.now()) return Promise.resolve();
-    return new Promise((resolve) => this.#edgeWaiters.push(resolve));
-  }
-
-  /** An edge was written (or none is pending): the next is due at `nextAt`; wake waiters. */
-  #edgeDone(nextAt: number): void {
-    this.#nextAt = nextAt;
-    const waiters = this.#edgeWaiters;
-    this.#edgeWaiters = [];
-    for (const w of waiters) w();
+    return this.#gate.afterDue();
   }
 
   async #run(anchor?: number): Promise<void> {
@@ -163,7 +153,7 @@ export class LedEngine implements BayLedEngine {
       if (isConstant(pattern)) {
         // One good write is enough; while writes fail, no later edge would fix the level.
         await this.#apply(pattern.edges[0].value);
-        this.#edgeDone(Infinity);
+        this.#gate.done(Infinity);
         while (this.#writeFailing && !signal.aborted) {
           await this.#clock.sleep(WRITE_RETRY_MS, signal);
           if (!signal.aborted) await this.#apply(pattern.edges[0].value);
@@ -175,7 +165,7 @@ export class LedEngine implements BayLedEngine {
       while (!signal.aborted) {
         await this.#apply(edge.value);
         const next = edgeAt(pattern, start, edge.index + 1);
-        this.#edgeDone(next.at);
+        this.#gate.done(next.at);
         await this.#waitFor(next.at, signal);
         if (signal.aborted) break;
         // Late wake-ups skip to the edge due now; the timeline itself never moves.

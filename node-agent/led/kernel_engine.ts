@@ -15,6 +15,7 @@ import { type KernelPattern, kernelPattern, nextRearm } from "../../shared/led/k
 import { ledPatternFor } from "../../shared/led/patterns.ts";
 import type { LedMode } from "../../shared/wire_schemas.ts";
 import { type Logger, silentLogger } from "../log.ts";
+import { DueGate } from "./due_gate.ts";
 import type { BayLedEngine } from "./engine.ts";
 import type { LedClassDevice } from "./led_class.ts";
 
@@ -36,6 +37,7 @@ export class KernelLedEngine implements BayLedEngine {
   readonly kind = "kernel";
   readonly #led: LedClassDevice;
   readonly #clock: Clock;
+  readonly #gate: DueGate;
   readonly #log: Logger;
   #mode: LedMode;
   #wake = new AbortController();
@@ -44,12 +46,11 @@ export class KernelLedEngine implements BayLedEngine {
   #failing = false;
   /** Restarts written so far. */
   #rearms = 0;
-  #nextAt = Infinity;
-  #edgeWaiters: (() => void)[] = [];
 
   constructor(opts: KernelLedEngineOptions) {
     this.#led = opts.led;
     this.#clock = opts.clock;
+    this.#gate = new DueGate(opts.clock);
     this.#mode = opts.mode ?? "heartbeat";
     this.#log = opts.logger ?? silentLogger;
   }
@@ -85,19 +86,11 @@ export class KernelLedEngine implements BayLedEngine {
     this.#wake.abort();
     await this.#loop;
     this.#write("pattern", KERNEL_DARK_PATTERN) && this.#write("repeat", "1");
-    this.#edgeDone(Infinity);
+    this.#gate.close();
   }
 
   afterDueEdge(): Promise<void> {
-    if (this.#stopped || this.#nextAt > this.#clock.now()) return Promise.resolve();
-    return new Promise((resolve) => this.#edgeWaiters.push(resolve));
-  }
-
-  #edgeDone(nextAt: number): void {
-    this.#nextAt = nextAt;
-    const waiters = this.#edgeWaiters;
-    this.#edgeWaiters = [];
-    for (const w of waiters) w();
+    return this.#gate.afterDue();
   }
 
   async #run(): Promise<void> {
@@ -109,7 +102,7 @@ export class KernelLedEngine implements BayLedEngine {
       if (this.#write("pattern", `${k.text}\n`)) this.#rearm();
       let next = this.#after(k, this.#clock.now());
       while (!signal.aborted) {
-        this.#edgeDone(next);
+        this.#gate.done(next);
         await this.#clock.sleepUntil(next, signal);
         if (signal.aborted) break;
         this.#rearm();

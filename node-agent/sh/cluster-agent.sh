@@ -356,6 +356,18 @@ random_unit_1000() { # 0..999
 	echo $((${r:-0} % 1000))
 }
 
+# failed: counts a failed heartbeat (said once) and sets BACKOFF, the wait before the next:
+# d/2 + jitter x d/2 with d = min(10 s, interval x 2^(failures-1)).
+failed() {
+	failures=$((failures + 1))
+	[ $failures -eq 1 ] && log "heartbeat failed: no good reply from $HUB"
+	f=$failures
+	[ $f -gt 5 ] && f=5
+	d=$((interval << (f - 1)))
+	[ $d -gt 10000 ] && d=10000
+	BACKOFF=$((d / 2 + d * $(random_unit_1000) / 2000))
+}
+
 post() { # post BODY -> writes the reply to $STATE/reply; success only on HTTP 200
 	url="${HUB%/}/api/v1/agent/heartbeat"
 	if [ "$HTTP" = curl ]; then
@@ -424,13 +436,8 @@ report_loop() {
 			failures=0
 			wait_ms=$((started + interval - NOW))
 		else
-			failures=$((failures + 1))
-			[ $failures -eq 1 ] && log "heartbeat failed: no good reply from $HUB"
-			f=$failures
-			[ $f -gt 5 ] && f=5
-			d=$((interval << (f - 1)))
-			[ $d -gt 10000 ] && d=10000
-			wait_ms=$((d / 2 + d * $(random_unit_1000) / 2000))
+			failed
+			wait_ms=$BACKOFF
 		fi
 		sleep_ms "$wait_ms"
 	done
@@ -595,13 +602,8 @@ kernel_loop() {
 					[ $failures -gt 0 ] && log "hub answers again after $failures failed heartbeat(s)"
 					failures=0
 				else
-					failures=$((failures + 1))
-					[ $failures -eq 1 ] && log "heartbeat failed: no good reply from $HUB"
-					f=$failures
-					[ $f -gt 5 ] && f=5
-					d=$((interval << (f - 1)))
-					[ $d -gt 10000 ] && d=10000
-					next_hb=$((NOW + d / 2 + d * $(random_unit_1000) / 2000))
+					failed
+					next_hb=$((NOW + BACKOFF))
 				fi
 			fi
 		fi

@@ -16,7 +16,13 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { PI_BOARDS } from "../../scripts/pi-lab/boards.ts";
 import { cardBoot } from "../../scripts/pi-lab/card.ts";
-import { blinkReport, edgesOf, phases, sampleBit } from "../../scripts/pi-lab/gplev.ts";
+import {
+  blinkReport,
+  edgesOf,
+  phases,
+  type Sample,
+  sampleBit,
+} from "../../scripts/pi-lab/gplev.ts";
 import { PiGuest } from "../../scripts/pi-lab/guest.ts";
 import { hubProcessArgs } from "../support/hub_process_args.ts";
 import type { NodeStatus } from "../../shared/schemas.ts";
@@ -85,6 +91,26 @@ async function startHub(dir: string) {
       await stderr;
     },
   };
+}
+
+/** p99 of the gaps between samples that still resolves a 100 ms phase. */
+const FINE_GAP_MS = 40;
+
+/**
+ * GPLEV0 bit 21 for `ms`, from a window whose sampling was fine enough to see 100 ms phases:
+ * QMP answers slowly while the host is overloaded, so up to `tries` windows are taken.
+ */
+async function fineSamples(guest: PiGuest, ms: number, log: (l: string) => void, tries = 5) {
+  let last: Sample[] = [];
+  for (let i = 0; i < tries; i++) {
+    last = await sampleBit(guest.qmp, board.gplev0, board.ledGpio, ms);
+    const gaps = last.slice(1).map((x, j) => x.t - last[j].t).sort((a, b) => a - b);
+    const p99 = gaps[Math.min(gaps.length - 1, Math.ceil(0.99 * gaps.length) - 1)] ?? Infinity;
+    if (p99 <= FINE_GAP_MS) return last;
+    log(`GPLEV0 sampled too coarsely (p99 gap ${Math.round(p99)} ms): the host is busy; again`);
+  }
+  if (tries > 1) throw new Error(`GPLEV0 could not be sampled finely in ${tries} windows`);
+  return last;
 }
 
 Deno.test({
@@ -158,7 +184,7 @@ Deno.test({
       assert.equal(node.agent?.led, "heartbeat", "the agent's heartbeats come in time");
 
       // The inverted heartbeat, from outside: high 100 ms, low 900 ms, on a 1 s grid.
-      const beatSamples = await sampleBit(guest.qmp, board.gplev0, board.ledGpio, 12_000);
+      const beatSamples = await fineSamples(guest, 12_000, log);
       const beat = blinkReport(beatSamples);
       const bp = phases(edgesOf(beatSamples));
       log(
@@ -173,7 +199,7 @@ Deno.test({
       // identify after the REST call: 100 ms high, 100 ms low
       await hub.api("POST", "/nodes/17/led", { mode: "identify" });
       await new Promise((r) => setTimeout(r, 4000)); // the next heartbeat's reply, then a pass
-      const id = phases(edgesOf(await sampleBit(guest.qmp, board.gplev0, board.ledGpio, 4000)));
+      const id = phases(edgesOf(await fineSamples(guest, 4000, log)));
       log(`identify: high ${id.high.map(Math.round)} low ${id.low.map(Math.round)}`);
       const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
       assert.ok(id.high.length >= 8, "identify blinks");
@@ -193,7 +219,7 @@ Deno.test({
         ]
       ) {
         await new Promise((r) => setTimeout(r, 5000)); // alive again (heartbeat pattern)
-        const sampling = sampleBit(guest.qmp, board.gplev0, board.ledGpio, 9000);
+        const sampling = fineSamples(guest, 9000, log, 1);
         await new Promise((r) => setTimeout(r, 2000));
         const sent = performance.now();
         await guest.type(`${cmd}\n`);
