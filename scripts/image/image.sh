@@ -55,6 +55,14 @@ if ! cp -al "$BASE/pxe/root" "$OUT/pxe/root" 2>/dev/null; then
 fi
 # boot files: copies (small), so the hub's per-node dirs can link to them
 cp -a "$BASE/pxe/boot/." "$OUT/pxe/boot/"
+# Pis: the bay LED overlay for Debian's kernel, which ships no Raspberry Pi overlays (the hub's
+# config.txt says dtoverlay=gpio-led,gpio=21,label=bay; docs/agent.md)
+if [ "$ARCH" = arm64 ]; then
+  command -v dtc >/dev/null || die "dtc missing: apt-get install device-tree-compiler"
+  mkdir -p "$OUT/pxe/boot/overlays"
+  dtc -q -@ -W no-label_is_string -W no-gpios_property -I dts -O dtb \
+    -o "$OUT/pxe/boot/overlays/gpio-led.dtbo" "$HERE/gpio-led-overlay.dts"
+fi
 
 if [ -n "$KEY_FILE" ]; then
   set -- --root "$OUT/pxe/root" --key-file "$KEY_FILE"
