@@ -6,7 +6,16 @@
  *    root (with this machine's deno), started through the wrapper it wrote (so with its exact
  *    flags), `--sim` with `--sim-edge-log`, 1 s heartbeats;
  *  - the sh agent (Pi Zero W), installed with --mode sh, on a sysfs-like temp tree, curl;
- *  - the vendor's LED loop (`echo 1 > value; sleep 0.10; echo 0 > value; sleep 0.90`).
+ *  - the vendor's LED loop (`echo 1 > value; sleep 0.10; echo 0 > value; sleep 0.90`);
+ *  - both agents again with the kernel LED engine (`--led-engine kernel`) on a bay LED class
+ *    directory like the kernel's after the unit's ExecStartPre (`[pattern]` selected), the Deno
+ *    agent on a Pi 3B+'s fixture root, the sh agent under busybox's ash as installed.
+ *
+ * For the kernel engine the LED's edges are the kernel's; what the agent does is restart the
+ * pattern once a second on the wall clock's grid, so its "edges" are those restarts (writes to
+ * `repeat`, by inotify) against the grid. Heartbeats are counted by the bench hub, and for the
+ * forking programs the forks between heartbeats are the forks less those of the heartbeats
+ * (curl; the agent engine's also date and mv).
  *
  * The agents report to a minimal hub on 127.0.0.1 (bench/bare_server.ts: parses each body,
  * answers a fixed HeartbeatReply). The sh agent and the vendor loop run in PID namespaces of
@@ -52,6 +61,8 @@ interface Figures {
   p99: number;
   max: number;
   heartbeats?: number;
+  /** Forks per second not made by a heartbeat (forking programs that report). */
+  forksBetween?: number;
 }
 
 // ------------------------------------------------------------------ /proc
@@ -224,6 +235,12 @@ interface Running {
   ns: boolean;
   edges(): Promise<Edge[]>;
   highMs: number;
+  /** Its edges are restarts of a kernel pattern: errors against the epoch's 1 s grid. */
+  grid?: boolean;
+  /** The node it reports as (the bench hub counts its heartbeats). */
+  node?: number;
+  /** Forks each heartbeat makes (curl, and the agent engine's date and mv). */
+  forksPerHeartbeat?: number;
   stop(): Promise<void>;
 }
 
@@ -293,10 +310,11 @@ async function startDenoAgent(tmp: string, hub: string, keyFile: string): Promis
     for await (const t of stderr) log += t;
   })();
   return {
-    name: "Deno agent (installed)",
+    name: "Deno agent (installed), LED engine agent",
     pid: child.pid, // the wrapper execs deno: same PID
     child,
     ns: false,
+    node: 7,
     highMs: HEARTBEAT.edges[1].offset,
     async edges() {
       const raw = JSON.parse(await Deno.readTextFile(edgeLog)) as Edge[];
@@ -366,26 +384,161 @@ async function startShAgent(tmp: string, hub: string, keyFile: string): Promise<
     stderr: "null",
   }).spawn();
   return {
-    name: "sh agent (Zero W)",
+    name: "sh agent (Zero W), LED engine agent",
     pid: child.pid,
     child,
     ns: true,
+    node: 8,
+    forksPerHeartbeat: 3,
     highMs: HEARTBEAT.edges[1].offset,
+    edges: () => watch.stop().then(() => watch.edges),
+    stop: () => stopShAgent(child),
+  };
+}
+
+/** Stops a sh agent run under `unshare --pid`: SIGTERM to the agent itself (the namespace's
+ * init, PID 1 inside), which cleans up; SIGKILL after 3 s. */
+async function stopShAgent(child: Deno.ChildProcess): Promise<void> {
+  const sh = tree(child.pid)[1];
+  if (sh) Deno.kill(sh, "SIGTERM");
+  await Promise.race([child.status, sleep(3000)]);
+  try {
+    child.kill("SIGKILL");
+  } catch { /* gone */ }
+  await child.status;
+}
+
+/** A bay LED class directory as the kernel's after the unit's ExecStartPre: `[pattern]`. */
+async function fakeLedClass(sys: string): Promise<string> {
+  const led = `${sys}/class/leds/bay`;
+  await Deno.mkdir(led, { recursive: true });
+  await Deno.writeTextFile(`${led}/trigger`, "none timer heartbeat [pattern]\n");
+  await Deno.writeTextFile(`${led}/pattern`, "");
+  await Deno.writeTextFile(`${led}/repeat`, "-1\n");
+  await Deno.writeTextFile(`${led}/brightness`, "0\n");
+  return led;
+}
+
+/** Restarts of the kernel pattern: writes to `repeat` (inotify), as rising edges at their time. */
+function watchRestarts(led: string) {
+  const edges: Edge[] = [];
+  const watcher = Deno.watchFs(`${led}/repeat`);
+  const done = (async () => {
+    for await (const ev of watcher) {
+      const at = performance.timeOrigin + performance.now();
+      // one `echo >` is two events (truncate, write): one restart
+      if (ev.kind === "modify" && (edges.length === 0 || at - edges.at(-1)!.at > 20)) {
+        edges.push({ at, value: 1 });
+      }
+    }
+  })();
+  return {
+    edges,
+    async stop() {
+      watcher.close();
+      await done;
+    },
+  };
+}
+
+async function startDenoKernelAgent(tmp: string, keyFile: string): Promise<Running> {
+  const led = await fakeLedClass(`${tmp}/dk-sys`);
+  const watch = watchRestarts(led);
+  const child = new Deno.Command("sh", {
+    args: [
+      `${tmp}/deno-wrapper.sh`, // the installed wrapper (startDenoAgent wrote it)
+      "--config",
+      `${tmp}/deno-root/etc/cluster-agent/agent.json`,
+      "--key-file",
+      keyFile,
+      "--root",
+      `${ROOT}tests/fixtures/pi/pi3b+`,
+      "--node",
+      "9",
+      "--led-engine",
+      "kernel",
+      "--sysfs-root",
+      `${tmp}/dk-sys`,
+    ],
+    env: { DENO_DIR: `${tmp}/deno-dir`, DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  return {
+    name: "Deno agent (installed), LED engine kernel",
+    pid: child.pid,
+    child,
+    ns: false,
+    node: 9,
+    grid: true,
+    highMs: 0,
     async edges() {
       await watch.stop();
       return watch.edges;
     },
     async stop() {
-      // SIGTERM to the agent itself (the namespace's init, PID 1 inside): it cleans up.
-      const sh = tree(child.pid)[1];
-      if (sh) Deno.kill(sh, "SIGTERM");
-      await Promise.race([child.status, sleep(3000)]);
-      try {
-        child.kill("SIGKILL");
-      } catch { /* gone */ }
-      await child.status;
+      child.kill("SIGTERM");
+      const s = await child.status;
+      const log = await stderr;
+      if (s.code !== 0) console.error(`Deno kernel agent exited ${s.code}:\n${log}`);
     },
   };
+}
+
+async function startShKernelAgent(tmp: string, hub: string, keyFile: string): Promise<Running> {
+  const led = await fakeLedClass(`${tmp}/sk-sys`);
+  const watch = watchRestarts(led);
+  // the installed wrapper's choice: busybox's ash (read -t naps) where there is one
+  const shell = (await new Deno.Command("sh", { args: ["-c", "command -v busybox"] }).output())
+      .success
+    ? ["busybox", "sh"]
+    : ["sh"];
+  const child = new Deno.Command("unshare", {
+    args: [
+      "--pid",
+      "--fork",
+      "--kill-child",
+      ...shell,
+      `${tmp}/sh-root/opt/cluster-agent/cluster-agent.sh`,
+      "--hub",
+      hub,
+      "--key-file",
+      keyFile,
+      "--sysfs-root",
+      `${tmp}/sk-sys`,
+      "--model",
+      "pi0w",
+      "--hostname",
+      "node17",
+      "--node",
+      "17",
+      "--led-engine",
+      "kernel",
+    ],
+    env: { TMPDIR: tmp },
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  return {
+    name: `sh agent (Zero W, ${shell[0]}), LED engine kernel`,
+    pid: child.pid,
+    child,
+    ns: true,
+    node: 17,
+    grid: true,
+    forksPerHeartbeat: 1,
+    highMs: 0,
+    edges: () => watch.stop().then(() => watch.edges),
+    stop: () => stopShAgent(child),
+  };
+}
+
+/** Restarts against the epoch's whole seconds: |t − nearest k × 1000| (ms). */
+function gridErrors(edges: Edge[]): { p50: number; p99: number; max: number } {
+  const errs = edges.map((e) => Math.abs(e.at - Math.round(e.at / 1000) * 1000))
+    .sort((a, b) => a - b);
+  return { p50: percentile(errs, 50), p99: percentile(errs, 99), max: errs.at(-1) ?? NaN };
 }
 
 async function startVendorLoop(tmp: string): Promise<Running> {
@@ -478,14 +631,27 @@ if (import.meta.main) {
     programs.push(await startDenoAgent(tmp, hub.url, keyFile));
     programs.push(await startShAgent(tmp, hub.url, keyFile));
     programs.push(await startVendorLoop(tmp));
+    programs.push(await startDenoKernelAgent(tmp, keyFile));
+    programs.push(await startShKernelAgent(tmp, hub.url, keyFile));
     await sleep(5000); // start-up (module load, first heartbeat) is not what a node pays daily
+    const counts0 = await (await fetch(`${hub.url}/counts`)).json();
     const figures = await measure(programs, seconds);
+    const counts1 = await (await fetch(`${hub.url}/counts`)).json();
+    for (const [i, p] of programs.entries()) {
+      if (p.node === undefined) continue;
+      const beats = (counts1[p.node] ?? 0) - (counts0[p.node] ?? 0);
+      figures[i].heartbeats = beats;
+      const f = figures[i].forksPerSecond;
+      if (f !== undefined && p.forksPerHeartbeat !== undefined) {
+        figures[i].forksBetween = Math.max(0, f - (beats * p.forksPerHeartbeat) / seconds);
+      }
+    }
     const end = performance.timeOrigin + performance.now(); // edges after this are the stops'
     console.log(`load average at the end: ${loadavg()}`);
     for (const [i, p] of programs.entries()) {
       await p.stop();
       const edges = (await p.edges()).filter((e) => e.at <= end);
-      const e = edgeErrors(edges, p.highMs);
+      const e = p.grid ? gridErrors(edges) : edgeErrors(edges, p.highMs);
       Object.assign(figures[i], { edges: edges.length, ...e });
     }
     hits = programs.length;
@@ -495,18 +661,18 @@ if (import.meta.main) {
     ) => (x === undefined || !Number.isFinite(x) ? "—" : x.toFixed(d));
     const vendor = figures.find((f) => f.name.startsWith("vendor"))!;
     console.log(
-      "\n| program | CPU (% of a core) | vs vendor loop | RSS mean / max (MiB) | anon / file (MiB) | wake-ups/s | forks/s | edges | edge error p50 / p99 / max (ms) |",
+      "\n| program | CPU (% of a core) | vs vendor loop | RSS mean / max (MiB) | anon / file (MiB) | wake-ups/s | forks/s | forks/s between heartbeats | heartbeats | edges (kernel: restarts) | edge error p50 / p99 / max (ms; kernel: restarts vs the 1 s grid) |",
     );
-    console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for (const f of figures) {
       console.log(
         `| ${f.name} | ${n(f.cpuPercent, 3)} (${n(f.cpuSeconds, 2)} s) | ${
           n(f.cpuPercent / vendor.cpuPercent, 2)
         } | ${n(f.rssMeanMiB, 1)} / ${n(f.rssMaxMiB, 1)} | ${
           f.forksPerSecond === undefined ? `${n(f.rssAnonMiB, 1)} / ${n(f.rssFileMiB, 1)}` : "—"
-        } | ${n(f.wakeupsPerSecond, 1)} | ${n(f.forksPerSecond, 2)} | ${f.edges} | ${
-          n(f.p50, 2)
-        } / ${n(f.p99, 2)} / ${n(f.max, 2)} |`,
+        } | ${n(f.wakeupsPerSecond, 1)} | ${n(f.forksPerSecond, 2)} | ${n(f.forksBetween, 2)} | ${
+          f.heartbeats ?? "—"
+        } | ${f.edges} | ${n(f.p50, 2)} / ${n(f.p99, 2)} / ${n(f.max, 2)} |`,
       );
     }
     console.log(`\nJSON ${JSON.stringify({ seconds, loadavg: loadavg(), figures })}`);

@@ -1,7 +1,8 @@
 /**
  * Benchmark helper (not a test): the floor for heartbeat ingest. A bare `Deno.serve` on
  * 127.0.0.1 that parses the JSON body of every request and answers a fixed small JSON reply
- * of the heartbeat reply's shape: no routing, auth, validation or state. Prints
+ * of the heartbeat reply's shape: no routing, auth, validation or state (but a count of the
+ * heartbeats per node, `GET /counts`, for bench/agent_bench.ts). Prints
  * `{"port":P}` once listening; exits when stdin closes or after `--max-seconds` (default 300).
  *
  *   deno run --allow-net bench/bare_server.ts [--port 0]
@@ -17,6 +18,7 @@ const { values } = parseArgs({
 });
 
 const reply = JSON.stringify({ node: 7, led: null, intervalMs: 1000 });
+const counts: Record<string, number> = {};
 const ac = new AbortController();
 const server = Deno.serve(
   {
@@ -26,8 +28,11 @@ const server = Deno.serve(
     onListen: ({ port }) => console.log(JSON.stringify({ port })),
   },
   async (req) => {
+    if (req.method === "GET") return Response.json(counts);
     try {
-      await req.json();
+      const body = await req.json();
+      const node = String(body?.identity?.node ?? "?");
+      counts[node] = (counts[node] ?? 0) + 1;
     } catch {
       return new Response('{"error":"bad json"}', {
         status: 400,

@@ -7,11 +7,25 @@
 import { type Clock, realClock } from "../shared/clock.ts";
 import type { GpioLine } from "../shared/pins/gpio_line.ts";
 import { type GpioBackend, openGpioLine } from "../shared/pins/open.ts";
-import type { LedMode, Model, NodeHealth, NodeIdentity } from "../shared/wire_schemas.ts";
+import type {
+  LedEngineKind,
+  LedMode,
+  Model,
+  NodeHealth,
+  NodeIdentity,
+} from "../shared/wire_schemas.ts";
 import { heartbeatJson } from "./heartbeat_json.ts";
 import { readHealth, readIdentity } from "./identity.ts";
-import { LedEngine } from "./led/engine.ts";
-import { consoleLogger } from "./log.ts";
+import { type BayLedEngine, LedEngine } from "./led/engine.ts";
+import { KernelLedEngine } from "./led/kernel_engine.ts";
+import {
+  BAY_LED_NAME,
+  type LedClassDevice,
+  probeKernelLed,
+  SysfsLedClass,
+} from "./led/led_class.ts";
+import { consoleLogger, type Logger } from "./log.ts";
+import { ClusterError } from "../shared/errors.ts";
 import { Reporter, type ReporterOptions } from "./reporter.ts";
 
 /** The bay LED's BCM GPIO number on the BitScope Cluster Module. */
@@ -35,6 +49,15 @@ export interface AgentOptions extends
   > {
   /** Time source (default the real clock). */
   clock?: Clock;
+  /**
+   * Who blinks the LED: `kernel` (the bay LED node's pattern trigger; fails when it is
+   * missing), `agent` (GPIO writes per edge), or `auto` (kernel where the node is usable, else
+   * agent, said once in the log; the heartbeat carries the engine). Default: `agent` when
+   * `line` is given or the GPIO backend is `sim`, else `auto`.
+   */
+  ledEngine?: LedEngineKind | "auto";
+  /** The bay LED's class device (default `sysfsRoot`/class/leds/bay). Tests pass a model. */
+  led?: LedClassDevice;
   /** A line to drive; if absent one is opened with `gpioBackend`. Released on stop. */
   line?: GpioLine;
   /** Backend used when `line` is absent (default "auto"). */
@@ -62,8 +85,10 @@ export interface AgentOptions extends
 /** A running agent. */
 export interface AgentHandle {
   readonly identity: NodeIdentity;
-  /** The GPIO line driven. */
-  readonly line: GpioLine;
+  /** The GPIO line driven (none when the kernel blinks the LED). */
+  readonly line: GpioLine | undefined;
+  /** Who blinks the LED. */
+  readonly ledEngine: LedEngineKind;
   /** The mode the LED shows now. */
   readonly ledMode: LedMode;
   /** What the hub last asked for (null: default heartbeat). */
@@ -87,26 +112,14 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     model: opts.model,
     hostname: opts.hostname,
   });
-  const line = opts.line ?? await openGpioLine({
-    backend: opts.gpioBackend ?? "auto",
-    gpio: opts.gpio ?? BAY_LED_GPIO,
-    direction: "out",
-    clock,
-    sysfsRoot: opts.sysfsRoot,
-  });
-  const engine = new LedEngine({
-    line,
-    clock,
-    model: identity.model,
-    logger,
-    leadMs: opts.ledLeadMs ?? 0,
-  });
+  const engine = await openEngine(opts, identity.model, clock, logger);
+  const line = engine instanceof LedEngine ? engine.line : undefined;
   let hubRequested: LedMode | null = null;
   let faulted = false;
   let toldNode: number | undefined;
   const apply = () => engine.setMode(faulted ? "fault" : hubRequested ?? "heartbeat");
   const health = opts.health ?? (() => readHealth(root));
-  const toJson = heartbeatJson(identity);
+  const toJson = heartbeatJson(identity, engine.kind);
 
   const reporter = new Reporter({
     hub: opts.hub,
@@ -138,19 +151,22 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     },
   });
   // One anchor for both timelines: the heartbeat and the LED's rising edge fall due together.
-  const anchor = clock.now();
+  const anchor = engine.timelineStart(clock.now());
   engine.start(anchor);
   reporter.start(anchor);
   logger.info(
     `agent ${identity.agentVersion} on ${identity.hostname} (${identity.model}, node ${
       identity.node ?? "?"
-    }) reporting to ${opts.hub}`,
+    }) reporting to ${opts.hub}; ${
+      engine.kind === "kernel" ? "the kernel blinks the bay LED" : "the agent blinks the bay LED"
+    }`,
   );
 
   let stopping: Promise<void> | undefined;
   return {
     identity,
     line,
+    ledEngine: engine.kind,
     get ledMode() {
       return engine.mode;
     },
@@ -166,7 +182,8 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     stop() {
       stopping ??= (async () => {
         await reporter.stop();
-        await engine.stop();
+        await engine.stop(); // the kernel's engine leaves the LED dark
+        if (!line) return;
         try {
           await line.write(0);
         } catch (e) {
@@ -181,4 +198,36 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
       return stopping;
     },
   };
+}
+
+/**
+ * The LED engine the options ask for: the kernel's where the bay LED node can run patterns
+ * (`auto` falls back to the agent's, saying why once), else a GPIO line.
+ */
+async function openEngine(
+  opts: AgentOptions,
+  model: Model,
+  clock: Clock,
+  logger: Logger,
+): Promise<BayLedEngine> {
+  const choice = opts.ledEngine ??
+    (opts.line || opts.gpioBackend === "sim" ? "agent" : "auto");
+  if (choice !== "agent") {
+    const led = opts.led ??
+      new SysfsLedClass(`${opts.sysfsRoot ?? "/sys"}/class/leds/${BAY_LED_NAME}`);
+    const probe = probeKernelLed(led);
+    if (probe.ok) return new KernelLedEngine({ led: probe.led, clock, logger });
+    if (choice === "kernel") {
+      throw new ClusterError("hardware_fault", `--led-engine kernel: ${probe.reason}`);
+    }
+    logger.warn(`${probe.reason}: the agent blinks the bay LED itself (LED engine agent)`);
+  }
+  const line = opts.line ?? await openGpioLine({
+    backend: opts.gpioBackend ?? "auto",
+    gpio: opts.gpio ?? BAY_LED_GPIO,
+    direction: "out",
+    clock,
+    sysfsRoot: opts.sysfsRoot,
+  });
+  return new LedEngine({ line, clock, model, logger, leadMs: opts.ledLeadMs ?? 0 });
 }

@@ -9,7 +9,7 @@ import { ClusterError } from "../shared/errors.ts";
 import { parseIntFlag } from "../shared/int_flag.ts";
 import { GPIO_BACKENDS, type GpioBackend, isGpioBackend } from "../shared/pins/open.ts";
 import { nodeOfAgentKey } from "../shared/agent_key.ts";
-import { Model, NodeId, parseOrThrow } from "../shared/wire_schemas.ts";
+import { LedEngineKind, Model, NodeId, parseOrThrow } from "../shared/wire_schemas.ts";
 import type { AgentOptions } from "./agent.ts";
 import { type KernelArgs, parseKernelArgs } from "./cmdline.ts";
 import { readSmall, underRoot } from "./fs_root.ts";
@@ -29,6 +29,7 @@ export const AgentConfigFile = z.strictObject({
   gpio: z.optional(z.int().check(z.minimum(0), z.maximum(63))),
   intervalMs: z.optional(z.int().check(z.minimum(100))),
   faultAfterMs: z.optional(z.int().check(z.minimum(500))),
+  ledEngine: z.optional(z.enum(["kernel", "agent", "auto"])),
 });
 export type AgentConfigFile = z.infer<typeof AgentConfigFile>;
 
@@ -44,7 +45,10 @@ export const USAGE = `cluster node agent: drives the bay LED (GPIO 21) and repor
   --hostname NAME      with --sim: hostname to report
   --sim-edge-log PATH  with --sim: on exit, write the line's edges to PATH (JSON, for bench/)
   --gpio-backend B     auto | sysfs | chardev | sim (default auto)
+  --led-engine E       kernel | agent: who blinks the bay LED (default: the kernel where
+                       /sys/class/leds/bay has the pattern trigger, else the agent)
   --root PATH          filesystem root for identity, config and cmdline (default /)
+  --sysfs-root PATH    where sysfs is (GPIO, the bay LED; default /sys; tests, benchmarks)
   --interval-ms MS     heartbeat interval until the hub says otherwise (default 1000)
   --config PATH        config file (default ${CONFIG_PATH} under --root)
   --help               this text`;
@@ -60,7 +64,9 @@ export interface AgentFlags {
   hostname?: string;
   simEdgeLog?: string;
   gpioBackend?: GpioBackend;
+  ledEngine?: LedEngineKind;
   root: string;
+  sysfsRoot?: string;
   intervalMs?: number;
   config?: string;
   help: boolean;
@@ -87,7 +93,9 @@ export function parseAgentFlags(args: string[]): AgentFlags {
         hostname: { type: "string" },
         "sim-edge-log": { type: "string" },
         "gpio-backend": { type: "string" },
+        "led-engine": { type: "string" },
         root: { type: "string", default: "/" },
+        "sysfs-root": { type: "string" },
         "interval-ms": { type: "string" },
         config: { type: "string" },
         help: { type: "boolean", default: false },
@@ -112,6 +120,11 @@ export function parseAgentFlags(args: string[]): AgentFlags {
     bad(`--gpio-backend must be one of ${GPIO_BACKENDS.join(", ")}, not "${backend}"`);
   }
   if (v.key !== undefined && v["key-file"] !== undefined) bad("give --key or --key-file, not both");
+  const ledEngine = v["led-engine"];
+  if (ledEngine !== undefined && !z.safeParse(LedEngineKind, ledEngine).success) {
+    bad(`--led-engine must be kernel or agent, not "${ledEngine}"`);
+  }
+  if (ledEngine === "kernel" && v.sim) bad("--led-engine kernel does not go with --sim");
   return {
     hub: v.hub,
     key: v.key,
@@ -122,7 +135,9 @@ export function parseAgentFlags(args: string[]): AgentFlags {
     hostname: v.hostname,
     simEdgeLog: v["sim-edge-log"],
     gpioBackend: backend as GpioBackend | undefined,
+    ledEngine: ledEngine as LedEngineKind | undefined,
     root: v.root,
+    sysfsRoot: v["sysfs-root"],
     intervalMs: int("interval-ms", v["interval-ms"], 100, 3_600_000),
     config: v.config,
     help: v.help,
@@ -202,8 +217,10 @@ export async function resolveAgentOptions(
     key,
     node,
     gpioBackend: flags.sim ? "sim" : flags.gpioBackend ?? config.gpioBackend ?? "auto",
+    ledEngine: flags.sim ? "agent" : flags.ledEngine ?? config.ledEngine ?? "auto",
     gpio: config.gpio,
     root: flags.root,
+    sysfsRoot: flags.sysfsRoot,
     model: flags.model,
     hostname: flags.hostname,
     intervalMs: flags.intervalMs ?? config.intervalMs,

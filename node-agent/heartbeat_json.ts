@@ -4,7 +4,7 @@
  * `JSON.stringify` of a `Heartbeat` (shared/wire_schemas.ts), checked in
  * tests/agent/heartbeat_json.test.ts against the schema the hub validates with.
  */
-import type { LedMode, NodeHealth, NodeIdentity } from "../shared/wire_schemas.ts";
+import type { LedEngineKind, LedMode, NodeHealth, NodeIdentity } from "../shared/wire_schemas.ts";
 
 /** Builds heartbeat bodies for one identity. */
 export type HeartbeatJson = (
@@ -14,11 +14,15 @@ export type HeartbeatJson = (
   sentAt: number,
 ) => string;
 
-/** A heartbeat serializer for `identity` (serialized here, once). */
-export function heartbeatJson(identity: NodeIdentity): HeartbeatJson {
+/**
+ * A heartbeat serializer for `identity` (serialized here, once) and the LED engine in use
+ * (`ledEngine`, left out when not given).
+ */
+export function heartbeatJson(identity: NodeIdentity, ledEngine?: LedEngineKind): HeartbeatJson {
   const head = `{"identity":${JSON.stringify(identity)},"health":`;
+  const engine = ledEngine === undefined ? "" : `,"ledEngine":${JSON.stringify(ledEngine)}`;
   return (health, led, seq, sentAt) =>
     `${head}${JSON.stringify(health)},"led":${
       JSON.stringify(led)
-    },"seq":${seq},"sentAt":${sentAt}}`;
+    }${engine},"seq":${seq},"sentAt":${sentAt}}`;
 }

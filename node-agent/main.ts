@@ -39,7 +39,11 @@ async function main(): Promise<number> {
   const { promise: signalled, resolve } = Promise.withResolvers<string>();
   for (const sig of ["SIGTERM", "SIGINT"] as const) Deno.addSignalListener(sig, () => resolve(sig));
   const sig = await signalled;
-  consoleLogger.info(`${sig}: turning the LED off and releasing GPIO ${agent.line.gpio}`);
+  consoleLogger.info(
+    agent.line
+      ? `${sig}: turning the LED off and releasing GPIO ${agent.line.gpio}`
+      : `${sig}: leaving the bay LED dark`,
+  );
   await agent.stop();
   if (simEdgeLog && agent.line instanceof SimulatedGpioLine) {
     await Deno.writeTextFile(simEdgeLog, JSON.stringify(agent.line.edges));

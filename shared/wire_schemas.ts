@@ -76,11 +76,20 @@ export const NodeHealth = z.strictObject({
 });
 export type NodeHealth = z.infer<typeof NodeHealth>;
 
+/** Who blinks the bay LED (see `Heartbeat.ledEngine`). */
+export const LedEngineKind = z.enum(["kernel", "agent"]);
+export type LedEngineKind = z.infer<typeof LedEngineKind>;
+
 /** `POST /api/v1/agent/heartbeat`: sent by each node agent every interval. */
 export const Heartbeat = z.strictObject({
   identity: NodeIdentity,
   health: NodeHealth,
   led: LedMode,
+  /**
+   * Who blinks the bay LED: `kernel` (the pattern trigger, restarted by the agent) or `agent`
+   * (GPIO writes per edge). Absent from agents older than the kernel engine.
+   */
+  ledEngine: z.optional(LedEngineKind),
   /** Increases by one per heartbeat since the agent started. */
   seq: NonNegativeInt,
   /** Agent's wall clock at send time, ms since the epoch. */

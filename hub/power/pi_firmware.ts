@@ -26,6 +26,13 @@ export const PI_FIRMWARE_BOARDS: Record<string, PiFirmwareBoard> = {
     upstreamDtb: "bcm2837-rpi-3-b-plus.dtb",
     serial0: "ttyAMA0",
   },
+  raspi0: {
+    downstreamDtb: "bcm2708-rpi-zero-w.dtb",
+    upstreamDtb: "bcm2835-rpi-zero-w.dtb",
+    // the PL011, the UART QEMU's -serial is wired to (the firmware's serial0 on a Zero W is
+    // the mini UART while Bluetooth has the PL011)
+    serial0: "ttyAMA0",
+  },
 };
 
 /** What QEMU boots in place of the firmware. */
@@ -97,4 +104,28 @@ export function resolvePiBoot(
     initrd: initName ? need(initName, "config.txt initramfs") : null,
     cmdline,
   };
+}
+
+/** One `dtoverlay=NAME,param=value,…` line of config.txt, in the order the firmware applies them. */
+export interface DtOverlay {
+  name: string;
+  params: Map<string, string>;
+}
+
+/** The device-tree overlays `config.txt` asks for (`dtoverlay=` lines; a bare param is `true`). */
+export function dtOverlays(configTxt: string): DtOverlay[] {
+  const out: DtOverlay[] = [];
+  for (const raw of configTxt.split("\n")) {
+    const m = raw.replace(/#.*/, "").trim().match(/^dtoverlay\s*=\s*(.+)$/);
+    if (!m) continue;
+    const [name, ...rest] = m[1].split(",").map((p) => p.trim());
+    const params = new Map<string, string>();
+    for (const p of rest) {
+      const eq = p.indexOf("=");
+      if (eq < 0) params.set(p, "true");
+      else params.set(p.slice(0, eq), p.slice(eq + 1));
+    }
+    if (name) out.push({ name, params });
+  }
+  return out;
 }

@@ -6,8 +6,9 @@
  */
 import type { Clock } from "../../shared/clock.ts";
 import type { BinaryValue, GpioLine } from "../../shared/pins/gpio_line.ts";
-import type { LedMode, Model } from "../../shared/wire_schemas.ts";
+import type { LedEngineKind, LedMode, Model } from "../../shared/wire_schemas.ts";
 import { type Logger, silentLogger } from "../log.ts";
+import { DueGate } from "./due_gate.ts";
 import { isConstant, type LedPattern, patternFor } from "../../shared/led/patterns.ts";
 import { currentEdge, edgeAt } from "../../shared/led/schedule.ts";
 
@@ -16,6 +17,29 @@ const FUTEX_LATENCY_MS = 0.1;
 
 /** In a constant mode (on, off), a failed write is retried this often until one succeeds. */
 export const WRITE_RETRY_MS = 1000;
+
+/** Who blinks the bay LED: the agent on a GPIO line, or the kernel's pattern trigger. */
+export type { LedEngineKind } from "../../shared/wire_schemas.ts";
+
+/** What the agent needs of an LED engine: {@link LedEngine} or `KernelLedEngine`. */
+export interface BayLedEngine {
+  readonly kind: LedEngineKind;
+  /** The mode being shown. */
+  readonly mode: LedMode;
+  /**
+   * Where the timelines (LED and heartbeats) start for an agent starting at `now`: now for
+   * the agent's engine, the next grid instant for the kernel's.
+   */
+  timelineStart(now: number): number;
+  /** Starts the loop (idempotent); `at` anchors the first pattern's timeline. */
+  start(at?: number): void;
+  /** Switches mode at once. */
+  setMode(mode: LedMode): void;
+  /** Stops the loop and waits for it. */
+  stop(): Promise<void>;
+  /** Resolves once the LED work due by now is done (a heartbeat due on the same tick waits). */
+  afterDueEdge(): Promise<void>;
+}
 
 /** Options of the LED engine. */
 export interface LedEngineOptions {
@@ -37,9 +61,11 @@ export interface LedEngineOptions {
 }
 
 /** Runs LED patterns on a line until stopped. */
-export class LedEngine {
+export class LedEngine implements BayLedEngine {
+  readonly kind = "agent";
   readonly #line: GpioLine;
   readonly #clock: Clock;
+  readonly #gate: DueGate;
   readonly #model: Model;
   readonly #log: Logger;
   #mode: LedMode;
@@ -50,14 +76,11 @@ export class LedEngine {
   #writeFailing = false;
   readonly #leadMs: number;
   readonly #futex = new Int32Array(new SharedArrayBuffer(4));
-  /** When the next edge is due (Infinity: none scheduled). */
-  #nextAt = Infinity;
-  /** Waiting in `afterDueEdge` for the due edge's write. */
-  #edgeWaiters: (() => void)[] = [];
 
   constructor(opts: LedEngineOptions) {
     this.#line = opts.line;
     this.#clock = opts.clock;
+    this.#gate = new DueGate(opts.clock);
     this.#model = opts.model;
     this.#mode = opts.mode ?? "heartbeat";
     this.#log = opts.logger ?? silentLogger;
@@ -67,9 +90,18 @@ export class LedEngine {
     }
   }
 
+  /** The line driven. */
+  get line(): GpioLine {
+    return this.#line;
+  }
+
   /** The mode being shown. */
   get mode(): LedMode {
     return this.#mode;
+  }
+
+  timelineStart(now: number): number {
+    return now;
   }
 
   /** The pattern being shown. */
@@ -99,7 +131,7 @@ export class LedEngine {
     this.#stopped = true;
     this.#wake.abort();
     await this.#loop;
-    this.#edgeDone(Infinity);
+    this.#gate.close();
   }
 
   /**
@@ -108,16 +140,7 @@ export class LedEngine {
    * here, so that its work (reading health, sending) never delays the edge.
    */
   afterDueEdge(): Promise<void> {
-    if (this.#stopped || this.#nextAt > this.#clock.now()) return Promise.resolve();
-    return new Promise((resolve) => this.#edgeWaiters.push(resolve));
-  }
-
-  /** An edge was written (or none is pending): the next is due at `nextAt`; wake waiters. */
-  #edgeDone(nextAt: number): void {
-    this.#nextAt = nextAt;
-    const waiters = this.#edgeWaiters;
-    this.#edgeWaiters = [];
-    for (const w of waiters) w();
+    return this.#gate.afterDue();
   }
 
   async #run(anchor?: number): Promise<void> {
@@ -130,7 +153,7 @@ export class LedEngine {
       if (isConstant(pattern)) {
         // One good write is enough; while writes fail, no later edge would fix the level.
         await this.#apply(pattern.edges[0].value);
-        this.#edgeDone(Infinity);
+        this.#gate.done(Infinity);
         while (this.#writeFailing && !signal.aborted) {
           await this.#clock.sleep(WRITE_RETRY_MS, signal);
           if (!signal.aborted) await this.#apply(pattern.edges[0].value);
@@ -142,7 +165,7 @@ export class LedEngine {
       while (!signal.aborted) {
         await this.#apply(edge.value);
         const next = edgeAt(pattern, start, edge.index + 1);
-        this.#edgeDone(next.at);
+        this.#gate.done(next.at);
         await this.#waitFor(next.at, signal);
         if (signal.aborted) break;
         // Late wake-ups skip to the edge due now; the timeline itself never moves.

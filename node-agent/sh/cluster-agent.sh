@@ -15,6 +15,11 @@
 # Usage: cluster-agent.sh [--hub URL] [--key KEY | --key-file PATH] [--node N] [--gpio N]
 #          [--sysfs-root DIR] [--root DIR] [--interval-ms MS] [--fault-ms MS]
 #          [--model pi3b|pi3b+|pi4|pi0w] [--hostname NAME] [--clock auto|date|uptime]
+#          [--led-engine auto|kernel|agent]
+# LED engines: `kernel` (where $SYSFS_ROOT/class/leds/bay has the pattern trigger: the kernel
+# blinks, the agent restarts a 2 s dead-man pattern once a second on the wall clock's grid, and
+# reports from the same loop, forking only curl per heartbeat) or `agent` (GPIO 21 via sysfs,
+# written per edge); `auto` takes the kernel's where it can and says so once otherwise.
 # Defaults come from the kernel command line (cm.hub= cm.node= cm.key=) under --root.
 set -u
 
@@ -32,6 +37,7 @@ TIMEOUT_S=2
 MODEL=""
 HOST=""
 CLOCK=auto
+LED_ENGINE=auto
 
 die() {
 	echo "cluster-agent: $*" >&2
@@ -53,8 +59,9 @@ while [ $# -gt 0 ]; do
 	--model) MODEL="$2" ;;
 	--hostname) HOST="$2" ;;
 	--clock) CLOCK="$2" ;;
+	--led-engine) LED_ENGINE="$2" ;;
 	-h | --help)
-		sed -n '2,18p' "$0"
+		sed -n '2,23p' "$0"
 		exit 0
 		;;
 	*) die "unknown option $1 (see --help)" ;;
@@ -148,6 +155,7 @@ if [ -n "$KEY_NODE" ]; then
 	[ "$NODE" = "$KEY_NODE" ] ||
 		die "the agent key is node $KEY_NODE's, but this agent is set to be node $NODE: give it node $NODE's key (cm agent-key $NODE on the hub), or fix its node id"
 fi
+case "$LED_ENGINE" in auto | kernel | agent) ;; *) die "--led-engine must be kernel or agent, not $LED_ENGINE" ;; esac
 
 # --- identity --------------------------------------------------------------------------------
 
@@ -240,9 +248,41 @@ throttled() {
 	esac
 }
 
-# --- GPIO through sysfs ----------------------------------------------------------------------
+# --- LED engine ------------------------------------------------------------------------------
+
+# The bay LED node (dtoverlay=gpio-led,gpio=21,label=bay,...) with ledtrig-pattern: the kernel
+# blinks. The unit's ExecStartPre selects the trigger as root and hands the files to the gpio
+# group; without it the agent selects it here when it may.
+LEDDIR="$SYSFS_ROOT/class/leds/bay"
+ENGINE=agent
+if [ "$LED_ENGINE" != agent ]; then
+	why=""
+	trig=""
+	if ! { read -r trig <"$LEDDIR/trigger"; } 2>/dev/null; then
+		why="no bay LED node ($LEDDIR)"
+	else
+		case " $trig " in
+		*" [pattern] "*) ;;
+		*" pattern "*) { echo pattern >"$LEDDIR/trigger"; } 2>/dev/null || why="cannot select $LEDDIR's pattern trigger" ;;
+		*) why="$LEDDIR has no pattern trigger (load ledtrig-pattern)" ;;
+		esac
+	fi
+	if [ -z "$why" ] && ! { echo "0 1000 0 0" >"$LEDDIR/pattern"; } 2>/dev/null; then
+		why="cannot drive $LEDDIR's pattern trigger"
+	fi
+	if [ -z "$why" ]; then
+		ENGINE=kernel
+	elif [ "$LED_ENGINE" = kernel ]; then
+		die "--led-engine kernel: $why"
+	else
+		log "$why: the agent blinks the bay LED itself (LED engine agent)"
+	fi
+fi
+
+# --- GPIO through sysfs (LED engine agent) ----------------------------------------------------
 
 GPIODIR="$SYSFS_ROOT/class/gpio"
+if [ "$ENGINE" = agent ]; then
 BASE=""
 for chip in "$GPIODIR"/gpiochip*; do
 	[ -d "$chip" ] || continue
@@ -266,6 +306,7 @@ until echo low >"$GPIODIR/gpio$LINE/direction" 2>/dev/null; do
 	[ $tries -lt 200 ] || die "cannot set $GPIODIR/gpio$LINE/direction"
 	sleep 0.01
 done
+fi
 
 # --- state shared between the LED loop and the reporter --------------------------------------
 
@@ -312,12 +353,20 @@ fi
 
 cleanup() {
 	[ -n "$REPORTER" ] && kill "$REPORTER" 2>/dev/null
+	if [ "$ENGINE" = kernel ]; then
+		[ -n "$CURL" ] && kill "$CURL" 2>/dev/null
+		{ echo "0 1000 0 0" >"$LEDDIR/pattern" && echo 1 >"$LEDDIR/repeat"; } 2>/dev/null
+		rm -rf "$STATE"
+		log "stopped: bay LED dark"
+		exit 0
+	fi
 	echo 0 >"$VALUE" 2>/dev/null
 	echo "$LINE" >"$GPIODIR/unexport" 2>/dev/null
 	rm -rf "$STATE"
 	log "stopped: LED off, GPIO $GPIO released"
 	exit 0
 }
+CURL=""
 trap cleanup TERM INT
 
 # --- reporter (background) -------------------------------------------------------------------
@@ -325,6 +374,18 @@ trap cleanup TERM INT
 random_unit_1000() { # 0..999
 	r=$(od -An -N2 -tu2 /dev/urandom 2>/dev/null | tr -d ' ')
 	echo $((${r:-0} % 1000))
+}
+
+# failed: counts a failed heartbeat (said once) and sets BACKOFF, the wait before the next:
+# d/2 + jitter x d/2 with d = min(10 s, interval x 2^(failures-1)).
+failed() {
+	failures=$((failures + 1))
+	[ $failures -eq 1 ] && log "heartbeat failed: no good reply from $HUB"
+	f=$failures
+	[ $f -gt 5 ] && f=5
+	d=$((interval << (f - 1)))
+	[ $d -gt 10000 ] && d=10000
+	BACKOFF=$((d / 2 + d * $(random_unit_1000) / 2000))
 }
 
 post() { # post BODY -> writes the reply to $STATE/reply; success only on HTTP 200
@@ -338,6 +399,28 @@ post() { # post BODY -> writes the reply to $STATE/reply; success only on HTTP 2
 		$WGET_BOUND wget -q $WGET_T -O "$STATE/reply" --header="Authorization: Bearer $KEY" \
 			--header="Content-Type: application/json" --post-data="$1" "$url"
 	fi
+}
+
+# parse_reply: sets led and iv from the hub's reply in $STATE/reply. The reply is one line of
+# JSON: taken apart with builtins, no cat or sed forks.
+parse_reply() {
+	reply=""
+	read -r reply <"$STATE/reply" || :
+	case "$reply" in
+	*'"led":null'*) led=null ;;
+	*'"led":"'*)
+		led=${reply#*\"led\":\"}
+		led=${led%%\"*}
+		;;
+	*) led="" ;;
+	esac
+	case "$reply" in
+	*'"intervalMs":'*)
+		iv=${reply#*\"intervalMs\":}
+		iv=${iv%%[!0-9]*}
+		;;
+	*) iv="" ;;
+	esac
 }
 
 report_loop() {
@@ -354,27 +437,10 @@ report_loop() {
 		if [ "$CLOCK" = date ]; then sent_at=$NOW; else sent_at=$(($(date +%s) * 1000)); fi
 		read -r v <"$STATE/shown" && [ -n "$v" ] && shown=$v
 		health
-		body="{\"identity\":$IDENTITY,\"health\":$HEALTH,\"led\":\"$shown\",\"seq\":$seq,\"sentAt\":$sent_at}"
+		body="{\"identity\":$IDENTITY,\"health\":$HEALTH,\"led\":\"$shown\",\"ledEngine\":\"$ENGINE\",\"seq\":$seq,\"sentAt\":$sent_at}"
 		seq=$((seq + 1))
 		if post "$body"; then
-			# The reply is one line of JSON: taken apart with builtins, no cat or sed forks.
-			reply=""
-			read -r reply <"$STATE/reply" || :
-			case "$reply" in
-			*'"led":null'*) led=null ;;
-			*'"led":"'*)
-				led=${reply#*\"led\":\"}
-				led=${led%%\"*}
-				;;
-			*) led="" ;;
-			esac
-			case "$reply" in
-			*'"intervalMs":'*)
-				iv=${reply#*\"intervalMs\":}
-				iv=${iv%%[!0-9]*}
-				;;
-			*) iv="" ;;
-			esac
+			parse_reply
 			case "$led" in heartbeat | identify | fault | on | off | null)
 				[ "$led" = "$hub_led" ] || { put hub_led "$led" && hub_led=$led; }
 				;;
@@ -390,17 +456,202 @@ report_loop() {
 			failures=0
 			wait_ms=$((started + interval - NOW))
 		else
-			failures=$((failures + 1))
-			[ $failures -eq 1 ] && log "heartbeat failed: no good reply from $HUB"
-			f=$failures
-			[ $f -gt 5 ] && f=5
-			d=$((interval << (f - 1)))
-			[ $d -gt 10000 ] && d=10000
-			wait_ms=$((d / 2 + d * $(random_unit_1000) / 2000))
+			failed
+			wait_ms=$BACKOFF
 		fi
 		sleep_ms "$wait_ms"
 	done
 }
+# --- kernel LED engine: one loop for the restarts and the heartbeats ---------------------------
+
+# kernel_pattern MODE: sets PAT, the mode's dead-man pattern for ledtrig-pattern, as
+# shared/led/kernel_pattern.ts makes it (a test compares them): the mode in LED terms (the
+# device tree's active_low inverts the Zero W's GPIO) for 2 s, as step pairs, ending dark.
+kernel_pattern() {
+	case "$1" in
+	heartbeat) PAT="1 900 1 0 0 100 0 0 1 900 1 0 0 100 0 0" ;;
+	identify)
+		PAT="1 100 1 0 0 100 0 0"
+		PAT="$PAT $PAT $PAT $PAT $PAT"
+		PAT="$PAT $PAT"
+		;;
+	fault)
+		PAT="1 100 1 0 0 100 0 0 1 100 1 0 0 700 0 0"
+		PAT="$PAT $PAT"
+		;;
+	on) PAT="1 1000 1 0 1 1000 1 0 0 0" ;;
+	*) PAT="0 1000 0 0 0 1000 0 0" ;;
+	esac
+}
+
+# uptime_ms: sets U, the machine's /proc/uptime in ms (a builtin read: no fork; 10 ms steps),
+# plus 5: on average the uptime is half a step past what it says.
+uptime_ms() {
+	read -r up _ </proc/uptime
+	frac=${up#*.}
+	frac=${frac#0}
+	U=$((${up%.*} * 1000 + 10 * ${frac:-0} + 5))
+}
+
+# epoch_sync: OFFSET = wall clock - uptime (ms), taken just after the uptime ticks: one `date`
+# fork, again every 64 s (NTP may have moved the wall clock).
+epoch_sync() {
+	uptime_ms
+	u0=$U
+	i=0
+	while [ "$U" = "$u0" ] && [ $i -lt 500 ]; do
+		uptime_ms
+		i=$((i + 1))
+	done
+	if [ "$CLOCK" = date ]; then
+		t=$(date +%s%N)
+		OFFSET=$((t / 1000000 - U))
+	else
+		OFFSET=$(($(date +%s) * 1000 - U))
+	fi
+	SYNCED=$U
+}
+
+# ktick: sets NOW, wall-clock ms from the uptime and OFFSET (no fork between syncs).
+ktick() {
+	uptime_ms
+	[ $((U - SYNCED)) -lt 64000 ] || epoch_sync
+	NOW=$((U + OFFSET))
+}
+
+# nap MS: sleeps; with a shell whose read takes -t (busybox ash, bash) a read with a timeout
+# on a FIFO nobody writes (no fork), else sleep(1).
+nap() {
+	[ "$1" -gt 0 ] || return 0
+	ms=$(($1 % 1000))
+	[ $ms -ge 100 ] || ms="0$ms"
+	[ $ms -ge 10 ] || ms="0$ms"
+	if [ "$NAP" = read ]; then
+		read -t "$(($1 / 1000)).$ms" _ <&3 2>/dev/null || :
+	else
+		sleep "$(($1 / 1000)).$ms" &
+		wait $!
+	fi
+}
+
+# post_bg BODY: sends a heartbeat in the background (CURL is its pid); $STATE/code gets the
+# HTTP status (000 on failure) when it is done, $STATE/reply the answer.
+post_bg() {
+	url="${HUB%/}/api/v1/agent/heartbeat"
+	: >"$STATE/code"
+	if [ "$HTTP" = curl ]; then
+		curl -s -K "$STATE/curl.conf" -m "$TIMEOUT_S" -o "$STATE/reply" -w '%{http_code}\n' \
+			-H "Content-Type: application/json" --data-binary "$1" "$url" >"$STATE/code" 2>/dev/null &
+	else
+		(
+			# shellcheck disable=SC2086 # WGET_BOUND and WGET_T are words or empty
+			if $WGET_BOUND wget -q $WGET_T -O "$STATE/reply" --header="Authorization: Bearer $KEY" \
+				--header="Content-Type: application/json" --post-data="$1" "$url" 2>/dev/null; then
+				echo 200
+			else
+				echo 000
+			fi >"$STATE/code"
+		) &
+	fi
+	CURL=$!
+}
+
+kernel_loop() {
+	NAP=sleep
+	if mkfifo "$STATE/nap" 2>/dev/null && exec 3<>"$STATE/nap"; then
+		{ read -t 0.001 _ <&3; } 2>/dev/null
+		[ $? = 2 ] || NAP=read # dash: "Illegal option -t", status 2
+	fi
+	mode=""
+	hub_led=null
+	interval=$INTERVAL_MS
+	seq=0
+	failures=0
+	led_failing=0
+	epoch_sync
+	ktick
+	last_ok=$NOW
+	next_hb=$NOW
+	fault_limit "$interval"
+	log "the kernel blinks the bay LED ($LEDDIR, restarted on the grid; naps: $NAP)"
+	target=""
+	adj=0 # how late naps end (ms, a running mean): the next nap ends that much earlier
+	while :; do
+		ktick
+		if [ -n "$target" ]; then
+			late=$((NOW - target + adj)) # after the nap's intended end
+			[ $late -ge 0 ] || late=0
+			[ $late -le 300 ] && adj=$(((3 * adj + late) / 4))
+		fi
+		# 1. The LED first, on time: the mode's pattern when it changes, else a restart.
+		if [ $((NOW - last_ok)) -ge "$LIMIT" ]; then
+			want=fault
+		elif [ "$hub_led" = null ]; then
+			want=heartbeat
+		else
+			want=$hub_led
+		fi
+		if [ "$want" != "$mode" ]; then
+			[ "$want" = fault ] && log "no reply from the hub for $((NOW - last_ok)) ms: LED shows fault"
+			kernel_pattern "$want"
+			{ echo "$PAT" >"$LEDDIR/pattern"; } 2>/dev/null && mode=$want
+		fi
+		if { echo 1 >"$LEDDIR/repeat"; } 2>/dev/null; then
+			[ $led_failing = 1 ] && log "$LEDDIR: writes work again"
+			led_failing=0
+		else
+			[ $led_failing = 1 ] || log "$LEDDIR: write failed"
+			led_failing=1
+		fi
+		# 2. A heartbeat that finished since the last pass.
+		if [ -n "$CURL" ]; then
+			code=""
+			read -r code <"$STATE/code" || :
+			if [ -n "$code" ]; then
+				wait "$CURL"
+				CURL=""
+				if [ "$code" = 200 ]; then
+					parse_reply
+					case "$led" in heartbeat | identify | fault | on | off | null) hub_led=$led ;; esac
+					if [ -n "$iv" ] && [ "$iv" -gt 0 ] && [ "$iv" != "$interval" ]; then
+						next_hb=$((next_hb - interval + iv))
+						interval=$iv
+						fault_limit "$interval"
+					fi
+					last_ok=$hb_sent
+					[ $failures -gt 0 ] && log "hub answers again after $failures failed heartbeat(s)"
+					failures=0
+				else
+					failed
+					next_hb=$((NOW + BACKOFF))
+				fi
+			fi
+		fi
+		# 3. A heartbeat due: sent in the background, so that a slow hub never delays a restart.
+		if [ -z "$CURL" ] && [ "$NOW" -ge "$next_hb" ]; then
+			health
+			post_bg "{\"identity\":$IDENTITY,\"health\":$HEALTH,\"led\":\"$mode\",\"ledEngine\":\"kernel\",\"seq\":$seq,\"sentAt\":$NOW}"
+			seq=$((seq + 1))
+			hb_sent=$NOW
+			next_hb=$((NOW / 1000 * 1000 + interval)) # on the grid, like the restarts
+			[ "$next_hb" -gt "$NOW" ] || next_hb=$(((NOW / 1000 + 1) * 1000))
+		fi
+		# 4. Nap to the next instant of the grid (whole seconds of the wall clock), less the
+		# naps' usual lateness (fork or poll wake-up, scheduling).
+		# This pass was target's (even if it began a little early): the next is a second on.
+		ktick
+		if [ -n "$target" ] && [ $((target + 1000)) -gt "$NOW" ]; then
+			target=$((target + 1000))
+		else
+			target=$(((NOW / 1000 + 1) * 1000))
+		fi
+		nap $((target - NOW - adj))
+	done
+}
+if [ "$ENGINE" = kernel ]; then
+	kernel_loop
+fi
+
 report_loop &
 REPORTER=$!
 

@@ -121,8 +121,10 @@ sh)
 	# The sh agent reads no JSON: the hub travels as a flag (cm.hub= still works without it).
 	hub_flag=""
 	[ -n "$HUB" ] && hub_flag="--hub '$HUB' "
+	# busybox's ash where there is one: its `read -t` naps without a fork (dash's sleep forks).
 	cat >"$OPT/cluster-agent" <<WRAP
 #!/bin/sh
+command -v busybox >/dev/null 2>&1 && exec busybox sh /opt/cluster-agent/cluster-agent.sh $hub_flag"\$@"
 exec /bin/sh /opt/cluster-agent/cluster-agent.sh $hub_flag"\$@"
 WRAP
 	chmod 0755 "$OPT/cluster-agent"
@@ -166,6 +168,10 @@ SUBSYSTEM=="gpio", KERNEL=="gpiochip*", GROUP="gpio", MODE="0660"
 RULES
 
 install -m 0644 "$REPO/scripts/agent/cluster-agent.service" "$UNIT_DIR/cluster-agent.service"
+install -m 0755 "$REPO/scripts/agent/bay-led-setup.sh" "$OPT/bay-led-setup"
+# The kernel LED engine's trigger, loaded at boot (harmless where there is no bay LED node).
+mkdir -p "$ROOT/etc/modules-load.d"
+echo ledtrig-pattern >"$ROOT/etc/modules-load.d/cluster-agent.conf"
 ln -sf /etc/systemd/system/cluster-agent.service \
 	"$UNIT_DIR/multi-user.target.wants/cluster-agent.service"
 

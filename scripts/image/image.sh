@@ -17,8 +17,13 @@
 #    old shared key can work that way (docs/security.md).
 # On a real hub: sudo deno task image --arch arm64 --out / --hub http://10.42.0.250:4242 \
 #   --key-from-overlay
+# The Pi Zero W's SD card: `deno task image -- --board zerow --out CARD.img --key-file FILE`
+# (scripts/image/zerow.sh; docs/agent.md, "The Zero W card").
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
+for a in "$@"; do
+  [ "$a" = --board ] && exec sh "$HERE/zerow.sh" "$@"
+done
 PROJ=$(cd "$HERE/../.." && pwd)
 OUT=""
 ARCH=$(dpkg --print-architecture 2>/dev/null || echo amd64)
@@ -60,6 +65,14 @@ if ! cp -al "$BASE/pxe/root" "$OUT/pxe/root" 2>/dev/null; then
 fi
 # boot files: copies (small), so the hub's per-node dirs can link to them
 cp -a "$BASE/pxe/boot/." "$OUT/pxe/boot/"
+# Pis: the bay LED overlay for Debian's kernel, which ships no Raspberry Pi overlays (the hub's
+# config.txt says dtoverlay=gpio-led,gpio=21,label=bay; docs/agent.md)
+if [ "$ARCH" = arm64 ]; then
+  command -v dtc >/dev/null || die "dtc missing: apt-get install device-tree-compiler"
+  mkdir -p "$OUT/pxe/boot/overlays"
+  dtc -q -@ -W no-label_is_string -W no-gpios_property -I dts -O dtb \
+    -o "$OUT/pxe/boot/overlays/gpio-led.dtbo" "$HERE/gpio-led-overlay.dts"
+fi
 
 if [ -n "$KEY_FILE" ] || [ "$FROM_OVERLAY" = 1 ]; then
   if [ "$FROM_OVERLAY" = 1 ]; then

@@ -54,6 +54,23 @@ export const PI_BOARDS = {
     extraCmdline: [],
     netDevice: "usb-net",
   },
+  zerow: {
+    model: "pi0w",
+    dtModel: "Raspberry Pi Zero W",
+    arch: "armel",
+    qemu: "qemu-system-arm",
+    machine: "raspi0",
+    memory: "512M",
+    dtb: "bcm2835-rpi-zero-w.dtb",
+    gplev0: 0x20200034,
+    gpfsel2: 0x20200008,
+    ledGpio: 21,
+    ledActiveLow: true,
+    console: "ttyAMA0",
+    // QEMU 7.2's raspi0 lacks the BCM2835 power-management block: its driver faults
+    extraCmdline: ["initcall_blacklist=bcm2835_power_driver_init"],
+    netDevice: "usb-net",
+  },
 } satisfies Record<string, PiBoard>;
 
 /** A board's name in {@link PI_BOARDS}. */

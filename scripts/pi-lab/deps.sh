@@ -4,6 +4,7 @@
 # - QEMU for the boards (qemu-system-arm: raspi3b with qemu-system-aarch64, raspi0), cpio, kmod
 #   (depmod for the host-built initramfs), klibc-utils is fetched per arch by prepare.sh;
 # - the foreign architectures in dpkg (arm64, armel), so `apt-get download PKG:arm64` works;
+# - device-tree-compiler, dosfstools, mtools, fdisk, e2fsprogs for the Zero W card image;
 # - qemu-user-static + binfmt-support + arch-test, binfmt_misc mounted and the qemu-aarch64 /
 #   qemu-arm handlers enabled (binfmt_misc is not mounted on these CI machines), so mmdebstrap
 #   can run an arm64 root's maintainer scripts.
@@ -20,6 +21,12 @@ have update-binfmts || missing="$missing binfmt-support"
 have arch-test || missing="$missing arch-test"
 have mmdebstrap || missing="$missing mmdebstrap"
 have zstd || missing="$missing zstd"
+# the Zero W card (scripts/image/zerow.sh) and the lab's firmware part (scripts/pi-lab/card.ts)
+have dtc || missing="$missing device-tree-compiler"
+have mkfs.vfat || missing="$missing dosfstools"
+have mcopy || missing="$missing mtools"
+have sfdisk || missing="$missing fdisk"
+have mkfs.ext4 || missing="$missing e2fsprogs"
 if [ "$(id -u)" != 0 ] || ! have apt-get; then
   [ -n "$missing" ] && say "missing:$missing (install them as root with apt-get)"
   exit 0

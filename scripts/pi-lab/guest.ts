@@ -23,7 +23,10 @@ export interface GuestOptions {
   dir: string;
   kernel: string;
   dtb: string;
-  initrd: string;
+  /** An initramfs (none: the kernel's own, e.g. a card image's is passed here too). */
+  initrd?: string;
+  /** A raw disk image as the board's SD card (`-drive if=sd`: a size that is a power of 2). */
+  sdCard?: string;
   /** Kernel command line (the board's console and extra arguments are added in front). */
   append: string;
   net?: GuestNet;
@@ -46,8 +49,8 @@ export function piQemuArgs(o: GuestOptions, qmpPath: string, consoleLog: string)
     o.kernel,
     "-dtb",
     o.dtb,
-    "-initrd",
-    o.initrd,
+    ...(o.initrd ? ["-initrd", o.initrd] : []),
+    ...(o.sdCard ? ["-drive", `if=sd,format=raw,file=${o.sdCard}`] : []),
     "-append",
     [`console=${b.console},115200`, ...b.extraCmdline, o.append].join(" ").trim(),
     "-display",

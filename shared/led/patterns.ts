@@ -79,3 +79,12 @@ export function patternFor(mode: LedMode, model: Model): LedPattern {
       return OFF;
   }
 }
+
+/**
+ * The pattern for a mode in LED terms (lit or dark), the same on every model: what the kernel
+ * LED engine hands over, where the device tree carries the polarity (`active_low` on the Zero
+ * W, so that its GPIO shows the inverted heartbeat of {@link patternFor}).
+ */
+export function ledPatternFor(mode: LedMode): LedPattern {
+  return patternFor(mode, "pi3b+");
+}

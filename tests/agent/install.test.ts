@@ -44,6 +44,15 @@ Deno.test("install (sh mode): unit, enable symlink, config, key 0600, runnable w
     assert.equal((await Deno.readTextFile(`${root}/etc/cluster-agent/key`)).trim(), "s3cret");
     const wrapper = await Deno.readTextFile(`${root}/opt/cluster-agent/cluster-agent`);
     assert.match(wrapper, /cluster-agent\.sh --hub 'http:\/\/10\.42\.0\.250:4242' "\$@"/);
+    // busybox's ash first: its read -t naps without forking (the kernel LED engine's loop)
+    assert.match(wrapper, /exec busybox sh \/opt\/cluster-agent\/cluster-agent\.sh --hub/);
+    assert.equal(
+      (await Deno.readTextFile(`${root}/etc/modules-load.d/cluster-agent.conf`)).trim(),
+      "ledtrig-pattern",
+    );
+    const unit = await Deno.readTextFile(`${root}/etc/systemd/system/cluster-agent.service`);
+    assert.match(unit, /^ExecStartPre=\+\/bin\/sh \/opt\/cluster-agent\/bay-led-setup$/m);
+    assert.ok((await Deno.stat(`${root}/opt/cluster-agent/bay-led-setup`)).isFile);
     // The installed sh agent itself runs (its help), from the clyde root.
     const help = await run("sh", [`${root}/opt/cluster-agent/cluster-agent.sh`, "--help"]);
     assert.equal(help.code, 0);
@@ -238,5 +247,20 @@ Deno.test("install: adds the unit's gpio group to a root that lacks it (Debian),
     assert.equal(await Deno.readTextFile(`${root}/etc/group`), pios);
   } finally {
     await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("bay-led-setup: selects the pattern trigger where the bay LED node is; nothing without it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bay-led-setup-" });
+  try {
+    const script = new URL("../../scripts/agent/bay-led-setup.sh", import.meta.url).pathname;
+    const none = await run("sh", [script, `${dir}/absent`]);
+    assert.equal(none.code, 0);
+    await Deno.writeTextFile(`${dir}/trigger`, "[none] timer heartbeat pattern\n");
+    const r = await run("sh", [script, dir]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await Deno.readTextFile(`${dir}/trigger`), "pattern\n");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -1,4 +1,8 @@
 import assert from "node:assert/strict";
+import {
+  renderZeroCardCmdline,
+  renderZeroCardConfigTxt,
+} from "../../hub/netboot/render/sd_card.ts";
 import { buildNodeMap } from "../../shared/node_map.ts";
 import { netbootSettings } from "../../hub/netboot/settings/settings.ts";
 import {
@@ -375,7 +379,34 @@ Deno.test("config.txt (configTxt: true) loads the Debian kernel and initramfs; o
     "enable_uart=1",
     "dtoverlay=disable-wifi",
     "dtoverlay=disable-bt",
+    // the bay LED node for the agent's kernel LED engine: lit high on the LAN bays
+    "dtoverlay=gpio-led,gpio=21,label=bay",
   ]);
+});
+
+Deno.test("Zero W card: config.txt boots Debian's armel kernel with the bay LED active low; cmdline.txt roots on the card", () => {
+  const s = netbootSettings({});
+  const lines = renderZeroCardConfigTxt(map, s).split("\n").filter((l) => l && !l.startsWith("#"));
+  assert.deepEqual(lines, [
+    "upstream_kernel=1",
+    "device_tree=bcm2835-rpi-zero-w.dtb",
+    "kernel=vmlinuz",
+    "initramfs initrd.img followkernel",
+    "enable_uart=1",
+    "dtoverlay=gpio-led,gpio=21,label=bay,active_low=1",
+    "dtoverlay=cm-disable-bt",
+  ]);
+  assert.equal(
+    renderZeroCardCmdline(map, s),
+    "console=serial0,115200 console=tty1 net.ifnames=0 root=/dev/mmcblk0p2 rootwait " +
+      "cm.hub=http://10.42.0.250:4242\n",
+  );
+  assert.match(
+    renderZeroCardCmdline(map, s, { node: 17, hub: "http://10.0.2.2:4300" }),
+    / rootwait cm\.hub=http:\/\/10\.0\.2\.2:4300 cm\.node=17\n$/,
+  );
+  assert.throws(() => renderZeroCardCmdline(map, s, { node: 61 }), /node 61 does not exist/);
+  assert.throws(() => renderZeroCardCmdline(map, s, { hub: "http://x y" }), /plain http/);
 });
 
 Deno.test("config.txt boots the arm64 image's own files the way the Pi firmware names them", () => {

@@ -10,6 +10,7 @@ import type { NetbootSettings } from "../settings/settings.ts";
 import { validateSettings } from "../settings/settings.ts";
 import { overlayPath } from "./overlays.ts";
 import { generatedHeader } from "./dnsmasq.ts";
+import { bayLedOverlayLine } from "./sd_card.ts";
 
 /** Kernel and initrd file names in the TFTP root that the iPXE script loads. */
 export const IPXE_KERNEL = "vmlinuz";
@@ -88,6 +89,8 @@ export function renderConfigTxt(map: NodeMap, s: NetbootSettings): string {
     "enable_uart=1",
     "dtoverlay=disable-wifi",
     "dtoverlay=disable-bt",
+    "# The bay LED as a kernel LED (/sys/class/leds/bay) for the agent's kernel LED engine.",
+    bayLedOverlayLine(false),
     "",
   ].join("\n");
 }

@@ -1,0 +1,139 @@
+/**
+ * The kernel LED engine: the kernel's pattern trigger blinks the bay LED (no wake-up of the
+ * agent per edge); the agent only restarts the pattern once a second, on the wall clock's grid.
+ *
+ * - **Dead-man.** Each mode is written as a finite pattern (`shared/led/kernel_pattern.ts`):
+ *   the alive pattern for 2 s, then dark. The agent restarts it (`echo 1 > repeat`) at every
+ *   grid instant; an agent killed, hung (SIGSTOP) or stuck stops restarting it, and the LED
+ *   goes dark at most 2 s (plus the kernel's timer rounding) after the last restart.
+ * - **Drift.** The kernel re-arms each step relative to now, rounded up by the timer wheel
+ *   (+23 ms a second seen at HZ=250); every restart puts the rising edge back on the grid,
+ *   `k × period + phase` of the epoch, so bays whose clocks agree blink together.
+ */
+import type { Clock } from "../../shared/clock.ts";
+import { type KernelPattern, kernelPattern, nextRearm } from "../../shared/led/kernel_pattern.ts";
+import { ledPatternFor } from "../../shared/led/patterns.ts";
+import type { LedMode } from "../../shared/wire_schemas.ts";
+import { type Logger, silentLogger } from "../log.ts";
+import { DueGate } from "./due_gate.ts";
+import type { BayLedEngine } from "./engine.ts";
+import type { LedClassDevice } from "./led_class.ts";
+
+/** What the LED is left with on stop: dark, and no timer (one step a second, run once). */
+export const KERNEL_DARK_PATTERN = "0 1000 0 0\n";
+
+/** Options of {@link KernelLedEngine}. */
+export interface KernelLedEngineOptions {
+  /** The LED, its pattern trigger selected (see `probeKernelLed`). */
+  led: LedClassDevice;
+  clock: Clock;
+  /** Initial mode (default heartbeat). */
+  mode?: LedMode;
+  logger?: Logger;
+}
+
+/** Hands the bay LED's patterns to the kernel and restarts them on the grid until stopped. */
+export class KernelLedEngine implements BayLedEngine {
+  readonly kind = "kernel";
+  readonly #led: LedClassDevice;
+  readonly #clock: Clock;
+  readonly #gate: DueGate;
+  readonly #log: Logger;
+  #mode: LedMode;
+  #wake = new AbortController();
+  #stopped = false;
+  #loop: Promise<void> | undefined;
+  #failing = false;
+  /** Restarts written so far. */
+  #rearms = 0;
+
+  constructor(opts: KernelLedEngineOptions) {
+    this.#led = opts.led;
+    this.#clock = opts.clock;
+    this.#gate = new DueGate(opts.clock);
+    this.#mode = opts.mode ?? "heartbeat";
+    this.#log = opts.logger ?? silentLogger;
+  }
+
+  get mode(): LedMode {
+    return this.#mode;
+  }
+
+  /** Restarts written so far (tests, benchmark). */
+  get rearms(): number {
+    return this.#rearms;
+  }
+
+  /** The next restart instant on the current mode's grid: the agent anchors heartbeats there. */
+  timelineStart(now: number): number {
+    return nextRearm(kernelPattern(ledPatternFor(this.#mode)), now);
+  }
+
+  start(): void {
+    if (this.#loop || this.#stopped) return;
+    this.#loop = this.#run();
+  }
+
+  setMode(mode: LedMode): void {
+    if (mode === this.#mode) return;
+    this.#mode = mode;
+    this.#wake.abort();
+  }
+
+  /** Stops restarting and leaves the LED dark (trigger kept: the agent may not select it again). */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#wake.abort();
+    await this.#loop;
+    this.#write("pattern", KERNEL_DARK_PATTERN) && this.#write("repeat", "1");
+    this.#gate.close();
+  }
+
+  afterDueEdge(): Promise<void> {
+    return this.#gate.afterDue();
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#stopped) {
+      this.#wake = new AbortController();
+      const signal = this.#wake.signal;
+      const k = kernelPattern(ledPatternFor(this.#mode));
+      // The new mode shows at once; the next grid instant puts it in phase.
+      if (this.#write("pattern", `${k.text}\n`)) this.#rearm();
+      let next = this.#after(k, this.#clock.now());
+      while (!signal.aborted) {
+        this.#gate.done(next);
+        await this.#clock.sleepUntil(next, signal);
+        if (signal.aborted) break;
+        this.#rearm();
+        next = this.#after(k, this.#clock.now());
+      }
+    }
+  }
+
+  /** The first grid instant strictly after `now`. */
+  #after(k: KernelPattern, now: number): number {
+    const next = nextRearm(k, now);
+    return next > now ? next : next + k.rearmMs;
+  }
+
+  #rearm(): void {
+    if (this.#write("repeat", "1")) this.#rearms++;
+  }
+
+  /** One attribute write; a failure is logged once until writes work again. */
+  #write(attr: string, value: string): boolean {
+    try {
+      this.#led.write(attr, value);
+      if (this.#failing) this.#log.info(`${this.#led.path}: writes work again`);
+      this.#failing = false;
+      return true;
+    } catch (e) {
+      if (!this.#failing) {
+        this.#log.error(`${this.#led.path}/${attr}: write failed: ${(e as Error).message}`);
+      }
+      this.#failing = true;
+      return false;
+    }
+  }
+}
