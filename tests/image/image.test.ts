@@ -14,8 +14,15 @@ async function run(cmd: string, args: string[]) {
 }
 
 Deno.test("image cache key: same inputs, same dir; another arch or a changed input, another", async () => {
-  const copy = await Deno.makeTempDir({ prefix: "cm-image-scripts-" });
+  // A copy of the project's scripts/image (its inputs changed below), beside the real
+  // scripts/lib and scripts/pi-lab it calls (the arm64 key names Debian's kernel package).
+  const proj = await Deno.makeTempDir({ prefix: "cm-image-scripts-" });
+  const copy = `${proj}/scripts/image`;
   try {
+    await Deno.mkdir(copy, { recursive: true });
+    for (const dir of ["lib", "pi-lab"]) {
+      await Deno.symlink(`${IMAGE}../${dir}`, `${proj}/scripts/${dir}`);
+    }
     for (const f of ["build.sh", "cm-overlay.sh", "cm-overlay.service"]) {
       await Deno.copyFile(`${IMAGE}${f}`, `${copy}/${f}`);
     }
@@ -42,7 +49,7 @@ Deno.test("image cache key: same inputs, same dir; another arch or a changed inp
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--arch must be amd64 or arm64/);
   } finally {
-    await Deno.remove(copy, { recursive: true });
+    await Deno.remove(proj, { recursive: true });
   }
 });
 

@@ -135,6 +135,10 @@ browserTest(
       "BitBar 10 on",
     );
     assert.equal(asked, 0, "switching on never opened the confirmation");
+    // The page names the bays it knows are on: wait until it has seen all six.
+    for (const n of [58, 59, 60]) {
+      await page.waitForSelector(`.bay[data-node="${n}"][data-power="on"]`);
+    }
     await page.click('#bulk button[data-bulk="off"]');
     await page.waitForSelector("#confirm[open]");
     assert.equal(
