@@ -100,7 +100,8 @@ if [ "$ARCH" = arm64 ]; then
   FWHOOK='mkdir -p "$1/root/fw" && chroot "$1" sh -c "cd /root/fw && apt-get download -q raspi-firmware" >/dev/null'
 else
   PKGS="systemd,systemd-sysv,udev,libnss-systemd,dbus,initramfs-tools,$KERNEL,busybox,iproute2,netbase,nfs-common$EXTRA"
-  FWHOOK=:
+  # a hook of one word is run as a program by mmdebstrap: this one is for sh (no firmware)
+  FWHOOK='test -d "$1"'
 fi
 mmdebstrap --variant=minbase --arch="$ARCH" --components="$COMPONENTS" \
   --include="$PKGS" \
