@@ -1,8 +1,10 @@
 /**
- * The first `npx -y deno@2.9.6 task hub` installs every npm package deno.json names (with
- * "nodeModulesDir": "auto", Deno sets up node_modules from the whole lockfile): so deno.json
- * names no package the code does not import. And the README's first steps work on a machine
- * with only npm: after "Two commands", cm is run through npx or installed first.
+ * The first `npx -y deno@2.9.6 task hub` installs every npm package in the lockfile (with
+ * "nodeModulesDir": "auto", `deno task` sets up node_modules from the whole of deno.lock): so
+ * deno.lock (frozen) holds only what users run, deno.json names no package the code does not
+ * import, and the test-only browser driver is named by full specifier in one file and pinned in
+ * dev.lock, which the test, check and bench tasks use. And the README's first steps work on a machine with
+ * only npm: after "Two commands", cm is run through npx or installed first.
  */
 import assert from "node:assert/strict";
 
@@ -37,4 +39,80 @@ Deno.test("README: after the two commands, cm runs on a machine that has only np
   assert.match(first, /npx -y deno@2\.9\.6 task cm/, "cm through npx, as the hub is started");
   assert.match(first, /npx -y deno@2\.9\.6 task install:cm/, "or install cm first");
   assert.doesNotMatch(first, /(^|[^-.\w/])deno task cm/, "bare `deno task cm` needs a deno");
+});
+
+type Lock = { npm?: Record<string, { integrity: string }> };
+
+Deno.test("deno.lock pins what users run; dev.lock adds the test-only packages", () => {
+  const run = JSON.parse(Deno.readTextFileSync("deno.lock")) as Lock;
+  const dev = JSON.parse(Deno.readTextFileSync("dev.lock")) as Lock;
+  const config = JSON.parse(Deno.readTextFileSync("deno.json")) as {
+    imports: Record<string, string>;
+    tasks: Record<string, string>;
+    lock: { path: string; frozen: boolean };
+  };
+  assert.deepEqual(config.lock, { path: "deno.lock", frozen: true }, "nothing adds to it unseen");
+  const runPackages = Object.keys(run.npm ?? {}).sort();
+  const imported = Object.values(config.imports).filter((v) => !v.endsWith("/"))
+    .map((v) => v.replace(/^npm:/, "")).sort();
+  assert.deepEqual(runPackages, imported, "deno.lock holds exactly deno.json's packages");
+  for (const name of runPackages) {
+    assert.equal(run.npm![name].integrity, dev.npm?.[name]?.integrity, `${name}: same tarball`);
+  }
+  for (const [name, task] of Object.entries(config.tasks)) {
+    for (const m of task.matchAll(/deno (test|check)\b[^&]*/g)) {
+      assert.match(m[0], /--lock=dev\.lock/, `task ${name}: ${m[0]}`);
+    }
+  }
+});
+
+Deno.test({
+  name: "the first `deno task hub` installs no test-only package (no browser driver)",
+  sanitizeResources: false,
+  async fn() {
+    const repo = new URL("..", import.meta.url).pathname;
+    const copy = await Deno.makeTempDir({ prefix: "cm-first-run-" });
+    try {
+      // The tracked files only: a fresh clone, with no node_modules yet (DENO_DIR's download
+      // cache is shared, so nothing is fetched from the registry).
+      const files = new TextDecoder().decode(
+        (await new Deno.Command("git", {
+          args: ["ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+          cwd: repo,
+        }).output()).stdout,
+      ).split("\0").filter((f) => f && !f.startsWith("tests/") && !f.startsWith("docs/"));
+      for (const f of files) {
+        await Deno.mkdir(`${copy}/${f.slice(0, f.lastIndexOf("/") + 1)}`, { recursive: true });
+        await Deno.copyFile(`${repo}/${f}`, `${copy}/${f}`).catch(() => {}); // deleted, not committed
+      }
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["task", "hub", "--port", "0", "--data-dir", `${copy}/.data`, "--no-agents"],
+        cwd: copy,
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      let out = "";
+      const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      const deadline = Date.now() + 120_000;
+      while (!out.includes("hub: ready") && Date.now() < deadline) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        out += value;
+      }
+      child.kill("SIGTERM");
+      await reader.cancel();
+      const err = new TextDecoder().decode(await new Response(child.stderr).arrayBuffer());
+      await child.status;
+      assert.match(out, /hub: ready/, `the hub started: ${out}${err}`);
+      const installed = [...Deno.readDirSync(`${copy}/node_modules/.deno`)].map((e) => e.name);
+      assert.ok(installed.some((n) => n.startsWith("hono@")), `hono installed: ${installed}`);
+      assert.deepEqual(
+        installed.filter((n) => n.startsWith("playwright")),
+        [],
+        "no browser driver",
+      );
+    } finally {
+      await Deno.remove(copy, { recursive: true });
+    }
+  },
 });

@@ -1,5 +1,12 @@
-/** Debian's Chromium, headless, as the browser test and the docs screenshot launch it. */
-import { type Browser, chromium } from "playwright-core";
+/**
+ * Debian's Chromium, headless, as the browser tests and the docs screenshot launch it.
+ *
+ * playwright-core is named here only, by full specifier, and not in deno.json: every package
+ * deno.json names is installed by the first `deno task hub`, which never needs a browser.
+ */
+import { type Browser, chromium, type Page } from "npm:playwright-core@1.65.1";
+
+export type { Browser, Page };
 
 /** Where Debian's chromium package puts the browser. */
 export const CHROMIUM_PATH = "/usr/bin/chromium";

@@ -5,8 +5,7 @@
  * CI=true.
  */
 import assert from "node:assert/strict";
-import type { Page } from "playwright-core";
-import { launchChromium } from "../../scripts/lib/chromium.ts";
+import { launchChromium, type Page } from "../../scripts/lib/chromium.ts";
 import { requireChromium, skipWithoutChromium } from "../support/chromium.ts";
 import { sendHeartbeat, type ServedHub, serveTestHub, waitFor } from "./live_support.ts";
 

@@ -6,8 +6,7 @@
  * the power buttons above the long boot timeline.
  */
 import assert from "node:assert/strict";
-import type { Page } from "playwright-core";
-import { launchChromium } from "../../scripts/lib/chromium.ts";
+import { launchChromium, type Page } from "../../scripts/lib/chromium.ts";
 import { requireChromium, skipWithoutChromium } from "../support/chromium.ts";
 import { sendHeartbeat, type ServedHub, serveTestHub } from "./live_support.ts";
 

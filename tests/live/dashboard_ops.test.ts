@@ -6,8 +6,7 @@
  * bulk power of a whole BitBar, the boot stage on each bay, and boot markers in the console.
  */
 import assert from "node:assert/strict";
-import type { Page } from "playwright-core";
-import { launchChromium } from "../../scripts/lib/chromium.ts";
+import { launchChromium, type Page } from "../../scripts/lib/chromium.ts";
 import { requireChromium, skipWithoutChromium } from "../support/chromium.ts";
 import { sendHeartbeat, type ServedHub, serveTestHub, waitFor } from "./live_support.ts";
 

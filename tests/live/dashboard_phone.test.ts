@@ -3,8 +3,7 @@
  * Real Chromium (Debian's, headless, via playwright-core) against hubs served on loopback.
  */
 import assert from "node:assert/strict";
-import type { Page } from "playwright-core";
-import { launchChromium } from "../../scripts/lib/chromium.ts";
+import { launchChromium, type Page } from "../../scripts/lib/chromium.ts";
 import { requireChromium, skipWithoutChromium } from "../support/chromium.ts";
 import { startTestHub, type TestHub } from "../support/test_hub.ts";
 import { sendHeartbeat } from "./live_support.ts";
