@@ -5,14 +5,26 @@ function secs(ms: number): string {
   return `${(ms / 1000).toFixed(1)}s`.padStart(7);
 }
 
-/** One timeline as lines: each stage with its time after power-on, then the TFTP files. */
-export function formatTimeline(t: BootTimeline, title: string): string[] {
+/**
+ * How a boot ended, in words. `nowOff`: the node is off now, so a boot that reached `running`
+ * (or any stage) before that is told as ended, not as still running.
+ */
+export function bootOutcome(t: BootTimeline, nowOff: boolean): string {
+  if (t.state === "stalled") return `STALLED before ${t.stalledAt}`;
+  if (t.state === "off") return "switched off while booting";
+  if (nowOff) {
+    return t.state === "running" ? "ran, then switched off" : `${t.state}, then switched off`;
+  }
+  return t.state;
+}
+
+/**
+ * One timeline as lines: each stage with its time after power-on, then the TFTP files.
+ * `nowOff`: the node is off now (see bootOutcome).
+ */
+export function formatTimeline(t: BootTimeline, title: string, nowOff = false): string[] {
   const when = new Date(t.poweredOnAt).toISOString().replace("T", " ").slice(0, 19);
-  const end = t.state === "stalled"
-    ? `STALLED before ${t.stalledAt}`
-    : t.state === "off"
-    ? "switched off while booting"
-    : t.state;
+  const end = bootOutcome(t, nowOff);
   const lines = [
     `${title}: attempt ${t.attempt}, powered on ${when} UTC — ${end}` +
     (t.netbootObserved ? "" : " (DHCP/TFTP not observed for this bay)"),
@@ -32,8 +44,11 @@ export function formatTimeline(t: BootTimeline, title: string): string[] {
   return lines;
 }
 
-/** The whole answer of `GET /nodes/:id/boot`. */
-export function formatBoot(b: NodeBoot): string {
+/**
+ * The whole answer of `GET /nodes/:id/boot`; `nowOff`: the node's power reads off now (the
+ * latest boot is then told as ended; the one before ended anyway).
+ */
+export function formatBoot(b: NodeBoot, nowOff = false): string {
   const lines = [`node ${b.node}`];
   if (b.quarantine) {
     lines.push(
@@ -41,7 +56,7 @@ export function formatBoot(b: NodeBoot): string {
     );
   }
   if (!b.latest) lines.push("no boot recorded since this hub has known the node");
-  else lines.push(...formatTimeline(b.latest, "latest boot"));
+  else lines.push(...formatTimeline(b.latest, "latest boot", nowOff));
   if (b.previous) lines.push("", ...formatTimeline(b.previous, "boot before"));
   const t = b.timeouts;
   lines.push(

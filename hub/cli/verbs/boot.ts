@@ -1,6 +1,7 @@
 /** `boot N`: a node's boot timeline (latest and the one before), from GET /nodes/:id/boot. */
 import { ClusterError } from "../../../shared/errors.ts";
 import type { NodeBoot } from "../../../shared/boot_schemas.ts";
+import type { NodeStatus } from "../../../shared/schemas.ts";
 import type { CliCommand } from "../command.ts";
 import { formatBoot } from "../format_boot.ts";
 
@@ -17,7 +18,12 @@ export const bootCommand: CliCommand = {
       throw new ClusterError("invalid_node", `"${id}" is not a node id: use a whole number`);
     }
     const b = await ctx.api.get<NodeBoot>(`/nodes/${id}/boot`);
-    ctx.out(ctx.json ? JSON.stringify(b, null, 2) : formatBoot(b));
+    if (ctx.json) {
+      ctx.out(JSON.stringify(b, null, 2));
+      return 0;
+    }
+    const node = await ctx.api.get<NodeStatus>(`/nodes/${id}`);
+    ctx.out(formatBoot(b, node.power.actual === "off"));
     return 0;
   },
 };
