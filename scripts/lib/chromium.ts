@@ -4,6 +4,7 @@
  * playwright-core is named here only, by full specifier, and not in deno.json: every package
  * deno.json names is installed by the first `deno task hub`, which never needs a browser.
  */
+// deno-lint-ignore no-import-prefix -- test-only: deno.json must not name it (see above)
 import { type Browser, chromium, type Page } from "npm:playwright-core@1.65.1";
 
 export type { Browser, Page };
