@@ -1,6 +1,6 @@
 /**
  * Fault benchmark (not a test): the owner's `GET /api/v1/health` latency and the hub's memory
- * before, during and after each attack of issue 24.
+ * before, during and after each attack (docs/benchmarks.md).
  *
  *   deno task bench:faults [--seconds 8] [--only ws,disk,flood,h2c]
  *

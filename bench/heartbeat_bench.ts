@@ -18,7 +18,7 @@ import { edgeAt } from "../shared/led/schedule.ts";
 
 /**
  * The timer lead (see `LedEngineOptions.leadMs`): 0 as in the standalone agent (main.ts), or
- * `--lead-ms 2` for the futex-and-spin edges it used before (docs/agent.md#footprint).
+ * `--lead-ms 2` for futex-and-spin edges (docs/agent.md#led-patterns-and-timing).
  */
 let AGENT_LEAD_MS = 0;
 

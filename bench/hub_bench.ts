@@ -745,7 +745,7 @@ async function main(): Promise<number> {
     await sleep(LOST_AFTER_MS + 1000); // let the remaining nodes go lost before the load run
     const body = heartbeatBody();
     const hbUrl = `${hub.url}/api/v1/agent/heartbeat`;
-    // Node 7's own key (the heartbeat is node 7's), as an agent sends it since issue 24.
+    // Node 7's own key (the heartbeat is node 7's), as an agent sends it.
     const own = await fetchJson(`${hub.url}/api/v1/nodes/7/agent-key`, {
       headers: { authorization: `Bearer ${hub.token}` },
     });

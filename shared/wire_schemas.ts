@@ -3,9 +3,7 @@
  * wire protocol with the hub (heartbeat, reply, error body) and the small enums it and the
  * `cm` CLI check. `schemas.ts` re-exports every one of them (the heartbeat's objects as
  * classic objects over these very fields), so there is still one definition of each. This
- * file exists so that the agent and `cm` do not load classic zod: the agent's bundle is ~100 KB
- * instead of ~820 KB and its RSS ~15 MiB smaller, and `cm` starts faster
- * (docs/agent.md#footprint, docs/benchmarks.md). Import this module, never `schemas.ts`, from
+ * file exists so that the agent and `cm` do not load classic zod (docs/agent.md#footprint). Import this module, never `schemas.ts`, from
  * `node-agent/` and `hub/cli/` for values (types may come from either).
  */
 import * as z from "zod/mini";

@@ -1,7 +1,8 @@
 /**
  * The live view, wired in one place: event stream (SSE + JSON), WebSocket interface,
  * dashboard, Prometheus metrics and the Ansible inventory. `createHub` adds `routes` to the
- * REST routes, `mounts` to the app, wraps the app with `instrument` and calls `close`.
+ * REST routes and `mounts` to the app, passes `observe` to the app for request metrics and
+ * calls `close` on shutdown.
  */
 import type { Hono } from "hono";
 import type { HttpObserver } from "./middleware/observe.ts";

@@ -1,7 +1,7 @@
 /**
  * WebSocket message assembly, bounded at the TCP gate. Deno's WebSocket (`Deno.upgradeWebSocket`)
  * joins a fragmented message (a data frame without FIN, then continuation frames) in memory
- * with no limit of its own but 64 MiB per frame: continuation frames that never finish grew the
+ * with no limit of its own but 64 MiB per frame: continuation frames that never finish can grow the
  * hub past 1 GiB. The gate sees every byte a client sends through a WebSocket, so it reads the
  * frame headers there (the payloads only pass) and closes a socket whose message:
  *
