@@ -190,3 +190,26 @@ Deno.test("architecture: the agent and cm never load classic zod (values from wi
   }
   assert.deepEqual(offending, []);
 });
+
+// Settings sit below the layers they configure: the top floor (main.ts, the composition root
+// hub.ts, the settings parser config.ts) imports the rooms of hub/, never the other way.
+const TOP_FLOOR = ["hub/main.ts", "hub/hub.ts", "hub/config.ts"];
+
+/** Imports from a room of hub/ (a file in a folder under hub/) up to the top floor. */
+export function upwardImports(g: Map<string, string[]>): string[] {
+  const up: string[] = [];
+  for (const [file, targets] of g) {
+    if (!/^hub\/[^/]+\//.test(file)) continue;
+    for (const t of targets) if (TOP_FLOOR.includes(t)) up.push(`${file} → ${t}`);
+  }
+  return up;
+}
+
+Deno.test("architecture: no room of hub/ imports the top floor (settings sit below)", () => {
+  assert.deepEqual(upwardImports(graph), []);
+  // The check sees such an arrow.
+  assert.deepEqual(
+    upwardImports(new Map([["hub/http/live.ts", ["hub/config.ts", "hub/http/limits.ts"]]])),
+    ["hub/http/live.ts → hub/config.ts"],
+  );
+});
