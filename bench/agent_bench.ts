@@ -32,15 +32,23 @@
  */
 import { parseArgs } from "node:util";
 import { HEARTBEAT } from "../shared/led/patterns.ts";
+import { type Edge, percentile, watchEdges, watchValue } from "./lib/edges.ts";
+import { Child } from "./lib/process.ts";
+import {
+  CLK_TCK,
+  contextSwitches,
+  loadavg,
+  nsLastPid,
+  processTree,
+  statusKiB,
+  switchesBetween,
+  treeCpuTicks,
+  treeRssKiB,
+} from "./lib/proc.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const dec = new TextDecoder();
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-interface Edge {
-  at: number;
-  value: 0 | 1;
-}
 
 /** Summary of one program. */
 interface Figures {
@@ -65,110 +73,16 @@ interface Figures {
   forksBetween?: number;
 }
 
-// ------------------------------------------------------------------ /proc
-
-const CLK_TCK = 100;
-
-function statFields(pid: number): string[] | undefined {
+/** A `kB` field of /proc/PID/status in KiB; 0 when the process or the line is gone. */
+function statusKiBOr0(pid: number, field: string): number {
   try {
-    const s = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return s.slice(s.lastIndexOf(")") + 2).split(" ");
-  } catch {
-    return undefined;
-  }
-}
-
-/** pid → parent pid, for every process. */
-function parents(): Map<number, number> {
-  const m = new Map<number, number>();
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^[0-9]+$/.test(e.name)) continue;
-    const f = statFields(Number(e.name));
-    if (f) m.set(Number(e.name), Number(f[1]));
-  }
-  return m;
-}
-
-/** `root` and all its descendants. */
-function tree(root: number): number[] {
-  const pp = parents();
-  const out = [root];
-  for (let i = 0; i < out.length; i++) {
-    for (const [pid, ppid] of pp) if (ppid === out[i]) out.push(pid);
-  }
-  return out;
-}
-
-/**
- * CPU ticks of a process tree: utime + stime + cutime + cstime of each member (a reaped child's
- * time is in its parent's cutime/cstime, so nothing is counted twice).
- */
-function treeTicks(root: number): number {
-  let t = 0;
-  for (const pid of tree(root)) {
-    const f = statFields(pid);
-    if (f) t += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
-  }
-  return t;
-}
-
-function statusField(pid: number, re: RegExp): number {
-  try {
-    return Number(re.exec(Deno.readTextFileSync(`/proc/${pid}/status`))?.[1] ?? 0);
+    return statusKiB(pid, field) || 0;
   } catch {
     return 0;
   }
 }
 
-function treeRssKiB(root: number): number {
-  return tree(root).reduce((s, pid) => s + statusField(pid, /^VmRSS:\s+([0-9]+)/m), 0);
-}
-
-/**
- * Voluntary context switches of every thread of `pid`: each is a sleep that ended, i.e. a
- * wake-up (involuntary ones are preemptions, which count the machine's load, not the program).
- */
-function contextSwitches(pid: number): Map<string, number> {
-  const n = new Map<string, number>();
-  for (const t of Deno.readDirSync(`/proc/${pid}/task`)) {
-    try {
-      const s = Deno.readTextFileSync(`/proc/${pid}/task/${t.name}/status`);
-      n.set(t.name, Number(/^voluntary_ctxt_switches:\s+([0-9]+)/m.exec(s)?.[1] ?? 0));
-    } catch { /* the thread ended */ }
-  }
-  return n;
-}
-
-/**
- * Switches between two samples, thread by thread: a thread that ended in between (Deno's
- * idle blocking-pool threads end after 10 s) takes its count with it, so sums would not do.
- */
-function switchesBetween(a: Map<string, number>, b: Map<string, number>): number {
-  let n = 0;
-  for (const [tid, count] of b) n += count - (a.get(tid) ?? 0);
-  return n;
-}
-
-/** The last PID handed out in the PID namespace of `pid` (read from inside it). */
-async function nsLastPid(pid: number): Promise<number | undefined> {
-  const out = await new Deno.Command("nsenter", {
-    args: ["-t", String(pid), "-p", "cat", "/proc/sys/kernel/ns_last_pid"],
-    stdout: "piped",
-    stderr: "null",
-  }).output().catch(() => undefined);
-  return out?.success ? Number(dec.decode(out.stdout).trim()) : undefined;
-}
-
-function loadavg(): string {
-  return Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
-}
-
 // ------------------------------------------------------------------ edges
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
 
 /**
  * Edge error against a 1000 ms timeline anchored at the first rising edge: rising edges due
@@ -184,36 +98,6 @@ function edgeErrors(edges: Edge[], highMs: number): { p50: number; p99: number; 
     return Math.abs(e.at - (first.at + k * 1000 + offset));
   }).sort((a, b) => a - b);
   return { p50: percentile(errs, 50), p99: percentile(errs, 99), max: errs.at(-1) ?? NaN };
-}
-
-/** Watches a value file with inotify; returns the edges seen and a stop function. */
-function watchValue(dir: string, file: string) {
-  const edges: Edge[] = [];
-  let last = "";
-  const watcher = Deno.watchFs(dir, { recursive: false });
-  const done = (async () => {
-    for await (const ev of watcher) {
-      const at = performance.timeOrigin + performance.now();
-      if (ev.kind !== "modify" && ev.kind !== "create") continue;
-      let text: string;
-      try {
-        text = Deno.readTextFileSync(file).trim();
-      } catch {
-        continue;
-      }
-      if ((text === "0" || text === "1") && text !== last) {
-        last = text;
-        edges.push({ at, value: Number(text) as 0 | 1 });
-      }
-    }
-  })();
-  return {
-    edges,
-    async stop() {
-      watcher.close();
-      await done;
-    },
-  };
 }
 
 // ------------------------------------------------------------------ the programs
@@ -244,22 +128,16 @@ interface Running {
   stop(): Promise<void>;
 }
 
-async function startBareHub(): Promise<{ url: string; child: Deno.ChildProcess }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", `${ROOT}bench/bare_server.ts`, "--max-seconds", "3600"],
-    stdin: "piped",
-    stdout: "piped",
-  }).spawn();
-  const reader = child.stdout.getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("bare_server exited");
-    text += dec.decode(value);
-  }
-  reader.releaseLock();
-  child.stdout.cancel();
-  return { url: `http://127.0.0.1:${JSON.parse(text).port}`, child };
+async function startBareHub(): Promise<{ url: string; child: Child }> {
+  const child = new Child("bare_server", Deno.execPath(), [
+    "run",
+    "--allow-net",
+    `${ROOT}bench/bare_server.ts`,
+    "--max-seconds",
+    "3600",
+  ], { stdin: true });
+  const { m } = await child.line(/^\{"port":([0-9]+)\}/, 30_000);
+  return { url: `http://127.0.0.1:${m[1]}`, child };
 }
 
 async function startDenoAgent(tmp: string, hub: string, keyFile: string): Promise<Running> {
@@ -399,7 +277,7 @@ async function startShAgent(tmp: string, hub: string, keyFile: string): Promise<
 /** Stops a sh agent run under `unshare --pid`: SIGTERM to the agent itself (the namespace's
  * init, PID 1 inside), which cleans up; SIGKILL after 3 s. */
 async function stopShAgent(child: Deno.ChildProcess): Promise<void> {
-  const sh = tree(child.pid)[1];
+  const sh = processTree(child.pid)[1];
   if (sh) Deno.kill(sh, "SIGTERM");
   await Promise.race([child.status, sleep(3000)]);
   try {
@@ -421,24 +299,12 @@ async function fakeLedClass(sys: string): Promise<string> {
 
 /** Restarts of the kernel pattern: writes to `repeat` (inotify), as rising edges at their time. */
 function watchRestarts(led: string) {
-  const edges: Edge[] = [];
-  const watcher = Deno.watchFs(`${led}/repeat`);
-  const done = (async () => {
-    for await (const ev of watcher) {
-      const at = performance.timeOrigin + performance.now();
-      // one `echo >` is two events (truncate, write): one restart
-      if (ev.kind === "modify" && (edges.length === 0 || at - edges.at(-1)!.at > 20)) {
-        edges.push({ at, value: 1 });
-      }
+  return watchEdges(`${led}/repeat`, (ev, at, edges) => {
+    // one `echo >` is two events (truncate, write): one restart
+    if (ev.kind === "modify" && (edges.length === 0 || at - edges.at(-1)!.at > 20)) {
+      edges.push({ at, value: 1 });
     }
-  })();
-  return {
-    edges,
-    async stop() {
-      watcher.close();
-      await done;
-    },
-  };
+  });
 }
 
 async function startDenoKernelAgent(tmp: string, keyFile: string): Promise<Running> {
@@ -574,10 +440,10 @@ async function startVendorLoop(tmp: string): Promise<Running> {
 // ------------------------------------------------------------------ main
 
 async function measure(programs: Running[], seconds: number): Promise<Figures[]> {
-  const t0 = programs.map((p) => treeTicks(p.pid));
+  const t0 = programs.map((p) => treeCpuTicks(p.pid));
   const c0 = programs.map((p) => (p.ns ? undefined : contextSwitches(p.pid)));
   // unshare stays in the old namespace; its child is the new namespace's init.
-  const inNs = (p: Running) => tree(p.pid)[1];
+  const inNs = (p: Running) => processTree(p.pid)[1];
   const f0 = await Promise.all(programs.map((p) => (p.ns ? nsLastPid(inNs(p)) : undefined)));
   const rss: number[][] = programs.map(() => []);
   const start = performance.now();
@@ -586,7 +452,7 @@ async function measure(programs: Running[], seconds: number): Promise<Figures[]>
     programs.forEach((p, i) => rss[i].push(treeRssKiB(p.pid) / 1024));
   }
   const elapsed = (performance.now() - start) / 1000;
-  const t1 = programs.map((p) => treeTicks(p.pid));
+  const t1 = programs.map((p) => treeCpuTicks(p.pid));
   const c1 = programs.map((p) => (p.ns ? undefined : contextSwitches(p.pid)));
   const f1 = await Promise.all(programs.map((p) => (p.ns ? nsLastPid(inNs(p)) : undefined)));
   return programs.map((p, i) => {
@@ -594,8 +460,8 @@ async function measure(programs: Running[], seconds: number): Promise<Figures[]>
     const forks = f0[i] !== undefined && f1[i] !== undefined ? f1[i]! - f0[i]! - 1 : undefined;
     return {
       name: p.name,
-      rssAnonMiB: statusField(p.pid, /^RssAnon:\s+([0-9]+)/m) / 1024,
-      rssFileMiB: statusField(p.pid, /^RssFile:\s+([0-9]+)/m) / 1024,
+      rssAnonMiB: statusKiBOr0(p.pid, "RssAnon") / 1024,
+      rssFileMiB: statusKiBOr0(p.pid, "RssFile") / 1024,
       cpuSeconds,
       cpuPercent: (cpuSeconds / elapsed) * 100,
       rssMeanMiB: rss[i].reduce((a, b) => a + b, 0) / rss[i].length,
@@ -678,9 +544,7 @@ if (import.meta.main) {
     console.log(`\nJSON ${JSON.stringify({ seconds, loadavg: loadavg(), figures })}`);
   } finally {
     for (const p of programs.slice(hits)) await p.stop().catch(() => {});
-    try {
-      hub.child.kill("SIGTERM");
-    } catch { /* gone */ }
+    hub.child.kill("SIGTERM");
     await hub.child.status;
     await Deno.remove(tmp, { recursive: true });
   }

@@ -1,7 +1,7 @@
 /**
- * Benchmark helper (not a test): runs node agents 1..N in one process, the way the hub's
- * virtual cluster does (real `startAgent`, simulated GPIO line, synthetic health), reporting
- * to a hub over loopback. Driven by `bench/hub_bench.ts` over stdin/stdout, one JSON object
+ * Benchmark helper (not a test): runs node agents 1..N in one process with the hub's own
+ * virtual cluster (real `startAgent`, simulated GPIO line, synthetic health), reporting to a
+ * hub over loopback. Driven by `bench/hub_bench.ts` over stdin/stdout, one JSON object
  * per line:
  *
  *   stdin:  `stop N`  stop node N's agent (as a crash would)    stdout: {"stopped":N,...}
@@ -13,12 +13,9 @@
  *   deno run --allow-net --allow-read bench/agents.ts --hub http://127.0.0.1:P --key K
  */
 import { parseArgs } from "node:util";
-import { type AgentHandle, BAY_LED_GPIO, startAgent } from "../node-agent/agent.ts";
-import { silentLogger } from "../node-agent/log.ts";
 import { realClock } from "../shared/clock.ts";
-import { SimulatedGpioLine } from "../shared/pins/simulated.ts";
 import { buildNodeMap } from "../shared/node_map.ts";
-import { virtualHealth } from "../hub/virtual/virtual_cluster.ts";
+import { SimulatedModule, VirtualCluster } from "../hub/virtual/mod.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -41,32 +38,33 @@ if (!(count >= 1 && count <= 60) || !(intervalMs > 0) || !(maxSeconds > 0)) {
 const enc = new TextEncoder();
 const say = (o: unknown) => Deno.stdout.writeSync(enc.encode(JSON.stringify(o) + "\n"));
 
+// The hub's own virtual cluster on a simulated module whose first `count` rails are on: every
+// agent boots at once (no boot delay, no netboot log).
 const map = buildNodeMap();
-const agents = new Map<number, AgentHandle>();
-for (let node = 1; node <= count; node++) {
-  const bay = map.bays[node - 1];
-  const startedAt = realClock.now();
-  agents.set(
-    node,
-    await startAgent({
-      hub: values.hub,
-      key: values.key,
-      line: new SimulatedGpioLine({ gpio: BAY_LED_GPIO, direction: "out", clock: realClock }),
-      node,
-      model: bay.expectedModel,
-      hostname: bay.hostname,
-      root: "/nonexistent",
-      health: () => Promise.resolve(virtualHealth(node, startedAt, realClock)),
-      intervalMs,
-      logger: silentLogger,
-    }),
-  );
+const sim = new SimulatedModule({
+  nodeCount: map.bays.length,
+  clock: realClock,
+  initial: (node) => (node <= count ? "on" : "off"),
+});
+const cluster = new VirtualCluster({
+  sim,
+  map,
+  hubUrl: values.hub,
+  agentKeyFor: () => values.key!,
+  bootDelayMs: 0,
+  intervalMs,
+});
+cluster.attach();
+const startDeadline = Date.now() + 60_000;
+while (cluster.agents.size < count) {
+  if (Date.now() > startDeadline) throw new Error(`only ${cluster.agents.size} agents started`);
+  await new Promise((r) => setTimeout(r, 10));
 }
+const agents = cluster.agents;
 say({ ready: agents.size });
 
 async function stopAll(): Promise<void> {
-  await Promise.all([...agents.values()].map((a) => a.stop()));
-  agents.clear();
+  await cluster.close();
 }
 
 // Lifetime bound: whatever the driver does, this process ends by itself.
@@ -88,10 +86,9 @@ commands: for await (const chunk of Deno.stdin.readable) {
     if (!m) continue;
     const node = Number(m[1]);
     const agent = agents.get(node);
-    agents.delete(node);
     const at = realClock.now();
     const sent = agent?.sent ?? 0;
-    await agent?.stop();
+    await cluster.kill(node);
     say({ stopped: node, at, done: realClock.now(), sent, found: agent !== undefined });
   }
 }

@@ -14,8 +14,8 @@
  * All traffic stays on 127.0.0.1; every wait is bounded; the temp data directory is removed.
  */
 import { parseArgs } from "node:util";
-import { createHub } from "../hub/hub.ts";
-import { SocketConsoleSource } from "../hub/console/socket_source.ts";
+import { serveLocalHub } from "../hub/hub.ts";
+import { SocketConsoleSource } from "../hub/console/mod.ts";
 
 const { values: flags } = parseArgs({
   args: Deno.args,
@@ -45,7 +45,7 @@ const accepted = (async () => {
 })();
 
 const dataDir = await Deno.makeTempDir({ prefix: "cm-console-bench-" });
-const hub = createHub({
+const local = await serveLocalHub({
   host: "127.0.0.1",
   port: 0,
   dataDir,
@@ -60,13 +60,9 @@ const hub = createHub({
   consoles: new Map([[1, new SocketConsoleSource({ host: "127.0.0.1", port })]]),
   consoleLimits: { maxViewers: VIEWERS + 2 },
 });
-await hub.start();
-const ac = new AbortController();
-const server = Deno.serve(
-  { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen() {} },
-  (req, info) => hub.app.fetch(req, info),
-);
-const base = `ws://127.0.0.1:${server.addr.port}/api/v1/nodes/1/console/ws`;
+const hub = local.hub;
+const hubPort = new URL(local.url).port;
+const base = `ws://127.0.0.1:${hubPort}/api/v1/nodes/1/console/ws`;
 
 async function waitFor(pred: () => boolean, what: string, ms = 30_000) {
   const deadline = Date.now() + ms;
@@ -97,7 +93,7 @@ function viewer(): Promise<{ received: () => number; closed: () => boolean; clos
 
 /** A viewer that upgrades and then never reads: its socket buffers fill on the hub's side. */
 async function stalledViewer(): Promise<Deno.Conn> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(hubPort) });
   const key = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
   await conn.write(new TextEncoder().encode(
     `GET /api/v1/nodes/1/console/ws?mode=read&lines=0&client=stalled HTTP/1.1\r\n` +
@@ -203,9 +199,7 @@ try {
   for (const v of vs) v.close();
   console.log(`JSON ${JSON.stringify(results)}`);
 } finally {
-  await hub.close();
-  ac.abort();
-  await server.finished;
+  await local.close();
   listener.close();
   try {
     (nodeConn as Deno.Conn | null)?.close();

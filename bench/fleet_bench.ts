@@ -21,8 +21,9 @@
  */
 import { parseArgs } from "node:util";
 import { runCli } from "../hub/cli/main.ts";
-import { buildNodeMap } from "../shared/node_map.ts";
-import { Heartbeat } from "../shared/schemas.ts";
+import { heartbeatJson } from "./lib/heartbeat.ts";
+import { Child } from "./lib/process.ts";
+import { machine, rssMiB } from "./lib/proc.ts";
 
 const { values: flags } = parseArgs({
   args: Deno.args,
@@ -39,7 +40,7 @@ const TIMEOUT_S = Number(flags.timeout);
 const ROOT = new URL("../", import.meta.url).pathname;
 
 interface Hub {
-  child: Deno.ChildProcess;
+  child: Child;
   url: string;
   module: string;
 }
@@ -52,76 +53,36 @@ const ms = (x: number) => `${x.toFixed(0)} ms`;
 
 async function startHub(dir: string, i: number): Promise<Hub> {
   const module = `m${String(i + 1).padStart(2, "0")}`;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      `${ROOT}hub/main.ts`,
-      "--port",
-      "0",
-      "--data-dir",
-      `${dir}/${module}`,
-      "--module",
-      module,
-      "--token",
-      "T",
-      "--agent-key",
-      "K",
-      "--heartbeat-ms",
-      flags["heartbeat-ms"]!,
-      "--lost-after-ms",
-      String(Number(flags["heartbeat-ms"]) * 4),
-      "--no-agents",
-    ],
-    stdout: "piped",
+  const child = new Child(`hub ${module}`, Deno.execPath(), [
+    "run",
+    "--allow-all",
+    `${ROOT}hub/main.ts`,
+    "--port",
+    "0",
+    "--data-dir",
+    `${dir}/${module}`,
+    "--module",
+    module,
+    "--token",
+    "T",
+    "--agent-key",
+    "K",
+    "--heartbeat-ms",
+    flags["heartbeat-ms"]!,
+    "--lost-after-ms",
+    String(Number(flags["heartbeat-ms"]) * 4),
+    "--no-agents",
+  ], {
     stderr: "null",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let out = "";
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`hub ${module} exited: ${out}`);
-    out += value;
-    const m = out.match(/ on (http:\/\/[^\s]+)/);
-    if (m) {
-      // Keep draining its output so it never blocks on a full pipe.
-      (async () => {
-        try {
-          while (!(await reader.read()).done) { /* drain */ }
-        } catch { /* closed */ }
-      })();
-      return { child, url: m[1], module };
-    }
-  }
-  throw new Error(`hub ${module} did not start within 120 s`);
+  });
+  // Its output is read in the background, so it never blocks on a full pipe.
+  const { m } = await child.line(/ on (http:\/\/[^\s]+)/, 120_000);
+  return { child, url: m[1], module };
 }
 
 /** A valid heartbeat of node `id` (the bay's expected model). */
 function heartbeatBody(id: number, seq: number): string {
-  const bay = buildNodeMap().bays[id - 1];
-  const hb: Heartbeat = {
-    identity: {
-      node: id,
-      hostname: bay.hostname,
-      model: bay.expectedModel,
-      boardName: "Raspberry Pi 3 Model B Plus Rev 1.3",
-      serial: `00000000c0ffee${String(id).padStart(2, "0")}`,
-      mac: null,
-      agentVersion: "bench",
-    },
-    health: {
-      uptimeSeconds: 100 + seq,
-      load1: 0.12,
-      memTotalBytes: 1_000_000_000,
-      memAvailableBytes: 790_000_000,
-      cpuTempCelsius: 49.2,
-    },
-    led: "heartbeat",
-    seq,
-    sentAt: Date.now(),
-  };
-  return JSON.stringify(Heartbeat.parse(hb));
+  return heartbeatJson(id, { seq, uptimeSeconds: 100 + seq });
 }
 
 /**
@@ -157,11 +118,6 @@ function feedHeartbeats(hubs: readonly Hub[], intervalMs: number): () => Promise
     stopped = true;
     await loop;
   };
-}
-
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(Deno.readTextFileSync(`/proc/${pid}/status`));
-  return m ? Number(m[1]) / 1024 : NaN;
 }
 
 /** The CLI bundled as `deno task install:cm` does (the fast-starting `cm`). */
@@ -209,7 +165,7 @@ async function main() {
   const hubs: Hub[] = [];
   let prom: Deno.ChildProcess | null = null;
   let stopFeed: (() => Promise<void>) | null = null;
-  const cpu = Deno.readTextFileSync("/proc/cpuinfo").match(/model name\s*:\s*(.+)/)?.[1];
+  const cpu = machine().cpu;
   console.log(
     `fleet bench: ${HUBS} hubs × 60 nodes, heartbeat ${
       flags["heartbeat-ms"]
@@ -410,10 +366,8 @@ async function main() {
       await prom.status;
     }
     for (const h of hubs) {
-      try {
-        h.child.kill("SIGCONT");
-        h.child.kill("SIGTERM");
-      } catch { /* gone */ }
+      h.child.kill("SIGCONT");
+      h.child.kill("SIGTERM");
     }
     await Promise.all(hubs.map((h) => h.child.status));
     await Deno.remove(dir, { recursive: true }).catch(() => {});

@@ -12,21 +12,17 @@ import { parseArgs } from "node:util";
 import process from "node:process";
 import { realClock } from "../shared/clock.ts";
 import { SimulatedGpioLine } from "../shared/pins/simulated.ts";
-import { LedEngine } from "../node-agent/led/engine.ts";
+import { LedEngine } from "../node-agent/mod.ts";
 import { HEARTBEAT } from "../shared/led/patterns.ts";
 import { edgeAt } from "../shared/led/schedule.ts";
+import { type Edge, percentile, watchValue } from "./lib/edges.ts";
+import { CLK_TCK, cpuTicksWithChildren, loadavg } from "./lib/proc.ts";
 
 /**
  * The timer lead (see `LedEngineOptions.leadMs`): 0 as in the standalone agent (main.ts), or
  * `--lead-ms 2` for futex-and-spin edges (docs/agent.md#led-patterns-and-timing).
  */
 let AGENT_LEAD_MS = 0;
-
-/** An observed level change. */
-interface Edge {
-  at: number;
-  value: 0 | 1;
-}
 
 /** What the engine worker reports. */
 interface WorkerResult {
@@ -46,11 +42,6 @@ export interface BenchFigures {
   driftMs: number;
   cpuSeconds: number;
   cpuPercent: number;
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
 /** Figures from edges and their ideal times (paired by index). */
@@ -119,59 +110,26 @@ async function runEngineInChild(seconds: number): Promise<BenchFigures> {
   return figures(r.edges, ideal, r.cpuSeconds, r.seconds);
 }
 
-function procCpuSeconds(pid: number): number {
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  // Fields 14-17 (utime stime cutime cstime) are 11-14 after the comm field; clock ticks.
-  const ticks = [11, 12, 13, 14].reduce((s, i) => s + Number(f[i]), 0);
-  return ticks / 100;
-}
-
 async function runShell(seconds: number): Promise<BenchFigures> {
   const dir = await Deno.makeTempDir({ prefix: "hb-bench-" });
   const value = `${dir}/value`;
   await Deno.writeTextFile(value, "0\n");
-  const edges: Edge[] = [];
-  let last = "0";
-  const watcher = Deno.watchFs(dir);
-  const watching = (async () => {
-    for await (const ev of watcher) {
-      const at = performance.timeOrigin + performance.now();
-      if (ev.kind !== "modify" && ev.kind !== "create") continue;
-      let text: string;
-      try {
-        text = Deno.readTextFileSync(value).trim();
-      } catch {
-        continue;
-      }
-      if ((text === "0" || text === "1") && text !== last) {
-        last = text;
-        edges.push({ at, value: Number(text) as 0 | 1 });
-      }
-    }
-  })();
+  // The file starts at 0: the first change seen is the first rising edge.
+  const watch = watchValue(dir, value, "0");
   const script =
     `while true; do echo 1 > "${value}"; sleep 0.10; echo 0 > "${value}"; sleep 0.90; done`;
   const child = new Deno.Command("sh", { args: ["-c", script], stdout: "null" }).spawn();
   await realClock.sleep(seconds * 1000);
-  const cpuSeconds = procCpuSeconds(child.pid);
+  const cpuSeconds = cpuTicksWithChildren(child.pid) / CLK_TCK;
   child.kill("SIGTERM");
   await child.status;
-  watcher.close();
-  await watching;
+  await watch.stop();
+  const edges = watch.edges;
   await Deno.remove(dir, { recursive: true });
   // The ideal schedule starts at the first observed rising edge: on at +0, off at +100.
   const t0 = edges[0]?.at ?? 0;
   const ideal = edges.map((_, i) => t0 + Math.floor(i / 2) * 1000 + (i % 2) * 100);
   return figures(edges, ideal, cpuSeconds, seconds);
-}
-
-function loadavg(): string {
-  try {
-    return Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
-  } catch {
-    return "n/a";
-  }
 }
 
 function show(name: string, f: BenchFigures): void {

@@ -20,8 +20,9 @@
  * in finally blocks, and a watchdog ends the run after --max-minutes (default 10).
  */
 import { parseArgs } from "node:util";
-import { buildNodeMap } from "../shared/node_map.ts";
-import { Heartbeat } from "../shared/schemas.ts";
+import { heartbeatJson } from "./lib/heartbeat.ts";
+import { type Child, Children, type SpawnOptions } from "./lib/process.ts";
+import { cpuTicks, loadavg, machine as procMachine, rssMiB } from "./lib/proc.ts";
 
 // ---------------------------------------------------------------- options
 
@@ -85,19 +86,6 @@ async function sh(cmd: string, args: string[]): Promise<string> {
   }
 }
 
-/** utime + stime of a process, in clock ticks. */
-function cpuTicks(pid: number): number {
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return Number(f[11]) + Number(f[12]); // fields 14 and 15 of proc(5)
-}
-
-/** VmRSS of a process, in KiB. */
-function rssKiB(pid: number): number {
-  const m = /^VmRSS:\s+([0-9]+) kB/m.exec(Deno.readTextFileSync(`/proc/${pid}/status`));
-  return m ? Number(m[1]) : NaN;
-}
-
 interface Stats {
   n: number;
   min: number;
@@ -156,131 +144,13 @@ function quantile(sorted: number[], q: number): number {
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (at - lo);
 }
 
-function loadavg(): string {
-  try {
-    return Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
-  } catch {
-    return "n/a";
-  }
-}
-
 // ---------------------------------------------------------------- child processes
 
-interface SpawnOptions {
-  stdin?: boolean;
-  env?: Record<string, string>;
-}
-
-/** A child process whose stdout is read line by line in the background. */
-class Child {
-  readonly name: string;
-  readonly proc: Deno.ChildProcess;
-  readonly lines: string[] = [];
-  #waiters: (() => void)[] = [];
-  #stdin?: WritableStreamDefaultWriter<Uint8Array>;
-  exited = false;
-  readonly status: Promise<Deno.CommandStatus>;
-
-  constructor(name: string, cmd: string, args: string[], opts: SpawnOptions = {}) {
-    this.name = name;
-    this.proc = new Deno.Command(cmd, {
-      args,
-      cwd: ROOT,
-      stdin: opts.stdin ? "piped" : "null",
-      stdout: "piped",
-      stderr: "inherit",
-      env: opts.env,
-    }).spawn();
-    if (opts.stdin) this.#stdin = this.proc.stdin.getWriter();
-    this.status = this.proc.status.then((s) => {
-      this.exited = true;
-      this.#wake();
-      return s;
-    });
-    const stdout = this.proc.stdout;
-    (async () => {
-      let pending = "";
-      for await (const chunk of stdout) {
-        pending += dec.decode(chunk, { stream: true });
-        let nl: number;
-        while ((nl = pending.indexOf("\n")) >= 0) {
-          this.lines.push(pending.slice(0, nl));
-          pending = pending.slice(nl + 1);
-        }
-        this.#wake();
-      }
-    })();
-  }
-
-  get pid(): number {
-    return this.proc.pid;
-  }
-
-  #wake() {
-    const w = this.#waiters;
-    this.#waiters = [];
-    for (const f of w) f();
-  }
-
-  /** The first line from index `from` on matching `re` (bounded wait). */
-  async line(re: RegExp, timeoutMs: number, from = 0): Promise<{ m: RegExpExecArray; i: number }> {
-    const end = Date.now() + timeoutMs;
-    let i = from;
-    while (true) {
-      for (; i < this.lines.length; i++) {
-        const m = re.exec(this.lines[i]);
-        if (m) return { m, i };
-      }
-      if (this.exited) throw new Error(`${this.name} exited before printing ${re}`);
-      const left = end - Date.now();
-      if (left <= 0) throw new Error(`${this.name}: no line matching ${re} within ${timeoutMs} ms`);
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, left);
-        this.#waiters.push(() => (clearTimeout(t), r()));
-      });
-    }
-  }
-
-  async send(text: string): Promise<void> {
-    await this.#stdin?.write(new TextEncoder().encode(text + "\n"));
-  }
-
-  /** Closes stdin, then SIGTERM, then SIGKILL; bounded. */
-  async stop(graceMs = 5000): Promise<void> {
-    try {
-      await this.#stdin?.close();
-    } catch { /* already closed */ }
-    this.#stdin = undefined;
-    const done = (ms: number) =>
-      Promise.race([this.status.then(() => true), sleep(ms).then(() => false)]);
-    if (await done(graceMs)) return;
-    try {
-      this.proc.kill("SIGTERM");
-    } catch { /* gone */ }
-    if (await done(3000)) return;
-    try {
-      this.proc.kill("SIGKILL");
-    } catch { /* gone */ }
-    await done(3000);
-  }
-}
-
-const children = new Set<Child>();
+const children = new Children();
 const tempDirs = new Set<string>();
-function spawn(name: string, cmd: string, args: string[], opts: SpawnOptions = {}) {
-  const c = new Child(name, cmd, args, opts);
-  children.add(c);
-  return c;
-}
-function killAllNow(): void {
-  for (const c of children) {
-    if (!c.exited) {
-      try {
-        c.proc.kill("SIGKILL");
-      } catch { /* gone */ }
-    }
-  }
-}
+const spawn = (name: string, cmd: string, args: string[], opts: SpawnOptions = {}) =>
+  children.spawn(name, cmd, args, opts);
+const killAllNow = () => children.killAllNow();
 
 // ---------------------------------------------------------------- machine
 
@@ -294,16 +164,14 @@ interface Machine {
 }
 
 async function machine(): Promise<Machine> {
-  const cpuinfo = await Deno.readTextFile("/proc/cpuinfo").catch(() => "");
-  const meminfo = await Deno.readTextFile("/proc/meminfo").catch(() => "");
-  const memKiB = Number(/^MemTotal:\s+([0-9]+)/m.exec(meminfo)?.[1] ?? NaN);
+  const m = procMachine();
   const clk = Number(await sh("getconf", ["CLK_TCK"])) || 100;
   const wrkV = await sh("sh", ["-c", "command -v wrk >/dev/null && wrk --version 2>&1 | head -1"]);
   return {
-    nproc: (await sh("nproc", [])) || String(navigator.hardwareConcurrency),
-    cpu: /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1]?.trim() ?? "unknown",
-    memGiB: f1(memKiB / 1024 / 1024),
-    deno: Deno.version.deno,
+    nproc: (await sh("nproc", [])) || String(m.nproc),
+    cpu: m.cpu,
+    memGiB: f1(m.memGiB),
+    deno: m.deno,
     clkTck: clk,
     wrk: wrkV ? wrkV.replace(/\s+Copyright.*$/, "").trim() : null,
   };
@@ -406,8 +274,8 @@ async function sampleCpu(hubPid: number, agentsPid: number | null, seconds: numb
   const agRss: number[] = [];
   for (let i = 0; i < seconds; i++) {
     await sleep(Math.max(0, t0 + (i + 1) * 1000 - performance.now()));
-    hubRss.push(rssKiB(hubPid) / 1024);
-    if (agentsPid) agRss.push(rssKiB(agentsPid) / 1024);
+    hubRss.push(rssMiB(hubPid));
+    if (agentsPid) agRss.push(rssMiB(agentsPid));
   }
   const wall = (performance.now() - t0) / 1000;
   return {
@@ -606,29 +474,7 @@ async function load(
 }
 
 function heartbeatBody(): string {
-  const bay = buildNodeMap().bays[6];
-  const hb: Heartbeat = {
-    identity: {
-      node: 7,
-      hostname: bay.hostname,
-      model: bay.expectedModel,
-      boardName: "Raspberry Pi 3 Model B Plus Rev 1.3",
-      serial: "00000000c0ffee07",
-      mac: "b8:27:eb:00:00:07",
-      agentVersion: "bench",
-    },
-    health: {
-      uptimeSeconds: 1234.5,
-      load1: 0.12,
-      memTotalBytes: 1_000_000_000,
-      memAvailableBytes: 790_000_000,
-      cpuTempCelsius: 49.2,
-    },
-    led: "heartbeat",
-    seq: 42,
-    sentAt: Date.now(),
-  };
-  return JSON.stringify(Heartbeat.parse(hb)); // valid by construction, checked anyway
+  return heartbeatJson(7, { seq: 42, uptimeSeconds: 1234.5, mac: "b8:27:eb:00:00:07" });
 }
 
 // ---------------------------------------------------------------- main
@@ -937,26 +783,21 @@ async function main(): Promise<number> {
 
 if (import.meta.main) {
   // Watchdog: whatever happens, the run ends after --max-minutes.
+  const abandon = (code: number) => {
+    killAllNow();
+    for (const d of tempDirs) {
+      try {
+        Deno.removeSync(d, { recursive: true });
+      } catch { /* best effort */ }
+    }
+    Deno.exit(code);
+  };
   const watchdog = setTimeout(() => {
     console.error(`hub benchmark: watchdog after ${opt.maxMinutes} min; killing children`);
-    killAllNow();
-    for (const d of tempDirs) {
-      try {
-        Deno.removeSync(d, { recursive: true });
-      } catch { /* best effort */ }
-    }
-    Deno.exit(4);
+    abandon(4);
   }, opt.maxMinutes * 60_000);
   Deno.unrefTimer(watchdog);
-  const onSignal = () => {
-    killAllNow();
-    for (const d of tempDirs) {
-      try {
-        Deno.removeSync(d, { recursive: true });
-      } catch { /* best effort */ }
-    }
-    Deno.exit(130);
-  };
+  const onSignal = () => abandon(130);
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
   let code = 1;

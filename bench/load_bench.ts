@@ -20,6 +20,8 @@
  * watchdog kills everything after --max-minutes.
  */
 import { parseArgs } from "node:util";
+import { Children } from "./lib/process.ts";
+import { fdCount, peakSampler, rssMiB } from "./lib/proc.ts";
 
 const { values: flags } = parseArgs({
   args: Deno.args,
@@ -35,88 +37,24 @@ const { values: flags } = parseArgs({
     "max-minutes": { type: "string", default: "8" },
   },
 });
-const ROOT = new URL("..", import.meta.url).pathname;
 const HOST = "127.0.0.1";
 const PROBE_SECONDS = Number(flags["probe-seconds"]);
 const NOFILE = Number(flags.nofile);
 const SETTLE_SECONDS = Number(flags["settle-seconds"]);
-const dec = new TextDecoder();
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const log = (s: string) => console.log(`[${new Date().toISOString().slice(11, 23)}] ${s}`);
 
 // ---------------------------------------------------------------- processes
 
-const children = new Set<Deno.ChildProcess>();
+const children = new Children();
 let tempDir = "";
 
-/** A child whose stdout lines are collected. */
-function spawn(cmd: string, stdin = false) {
-  const proc = new Deno.Command("sh", {
-    args: ["-c", cmd],
-    cwd: ROOT,
-    stdin: stdin ? "piped" : "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  children.add(proc);
-  const lines: string[] = [];
-  const errLines: string[] = [];
-  const read = async (s: ReadableStream<Uint8Array>, into: string[]) => {
-    let pending = "";
-    for await (const chunk of s) {
-      pending += dec.decode(chunk, { stream: true });
-      let nl;
-      while ((nl = pending.indexOf("\n")) >= 0) {
-        into.push(pending.slice(0, nl));
-        pending = pending.slice(nl + 1);
-      }
-    }
-  };
-  read(proc.stdout, lines);
-  read(proc.stderr, errLines);
-  let exited = false;
-  proc.status.then(() => (exited = true));
-  return {
-    proc,
-    lines,
-    errLines,
-    get exited() {
-      return exited;
-    },
-  };
-}
-
 function killAll() {
-  for (const p of children) {
-    try {
-      p.kill("SIGKILL");
-    } catch { /* gone */ }
-  }
-}
-
-async function waitLine(lines: string[], re: RegExp, ms: number): Promise<RegExpExecArray> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    for (const l of lines) {
-      const m = re.exec(l);
-      if (m) return m;
-    }
-    await sleep(50);
-  }
-  throw new Error(`no line matching ${re} within ${ms} ms`);
+  children.killAllNow();
 }
 
 // ---------------------------------------------------------------- measures
 
-function rssMiB(pid: number): number {
-  const m = /^VmRSS:\s+([0-9]+) kB/m.exec(Deno.readTextFileSync(`/proc/${pid}/status`));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
-function fdCount(pid: number): number {
-  let n = 0;
-  for (const _ of Deno.readDirSync(`/proc/${pid}/fd`)) n++;
-  return n;
-}
 function pct(xs: number[], p: number): number {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
@@ -166,27 +104,6 @@ async function powerCall(url: string, token: string, state: "on" | "off") {
   }
 }
 
-/** Samples RSS and fds every 100 ms until stopped; returns the peaks. */
-function sampler(pid: number) {
-  let peakRss = 0, peakFds = 0, run = true;
-  const done = (async () => {
-    while (run) {
-      try {
-        peakRss = Math.max(peakRss, rssMiB(pid));
-        peakFds = Math.max(peakFds, fdCount(pid));
-      } catch { /* exited */ }
-      await sleep(100);
-    }
-  })();
-  return {
-    async stop() {
-      run = false;
-      await done;
-      return { peakRss, peakFds };
-    },
-  };
-}
-
 // ---------------------------------------------------------------- run
 
 const watchdog = setTimeout(() => {
@@ -203,14 +120,16 @@ const results: Record<string, unknown>[] = [];
 try {
   tempDir = await Deno.makeTempDir({ prefix: "cm-load-bench-" });
   const token = crypto.randomUUID().replaceAll("-", "");
-  const hub = spawn(
+  const hub = children.shell(
+    "hub",
     `ulimit -n ${NOFILE} && exec '${Deno.execPath()}' run --allow-all hub/main.ts ` +
       `--host ${HOST} --port 0 --data-dir '${tempDir}' --token ${token} ` +
       `--agent-key ${token}k --time-scale 0.05 ${flags["hub-args"]}`,
+    { stderr: "lines" },
   );
-  const m = await waitLine(hub.lines, /on http:\/\/[^\s]*:([0-9]+)/, 30_000);
+  const { m } = await hub.line(/on http:\/\/[^\s]*:([0-9]+)/, 30_000);
   const url = `http://${HOST}:${m[1]}`;
-  const pid = hub.proc.pid;
+  const pid = hub.pid;
   log(`hub pid ${pid} at ${url} (ulimit -n ${NOFILE}) ${flags["hub-args"]}`);
   await sleep(500);
   log(hub.lines.find((l) => l.includes("at most")) ?? "");
@@ -249,14 +168,15 @@ try {
   for (const [mode, count] of floods) {
     if (!flags.only.split(",").includes(mode)) continue;
     log(`flood ${mode} × ${count}`);
-    const s = sampler(pid);
+    const s = peakSampler(pid);
     const t0 = performance.now();
-    const clients = spawn(
+    const clients = children.shell(
+      `clients ${mode}`,
       `ulimit -n ${Math.max(4096, count * 2 + 512)} && exec '${Deno.execPath()}' run ` +
         `--allow-net bench/load_clients.ts ${mode} ${count} ${url}`,
-      true,
+      { stdin: true, stderr: "lines" },
     );
-    await waitLine(clients.lines, /"done":true/, 120_000);
+    await clients.line(/"done":true/, 120_000);
     const openMs = performance.now() - t0;
     log(`  clients: ${clients.lines.at(-1)} after ${f1(openMs)} ms`);
     // Probes and a power cycle while the flood holds.
@@ -285,11 +205,9 @@ try {
     }
     // Clients leave; recovery = time until fds are back within 10 of idle.
     const tLeave = performance.now();
-    clients.proc.stdin.close();
-    await Promise.race([clients.proc.status, sleep(10_000)]);
-    try {
-      clients.proc.kill("SIGKILL");
-    } catch { /* exited */ }
+    await clients.closeStdin();
+    await clients.exitsWithin(10_000);
+    clients.kill("SIGKILL");
     let recoveryMs = NaN;
     const endRec = Date.now() + 30_000;
     while (Date.now() < endRec && !hub.exited) {
@@ -299,7 +217,8 @@ try {
       }
       await sleep(50);
     }
-    const peaks = await s.stop();
+    const { peakRssMiB, peakFds } = await s.stop();
+    const peaks = { peakRss: peakRssMiB, peakFds };
     // Memory: how long until RSS is back within 50 MiB of idle (bounded), and RSS at the end.
     let rssBackMs = NaN;
     const endRss = Date.now() + SETTLE_SECONDS * 1000;
@@ -346,12 +265,6 @@ try {
   console.log("JSON " + JSON.stringify({ date: new Date().toISOString(), results }));
 } finally {
   clearTimeout(watchdog);
-  for (const p of children) {
-    try {
-      p.kill("SIGTERM");
-    } catch { /* gone */ }
-  }
-  await sleep(1500);
-  killAll();
+  await children.stopAll(1500);
   if (tempDir) await Deno.remove(tempDir, { recursive: true }).catch(() => {});
 }

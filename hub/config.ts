@@ -8,7 +8,7 @@ import { type AssetTag, buildNodeMap, defaultAssetTag, type NodeMap } from "../s
 import { parseModuleName } from "../shared/module_name.ts";
 import { parseIntFlag } from "../shared/int_flag.ts";
 import { parseNodeSet } from "../shared/range.ts";
-import type { CapLimits } from "./http/connection_caps.ts";
+import { DEFAULT_LIMITS, type HubLimits } from "./http/limits.ts";
 import { type BootTimeouts, WATCHED_STAGES, type WatchedStage } from "./boot/timeline.ts";
 
 /** The hub's default TCP port. */
@@ -104,36 +104,6 @@ export interface SimFault {
   /** Only the first so many boots (a transient fault); absent: every boot. */
   boots?: number;
 }
-
-/** Caps on connections and their timeouts (docs/live.md, "Limits"). */
-export interface HubLimits {
-  /** TCP connections to the hub's port (the cap in all also follows the fd limit). */
-  tcp: CapLimits;
-  /** WebSockets (`/api/v1/ws`); token holders get `reserved` more. */
-  ws: CapLimits;
-  /** Event streams (`/api/v1/events` as SSE). */
-  sse: CapLimits;
-  /** A request's head and body must arrive within this, ms. */
-  requestTimeoutMs: number;
-  /** A connection with no byte either way for this long is closed, ms. */
-  idleTimeoutMs: number;
-  /** A WebSocket message begun must be finished within this, ms (else close 1008). */
-  wsMessageTimeoutMs: number;
-}
-
-/**
- * Sized for a 1 GiB hub Pi serving a LAN: a dashboard tab holds one socket or stream and
- * one or two connections, a script a few; 60 agents one connection each. A flood from one
- * host is refused before it costs memory or event-delivery time.
- */
-export const DEFAULT_LIMITS: HubLimits = {
-  tcp: { max: 1000, perAddress: 256, reserved: 64 },
-  ws: { max: 128, perAddress: 16, reserved: 16 },
-  sse: { max: 128, perAddress: 16 },
-  requestTimeoutMs: 10_000,
-  idleTimeoutMs: 60_000,
-  wsMessageTimeoutMs: 10_000,
-};
 
 /** Help text for `deno task hub --help`. */
 export const HUB_USAGE = `usage: deno task hub [options]

@@ -1,7 +1,10 @@
 /**
- * Builds a whole hub from settings: store, event log, power driver, tracker, sequencer,
- * jobs, the small services and the HTTP app. It only wires; policy lives in the services.
- * `main.ts` serves it; tests build it in-process.
+ * The composition root: the one place that builds a hub. It opens the hardware the settings
+ * name (the control-plane lock and the power driver, or the simulated module), builds store,
+ * event log, tracker, sequencer, jobs, the small services, the virtual cluster and the HTTP
+ * app. It only wires; policy lives in the services. `main.ts` serves what `openHub` builds;
+ * scripts and benchmarks serve it on loopback with `serveLocalHub`; tests build it in-process
+ * with `createHub`.
  */
 import type { Hono } from "hono";
 import { join } from "node:path";
@@ -11,13 +14,8 @@ import { type LoadedSecret, loadOrCreateSecret } from "./auth/secrets.ts";
 import { AgentAuthCounters, AgentKeys } from "./auth/agent_keys.ts";
 import { AgentIngest } from "./cluster/agent_ingest.ts";
 import { BootMonitor } from "./boot/boot_monitor.ts";
-import {
-  type BootTimeouts,
-  ROM_DHCP_WINDOW_MS,
-  scaleBootTimeouts,
-  VENDOR_BOOT_TIMEOUTS,
-} from "./boot/timeline.ts";
-import { BootRecovery, DEFAULT_RECOVERY, type RecoveryPolicy } from "./cluster/boot_recovery.ts";
+import { type BootTimeouts, scaledBootDeadlines } from "./boot/timeline.ts";
+import { BootRecovery, type RecoveryPolicy, scaledRecovery } from "./cluster/boot_recovery.ts";
 import { QuarantineList } from "./cluster/quarantine.ts";
 import { PowerHealthWatch } from "./cluster/power_health.ts";
 import { powerHealthRoutes } from "./http/routes/power_health.ts";
@@ -56,7 +54,10 @@ import { JobRunner } from "./jobs/job_runner.ts";
 import { createLive } from "./http/live.ts";
 import type { GateFigures } from "./http/tcp_gate.ts";
 import type { PowerSwitch } from "./power/power_switch.ts";
+import { openConfiguredPowerSwitch } from "./power/from_config.ts";
+import { acquireHardwareLock, type HardwareLock } from "./power/hardware_lock.ts";
 import { SimulatedModule } from "./power/simulated_module.ts";
+import { VirtualCluster, virtualNodeForMac } from "./virtual/virtual_cluster.ts";
 import { SqliteStore } from "./store/sqlite_store.ts";
 import type { Store } from "./store/store.ts";
 import { VERSION } from "./version.ts";
@@ -98,6 +99,12 @@ export interface HubOverrides {
   consoleLimits?: ConsoleLimits;
   /** The public port's figures for /metrics (main.ts passes its TcpGate's). */
   gate?: () => GateFigures | null;
+  /**
+   * Where the virtual cluster's agents report (the hub's agent listener, e.g.
+   * `http://127.0.0.1:4242`). With `settings.virtualAgents` on the simulated module, powered
+   * bays boot into agents reporting there; without it no virtual cluster runs.
+   */
+  agentUrl?: string;
 }
 
 /** A built hub: its services, each one small and keeping its dependencies to itself. */
@@ -131,6 +138,8 @@ export interface Hub {
   consoles: Consoles;
   /** The simulated module's consoles (null with real hardware or configured consoles). */
   simulatedConsoles: SimulatedConsoles | null;
+  /** Agents on the simulated module's powered bays (null unless settings.virtualAgents). */
+  virtual: VirtualCluster | null;
   tracker: NodeTracker;
   /** Stores when each bay was last heard, and restores it at start. */
   lastSeen: LastSeenKeeper;
@@ -145,15 +154,143 @@ export interface Hub {
   agentKeys: AgentKeys;
   /** Refused and shared-key heartbeats. */
   agentCounters: AgentAuthCounters;
-  /** Reads rails and restores desired state; call once before serving. */
+  /**
+   * Reads rails, restores desired state, starts netboot, then the virtual cluster; call once,
+   * once the port is taken.
+   */
   start(): Promise<void>;
-  /** Stops runs as a cancel would, then timers; closes the store and driver. */
+  /**
+   * Stops the virtual cluster, runs as a cancel would, then timers; closes the store and the
+   * driver, and releases the control-plane lock.
+   */
   close(): Promise<void>;
 }
 
-/** Builds a hub. The data directory is created if missing. */
+/** The hardware a hub drives: its power driver, and the lock held while a real one is open. */
+interface Hardware {
+  power: PowerSwitch;
+  lock: HardwareLock | null;
+}
+
+/** The simulated module for these settings (the one place it is built). */
+function simulatedModule(settings: HubSettings, clock: Clock): SimulatedModule {
+  return new SimulatedModule({ nodeCount: settings.nodeCount, clock });
+}
+
+/**
+ * Opens the driver the settings name: the power config's (real hardware only while this
+ * process holds the control-plane lock: one hub per module, whatever its data directory or
+ * port), else the simulated module.
+ */
+async function openHardware(settings: HubSettings, clock: Clock): Promise<Hardware> {
+  if (!settings.powerConfigPath) return { power: simulatedModule(settings, clock), lock: null };
+  const lock = acquireHardwareLock();
+  try {
+    const power = await openConfiguredPowerSwitch(
+      settings.powerConfigPath,
+      () => simulatedModule(settings, clock),
+    );
+    return { power, lock };
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
+}
+
+/**
+ * Opens a hub as the settings describe it: hardware (lock and driver, or the simulated
+ * module), then data directory, secrets, store and services. Nothing runs until `start()`.
+ * A failure after the driver is open closes it and releases the lock.
+ */
+export async function openHub(settings: HubSettings, options: HubOverrides = {}): Promise<Hub> {
+  const hardware = options.power
+    ? { power: options.power, lock: null }
+    : await openHardware(settings, options.clock ?? realClock);
+  try {
+    return wireHub(settings, options, hardware);
+  } catch (e) {
+    await hardware.power.close();
+    hardware.lock?.release();
+    throw e;
+  }
+}
+
+/**
+ * Builds a hub in-process on `overrides.power`, by default the simulated module (tests).
+ * The data directory is created if missing.
+ */
 export function createHub(settings: HubSettings, overrides: HubOverrides = {}): Hub {
+  const power = overrides.power ?? simulatedModule(settings, overrides.clock ?? realClock);
+  return wireHub(settings, overrides, { power, lock: null });
+}
+
+/** A hub served on a loopback port, for scripts and benchmarks. */
+export interface LocalHub {
+  hub: Hub;
+  /** Its base URL, `http://127.0.0.1:PORT`. */
+  url: string;
+  /** Stops serving, then closes the hub. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens a hub with `openHub`, serves it on a random 127.0.0.1 port (plain `Deno.serve`, no
+ * gate) and starts it; with `settings.virtualAgents` the virtual cluster reports there.
+ */
+export async function serveLocalHub(
+  settings: HubSettings,
+  options: Omit<HubOverrides, "agentUrl" | "gate"> = {},
+): Promise<LocalHub> {
+  let hub: Hub | null = null;
+  const ac = new AbortController();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen: () => {} },
+    (req, info) => hub ? hub.app.fetch(req, info) : new Response("starting", { status: 503 }),
+  );
+  const url = `http://127.0.0.1:${server.addr.port}`;
+  try {
+    hub = await openHub(settings, { ...options, agentUrl: url });
+    await hub.start();
+  } catch (e) {
+    ac.abort();
+    await server.finished;
+    await hub?.close();
+    throw e;
+  }
+  const opened = hub;
+  return {
+    hub: opened,
+    url,
+    async close() {
+      ac.abort();
+      await server.finished;
+      await opened.close();
+    },
+  };
+}
+
+/**
+ * Appends a dhcp-script hook line to the file the lease watcher reads, as dnsmasq's hook does
+ * (a failure is reported, never fatal: it only costs MAC learning).
+ */
+function appendLeaseLine(file: string, line: string): void {
+  try {
+    Deno.writeTextFileSync(file, `${line}\n`, { append: true });
+  } catch (e) {
+    console.error(`hub: cannot append to ${file}: ${e instanceof Error ? e.message : e}`);
+  }
+}
+
+/** Wires the services over opened hardware. */
+function wireHub(settings: HubSettings, overrides: HubOverrides, hardware: Hardware): Hub {
   const clock = overrides.clock ?? realClock;
+  const { power } = hardware;
+  // The virtual cluster: real agents on the simulated module's rails. It netboots with MACs of
+  // its own, and its dnsmasq log is observed.
+  const sim = power instanceof SimulatedModule ? power : null;
+  const virtualOn = settings.virtualAgents && sim !== null && overrides.agentUrl !== undefined;
+  const nodeForMac = overrides.nodeForMac ?? (virtualOn ? virtualNodeForMac : undefined);
+  const netbootObserved = overrides.netbootObserved ?? (virtualOn ? true : undefined);
   Deno.mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
   // Secrets first: an unusable one stops the hub before the store is opened.
   const token = loadOrCreateSecret(join(settings.dataDir, "token"), settings.token);
@@ -174,8 +311,6 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
   const map = nodeMapFor(settings);
   const module = moduleNameOf(settings);
   const events = new EventLog(store, clock, module);
-  const power = overrides.power ??
-    new SimulatedModule({ nodeCount: settings.nodeCount, clock });
   const tracker = new NodeTracker(settings.nodeCount, events, clock, settings.lostAfterMs);
   const lastSeen = new LastSeenKeeper({
     store,
@@ -201,23 +336,20 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
   const runDeps = { map, store, events, clock, tracker, sequencer, power: powerControl };
   const macLearning = new MacLearning(runDeps);
   const scale = settings.timeScale ?? 1;
-  const learnedNode = (mac: string): number | undefined => {
-    for (const [node, m] of macLearning.table.all()) if (m === mac) return node;
-    return undefined;
-  };
+  // Deadlines a test gives are kept exact (no ROM window unless it asks for one).
+  const deadlines = overrides.bootTimeouts
+    ? { timeouts: overrides.bootTimeouts, romDhcpWindowMs: 0 }
+    : scaledBootDeadlines(scale, settings.bootTimeouts);
   let netbootLive = () => false;
   const boot = new BootMonitor({
     map,
     events,
     clock,
     store,
-    timeouts: overrides.bootTimeouts ??
-      scaleBootTimeouts({ ...VENDOR_BOOT_TIMEOUTS, ...settings.bootTimeouts }, scale),
-    nodeForMac: (mac) => learnedNode(mac) ?? overrides.nodeForMac?.(mac),
-    netbootObserved: (node) =>
-      map.bays[node - 1].lan && (overrides.netbootObserved ?? netbootLive()),
-    romDhcpWindowMs: overrides.romDhcpWindowMs ??
-      (overrides.bootTimeouts ? 0 : Math.round(ROM_DHCP_WINDOW_MS * scale)),
+    timeouts: deadlines.timeouts,
+    nodeForMac: (mac) => macLearning.table.nodeOf(mac) ?? nodeForMac?.(mac),
+    netbootObserved: () => netbootObserved ?? netbootLive(),
+    romDhcpWindowMs: overrides.romDhcpWindowMs ?? deadlines.romDhcpWindowMs,
   });
   const ingest = new AgentIngest({
     map,
@@ -233,10 +365,7 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
   });
   const recovery = new BootRecovery(
     { monitor: boot, power: powerControl, jobs, quarantine, events, clock },
-    overrides.recovery || {
-      retries: settings.bootRetries ?? DEFAULT_RECOVERY.retries,
-      backoffMs: Math.max(1, Math.round(DEFAULT_RECOVERY.backoffMs * scale)),
-    },
+    overrides.recovery || scaledRecovery(scale, settings.bootRetries),
   );
   const runs = new Runs({ ...runDeps, selfTest: timings.selfTest });
   const bootstrap = new BootstrapRunner({
@@ -274,8 +403,8 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
     (settings.powerConfigPath
       ? loadConsoleSources(settings.powerConfigPath, settings.nodeCount)
       : undefined);
-  const simConsoles = !configured && power instanceof SimulatedModule
-    ? new SimulatedConsoles({ sim: power, map, clock, bootMs: settings.simBootMs })
+  const simConsoles = !configured && sim
+    ? new SimulatedConsoles({ sim, map, clock, bootMs: settings.simBootMs })
     : null;
   const consoles = new Consoles({
     sources: configured ?? simConsoles?.sources() ?? new Map(),
@@ -291,6 +420,21 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
     if (e.data.to === "on") consoles.markPowerOn(e.node, e.at);
     if (e.data.to === "off") nodeSettings.endIdentify(e.node);
   });
+  const virtual = virtualOn
+    ? new VirtualCluster({
+      sim: sim!,
+      map,
+      hubUrl: overrides.agentUrl!,
+      agentKeyFor: (node) => agentKeys.keyFor(node),
+      bootDelayMs: settings.simBootMs,
+      intervalMs: settings.heartbeatIntervalMs,
+      clock,
+      onLogLine: (line) => boot.ingestLine(line),
+      onLease: (line) => appendLeaseLine(netboot.leaseEventsFile, line),
+      faults: new Map(settings.simFaults?.map((f) => [f.node, f])),
+    })
+    : null;
+  if (virtual) simConsoles?.followFaults((node) => virtual.bootFault(node));
   const startedAt = clock.now();
   const live = createLive({
     status,
@@ -367,6 +511,7 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
     events,
     consoles,
     simulatedConsoles: simConsoles,
+    virtual,
     tracker,
     lastSeen,
     store,
@@ -383,8 +528,11 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
       consoles.start();
       await powerControl.start();
       await netboot.start();
+      // On the simulated module, powered bays boot into real agents.
+      virtual?.attach();
     },
     async close() {
+      await virtual?.close();
       live.close();
       unfollowPower();
       // Runs start stopping (like a cancel) at once, while netboot stops.
@@ -400,6 +548,7 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
       await consoles.close();
       events.close();
       await power.close();
+      hardware.lock?.release();
       store.close();
     },
   };

@@ -1,29 +1,19 @@
 /** Entry point: `deno task hub` serves the hub (simulated module unless configured). */
 import { ClusterError } from "../shared/errors.ts";
-import { DEFAULT_LIMITS, HUB_USAGE, openReadsWarning, parseHubSettings } from "./config.ts";
+import { HUB_USAGE, openReadsWarning, parseHubSettings } from "./config.ts";
+import { DEFAULT_LIMITS } from "./http/limits.ts";
 import { TcpGate } from "./http/tcp_gate.ts";
 import { DEFAULT_WS_GUARD } from "./http/ws_guard.ts";
 import { classifyHead } from "./http/gate_priority.ts";
 import { type HubCert, loadOrCreateCert } from "./http/tls_cert.ts";
 import { type FetchApp, gatedHandler, InternalServer } from "./http/internal_server.ts";
-import { createHub } from "./hub.ts";
-import { openConfiguredPowerSwitch } from "./power/from_config.ts";
-import { acquireHardwareLock } from "./power/hardware_lock.ts";
-import { SimulatedModule } from "./power/simulated_module.ts";
-import { VirtualCluster, virtualNodeForMac } from "./virtual/virtual_cluster.ts";
-import { realClock } from "../shared/clock.ts";
+import { type Hub, openHub } from "./hub.ts";
 import { installFaultPolicy } from "./process_faults.ts";
 
-/**
- * Appends a dhcp-script hook line to the file the lease watcher reads, as dnsmasq's hook does
- * (a failure is reported, never fatal: it only costs MAC learning).
- */
-function appendLeaseLine(file: string, line: string): void {
-  try {
-    Deno.writeTextFileSync(file, `${line}\n`, { append: true });
-  } catch (e) {
-    console.error(`hub: cannot append to ${file}: ${e instanceof Error ? e.message : e}`);
-  }
+/** The base URL agents reach a listener at (a wildcard address is reached on loopback). */
+function agentUrlOf(addr: Deno.NetAddr): string {
+  const host = addr.hostname === "0.0.0.0" || addr.hostname === "::" ? "127.0.0.1" : addr.hostname;
+  return `http://${host.includes(":") ? `[${host}]` : host}:${addr.port}`;
 }
 
 async function main(): Promise<number> {
@@ -41,13 +31,8 @@ async function main(): Promise<number> {
     console.log(HUB_USAGE);
     return 0;
   }
-  const sim = new SimulatedModule({ nodeCount: settings.nodeCount, clock: realClock });
-  // Real hardware: one hub per module, whatever its data directory or port.
-  const hardwareLock = settings.powerConfigPath ? acquireHardwareLock() : null;
-  const power = settings.powerConfigPath
-    ? await openConfiguredPowerSwitch(settings.powerConfigPath, () => sim)
-    : sim;
-  // Take the port first: a hub that cannot listen must not create secrets or touch state.
+  // Take the port first: a hub that cannot listen must not open the hardware, create secrets
+  // or touch state.
   // The HTTP server listens on an internal loopback port; the public port is the TcpGate in
   // front of it (caps, timeouts, accept failures that shed load instead of ending the hub).
   const ac = new AbortController();
@@ -94,18 +79,14 @@ async function main(): Promise<number> {
       `port ${settings.port} on ${settings.host} (or the agent port) is already in use (another hub?); pick another with --port`,
     );
   }
-  let hub;
+  let hub: Hub;
   try {
-    const virtualAgents = power === sim && settings.virtualAgents;
-    // The virtual cluster netboots with MACs of its own, and its dnsmasq log is observed.
     const gateNow = gate;
-    const figures = () => gateNow.figures;
-    hub = createHub(
-      settings,
-      virtualAgents
-        ? { power, nodeForMac: virtualNodeForMac, netbootObserved: true, gate: figures }
-        : { power, gate: figures },
-    );
+    // The virtual cluster's agents (on the simulated module) report to the agent port.
+    hub = await openHub(settings, {
+      gate: () => gateNow.figures,
+      agentUrl: agentUrlOf(agentGate?.addr ?? gate.addr),
+    });
   } catch (e) {
     await gate.close();
     await agentGate?.close();
@@ -191,26 +172,7 @@ async function main(): Promise<number> {
   // Only once the port is ours: read the rails, restore desired state, start netboot.
   await hub.start();
   console.log("hub: ready (rails read, desired state restored)");
-  // On the simulated module, powered bays boot into real agents reporting over loopback.
-  let virtual: VirtualCluster | undefined;
-  if (power === sim && settings.virtualAgents) {
-    const agentAddr = agentGate?.addr ?? gate.addr;
-    const host = agentAddr.hostname === "0.0.0.0" || agentAddr.hostname === "::"
-      ? "127.0.0.1"
-      : agentAddr.hostname;
-    virtual = new VirtualCluster({
-      sim,
-      map: hub.map,
-      hubUrl: `http://${host.includes(":") ? `[${host}]` : host}:${agentAddr.port}`,
-      agentKeyFor: (node) => hub.agentKeys.keyFor(node),
-      bootDelayMs: settings.simBootMs,
-      intervalMs: settings.heartbeatIntervalMs,
-      onLogLine: (line) => hub.boot.ingestLine(line),
-      onLease: (line) => appendLeaseLine(hub.netboot.leaseEventsFile, line),
-      faults: new Map(settings.simFaults?.map((f) => [f.node, f])),
-    });
-    hub.simulatedConsoles?.followFaults((node) => virtual?.bootFault(node));
-    virtual.attach();
+  if (hub.virtual) {
     console.log(
       `hub: virtual cluster on: powered bays boot into node agents after ${settings.simBootMs} ms`,
     );
@@ -218,9 +180,7 @@ async function main(): Promise<number> {
   await server.finished();
   await gate.close();
   await agentGate?.close();
-  await virtual?.close();
   await hub.close();
-  hardwareLock?.release();
   console.log("hub: stopped");
   return 0;
 }

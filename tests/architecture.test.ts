@@ -190,3 +190,119 @@ Deno.test("architecture: the agent and cm never load classic zod (values from wi
   }
   assert.deepEqual(offending, []);
 });
+
+// Settings sit below the layers they configure: the top floor (main.ts, the composition root
+// hub.ts, the settings parser config.ts) imports the rooms of hub/, never the other way.
+const TOP_FLOOR = ["hub/main.ts", "hub/hub.ts", "hub/config.ts"];
+
+/** Imports from a room of hub/ (a file in a folder under hub/) up to the top floor. */
+export function upwardImports(g: Map<string, string[]>): string[] {
+  const up: string[] = [];
+  for (const [file, targets] of g) {
+    if (!/^hub\/[^/]+\//.test(file)) continue;
+    for (const t of targets) if (TOP_FLOOR.includes(t)) up.push(`${file} → ${t}`);
+  }
+  return up;
+}
+
+Deno.test("architecture: no room of hub/ imports the top floor (settings sit below)", () => {
+  assert.deepEqual(upwardImports(graph), []);
+  // The check sees such an arrow.
+  assert.deepEqual(
+    upwardImports(new Map([["hub/http/live.ts", ["hub/config.ts", "hub/http/limits.ts"]]])),
+    ["hub/http/live.ts → hub/config.ts"],
+  );
+});
+
+// Scripts and benchmarks stand outside the product: they reach it only through its public
+// faces (the composition root, cm's entry, each room's mod.ts, the ground floor shared/), and
+// no product file reaches back into them or into tests/.
+const OUTSIDE = ["scripts", "bench"];
+
+/** A file scripts/ and bench/ may import from the product. */
+export function isPublicFace(target: string): boolean {
+  return target.startsWith("shared/") ||
+    target === "hub/hub.ts" ||
+    target === "hub/cli/main.ts" ||
+    /^(hub\/[^/]+|node-agent)\/mod\.ts$/.test(target);
+}
+
+/** Forbidden arrows out of scripts/ and bench/, and from the product into them or tests/. */
+export function outsideArrows(g: Map<string, string[]>): string[] {
+  const broken: string[] = [];
+  const product = (f: string) => PRODUCT.some((p) => f.startsWith(`${p}/`));
+  for (const [file, targets] of g) {
+    for (const t of targets) {
+      if (product(file) && /^(scripts|bench|tests)\//.test(t)) {
+        broken.push(`${file} → ${t}: the product never imports scripts, benchmarks or tests`);
+      }
+      if (OUTSIDE.some((o) => file.startsWith(`${o}/`)) && product(t) && !isPublicFace(t)) {
+        broken.push(`${file} → ${t}: outside the product, import its public faces only`);
+      }
+      if (file.startsWith("scripts/") && /^(bench|tests)\//.test(t)) {
+        broken.push(`${file} → ${t}: scripts ship with the product; they need no bench or test`);
+      }
+      if (file.startsWith("bench/") && t.startsWith("tests/") && !t.startsWith("tests/support/")) {
+        broken.push(`${file} → ${t}: a benchmark shares only the tests' harness (tests/support/)`);
+      }
+    }
+  }
+  return broken;
+}
+
+/** The import graph of scripts/ and bench/ beside the product's. */
+function outsideGraph(): Map<string, string[]> {
+  const g = new Map(graph);
+  for (const file of OUTSIDE.flatMap(tsFiles)) {
+    const text = Deno.readTextFileSync(join(ROOT, file));
+    g.set(
+      file,
+      importSpecifiers(text).filter((s) => s.startsWith("."))
+        .map((s) => relative(ROOT, normalize(join(ROOT, dirname(file), s)))),
+    );
+  }
+  return g;
+}
+
+Deno.test("architecture: scripts and benchmarks import the product's public faces only", () => {
+  const g = outsideGraph();
+  assert.ok([...g.keys()].filter((f) => f.startsWith("bench/")).length >= 10);
+  assert.ok([...g.keys()].filter((f) => f.startsWith("scripts/")).length >= 10);
+  assert.deepEqual(outsideArrows(g), []);
+  // Each rule sees its arrow.
+  assert.deepEqual(
+    outsideArrows(
+      new Map([
+        ["bench/agents.ts", ["node-agent/agent.ts", "node-agent/mod.ts", "hub/hub.ts"]],
+        ["scripts/x.ts", ["hub/netboot/render/all.ts", "hub/netboot/mod.ts", "tests/support/a.ts"]],
+        ["bench/y.ts", ["tests/hub/api.test.ts", "tests/support/flood.ts", "shared/clock.ts"]],
+        ["hub/z.ts", ["bench/lib/proc.ts", "tests/support/test_hub.ts"]],
+      ]),
+    ).map((s) => s.slice(0, s.indexOf(":"))),
+    [
+      "bench/agents.ts → node-agent/agent.ts",
+      "scripts/x.ts → hub/netboot/render/all.ts",
+      "scripts/x.ts → tests/support/a.ts",
+      "bench/y.ts → tests/hub/api.test.ts",
+      "hub/z.ts → bench/lib/proc.ts",
+      "hub/z.ts → tests/support/test_hub.ts",
+    ],
+  );
+});
+
+/** Whether `path` (from the repository root) is a file. */
+function isFile(path: string): boolean {
+  try {
+    return Deno.statSync(join(ROOT, path)).isFile;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("architecture: every relative import of scripts and benchmarks resolves", () => {
+  const outside = [...outsideGraph()].filter(([f]) => OUTSIDE.some((o) => f.startsWith(`${o}/`)));
+  const missing = outside.flatMap(([file, targets]) =>
+    targets.filter((t) => !isFile(t)).map((t) => `${file} → ${t}`)
+  );
+  assert.deepEqual(missing, []);
+});

@@ -7,7 +7,7 @@
  */
 import type { Clock } from "../../shared/clock.ts";
 import type { BootTimeline } from "../../shared/boot_schemas.ts";
-import { nodeIdForIp, type NodeMap } from "../../shared/node_map.ts";
+import { bayOf, nodeIdForIp, type NodeMap } from "../../shared/node_map.ts";
 import type { ClusterEvent } from "../../shared/schemas.ts";
 import type { EventLog } from "../events/event_log.ts";
 import { isStoreFull, type Store } from "../store/store.ts";
@@ -34,8 +34,11 @@ export interface BootMonitorDeps {
   timeouts: BootTimeouts;
   /** The bay a MAC belongs to (the learned MAC table), if known. */
   nodeForMac: (mac: string) => number | undefined;
-  /** Whether DHCP and TFTP of this bay are observed (a LAN bay with dnsmasq's log). */
-  netbootObserved: (node: number) => boolean;
+  /**
+   * Whether dnsmasq's DHCP and TFTP log reaches the monitor (netboot runs live, or the
+   * virtual cluster writes it); it covers LAN bays only.
+   */
+  netbootObserved: () => boolean;
   /**
    * How long after a node's first DISCOVER its lease and first TFTP transfer may still come
    * (the Pi boot ROM's five tries, `ROM_DHCP_WINDOW_MS`, scaled); default 0, none.
@@ -168,7 +171,8 @@ export class BootMonitor {
       const attempt = this.#nextAttempt.get(node) ?? 1;
       this.#nextAttempt.delete(node);
       const previous = p.latest ? endTimeline(p.latest, now) : null;
-      const latest = startTimeline(node, now, attempt, this.#d.netbootObserved(node));
+      const observed = (bayOf(this.#d.map, node)?.lan ?? false) && this.#d.netbootObserved();
+      const latest = startTimeline(node, now, attempt, observed);
       this.#save(node, { latest, previous });
       this.#stageEvent(node, latest, latest.stages[0]);
       this.#arm(node);

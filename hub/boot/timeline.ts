@@ -72,6 +72,21 @@ export function scaleBootTimeouts(t: BootTimeouts, factor: number): BootTimeouts
   return out;
 }
 
+/**
+ * A hub's boot deadlines at time scale `scale`: the vendor's, with `given` stages replaced
+ * (unscaled, ms after power-on, as `--boot-timeout-*` gives them), all scaled; and the Pi
+ * boot ROM's DHCP window scaled alike.
+ */
+export function scaledBootDeadlines(
+  scale: number,
+  given: Partial<BootTimeouts> = {},
+): { timeouts: BootTimeouts; romDhcpWindowMs: number } {
+  return {
+    timeouts: scaleBootTimeouts({ ...VENDOR_BOOT_TIMEOUTS, ...given }, scale),
+    romDhcpWindowMs: Math.round(ROM_DHCP_WINDOW_MS * scale),
+  };
+}
+
 /** A signal that moves a timeline on. */
 export type BootSignal =
   | {

@@ -25,6 +25,14 @@ export interface RecoveryPolicy {
 /** Default: two cycles, the first after 5 s, the second after 10 s. */
 export const DEFAULT_RECOVERY: RecoveryPolicy = { retries: 2, backoffMs: 5_000 };
 
+/** The recovery policy at time scale `scale`: `retries` cycles (default 2), the backoff scaled. */
+export function scaledRecovery(scale: number, retries?: number): RecoveryPolicy {
+  return {
+    retries: retries ?? DEFAULT_RECOVERY.retries,
+    backoffMs: Math.max(1, Math.round(DEFAULT_RECOVERY.backoffMs * scale)),
+  };
+}
+
 /** Wait before recovery cycle `n` (1-based). */
 export function recoveryBackoff(p: RecoveryPolicy, n: number): number {
   return p.backoffMs * 2 ** Math.max(0, n - 1);

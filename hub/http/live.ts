@@ -20,7 +20,7 @@ import { HttpMetrics, METRICS_DOC, metricsApp } from "./routes/metrics.ts";
 import { eventRoutes, type SseOptions, SseStreams } from "./routes/events.ts";
 import { type WsOptions, wsRoutes, WsSessions } from "./routes/ws.ts";
 import { type CapLimits, ConnectionCaps } from "./connection_caps.ts";
-import { DEFAULT_LIMITS } from "../config.ts";
+import { DEFAULT_LIMITS } from "./limits.ts";
 import type { StoreHealth } from "../store/store.ts";
 import type { GateFigures } from "./tcp_gate.ts";
 

@@ -9,12 +9,12 @@
 import { parseArgs } from "node:util";
 import { buildNodeMap } from "../../shared/node_map.ts";
 import { parseIntFlag } from "../../shared/int_flag.ts";
-import { loadNetbootSettings } from "../../hub/netboot/settings/settings_file.ts";
-import { renderWpaSupplicant } from "../../hub/netboot/render/wifi.ts";
 import {
+  loadNetbootSettings,
+  renderWpaSupplicant,
   renderZeroCardCmdline,
   renderZeroCardConfigTxt,
-} from "../../hub/netboot/render/sd_card.ts";
+} from "../../hub/netboot/mod.ts";
 
 if (import.meta.main) {
   try {

@@ -7,8 +7,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { buildNodeMap } from "../../shared/node_map.ts";
-import { netbootSettings } from "../../hub/netboot/settings/settings.ts";
-import { renderNetbootFiles } from "../../hub/netboot/render/all.ts";
+import { netbootSettings, renderNetbootFiles } from "../../hub/netboot/mod.ts";
 
 const out = join(dirname(fileURLToPath(import.meta.url)), "../../docs/netboot");
 const map = buildNodeMap();

@@ -7,12 +7,7 @@
  * overlay's parameters, not the firmware's whole parameter language).
  */
 import { join } from "node:path";
-import {
-  dtOverlays,
-  PI_FIRMWARE_BOARDS,
-  type PiBoot,
-  resolvePiBoot,
-} from "../../hub/power/pi_firmware.ts";
+import { dtOverlays, PI_FIRMWARE_BOARDS, type PiBoot, resolvePiBoot } from "../../hub/power/mod.ts";
 
 /** Byte offset of the card's first partition (scripts/image/zerow.sh: sector 8192). */
 export const CARD_BOOT_OFFSET = 8192 * 512;

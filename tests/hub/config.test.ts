@@ -1,6 +1,7 @@
 /** Hub settings from flags and environment. */
 import assert from "node:assert/strict";
-import { DEFAULT_LIMITS, parseHubSettings } from "../../hub/config.ts";
+import { parseHubSettings } from "../../hub/config.ts";
+import { DEFAULT_LIMITS } from "../../hub/http/limits.ts";
 import { ClusterError } from "../../shared/errors.ts";
 import { startTestHub } from "../support/test_hub.ts";
 

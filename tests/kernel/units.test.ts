@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { parseEnvFile, parseUnit, resolveStart } from "./guest/units.ts";
 import { connectionCapFor } from "../../hub/http/tcp_gate.ts";
-import { DEFAULT_LIMITS } from "../../hub/config.ts";
+import { DEFAULT_LIMITS } from "../../hub/http/limits.ts";
 
 const HUB_UNIT = new URL("../../scripts/hub/cluster-hub.service", import.meta.url);
 const AGENT_UNIT = new URL("../../scripts/agent/cluster-agent.service", import.meta.url);

@@ -7,8 +7,7 @@ import assert from "node:assert/strict";
 import { WsSession } from "../../hub/http/routes/ws.ts";
 import { sseResponse, SseStreams } from "../../hub/http/routes/events.ts";
 import { VERSION } from "../../hub/version.ts";
-import type { HubLimits } from "../../hub/config.ts";
-import { DEFAULT_LIMITS } from "../../hub/config.ts";
+import { DEFAULT_LIMITS, type HubLimits } from "../../hub/http/limits.ts";
 import { startTestHub } from "../support/test_hub.ts";
 import { type ServedHub, serveTestHub, waitFor } from "./live_support.ts";
 

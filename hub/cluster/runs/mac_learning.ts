@@ -17,6 +17,8 @@ import type { PowerControl } from "../power_control.ts";
 export interface MacStore {
   all(): Map<number, string>;
   set(node: number, mac: string): void;
+  /** The node whose learned MAC this is, if any. */
+  nodeOf(mac: string): number | undefined;
 }
 
 /** What MAC learning needs. */
@@ -44,6 +46,10 @@ export class MacLearning {
       all: () =>
         new Map(store.nodes(map.bays.length).filter((r) => r.mac).map((r) => [r.id, r.mac!])),
       set: (node, mac) => store.updateNode(node, { mac }),
+      nodeOf: (mac) => {
+        for (const [node, m] of this.table.all()) if (m === mac) return node;
+        return undefined;
+      },
     };
   }
 
