@@ -34,6 +34,7 @@ import { Runs } from "./cluster/runs/runs.ts";
 import { type HubSettings, moduleNameOf, nodeMapFor } from "./config.ts";
 import { EventLog } from "./events/event_log.ts";
 import { createApp } from "./http/app.ts";
+import { clientError } from "./http/errors.ts";
 import { loadConsoleSources } from "./console/console_config.ts";
 import type { ConsoleSource } from "./console/console_source.ts";
 import { Consoles } from "./console/consoles.ts";
@@ -185,7 +186,7 @@ export function createHub(settings: HubSettings, overrides: HubOverrides = {}): 
     flushEveryMs: overrides.lastSeenFlushMs,
   });
   const sequencer = new PowerSequencer(power, map, tracker, events, clock, overrides.sequencer);
-  const jobs = new JobRunner(store, events, clock);
+  const jobs = new JobRunner(store, events, clock, clientError);
   const timings = overrides.timings ?? scaleTimings(VENDOR_TIMINGS, settings.timeScale ?? 1);
   const status = new NodeStatusReader({
     map,

@@ -190,3 +190,19 @@ Deno.test("architecture: the agent and cm never load classic zod (values from wi
   }
   assert.deepEqual(offending, []);
 });
+
+/** Words of the HTTP edge: error codes named after statuses, the statuses, their carrier. */
+const HTTP_WORDS =
+  /\b(bad_request|unauthorized|forbidden|not_found|method_not_allowed|conflict|payload_too_large|unsupported_media_type|too_many_connections|not_ready|unavailable|insufficient_storage|invalid_body|ClusterError|ERROR_STATUS|[45]0[0-9]|4[1-2][0-9]|50[0-9])\b|HTTP/i;
+
+Deno.test("architecture: the hardware layers speak no HTTP (shared/pins, hub/power)", () => {
+  const found: string[] = [];
+  for (const file of ["shared/pins", "hub/power"].flatMap(tsFiles)) {
+    const lines = Deno.readTextFileSync(join(ROOT, file)).split("\n");
+    lines.forEach((line, i) => {
+      const m = line.match(HTTP_WORDS);
+      if (m) found.push(`${file}:${i + 1}: ${m[0]}`);
+    });
+  }
+  assert.deepEqual(found, []);
+});

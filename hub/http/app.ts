@@ -8,7 +8,7 @@ import { z } from "zod";
 import { ClusterError } from "../../shared/errors.ts";
 import { type AppAuth, authorize } from "./middleware/auth.ts";
 import { readBody } from "./middleware/body_limit.ts";
-import { errorResponse, toClusterError } from "./middleware/errors.ts";
+import { errorResponse, toClusterError } from "./errors.ts";
 import { methodNotAllowed } from "./middleware/method_not_allowed.ts";
 import { refusedWhenStoreFull, requireWritableStore } from "./middleware/storage.ts";
 import type { StoreHealth } from "../store/store.ts";

@@ -5,7 +5,7 @@
  */
 import type { Clock } from "../../shared/clock.ts";
 import type { PowerState } from "../../shared/schemas.ts";
-import { HardwareFaultError } from "../../shared/errors.ts";
+import { HardwareFault } from "../../shared/pins/errors.ts";
 import type { PowerSwitch } from "./power_switch.ts";
 
 /** Options of the simulated module. */
@@ -41,7 +41,7 @@ export class SimulatedModule implements PowerSwitch {
 
   #check(node: number): void {
     if (!Number.isInteger(node) || node < 1 || node > this.#rails.length) {
-      throw new HardwareFaultError(`simulated module has no node ${node}`);
+      throw new HardwareFault(`simulated module has no node ${node}`);
     }
   }
 

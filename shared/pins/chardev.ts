@@ -3,7 +3,6 @@
  * `ioctl` and `close` via `Deno.dlopen` (needs --allow-ffi). Lines are chip-relative: BCM
  * GPIO 21 is offset 21 of the Pi's main chip, whatever the kernel's global numbering.
  */
-import { HardwareFaultError } from "../errors.ts";
 import {
   decodeChipInfo,
   decodeLineRequestFd,
@@ -15,7 +14,7 @@ import {
   SIZEOF,
 } from "./chardev_uapi.ts";
 import { throwIfRefused } from "../system_access.ts";
-import { GpioUnavailableError, isPiMainChip } from "./errors.ts";
+import { GpioBackendError, HardwareFault, isPiMainChip } from "./errors.ts";
 import type { BinaryValue, Direction, GpioLine } from "./gpio_line.ts";
 
 const O_RDWR = 0o2;
@@ -36,7 +35,7 @@ function loadLibc(): Libc {
     try {
       libc = Deno.dlopen("libc.so.6", LIBC_SYMBOLS).symbols;
     } catch (e) {
-      throw new GpioUnavailableError("chardev", `cannot load libc.so.6: ${(e as Error).message}`);
+      throw new GpioBackendError("chardev", `cannot load libc.so.6: ${(e as Error).message}`);
     }
   }
   return libc;
@@ -87,13 +86,13 @@ export function listGpioChips(devRoot = "/dev"): string[] {
     names = [...Deno.readDirSync(devRoot)].map((e) => e.name);
   } catch (e) {
     throwIfRefused(e, devRoot);
-    throw new GpioUnavailableError("chardev", `cannot list ${devRoot}: ${(e as Error).message}`);
+    throw new GpioBackendError("chardev", `cannot list ${devRoot}: ${(e as Error).message}`);
   }
   const chips = names.filter((n) => /^gpiochip[0-9]+$/.test(n))
     .sort((a, b) => Number(a.slice(8)) - Number(b.slice(8)))
     .map((n) => `${devRoot}/${n}`);
   if (chips.length === 0) {
-    throw new GpioUnavailableError(
+    throw new GpioBackendError(
       "chardev",
       `no ${devRoot}/gpiochip* device: this is not a Pi, or the GPIO character device is not ` +
         `enabled; use --gpio-backend sysfs or sim`,
@@ -105,7 +104,7 @@ export function listGpioChips(devRoot = "/dev"): string[] {
 function openFd(c: Libc, path: string): number {
   const fd = c.open(cString(path), O_RDWR | O_CLOEXEC);
   if (fd < 0) {
-    throw new GpioUnavailableError("chardev", `cannot open ${path}: ${describeErrno(errno(c))}`);
+    throw new GpioBackendError("chardev", `cannot open ${path}: ${describeErrno(errno(c))}`);
   }
   return fd;
 }
@@ -132,7 +131,7 @@ export function openChardevLine(opts: ChardevLineOptions): GpioLine {
         ? outputLineRequest(opts.gpio, consumer, opts.initial ?? 0)
         : inputLineRequest(opts.gpio, consumer);
       if (c.ioctl(fd, BigInt(IOCTL.GPIO_V2_GET_LINE_IOCTL), req) < 0) {
-        throw new HardwareFaultError(
+        throw new HardwareFault(
           `cannot request line ${opts.gpio} of ${path}: ${describeErrno(errno(c))}`,
         );
       }
@@ -141,7 +140,7 @@ export function openChardevLine(opts: ChardevLineOptions): GpioLine {
       c.close(fd);
     }
   }
-  throw new GpioUnavailableError(
+  throw new GpioBackendError(
     "chardev",
     `no Raspberry Pi GPIO chip among ${seen.join(", ")}; name one with its device path`,
   );
@@ -181,10 +180,10 @@ class ChardevGpioLine implements GpioLine {
 
   #ioctl(request: number, buf: Uint8Array, what: string): void {
     if (this.#fd < 0) {
-      throw new HardwareFaultError(`GPIO ${this.gpio} was released: cannot ${what} it`);
+      throw new HardwareFault(`GPIO ${this.gpio} was released: cannot ${what} it`);
     }
     if (this.c.ioctl(this.#fd, BigInt(request), buf) < 0) {
-      throw new HardwareFaultError(
+      throw new HardwareFault(
         `GPIO ${this.gpio} ${what} failed: ${describeErrno(errno(this.c))}`,
       );
     }

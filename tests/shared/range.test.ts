@@ -1,3 +1,4 @@
+import { ERROR_STATUS } from "../../hub/http/errors.ts";
 import assert from "node:assert/strict";
 import { formatNodeSet, parseExactNodeId, parseNodeId, parseNodeSet } from "../../shared/range.ts";
 import { ClusterError, NodeRangeError } from "../../shared/errors.ts";
@@ -15,7 +16,7 @@ function assertRangeError(fn: () => unknown, pattern: RegExp, label: string): vo
     assert.ok(e instanceof NodeRangeError, `${label}: expected NodeRangeError, got ${e}`);
     assert.ok(e instanceof ClusterError, `${label}: NodeRangeError is a ClusterError`);
     assert.equal(e.code, "invalid_range", label);
-    assert.equal(e.status, 400, label);
+    assert.equal(ERROR_STATUS[e.code], 400, label);
     assert.match(e.message, pattern, `${label}: message "${e.message}"`);
     return true;
   }, label);

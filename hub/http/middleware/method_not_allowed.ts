@@ -4,7 +4,7 @@
  * (the heartbeat ingest path included) and adds HEAD to `Allow`; this is a route of its own.
  */
 import { ClusterError } from "../../../shared/errors.ts";
-import { errorResponse } from "./errors.ts";
+import { errorResponse } from "../errors.ts";
 import type { Handler } from "./observe.ts";
 
 /** The 405 handler for a path that answers only `methods`. */

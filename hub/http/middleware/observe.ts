@@ -1,7 +1,7 @@
 /** Request metrics: every answered request is reported by method, route pattern and status. */
 import type { Context, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
-import { errorResponse, toClusterError } from "./errors.ts";
+import { errorResponse, toClusterError } from "../errors.ts";
 
 /** Receives one answered request (for request metrics). */
 export type HttpObserver = (method: string, route: string, status: number, seconds: number) => void;

@@ -29,7 +29,7 @@ import type { PowerControl } from "../../cluster/power_control.ts";
 import type { EventLog } from "../../events/event_log.ts";
 import type { JobRunner } from "../../jobs/job_runner.ts";
 import { decodeJson, FRAME } from "../decode_json.ts";
-import { toClusterError } from "../middleware/errors.ts";
+import { toClusterError } from "../errors.ts";
 import { route, type RouteSpec } from "../route.ts";
 import { EventFeed } from "../../events/event_feed.ts";
 import { acquireOrRefuse, type ConnectionCaps, remoteAddress } from "../connection_caps.ts";

@@ -4,7 +4,7 @@
  * i2c-bus does); plain transfers select the slave with `I2C_SLAVE` and use read()/write().
  * Calls are synchronous underneath (a byte transfer takes ~0.1–0.5 ms at 100 kHz).
  */
-import { ClusterError } from "../../errors.ts";
+import { BusError } from "../errors.ts";
 import {
   assertAddress,
   assertByte,
@@ -29,7 +29,7 @@ import {
 /** Opens `/dev/i2c-<n>`; throws an I2cError explaining a missing device or denied access. */
 export function openDevI2cBus(n: number): Promise<I2cBus> {
   if (!Number.isInteger(n) || n < 0) {
-    return Promise.reject(new ClusterError("bad_request", `I2C bus number ${n} is not >= 0`));
+    return Promise.reject(new BusError(`I2C bus number ${n} is not >= 0`));
   }
   return openDevI2cPath(`/dev/i2c-${n}`);
 }
@@ -51,7 +51,7 @@ export function smbusByteData(
   data: Uint8Array<ArrayBuffer>,
 ): number {
   if (data.length !== SMBUS_DATA_BYTES) {
-    throw new ClusterError("bad_request", `SMBus data must be ${SMBUS_DATA_BYTES} bytes`);
+    throw new BusError(`SMBus data must be ${SMBUS_DATA_BYTES} bytes`);
   }
   const address = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(data)));
   const args = encodeSmbusIoctlData(readWrite, cmd, I2C_SMBUS_BYTE_DATA, address);
@@ -82,7 +82,7 @@ export class DevI2cBus implements I2cBus {
   }
 
   #openFd(): number {
-    if (this.#fd < 0) throw new ClusterError("bad_request", `I2C bus ${this.name} is closed`);
+    if (this.#fd < 0) throw new BusError(`I2C bus ${this.name} is closed`);
     return this.#fd;
   }
 

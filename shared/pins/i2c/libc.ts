@@ -3,7 +3,7 @@
  * through `Deno.dlopen("libc.so.6")`. Loaded once, on first use. Calls are synchronous, so
  * `errno` read right after a failed call is that call's.
  */
-import { HardwareFaultError } from "../../errors.ts";
+import { HardwareFault } from "../errors.ts";
 
 const SYMBOLS = {
   open: { parameters: ["buffer", "i32"], result: "i32" },
@@ -23,11 +23,11 @@ export const O_RDWR_CLOEXEC = 0x2 | 0x80000;
 
 let lib: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
 
-/** The libc symbols; throws a HardwareFaultError saying why when FFI is unavailable. */
+/** The libc symbols; throws a HardwareFault saying why when libc cannot be loaded. */
 export function libc(): Libc {
   if (!lib) {
     if (Deno.build.os !== "linux") {
-      throw new HardwareFaultError(`/dev/i2c-N needs Linux, not ${Deno.build.os}`);
+      throw new HardwareFault(`/dev/i2c-N needs Linux, not ${Deno.build.os}`);
     }
     try {
       lib = Deno.dlopen("libc.so.6", SYMBOLS);
@@ -35,7 +35,7 @@ export function libc(): Libc {
       const why = e instanceof Deno.errors.NotCapable
         ? "run the hub with --allow-ffi"
         : (e as Error).message;
-      throw new HardwareFaultError(`cannot load libc.so.6 for I2C access: ${why}`);
+      throw new HardwareFault(`cannot load libc.so.6 for I2C access: ${why}`);
     }
   }
   return lib.symbols;

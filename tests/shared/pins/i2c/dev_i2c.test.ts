@@ -1,5 +1,6 @@
+import { layerErrorCode } from "../../../../hub/http/errors.ts";
 import assert from "node:assert/strict";
-import { HardwareFaultError } from "../../../../shared/errors.ts";
+import { HardwareFault } from "../../../../shared/pins/errors.ts";
 import {
   openDevI2cBus,
   openDevI2cPath,
@@ -30,9 +31,9 @@ Deno.test("encodeSmbusIoctlData lays out struct i2c_smbus_ioctl_data byte for by
 
 Deno.test("opening a missing /dev/i2c-N gives a clear ENOENT I2cError", async () => {
   const err = await openDevI2cBus(249).then(() => null, (e) => e);
-  assert.ok(err instanceof I2cError && err instanceof HardwareFaultError);
+  assert.ok(err instanceof I2cError && err instanceof HardwareFault);
   assert.equal(err.errno, ERRNO.ENOENT);
-  assert.equal(err.code, "hardware_fault");
+  assert.equal(layerErrorCode(err), "hardware_fault");
   assert.match(err.message, /\/dev\/i2c-249 does not exist/);
   assert.match(err.message, /enable the I2C bus/);
 });
