@@ -206,3 +206,10 @@ Deno.test("architecture: the hardware layers speak no HTTP (shared/pins, hub/pow
   }
   assert.deepEqual(found, []);
 });
+
+Deno.test("architecture: libc is bound in one module (shared/libc.ts)", () => {
+  const binders = PRODUCT.flatMap(tsFiles).filter((file) =>
+    /\bDeno\.dlopen\s*\(/.test(Deno.readTextFileSync(join(ROOT, file)))
+  );
+  assert.deepEqual(binders, ["shared/libc.ts"]);
+});

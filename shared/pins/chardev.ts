@@ -1,6 +1,6 @@
 /**
  * The GPIO character device backend (`/dev/gpiochipN`, uAPI v2) through libc's `open`,
- * `ioctl` and `close` via `Deno.dlopen` (needs --allow-ffi). Lines are chip-relative: BCM
+ * `ioctl` and `close` (shared/libc.ts; needs --allow-ffi). Lines are chip-relative: BCM
  * GPIO 21 is offset 21 of the Pi's main chip, whatever the kernel's global numbering.
  */
 import {
@@ -13,37 +13,18 @@ import {
   outputLineRequest,
   SIZEOF,
 } from "./chardev_uapi.ts";
+import { cString, errno, type Libc, libc, LibcLoadError, O_CLOEXEC, O_RDWR } from "../libc.ts";
 import { throwIfRefused } from "../system_access.ts";
 import { GpioBackendError, HardwareFault, isPiMainChip } from "./errors.ts";
 import type { BinaryValue, Direction, GpioLine } from "./gpio_line.ts";
 
-const O_RDWR = 0o2;
-const O_CLOEXEC = 0o2000000;
-
-const LIBC_SYMBOLS = {
-  open: { parameters: ["buffer", "i32"], result: "i32" },
-  close: { parameters: ["i32"], result: "i32" },
-  ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
-  __errno_location: { parameters: [], result: "pointer" },
-} as const;
-
-type Libc = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
-let libc: Libc | undefined;
-
 function loadLibc(): Libc {
-  if (!libc) {
-    try {
-      libc = Deno.dlopen("libc.so.6", LIBC_SYMBOLS).symbols;
-    } catch (e) {
-      throw new GpioBackendError("chardev", `cannot load libc.so.6: ${(e as Error).message}`);
-    }
+  try {
+    return libc();
+  } catch (e) {
+    if (!(e instanceof LibcLoadError)) throw e;
+    throw new GpioBackendError("chardev", e.message);
   }
-  return libc;
-}
-
-function errno(c: Libc): number {
-  const p = c.__errno_location();
-  return p ? new Deno.UnsafePointerView(p).getInt32() : 0;
 }
 
 const ERRNO_NAMES: Record<number, string> = {
@@ -58,10 +39,6 @@ const ERRNO_NAMES: Record<number, string> = {
 
 function describeErrno(n: number): string {
   return `${ERRNO_NAMES[n] ?? "errno"} ${n}`;
-}
-
-function cString(text: string): Uint8Array {
-  return new TextEncoder().encode(`${text}\0`);
 }
 
 /** Options of {@link openChardevLine}. */
@@ -104,14 +81,14 @@ export function listGpioChips(devRoot = "/dev"): string[] {
 function openFd(c: Libc, path: string): number {
   const fd = c.open(cString(path), O_RDWR | O_CLOEXEC);
   if (fd < 0) {
-    throw new GpioBackendError("chardev", `cannot open ${path}: ${describeErrno(errno(c))}`);
+    throw new GpioBackendError("chardev", `cannot open ${path}: ${describeErrno(errno())}`);
   }
   return fd;
 }
 
 function chipLabel(c: Libc, fd: number): string | undefined {
   const info = new Uint8Array(SIZEOF.gpiochip_info);
-  if (c.ioctl(fd, BigInt(IOCTL.GPIO_GET_CHIPINFO_IOCTL), info) < 0) return undefined;
+  if (c.ioctl_ptr(fd, BigInt(IOCTL.GPIO_GET_CHIPINFO_IOCTL), info) < 0) return undefined;
   return decodeChipInfo(info).label;
 }
 
@@ -130,9 +107,9 @@ export function openChardevLine(opts: ChardevLineOptions): GpioLine {
       const req = opts.direction === "out"
         ? outputLineRequest(opts.gpio, consumer, opts.initial ?? 0)
         : inputLineRequest(opts.gpio, consumer);
-      if (c.ioctl(fd, BigInt(IOCTL.GPIO_V2_GET_LINE_IOCTL), req) < 0) {
+      if (c.ioctl_ptr(fd, BigInt(IOCTL.GPIO_V2_GET_LINE_IOCTL), req) < 0) {
         throw new HardwareFault(
-          `cannot request line ${opts.gpio} of ${path}: ${describeErrno(errno(c))}`,
+          `cannot request line ${opts.gpio} of ${path}: ${describeErrno(errno())}`,
         );
       }
       return new ChardevGpioLine(opts.gpio, opts.direction, decodeLineRequestFd(req), c);
@@ -182,9 +159,9 @@ class ChardevGpioLine implements GpioLine {
     if (this.#fd < 0) {
       throw new HardwareFault(`GPIO ${this.gpio} was released: cannot ${what} it`);
     }
-    if (this.c.ioctl(this.#fd, BigInt(request), buf) < 0) {
+    if (this.c.ioctl_ptr(this.#fd, BigInt(request), buf) < 0) {
       throw new HardwareFault(
-        `GPIO ${this.gpio} ${what} failed: ${describeErrno(errno(this.c))}`,
+        `GPIO ${this.gpio} ${what} failed: ${describeErrno(errno())}`,
       );
     }
   }

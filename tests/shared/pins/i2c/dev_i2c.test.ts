@@ -6,7 +6,7 @@ import {
   openDevI2cPath,
   smbusByteData,
 } from "../../../../shared/pins/i2c/dev_i2c.ts";
-import { cString, libc, O_RDWR_CLOEXEC } from "../../../../shared/pins/i2c/libc.ts";
+import { cString, libc, O_CLOEXEC, O_RDWR } from "../../../../shared/libc.ts";
 import { ERRNO, i2cErrnoError, I2cError } from "../../../../shared/pins/i2c/i2c_error.ts";
 import {
   encodeSmbusIoctlData,
@@ -59,7 +59,7 @@ Deno.test("I2C_SLAVE ioctl on /dev/null fails with a clear ENOTTY error", async 
 });
 
 Deno.test("the I2C_SMBUS ioctl runs for real and reports ENOTTY on a non-adapter fd", () => {
-  const fd = libc().open(cString("/dev/null"), O_RDWR_CLOEXEC);
+  const fd = libc().open(cString("/dev/null"), O_RDWR | O_CLOEXEC);
   assert.ok(fd >= 0);
   try {
     const data = new Uint8Array(SMBUS_DATA_BYTES);
