@@ -211,12 +211,12 @@ export class WsSession {
         return { subscribed: false };
       case "power": {
         const ids = frame.node !== undefined
-          ? [status.nodeId(String(frame.node))]
+          ? [status.checkNode(frame.node)]
           : status.nodeSet(frame.nodes ?? "");
         return await Promise.resolve(power.power(ids, frame.state));
       }
       case "led":
-        return settings.setLed(status.nodeId(String(frame.node)), frame.mode);
+        return settings.setLed(status.checkNode(frame.node), frame.mode);
       case "nodes":
         return status.nodes();
       case "job":
