@@ -1,8 +1,8 @@
 /**
  * The `I2cBus` seam, shaped like the promisified API of the npm package `i2c-bus`
  * (`readByteData`, `writeByteData`, `i2cRead`, `i2cWrite`, `close`) so driver code reads like
- * i2c-bus code. Implementations: {@link DevI2cBus} (Linux `/dev/i2c-N` through FFI) and the
- * register-level fake in `fake/` for tests.
+ * i2c-bus code. Implementations: `DevI2cBus` (Linux `/dev/i2c-N` through FFI) and
+ * `FakeI2cBus`, a register-level model of the chips for tests.
  */
 import { BusError } from "../errors.ts";
 
