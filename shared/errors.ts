@@ -5,7 +5,7 @@
  * the CLI.
  */
 
-/** Every stable error code of the API, in the order the docs list them. */
+/** Every stable error code of the API (docs/api.md lists what each means). */
 export const ERROR_CODES = [
   "bad_request",
   "invalid_node",
