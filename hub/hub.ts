@@ -32,6 +32,7 @@ import { Runs } from "./cluster/runs/runs.ts";
 import { type HubSettings, moduleNameOf, nodeMapFor } from "./config.ts";
 import { EventLog } from "./events/event_log.ts";
 import { createApp } from "./http/app.ts";
+import { clientError } from "./http/errors.ts";
 import { loadConsoleSources } from "./console/console_config.ts";
 import type { ConsoleSource } from "./console/console_source.ts";
 import { Consoles } from "./console/consoles.ts";
@@ -320,7 +321,7 @@ function wireHub(settings: HubSettings, overrides: HubOverrides, hardware: Hardw
     flushEveryMs: overrides.lastSeenFlushMs,
   });
   const sequencer = new PowerSequencer(power, map, tracker, events, clock, overrides.sequencer);
-  const jobs = new JobRunner(store, events, clock);
+  const jobs = new JobRunner(store, events, clock, clientError);
   const timings = overrides.timings ?? scaleTimings(VENDOR_TIMINGS, settings.timeScale ?? 1);
   const status = new NodeStatusReader({
     map,

@@ -2,6 +2,7 @@
 import { ClusterError } from "../shared/errors.ts";
 import { HUB_USAGE, openReadsWarning, parseHubSettings } from "./config.ts";
 import { DEFAULT_LIMITS } from "./http/limits.ts";
+import { clientError } from "./http/errors.ts";
 import { TcpGate } from "./http/tcp_gate.ts";
 import { DEFAULT_WS_GUARD } from "./http/ws_guard.ts";
 import { classifyHead } from "./http/gate_priority.ts";
@@ -189,8 +190,9 @@ if (import.meta.main) {
   try {
     Deno.exit(await main());
   } catch (e) {
-    if (e instanceof ClusterError) {
-      console.error(`hub: ${e.message}`);
+    const shown = clientError(e);
+    if (shown) {
+      console.error(`hub: ${shown.message}`);
       Deno.exit(1);
     }
     // Anything else (a data directory that cannot be created, an address that does not

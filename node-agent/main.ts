@@ -3,6 +3,7 @@
  * or SIGINT, then leaves the LED off, releases the GPIO line and exits 0.
  */
 import { ClusterError } from "../shared/errors.ts";
+import { HardwareError } from "../shared/pins/errors.ts";
 import { SimulatedGpioLine } from "../shared/pins/simulated.ts";
 import { startAgent } from "./agent.ts";
 import { loadAgentOptions, USAGE } from "./config.ts";
@@ -32,7 +33,9 @@ async function main(): Promise<number> {
   try {
     agent = await startAgent({ ...agentOptions, logger: consoleLogger, ledLeadMs: LED_LEAD_MS });
   } catch (e) {
-    const msg = e instanceof ClusterError ? e.message : `unexpected: ${(e as Error).stack}`;
+    const msg = e instanceof ClusterError || e instanceof HardwareError
+      ? e.message
+      : `unexpected: ${(e as Error).stack}`;
     console.error(`cluster-agent: ${msg}`);
     return 1;
   }

@@ -7,7 +7,7 @@
  * when the hub asks for long intervals. It never throws out of its loops.
  */
 import type { Clock } from "../shared/clock.ts";
-import { ClusterError, ERROR_STATUS, type ErrorCode } from "../shared/errors.ts";
+import { ClusterError, type ErrorCode, isErrorCode } from "../shared/errors.ts";
 import { safeParse } from "zod/mini";
 import { ErrorBody, HeartbeatReply, parseOrThrow } from "../shared/wire_schemas.ts";
 import { backoffDelay, type BackoffPolicy, DEFAULT_BACKOFF } from "./backoff.ts";
@@ -60,10 +60,6 @@ export class HubError extends ClusterError {
     this.name = "HubError";
     this.httpStatus = httpStatus;
   }
-}
-
-function isErrorCode(code: string): code is ErrorCode {
-  return Object.hasOwn(ERROR_STATUS, code);
 }
 
 /** Sends heartbeats until stopped. */

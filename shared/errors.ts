@@ -1,32 +1,41 @@
 /**
- * Typed errors shared by hub, agent and CLI. Every error has a stable machine `code`
- * and a message written for the person at the terminal or behind `curl`.
+ * The errors clients see: a stable machine `code` and a message written for the person at
+ * the terminal or behind `curl`. Shared by hub, agent and CLI. What a code means as an HTTP
+ * status is decided at the hub's edge (hub/http/errors.ts), what it means as an exit code by
+ * the CLI.
  */
 
-/** Stable error codes, mapped to HTTP statuses by the hub. */
-export const ERROR_STATUS = {
-  bad_request: 400,
-  invalid_node: 400,
-  invalid_range: 400,
-  invalid_body: 400,
-  unauthorized: 401,
-  forbidden: 403,
-  not_found: 404,
-  method_not_allowed: 405,
-  conflict: 409,
-  cancelled: 409,
-  payload_too_large: 413,
-  unsupported_media_type: 415,
-  too_many_connections: 429,
-  not_ready: 503,
-  busy: 503,
-  hardware_fault: 502,
-  insufficient_storage: 507,
-  internal: 500,
-} as const;
+/** Every stable error code of the API (docs/api.md lists what each means). */
+export const ERROR_CODES = [
+  "bad_request",
+  "invalid_node",
+  "invalid_range",
+  "invalid_body",
+  "unauthorized",
+  "forbidden",
+  "not_found",
+  "method_not_allowed",
+  "conflict",
+  "cancelled",
+  "payload_too_large",
+  "unsupported_media_type",
+  "too_many_connections",
+  "not_ready",
+  "busy",
+  "hardware_fault",
+  "insufficient_storage",
+  "internal",
+] as const;
 
 /** One of the stable error codes. */
-export type ErrorCode = keyof typeof ERROR_STATUS;
+export type ErrorCode = typeof ERROR_CODES[number];
+
+const CODES: ReadonlySet<string> = new Set(ERROR_CODES);
+
+/** True if `code` is one of the stable error codes. */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === "string" && CODES.has(code);
+}
 
 /** An error meant to be shown to a user, with a stable code. */
 export class ClusterError extends Error {
@@ -41,11 +50,6 @@ export class ClusterError extends Error {
     this.code = code;
     this.details = details;
   }
-
-  /** The HTTP status this error maps to. */
-  get status(): number {
-    return ERROR_STATUS[this.code];
-  }
 }
 
 /** A node id or node set that does not name nodes of this module. */
@@ -53,13 +57,5 @@ export class NodeRangeError extends ClusterError {
   constructor(message: string) {
     super("invalid_range", message);
     this.name = "NodeRangeError";
-  }
-}
-
-/** The control-plane hardware did not do what it was told (read-back mismatch, bus error). */
-export class HardwareFaultError extends ClusterError {
-  constructor(message: string, details?: unknown) {
-    super("hardware_fault", message, details);
-    this.name = "HardwareFaultError";
   }
 }

@@ -11,17 +11,24 @@ import { NodeRangeError } from "./errors.ts";
 
 const INTEGER = /^[0-9]+$/;
 
+/** Checks that the whole number `id` is a node of a module with nodes 1..maxNode; returns it. */
+export function checkNodeId(id: number, maxNode: number): number {
+  if (!Number.isInteger(id)) {
+    throw new NodeRangeError(`${id} is not a node id: use a whole number from 1 to ${maxNode}`);
+  }
+  if (id < 1 || id > maxNode) {
+    throw new NodeRangeError(`node ${id} does not exist: this module has nodes 1 to ${maxNode}`);
+  }
+  return id;
+}
+
 /** Parses one node id, checking it lies in 1..maxNode. */
 export function parseNodeId(text: string, maxNode: number): number {
   const t = String(text).trim();
   if (!INTEGER.test(t)) {
     throw new NodeRangeError(`"${text}" is not a node id: use a whole number from 1 to ${maxNode}`);
   }
-  const id = Number(t);
-  if (id < 1 || id > maxNode) {
-    throw new NodeRangeError(`node ${id} does not exist: this module has nodes 1 to ${maxNode}`);
-  }
-  return id;
+  return checkNodeId(Number(t), maxNode);
 }
 
 /**

@@ -153,12 +153,15 @@ export type ErrorBody = z.infer<typeof ErrorBody>;
 /**
  * Validates `value` against `schema` (classic zod or zod/mini), throwing a {@link ClusterError}
  * (`invalid_body`) whose message names each bad field, e.g.
- * `state: expected one of "on"|"off"|"cycle"`.
+ * `state: expected one of "on"|"off"|"cycle"`. A layer with errors of its own passes
+ * `makeError` to raise its type instead.
  */
 export function parseOrThrow<T>(
   schema: z.core.$ZodType<T>,
   value: unknown,
   what = "body",
+  makeError: (message: string, problems: string[]) => Error = (message, problems) =>
+    new ClusterError("invalid_body", message, problems),
 ): T {
   const r = z.safeParse(schema, value);
   if (r.success) return r.data;
@@ -166,5 +169,5 @@ export function parseOrThrow<T>(
     const path = i.path.length ? i.path.join(".") : what;
     return `${path}: ${i.message}`;
   });
-  throw new ClusterError("invalid_body", `invalid ${what}: ${problems.join("; ")}`, problems);
+  throw makeError(`invalid ${what}: ${problems.join("; ")}`, problems);
 }

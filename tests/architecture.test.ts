@@ -306,3 +306,26 @@ Deno.test("architecture: every relative import of scripts and benchmarks resolve
   );
   assert.deepEqual(missing, []);
 });
+
+/** Words of the HTTP edge: error codes named after statuses, the statuses, their carrier. */
+const HTTP_WORDS =
+  /\b(bad_request|unauthorized|forbidden|not_found|method_not_allowed|conflict|payload_too_large|unsupported_media_type|too_many_connections|not_ready|unavailable|insufficient_storage|invalid_body|ClusterError|ERROR_STATUS|[45]0[0-9]|4[1-2][0-9]|50[0-9])\b|HTTP/i;
+
+Deno.test("architecture: the hardware layers speak no HTTP (shared/pins, hub/power)", () => {
+  const found: string[] = [];
+  for (const file of ["shared/pins", "hub/power"].flatMap(tsFiles)) {
+    const lines = Deno.readTextFileSync(join(ROOT, file)).split("\n");
+    lines.forEach((line, i) => {
+      const m = line.match(HTTP_WORDS);
+      if (m) found.push(`${file}:${i + 1}: ${m[0]}`);
+    });
+  }
+  assert.deepEqual(found, []);
+});
+
+Deno.test("architecture: libc is bound in one module (shared/libc.ts)", () => {
+  const binders = PRODUCT.flatMap(tsFiles).filter((file) =>
+    /\bDeno\.dlopen\s*\(/.test(Deno.readTextFileSync(join(ROOT, file)))
+  );
+  assert.deepEqual(binders, ["shared/libc.ts"]);
+});

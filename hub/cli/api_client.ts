@@ -2,7 +2,7 @@
  * A small typed client for the hub's REST API, used by the CLI (and tests).
  * Every non-2xx answer becomes a {@link ClusterError} carrying the hub's own code and message.
  */
-import { ClusterError, ERROR_STATUS, type ErrorCode } from "../../shared/errors.ts";
+import { ClusterError, isErrorCode } from "../../shared/errors.ts";
 
 /** Where the hub is and how to authenticate. */
 export interface ApiClientOptions {
@@ -95,7 +95,7 @@ export class ApiClient {
       const err =
         (data as { error?: { code?: string; message?: string; details?: unknown } } | undefined)
           ?.error;
-      const code = (err?.code && err.code in ERROR_STATUS ? err.code : "internal") as ErrorCode;
+      const code = isErrorCode(err?.code) ? err.code : "internal";
       throw new ClusterError(code, err?.message ?? `hub answered HTTP ${res.status}`, err?.details);
     }
     return data as T;

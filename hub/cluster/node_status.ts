@@ -4,7 +4,7 @@
  */
 import { ClusterError } from "../../shared/errors.ts";
 import { type NodeMap, SLOTS_PER_BUS } from "../../shared/node_map.ts";
-import { parseExactNodeId, parseNodeSet } from "../../shared/range.ts";
+import { checkNodeId, parseExactNodeId, parseNodeSet } from "../../shared/range.ts";
 import type { ModuleInfo, NodeStatus } from "../../shared/schemas.ts";
 import type { Store } from "../store/store.ts";
 import type { NodeTracker } from "./node_tracker.ts";
@@ -46,6 +46,11 @@ export class NodeStatusReader {
   /** Parses a node id given as text (URL segment, frame field): exactly a number, unpadded. */
   nodeId(text: string): number {
     return parseExactNodeId(text, this.nodeCount);
+  }
+
+  /** Checks a node id given as a number (a WebSocket frame's `node`) against the module. */
+  checkNode(id: number): number {
+    return checkNodeId(id, this.nodeCount);
   }
 
   /** Parses a node set such as "1-16,23,30-60" or "1 60". */

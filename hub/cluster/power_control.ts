@@ -3,7 +3,7 @@
  * restores it), power jobs, and which nodes a module-wide job is driving. A node owned by a
  * job refuses power commands (409) rather than being undone by them or undoing the job.
  */
-import { ClusterError, HardwareFaultError } from "../../shared/errors.ts";
+import { ClusterError } from "../../shared/errors.ts";
 import type { NodeMap } from "../../shared/node_map.ts";
 import { formatNodeSet } from "../../shared/range.ts";
 import type { Job, PowerAction, PowerPlan } from "../../shared/schemas.ts";
@@ -131,7 +131,8 @@ export class PowerControl {
       });
       const summary = { ...summarise(results), ...(skipped.length ? { skipped } : {}) };
       if (summary.failed.length > 0) {
-        throw new HardwareFaultError(
+        throw new ClusterError(
+          "hardware_fault",
           `${summary.failed.length} of ${ids.length} nodes did not switch ${
             action === "off" ? "off" : "on"
           }: ` +
@@ -207,7 +208,9 @@ export class PowerControl {
     return this.#jobs.start("power", summary, 1, async (h) => {
       const r = await this.#sequencer.apply(node, "cycle");
       h.progress(1, 1, `node ${node} ${r.ok ? "cycled" : `fault: ${r.error}`}`);
-      if (!r.ok) throw new HardwareFaultError(r.error ?? `node ${node} did not cycle`, r);
+      if (!r.ok) {
+        throw new ClusterError("hardware_fault", r.error ?? `node ${node} did not cycle`, r);
+      }
       return summarise([r]);
     });
   }

@@ -1,6 +1,6 @@
 /**
  * A console on a local serial device (`/dev/ttyUSB3`, `/dev/serial/by-path/…`, `/dev/ttyAMA0`).
- * Deno has no termios API, so the device is opened and set up through libc (`Deno.dlopen`):
+ * Deno has no termios API, so the device is opened and set up through libc (shared/libc.ts):
  * `open(O_RDWR|O_NOCTTY|O_NONBLOCK)` (never the hub's controlling terminal: a hang-up on the
  * line must not signal the hub), `tcgetattr`, `cfmakeraw`, the line settings,
  * `cfsetispeed`/`cfsetospeed`, `tcsetattr`, then read back to check the kernel took them.
@@ -9,6 +9,17 @@
  * `errno` is the read's own.
  */
 import { ClusterError } from "../../shared/errors.ts";
+import {
+  errno,
+  type Libc,
+  libc as sharedLibc,
+  LibcLoadError,
+  O_CLOEXEC,
+  O_NOCTTY,
+  O_NONBLOCK,
+  O_RDWR,
+  strerror,
+} from "../../shared/libc.ts";
 import type { ConsoleChannel, ConsoleSource } from "./console_source.ts";
 import {
   BAUD_CONSTANTS,
@@ -19,61 +30,17 @@ import {
   settingsOf,
 } from "./line_settings.ts";
 
-const SYMBOLS = {
-  open: { parameters: ["buffer", "i32"], result: "i32" },
-  close: { parameters: ["i32"], result: "i32" },
-  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
-  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
-  poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
-  tcgetattr: { parameters: ["i32", "buffer"], result: "i32" },
-  tcsetattr: { parameters: ["i32", "i32", "buffer"], result: "i32" },
-  tcflush: { parameters: ["i32", "i32"], result: "i32" },
-  cfmakeraw: { parameters: ["buffer"], result: "void" },
-  cfsetispeed: { parameters: ["buffer", "u32"], result: "i32" },
-  cfsetospeed: { parameters: ["buffer", "u32"], result: "i32" },
-  cfgetospeed: { parameters: ["buffer"], result: "u32" },
-  cfgetispeed: { parameters: ["buffer"], result: "u32" },
-  strerror: { parameters: ["i32"], result: "pointer" },
-  __errno_location: { parameters: [], result: "pointer" },
-} as const;
-
-type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
-let lib: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
-
+/** libc for the line; a `hardware_fault` saying why when it cannot be loaded. */
 function libc(): Libc {
-  if (!lib) {
-    if (Deno.build.os !== "linux") {
-      throw new ClusterError("hardware_fault", `serial consoles need Linux, not ${Deno.build.os}`);
-    }
-    try {
-      lib = Deno.dlopen("libc.so.6", SYMBOLS);
-    } catch (e) {
-      throw new ClusterError(
-        "hardware_fault",
-        `cannot load libc.so.6 for termios: ${
-          (e as Error).message
-        } (the hub runs with --allow-all)`,
-      );
-    }
+  try {
+    return sharedLibc();
+  } catch (e) {
+    if (!(e instanceof LibcLoadError)) throw e;
+    throw new ClusterError("hardware_fault", `serial consoles: ${e.message}`);
   }
-  return lib.symbols;
-}
-
-function errno(): number {
-  const p = libc().__errno_location();
-  return p === null ? 0 : new Deno.UnsafePointerView(p).getInt32();
-}
-
-function strerror(code: number): string {
-  const p = libc().strerror(code);
-  return p === null ? `errno ${code}` : Deno.UnsafePointerView.getCString(p);
 }
 
 // Linux (x86_64 and aarch64) constants.
-const O_RDWR = 0o2;
-const O_NOCTTY = 0o400;
-const O_NONBLOCK = 0o4000;
-const O_CLOEXEC = 0o2000000;
 const TCSANOW = 0;
 const TCIOFLUSH = 2;
 const EAGAIN = 11;

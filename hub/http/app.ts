@@ -1,18 +1,19 @@
 /**
  * The hub's HTTP app: JSON errors for everything (never a stack trace), bearer auth on
  * every mutating route, a body size limit, and the REST routes declared in `routes/`.
- * The cross-cutting pieces are in `middleware/`.
+ * Every REST route's handler runs the checks in `checks/` (auth, writable store, body) itself,
+ * in that order, before the route's own handler: no middleware hop on any REST route. Errors
+ * become the one JSON shape of `errors.ts`; `observe.ts` reports each answer.
  */
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { ClusterError } from "../../shared/errors.ts";
-import { type AppAuth, authorize } from "./middleware/auth.ts";
-import { readBody } from "./middleware/body_limit.ts";
-import { errorResponse, toClusterError } from "./middleware/errors.ts";
-import { methodNotAllowed } from "./middleware/method_not_allowed.ts";
-import { refusedWhenStoreFull, requireWritableStore } from "./middleware/storage.ts";
+import { type AppAuth, authorize } from "./checks/auth.ts";
+import { readBody } from "./checks/body.ts";
+import { errorResponse, toClusterError } from "./errors.ts";
+import { refusedWhenStoreFull, requireWritableStore } from "./checks/store_writable.ts";
 import type { StoreHealth } from "../store/store.ts";
-import { type HttpObserver, observeMounted, timed } from "./middleware/observe.ts";
+import { type Handler, type HttpObserver, observeMounted, timed } from "./observe.ts";
 import { buildOpenApi } from "./openapi.ts";
 import type { MountedRouteDoc, RouteSpec } from "./route.ts";
 
@@ -47,6 +48,24 @@ async function refuseBody(c: Context, method: RouteSpec["method"]): Promise<unde
   if (req.headers.get("content-length") === "0" || req.body === null) return undefined;
   await readBody(c, NO_BODY, true);
   return undefined;
+}
+
+/**
+ * The handler of a known path asked with a method it does not answer: a 405 naming the allowed
+ * methods, not a 404. A route of its own, so no other request passes through it; `Allow` lists
+ * exactly the methods the routes declare.
+ */
+function methodNotAllowed(methods: readonly string[]): Handler {
+  return (c) => {
+    c.header("Allow", methods.join(", "));
+    return errorResponse(
+      c,
+      new ClusterError(
+        "method_not_allowed",
+        `${c.req.method} is not allowed on ${c.req.path}; use ${methods.join(" or ")}`,
+      ),
+    );
+  };
 }
 
 /** Builds the Hono app. */

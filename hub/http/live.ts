@@ -5,7 +5,7 @@
  * calls `close` on shutdown.
  */
 import type { Hono } from "hono";
-import type { HttpObserver } from "./middleware/observe.ts";
+import type { HttpObserver } from "./observe.ts";
 import type { Clock } from "../../shared/clock.ts";
 import type { NodeSettings } from "../cluster/node_settings.ts";
 import type { NodeStatusReader } from "../cluster/node_status.ts";

@@ -7,10 +7,10 @@
  * (Redocly's recommended rules).
  */
 import { z } from "zod";
-import { ERROR_STATUS, type ErrorCode } from "../../shared/errors.ts";
+import type { ErrorCode } from "../../shared/errors.ts";
 import type { MountedRouteDoc, RouteSpec } from "./route.ts";
-import { RETRY_CODES } from "./middleware/errors.ts";
-import { refusedWhenStoreFull } from "./middleware/storage.ts";
+import { ERROR_STATUS, RETRY_CODES } from "./errors.ts";
+import { refusedWhenStoreFull } from "./checks/store_writable.ts";
 
 /** What each error code means, for the response descriptions (see docs/api.md). */
 const ERROR_WHEN: Record<ErrorCode, string> = {

@@ -33,7 +33,7 @@
  * on the hub found the internal port) have no entry and are refused by the caller.
  */
 import { type CapLimits, type CapRefusal, ConnectionCaps } from "./connection_caps.ts";
-import { RETRY_AFTER_SECONDS } from "./middleware/errors.ts";
+import { RETRY_AFTER_SECONDS } from "./errors.ts";
 import { type GatePriority, MAX_CLASSIFIED_HEAD } from "./gate_priority.ts";
 import { type GateTimeouts, RequestClock } from "./request_clock.ts";
 import {

@@ -55,11 +55,19 @@ export function throwIfCancelled(
   }
 }
 
+/**
+ * How a failed job's error is shown to clients: the ClusterError it stands for, or undefined
+ * for an error no layer raised (a bug: logged, shown as `internal`). The hub passes the edge's
+ * table (hub/http/errors.ts `clientError`), which also knows the hardware and store errors.
+ */
+export type JobErrorView = (e: unknown) => ClusterError | undefined;
+
 /** Runs and records jobs. */
 export class JobRunner {
   readonly #store: Store;
   readonly #events: EventLog;
   readonly #clock: Clock;
+  readonly #shown: JobErrorView;
   readonly #live = new Map<
     string,
     {
@@ -76,10 +84,16 @@ export class JobRunner {
   /** Jobs started since the hub started, per kind and final state (for metrics). */
   readonly finished = new Map<string, number>();
 
-  constructor(store: Store, events: EventLog, clock: Clock) {
+  constructor(
+    store: Store,
+    events: EventLog,
+    clock: Clock,
+    shown: JobErrorView = (e) => e instanceof ClusterError ? e : undefined,
+  ) {
     this.#store = store;
     this.#events = events;
     this.#clock = clock;
+    this.#shown = shown;
   }
 
   /** Marks jobs left running by a previous hub process as failed; returns them. */
@@ -191,10 +205,11 @@ export class JobRunner {
       } catch (e) {
         job.state = "failed";
         job.error = e instanceof Error ? e.message : String(e);
-        job.errorCode = e instanceof ClusterError ? e.code : "internal";
-        if (!(e instanceof ClusterError)) console.error(`job ${id} (${kind}) failed:`, e);
+        const shown = this.#shown(e);
+        job.errorCode = shown?.code ?? "internal";
+        if (!shown) console.error(`job ${id} (${kind}) failed:`, e);
         // A typed failure may carry its report (e.g. the self test's per-node results).
-        if (e instanceof ClusterError && e.details !== undefined) job.result = e.details;
+        if (shown?.details !== undefined) job.result = shown.details;
       }
       job.finishedAt = Math.round(this.#clock.now());
       this.#live.delete(id);

@@ -4,7 +4,6 @@
  * itself is testable; `openConfiguredPowerSwitch` supplies the real openers (`/dev/i2c-N`,
  * Pi GPIO backends from shared/pins/) and names the config file in its errors.
  */
-import { ClusterError, HardwareFaultError } from "../../shared/errors.ts";
 import { parseOrThrow } from "../../shared/schemas.ts";
 import { EXPANDER_MAPS } from "../../shared/pins/expander/chips.ts";
 import { PortExpander } from "../../shared/pins/expander/port_expander.ts";
@@ -12,6 +11,7 @@ import type { BinaryValue, Direction, GpioLine } from "../../shared/pins/gpio_li
 import { openDevI2cBus } from "../../shared/pins/i2c/dev_i2c.ts";
 import { hex, type I2cBus } from "../../shared/pins/i2c/i2c_bus.ts";
 import { openGpioLine } from "../../shared/pins/open.ts";
+import { HardwareError, HardwareFault } from "../../shared/pins/errors.ts";
 import { readJsonConfig } from "../config_file.ts";
 import { levelFor, LinePowerSwitch, type NodeLines } from "./line_power_switch.ts";
 import {
@@ -21,6 +21,7 @@ import {
   PowerConfig,
 } from "./power_config.ts";
 import type { PowerSwitch } from "./power_switch.ts";
+import { PowerConfigError } from "./errors.ts";
 import { type QemuHost, QemuPowerSwitch } from "./qemu_power_switch.ts";
 
 /** What the factory needs from the outside world. */
@@ -36,8 +37,8 @@ export interface PowerSwitchDeps {
 }
 
 /**
- * Validates `config` (a ClusterError `invalid_body` naming each bad field) and builds the
- * driver it names. Hardware errors while opening surface as HardwareFaultError.
+ * Validates `config` (a `PowerConfigError` naming each bad field) and builds the driver it
+ * names. Hardware errors while opening surface as `HardwareFault`.
  */
 export async function createPowerSwitch(
   config: unknown,
@@ -47,7 +48,12 @@ export async function createPowerSwitch(
   const power = typeof config === "object" && config !== null && "consoles" in config
     ? Object.fromEntries(Object.entries(config).filter(([k]) => k !== "consoles"))
     : config;
-  const cfg = parseOrThrow(PowerConfig, power, "power config");
+  const cfg = parseOrThrow(
+    PowerConfig,
+    power,
+    "power config",
+    (message, problems) => new PowerConfigError(message, problems),
+  );
   switch (cfg.driver) {
     case "simulated":
       return deps.simulated();
@@ -140,7 +146,7 @@ export async function createExpanderPowerSwitch(
     for (const n of config.nodes) {
       const chip = chips.get(`${n.bus}/${n.chip}`);
       if (!chip) {
-        throw new HardwareFaultError(`node ${n.node}: bus ${n.bus} has no chip at ${hex(n.chip)}`);
+        throw new HardwareFault(`node ${n.node}: bus ${n.bus} has no chip at ${hex(n.chip)}`);
       }
       const activeLow = n.activeLow ?? false;
       const control = await chip.output(n.pin, levelFor("off", activeLow));
@@ -168,8 +174,7 @@ export async function createExpanderPowerSwitch(
  */
 export function powerLineBackend(backend: GpioBackend): GpioBackend {
   if (backend === "chardev") {
-    throw new ClusterError(
-      "bad_request",
+    throw new PowerConfigError(
       'backend "chardev" cannot hold power lines: the kernel releases a chardev line when the ' +
         "hub exits and the pin becomes an input, cutting power to running nodes on every hub " +
         'restart; use "sysfs" (docs/power-drivers.md)',
@@ -192,9 +197,8 @@ export async function openConfiguredPowerSwitch(
       simulated,
     });
   } catch (e) {
-    if (e instanceof ClusterError) {
-      throw new ClusterError(e.code, `${path}: ${e.message}`, e.details);
-    }
+    // Every hardware-layer error keeps its type and names the file it came from.
+    if (e instanceof HardwareError) e.message = `${path}: ${e.message}`;
     throw e;
   }
 }

@@ -5,7 +5,8 @@
  */
 import type { DatabaseSync } from "node:sqlite";
 import { openExclusiveDb } from "../store/exclusive_db.ts";
-import { ClusterError } from "../../shared/errors.ts";
+import { StoreLockedError } from "../store/store.ts";
+import { ControlPlaneLockError } from "./errors.ts";
 
 /** Where the lock lives unless told otherwise (tmpfs, cleared at boot). */
 export const DEFAULT_HARDWARE_LOCK = "/run/lock/cluster-hub-control-plane.lock";
@@ -15,7 +16,10 @@ export interface HardwareLock {
   release(): void;
 }
 
-/** Takes the control-plane lock or throws a `conflict` naming the lock file. */
+/**
+ * Takes the control-plane lock, or throws a `ControlPlaneLockError` naming the lock file
+ * (`held` when another hub holds it).
+ */
 export function acquireHardwareLock(path = DEFAULT_HARDWARE_LOCK): HardwareLock {
   let db: DatabaseSync;
   try {
@@ -24,9 +28,9 @@ export function acquireHardwareLock(path = DEFAULT_HARDWARE_LOCK): HardwareLock 
       `another hub is driving this module's control plane (lock ${path}); stop it first`,
     );
   } catch (e) {
-    if (e instanceof ClusterError) throw e;
-    throw new ClusterError(
-      "bad_request",
+    if (e instanceof StoreLockedError) throw new ControlPlaneLockError(true, e.message);
+    throw new ControlPlaneLockError(
+      false,
       `cannot take the control-plane lock ${path} (${
         e instanceof Error ? e.message : e
       }); run the hub as root`,

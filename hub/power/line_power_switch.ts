@@ -3,13 +3,14 @@
  * expander pin) and optionally sensed by another. Written once for every line backend.
  *
  * `set` writes the control line, then reads it back, and the sense line when there is one,
- * and throws a HardwareFaultError if they do not show the new state within the readback
+ * and throws a HardwareFault if they do not show the new state within the readback
  * window (stuck or shorted line, a rail that does not come up). `read` always asks the
  * hardware: the sense line when there is one (1 = rail up), else the control line's level.
  * Every failure names the node and where it is wired. `close` leaves every rail as it is.
  */
 import { type Clock, realClock } from "../../shared/clock.ts";
-import { ClusterError, HardwareFaultError } from "../../shared/errors.ts";
+import { HardwareFault } from "../../shared/pins/errors.ts";
+import { DriverClosedError } from "./errors.ts";
 import type { BinaryValue, GpioLine } from "../../shared/pins/gpio_line.ts";
 import type { PowerState } from "../../shared/schemas.ts";
 import type { PowerSwitch } from "./power_switch.ts";
@@ -79,10 +80,10 @@ export class LinePowerSwitch implements PowerSwitch {
   }
 
   #lines(node: number): NodeLines {
-    if (this.#closed) throw new ClusterError("not_ready", `${this.name} power driver is closed`);
+    if (this.#closed) throw new DriverClosedError(this.name);
     const lines = this.#nodes.get(node);
     if (!lines) {
-      throw new HardwareFaultError(`${this.name} power driver has no wiring for node ${node}`);
+      throw new HardwareFault(`${this.name} power driver has no wiring for node ${node}`);
     }
     return lines;
   }
@@ -98,20 +99,20 @@ export class LinePowerSwitch implements PowerSwitch {
       seen = await this.#settle(lines.control, level);
       if (seen === level && lines.sense) sensed = await this.#settle(lines.sense, rail);
     } catch (e) {
-      throw new HardwareFaultError(
+      throw new HardwareFault(
         `node ${node}: could not switch power ${state} (${lines.where}): ${reason(e)}`,
         { node, state, where: lines.where },
       );
     }
     if (seen !== level) {
-      throw new HardwareFaultError(
+      throw new HardwareFault(
         `node ${node}: power ${state} did not take: ${lines.where} reads ${seen} after ` +
           `writing ${level} (line stuck, shorted or overloaded)`,
         { node, state, where: lines.where, wrote: level, read: seen },
       );
     }
     if (sensed !== undefined && sensed !== rail) {
-      throw new HardwareFaultError(
+      throw new HardwareFault(
         `node ${node}: power ${state} did not take: the rail sense (${lines.where}) reads ` +
           `${sensed} ${this.#readbackMs} ms after switching (rail stuck ${sensed ? "on" : "off"})`,
         { node, state, where: lines.where, sensed },
@@ -135,7 +136,7 @@ export class LinePowerSwitch implements PowerSwitch {
       if (lines.sense) return (await lines.sense.read()) === 1 ? "on" : "off";
       return stateFor(await lines.control.read(), lines.activeLow);
     } catch (e) {
-      throw new HardwareFaultError(
+      throw new HardwareFault(
         `node ${node}: could not read power (${lines.where}): ${reason(e)}`,
         { node, where: lines.where },
       );

@@ -11,7 +11,8 @@
  * files (pi_firmware.ts), read afresh at every power on.
  */
 import { readFile, rm } from "node:fs/promises";
-import { ClusterError, HardwareFaultError } from "../../shared/errors.ts";
+import { HardwareFault } from "../../shared/pins/errors.ts";
+import { DriverClosedError } from "./errors.ts";
 import type { PowerState } from "../../shared/schemas.ts";
 import type { QemuGuestConfig, QemuPowerConfig } from "./power_config.ts";
 import type { PowerSwitch } from "./power_switch.ts";
@@ -147,7 +148,7 @@ export class QemuPowerSwitch implements PowerSwitch {
   }
 
   #guest(node: number): QemuGuestConfig | undefined {
-    if (this.#closed) throw new ClusterError("not_ready", "qemu power driver is closed");
+    if (this.#closed) throw new DriverClosedError("qemu");
     return this.#config.guests.find((g) => g.node === node);
   }
 
@@ -156,7 +157,7 @@ export class QemuPowerSwitch implements PowerSwitch {
     const pid = await this.#host.alivePid(pidFile(this.#config, node));
     if (state === "on") {
       if (!g) {
-        throw new HardwareFaultError(`qemu power driver: bay ${node} has no guest configured`, {
+        throw new HardwareFault(`qemu power driver: bay ${node} has no guest configured`, {
           node,
         });
       }
@@ -167,7 +168,7 @@ export class QemuPowerSwitch implements PowerSwitch {
       const r = await this.#host.run(binary, qemuArgs(this.#config, g, boot));
       const started = r.code === 0 && await this.#host.alivePid(pidFile(this.#config, node));
       if (!started) {
-        throw new HardwareFaultError(
+        throw new HardwareFault(
           `node ${node}: could not start its QEMU guest (${binary} exited ${r.code}): ${
             r.stderr.trim().split("\n").slice(-3).join(" | ")
           }`,
@@ -180,7 +181,7 @@ export class QemuPowerSwitch implements PowerSwitch {
     const stopped = await this.#stop(node, pid, "SIGTERM", TERM_MS) ||
       await this.#stop(node, pid, "SIGKILL", KILL_MS);
     if (!stopped) {
-      throw new HardwareFaultError(`node ${node}: its QEMU guest (pid ${pid}) does not exit`, {
+      throw new HardwareFault(`node ${node}: its QEMU guest (pid ${pid}) does not exit`, {
         node,
         state,
       });
@@ -212,7 +213,7 @@ export class QemuPowerSwitch implements PowerSwitch {
       );
     } catch (e) {
       if (!(e instanceof PiFirmwareError)) throw e;
-      throw new HardwareFaultError(
+      throw new HardwareFault(
         `node ${g.node}: ${e.message} in ${raspi.bootDirs.join(", ")}`,
         { node: g.node, state: "on" },
       );

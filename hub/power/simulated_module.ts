@@ -1,11 +1,12 @@
 /**
  * The simulated control plane: a module with `nodeCount` power rails that take a settle
- * time (through the Clock) to follow a command, and can be told to fail, so the hub's
- * read-back and fault handling are exercised without hardware.
+ * time (through the Clock) to follow a command, and can be told to fail (a stuck rail), so the
+ * hub's fault handling is exercised without hardware. Like every `PowerSwitch`, `set` checks
+ * the rail after switching it and throws a `HardwareFault` when it did not follow.
  */
 import type { Clock } from "../../shared/clock.ts";
 import type { PowerState } from "../../shared/schemas.ts";
-import { HardwareFaultError } from "../../shared/errors.ts";
+import { HardwareFault } from "../../shared/pins/errors.ts";
 import type { PowerSwitch } from "./power_switch.ts";
 
 /** Options of the simulated module. */
@@ -24,7 +25,7 @@ export class SimulatedModule implements PowerSwitch {
   readonly #rails: PowerState[];
   readonly #clock: Clock;
   readonly #settleMs: number;
-  /** Nodes whose rail ignores commands (stuck at its current level), for fault tests. */
+  /** Nodes whose rail ignores commands (stuck at its current level): `set` reports a fault. */
   readonly stuck = new Set<number>();
   /** Called after a rail changes: the virtual cluster starts/stops agents from here. */
   onRailChange?: (node: number, state: PowerState) => void;
@@ -41,15 +42,21 @@ export class SimulatedModule implements PowerSwitch {
 
   #check(node: number): void {
     if (!Number.isInteger(node) || node < 1 || node > this.#rails.length) {
-      throw new HardwareFaultError(`simulated module has no node ${node}`);
+      throw new HardwareFault(`simulated module has no node ${node}`);
     }
   }
 
   async set(node: number, state: PowerState): Promise<void> {
     this.#check(node);
     await this.#clock.sleep(this.#settleMs);
-    if (this.stuck.has(node)) return;
     const before = this.#rails[node - 1];
+    if (this.stuck.has(node)) {
+      if (before === state) return;
+      throw new HardwareFault(
+        `node ${node} power rail reads ${before} after switching it ${state} (simulated stuck rail)`,
+        { node, state, actual: before },
+      );
+    }
     this.#rails[node - 1] = state;
     if (before === state) return;
     this.onRailChange?.(node, state);

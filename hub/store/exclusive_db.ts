@@ -4,9 +4,11 @@
  * control-plane hardware (one hub per module).
  */
 import { DatabaseSync } from "node:sqlite";
-import { ClusterError } from "../../shared/errors.ts";
+import { StoreLockedError } from "./store.ts";
 
-/** Opens `path` exclusively; `inUse` is the message when another process holds it. */
+/**
+ * Opens `path` exclusively; a `StoreLockedError` saying `inUse` when another process holds it.
+ */
 export function openExclusiveDb(path: string, inUse: string): DatabaseSync {
   const db = new DatabaseSync(path);
   try {
@@ -14,7 +16,7 @@ export function openExclusiveDb(path: string, inUse: string): DatabaseSync {
     db.exec("PRAGMA synchronous = NORMAL; BEGIN EXCLUSIVE; COMMIT;");
   } catch (e) {
     db.close();
-    if (/locked|busy/i.test(String(e))) throw new ClusterError("conflict", inUse);
+    if (/locked|busy/i.test(String(e))) throw new StoreLockedError(inUse, path);
     throw e;
   }
   return db;

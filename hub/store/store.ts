@@ -10,7 +10,6 @@ import type {
   PowerState,
   RequestedLedMode,
 } from "../../shared/schemas.ts";
-import { ClusterError } from "../../shared/errors.ts";
 
 /** What the hub remembers about one node. */
 export interface NodeRecord {
@@ -43,17 +42,39 @@ export interface StoreHealth {
 }
 
 /**
- * A write the store could not make because its disk is full (SQLITE_FULL, ENOSPC). The hub
- * stays up: reads go on, mutating calls get `507 insufficient_storage` until space returns.
+ * Base of the store's errors. They say what happened to the hub's data, for the person at the
+ * terminal or behind `curl`; hub/http/errors.ts maps them to the codes clients see.
  */
-export class StoreFullError extends ClusterError {
+export class StoreError extends Error {
+  /** Structured facts behind the message (e.g. the data directory). */
+  readonly details?: unknown;
+
+  constructor(message: string, details?: unknown) {
+    super(message);
+    this.name = "StoreError";
+    this.details = details;
+  }
+}
+
+/**
+ * A write the store could not make because its disk is full (SQLITE_FULL, ENOSPC). The hub
+ * stays up: reads go on, and mutating calls are refused until space returns.
+ */
+export class StoreFullError extends StoreError {
   constructor(dataDir: string) {
     super(
-      "insufficient_storage",
       `the hub's data directory ${dataDir} is full: nothing can be recorded, so changes are refused; free space there (reads still work, and the hub recovers by itself)`,
       { dataDir },
     );
     this.name = "StoreFullError";
+  }
+}
+
+/** A database file another process holds exclusively (another hub runs on it). */
+export class StoreLockedError extends StoreError {
+  constructor(message: string, path: string) {
+    super(message, { path });
+    this.name = "StoreLockedError";
   }
 }
 

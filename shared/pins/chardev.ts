@@ -1,9 +1,8 @@
 /**
  * The GPIO character device backend (`/dev/gpiochipN`, uAPI v2) through libc's `open`,
- * `ioctl` and `close` via `Deno.dlopen` (needs --allow-ffi). Lines are chip-relative: BCM
+ * `ioctl` and `close` (shared/libc.ts; needs --allow-ffi). Lines are chip-relative: BCM
  * GPIO 21 is offset 21 of the Pi's main chip, whatever the kernel's global numbering.
  */
-import { HardwareFaultError } from "../errors.ts";
 import {
   decodeChipInfo,
   decodeLineRequestFd,
@@ -14,37 +13,18 @@ import {
   outputLineRequest,
   SIZEOF,
 } from "./chardev_uapi.ts";
+import { cString, errno, type Libc, libc, LibcLoadError, O_CLOEXEC, O_RDWR } from "../libc.ts";
 import { throwIfRefused } from "../system_access.ts";
-import { GpioUnavailableError, isPiMainChip } from "./errors.ts";
+import { GpioBackendError, HardwareFault, isPiMainChip } from "./errors.ts";
 import type { BinaryValue, Direction, GpioLine } from "./gpio_line.ts";
 
-const O_RDWR = 0o2;
-const O_CLOEXEC = 0o2000000;
-
-const LIBC_SYMBOLS = {
-  open: { parameters: ["buffer", "i32"], result: "i32" },
-  close: { parameters: ["i32"], result: "i32" },
-  ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
-  __errno_location: { parameters: [], result: "pointer" },
-} as const;
-
-type Libc = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
-let libc: Libc | undefined;
-
 function loadLibc(): Libc {
-  if (!libc) {
-    try {
-      libc = Deno.dlopen("libc.so.6", LIBC_SYMBOLS).symbols;
-    } catch (e) {
-      throw new GpioUnavailableError("chardev", `cannot load libc.so.6: ${(e as Error).message}`);
-    }
+  try {
+    return libc();
+  } catch (e) {
+    if (!(e instanceof LibcLoadError)) throw e;
+    throw new GpioBackendError("chardev", e.message);
   }
-  return libc;
-}
-
-function errno(c: Libc): number {
-  const p = c.__errno_location();
-  return p ? new Deno.UnsafePointerView(p).getInt32() : 0;
 }
 
 const ERRNO_NAMES: Record<number, string> = {
@@ -59,10 +39,6 @@ const ERRNO_NAMES: Record<number, string> = {
 
 function describeErrno(n: number): string {
   return `${ERRNO_NAMES[n] ?? "errno"} ${n}`;
-}
-
-function cString(text: string): Uint8Array {
-  return new TextEncoder().encode(`${text}\0`);
 }
 
 /** Options of {@link openChardevLine}. */
@@ -87,13 +63,13 @@ export function listGpioChips(devRoot = "/dev"): string[] {
     names = [...Deno.readDirSync(devRoot)].map((e) => e.name);
   } catch (e) {
     throwIfRefused(e, devRoot);
-    throw new GpioUnavailableError("chardev", `cannot list ${devRoot}: ${(e as Error).message}`);
+    throw new GpioBackendError("chardev", `cannot list ${devRoot}: ${(e as Error).message}`);
   }
   const chips = names.filter((n) => /^gpiochip[0-9]+$/.test(n))
     .sort((a, b) => Number(a.slice(8)) - Number(b.slice(8)))
     .map((n) => `${devRoot}/${n}`);
   if (chips.length === 0) {
-    throw new GpioUnavailableError(
+    throw new GpioBackendError(
       "chardev",
       `no ${devRoot}/gpiochip* device: this is not a Pi, or the GPIO character device is not ` +
         `enabled; use --gpio-backend sysfs or sim`,
@@ -105,14 +81,14 @@ export function listGpioChips(devRoot = "/dev"): string[] {
 function openFd(c: Libc, path: string): number {
   const fd = c.open(cString(path), O_RDWR | O_CLOEXEC);
   if (fd < 0) {
-    throw new GpioUnavailableError("chardev", `cannot open ${path}: ${describeErrno(errno(c))}`);
+    throw new GpioBackendError("chardev", `cannot open ${path}: ${describeErrno(errno())}`);
   }
   return fd;
 }
 
 function chipLabel(c: Libc, fd: number): string | undefined {
   const info = new Uint8Array(SIZEOF.gpiochip_info);
-  if (c.ioctl(fd, BigInt(IOCTL.GPIO_GET_CHIPINFO_IOCTL), info) < 0) return undefined;
+  if (c.ioctl_ptr(fd, BigInt(IOCTL.GPIO_GET_CHIPINFO_IOCTL), info) < 0) return undefined;
   return decodeChipInfo(info).label;
 }
 
@@ -131,9 +107,9 @@ export function openChardevLine(opts: ChardevLineOptions): GpioLine {
       const req = opts.direction === "out"
         ? outputLineRequest(opts.gpio, consumer, opts.initial ?? 0)
         : inputLineRequest(opts.gpio, consumer);
-      if (c.ioctl(fd, BigInt(IOCTL.GPIO_V2_GET_LINE_IOCTL), req) < 0) {
-        throw new HardwareFaultError(
-          `cannot request line ${opts.gpio} of ${path}: ${describeErrno(errno(c))}`,
+      if (c.ioctl_ptr(fd, BigInt(IOCTL.GPIO_V2_GET_LINE_IOCTL), req) < 0) {
+        throw new HardwareFault(
+          `cannot request line ${opts.gpio} of ${path}: ${describeErrno(errno())}`,
         );
       }
       return new ChardevGpioLine(opts.gpio, opts.direction, decodeLineRequestFd(req), c);
@@ -141,7 +117,7 @@ export function openChardevLine(opts: ChardevLineOptions): GpioLine {
       c.close(fd);
     }
   }
-  throw new GpioUnavailableError(
+  throw new GpioBackendError(
     "chardev",
     `no Raspberry Pi GPIO chip among ${seen.join(", ")}; name one with its device path`,
   );
@@ -181,11 +157,11 @@ class ChardevGpioLine implements GpioLine {
 
   #ioctl(request: number, buf: Uint8Array, what: string): void {
     if (this.#fd < 0) {
-      throw new HardwareFaultError(`GPIO ${this.gpio} was released: cannot ${what} it`);
+      throw new HardwareFault(`GPIO ${this.gpio} was released: cannot ${what} it`);
     }
-    if (this.c.ioctl(this.#fd, BigInt(request), buf) < 0) {
-      throw new HardwareFaultError(
-        `GPIO ${this.gpio} ${what} failed: ${describeErrno(errno(this.c))}`,
+    if (this.c.ioctl_ptr(this.#fd, BigInt(request), buf) < 0) {
+      throw new HardwareFault(
+        `GPIO ${this.gpio} ${what} failed: ${describeErrno(errno())}`,
       );
     }
   }

@@ -3,9 +3,8 @@
  * character device and falls back to sysfs; it never silently falls back to simulation.
  */
 import { type Clock, realClock } from "../clock.ts";
-import { ClusterError } from "../errors.ts";
 import { openChardevLine } from "./chardev.ts";
-import { GpioUnavailableError } from "./errors.ts";
+import { GpioBackendError, PinError } from "./errors.ts";
 import type { BinaryValue, Direction, GpioLine } from "./gpio_line.ts";
 import { SimulatedGpioLine } from "./simulated.ts";
 import { openSysfsLine } from "./sysfs.ts";
@@ -49,22 +48,22 @@ export async function openGpioLine(opts: OpenLineOptions): Promise<GpioLine> {
       try {
         return openChardevLine(opts);
       } catch (e) {
-        if (!(e instanceof GpioUnavailableError)) throw e; // a SystemAccessError is a fault
+        if (!(e instanceof GpioBackendError)) throw e; // a SystemAccessError is a fault
         chardevProblem = (e as Error).message;
       }
       try {
         return await openSysfsLine({ ...opts, clock });
       } catch (e) {
-        if (!(e instanceof GpioUnavailableError)) throw e;
-        throw new GpioUnavailableError(
+        if (!(e instanceof GpioBackendError)) throw e;
+        throw new GpioBackendError(
           "auto",
           `${chardevProblem}; and ${e.message}. Use --sim to run without GPIO`,
         );
       }
     }
     default:
-      throw new ClusterError(
-        "bad_request",
+      throw new PinError(
+        "invalid",
         `unknown GPIO backend "${opts.backend}": use ${GPIO_BACKENDS.join(", ")}`,
       );
   }

@@ -3,7 +3,7 @@
  * gpiozero's MockPin. LED tests and the heartbeat benchmark read its edge log.
  */
 import type { Clock } from "../clock.ts";
-import { ClusterError } from "../errors.ts";
+import { PinError } from "./errors.ts";
 import type { BinaryValue, Direction, GpioLine } from "./gpio_line.ts";
 
 /** One level change of a simulated line. */
@@ -61,7 +61,7 @@ export class SimulatedGpioLine implements GpioLine {
   async write(value: BinaryValue): Promise<void> {
     this.#assertOpen("write");
     if (this.direction !== "out") {
-      throw new ClusterError("bad_request", `GPIO ${this.gpio} is an input: it cannot be written`);
+      throw new PinError("invalid", `GPIO ${this.gpio} is an input: it cannot be written`);
     }
     this.writes++;
     if (value !== this.#value) {
@@ -77,7 +77,7 @@ export class SimulatedGpioLine implements GpioLine {
 
   #assertOpen(what: string): void {
     if (this.#released) {
-      throw new ClusterError("conflict", `GPIO ${this.gpio} was released: cannot ${what} it`);
+      throw new PinError("released", `GPIO ${this.gpio} was released: cannot ${what} it`);
     }
   }
 }

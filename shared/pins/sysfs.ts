@@ -5,9 +5,8 @@
  * All file access goes through {@link SysfsIo} so tests can put a kernel model behind it.
  */
 import { type Clock, realClock } from "../clock.ts";
-import { HardwareFaultError } from "../errors.ts";
 import { throwIfRefused } from "../system_access.ts";
-import { GpioUnavailableError, isPiMainChip } from "./errors.ts";
+import { GpioBackendError, HardwareFault, isPiMainChip } from "./errors.ts";
 import type { BinaryValue, Direction, GpioLine } from "./gpio_line.ts";
 
 /** File operations the backend needs; the default is the real filesystem. */
@@ -61,7 +60,7 @@ export interface SysfsLineOptions {
 
 /**
  * The base of the Pi's main GPIO chip under `gpioDir`, from `gpiochipN/label` and `gpiochipN/base`.
- * Throws {@link GpioUnavailableError} if the interface or the chip is absent.
+ * Throws {@link GpioBackendError} if the interface or the chip is absent.
  */
 export async function findMainChipBase(
   gpioDir: string,
@@ -72,7 +71,7 @@ export async function findMainChipBase(
     names = await io.readDir(gpioDir);
   } catch (e) {
     throwIfRefused(e, gpioDir);
-    throw new GpioUnavailableError(
+    throw new GpioBackendError(
       "sysfs",
       `${gpioDir} is not readable (${(e as Error).message}); is CONFIG_GPIO_SYSFS enabled?`,
     );
@@ -84,12 +83,12 @@ export async function findMainChipBase(
     if (isPiMainChip(label)) {
       const base = Number((await io.readText(`${gpioDir}/${name}/base`)).trim());
       if (!Number.isInteger(base) || base < 0) {
-        throw new GpioUnavailableError("sysfs", `${gpioDir}/${name}/base is not a number`);
+        throw new GpioBackendError("sysfs", `${gpioDir}/${name}/base is not a number`);
       }
       return base;
     }
   }
-  throw new GpioUnavailableError(
+  throw new GpioBackendError(
     "sysfs",
     `no Raspberry Pi GPIO chip under ${gpioDir} (found: ${labels.join(", ") || "none"})`,
   );
@@ -116,7 +115,7 @@ export async function openSysfsLine(opts: SysfsLineOptions): Promise<GpioLine> {
     try {
       await io.writeText(`${gpioDir}/export`, `${global}\n`);
     } catch (e) {
-      throw new HardwareFaultError(
+      throw new HardwareFault(
         `cannot export GPIO ${opts.gpio} (global ${global}, chip base ${base}): ${
           (e as Error).message
         }`,
@@ -134,7 +133,7 @@ export async function openSysfsLine(opts: SysfsLineOptions): Promise<GpioLine> {
     } catch (e) {
       const retry = e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotFound;
       if (!retry || clock.now() >= deadline) {
-        throw new HardwareFaultError(
+        throw new HardwareFault(
           `cannot set ${lineDir}/direction to ${dirValue}: ${(e as Error).message}`,
         );
       }
@@ -174,7 +173,7 @@ class SysfsGpioLine implements GpioLine {
     try {
       await this.io.writeText(this.#value, value ? "1\n" : "0\n");
     } catch (e) {
-      throw new HardwareFaultError(
+      throw new HardwareFault(
         `cannot write ${value} to ${this.#value}: ${(e as Error).message}`,
       );
     }
@@ -191,13 +190,13 @@ class SysfsGpioLine implements GpioLine {
     try {
       await this.io.writeText(`${this.gpioDir}/unexport`, `${this.global}\n`);
     } catch (e) {
-      throw new HardwareFaultError(`cannot unexport GPIO ${this.gpio}: ${(e as Error).message}`);
+      throw new HardwareFault(`cannot unexport GPIO ${this.gpio}: ${(e as Error).message}`);
     }
   }
 
   #assertOpen(): void {
     if (this.#released) {
-      throw new HardwareFaultError(`GPIO ${this.gpio} was unexported: open it again to use it`);
+      throw new HardwareFault(`GPIO ${this.gpio} was unexported: open it again to use it`);
     }
   }
 }

@@ -1,3 +1,4 @@
+import { layerErrorCode } from "../../hub/http/errors.ts";
 import assert from "node:assert/strict";
 import {
   decodeChipInfo,
@@ -10,7 +11,7 @@ import {
   SIZEOF,
 } from "../../shared/pins/chardev_uapi.ts";
 import { listGpioChips, openChardevLine } from "../../shared/pins/chardev.ts";
-import { GpioUnavailableError } from "../../shared/pins/errors.ts";
+import { GpioBackendError } from "../../shared/pins/errors.ts";
 import { openGpioLine } from "../../shared/pins/open.ts";
 
 const HEADER = "/usr/include/linux/gpio.h";
@@ -160,7 +161,7 @@ Deno.test("chardev: no /dev/gpiochip* gives a typed error, not a crash", async (
     assert.throws(
       () => openChardevLine({ gpio: 21, direction: "out", devRoot: dev }),
       (e: Error) =>
-        e instanceof GpioUnavailableError && e.code === "hardware_fault" &&
+        e instanceof GpioBackendError && layerErrorCode(e) === "hardware_fault" &&
         e.message.includes(`${dev}/gpiochip*`),
     );
     await Deno.writeTextFile(`${dev}/gpiochip10`, "");
@@ -179,7 +180,7 @@ Deno.test("chardev: a file that is not a GPIO chip is refused with the errno nam
     // A regular file answers the chip-info ioctl with ENOTTY: it is skipped, then reported.
     assert.throws(
       () => openChardevLine({ gpio: 21, direction: "out", devRoot: dev }),
-      (e: Error) => e instanceof GpioUnavailableError && /gpiochip0=\?/.test(e.message),
+      (e: Error) => e instanceof GpioBackendError && /gpiochip0=\?/.test(e.message),
     );
     assert.throws(
       () => openChardevLine({ gpio: 21, direction: "out", chip: `${dev}/gpiochip0` }),
@@ -203,7 +204,7 @@ Deno.test("open_line: auto with neither interface explains both; sim works anywh
           sysfsRoot: empty,
         }),
       (e: Error) =>
-        e instanceof GpioUnavailableError && /chardev/.test(e.message) && /sysfs/.test(e.message),
+        e instanceof GpioBackendError && /chardev/.test(e.message) && /sysfs/.test(e.message),
     );
     const sim = await openGpioLine({ backend: "sim", gpio: 21, direction: "out" });
     await sim.write(1);

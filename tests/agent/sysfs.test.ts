@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { FakeClock } from "../../shared/fake_clock.ts";
-import { HardwareFaultError } from "../../shared/errors.ts";
-import { GpioUnavailableError } from "../../shared/pins/errors.ts";
+import { GpioBackendError, HardwareFault } from "../../shared/pins/errors.ts";
 import { findMainChipBase, openSysfsLine } from "../../shared/pins/sysfs.ts";
 import { FakeSysfsKernel, KERNEL_6_6_CHIPS, LEGACY_CHIPS } from "./fake_sysfs_kernel.ts";
 
@@ -36,7 +35,7 @@ Deno.test("sysfs: GPIO 21 on a 6.6 kernel is exported as gpio533 and driven", as
     await line.unexport();
     await line.unexport(); // idempotent
     assert.equal(await k.attr(533, "value"), undefined);
-    await assert.rejects(() => line.write(1), HardwareFaultError);
+    await assert.rejects(() => line.write(1), HardwareFault);
   } finally {
     await k.dispose();
   }
@@ -49,7 +48,7 @@ Deno.test("sysfs: a driver that ignores the base offset fails on a 6.6 kernel", 
     await assert.rejects(
       () => openSysfsLine({ gpio: 21, direction: "out", sysfsRoot: k.root, io: k.io, base: 0 }),
       (e: Error) =>
-        e instanceof HardwareFaultError && /export GPIO 21.*Invalid argument/.test(e.message),
+        e instanceof HardwareFault && /export GPIO 21.*Invalid argument/.test(e.message),
     );
   } finally {
     await k.dispose();
@@ -141,12 +140,12 @@ Deno.test("sysfs: an already exported line is reused", async () => {
   }
 });
 
-Deno.test("sysfs: absent interface or no Pi chip is a GpioUnavailableError", async () => {
+Deno.test("sysfs: absent interface or no Pi chip is a GpioBackendError", async () => {
   const empty = await Deno.makeTempDir();
   try {
     await assert.rejects(
       () => openSysfsLine({ gpio: 21, direction: "out", sysfsRoot: empty }),
-      (e: Error) => e instanceof GpioUnavailableError && /CONFIG_GPIO_SYSFS/.test(e.message),
+      (e: Error) => e instanceof GpioBackendError && /CONFIG_GPIO_SYSFS/.test(e.message),
     );
   } finally {
     await Deno.remove(empty, { recursive: true });
@@ -155,7 +154,7 @@ Deno.test("sysfs: absent interface or no Pi chip is a GpioUnavailableError", asy
   try {
     await assert.rejects(
       () => openSysfsLine({ gpio: 21, direction: "out", sysfsRoot: k.root, io: k.io }),
-      (e: Error) => e instanceof GpioUnavailableError && /some-other-soc/.test(e.message),
+      (e: Error) => e instanceof GpioBackendError && /some-other-soc/.test(e.message),
     );
   } finally {
     await k.dispose();

@@ -5,6 +5,7 @@
  * is refused with 403 and counted in /metrics. The old shared key works, counted and warned
  * about, until `--no-shared-agent-key`.
  */
+import { ERROR_STATUS } from "../../hub/http/errors.ts";
 import assert from "node:assert/strict";
 import { AgentAuthCounters, AgentKeys, deriveAgentKey } from "../../hub/auth/agent_keys.ts";
 import { AgentIngest } from "../../hub/cluster/agent_ingest.ts";
@@ -205,7 +206,7 @@ function refusal(fn: () => unknown, reason: string): string {
   let message = "";
   assert.throws(fn, (e: unknown) => {
     assert.ok(e instanceof ClusterError, String(e));
-    assert.equal(e.status, 403);
+    assert.equal(ERROR_STATUS[e.code], 403);
     assert.deepEqual(e.details, { reason });
     message = e.message;
     return true;

@@ -1,7 +1,8 @@
 /** One hub per module: the control-plane lock refuses a second holder until released. */
 import assert from "node:assert/strict";
 import { acquireHardwareLock } from "../../hub/power/hardware_lock.ts";
-import { ClusterError } from "../../shared/errors.ts";
+import { ControlPlaneLockError } from "../../hub/power/errors.ts";
+import { layerErrorCode } from "../../hub/http/errors.ts";
 
 Deno.test("the control-plane lock is exclusive and reusable after release", async () => {
   const dir = await Deno.makeTempDir();
@@ -9,8 +10,9 @@ Deno.test("the control-plane lock is exclusive and reusable after release", asyn
     const path = `${dir}/control-plane.lock`;
     const first = acquireHardwareLock(path);
     assert.throws(() => acquireHardwareLock(path), (e: unknown) => {
-      assert.ok(e instanceof ClusterError);
-      assert.equal(e.code, "conflict");
+      assert.ok(e instanceof ControlPlaneLockError);
+      assert.ok(e.held);
+      assert.equal(layerErrorCode(e), "conflict");
       assert.match(e.message, /another hub is driving this module's control plane/);
       return true;
     });
@@ -49,6 +51,8 @@ Deno.test("the lock also holds against another process", async () => {
 Deno.test("a lock that cannot be created is a clear error", () => {
   assert.throws(
     () => acquireHardwareLock("/nonexistent-dir/control-plane.lock"),
-    /cannot take the control-plane lock/,
+    (e: unknown) =>
+      e instanceof ControlPlaneLockError && !e.held && layerErrorCode(e) === "bad_request" &&
+      /cannot take the control-plane lock/.test(e.message),
   );
 });

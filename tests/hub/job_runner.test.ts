@@ -4,6 +4,8 @@ import { ClusterError } from "../../shared/errors.ts";
 import type { ClusterEvent } from "../../shared/schemas.ts";
 import { Job as JobSchema } from "../../shared/schemas.ts";
 import { SqliteStore } from "../../hub/store/sqlite_store.ts";
+import { StoreFullError } from "../../hub/store/store.ts";
+import { layerErrorCode } from "../../hub/http/errors.ts";
 import { EventLog } from "../../hub/events/event_log.ts";
 import { type JobHandle, JobRunner } from "../../hub/jobs/job_runner.ts";
 import { SmallDisk } from "../support/small_disk.ts";
@@ -263,7 +265,7 @@ Deno.test("JobRunner: a full disk mid-job: `done` never rejects (nobody may awai
     // A new job cannot even be recorded: a typed 507, not a crash.
     assert.throws(
       () => t.runner.start("power", "on 1", 1, () => Promise.resolve()),
-      (e: unknown) => e instanceof ClusterError && e.code === "insufficient_storage",
+      (e: unknown) => e instanceof StoreFullError && layerErrorCode(e) === "insufficient_storage",
     );
     await disk.free();
     const next = t.runner.start("power", "on 1", 1, () => Promise.resolve());

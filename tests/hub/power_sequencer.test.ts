@@ -32,34 +32,33 @@ interface Call {
 class RecordingSwitch implements PowerSwitch {
   readonly name = "recording";
   readonly calls: Call[] = [];
-  /** Per node: how many operations (set … read) are in flight; and the maximum seen. */
+  /** Per node: how many calls are in flight; and the maximum seen. */
   readonly inFlight = new Map<number, number>();
   maxInFlight = 0;
 
   constructor(readonly inner: PowerSwitch, readonly clock: FakeClock) {}
 
-  async set(node: number, state: PowerState): Promise<void> {
-    const call: Call = { op: "set", node, state, begin: this.clock.now() };
+  async #record<T>(call: Call, work: () => Promise<T>): Promise<T> {
     this.calls.push(call);
-    const n = (this.inFlight.get(node) ?? 0) + 1;
-    this.inFlight.set(node, n);
+    const n = (this.inFlight.get(call.node) ?? 0) + 1;
+    this.inFlight.set(call.node, n);
     this.maxInFlight = Math.max(this.maxInFlight, n);
     try {
-      await this.inner.set(node, state);
+      return await work();
     } finally {
       call.end = this.clock.now();
+      this.inFlight.set(call.node, (this.inFlight.get(call.node) ?? 1) - 1);
     }
   }
 
-  async read(node: number): Promise<PowerState> {
+  set(node: number, state: PowerState): Promise<void> {
+    const call: Call = { op: "set", node, state, begin: this.clock.now() };
+    return this.#record(call, () => this.inner.set(node, state));
+  }
+
+  read(node: number): Promise<PowerState> {
     const call: Call = { op: "read", node, begin: this.clock.now() };
-    this.calls.push(call);
-    try {
-      return await this.inner.read(node);
-    } finally {
-      call.end = this.clock.now();
-      this.inFlight.set(node, (this.inFlight.get(node) ?? 1) - 1);
-    }
+    return this.#record(call, () => this.inner.read(node));
   }
 
   close(): Promise<void> {
@@ -123,7 +122,7 @@ Deno.test("PowerSequencer: operations on one node never overlap", async () => {
     const p4 = t.seq.apply(6, "on"); // another node runs alongside
     await t.clock.advance(10_000);
     const [r1, r2, r3, r4] = await Promise.all([p1, p2, p3, p4]);
-    assert.equal(t.rec.maxInFlight, 1, "at most one set…read in flight per node");
+    assert.equal(t.rec.maxInFlight, 1, "at most one call in flight per node");
     // Order of the calls on node 5 is exactly the order asked: cycle (off, on), off, on.
     const node5 = t.rec.sets().filter((c) => c.node === 5).map((c) => c.state);
     assert.deepEqual(node5, ["off", "on", "off", "on"]);
@@ -227,9 +226,8 @@ Deno.test("PowerSequencer: cycle is off, wait cycleOffMs, on", async () => {
     assert.equal(off.state, "off");
     assert.equal(off.begin, T0);
     assert.equal(on.state, "on");
-    // The on command follows the read-back of off by exactly cycleOffMs.
-    const readOff = t.rec.calls.find((c) => c.op === "read")!;
-    assert.equal(on.begin - readOff.end!, OPTS.cycleOffMs);
+    // The on command follows the end of the (driver-verified) off by exactly cycleOffMs.
+    assert.equal(on.begin - off.end!, OPTS.cycleOffMs);
     assert.equal(on.begin, T0 + SETTLE + OPTS.cycleOffMs);
     assert.deepEqual(
       { ok: r.ok, actual: r.actual, requested: r.requested, ms: r.ms },
@@ -302,6 +300,26 @@ Deno.test("PowerSequencer: a stuck rail during cycle stops before switching on",
     assert.match(r.error!, /reads on after switching it off/);
     assert.deepEqual(t.rec.sets().map((c) => c.state), ["off"]);
     assert.equal(t.tracker.get(3).lifecycle, "fault");
+  } finally {
+    t.done();
+  }
+});
+
+Deno.test("PowerSequencer: the driver verifies the rail; the sequencer does not read it back", async () => {
+  const t = setup();
+  try {
+    const p = t.seq.applyMany([1, 2, 3], "on");
+    await t.clock.advance(1_000);
+    const results = await p;
+    assert.ok(results.every((r) => r.ok && r.actual === "on"));
+    assert.equal(t.rec.calls.filter((c) => c.op === "set").length, 3);
+    assert.deepEqual(t.rec.calls.filter((c) => c.op === "read"), [], "no second check");
+    // A failed set is followed by one read, to learn the state the rail is left in.
+    t.sim.stuck.add(4);
+    const failed = t.seq.apply(4, "on");
+    await t.clock.advance(100);
+    assert.equal((await failed).actual, "off");
+    assert.deepEqual(t.rec.calls.filter((c) => c.op === "read").map((c) => c.node), [4]);
   } finally {
     t.done();
   }

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import type { Context } from "hono";
 import { ClusterError } from "../../shared/errors.ts";
 import { Heartbeat, PowerCommand } from "../../shared/schemas.ts";
-import { readBody } from "../../hub/http/middleware/body_limit.ts";
+import { readBody } from "../../hub/http/checks/body.ts";
 import { sampleHeartbeat } from "../support/samples.ts";
 
 /** A request that counts reads of its `body` stream. */

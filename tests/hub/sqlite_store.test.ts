@@ -1,9 +1,9 @@
+import { layerErrorCode } from "../../hub/http/errors.ts";
 import assert from "node:assert/strict";
-import { ClusterError } from "../../shared/errors.ts";
 import { join } from "node:path";
 import type { Job } from "../../shared/schemas.ts";
 import { SqliteStore } from "../../hub/store/sqlite_store.ts";
-import { type NewEvent, StoreFullError } from "../../hub/store/store.ts";
+import { type NewEvent, StoreFullError, StoreLockedError } from "../../hub/store/store.ts";
 import { SmallDisk } from "../support/small_disk.ts";
 
 const T0 = 1_700_000_000_000;
@@ -223,8 +223,8 @@ Deno.test("SqliteStore: a second store on the same file is refused while the fir
   try {
     const first = new SqliteStore(`${dir}/hub.sqlite`);
     assert.throws(() => new SqliteStore(`${dir}/hub.sqlite`), (e: unknown) => {
-      assert.ok(e instanceof ClusterError);
-      assert.equal(e.code, "conflict");
+      assert.ok(e instanceof StoreLockedError);
+      assert.equal(layerErrorCode(e), "conflict");
       assert.match(e.message, /in use by another hub process/);
       return true;
     });
@@ -360,8 +360,7 @@ Deno.test("SqliteStore: a full disk is a typed insufficient_storage error and de
       }
     }
     assert.ok(refused instanceof StoreFullError, `a StoreFullError, not ${refused}`);
-    assert.equal(refused.code, "insufficient_storage");
-    assert.equal(refused.status, 507);
+    assert.equal(layerErrorCode(refused), "insufficient_storage");
     assert.ok(refused.message.includes(disk.dir), refused.message);
     assert.throws(() => s.saveJob(job("j1", T0, { summary: "y".repeat(8000) })), StoreFullError);
     const h = s.health();

@@ -302,3 +302,17 @@ Deno.test("WS: a node id outside the module gets the same invalid_range answer a
     assert.equal(reply.error.code, "invalid_range");
     assert.match(reply.error.message, /node 61 does not exist/);
   }));
+
+Deno.test("WS: a power frame's node number is checked as a number (0, 61 refused; 60 taken)", () =>
+  withSession(true, async ({ session, sent }) => {
+    for (const node of [0, 61]) {
+      await session.message(JSON.stringify({ id: 8, type: "power", node, state: "on" }));
+      const reply = ServerFrame.parse(JSON.parse(sent.at(-1)!));
+      assert.ok(reply.type === "error", JSON.stringify(reply));
+      assert.equal(reply.error.code, "invalid_range");
+      assert.match(reply.error.message, new RegExp(`node ${node} does not exist`));
+    }
+    await session.message(JSON.stringify({ id: 9, type: "led", node: 60, mode: "identify" }));
+    const ok = ServerFrame.parse(JSON.parse(sent.at(-1)!));
+    assert.ok(ok.type === "result" && ok.ok, JSON.stringify(ok));
+  }));

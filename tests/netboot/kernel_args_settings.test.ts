@@ -3,6 +3,7 @@
  * iPXE `||`, `${…}` or shell metacharacter would let the setting chain another script), and
  * every path setting has a length limit. Refusals are 400s that name the field.
  */
+import { ERROR_STATUS } from "../../hub/http/errors.ts";
 import assert from "node:assert/strict";
 import { renderIpxeScript } from "../../hub/netboot/render/cmdline.ts";
 import { renderDnsmasqConf } from "../../hub/netboot/render/dnsmasq.ts";
@@ -35,7 +36,7 @@ Deno.test("ipxeCmdlinePrefix and cmdlinePrefix refuse anything but plain kernel 
         () => renderIpxeScript(map, netbootSettings({ [field]: value }), 7),
         (err: unknown) => {
           assert.ok(err instanceof NetbootConfigError, `${field}=${value}: ${err}`);
-          assert.equal(err.status, 400);
+          assert.equal(ERROR_STATUS[err.code], 400);
           assert.match(err.message, new RegExp(`^${field} `), err.message);
           assert.deepEqual(err.details, { field });
           return true;
@@ -57,7 +58,7 @@ Deno.test("path settings have a length limit, named in a 400", () => {
       () => renderDnsmasqConf(map, netbootSettings({ paths: { [key]: long } })),
       (err: unknown) => {
         assert.ok(err instanceof NetbootConfigError, String(err));
-        assert.equal(err.status, 400);
+        assert.equal(ERROR_STATUS[err.code], 400);
         assert.match(err.message, new RegExp(`^paths\\.${key} .*at most 200 characters`));
         assert.deepEqual(err.details, { field: `paths.${key}` });
         return true;
@@ -80,7 +81,7 @@ Deno.test("a netboot config file with an injected prefix stops the hub with the 
     );
     assert.throws(() => loadNetbootSettings(map, `${dir}/dry`, path), (err: unknown) => {
       assert.ok(err instanceof ClusterError);
-      assert.equal(err.status, 400);
+      assert.equal(ERROR_STATUS[err.code], 400);
       assert.ok(err.message.includes("ipxeCmdlinePrefix"), err.message);
       assert.ok(err.message.includes(path), err.message);
       return true;

@@ -1,5 +1,12 @@
+import { ERROR_STATUS } from "../../hub/http/errors.ts";
 import assert from "node:assert/strict";
-import { formatNodeSet, parseExactNodeId, parseNodeId, parseNodeSet } from "../../shared/range.ts";
+import {
+  checkNodeId,
+  formatNodeSet,
+  parseExactNodeId,
+  parseNodeId,
+  parseNodeSet,
+} from "../../shared/range.ts";
 import { ClusterError, NodeRangeError } from "../../shared/errors.ts";
 
 /** Inclusive integer range built by a loop, independent of the code under test. */
@@ -15,7 +22,7 @@ function assertRangeError(fn: () => unknown, pattern: RegExp, label: string): vo
     assert.ok(e instanceof NodeRangeError, `${label}: expected NodeRangeError, got ${e}`);
     assert.ok(e instanceof ClusterError, `${label}: NodeRangeError is a ClusterError`);
     assert.equal(e.code, "invalid_range", label);
-    assert.equal(e.status, 400, label);
+    assert.equal(ERROR_STATUS[e.code], 400, label);
     assert.match(e.message, pattern, `${label}: message "${e.message}"`);
     return true;
   }, label);
@@ -195,4 +202,23 @@ Deno.test("property: parse(format(S)) = S for random subsets of 1..maxNode", () 
 Deno.test("parseNodeSet: several space-separated ids get a hint to use commas", () => {
   assert.throws(() => parseNodeSet("7 9 11", 60), /separate node ids with commas \(7,9,11\)/);
   assert.deepEqual(parseNodeSet("7 9", 60), [7, 8, 9], "two numbers stay the vendor's FIRST LAST");
+});
+
+Deno.test("checkNodeId: a number is checked against the module, the same words as parseNodeId", () => {
+  assert.equal(checkNodeId(1, 60), 1);
+  assert.equal(checkNodeId(60, 60), 60);
+  assertRangeError(
+    () => checkNodeId(0, 60),
+    /^node 0 does not exist: this module has nodes 1 to 60$/,
+    "0",
+  );
+  assertRangeError(() => checkNodeId(61, 60), /^node 61 does not exist/, "61");
+  assertRangeError(() => checkNodeId(12, 10), /nodes 1 to 10/, "small module");
+  assertRangeError(() => checkNodeId(1.5, 60), /1\.5 is not a node id/, "1.5");
+  assertRangeError(() => checkNodeId(NaN, 60), /NaN is not a node id/, "NaN");
+  assertRangeError(
+    () => parseNodeId("61", 60),
+    /^node 61 does not exist: this module has nodes 1 to 60$/,
+    "text",
+  );
 });

@@ -1,3 +1,4 @@
+import { ERROR_STATUS } from "../../hub/http/errors.ts";
 import assert from "node:assert/strict";
 import { z } from "zod";
 import {
@@ -299,7 +300,7 @@ function failure(schema: z.core.$ZodType<unknown>, value: unknown, what?: string
   } catch (e) {
     assert.ok(e instanceof ClusterError, `expected ClusterError, got ${e}`);
     assert.equal(e.code, "invalid_body");
-    assert.equal(e.status, 400);
+    assert.equal(ERROR_STATUS[e.code], 400);
     return e;
   }
   assert.fail("parseOrThrow accepted an invalid value");

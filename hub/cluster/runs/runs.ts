@@ -4,7 +4,7 @@
  * ends; only one module-wide run at a time.
  */
 import type { Clock } from "../../../shared/clock.ts";
-import { ClusterError, HardwareFaultError } from "../../../shared/errors.ts";
+import { ClusterError } from "../../../shared/errors.ts";
 import type { NodeMap } from "../../../shared/node_map.ts";
 import { formatNodeSet } from "../../../shared/range.ts";
 import type { Job } from "../../../shared/schemas.ts";
@@ -50,7 +50,7 @@ export class Runs {
       ids.length * 2,
       async (h) => {
         const report = await runSelfTest(ids, { map, sequencer, clock }, selfTest, h);
-        if (!report.pass) throw new HardwareFaultError(report.summary, report);
+        if (!report.pass) throw new ClusterError("hardware_fault", report.summary, report);
         return report;
       },
     );

@@ -22,7 +22,7 @@ import type { NodeStatusReader } from "../../cluster/node_status.ts";
 import { type Consoles, DEFAULT_HISTORY_LINES, MAX_HISTORY_LINES } from "../../console/consoles.ts";
 import type { ConsolePeer, ConsoleViewer } from "../../console/node_console.ts";
 import { decodeJson, FRAME } from "../decode_json.ts";
-import { toClusterError } from "../middleware/errors.ts";
+import { toClusterError } from "../errors.ts";
 import { route, type RouteSpec } from "../route.ts";
 
 /** Largest input frame (binary bytes or JSON characters). */

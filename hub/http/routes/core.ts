@@ -2,7 +2,7 @@
 import type { Context } from "hono";
 import { getConnInfo } from "hono/deno";
 import { z } from "zod";
-import { ClusterError, ERROR_STATUS, type ErrorCode } from "../../../shared/errors.ts";
+import { ClusterError, isErrorCode } from "../../../shared/errors.ts";
 import {
   BulkPowerCommand,
   Heartbeat,
@@ -62,8 +62,8 @@ async function answerJob(c: Context, jobs: JobRunner, start: () => Job): Promise
   if (!wait) return c.json(job, 202);
   const done = await jobs.wait(job.id);
   if (done.state === "failed") {
-    const code = done.errorCode && done.errorCode in ERROR_STATUS ? done.errorCode : "internal";
-    throw new ClusterError(code as ErrorCode, done.error ?? "power operation failed", done);
+    const code = isErrorCode(done.errorCode) ? done.errorCode : "internal";
+    throw new ClusterError(code, done.error ?? "power operation failed", done);
   }
   return c.json(done, 200);
 }

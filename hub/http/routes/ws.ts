@@ -29,7 +29,7 @@ import type { PowerControl } from "../../cluster/power_control.ts";
 import type { EventLog } from "../../events/event_log.ts";
 import type { JobRunner } from "../../jobs/job_runner.ts";
 import { decodeJson, FRAME } from "../decode_json.ts";
-import { toClusterError } from "../middleware/errors.ts";
+import { toClusterError } from "../errors.ts";
 import { route, type RouteSpec } from "../route.ts";
 import { EventFeed } from "../../events/event_feed.ts";
 import { acquireOrRefuse, type ConnectionCaps, remoteAddress } from "../connection_caps.ts";
@@ -211,12 +211,12 @@ export class WsSession {
         return { subscribed: false };
       case "power": {
         const ids = frame.node !== undefined
-          ? [status.nodeId(String(frame.node))]
+          ? [status.checkNode(frame.node)]
           : status.nodeSet(frame.nodes ?? "");
         return await Promise.resolve(power.power(ids, frame.state));
       }
       case "led":
-        return settings.setLed(status.nodeId(String(frame.node)), frame.mode);
+        return settings.setLed(status.checkNode(frame.node), frame.mode);
       case "nodes":
         return status.nodes();
       case "job":

@@ -2,7 +2,7 @@
  * Microchip MCP23017 register map with IOCON.BANK = 0 (the power-on default), and a start-up
  * check that the chip is still in that mode.
  */
-import { HardwareFaultError } from "../../errors.ts";
+import { HardwareFault } from "../errors.ts";
 import { hex, type I2cBus } from "../i2c/i2c_bus.ts";
 import type { ExpanderRegisterMap } from "./register_map.ts";
 
@@ -19,7 +19,7 @@ export const MCP23017_IOCON_BANK = 0x80;
 async function verifyBank0(bus: I2cBus, address: number): Promise<void> {
   const iocon = await bus.readByteData(address, MCP23017_IOCON);
   if (iocon & MCP23017_IOCON_BANK) {
-    throw new HardwareFaultError(
+    throw new HardwareFault(
       `MCP23017 at ${hex(address)} on ${bus.name} has IOCON.BANK = 1; the driver needs the ` +
         `power-on BANK = 0 register map (power-cycle the chip or clear IOCON.BANK)`,
     );

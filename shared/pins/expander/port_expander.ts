@@ -11,7 +11,7 @@
  * - reads go to the chip's pin register (the level on the pin), never to the latch or a cache;
  * - changes of one chip are serialised, so concurrent writes cannot clobber each other.
  */
-import { ClusterError } from "../../errors.ts";
+import { PinError } from "../errors.ts";
 import type { BinaryValue, Direction, GpioLine } from "../gpio_line.ts";
 import { hex, type I2cBus } from "../i2c/i2c_bus.ts";
 import { EXPANDER_PINS, type ExpanderRegisterMap } from "./register_map.ts";
@@ -66,10 +66,10 @@ export class PortExpander {
 
   #claim(pin: number): void {
     if (!Number.isInteger(pin) || pin < 0 || pin >= EXPANDER_PINS) {
-      throw new ClusterError("bad_request", `${this.label} has pins 0–15, not ${pin}`);
+      throw new PinError("invalid", `${this.label} has pins 0–15, not ${pin}`);
     }
     if (this.#claimed.has(pin)) {
-      throw new ClusterError("conflict", `pin ${pin} of ${this.label} is already in use`);
+      throw new PinError("in_use", `pin ${pin} of ${this.label} is already in use`);
     }
     this.#claimed.add(pin);
   }
@@ -166,8 +166,8 @@ class ExpanderLine implements GpioLine {
 
   #assertOpen(what: string): void {
     if (this.#released) {
-      throw new ClusterError(
-        "conflict",
+      throw new PinError(
+        "released",
         `pin ${this.gpio} of ${this.#chip.label} was released: cannot ${what} it`,
       );
     }
@@ -183,8 +183,8 @@ class ExpanderLine implements GpioLine {
   async write(value: BinaryValue): Promise<void> {
     this.#assertOpen("write");
     if (this.direction !== "out") {
-      throw new ClusterError(
-        "bad_request",
+      throw new PinError(
+        "invalid",
         `pin ${this.gpio} of ${this.#chip.label} is an input: it cannot be written`,
       );
     }

@@ -21,7 +21,7 @@ export interface ExpanderRegisterMap {
   readonly pins: PortRegisters;
   /** Input polarity registers; a 1 bit inverts an input pin's reading. */
   readonly polarity: PortRegisters;
-  /** Checks the chip is in the mode the map assumes; throws HardwareFaultError if not. */
+  /** Checks the chip is in the mode the map assumes; throws HardwareFault if not. */
   readonly verify?: (bus: I2cBus, address: number) => Promise<void>;
 }
 

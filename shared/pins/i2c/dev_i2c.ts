@@ -4,7 +4,7 @@
  * i2c-bus does); plain transfers select the slave with `I2C_SLAVE` and use read()/write().
  * Calls are synchronous underneath (a byte transfer takes ~0.1–0.5 ms at 100 kHz).
  */
-import { ClusterError } from "../../errors.ts";
+import { BusError, HardwareFault } from "../errors.ts";
 import {
   assertAddress,
   assertByte,
@@ -15,7 +15,7 @@ import {
   type I2cBus,
 } from "./i2c_bus.ts";
 import { i2cErrnoError, type I2cErrorContext } from "./i2c_error.ts";
-import { cString, errno, libc, O_RDWR_CLOEXEC } from "./libc.ts";
+import { cString, errno, type Libc, libc, LibcLoadError, O_CLOEXEC, O_RDWR } from "../../libc.ts";
 import {
   encodeSmbusIoctlData,
   I2C_SLAVE,
@@ -26,10 +26,20 @@ import {
   SMBUS_DATA_BYTES,
 } from "./smbus.ts";
 
+/** libc for the bus; a `HardwareFault` saying why when it cannot be loaded. */
+function i2cLibc(): Libc {
+  try {
+    return libc();
+  } catch (e) {
+    if (!(e instanceof LibcLoadError)) throw e;
+    throw new HardwareFault(`I2C access (/dev/i2c-N): ${e.message}`);
+  }
+}
+
 /** Opens `/dev/i2c-<n>`; throws an I2cError explaining a missing device or denied access. */
 export function openDevI2cBus(n: number): Promise<I2cBus> {
   if (!Number.isInteger(n) || n < 0) {
-    return Promise.reject(new ClusterError("bad_request", `I2C bus number ${n} is not >= 0`));
+    return Promise.reject(new BusError(`I2C bus number ${n} is not >= 0`));
   }
   return openDevI2cPath(`/dev/i2c-${n}`);
 }
@@ -51,11 +61,11 @@ export function smbusByteData(
   data: Uint8Array<ArrayBuffer>,
 ): number {
   if (data.length !== SMBUS_DATA_BYTES) {
-    throw new ClusterError("bad_request", `SMBus data must be ${SMBUS_DATA_BYTES} bytes`);
+    throw new BusError(`SMBus data must be ${SMBUS_DATA_BYTES} bytes`);
   }
   const address = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(data)));
   const args = encodeSmbusIoctlData(readWrite, cmd, I2C_SMBUS_BYTE_DATA, address);
-  return libc().ioctl_ptr(fd, BigInt(I2C_SMBUS), args) < 0 ? errno() : 0;
+  return i2cLibc().ioctl_ptr(fd, BigInt(I2C_SMBUS), args) < 0 ? errno() : 0;
 }
 
 /** An open `/dev/i2c-N`. */
@@ -72,7 +82,7 @@ export class DevI2cBus implements I2cBus {
 
   /** Opens `path` read-write. */
   static open(path: string): DevI2cBus {
-    const fd = libc().open(cString(path), O_RDWR_CLOEXEC);
+    const fd = i2cLibc().open(cString(path), O_RDWR | O_CLOEXEC);
     if (fd < 0) throw i2cErrnoError(errno(), { path, operation: `open of ${path}` });
     return new DevI2cBus(path, fd);
   }
@@ -82,7 +92,7 @@ export class DevI2cBus implements I2cBus {
   }
 
   #openFd(): number {
-    if (this.#fd < 0) throw new ClusterError("bad_request", `I2C bus ${this.name} is closed`);
+    if (this.#fd < 0) throw new BusError(`I2C bus ${this.name} is closed`);
     return this.#fd;
   }
 
@@ -90,7 +100,7 @@ export class DevI2cBus implements I2cBus {
     assertAddress(addr);
     const fd = this.#openFd();
     if (this.#slave !== addr) {
-      if (libc().ioctl_ulong(fd, BigInt(I2C_SLAVE), BigInt(addr)) < 0) {
+      if (i2cLibc().ioctl_ulong(fd, BigInt(I2C_SLAVE), BigInt(addr)) < 0) {
         throw i2cErrnoError(errno(), this.#ctx(`select of slave ${hex(addr)}`, addr));
       }
       this.#slave = addr;
@@ -125,7 +135,7 @@ export class DevI2cBus implements I2cBus {
     assertLength(length, buffer);
     const fd = this.#selectSlave(addr);
     const tmp = new Uint8Array(length);
-    const n = Number(libc().read(fd, tmp, BigInt(length)));
+    const n = Number(i2cLibc().read(fd, tmp, BigInt(length)));
     if (n < 0) throw i2cErrnoError(errno(), this.#ctx(`read from ${hex(addr)}`, addr));
     buffer.set(tmp.subarray(0, n));
     return { bytesRead: n, buffer };
@@ -135,14 +145,14 @@ export class DevI2cBus implements I2cBus {
   async i2cWrite(addr: number, length: number, buffer: Uint8Array): Promise<BytesWritten> {
     assertLength(length, buffer);
     const fd = this.#selectSlave(addr);
-    const n = Number(libc().write(fd, buffer.slice(0, length), BigInt(length)));
+    const n = Number(i2cLibc().write(fd, buffer.slice(0, length), BigInt(length)));
     if (n < 0) throw i2cErrnoError(errno(), this.#ctx(`write to ${hex(addr)}`, addr));
     return { bytesWritten: n, buffer };
   }
 
   close(): Promise<void> {
     if (this.#fd >= 0) {
-      libc().close(this.#fd);
+      i2cLibc().close(this.#fd);
       this.#fd = -1;
     }
     return Promise.resolve();

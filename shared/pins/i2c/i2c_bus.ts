@@ -4,7 +4,7 @@
  * i2c-bus code. Implementation: {@link DevI2cBus} (Linux `/dev/i2c-N` through FFI); tests use
  * register-level fakes of the chips.
  */
-import { ClusterError } from "../../errors.ts";
+import { BusError } from "../errors.ts";
 
 /** Result of {@link I2cBus.i2cRead}, as in i2c-bus. */
 export interface BytesRead {
@@ -18,7 +18,8 @@ export interface BytesWritten {
   buffer: Uint8Array;
 }
 
-/** One I2C bus master. Addresses are 7-bit. Every failure is a `HardwareFaultError`. */
+/** One I2C bus master. Addresses are 7-bit. A failed transfer is a `HardwareFault` (an `I2cError`); a
+ * call with an out-of-range argument is a `BusError`. */
 export interface I2cBus {
   /** Human name of the bus for messages, e.g. "/dev/i2c-1". */
   readonly name: string;
@@ -39,25 +40,24 @@ export function hex(n: number): string {
   return `0x${n.toString(16).padStart(2, "0")}`;
 }
 
-/** Throws a `bad_request` ClusterError unless `addr` is a usable 7-bit address (0x03–0x77). */
+/** Throws a `BusError` unless `addr` is a usable 7-bit address (0x03–0x77). */
 export function assertAddress(addr: number): void {
   if (!Number.isInteger(addr) || addr < 0x03 || addr > 0x77) {
-    throw new ClusterError("bad_request", `I2C address ${addr} is not a 7-bit address 0x03–0x77`);
+    throw new BusError(`I2C address ${addr} is not a 7-bit address 0x03–0x77`);
   }
 }
 
-/** Throws a `bad_request` ClusterError unless `value` is a byte 0–255 (`what` names it). */
+/** Throws a `BusError` unless `value` is a byte 0–255 (`what` names it). */
 export function assertByte(value: number, what: string): void {
   if (!Number.isInteger(value) || value < 0 || value > 0xff) {
-    throw new ClusterError("bad_request", `I2C ${what} ${value} is not a byte 0–255`);
+    throw new BusError(`I2C ${what} ${value} is not a byte 0–255`);
   }
 }
 
-/** Throws a `bad_request` ClusterError unless `length` fits in `buffer`. */
+/** Throws a `BusError` unless `length` fits in `buffer`. */
 export function assertLength(length: number, buffer: Uint8Array): void {
   if (!Number.isInteger(length) || length < 0 || length > buffer.length) {
-    throw new ClusterError(
-      "bad_request",
+    throw new BusError(
       `I2C transfer length ${length} does not fit the ${buffer.length}-byte buffer`,
     );
   }

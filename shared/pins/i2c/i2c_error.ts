@@ -2,7 +2,7 @@
  * `I2cError`: a bus failure with the errno behind it, turned into a message that says
  * what is wrong and what to do (enable I2C, join the `i2c` group, check the wiring).
  */
-import { HardwareFaultError } from "../../errors.ts";
+import { HardwareFault } from "../errors.ts";
 import { hex } from "./i2c_bus.ts";
 
 /** Linux errno values (identical on x86_64 and aarch64) the I2C layer explains. */
@@ -43,7 +43,7 @@ export interface I2cErrorContext {
 }
 
 /** A failed I2C operation; `errno` is the Linux error number (0 when not from the kernel). */
-export class I2cError extends HardwareFaultError {
+export class I2cError extends HardwareFault {
   readonly errno: number;
   readonly path: string;
   readonly address?: number;

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { FakeClock } from "../../../shared/fake_clock.ts";
-import { ClusterError } from "../../../shared/errors.ts";
+import { PowerConfigError } from "../../../hub/power/errors.ts";
+import { layerErrorCode } from "../../../hub/http/errors.ts";
 import { FakeI2cBus } from "../../../shared/pins/i2c/fake_bus.ts";
 import { Mcp23017Model } from "../../../shared/pins/i2c/fake_mcp23017.ts";
 import { createPowerSwitch, type PowerSwitchDeps } from "../../../hub/power/from_config.ts";
@@ -34,9 +35,11 @@ Deno.test("createPowerSwitch builds the driver the config names", async () => {
   );
 });
 
-Deno.test("createPowerSwitch rejects a bad config with invalid_body", async () => {
+Deno.test("createPowerSwitch rejects a bad config with a PowerConfigError (invalid_body)", async () => {
   await assert.rejects(
     createPowerSwitch({ driver: "i2c", buses: [], nodes: [] }, deps()),
-    (e) => e instanceof ClusterError && e.code === "invalid_body" && /power config/.test(e.message),
+    (e) =>
+      e instanceof PowerConfigError && layerErrorCode(e) === "invalid_body" &&
+      /power config/.test(e.message),
   );
 });

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { ClusterError, HardwareFaultError } from "../../../shared/errors.ts";
+import { HardwareFault } from "../../../shared/pins/errors.ts";
+import { DriverClosedError } from "../../../hub/power/errors.ts";
+import { layerErrorCode } from "../../../hub/http/errors.ts";
 import type { BinaryValue, Direction, GpioLine } from "../../../shared/pins/gpio_line.ts";
 import { createGpioPowerSwitch, type GpioLineOpener } from "../../../hub/power/from_config.ts";
 import type { GpioBackend } from "../../../hub/power/power_config.ts";
@@ -72,25 +74,24 @@ Deno.test("read() asks the line every time (no cache)", async () => {
   assert.equal(await sw.read(1), "off");
 });
 
-Deno.test("a line that does not follow the write is a HardwareFaultError", async () => {
+Deno.test("a line that does not follow the write is a HardwareFault", async () => {
   const { lines, open } = opener();
   const sw = await createGpioPowerSwitch(CONFIG, open);
   lines.get(17)!.stuckAt = 0;
   await assert.rejects(
     sw.set(1, "on"),
-    (e) =>
-      e instanceof HardwareFaultError && /node 1: power on did not take: GPIO 17/.test(e.message),
+    (e) => e instanceof HardwareFault && /node 1: power on did not take: GPIO 17/.test(e.message),
   );
 });
 
-Deno.test("a write error is a HardwareFaultError naming node and line", async () => {
+Deno.test("a write error is a HardwareFault naming node and line", async () => {
   const { lines, open } = opener();
   const sw = await createGpioPowerSwitch(CONFIG, open);
   lines.get(27)!.failWrites = true;
   await assert.rejects(
     sw.set(2, "on"),
     (e) =>
-      e instanceof HardwareFaultError &&
+      e instanceof HardwareFault &&
       /node 2: could not switch power on \(GPIO 27 \(chardev\)\): EIO writing value/.test(
         e.message,
       ),
@@ -102,13 +103,16 @@ Deno.test("unknown nodes, close and failed opens", async () => {
   const sw = await createGpioPowerSwitch(CONFIG, open);
   await assert.rejects(
     sw.read(3),
-    (e) => e instanceof HardwareFaultError && /no wiring for node 3/.test(e.message),
+    (e) => e instanceof HardwareFault && /no wiring for node 3/.test(e.message),
   );
   assert.deepEqual(sw.nodes, [1, 2]);
   await sw.close();
   await sw.close();
   assert.ok([...lines.values()].every((l) => l.released));
-  await assert.rejects(sw.set(1, "on"), (e) => e instanceof ClusterError && e.code === "not_ready");
+  await assert.rejects(
+    sw.set(1, "on"),
+    (e) => e instanceof DriverClosedError && layerErrorCode(e) === "not_ready",
+  );
 
   const second = opener();
   const failing: GpioLineOpener = (gpio, ...rest) =>

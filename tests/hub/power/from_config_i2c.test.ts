@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { HardwareFaultError } from "../../../shared/errors.ts";
+import { HardwareFault } from "../../../shared/pins/errors.ts";
 import { busSlotOf } from "../../../shared/node_map.ts";
 import { FakeI2cBus } from "../../../shared/pins/i2c/fake_bus.ts";
 import { Mcp23017Model } from "../../../shared/pins/i2c/fake_mcp23017.ts";
@@ -64,7 +64,7 @@ Deno.test("a stuck rail fails set() and is seen by read() through the sense pin"
   await assert.rejects(
     sw.set(9, "on"),
     (e) =>
-      e instanceof HardwareFaultError &&
+      e instanceof HardwareFault &&
       /node 9: power on did not take: the rail sense .*sense pin 10\) reads 0/.test(e.message),
   );
   assert.equal(await sw.read(9), "off");
@@ -85,21 +85,21 @@ Deno.test("without sense pins read() is the pin level, and a held line fails set
   await assert.rejects(
     sw.set(3, "on"),
     (e) =>
-      e instanceof HardwareFaultError &&
+      e instanceof HardwareFault &&
       /node 3: power on did not take: BitBar 1: MCP23017 0x20 on \/dev\/i2c-1 pin 2/.test(
         e.message,
       ),
   );
 });
 
-Deno.test("a NAK while switching is a HardwareFaultError naming the node and chip", async () => {
+Deno.test("a NAK while switching is a HardwareFault naming the node and chip", async () => {
   const m = fakeModule(12);
   const sw = await createExpanderPowerSwitch(defaultI2cPowerConfig(12), m.open);
   m.buses.get(2)!.nak(0x20);
   await assert.rejects(
     sw.set(8, "on"),
     (e) =>
-      e instanceof HardwareFaultError &&
+      e instanceof HardwareFault &&
       /node 8: could not switch power on \(BitBar 2: MCP23017 0x20 on \/dev\/i2c-2 pin 1, sense pin 9\): .*no ACK/
         .test(e.message),
   );
@@ -141,7 +141,7 @@ Deno.test("a missing chip fails start-up and closes the buses already opened", a
   await assert.rejects(
     createExpanderPowerSwitch(defaultI2cPowerConfig(12), m.open),
     (e) =>
-      e instanceof HardwareFaultError &&
+      e instanceof HardwareFault &&
       /no ACK from the device at 0x20 on \/dev\/i2c-2/.test(e.message),
   );
   assert.ok(m.buses.get(1)!.closed && m.buses.get(2)!.closed);

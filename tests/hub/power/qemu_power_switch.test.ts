@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { HardwareFaultError } from "../../../shared/errors.ts";
+import { HardwareFault } from "../../../shared/pins/errors.ts";
 import { QemuPowerConfig } from "../../../hub/power/power_config.ts";
 import {
   consoleTarget,
@@ -130,12 +130,12 @@ Deno.test("qemu driver: a bay without a guest reads off and refuses on; QEMU's e
   await withDriver(async (sw, host) => {
     assert.equal(await sw.read(7), "off");
     await sw.set(7, "off");
-    await assert.rejects(() => sw.set(7, "on"), HardwareFaultError);
+    await assert.rejects(() => sw.set(7, "on"), HardwareFault);
     host.missingTaps.add("cmtap1");
     await assert.rejects(
       () => sw.set(1, "on"),
       (e: Error) =>
-        e instanceof HardwareFaultError &&
+        e instanceof HardwareFault &&
         /node 1: could not start its QEMU guest/.test(e.message) &&
         /cmtap1/.test(e.message),
     );
@@ -242,7 +242,7 @@ Deno.test("qemu driver: a raspi guest boots what the Pi firmware would take from
     await assert.rejects(
       () => sw.set(3, "on"),
       (e) =>
-        e instanceof HardwareFaultError && /no bcm2710-rpi-3-b-plus\.dtb/.test(e.message) &&
+        e instanceof HardwareFault && /no bcm2710-rpi-3-b-plus\.dtb/.test(e.message) &&
         e.message.includes(`${tftp}/10.42.0.3, ${tftp}`),
     );
     assert.equal(host.runs.length, 0);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ClusterError, HardwareFaultError } from "../../../../shared/errors.ts";
+import { HardwareFault, PinError } from "../../../../shared/pins/errors.ts";
 import { FakeI2cBus } from "../../../../shared/pins/i2c/fake_bus.ts";
 import { Mcp23017Model } from "../../../../shared/pins/i2c/fake_mcp23017.ts";
 import { Pca9555Model } from "../../../../shared/pins/i2c/fake_pca9555.ts";
@@ -121,7 +121,7 @@ for (const c of CASES) {
     const line = await chip.output(1, 0);
     await assert.rejects(
       chip.output(1, 0),
-      (e) => e instanceof ClusterError && e.code === "conflict",
+      (e) => e instanceof PinError && e.reason === "in_use",
     );
     await assert.rejects(chip.input(16), /pins 0–15, not 16/);
     await line.unexport();
@@ -136,7 +136,7 @@ for (const c of CASES) {
     bus.nak(0x20);
     await assert.rejects(
       line.write(1),
-      (e) => e instanceof I2cError && e instanceof HardwareFaultError,
+      (e) => e instanceof I2cError && e instanceof HardwareFault,
     );
     bus.nak(0x20, false);
     // Meanwhile something else changed pin 6's latch bit: the re-read keeps it.
@@ -158,6 +158,6 @@ Deno.test("MCP23017 with IOCON.BANK = 1 is refused with a clear error", async ()
   );
   await assert.rejects(
     PortExpander.open(bus, 0x20, MCP23017),
-    (e) => e instanceof HardwareFaultError && /IOCON\.BANK = 1/.test(e.message),
+    (e) => e instanceof HardwareFault && /IOCON\.BANK = 1/.test(e.message),
   );
 });

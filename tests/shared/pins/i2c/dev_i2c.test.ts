@@ -1,11 +1,12 @@
+import { layerErrorCode } from "../../../../hub/http/errors.ts";
 import assert from "node:assert/strict";
-import { HardwareFaultError } from "../../../../shared/errors.ts";
+import { HardwareFault } from "../../../../shared/pins/errors.ts";
 import {
   openDevI2cBus,
   openDevI2cPath,
   smbusByteData,
 } from "../../../../shared/pins/i2c/dev_i2c.ts";
-import { cString, libc, O_RDWR_CLOEXEC } from "../../../../shared/pins/i2c/libc.ts";
+import { cString, libc, O_CLOEXEC, O_RDWR } from "../../../../shared/libc.ts";
 import { ERRNO, i2cErrnoError, I2cError } from "../../../../shared/pins/i2c/i2c_error.ts";
 import {
   encodeSmbusIoctlData,
@@ -30,9 +31,9 @@ Deno.test("encodeSmbusIoctlData lays out struct i2c_smbus_ioctl_data byte for by
 
 Deno.test("opening a missing /dev/i2c-N gives a clear ENOENT I2cError", async () => {
   const err = await openDevI2cBus(249).then(() => null, (e) => e);
-  assert.ok(err instanceof I2cError && err instanceof HardwareFaultError);
+  assert.ok(err instanceof I2cError && err instanceof HardwareFault);
   assert.equal(err.errno, ERRNO.ENOENT);
-  assert.equal(err.code, "hardware_fault");
+  assert.equal(layerErrorCode(err), "hardware_fault");
   assert.match(err.message, /\/dev\/i2c-249 does not exist/);
   assert.match(err.message, /enable the I2C bus/);
 });
@@ -58,7 +59,7 @@ Deno.test("I2C_SLAVE ioctl on /dev/null fails with a clear ENOTTY error", async 
 });
 
 Deno.test("the I2C_SMBUS ioctl runs for real and reports ENOTTY on a non-adapter fd", () => {
-  const fd = libc().open(cString("/dev/null"), O_RDWR_CLOEXEC);
+  const fd = libc().open(cString("/dev/null"), O_RDWR | O_CLOEXEC);
   assert.ok(fd >= 0);
   try {
     const data = new Uint8Array(SMBUS_DATA_BYTES);

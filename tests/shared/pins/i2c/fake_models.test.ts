@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { HardwareFaultError } from "../../../../shared/errors.ts";
+import { HardwareFault } from "../../../../shared/pins/errors.ts";
 import { ERRNO, I2cError } from "../../../../shared/pins/i2c/i2c_error.ts";
 import { ModelViolation } from "../../../../shared/pins/i2c/fake_device.ts";
 import { FakeI2cBus } from "../../../../shared/pins/i2c/fake_bus.ts";
@@ -55,7 +55,7 @@ Deno.test("PCA9555 model: input registers read-only, idle inputs high, pointer p
 Deno.test("absent or NAKing addresses fail with the real bus's typed ENXIO error", async () => {
   const bus = new FakeI2cBus("/dev/i2c-3").attach(0x20, new Mcp23017Model());
   const err = await bus.readByteData(0x24, 0x12).then(() => null, (e) => e);
-  assert.ok(err instanceof I2cError && err instanceof HardwareFaultError);
+  assert.ok(err instanceof I2cError && err instanceof HardwareFault);
   assert.equal(err.errno, ERRNO.ENXIO);
   assert.match(err.message, /no ACK from the device at 0x24 on \/dev\/i2c-3/);
   bus.nak(0x20);

@@ -3,7 +3,8 @@
  * admin token), admin (admin token) or agent (a node's own agent key, the old shared key while
  * it is allowed, or the admin token). An agent route finds who the token speaks for in
  * `c.get("agentCredential")`.
- * Hand-written, not hono/bearer-auth, for the heartbeat route's speed (docs/benchmarks.md).
+ * A check, not a middleware: `createApp` calls it inside each route's handler, so the
+ * heartbeat ingest takes no middleware hop (docs/benchmarks.md has the figures).
  */
 import type { Context } from "hono";
 import { ClusterError } from "../../../shared/errors.ts";

@@ -11,9 +11,9 @@ export type Handler = (c: Context) => Response | Promise<Response>;
 
 /**
  * Wraps a handler so that its answer, errors included, is reported to `observe` under the
- * route pattern it was registered with (the pattern is known here, nothing looks it up).
- * A wrapper per route, not a per-request middleware, for the heartbeat route's speed
- * (docs/benchmarks.md).
+ * route pattern it was registered with (the pattern is known here, nothing looks it up). A
+ * wrapper, not a middleware: the REST routes, the heartbeat ingest among them, take no
+ * middleware hop (docs/benchmarks.md has the figures).
  */
 export function timed(route: string, observe: HttpObserver | undefined, handler: Handler): Handler {
   if (!observe) return handler;

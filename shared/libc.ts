@@ -1,0 +1,85 @@
+/**
+ * The one libc binding: the calls the GPIO character device, the I2C bus and the serial console
+ * need, through `Deno.dlopen("libc.so.6")`. Opened once, on first use (importing this module
+ * loads nothing, so code that never touches a device needs no FFI). Calls are synchronous
+ * (except `poll`, which waits on a worker thread), so `errno()` read right after a failed call
+ * is that call's. Linux only (x86_64 and aarch64 share these flags and struct layouts).
+ */
+
+const SYMBOLS = {
+  open: { parameters: ["buffer", "i32"], result: "i32" },
+  close: { parameters: ["i32"], result: "i32" },
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  /** `ioctl` with an integer argument (I2C_SLAVE). */
+  ioctl_ulong: { name: "ioctl", parameters: ["i32", "u64", "u64"], result: "i32" },
+  /** `ioctl` with a pointer argument (GPIO uAPI structs, I2C_SMBUS). */
+  ioctl_ptr: { name: "ioctl", parameters: ["i32", "u64", "buffer"], result: "i32" },
+  /** Waits on a worker thread, so a blocked wait never holds up the event loop. */
+  poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
+  tcgetattr: { parameters: ["i32", "buffer"], result: "i32" },
+  tcsetattr: { parameters: ["i32", "i32", "buffer"], result: "i32" },
+  tcflush: { parameters: ["i32", "i32"], result: "i32" },
+  cfmakeraw: { parameters: ["buffer"], result: "void" },
+  cfsetispeed: { parameters: ["buffer", "u32"], result: "i32" },
+  cfsetospeed: { parameters: ["buffer", "u32"], result: "i32" },
+  cfgetospeed: { parameters: ["buffer"], result: "u32" },
+  cfgetispeed: { parameters: ["buffer"], result: "u32" },
+  strerror: { parameters: ["i32"], result: "pointer" },
+  __errno_location: { parameters: [], result: "pointer" },
+} as const;
+
+/** The libc symbols. */
+export type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+
+/** `open` flags (Linux). */
+export const O_RDWR = 0o2;
+export const O_NOCTTY = 0o400;
+export const O_NONBLOCK = 0o4000;
+export const O_CLOEXEC = 0o2000000;
+
+/** libc cannot be loaded here; the message says why (not Linux, FFI not allowed, …). */
+export class LibcLoadError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "LibcLoadError";
+  }
+}
+
+let lib: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
+
+/** The libc symbols, loading libc on the first call; throws a {@link LibcLoadError}. */
+export function libc(): Libc {
+  if (!lib) {
+    if (Deno.build.os !== "linux") {
+      throw new LibcLoadError(`cannot load libc.so.6: this is ${Deno.build.os}, not Linux`);
+    }
+    try {
+      lib = Deno.dlopen("libc.so.6", SYMBOLS);
+    } catch (e) {
+      throw new LibcLoadError(
+        e instanceof Deno.errors.NotCapable
+          ? "cannot load libc.so.6: FFI is not allowed; run with --allow-ffi (the hub and the agent are installed with --allow-all)"
+          : `cannot load libc.so.6: ${(e as Error).message}`,
+      );
+    }
+  }
+  return lib.symbols;
+}
+
+/** The calling thread's `errno`, to be read right after a call returned -1. */
+export function errno(): number {
+  const p = libc().__errno_location();
+  return p === null ? 0 : new Deno.UnsafePointerView(p).getInt32();
+}
+
+/** libc's text for `code` ("No such file or directory"). */
+export function strerror(code: number): string {
+  const p = libc().strerror(code);
+  return p === null ? `errno ${code}` : Deno.UnsafePointerView.getCString(p);
+}
+
+/** A NUL-terminated C string. */
+export function cString(s: string): Uint8Array<ArrayBuffer> {
+  return new TextEncoder().encode(`${s}\0`);
+}
