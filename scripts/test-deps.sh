@@ -46,6 +46,10 @@ have slurmctld || missing="$missing slurmctld"
 have scontrol || missing="$missing slurm-client"
 have munged || missing="$missing munge"
 
+# the dashboard tests' browser driver (from the npm registry, outside deno.lock)
+sh "$(dirname "$0")/install-browser-driver.sh" ||
+  echo "test-deps: no browser driver; the dashboard tests will say so" >&2
+
 # the Pi lab (tests/pi/) and the arm64 image: QEMU's Pi boards, foreign architectures, binfmt
 sh "$(dirname "$0")/pi-lab/deps.sh"
 

@@ -329,3 +329,18 @@ Deno.test("architecture: libc is bound in one module (shared/libc.ts)", () => {
   );
   assert.deepEqual(binders, ["shared/libc.ts"]);
 });
+
+// deno.json enables bare Node built-ins and sloppy imports for one reason: the type files of the
+// dashboard tests' browser driver (.cache/browser-driver) use them. Our own code does not:
+// `deno lint` (no-sloppy-imports) guards extensions, this test the `node:` prefix.
+const NODE_BUILTINS =
+  /^(assert|buffer|child_process|crypto|dgram|dns|events|fs|http|https|module|net|os|path|process|readline|stream|string_decoder|timers|tls|tty|url|util|v8|vm|worker_threads|zlib)(\/.*)?$/;
+
+Deno.test("architecture: Node built-ins are imported with the node: prefix", () => {
+  const bare = [...PRODUCT, "scripts", "bench", "tests"].flatMap(tsFiles).flatMap((file) =>
+    importSpecifiers(Deno.readTextFileSync(join(ROOT, file)))
+      .filter((s) => NODE_BUILTINS.test(s)).map((s) => `${file}: "${s}"`)
+  );
+  assert.deepEqual(bare, []);
+  assert.ok(NODE_BUILTINS.test("fs/promises") && !NODE_BUILTINS.test("node:fs"));
+});

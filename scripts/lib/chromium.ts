@@ -1,13 +1,20 @@
 /**
- * Debian's Chromium, headless, as the browser tests and the docs screenshot launch it.
- *
- * playwright-core is named here only, by full specifier, and not in deno.json: every package
- * deno.json names is installed by the first `deno task hub`, which never needs a browser.
+ * Debian's Chromium, headless, as the browser tests and the docs screenshot launch it, driven by
+ * playwright-core. The driver is a test tool fetched by scripts/install-browser-driver.sh into
+ * .cache/browser-driver (pinned version and hash), not an npm dependency: deno.json and
+ * deno.lock name only what users run, because the first `deno task hub` installs all of them.
  */
-// deno-lint-ignore no-import-prefix -- test-only: deno.json must not name it (see above)
-import { type Browser, chromium, type Page } from "npm:playwright-core@1.65.1";
+import { createRequire } from "node:module";
+import type * as Playwright from "../../.cache/browser-driver/node_modules/playwright-core/index.d.ts";
 
-export type { Browser, Page };
+export type Browser = Playwright.Browser;
+export type Page = Playwright.Page;
+
+/** Where scripts/install-browser-driver.sh puts playwright-core. */
+export const DRIVER_DIR = new URL(
+  "../../.cache/browser-driver/node_modules/playwright-core",
+  import.meta.url,
+).pathname;
 
 /** Where Debian's chromium package puts the browser. */
 export const CHROMIUM_PATH = "/usr/bin/chromium";
@@ -17,6 +24,7 @@ export const CHROMIUM_PATH = "/usr/bin/chromium";
  * traffic: this machine's network is closed, and the tests only talk to loopback.
  */
 export function launchChromium(timeoutMs = 60_000): Promise<Browser> {
+  const { chromium } = createRequire(import.meta.url)(DRIVER_DIR) as typeof Playwright;
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
     args: [

@@ -3,7 +3,7 @@
  * (as root, or when CI=true) when missing. `chromiumMissing` is null when it is there; else
  * why not, and the tests are skipped with that message (or fail when CI=true).
  */
-import { CHROMIUM_PATH } from "../../scripts/lib/chromium.ts";
+import { CHROMIUM_PATH, DRIVER_DIR } from "../../scripts/lib/chromium.ts";
 
 /** Set by CI: a missing browser is a failure there, not a skip. */
 export const CI = Deno.env.get("CI") === "true";
@@ -14,6 +14,9 @@ async function exists(path: string): Promise<boolean> {
 
 /** Finds Chromium, installing it (as root) when missing; null when it is there. */
 async function ensureChromium(): Promise<string | null> {
+  if (!await exists(`${DRIVER_DIR}/package.json`)) {
+    return `no browser driver in ${DRIVER_DIR}; run scripts/install-browser-driver.sh`;
+  }
   if (await exists(CHROMIUM_PATH)) return null;
   if (Deno.uid() === 0 || CI) {
     const script = new URL("../../scripts/install-chromium.sh", import.meta.url).pathname;
