@@ -1,6 +1,6 @@
 /**
  * The `Clock` seam: all time used by hub and agent logic goes through it, so tests can
- * drive time with {@link FakeClock} (see `fake_clock.ts`) instead of waiting.
+ * drive time with a fake clock (`tests/support/fakes/fake_clock.ts`) instead of waiting.
  */
 
 /** A source of time and of sleeps. */

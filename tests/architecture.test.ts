@@ -125,6 +125,20 @@ Deno.test("architecture: the import graph has no forbidden arrow", () => {
   assert.deepEqual(broken, []);
 });
 
+Deno.test("architecture: no product file imports test code or is a fake", () => {
+  // Fakes live beside the tests (tests/support/fakes/, tests/<area>/); a product file that
+  // needs one at run time needs a product implementation (a "simulated" one), not a fake.
+  assert.ok(graph.size > 100, `read ${graph.size} product files`);
+  const offending: string[] = [];
+  for (const [file, targets] of graph) {
+    if (/(^|\/)fake_[^/]*$/.test(file)) offending.push(`${file}: a fake in a product folder`);
+    for (const t of targets) {
+      if (under(t, "tests/") || /(^|\/)fake_[^/]*$/.test(t)) offending.push(`${file} → ${t}`);
+    }
+  }
+  assert.deepEqual(offending, []);
+});
+
 Deno.test("architecture: every relative import resolves to a file", () => {
   const missing: string[] = [];
   for (const [file, targets] of graph) {

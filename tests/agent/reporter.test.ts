@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FakeClock } from "../../shared/fake_clock.ts";
+import { FakeClock } from "../support/fakes/fake_clock.ts";
 import { SimulatedGpioLine } from "../../shared/pins/simulated.ts";
 import type { NodeHealth } from "../../shared/schemas.ts";
 import { startAgent } from "../../node-agent/agent.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FakeClock } from "../../shared/fake_clock.ts";
+import { FakeClock } from "../support/fakes/fake_clock.ts";
 import { GpioBackendError, HardwareFault } from "../../shared/pins/errors.ts";
 import { findMainChipBase, openSysfsLine } from "../../shared/pins/sysfs.ts";
 import { FakeSysfsKernel, KERNEL_6_6_CHIPS, LEGACY_CHIPS } from "./fake_sysfs_kernel.ts";

@@ -10,9 +10,9 @@ import { loadConsoleSources } from "../../hub/console/console_config.ts";
 import { createPowerSwitch } from "../../hub/power/from_config.ts";
 import { defaultI2cPowerConfig } from "../../hub/power/power_config.ts";
 import { SimulatedModule } from "../../hub/power/simulated_module.ts";
-import { FakeClock } from "../../shared/fake_clock.ts";
-import { FakeI2cBus } from "../../shared/pins/i2c/fake_bus.ts";
-import { Mcp23017Model } from "../../shared/pins/i2c/fake_mcp23017.ts";
+import { FakeClock } from "../support/fakes/fake_clock.ts";
+import { FakeI2cBus } from "../support/fakes/i2c/fake_bus.ts";
+import { Mcp23017Model } from "../support/fakes/i2c/fake_mcp23017.ts";
 import { SimulatedGpioLine } from "../../shared/pins/simulated.ts";
 
 const DIR = "examples/config";

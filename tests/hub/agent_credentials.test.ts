@@ -15,7 +15,7 @@ import { SqliteStore } from "../../hub/store/sqlite_store.ts";
 import { parseHubSettings } from "../../hub/config.ts";
 import { nodeOfAgentKey } from "../../shared/agent_key.ts";
 import { ClusterError } from "../../shared/errors.ts";
-import { FakeClock } from "../../shared/fake_clock.ts";
+import { FakeClock } from "../support/fakes/fake_clock.ts";
 import { buildNodeMap } from "../../shared/node_map.ts";
 import { ErrorBody } from "../../shared/schemas.ts";
 import { startTestHub, type TestHub } from "../support/test_hub.ts";

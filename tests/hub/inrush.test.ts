@@ -1,7 +1,7 @@
 /** Module-wide inrush limiting: the pure admission rule and the limiter over a fake clock. */
 import assert from "node:assert/strict";
 import { admit, type Grant, InrushLimiter, planWindows } from "../../hub/cluster/inrush.ts";
-import { FakeClock } from "../../shared/fake_clock.ts";
+import { FakeClock } from "../support/fakes/fake_clock.ts";
 import { busSlotOf } from "../../shared/node_map.ts";
 
 const LIMITS = { perBus: 2, perStep: 12, stepMs: 100 };

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FakeClock } from "../../shared/fake_clock.ts";
+import { FakeClock } from "../support/fakes/fake_clock.ts";
 import { ClusterError } from "../../shared/errors.ts";
 import type { ClusterEvent } from "../../shared/schemas.ts";
 import { Job as JobSchema } from "../../shared/schemas.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FakeClock } from "../../shared/fake_clock.ts";
+import { FakeClock } from "../support/fakes/fake_clock.ts";
 import { buildNodeMap } from "../../shared/node_map.ts";
 import type { ClusterEvent, PowerState } from "../../shared/schemas.ts";
 import { SqliteStore } from "../../hub/store/sqlite_store.ts";

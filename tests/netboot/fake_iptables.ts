@@ -5,7 +5,7 @@
  * Built-in policies are kept; `-C` answers 1 with iptables' message when the rule is absent.
  */
 import type { RunResult } from "../../hub/netboot/runtime/process_runner.ts";
-import type { FakeProcessRunner } from "../../hub/netboot/runtime/fake_process_runner.ts";
+import type { FakeProcessRunner } from "../support/fakes/fake_process_runner.ts";
 
 const BUILTIN: Record<string, string[]> = {
   filter: ["INPUT", "FORWARD", "OUTPUT"],

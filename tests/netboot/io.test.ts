@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { writeFileAtomic } from "../../hub/netboot/runtime/atomic_write.ts";
 import { DenoProcessRunner } from "../../hub/netboot/runtime/process_runner.ts";
-import { FakeProcessRunner } from "../../hub/netboot/runtime/fake_process_runner.ts";
+import { FakeProcessRunner } from "../support/fakes/fake_process_runner.ts";
 
 Deno.test("writeFileAtomic replaces by rename, sets the mode, leaves no temp file, skips no-ops", async () => {
   const dir = await Deno.makeTempDir();

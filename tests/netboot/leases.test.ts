@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { parseHookLine, parseLeaseFile } from "../../hub/netboot/runtime/leases.ts";
 import { buildNodeMap } from "../../shared/node_map.ts";
-import { FakeClock } from "../../shared/fake_clock.ts";
+import { FakeClock } from "../support/fakes/fake_clock.ts";
 import { LeaseWatcher, MAX_UNKNOWN } from "../../hub/netboot/runtime/lease_watcher.ts";
 import type { MacTable } from "../../hub/netboot/runtime/mac_learner.ts";
 

@@ -9,8 +9,8 @@ import {
   ResetResponse,
   ServicesResponse,
 } from "../../shared/netboot_schemas.ts";
-import { FakeClock } from "../../shared/fake_clock.ts";
-import { FakeProcessRunner } from "../../hub/netboot/runtime/fake_process_runner.ts";
+import { FakeClock } from "../support/fakes/fake_clock.ts";
+import { FakeProcessRunner } from "../support/fakes/fake_process_runner.ts";
 import { CHECK_CACHE_MS, NetbootSupervisor } from "../../hub/netboot/runtime/supervisor.ts";
 import { netbootRoutes } from "../../hub/http/routes/netboot.ts";
 import { createApp } from "../../hub/http/app.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { FakeClock } from "../../shared/fake_clock.ts";
-import { FakeProcessRunner } from "../../hub/netboot/runtime/fake_process_runner.ts";
+import { FakeClock } from "../support/fakes/fake_clock.ts";
+import { FakeProcessRunner } from "../support/fakes/fake_process_runner.ts";
 import {
   BOOT_DIR_RELINK_MS,
   CHECK_CACHE_MS,

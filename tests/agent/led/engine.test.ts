@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FakeClock } from "../../../shared/fake_clock.ts";
+import { FakeClock } from "../../support/fakes/fake_clock.ts";
 import type { BinaryValue, GpioLine } from "../../../shared/pins/gpio_line.ts";
 import { SimulatedGpioLine } from "../../../shared/pins/simulated.ts";
 import type { Model } from "../../../shared/schemas.ts";

@@ -5,7 +5,7 @@
  * probe, and the agent's choice of engine.
  */
 import assert from "node:assert/strict";
-import { FakeClock } from "../../../shared/fake_clock.ts";
+import { FakeClock } from "../../support/fakes/fake_clock.ts";
 import { KERNEL_HOLD_MS, kernelPattern, nextRearm } from "../../../shared/led/kernel_pattern.ts";
 import {
   FAULT,

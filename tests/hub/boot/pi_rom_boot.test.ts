@@ -7,7 +7,7 @@
  * `tests/fixtures/dnsmasq/pi-rom-replay.log`).
  */
 import assert from "node:assert/strict";
-import { FakeClock } from "../../../shared/fake_clock.ts";
+import { FakeClock } from "../../support/fakes/fake_clock.ts";
 import { startTestHub, type TestHub } from "../../support/test_hub.ts";
 
 const MAC = "b8:27:eb:42:00:07";

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { SimulatedNodeTty } from "../../../hub/console/simulated_console.ts";
 import { buildNodeMap } from "../../../shared/node_map.ts";
-import { FakeClock } from "../../../shared/fake_clock.ts";
+import { FakeClock } from "../../support/fakes/fake_clock.ts";
 
 function tty(bootMs = 10_000, node = 7) {
   const clock = new FakeClock();

@@ -18,7 +18,7 @@ import { EventLog } from "../../../hub/events/event_log.ts";
 import { JobRunner } from "../../../hub/jobs/job_runner.ts";
 import { SqliteStore } from "../../../hub/store/sqlite_store.ts";
 import { ClusterError, ERROR_CODES } from "../../../shared/errors.ts";
-import { FakeClock } from "../../../shared/fake_clock.ts";
+import { FakeClock } from "../../support/fakes/fake_clock.ts";
 import {
   BusError,
   GpioBackendError,

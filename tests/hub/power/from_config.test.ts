@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { FakeClock } from "../../../shared/fake_clock.ts";
+import { FakeClock } from "../../support/fakes/fake_clock.ts";
 import { PowerConfigError } from "../../../hub/power/errors.ts";
 import { layerErrorCode } from "../../../hub/http/errors.ts";
-import { FakeI2cBus } from "../../../shared/pins/i2c/fake_bus.ts";
-import { Mcp23017Model } from "../../../shared/pins/i2c/fake_mcp23017.ts";
+import { FakeI2cBus } from "../../support/fakes/i2c/fake_bus.ts";
+import { Mcp23017Model } from "../../support/fakes/i2c/fake_mcp23017.ts";
 import { createPowerSwitch, type PowerSwitchDeps } from "../../../hub/power/from_config.ts";
 import { defaultI2cPowerConfig } from "../../../hub/power/power_config.ts";
 import { SimulatedModule } from "../../../hub/power/simulated_module.ts";

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { HardwareFault } from "../../../shared/pins/errors.ts";
 import { busSlotOf } from "../../../shared/node_map.ts";
-import { FakeI2cBus } from "../../../shared/pins/i2c/fake_bus.ts";
-import { Mcp23017Model } from "../../../shared/pins/i2c/fake_mcp23017.ts";
-import { Pca9555Model } from "../../../shared/pins/i2c/fake_pca9555.ts";
-import type { Rail, TwoPortModel } from "../../../shared/pins/i2c/fake_two_port.ts";
+import { FakeI2cBus } from "../../support/fakes/i2c/fake_bus.ts";
+import { Mcp23017Model } from "../../support/fakes/i2c/fake_mcp23017.ts";
+import { Pca9555Model } from "../../support/fakes/i2c/fake_pca9555.ts";
+import type { Rail, TwoPortModel } from "../../support/fakes/i2c/fake_two_port.ts";
 import { createExpanderPowerSwitch, type I2cBusOpener } from "../../../hub/power/from_config.ts";
 import {
   defaultI2cPowerConfig,

@@ -1,7 +1,7 @@
 /** The simulated module keeps the `PowerSwitch` contract: `set` verifies the rail. */
 import assert from "node:assert/strict";
 import { SimulatedModule } from "../../../hub/power/simulated_module.ts";
-import { FakeClock } from "../../../shared/fake_clock.ts";
+import { FakeClock } from "../../support/fakes/fake_clock.ts";
 import { HardwareFault } from "../../../shared/pins/errors.ts";
 
 Deno.test("SimulatedModule: a stuck rail makes set a HardwareFault; a freed one follows", async () => {

@@ -4,7 +4,7 @@ import { PreflightReport } from "../../../shared/preflight_schemas.ts";
 import type { PreflightProbes } from "../../../hub/preflight/probes.ts";
 import { startTestHub } from "../../support/test_hub.ts";
 import { scaleTimings, VENDOR_TIMINGS } from "../../../hub/cluster/runs/bootstrap.ts";
-import { FakeClock } from "../../../shared/fake_clock.ts";
+import { FakeClock } from "../../support/fakes/fake_clock.ts";
 
 /** Probes as a healthy hub would find things, but with a rogue DHCP server on the LAN. */
 const rogueLan: PreflightProbes = {

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { HardwareFault, PinError } from "../../../../shared/pins/errors.ts";
-import { FakeI2cBus } from "../../../../shared/pins/i2c/fake_bus.ts";
-import { Mcp23017Model } from "../../../../shared/pins/i2c/fake_mcp23017.ts";
-import { Pca9555Model } from "../../../../shared/pins/i2c/fake_pca9555.ts";
+import { FakeI2cBus } from "../../../support/fakes/i2c/fake_bus.ts";
+import { Mcp23017Model } from "../../../support/fakes/i2c/fake_mcp23017.ts";
+import { Pca9555Model } from "../../../support/fakes/i2c/fake_pca9555.ts";
 import type {
   TwoPortModel,
   TwoPortModelOptions,
-} from "../../../../shared/pins/i2c/fake_two_port.ts";
+} from "../../../support/fakes/i2c/fake_two_port.ts";
 import { I2cError } from "../../../../shared/pins/i2c/i2c_error.ts";
 import { MCP23017 } from "../../../../shared/pins/expander/mcp23017.ts";
 import { PCA9555 } from "../../../../shared/pins/expander/pca9555.ts";

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { HardwareFault } from "../../../../shared/pins/errors.ts";
 import { ERRNO, I2cError } from "../../../../shared/pins/i2c/i2c_error.ts";
-import { ModelViolation } from "../../../../shared/pins/i2c/fake_device.ts";
-import { FakeI2cBus } from "../../../../shared/pins/i2c/fake_bus.ts";
-import { Mcp23017Model } from "../../../../shared/pins/i2c/fake_mcp23017.ts";
-import { Pca9555Model } from "../../../../shared/pins/i2c/fake_pca9555.ts";
+import { ModelViolation } from "../../../support/fakes/i2c/fake_device.ts";
+import { FakeI2cBus } from "../../../support/fakes/i2c/fake_bus.ts";
+import { Mcp23017Model } from "../../../support/fakes/i2c/fake_mcp23017.ts";
+import { Pca9555Model } from "../../../support/fakes/i2c/fake_pca9555.ts";
 
 Deno.test("MCP23017 model: GPIO reads pin levels, outputs show OLAT, inputs the outside", async () => {
   const chip = new Mcp23017Model();

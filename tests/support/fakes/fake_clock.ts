@@ -3,7 +3,7 @@
  * Sleepers wake in time order, each seeing `now()` equal to the moment it asked for
  * (plus an optional per-wake lateness, to model a late timer).
  */
-import type { Clock } from "./clock.ts";
+import type { Clock } from "../../../shared/clock.ts";
 
 interface Sleeper {
   at: number;

@@ -10,7 +10,7 @@ import {
   type ProcessRunner,
   type RunResult,
   type SpawnOptions,
-} from "./process_runner.ts";
+} from "../../../hub/netboot/runtime/process_runner.ts";
 
 /** One fake child. */
 export class FakeChild implements ChildProcessHandle {

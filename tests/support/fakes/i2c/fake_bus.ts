@@ -11,8 +11,8 @@ import {
   type BytesWritten,
   hex,
   type I2cBus,
-} from "./i2c_bus.ts";
-import { ERRNO, i2cErrnoError } from "./i2c_error.ts";
+} from "../../../../shared/pins/i2c/i2c_bus.ts";
+import { ERRNO, i2cErrnoError } from "../../../../shared/pins/i2c/i2c_error.ts";
 import type { I2cDeviceModel } from "./fake_device.ts";
 
 /** One logged byte-data transfer. */

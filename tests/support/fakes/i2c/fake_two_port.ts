@@ -12,8 +12,8 @@
  * Every change of what the chip drives is logged in `driveLog` and every rail change in
  * `railLog`, so a test sees start-up glitches that the final state hides.
  */
-import type { BinaryValue } from "../gpio_line.ts";
-import { hex } from "./i2c_bus.ts";
+import type { BinaryValue } from "../../../../shared/pins/gpio_line.ts";
+import { hex } from "../../../../shared/pins/i2c/i2c_bus.ts";
 import { type I2cDeviceModel, ModelViolation } from "./fake_device.ts";
 
 /** What a register does. */
