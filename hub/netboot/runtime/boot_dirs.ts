@@ -4,6 +4,7 @@
  * partition, so the node boots the shared firmware with its own kernel command line.
  */
 import { lstat, readdir, symlink } from "node:fs/promises";
+import type { Clock } from "../../../shared/clock.ts";
 import type { NodeMap } from "../../../shared/node_map.ts";
 import { overlayBays } from "../render/overlays.ts";
 import { IPXE_SCRIPT } from "../render/dnsmasq.ts";
@@ -28,4 +29,29 @@ export async function linkBootDirs(map: NodeMap, tftpRoot: string): Promise<numb
     }
   }
   return created;
+}
+
+/**
+ * How often, with overlays, the per-node boot dirs are checked for boot files that appeared
+ * in the TFTP root since the last apply (an image installed or updated while the hub runs).
+ */
+export const BOOT_DIR_RELINK_MS = 5000;
+
+/**
+ * dnsmasq serves a node only from its own boot dir once that exists (`tftp-unique-root`): a
+ * boot file put into the TFTP root after the last apply must be linked there too, or the Pi
+ * gets "not found" for it. Links what is missing every {@link BOOT_DIR_RELINK_MS} until
+ * `signal` aborts; a failed round is retried by the next.
+ */
+export async function relinkBootDirsEvery(
+  map: NodeMap,
+  tftpRoot: string,
+  clock: Clock,
+  signal: AbortSignal,
+): Promise<void> {
+  while (!signal.aborted) {
+    await clock.sleep(BOOT_DIR_RELINK_MS, signal);
+    if (signal.aborted) break;
+    await linkBootDirs(map, tftpRoot).catch(() => 0);
+  }
 }
