@@ -170,6 +170,13 @@ Deno.test("cm power MODULE:N powers exactly that node of that module; spanning s
     assert.match(r.out, /B:7 +power_changed/);
     assert.match(r.out, /A:3 +led_changed/);
     assert.match(r.out, /B:3 +led_changed/);
+    r = await cm(f, ["-A", "events", "3", "--lines", "50"]); // cm events' SET, on every hub
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /A:3 +led_changed/);
+    assert.doesNotMatch(r.out, /B:7 /);
+    r = await cm(f, ["-A", "events", "-f"]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.err, /cannot follow/);
   }));
 
 Deno.test("two hubs serving one module: reported, never merged; MODULE:N refused", () =>

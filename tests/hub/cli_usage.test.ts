@@ -137,6 +137,9 @@ Deno.test("cm job shows times and --wait follows it to its end; cm events; cm ba
     r = await cm(t, ["events", "--lines", "3"]);
     assert.equal(r.code, 0, r.err);
     assert.equal(r.out.split("\n").length, 3, r.out);
+    r = await cm(t, ["events", "--limit", "2"]); // cm -A events' flag, the same verb
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.out.split("\n").length, 2, r.out);
     r = await cm(t, ["events", "1"]);
     assert.ok(r.out.split("\n").every((l) => l.includes("node 1: ")), r.out);
 
@@ -190,6 +193,7 @@ Deno.test("cm completion bash completes verbs, their words and flags", async () 
     "-f",
     "--follow",
     "--lines",
+    "--limit",
     "--hub",
     "--token",
     "--json",

@@ -9,7 +9,8 @@ import { type ModuleNodeSet, parseFleetNodeSet } from "../../../shared/module_na
 import type { ClusterEvent, ModuleInfo } from "../../../shared/schemas.ts";
 import type { ApiClient } from "../api_client.ts";
 import type { CliCommand } from "../command.ts";
-import { eventsCommand, formatEvent } from "./events_verb.ts";
+import { eventsCommand, parseEventsArgs } from "../verbs/events.ts";
+import { fleetNodeName } from "../../../shared/module_name.ts";
 import { type HubInventory, mergeInventories, mergeReport } from "./fleet_inventory.ts";
 import { hostVarsOf, inventoryArgs, inventoryCommand } from "./inventory_verb.ts";
 import {
@@ -78,11 +79,7 @@ export async function namedHubClient(name: string, io: FleetIo): Promise<ApiClie
 
 function verbFor(verb: string, io: FleetIo): CliCommand {
   const name = verb === "led" ? "debugled" : verb;
-  const c = name === "events"
-    ? eventsCommand
-    : name === "inventory"
-    ? inventoryCommand
-    : io.command(name);
+  const c = name === "inventory" ? inventoryCommand : io.command(name);
   if (!c) throw new ClusterError("bad_request", `unknown verb "${verb}"`);
   return c;
 }
@@ -179,25 +176,46 @@ export function report(outcomes: readonly HubOutcome[], opts: FleetOptions, io: 
   return code;
 }
 
-/** `cm -A events`: every hub's latest events on one timeline. */
+/** One event of a fleet's timeline: time, `MODULE:N` (or the module), type, message. */
+export function fleetEventLine(e: ClusterEvent): string {
+  const where = e.module === undefined
+    ? (e.node === null ? "-" : `node ${e.node}`)
+    : e.node === null
+    ? e.module
+    : fleetNodeName(e.module, e.node);
+  return `${new Date(e.at).toISOString()}  ${where.padEnd(14)} ${e.type.padEnd(18)} ${e.message}`;
+}
+
+/**
+ * `cm -A events [SET] [--lines N]`: `cm events` on every hub (one JSON event a line), merged
+ * into one timeline.
+ */
 async function allEvents(
   hubs: readonly HubEntry[],
   args: string[],
   opts: FleetOptions,
   io: FleetIo,
 ): Promise<HubOutcome[]> {
+  if (parseEventsArgs(args).follow) {
+    throw new ClusterError(
+      "bad_request",
+      "cm -A events cannot follow (-f): follow one hub with cm --hub NAME events -f",
+    );
+  }
   const outcomes = await fanOut(
     hubs,
     fanOptions(eventsCommand, args, { ...opts, json: true }, "events"),
   );
   const merged: ClusterEvent[] = [];
   for (const o of outcomes) {
-    if (o.error === undefined) merged.push(...JSON.parse(o.out.join("\n")) as ClusterEvent[]);
+    if (o.error === undefined) {
+      for (const line of o.out) merged.push(JSON.parse(line) as ClusterEvent);
+    }
     o.out = [];
   }
   merged.sort((a, b) => a.at - b.at);
   if (opts.json) io.out(JSON.stringify(merged, null, 2));
-  else for (const e of merged) io.out(formatEvent(e));
+  else for (const e of merged) io.out(fleetEventLine(e));
   return outcomes;
 }
 

@@ -1,4 +1,7 @@
-/** `events [SET] [-f]`: the hub's event log, the latest events or followed as they come. */
+/**
+ * `events [SET] [-f] [--lines N]`: the hub's event log, the latest events or followed as they
+ * come. `cm -A events` runs it on every hub (with `--json`) and merges the timelines.
+ */
 import { ClusterError } from "../../../shared/errors.ts";
 import { parseIntFlag } from "../../../shared/int_flag.ts";
 import { parseNodeSet } from "../../../shared/range.ts";
@@ -16,21 +19,24 @@ export function formatEvent(e: ClusterEvent): string {
   }${e.message}`;
 }
 
-interface EventsArgs {
+/** The arguments of `cm events`. */
+export interface EventsArgs {
   follow: boolean;
   lines: number;
   set?: string;
 }
 
-function parseArgs(args: readonly string[]): EventsArgs {
+/** Reads `[SET] [-f] [--lines N]` (`--limit N` is `--lines N`). */
+export function parseEventsArgs(args: readonly string[]): EventsArgs {
   const out: EventsArgs = { follow: false, lines: 20 };
   const positional: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
+    const flag = a.includes("=") ? a.slice(0, a.indexOf("=")) : a;
     if (a === "-f" || a === "--follow") out.follow = true;
-    else if (a === "--lines" || a.startsWith("--lines=")) {
+    else if (flag === "--lines" || flag === "--limit") {
       const v = a.includes("=") ? a.slice(a.indexOf("=") + 1) : args[++i];
-      out.lines = parseIntFlag("--lines", v ?? "", 1, 1000);
+      out.lines = parseIntFlag(flag, v ?? "", 1, 1000);
     } else positional.push(a);
   }
   if (positional.length > 2) throw new ClusterError("bad_request", `usage: ${eventsCommand.usage}`);
@@ -93,10 +99,11 @@ export const eventsCommand: CliCommand = {
     "-f": "follow: print new events as they come, until Ctrl-C",
     "--follow": "the same as -f",
     "--lines N": "how many of the latest events to print first (default 20)",
+    "--limit N": "the same as --lines N",
   },
   help: "SET keeps the events of those nodes. --json prints one event per line as JSON.",
   async run(ctx) {
-    await showEvents(ctx, parseArgs(ctx.args));
+    await showEvents(ctx, parseEventsArgs(ctx.args));
     return 0;
   },
 };
