@@ -21,28 +21,16 @@ import {
   stageLabel,
   WORKING_STAGES,
 } from "./bootstrap.ts";
-import type { Clock } from "../../../shared/clock.ts";
-import type { NodeMap } from "../../../shared/node_map.ts";
-import type { EventLog } from "../../events/event_log.ts";
-import type { Store } from "../../store/store.ts";
-import type { NodeTracker } from "../node_tracker.ts";
-import type { PowerControl } from "../power_control.ts";
-import type { PowerSequencer } from "../power_sequencer.ts";
 import { runSelfTest } from "./self_check.ts";
 import type { BootRecovery, RecoveryResult } from "../boot_recovery.ts";
 import type { QuarantineList } from "../quarantine.ts";
 
+import type { RunServices } from "./run_services.ts";
+
 const KEY = "bootstrap";
 
 /** What the bootstrap needs. */
-export interface BootstrapDeps {
-  map: NodeMap;
-  store: Store;
-  events: EventLog;
-  clock: Clock;
-  tracker: NodeTracker;
-  sequencer: PowerSequencer;
-  power: PowerControl;
+export interface BootstrapDeps extends RunServices {
   /**
    * Boot supervision (on by default in the hub): stalled boots are power-cycled and, failing
    * that, quarantined. Without it the bootstrap only waits `heartbeatTimeoutMs`.

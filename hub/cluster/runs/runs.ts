@@ -3,28 +3,15 @@
  * `activetest` (power on, time each agent's first heartbeat). Each owns its nodes until it
  * ends; only one module-wide run at a time.
  */
-import type { Clock } from "../../../shared/clock.ts";
 import { ClusterError } from "../../../shared/errors.ts";
-import type { NodeMap } from "../../../shared/node_map.ts";
 import { formatNodeSet } from "../../../shared/range.ts";
 import type { Job } from "../../../shared/schemas.ts";
-import type { EventLog } from "../../events/event_log.ts";
-import type { Store } from "../../store/store.ts";
-import type { NodeTracker } from "../node_tracker.ts";
-import type { PowerControl } from "../power_control.ts";
-import type { PowerSequencer } from "../power_sequencer.ts";
 import { runActiveTest } from "./active_check.ts";
+import type { RunServices } from "./run_services.ts";
 import { runSelfTest, type SelfTestOptions } from "./self_check.ts";
 
 /** What the runs need. */
-export interface RunsDeps {
-  map: NodeMap;
-  store: Store;
-  events: EventLog;
-  clock: Clock;
-  tracker: NodeTracker;
-  sequencer: PowerSequencer;
-  power: PowerControl;
+export interface RunsDeps extends RunServices {
   /** Self-test timing. */
   selfTest: SelfTestOptions;
 }
