@@ -9,12 +9,19 @@
  * Run as root: `deno task netboot:capture-log [OUT]`. The netns test checks the same
  * pipeline live; this script only refreshes the fixture.
  */
-import { createNetnsPair, ensureNetbootDeps, must, sh, waitForPidFile } from "./helpers.ts";
+import {
+  ensureNetbootDeps,
+  must,
+  PI_ROM_UDHCPC,
+  sh,
+  UDHCPC_TO_FILE,
+  udhcpcInNode,
+  waitForPidFile,
+  withNetnsPair,
+} from "./helpers.ts";
 import { NetnsRunner } from "./netns_runner.ts";
 import { defaultMap, eventRecorder, liveNetnsSettings, MemoryMacTable } from "./fixtures.ts";
 import { NetbootSupervisor } from "../../hub/netboot/runtime/supervisor.ts";
-
-const SCRIPTS = new URL("../../scripts/netboot/", import.meta.url).pathname;
 
 /** The MACs and the files the capture uses (the parser test checks against these). */
 export const CAPTURE = {
@@ -30,16 +37,12 @@ export async function captureDnsmasqLog(): Promise<string[]> {
   if (Deno.uid() !== 0) throw new Error("not root: network namespaces need CAP_SYS_ADMIN");
   const deps = await ensureNetbootDeps();
   if (!deps.dnsmasq || !deps.busybox || !deps.ip) throw new Error(deps.note);
-  const ip = deps.ip, bb = deps.busybox;
-  const suffix = `${Deno.pid % 10000}${Math.floor(Math.random() * 1e4)}`.slice(0, 8);
-  const hubNs = `cmcaph${suffix}`, nodeNs = `cmcapn${suffix}`;
-  const vethHub = `cmch${suffix}`.slice(0, 15), vethNode = `cmcn${suffix}`.slice(0, 15);
-  const root = await Deno.makeTempDir({ prefix: "cm-capture-" });
+  const ip = deps.ip, bb = deps.busybox, dnsmasq = deps.dnsmasq;
   const lines: string[] = [];
-  let sup: NetbootSupervisor | null = null;
-  try {
-    await createNetnsPair({ hubNs, nodeNs, vethHub, vethNode }, "10.42.0.250/24", CAPTURE.knownMac);
-    const settings = liveNetnsSettings(root, vethHub, deps.dnsmasq, {
+  const pair = { tag: "cmc", nodeMac: CAPTURE.knownMac, tmpPrefix: "cm-capture-" };
+  await withNetnsPair(pair, async (env) => {
+    const { hubNs, nodeNs, vethHub, vethNode, root } = env;
+    const settings = liveNetnsSettings(root, vethHub, dnsmasq, {
       learningRange: null, // an unknown MAC gets no lease: the "never gets a lease" bay
     });
     await Deno.mkdir(settings.paths.tftpRoot, { recursive: true });
@@ -48,43 +51,22 @@ export async function captureDnsmasqLog(): Promise<string[]> {
     }
     const macs = new MemoryMacTable();
     macs.set(7, CAPTURE.knownMac);
-    sup = new NetbootSupervisor({
-      map: defaultMap,
-      settings,
-      macs,
-      emit: eventRecorder().emit,
-      runner: new NetnsRunner(hubNs, ip),
-      onLogLine: (l) => lines.push(l),
-    });
+    const sup = env.own(
+      new NetbootSupervisor({
+        map: defaultMap,
+        settings,
+        macs,
+        emit: eventRecorder().emit,
+        runner: new NetnsRunner(hubNs, ip),
+        onLogLine: (l) => lines.push(l),
+      }),
+    );
     await sup.start();
     await waitForPidFile(settings.paths.pidFile);
     const udhcpc = (tries: number) =>
-      sh(ip, [
-        "netns",
-        "exec",
-        nodeNs,
-        bb,
-        "udhcpc",
-        "-i",
-        vethNode,
-        "-f",
-        "-q",
-        "-n",
-        "-t",
-        String(tries),
-        "-T",
-        "1",
-        "-V",
-        "PXEClient:Arch:00000:UNDI:002001",
-        "-x",
-        "0x5d:0000",
-        "-x",
-        `0x61:00${"00".repeat(16)}`,
-        "-O",
-        "43",
-        "-s",
-        `${SCRIPTS}udhcpc-script.sh`,
-      ], { UDHCPC_OUT: `${root}/udhcpc.out` });
+      udhcpcInNode(ip, bb, env, tries, [...PI_ROM_UDHCPC, ...UDHCPC_TO_FILE], {
+        UDHCPC_OUT: `${root}/udhcpc.out`,
+      });
     const lease = await udhcpc(4);
     if (lease.code !== 0) throw new Error(`the known Pi got no lease: ${lease.stderr}`);
     for (const f of [...CAPTURE.files, CAPTURE.missing]) {
@@ -109,12 +91,8 @@ export async function captureDnsmasqLog(): Promise<string[]> {
     await must(ip, ["-n", nodeNs, "link", "set", vethNode, "up"]);
     await udhcpc(2);
     await new Promise((r) => setTimeout(r, 300)); // let the last lines drain
-    return lines;
-  } finally {
-    await sup?.stop().catch(() => {});
-    await sh("sh", [`${SCRIPTS}netns-teardown.sh`, hubNs, nodeNs]);
-    await Deno.remove(root, { recursive: true }).catch(() => {});
-  }
+  });
+  return lines;
 }
 
 if (import.meta.main) {

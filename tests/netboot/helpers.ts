@@ -1,4 +1,5 @@
 /** Shared helpers of the netboot tests: finding (and if root, installing) the real tools. */
+import assert from "node:assert/strict";
 
 /** Paths of the tools the real-dnsmasq tests use; null where missing. */
 export interface NetbootDeps {
@@ -111,3 +112,83 @@ export async function createNetnsPair(
     nodeMac,
   ]);
 }
+
+/** A hub namespace and a node namespace joined by a veth pair. */
+export interface NetnsPair {
+  hubNs: string;
+  nodeNs: string;
+  vethHub: string;
+  vethNode: string;
+}
+
+/** What {@link withNetnsPair} hands the test. */
+export interface NetnsTestEnv extends NetnsPair {
+  /** A temp directory of the test's own. */
+  root: string;
+  /** Stops `sup` afterwards, before the namespaces go; returns it. */
+  own<T extends { stop(): Promise<void> }>(sup: T): T;
+}
+
+/**
+ * Runs `fn` with a fresh namespace pair (names from `tag`, unique to this run: the hub end
+ * gets `hubCidr`, the node end MAC `nodeMac`) and a temp dir; afterwards, whatever `fn` did,
+ * stops what it `own`ed, removes the namespaces and the dir, and with `ip` fails if a
+ * namespace was left behind.
+ */
+export async function withNetnsPair(
+  o: { tag: string; nodeMac: string; tmpPrefix: string; hubCidr?: string; ip?: string },
+  fn: (env: NetnsTestEnv) => Promise<void>,
+): Promise<void> {
+  const suffix = `${Deno.pid % 10000}${Math.floor(Math.random() * 1e4)}`.slice(0, 8);
+  const hubNs = `${o.tag}h${suffix}`.slice(0, 15);
+  const nodeNs = `${o.tag}n${suffix}`.slice(0, 15);
+  const pair = { hubNs, nodeNs, vethHub: hubNs, vethNode: nodeNs };
+  const root = await Deno.makeTempDir({ prefix: o.tmpPrefix });
+  const owned: { stop(): Promise<void> }[] = [];
+  try {
+    await createNetnsPair(pair, o.hubCidr ?? "10.42.0.250/24", o.nodeMac);
+    await fn({
+      ...pair,
+      root,
+      own: (sup) => {
+        owned.push(sup);
+        return sup;
+      },
+    });
+  } finally {
+    for (const s of owned.reverse()) await s.stop().catch(() => {});
+    await sh("sh", [`${NETBOOT_SCRIPTS}netns-teardown.sh`, hubNs, nodeNs]);
+    await Deno.remove(root, { recursive: true }).catch(() => {});
+    if (o.ip) {
+      const left = (await sh(o.ip, ["netns", "list"])).stdout;
+      assert.ok(!left.includes(hubNs) && !left.includes(nodeNs), `namespaces left behind: ${left}`);
+    }
+  }
+}
+
+/**
+ * busybox udhcpc on `vethNode` inside `nodeNs`, once (`-q -n`), in the foreground, `tries`
+ * DISCOVERs a second apart; `extra` adds options (vendor class, PXE options).
+ */
+export function udhcpcInNode(
+  ip: string,
+  busybox: string,
+  n: { nodeNs: string; vethNode: string },
+  tries: number,
+  extra: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return sh(ip, [
+    ...["netns", "exec", n.nodeNs, busybox, "udhcpc", "-i", n.vethNode, "-f", "-q", "-n"],
+    ...["-t", String(tries), "-T", "1", ...extra],
+  ], env);
+}
+
+/** What the Pi boot ROM's DHCP sends: PXE vendor class, client arch 0 (option 93), UUID (97). */
+export const PI_ROM_UDHCPC = [
+  ...["-V", "PXEClient:Arch:00000:UNDI:002001"],
+  ...["-x", "0x5d:0000", "-x", `0x61:00${"00".repeat(16)}`],
+];
+
+/** udhcpc options that ask for option 43 and write the lease to `$UDHCPC_OUT` as KEY=VALUE lines. */
+export const UDHCPC_TO_FILE = ["-O", "43", "-s", `${NETBOOT_SCRIPTS}udhcpc-script.sh`];

@@ -7,14 +7,22 @@
  * always removed.
  */
 import assert from "node:assert/strict";
-import { createNetnsPair, ensureNetbootDeps, must, sh, waitForPidFile } from "./helpers.ts";
+import {
+  ensureNetbootDeps,
+  must,
+  PI_ROM_UDHCPC,
+  sh,
+  UDHCPC_TO_FILE,
+  udhcpcInNode,
+  waitForPidFile,
+  withNetnsPair,
+} from "./helpers.ts";
 import { NetnsRunner } from "./netns_runner.ts";
 import { defaultMap, eventRecorder, liveNetnsSettings, MemoryMacTable } from "./fixtures.ts";
 import { NetbootSupervisor } from "../../hub/netboot/runtime/supervisor.ts";
 import type { LearningTarget } from "../../hub/netboot/runtime/mac_learner.ts";
 import { parseDnsmasqLine } from "../../hub/boot/dnsmasq_log.ts";
 
-const SCRIPTS = new URL("../../scripts/netboot/", import.meta.url).pathname;
 const deps = await ensureNetbootDeps();
 const suffix = `${Deno.pid % 10000}${Math.floor(Math.random() * 1e4)}`.slice(0, 8);
 
@@ -44,16 +52,11 @@ Deno.test({
     const t0 = performance.now();
     const ip = deps.ip!;
     const bb = deps.busybox!;
-    const hubNs = `cmhub${suffix}`;
-    const nodeNs = `cmnode${suffix}`;
-    const vethHub = `cmh${suffix}`.slice(0, 15);
-    const vethNode = `cmn${suffix}`.slice(0, 15);
     const knownMac = "b8:27:eb:42:00:07";
     const newMac = "b8:27:eb:42:00:05";
-    const root = await Deno.makeTempDir({ prefix: "cm-netns-" });
-    let sup: NetbootSupervisor | null = null;
-    try {
-      await createNetnsPair({ hubNs, nodeNs, vethHub, vethNode }, "10.42.0.250/24", knownMac);
+    const pair = { tag: "cmn", nodeMac: knownMac, tmpPrefix: "cm-netns-", ip };
+    await withNetnsPair(pair, async (env) => {
+      const { hubNs, nodeNs, vethHub, vethNode, root } = env;
       const settings = liveNetnsSettings(root, vethHub, deps.dnsmasq!, {
         learningLeaseTime: "2m",
       });
@@ -79,16 +82,18 @@ Deno.test({
         new Set(ipt ? ["iptables", "iptables-restore"] : []),
       );
       const logLines: string[] = [];
-      sup = new NetbootSupervisor({
-        map: defaultMap,
-        settings,
-        macs,
-        emit,
-        runner,
-        learningTarget: () => target,
-        pollMs: 200,
-        onLogLine: (l) => logLines.push(l),
-      });
+      const sup = env.own(
+        new NetbootSupervisor({
+          map: defaultMap,
+          settings,
+          macs,
+          emit,
+          runner,
+          learningTarget: () => target,
+          pollMs: 200,
+          onLogLine: (l) => logLines.push(l),
+        }),
+      );
       await sup.start();
       await waitForPidFile(settings.paths.pidFile);
       assert.equal(sup.dnsmasqStatus().state, "running", sup.dnsmasqStatus().lastError ?? "");
@@ -137,40 +142,14 @@ Deno.test({
       }
 
       const out = `${root}/udhcpc.out`;
-      // what the Pi boot ROM sends: PXE vendor class, client arch 0 (option 93), UUID (97)
-      const piRom = [
-        "-V",
-        "PXEClient:Arch:00000:UNDI:002001",
-        "-x",
-        "0x5d:0000",
-        "-x",
-        `0x61:00${"00".repeat(16)}`,
-      ];
+      const piRom = PI_ROM_UDHCPC;
       // QEMU's iPXE NIC ROM: the same vendor class and arch, plus iPXE's option 175
       const ipxe = [...piRom, "-x", "0xaf:150101"];
       const dhcp = async (client = piRom) => {
         await Deno.remove(out).catch(() => {});
-        const r = await sh(ip, [
-          "netns",
-          "exec",
-          nodeNs,
-          bb,
-          "udhcpc",
-          "-i",
-          vethNode,
-          "-f",
-          "-q",
-          "-n",
-          "-t",
-          "4",
-          "-T",
-          "1",
-          ...client,
-          "-O",
-          "43",
-          "-s",
-          `${SCRIPTS}udhcpc-script.sh`,
-        ], { UDHCPC_OUT: out });
+        const r = await udhcpcInNode(ip, bb, env, 4, [...client, ...UDHCPC_TO_FILE], {
+          UDHCPC_OUT: out,
+        });
         const text = await Deno.readTextFile(out).catch(() => "");
         assert.ok(text, `udhcpc got no lease: ${r.stderr}`);
         return Object.fromEntries(
@@ -309,12 +288,6 @@ Deno.test({
       const r = await inNode(["nslookup", "node05", "10.42.0.250"]);
       assert.match(r.stdout, /10\.42\.0\.5\b/);
       console.log(`netns test took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    } finally {
-      await sup?.stop().catch(() => {});
-      await sh("sh", [`${SCRIPTS}netns-teardown.sh`, hubNs, nodeNs]);
-      await Deno.remove(root, { recursive: true }).catch(() => {});
-      const left = (await sh(ip, ["netns", "list"])).stdout;
-      assert.ok(!left.includes(hubNs) && !left.includes(nodeNs), `namespaces left behind: ${left}`);
-    }
+    });
   },
 });

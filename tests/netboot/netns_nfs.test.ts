@@ -8,14 +8,12 @@
  * rpcbind and nfs-ganesha; skipped with a printed reason otherwise.
  */
 import assert from "node:assert/strict";
-import { ensureNetbootDeps, sh } from "./helpers.ts";
+import { ensureNetbootDeps, sh, withNetnsPair } from "./helpers.ts";
 import { NetnsRunner } from "./netns_runner.ts";
 import { defaultMap, eventRecorder, liveNetnsSettings, MemoryMacTable } from "./fixtures.ts";
 import { NetbootSupervisor } from "../../hub/netboot/runtime/supervisor.ts";
 
-const SCRIPTS = new URL("../../scripts/netboot/", import.meta.url).pathname;
 const deps = await ensureNetbootDeps();
-const suffix = `${Deno.pid % 10000}${Math.floor(Math.random() * 1e4)}`.slice(0, 8);
 
 function why(): string | null {
   if (Deno.uid() !== 0) return "not root: network namespaces need CAP_SYS_ADMIN";
@@ -33,23 +31,9 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const ip = deps.ip!;
-    const hubNs = `cmnh${suffix}`;
-    const nodeNs = `cmnn${suffix}`;
-    const vethHub = `cmnh${suffix}`.slice(0, 15);
-    const vethNode = `cmnn${suffix}`.slice(0, 15);
-    const root = await Deno.makeTempDir({ prefix: "cm-netns-nfs-" });
-    let sup: NetbootSupervisor | null = null;
-    try {
-      const setup = await sh("sh", [
-        `${SCRIPTS}netns-setup.sh`,
-        hubNs,
-        nodeNs,
-        vethHub,
-        vethNode,
-        "10.42.0.250/24",
-        "52:54:00:42:00:07",
-      ]);
-      assert.equal(setup.code, 0, setup.stderr);
+    const pair = { tag: "cmf", nodeMac: "52:54:00:42:00:07", tmpPrefix: "cm-netns-nfs-" };
+    await withNetnsPair(pair, async (env) => {
+      const { hubNs, nodeNs, vethHub, vethNode, root } = env;
       // the node side gets its bay's address by hand: this test is not about DHCP
       const addr = await sh(ip, ["-n", nodeNs, "addr", "add", "10.42.0.7/24", "dev", vethNode]);
       assert.equal(addr.code, 0, addr.stderr);
@@ -65,13 +49,15 @@ Deno.test({
       await Deno.mkdir(privateRun);
       const runner = new NetnsRunner(hubNs, ip, new Set(["rpcinfo"]), privateRun);
       const { events, emit } = eventRecorder();
-      sup = new NetbootSupervisor({
-        map: defaultMap,
-        settings,
-        macs: new MemoryMacTable(), // no learned MACs: this test is about NFS
-        emit,
-        runner,
-      });
+      const sup = env.own(
+        new NetbootSupervisor({
+          map: defaultMap,
+          settings,
+          macs: new MemoryMacTable(), // no learned MACs: this test is about NFS
+          emit,
+          runner,
+        }),
+      );
       await sup.start();
       const conf = await Deno.readTextFile(settings.paths.ganeshaConfig);
       assert.match(conf, new RegExp(`Path = ${settings.paths.nfsRoot};`));
@@ -108,13 +94,8 @@ Deno.test({
       assert.equal(await Deno.stat("/run/rpcbind.sock").catch(() => null), null);
 
       await sup.stop();
-      sup = null;
       const left = (await sh(ip, ["netns", "pids", hubNs])).stdout.trim();
       assert.equal(left, "", "rpcbind, ganesha and dnsmasq exit with the supervisor");
-    } finally {
-      await sup?.stop().catch(() => {});
-      await sh("sh", [`${SCRIPTS}netns-teardown.sh`, hubNs, nodeNs]);
-      await Deno.remove(root, { recursive: true }).catch(() => {});
-    }
+    });
   },
 });

@@ -10,7 +10,14 @@
  * installed on a running hub is. Root only; skipped with the reason otherwise.
  */
 import assert from "node:assert/strict";
-import { createNetnsPair, ensureNetbootDeps, must, sh, waitForPidFile } from "./helpers.ts";
+import {
+  ensureNetbootDeps,
+  must,
+  sh,
+  udhcpcInNode,
+  waitForPidFile,
+  withNetnsPair,
+} from "./helpers.ts";
 import { NetnsRunner } from "./netns_runner.ts";
 import { defaultMap, eventRecorder, liveNetnsSettings, MemoryMacTable } from "./fixtures.ts";
 import { BOOT_DIR_RELINK_MS, NetbootSupervisor } from "../../hub/netboot/runtime/supervisor.ts";
@@ -24,7 +31,6 @@ import { realProbes } from "../../hub/preflight/probes.ts";
 const PROJ = new URL("../../", import.meta.url).pathname;
 const SCRIPTS = `${PROJ}scripts/netboot/`;
 const deps = await ensureNetbootDeps();
-const suffix = `${Deno.pid % 10000}${Math.floor(Math.random() * 1e4)}`.slice(0, 8);
 
 function whyImpossible(): string | null {
   if (Deno.uid() !== 0) return "not root: network namespaces and packet sockets need it";
@@ -68,16 +74,10 @@ Deno.test({
   async fn() {
     const t0 = performance.now();
     const ip = deps.ip!;
-    const hubNs = `cmrh${suffix}`;
-    const nodeNs = `cmrn${suffix}`;
-    const vethHub = `cmrh${suffix}`.slice(0, 15);
-    const vethNode = `cmrn${suffix}`.slice(0, 15);
     const mac = "b8:27:eb:42:00:07";
     const serial = "8e42a007";
-    const root = await Deno.makeTempDir({ prefix: "cm-pirom-" });
-    let sup: NetbootSupervisor | null = null;
-    try {
-      await createNetnsPair({ hubNs, nodeNs, vethHub, vethNode }, "10.42.0.250/24", mac);
+    await withNetnsPair({ tag: "cmr", nodeMac: mac, tmpPrefix: "cm-pirom-" }, async (env) => {
+      const { hubNs, nodeNs, vethHub, vethNode, root } = env;
       const settings = liveNetnsSettings(root, vethHub, deps.dnsmasq!, {
         configTxt: true,
         overlays: true,
@@ -87,15 +87,17 @@ Deno.test({
       macs.set(7, mac);
       const { emit } = eventRecorder();
       const log: { at: number; line: string }[] = [];
-      sup = new NetbootSupervisor({
-        map: defaultMap,
-        settings,
-        macs,
-        emit,
-        runner: new NetnsRunner(hubNs, ip),
-        pollMs: 200,
-        onLogLine: (line) => log.push({ at: performance.now(), line }),
-      });
+      const sup = env.own(
+        new NetbootSupervisor({
+          map: defaultMap,
+          settings,
+          macs,
+          emit,
+          runner: new NetnsRunner(hubNs, ip),
+          pollMs: 200,
+          onLogLine: (line) => log.push({ at: performance.now(), line }),
+        }),
+      );
       await sup.start();
       await waitForPidFile(settings.paths.pidFile);
       assert.equal(sup.dnsmasqStatus().state, "running", sup.dnsmasqStatus().lastError ?? "");
@@ -242,9 +244,8 @@ Deno.test({
       // iPXE sends the same vendor class plus option 175: its OFFER is not held
       if (deps.busybox) {
         const before = log.length;
-        const ipxe = await sh(ip, [
-          ...["netns", "exec", nodeNs, deps.busybox, "udhcpc", "-i", vethNode, "-f", "-q", "-n"],
-          ...["-t", "4", "-T", "1", "-s", "/bin/true", "-V", ROM_VENDOR_CLASS, "-x", "0xaf:150101"],
+        const ipxe = await udhcpcInNode(ip, deps.busybox, env, 4, [
+          ...["-s", "/bin/true", "-V", ROM_VENDOR_CLASS, "-x", "0xaf:150101"],
         ]);
         assert.equal(ipxe.code, 0, `iPXE-like udhcpc got no lease: ${ipxe.stderr}`);
         const lines = log.slice(before).map((l) => l.line);
@@ -260,10 +261,6 @@ Deno.test({
           log.map((l) => l.line).filter((l) => / DHCP|tftp|vendor class|reply delay/.test(l))
             .join("\n"),
       );
-    } finally {
-      await sup?.stop().catch(() => {});
-      await sh("sh", [`${SCRIPTS}netns-teardown.sh`, hubNs, nodeNs]);
-      await Deno.remove(root, { recursive: true }).catch(() => {});
-    }
+    });
   },
 });
