@@ -1,13 +1,18 @@
 /** Helpers for the live-view tests: a hub served on loopback, heartbeats, an SSE reader. */
-import { startTestHub, type TestHub } from "../support/test_hub.ts";
+import {
+  type ServedHub as LoopbackHub,
+  serveTestHub as serveOnLoopback,
+  type startTestHub,
+  type TestHub,
+} from "../support/test_hub.ts";
 import type { ClusterEvent, LedMode, Model } from "../../shared/schemas.ts";
 import { sampleHealth, sampleHeartbeat } from "../support/samples.ts";
 
-/** A started hub served on 127.0.0.1 (port 0). */
-export interface ServedHub extends TestHub {
+/** A started hub served on 127.0.0.1 (port 0), as the live-view tests use it. */
+export interface ServedHub extends LoopbackHub {
   base: string;
   port: number;
-  /** Stops the server and the hub. */
+  /** Ends open event streams and sockets, stops the server and removes the data dir. */
   stop(): Promise<void>;
 }
 
@@ -15,21 +20,14 @@ export interface ServedHub extends TestHub {
 export async function serveTestHub(
   opts: Parameters<typeof startTestHub>[0] = {},
 ): Promise<ServedHub> {
-  const t = await startTestHub(opts);
-  const ac = new AbortController();
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen() {} },
-    (req, info) => t.hub.app.fetch(req, info),
-  );
-  const port = server.addr.port;
+  const t = await serveOnLoopback(opts);
   return {
     ...t,
-    base: `http://127.0.0.1:${port}`,
-    port,
+    base: t.url,
+    port: Number(new URL(t.url).port),
     async stop() {
-      await t.close(); // ends open event streams and sockets
-      ac.abort();
-      await server.finished;
+      await t.hub.close(); // ends open event streams and sockets, so the server can finish
+      await t.stopServing();
       await Deno.remove(t.dataDir, { recursive: true }).catch(() => {});
     },
   };
