@@ -9,6 +9,7 @@ import type { BinaryValue, GpioLine } from "../../shared/pins/gpio_line.ts";
 import type { LedEngineKind, LedMode, Model } from "../../shared/wire_schemas.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import { DueGate } from "./due_gate.ts";
+import { ModeLoop } from "./mode_loop.ts";
 import { isConstant, type LedPattern, patternFor } from "../../shared/led/patterns.ts";
 import { currentEdge, edgeAt } from "../../shared/led/schedule.ts";
 
@@ -68,10 +69,7 @@ export class LedEngine implements BayLedEngine {
   readonly #gate: DueGate;
   readonly #model: Model;
   readonly #log: Logger;
-  #mode: LedMode;
-  #wake = new AbortController();
-  #stopped = false;
-  #loop: Promise<void> | undefined;
+  readonly #loop: ModeLoop;
   #lastWritten: BinaryValue | undefined;
   #writeFailing = false;
   readonly #leadMs: number;
@@ -82,7 +80,7 @@ export class LedEngine implements BayLedEngine {
     this.#clock = opts.clock;
     this.#gate = new DueGate(opts.clock);
     this.#model = opts.model;
-    this.#mode = opts.mode ?? "heartbeat";
+    this.#loop = new ModeLoop(opts.mode ?? "heartbeat");
     this.#log = opts.logger ?? silentLogger;
     this.#leadMs = Math.max(0, opts.leadMs ?? 0);
     if (opts.model === "unknown") {
@@ -97,7 +95,7 @@ export class LedEngine implements BayLedEngine {
 
   /** The mode being shown. */
   get mode(): LedMode {
-    return this.#mode;
+    return this.#loop.mode;
   }
 
   timelineStart(now: number): number {
@@ -106,7 +104,7 @@ export class LedEngine implements BayLedEngine {
 
   /** The pattern being shown. */
   get pattern(): LedPattern {
-    return patternFor(this.#mode, this.#model);
+    return patternFor(this.#loop.mode, this.#model);
   }
 
   /**
@@ -115,22 +113,17 @@ export class LedEngine implements BayLedEngine {
    * timer ticks of the LED's edges and share their wake-ups.
    */
   start(at?: number): void {
-    if (this.#loop || this.#stopped) return;
-    this.#loop = this.#run(at);
+    this.#loop.start(() => this.#run(at));
   }
 
   /** Switches mode; takes effect at once (the running sleep is interrupted). No-op if same. */
   setMode(mode: LedMode): void {
-    if (mode === this.#mode) return;
-    this.#mode = mode;
-    this.#wake.abort();
+    this.#loop.setMode(mode);
   }
 
   /** Stops the loop and waits for it to finish. Leaves the line as it is (see `agent.ts`). */
   async stop(): Promise<void> {
-    this.#stopped = true;
-    this.#wake.abort();
-    await this.#loop;
+    await this.#loop.stop();
     this.#gate.close();
   }
 
@@ -144,9 +137,8 @@ export class LedEngine implements BayLedEngine {
   }
 
   async #run(anchor?: number): Promise<void> {
-    while (!this.#stopped) {
-      this.#wake = new AbortController();
-      const signal = this.#wake.signal;
+    while (!this.#loop.stopped) {
+      const signal = this.#loop.pass();
       const pattern = this.pattern;
       const start = anchor ?? this.#clock.now();
       anchor = undefined; // a later mode starts its timeline when it is set

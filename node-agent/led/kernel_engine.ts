@@ -16,6 +16,7 @@ import { ledPatternFor } from "../../shared/led/patterns.ts";
 import type { LedMode } from "../../shared/wire_schemas.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import { DueGate } from "./due_gate.ts";
+import { ModeLoop } from "./mode_loop.ts";
 import type { BayLedEngine } from "./engine.ts";
 import type { LedClassDevice } from "./led_class.ts";
 
@@ -39,10 +40,7 @@ export class KernelLedEngine implements BayLedEngine {
   readonly #clock: Clock;
   readonly #gate: DueGate;
   readonly #log: Logger;
-  #mode: LedMode;
-  #wake = new AbortController();
-  #stopped = false;
-  #loop: Promise<void> | undefined;
+  readonly #loop: ModeLoop;
   #failing = false;
   /** Restarts written so far. */
   #rearms = 0;
@@ -51,12 +49,12 @@ export class KernelLedEngine implements BayLedEngine {
     this.#led = opts.led;
     this.#clock = opts.clock;
     this.#gate = new DueGate(opts.clock);
-    this.#mode = opts.mode ?? "heartbeat";
+    this.#loop = new ModeLoop(opts.mode ?? "heartbeat");
     this.#log = opts.logger ?? silentLogger;
   }
 
   get mode(): LedMode {
-    return this.#mode;
+    return this.#loop.mode;
   }
 
   /** Restarts written so far (tests, benchmark). */
@@ -66,25 +64,20 @@ export class KernelLedEngine implements BayLedEngine {
 
   /** The next restart instant on the current mode's grid: the agent anchors heartbeats there. */
   timelineStart(now: number): number {
-    return nextRearm(kernelPattern(ledPatternFor(this.#mode)), now);
+    return nextRearm(kernelPattern(ledPatternFor(this.#loop.mode)), now);
   }
 
   start(): void {
-    if (this.#loop || this.#stopped) return;
-    this.#loop = this.#run();
+    this.#loop.start(() => this.#run());
   }
 
   setMode(mode: LedMode): void {
-    if (mode === this.#mode) return;
-    this.#mode = mode;
-    this.#wake.abort();
+    this.#loop.setMode(mode);
   }
 
   /** Stops restarting and leaves the LED dark (trigger kept: the agent may not select it again). */
   async stop(): Promise<void> {
-    this.#stopped = true;
-    this.#wake.abort();
-    await this.#loop;
+    await this.#loop.stop();
     this.#write("pattern", KERNEL_DARK_PATTERN) && this.#write("repeat", "1");
     this.#gate.close();
   }
@@ -94,10 +87,9 @@ export class KernelLedEngine implements BayLedEngine {
   }
 
   async #run(): Promise<void> {
-    while (!this.#stopped) {
-      this.#wake = new AbortController();
-      const signal = this.#wake.signal;
-      const k = kernelPattern(ledPatternFor(this.#mode));
+    while (!this.#loop.stopped) {
+      const signal = this.#loop.pass();
+      const k = kernelPattern(ledPatternFor(this.#loop.mode));
       // The new mode shows at once; the next grid instant puts it in phase.
       if (this.#write("pattern", `${k.text}\n`)) this.#rearm();
       let next = this.#after(k, this.#clock.now());
