@@ -9,21 +9,14 @@ import assert from "node:assert/strict";
 import { VirtualCluster, virtualNodeForMac } from "../../hub/virtual/virtual_cluster.ts";
 import { SimulatedModule } from "../../hub/power/simulated_module.ts";
 import { scaleTimings, VENDOR_TIMINGS } from "../../hub/cluster/runs/bootstrap.ts";
-import { runCli } from "../../hub/cli/main.ts";
 import { realClock } from "../../shared/clock.ts";
 import { NodeBoot } from "../../shared/boot_schemas.ts";
 import { type ClusterEvent, Job, NodeStatus } from "../../shared/schemas.ts";
 import { serveTestHub } from "../support/test_hub.ts";
+import { runCm } from "../support/cm.ts";
 
-async function cm(url: string, token: string, args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(
-    ["--hub", url, "--token", token, ...args],
-    { out: (l) => out.push(l), err: (l) => err.push(l) },
-    () => undefined,
-  );
-  return { code, out: out.join("\n"), err: err.join("\n") };
+function cm(url: string, token: string, args: string[]) {
+  return runCm(["--hub", url, "--token", token, ...args]);
 }
 
 Deno.test("bootstrap recovers a transient boot fault and quarantines the others at their stage", async () => {

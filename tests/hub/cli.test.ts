@@ -5,17 +5,10 @@ import { scaleTimings, VENDOR_TIMINGS } from "../../hub/cluster/runs/bootstrap.t
 import { NodeStatus } from "../../shared/schemas.ts";
 import { type ServedHub, serveTestHub } from "../support/test_hub.ts";
 import { z } from "zod";
+import { runCm } from "../support/cm.ts";
 
-async function cm(t: ServedHub, args: string[], token: string | undefined = "test-admin-token") {
-  const out: string[] = [];
-  const err: string[] = [];
-  const env = (n: string) =>
-    ({ CM_HUB: t.url, CM_TOKEN: token, CM_DATA_DIR: "/nonexistent" } as Record<
-      string,
-      string | undefined
-    >)[n];
-  const code = await runCli(args, { out: (l) => out.push(l), err: (l) => err.push(l) }, env);
-  return { code, out: out.join("\n"), err: err.join("\n") };
+function cm(t: ServedHub, args: string[], token: string | undefined = "test-admin-token") {
+  return runCm(args, { CM_HUB: t.url, CM_TOKEN: token, CM_DATA_DIR: "/nonexistent" });
 }
 
 async function withServed(fn: (t: ServedHub) => Promise<void>) {

@@ -5,10 +5,10 @@
  * Switching on, and switching off nodes that are off, never ask.
  */
 import assert from "node:assert/strict";
-import { runCli } from "../../hub/cli/main.ts";
 import { readAnswer } from "../../hub/cli/confirm.ts";
 import { scaleTimings, VENDOR_TIMINGS } from "../../hub/cluster/runs/bootstrap.ts";
 import { type ServedHub, serveTestHub } from "../support/test_hub.ts";
+import { runCm } from "../support/cm.ts";
 
 const SCRIPT = "/usr/bin/script";
 const CI = Deno.env.get("CI") === "true";
@@ -35,29 +35,14 @@ async function withServed(fn: (t: ServedHub) => Promise<void>) {
 }
 
 /** `cm` in-process; `answers` plays the person at the terminal (undefined: no terminal). */
-async function cm(
+function cm(
   t: ServedHub,
   args: string[],
   answers?: string[],
   extraEnv: Record<string, string> = {},
 ) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const asked: string[] = [];
-  const env = (n: string) =>
-    ({ CM_HUB: t.url, CM_TOKEN: "test-admin-token", CM_DATA_DIR: "/nonexistent", ...extraEnv })[
-      n
-    ];
-  const prompt = answers && ((q: string) => {
-    asked.push(q);
-    return Promise.resolve(answers.shift() ?? null);
-  });
-  const code = await runCli(
-    args,
-    { out: (l) => out.push(l), err: (l) => err.push(l), prompt },
-    env,
-  );
-  return { code, out: out.join("\n"), err: err.join("\n"), asked };
+  const env = { CM_HUB: t.url, CM_TOKEN: "test-admin-token", CM_DATA_DIR: "/nonexistent" };
+  return runCm(args, { ...env, ...extraEnv }, answers);
 }
 
 function powered(t: ServedHub): number[] {

@@ -3,10 +3,10 @@
  * codes, and raw mode always undone — after ~., after a failing terminal, after a signal.
  */
 import assert from "node:assert/strict";
-import { runCli } from "../../hub/cli/main.ts";
 import type { ConsoleTerminal } from "../../hub/cli/terminal.ts";
 import { SocketConsoleSource } from "../../hub/console/socket_source.ts";
 import { type ServedHub, serveTestHub } from "../support/test_hub.ts";
+import { runCm } from "../support/cm.ts";
 
 /** A terminal that records raw-mode changes and output, and plays typed input. */
 class FakeTerminal implements ConsoleTerminal {
@@ -52,18 +52,9 @@ class FakeTerminal implements ConsoleTerminal {
   }
 }
 
-async function cm(t: ServedHub, args: string[], terminal?: FakeTerminal) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const env = (n: string) =>
-    ({ CM_HUB: t.url, CM_TOKEN: t.hub.token.value, CM_DATA_DIR: "/nonexistent" })[n];
-  const io = {
-    out: (l: string) => out.push(l),
-    err: (l: string) => err.push(l),
-    consoleTerminal: terminal,
-  };
-  const code = await runCli(args, io, env);
-  return { code, out: out.join("\n"), err: err.join("\n") };
+function cm(t: ServedHub, args: string[], terminal?: FakeTerminal) {
+  const env = { CM_HUB: t.url, CM_TOKEN: t.hub.token.value, CM_DATA_DIR: "/nonexistent" };
+  return runCm(args, env, undefined, { consoleTerminal: terminal });
 }
 
 async function until(pred: () => boolean, what: string) {

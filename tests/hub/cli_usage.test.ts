@@ -5,7 +5,7 @@
  * manual boot in `cm status`.
  */
 import assert from "node:assert/strict";
-import { COMMANDS, runCli } from "../../hub/cli/main.ts";
+import { COMMANDS } from "../../hub/cli/main.ts";
 import { showEvents } from "../../hub/cli/verbs/events.ts";
 import { ApiClient } from "../../hub/cli/api_client.ts";
 import { realClock } from "../../shared/clock.ts";
@@ -13,26 +13,19 @@ import { SimulatedModule } from "../../hub/power/simulated_module.ts";
 import { Job } from "../../shared/schemas.ts";
 import { sampleHeartbeat } from "../support/samples.ts";
 import { type ServedHub, serveTestHub } from "../support/test_hub.ts";
+import { runCm } from "../support/cm.ts";
 
-async function cm(
+function cm(
   t: ServedHub | null,
   args: string[],
   env: Record<string, string | undefined> = {},
 ) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const all: Record<string, string | undefined> = {
+  return runCm(args, {
     CM_HUB: t?.url,
     CM_TOKEN: "test-admin-token",
     CM_DATA_DIR: "/nonexistent",
     ...env,
-  };
-  const code = await runCli(
-    args,
-    { out: (l) => out.push(l), err: (l) => err.push(l) },
-    (n) => all[n],
-  );
-  return { code, out: out.join("\n"), err: err.join("\n") };
+  });
 }
 
 async function withServed(

@@ -1,18 +1,11 @@
 /** Dry runs: `cm powerall … --dry-run` switches nothing; `netboot apply?dry_run=true` writes nothing. */
 import assert from "node:assert/strict";
-import { runCli } from "../../hub/cli/main.ts";
 import { ApplyPlan } from "../../shared/netboot_schemas.ts";
 import { serveTestHub } from "../support/test_hub.ts";
+import { runCm } from "../support/cm.ts";
 
-async function cm(url: string, token: string, args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(
-    ["--hub", url, "--token", token, ...args],
-    { out: (l) => out.push(l), err: (l) => err.push(l) },
-    () => undefined,
-  );
-  return { code, out: out.join("\n"), err: err.join("\n") };
+function cm(url: string, token: string, args: string[]) {
+  return runCm(["--hub", url, "--token", token, ...args]);
 }
 
 Deno.test("cm powerall on 1-60 --dry-run prints the inrush schedule and switches nothing", async () => {

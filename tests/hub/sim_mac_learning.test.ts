@@ -5,17 +5,13 @@
  * a bay that never asked ends as it was before.
  */
 import assert from "node:assert/strict";
-import { runCli } from "../../hub/cli/main.ts";
 import { virtualMac } from "../../hub/virtual/virtual_cluster.ts";
 import { NodeStatus } from "../../shared/schemas.ts";
 import { HubProcess } from "../support/hub_process.ts";
+import { runCm } from "../support/cm.ts";
 
-async function cm(url: string, args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const env = (n: string) => ({ CM_HUB: url, CM_TOKEN: "T", CM_DATA_DIR: "/nonexistent" })[n];
-  const code = await runCli(args, { out: (l) => out.push(l), err: (l) => err.push(l) }, env);
-  return { code, out: out.join("\n"), err: err.join("\n") };
+function cm(url: string, args: string[]) {
+  return runCm(args, { CM_HUB: url, CM_TOKEN: "T", CM_DATA_DIR: "/nonexistent" });
 }
 
 async function node(url: string, id: number): Promise<NodeStatus> {
