@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { runCli } from "../../hub/cli/main.ts";
 import { scaleTimings, VENDOR_TIMINGS } from "../../hub/cluster/runs/bootstrap.ts";
 import { NodeStatus } from "../../shared/schemas.ts";
-import { type ServedHub, serveTestHub } from "../support/test_hub.ts";
+import { type ServedHub, serveTestHub, withServedHub } from "../support/test_hub.ts";
 import { z } from "zod";
 import { runCm } from "../support/cm.ts";
 
@@ -11,14 +11,8 @@ function cm(t: ServedHub, args: string[], token: string | undefined = "test-admi
   return runCm(args, { CM_HUB: t.url, CM_TOKEN: token, CM_DATA_DIR: "/nonexistent" });
 }
 
-async function withServed(fn: (t: ServedHub) => Promise<void>) {
-  const t = await serveTestHub();
-  try {
-    await fn(t);
-  } finally {
-    await t.close();
-    await Deno.remove(t.dataDir, { recursive: true });
-  }
+function withServed(fn: (t: ServedHub) => Promise<void>) {
+  return withServedHub({}, fn);
 }
 
 Deno.test("cm power / powerall / status drive the hub like the vendor tools", () =>

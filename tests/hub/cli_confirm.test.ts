@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { readAnswer } from "../../hub/cli/confirm.ts";
 import { scaleTimings, VENDOR_TIMINGS } from "../../hub/cluster/runs/bootstrap.ts";
-import { type ServedHub, serveTestHub } from "../support/test_hub.ts";
+import { type ServedHub, withServedHub } from "../support/test_hub.ts";
 import { runCm } from "../support/cm.ts";
 
 const SCRIPT = "/usr/bin/script";
@@ -17,21 +17,15 @@ if (!haveScript && !CI) console.warn(`cm confirm pty test SKIPPED: ${SCRIPT} is 
 
 const CM = ["run", "--allow-net", "--allow-read", "--allow-env", "hub/cli/main.ts"];
 
-async function withServed(fn: (t: ServedHub) => Promise<void>) {
-  const t = await serveTestHub({
+function withServed(fn: (t: ServedHub) => Promise<void>) {
+  return withServedHub({
     overrides: {
       sequencer: { stepMs: 1, cycleOffMs: 1 },
       // Runs in compressed time; without agents nobody boots, and nothing supervises it.
       timings: scaleTimings(VENDOR_TIMINGS, 0.001),
       recovery: false,
     },
-  });
-  try {
-    await fn(t);
-  } finally {
-    await t.close();
-    await Deno.remove(t.dataDir, { recursive: true });
-  }
+  }, fn);
 }
 
 /** `cm` in-process; `answers` plays the person at the terminal (undefined: no terminal). */

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { scaleTimings, VENDOR_TIMINGS } from "../../hub/cluster/runs/bootstrap.ts";
 import { SimulatedModule } from "../../hub/power/simulated_module.ts";
 import { realClock } from "../../shared/clock.ts";
-import { type ServedHub, serveTestHub } from "../support/test_hub.ts";
+import { type ServedHub, withServedHub } from "../support/test_hub.ts";
 
 const SCRIPT = "/usr/bin/script";
 const CI = Deno.env.get("CI") === "true";
@@ -17,9 +17,9 @@ if (!haveScript && !CI) console.warn(`cm terminal test SKIPPED: ${SCRIPT} (util-
 const CM = ["run", "--allow-net", "--allow-read", "--allow-env", "hub/cli/main.ts"];
 
 /** A served hub whose bootstrap waits 3.5 s for the fabric, then runs fast. */
-async function withHub(fn: (t: ServedHub) => Promise<void>) {
+function withHub(fn: (t: ServedHub) => Promise<void>) {
   const sim = new SimulatedModule({ nodeCount: 60, clock: realClock, settleMs: 0 });
-  const t = await serveTestHub({
+  return withServedHub({
     overrides: {
       power: sim,
       timings: { ...scaleTimings(VENDOR_TIMINGS, 0.001), fabricMs: 3500 },
@@ -28,13 +28,7 @@ async function withHub(fn: (t: ServedHub) => Promise<void>) {
       // (tests/e2e/boot_recovery.test.ts has the supervised one).
       recovery: false,
     },
-  });
-  try {
-    await fn(t);
-  } finally {
-    await t.close();
-    await Deno.remove(t.dataDir, { recursive: true });
-  }
+  }, fn);
 }
 
 function quote(args: string[]): string {

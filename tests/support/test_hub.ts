@@ -90,3 +90,17 @@ export async function serveTestHub(
     },
   };
 }
+
+/** Serves a hub (as {@link serveTestHub}) for `fn`, then closes it and removes its data dir. */
+export async function withServedHub(
+  opts: Parameters<typeof startTestHub>[0],
+  fn: (t: ServedHub) => Promise<void>,
+): Promise<void> {
+  const t = await serveTestHub(opts);
+  try {
+    await fn(t);
+  } finally {
+    await t.close();
+    await Deno.remove(t.dataDir, { recursive: true });
+  }
+}
