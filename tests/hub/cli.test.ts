@@ -5,7 +5,7 @@ import { scaleTimings, VENDOR_TIMINGS } from "../../hub/cluster/runs/bootstrap.t
 import { NodeStatus } from "../../shared/schemas.ts";
 import { type ServedHub, serveTestHub, withServedHub } from "../support/test_hub.ts";
 import { z } from "zod";
-import { runCm } from "../support/cm.ts";
+import { CM_PROCESS_ARGS, CmProcess, runCm } from "../support/cm.ts";
 
 function cm(t: ServedHub, args: string[], token: string | undefined = "test-admin-token") {
   return runCm(args, { CM_HUB: t.url, CM_TOKEN: token, CM_DATA_DIR: "/nonexistent" });
@@ -92,7 +92,7 @@ Deno.test("cm says clearly when the hub is not reachable", async () => {
 /** Runs the CLI entry point as its own process, with the permissions `deno task cm` gives. */
 async function cmProcess(t: ServedHub, args: string[]) {
   const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-read", "--allow-env", "hub/cli/main.ts", ...args],
+    args: [...CM_PROCESS_ARGS, ...args],
     env: { CM_HUB: t.url, CM_TOKEN: "test-admin-token" },
     stdout: "piped",
     stderr: "piped",
@@ -151,56 +151,26 @@ Deno.test("cm cancel stops a running job; cm reports where a rejected token came
 
 Deno.test("Ctrl-C pressed as a burst (process group) cancels the job on the hub before cm exits", () =>
   withServed(async (t) => {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-net",
-        "--allow-read",
-        "--allow-env",
-        "hub/cli/main.ts",
-        "activetest",
-        "1-2",
-      ],
-      env: { CM_HUB: t.url, CM_TOKEN: "test-admin-token" },
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const stdout = new Response(child.stdout).text();
-    const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-    let err = "";
+    const cm = new CmProcess(t.url, ["activetest", "1-2"]);
     try {
-      while (!/\] 0\/2 activetest/.test(err)) {
-        const { value, done } = await reader.read();
-        if (done) throw new Error(`cm exited before following the job:\n${err}`);
-        err += value;
-      }
+      await cm.waitForErr(/\] 0\/2 activetest/);
       const running = t.hub.jobs.list().find((j) => j.kind === "activetest");
       assert.ok(running, "the job runs on the hub");
       // One press under `deno task`: the terminal signals every process of the group.
       for (let i = 0; i < 3; i++) {
-        try {
-          child.kill("SIGINT");
-        } catch { /* it exited early: the assertions below say how */ }
+        cm.kill("SIGINT"); // if it exited early, the assertions below say how
         await new Promise((r) => setTimeout(r, 40));
       }
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        err += value;
-      }
-      const status = await child.status;
-      const out = await stdout;
-      assert.equal(status.code, 1, `cm exits 1 (job failed: cancelled)\n${err}\n${out}`);
+      const { code, out, err } = await cm.finish();
+      assert.equal(code, 1, `cm exits 1 (job failed: cancelled)\n${err}\n${out}`);
       const job = await t.hub.jobs.wait(running.id);
       assert.equal(job.state, "failed");
       assert.equal(job.errorCode, "cancelled", job.error ?? "");
       assert.match(err, /cancel of job .* accepted by the hub/);
       assert.doesNotMatch(err, /stopped watching/);
     } finally {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* already gone */ }
-      await child.status;
+      cm.kill("SIGKILL");
+      await cm.child.status;
     }
   }));
 

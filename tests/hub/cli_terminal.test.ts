@@ -8,13 +8,14 @@ import { scaleTimings, VENDOR_TIMINGS } from "../../hub/cluster/runs/bootstrap.t
 import { SimulatedModule } from "../../hub/power/simulated_module.ts";
 import { realClock } from "../../shared/clock.ts";
 import { type ServedHub, withServedHub } from "../support/test_hub.ts";
+import { CM_PROCESS_ARGS } from "../support/cm.ts";
 
 const SCRIPT = "/usr/bin/script";
 const CI = Deno.env.get("CI") === "true";
 const haveScript = await Deno.stat(SCRIPT).then(() => true, () => false);
 if (!haveScript && !CI) console.warn(`cm terminal test SKIPPED: ${SCRIPT} (util-linux) is missing`);
 
-const CM = ["run", "--allow-net", "--allow-read", "--allow-env", "hub/cli/main.ts"];
+const CM = CM_PROCESS_ARGS;
 
 /** A served hub whose bootstrap waits 3.5 s for the fabric, then runs fast. */
 function withHub(fn: (t: ServedHub) => Promise<void>) {

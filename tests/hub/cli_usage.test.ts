@@ -13,7 +13,7 @@ import { SimulatedModule } from "../../hub/power/simulated_module.ts";
 import { Job } from "../../shared/schemas.ts";
 import { sampleHeartbeat } from "../support/samples.ts";
 import { type ServedHub, serveTestHub } from "../support/test_hub.ts";
-import { runCm } from "../support/cm.ts";
+import { CmProcess, runCm } from "../support/cm.ts";
 
 function cm(
   t: ServedHub | null,
@@ -251,38 +251,11 @@ Deno.test("Ctrl-C during cm job ID --wait stops watching (130) and leaves the jo
   withServed(async (t) => {
     const started = await t.call("POST", "/api/v1/activetest", { nodes: "1", timeoutMs: 60_000 });
     const job = Job.parse(await started.json());
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-net",
-        "--allow-read",
-        "--allow-env",
-        "hub/cli/main.ts",
-        "job",
-        job.id,
-        "--wait",
-      ],
-      env: { CM_HUB: t.url, CM_TOKEN: "test-admin-token" },
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const stdout = new Response(child.stdout).text();
-    const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-    let err = "";
-    while (!/\] 0\/1 activetest/.test(err)) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`cm exited before following the job:\n${err}`);
-      err += value;
-    }
-    child.kill("SIGINT");
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      err += value;
-    }
-    const status = await child.status;
-    await stdout;
-    assert.equal(status.code, 130, err);
+    const cm = new CmProcess(t.url, ["job", job.id, "--wait"]);
+    await cm.waitForErr(/\] 0\/1 activetest/);
+    cm.kill("SIGINT");
+    const { code, err } = await cm.finish();
+    assert.equal(code, 130, err);
     assert.equal(t.hub.jobs.get(job.id).state, "running", "the job goes on");
     assert.doesNotMatch(err, /cancelling job/);
     await t.call("POST", `/api/v1/jobs/${job.id}/cancel`);
