@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { FakeClock } from "../support/fakes/fake_clock.ts";
 import { GpioBackendError, HardwareFault } from "../../shared/pins/errors.ts";
 import { findMainChipBase, openSysfsLine } from "../../shared/pins/sysfs.ts";
+import type { GpioLine } from "../../shared/pins/gpio_line.ts";
 import { FakeSysfsKernel, KERNEL_6_6_CHIPS, LEGACY_CHIPS } from "./fake_sysfs_kernel.ts";
 
 /** Advances the fake clock in 10 ms steps until `p` settles (real file I/O runs meanwhile). */
@@ -67,9 +68,17 @@ Deno.test("sysfs: the kernel model refuses value writes before direction=out", a
   }
 });
 
-Deno.test("sysfs: waits for udev to grant permissions after export", async () => {
+/**
+ * Opens GPIO 21 as an output on a kernel whose udev grants the new files' permissions only
+ * after `udevDelayWrites` writes, under a fake clock; `check` sees the opening.
+ */
+async function openBehindUdev(
+  udevDelayWrites: number,
+  permissionTimeoutMs: number | undefined,
+  check: (k: FakeSysfsKernel, clock: FakeClock, opening: Promise<GpioLine>) => Promise<void>,
+): Promise<void> {
   const k = await FakeSysfsKernel.create(LEGACY_CHIPS);
-  k.udevDelayWrites = 3;
+  k.udevDelayWrites = udevDelayWrites;
   const clock = new FakeClock(0);
   try {
     const opening = openSysfsLine({
@@ -78,37 +87,29 @@ Deno.test("sysfs: waits for udev to grant permissions after export", async () =>
       sysfsRoot: k.root,
       io: k.io,
       clock,
+      permissionTimeoutMs,
     });
+    await check(k, clock, opening);
+  } finally {
+    await k.dispose();
+  }
+}
+
+Deno.test("sysfs: waits for udev to grant permissions after export", () =>
+  openBehindUdev(3, undefined, async (k, clock, opening) => {
     await drive(clock, opening);
     const line = await opening;
     await line.write(1);
     assert.equal(await k.attr(21, "value"), "1");
-  } finally {
-    await k.dispose();
-  }
-});
+  }));
 
-Deno.test("sysfs: gives up with a clear error if permission never comes", async () => {
-  const k = await FakeSysfsKernel.create(LEGACY_CHIPS);
-  k.udevDelayWrites = 1_000;
-  const clock = new FakeClock(0);
-  try {
-    const opening = openSysfsLine({
-      gpio: 21,
-      direction: "out",
-      sysfsRoot: k.root,
-      io: k.io,
-      clock,
-      permissionTimeoutMs: 100,
-    });
+Deno.test("sysfs: gives up with a clear error if permission never comes", () =>
+  openBehindUdev(1_000, 100, async (_k, clock, opening) => {
     const outcome = assert.rejects(opening, /cannot set .*direction.*Permission denied/);
     await drive(clock, opening);
     await outcome;
     assert.ok(clock.now() >= 100, "gave up only after the timeout");
-  } finally {
-    await k.dispose();
-  }
-});
+  }));
 
 Deno.test("sysfs: an output can start high without a low glitch", async () => {
   const k = await FakeSysfsKernel.create(LEGACY_CHIPS);

@@ -1,10 +1,9 @@
 /** The OpenAPI document matches the routes the app really serves. */
 import assert from "node:assert/strict";
-import { startTestHub } from "../support/test_hub.ts";
+import { withTestHub } from "../support/test_hub.ts";
 
-Deno.test("every served /api/v1 route is in openapi.json and every documented route is served", async () => {
-  const t = await startTestHub();
-  try {
+Deno.test("every served /api/v1 route is in openapi.json and every documented route is served", () =>
+  withTestHub({}, async (t) => {
     const res = await t.call("GET", "/api/v1/openapi.json", undefined, { auth: false });
     assert.equal(res.status, 200);
     const doc = await res.json();
@@ -50,15 +49,10 @@ Deno.test("every served /api/v1 route is in openapi.json and every documented ro
     const READ = [{}, { readToken: [] }, { adminToken: [] }];
     assert.deepEqual(doc.paths["/api/v1/nodes"].get.security, READ);
     assert.deepEqual(doc.paths["/api/v1/health"].get.security, []);
-  } finally {
-    await t.close();
-    await Deno.remove(t.dataDir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("openapi.json states every answer a route gives: statuses, media types, headers, security", async () => {
-  const t = await startTestHub();
-  try {
+Deno.test("openapi.json states every answer a route gives: statuses, media types, headers, security", () =>
+  withTestHub({}, async (t) => {
     const doc = await (await t.call("GET", "/api/v1/openapi.json", undefined, { auth: false }))
       .json();
     const codesOf = (op: { responses: Record<string, unknown> }, status: string) =>
@@ -142,15 +136,10 @@ Deno.test("openapi.json states every answer a route gives: statuses, media types
         ids.add(op.operationId);
       }
     }
-  } finally {
-    await t.close();
-    await Deno.remove(t.dataDir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("the statuses and media types the hub really answers are in openapi.json", async () => {
-  const t = await startTestHub();
-  try {
+Deno.test("the statuses and media types the hub really answers are in openapi.json", () =>
+  withTestHub({}, async (t) => {
     const doc = await (await t.call("GET", "/api/v1/openapi.json", undefined, { auth: false }))
       .json();
     const cases: [number, string, string, string, unknown?, { auth?: false; raw?: string }?][] = [
@@ -187,8 +176,4 @@ Deno.test("the statuses and media types the hub really answers are in openapi.js
       const type = res.headers.get("content-type")?.split(";")[0] ?? "";
       assert.ok(type in answer.content, `${method} ${url}: ${type} not documented`);
     }
-  } finally {
-    await t.close();
-    await Deno.remove(t.dataDir, { recursive: true });
-  }
-});
+  }));

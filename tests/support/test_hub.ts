@@ -104,3 +104,17 @@ export async function withServedHub(
     await Deno.remove(t.dataDir, { recursive: true });
   }
 }
+
+/** Starts a hub (as {@link startTestHub}) for `fn`, then closes it and removes its data dir. */
+export async function withTestHub(
+  opts: Parameters<typeof startTestHub>[0],
+  fn: (t: TestHub) => Promise<void>,
+): Promise<void> {
+  const t = await startTestHub(opts);
+  try {
+    await fn(t);
+  } finally {
+    await t.close();
+    await Deno.remove(t.dataDir, { recursive: true });
+  }
+}
