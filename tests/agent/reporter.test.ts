@@ -16,6 +16,19 @@ const HEALTH: NodeHealth = {
   cpuTempCelsius: 40,
 };
 
+/** Runs `fn` with a set-up agent (see {@link setup}), stopping the agent afterwards. */
+async function withAgent(
+  opts: { jitter?: number },
+  fn: (s: Awaited<ReturnType<typeof setup>>) => Promise<void>,
+): Promise<void> {
+  const s = await setup(opts);
+  try {
+    await fn(s);
+  } finally {
+    await s.agent.stop();
+  }
+}
+
 async function setup(opts: { jitter?: number } = {}) {
   const clock = new FakeClock(0);
   const hub = new FakeHub(clock);
@@ -40,9 +53,8 @@ function edgesBetween(line: SimulatedGpioLine, from: number, to: number) {
   return line.edges.filter((e) => e.at >= from && e.at < to).map((e) => [e.at, e.value]);
 }
 
-Deno.test("reporter: a valid, authorised heartbeat every second, seq rising", async () => {
-  const { clock, hub, agent } = await setup();
-  try {
+Deno.test("reporter: a valid, authorised heartbeat every second, seq rising", () =>
+  withAgent({}, async ({ clock, hub }) => {
     await clock.advance(3_000);
     assert.deepEqual(hub.received.map((r) => [r.at, r.status]), [
       [0, 200],
@@ -57,25 +69,17 @@ Deno.test("reporter: a valid, authorised heartbeat every second, seq rising", as
     assert.equal(hb.identity.model, "pi3b+");
     assert.equal(hb.led, "heartbeat");
     assert.deepEqual(hb.health, HEALTH);
-  } finally {
-    await agent.stop();
-  }
-});
+  }));
 
-Deno.test("reporter: the interval in the hub's reply wins", async () => {
-  const { clock, hub, agent } = await setup();
-  hub.intervalMs = 2_500;
-  try {
+Deno.test("reporter: the interval in the hub's reply wins", () =>
+  withAgent({}, async ({ clock, hub }) => {
+    hub.intervalMs = 2_500;
     await clock.advance(6_000);
     assert.deepEqual(hub.received.map((r) => r.at), [0, 2500, 5000]);
-  } finally {
-    await agent.stop();
-  }
-});
+  }));
 
-Deno.test("reporter: the hub's LED request is shown at once; null means heartbeat", async () => {
-  const { clock, hub, line, agent } = await setup();
-  try {
+Deno.test("reporter: the hub's LED request is shown at once; null means heartbeat", () =>
+  withAgent({}, async ({ clock, hub, line, agent }) => {
     hub.led = "identify";
     await clock.advance(1_000); // reply at 1000 asks for identify
     assert.equal(agent.ledMode, "identify");
@@ -95,10 +99,7 @@ Deno.test("reporter: the hub's LED request is shown at once; null means heartbea
     await clock.advance(1_000);
     assert.equal(agent.ledMode, "fault");
     assert.equal(agent.faulted, false, "asked by the hub, not lost contact");
-  } finally {
-    await agent.stop();
-  }
-});
+  }));
 
 Deno.test("backoff: capped exponential with equal jitter", () => {
   const p = { baseMs: 1000, maxMs: 10_000 };
@@ -116,9 +117,8 @@ Deno.test("backoff: capped exponential with equal jitter", () => {
   assert.equal(backoffDelay(9, p, 7), 10_000, "jitter is clamped to [0, 1]");
 });
 
-Deno.test("hub down: retries back off, LED keeps beating, then shows fault after 5 s", async () => {
-  const { clock, hub, line, agent, logger } = await setup({ jitter: 0 });
-  try {
+Deno.test("hub down: retries back off, LED keeps beating, then shows fault after 5 s", () =>
+  withAgent({ jitter: 0 }, async ({ clock, hub, line, agent, logger }) => {
     await clock.advance(1_000); // two good heartbeats: at 0 and 1000
     hub.behaviour = "down";
     await clock.advance(4_999);
@@ -154,15 +154,11 @@ Deno.test("hub down: retries back off, LED keeps beating, then shows fault after
       1,
       "the same failure is logged once",
     );
-  } finally {
-    await agent.stop();
-  }
-});
+  }));
 
-Deno.test("long intervals from the hub: no fault between heartbeats, fault after 2 × interval + timeout", async () => {
-  const { clock, hub, agent } = await setup({ jitter: 0 });
-  hub.intervalMs = 10_000; // the hub may ask for up to 600 s; the default threshold is 5 s
-  try {
+Deno.test("long intervals from the hub: no fault between heartbeats, fault after 2 × interval + timeout", () =>
+  withAgent({ jitter: 0 }, async ({ clock, hub, agent }) => {
+    hub.intervalMs = 10_000; // the hub may ask for up to 600 s; the default threshold is 5 s
     await clock.advance(30_000);
     assert.deepEqual(hub.received.map((r) => r.at), [0, 10_000, 20_000, 30_000]);
     // Each heartbeat reports the mode shown just before it: never fault.
@@ -173,14 +169,10 @@ Deno.test("long intervals from the hub: no fault between heartbeats, fault after
     await clock.advance(1);
     assert.equal(agent.faulted, true);
     assert.equal(agent.ledMode, "fault");
-  } finally {
-    await agent.stop();
-  }
-});
+  }));
 
-Deno.test("hub back: fault clears and the hub-requested mode returns", async () => {
-  const { clock, hub, agent, logger } = await setup({ jitter: 0 });
-  try {
+Deno.test("hub back: fault clears and the hub-requested mode returns", () =>
+  withAgent({ jitter: 0 }, async ({ clock, hub, agent, logger }) => {
     hub.led = "on";
     await clock.advance(10);
     assert.equal(agent.ledMode, "on");
@@ -202,14 +194,10 @@ Deno.test("hub back: fault clears and the hub-requested mode returns", async () 
     assert.deepEqual(leds.slice(0, 2), ["heartbeat", "fault"]);
     assert.equal(leds.at(-1), "on");
     assert.ok(logger.lines.some((l) => /hub answers again after \d+ failed/.test(l)));
-  } finally {
-    await agent.stop();
-  }
-});
+  }));
 
-Deno.test("slow hub: requests time out, nothing piles up, LED unaffected", async () => {
-  const { clock, hub, line, agent } = await setup({ jitter: 0 });
-  try {
+Deno.test("slow hub: requests time out, nothing piles up, LED unaffected", () =>
+  withAgent({ jitter: 0 }, async ({ clock, hub, line, agent }) => {
     hub.behaviour = "hang";
     await clock.advance(20_000);
     // One request in flight at a time: each waits 2 s for its timeout, then backs off.
@@ -219,14 +207,10 @@ Deno.test("slow hub: requests time out, nothing piles up, LED unaffected", async
     assert.ok(times.length <= 8, `${times.length} attempts in 20 s`);
     assert.equal(agent.ledMode, "fault");
     assert.ok(line.edges.length > 20, "the LED kept changing");
-  } finally {
-    await agent.stop();
-  }
-});
+  }));
 
-Deno.test("hub errors: 500 and 401 are failures with clear messages, never crashes", async () => {
-  const { clock, hub, agent, logger } = await setup({ jitter: 0 });
-  try {
+Deno.test("hub errors: 500 and 401 are failures with clear messages, never crashes", () =>
+  withAgent({ jitter: 0 }, async ({ clock, hub, agent, logger }) => {
     hub.behaviour = "error500";
     await clock.advance(1_000);
     assert.ok(logger.lines.some((l) => l.includes("hub answered 500: database is locked")));
@@ -239,10 +223,7 @@ Deno.test("hub errors: 500 and 401 are failures with clear messages, never crash
       ),
     );
     assert.equal(agent.hubRequested, null);
-  } finally {
-    await agent.stop();
-  }
-});
+  }));
 
 Deno.test("a reply that does not match HeartbeatReply is a failure", async () => {
   const clock = new FakeClock(0);
