@@ -213,20 +213,12 @@ function fakeFetch(bodies: unknown[]): typeof fetch {
   };
 }
 
-Deno.test("agent: kernel engine where the bay LED node works, in the heartbeat; no GPIO line", async () => {
-  const clock = new FakeClock(T0);
-  const led = new FakeLedClass(clock);
-  const bodies: unknown[] = [];
-  const logger = new MemoryLogger();
-  const agent = await startAgent({
+/** An agent's options apart from its bay and LED: its heartbeats go into `bodies`. */
+function agentOptions(clock: FakeClock, bodies: unknown[], logger: MemoryLogger) {
+  return {
     hub: "http://hub.test",
     key: "k",
     clock,
-    led,
-    ledEngine: "auto",
-    model: "pi0w",
-    hostname: "node17",
-    node: 17,
     root: "/nonexistent",
     health: () =>
       Promise.resolve({
@@ -238,6 +230,21 @@ Deno.test("agent: kernel engine where the bay LED node works, in the heartbeat; 
       }),
     fetch: fakeFetch(bodies),
     logger,
+  };
+}
+
+Deno.test("agent: kernel engine where the bay LED node works, in the heartbeat; no GPIO line", async () => {
+  const clock = new FakeClock(T0);
+  const led = new FakeLedClass(clock);
+  const bodies: unknown[] = [];
+  const logger = new MemoryLogger();
+  const agent = await startAgent({
+    ...agentOptions(clock, bodies, logger),
+    led,
+    ledEngine: "auto",
+    model: "pi0w",
+    hostname: "node17",
+    node: 17,
   });
   await clock.advance(3_000);
   await agent.stop();
@@ -260,26 +267,13 @@ Deno.test("agent: without the pattern trigger it falls back to its own engine, s
   const bodies: unknown[] = [];
   const logger = new MemoryLogger();
   const agent = await startAgent({
-    hub: "http://hub.test",
-    key: "k",
-    clock,
+    ...agentOptions(clock, bodies, logger),
     led,
     ledEngine: "auto",
     gpioBackend: "sim",
     model: "pi3b+",
     hostname: "node07",
     node: 7,
-    root: "/nonexistent",
-    health: () =>
-      Promise.resolve({
-        uptimeSeconds: 1,
-        load1: 0,
-        memTotalBytes: 1,
-        memAvailableBytes: 1,
-        cpuTempCelsius: null,
-      }),
-    fetch: fakeFetch(bodies),
-    logger,
   });
   await clock.advance(3_000);
   await agent.stop();
