@@ -17,7 +17,7 @@ import {
 import { KernelLedEngine } from "../../../node-agent/led/kernel_engine.ts";
 import { type LedClassDevice, probeKernelLed } from "../../../node-agent/led/led_class.ts";
 import { MemoryLogger } from "../../../node-agent/log.ts";
-import { startAgent } from "../../../node-agent/agent.ts";
+import { type AgentOptions, startAgent } from "../../../node-agent/agent.ts";
 import { Heartbeat } from "../../../shared/wire_schemas.ts";
 import { FakeLedClass } from "../fake_led_class.ts";
 
@@ -233,21 +233,32 @@ function agentOptions(clock: FakeClock, bodies: unknown[], logger: MemoryLogger)
   };
 }
 
-Deno.test("agent: kernel engine where the bay LED node works, in the heartbeat; no GPIO line", async () => {
+/**
+ * Runs an agent (LED engine "auto") on a bay LED whose kernel offers `triggers` (default: the
+ * model's) for 3 s, then stops it.
+ */
+async function agentFor3s(triggers: string[] | undefined, bay: Partial<AgentOptions>) {
   const clock = new FakeClock(T0);
-  const led = new FakeLedClass(clock);
+  const led = new FakeLedClass(clock, triggers);
   const bodies: unknown[] = [];
   const logger = new MemoryLogger();
   const agent = await startAgent({
     ...agentOptions(clock, bodies, logger),
     led,
     ledEngine: "auto",
+    ...bay,
+  });
+  await clock.advance(3_000);
+  await agent.stop();
+  return { clock, agent, bodies, logger };
+}
+
+Deno.test("agent: kernel engine where the bay LED node works, in the heartbeat; no GPIO line", async () => {
+  const { agent, bodies, logger } = await agentFor3s(undefined, {
     model: "pi0w",
     hostname: "node17",
     node: 17,
   });
-  await clock.advance(3_000);
-  await agent.stop();
   assert.equal(agent.ledEngine, "kernel");
   assert.equal(agent.line, undefined);
   assert.ok(bodies.length >= 3);
@@ -262,21 +273,12 @@ Deno.test("agent: kernel engine where the bay LED node works, in the heartbeat; 
 });
 
 Deno.test("agent: without the pattern trigger it falls back to its own engine, says so once; kernel forced fails", async () => {
-  const clock = new FakeClock(T0);
-  const led = new FakeLedClass(clock, ["none", "timer"]);
-  const bodies: unknown[] = [];
-  const logger = new MemoryLogger();
-  const agent = await startAgent({
-    ...agentOptions(clock, bodies, logger),
-    led,
-    ledEngine: "auto",
+  const { clock, agent, bodies, logger } = await agentFor3s(["none", "timer"], {
     gpioBackend: "sim",
     model: "pi3b+",
     hostname: "node07",
     node: 7,
   });
-  await clock.advance(3_000);
-  await agent.stop();
   assert.equal(agent.ledEngine, "agent");
   assert.ok(agent.line);
   const said = logger.lines.filter((l) =>
