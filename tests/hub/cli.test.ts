@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { runCli } from "../../hub/cli/main.ts";
 import { scaleTimings, VENDOR_TIMINGS } from "../../hub/cluster/runs/bootstrap.ts";
 import { NodeStatus } from "../../shared/schemas.ts";
-import { type ServedHub, serveTestHub, withServedHub } from "../support/test_hub.ts";
+import { type ServedHub, withServedHub } from "../support/test_hub.ts";
 import { z } from "zod";
 import { CM_PROCESS_ARGS, CmProcess, runCm } from "../support/cm.ts";
 
@@ -176,10 +176,9 @@ Deno.test("Ctrl-C pressed as a burst (process group) cancels the job on the hub 
 
 Deno.test("cm testall cancelled mid-run says so and lists the untested nodes, not FAILED", async () => {
   const timings = scaleTimings(VENDOR_TIMINGS, 0.001);
-  const t = await serveTestHub({
+  await withServedHub({
     overrides: { timings: { ...timings, selfTest: { stepMs: 20, holdMs: 10 } } },
-  });
-  try {
+  }, async (t) => {
     const cancelling = (async () => {
       for (;;) {
         const job = t.hub.jobs.list().find((j) => j.kind === "testall");
@@ -197,17 +196,13 @@ Deno.test("cm testall cancelled mid-run says so and lists the untested nodes, no
     assert.match(r.out, /^self test cancelled: \d+ of 60 nodes tested, .*; untested: \d+-60$/m);
     assert.match(r.out, /^bus 10: untested 55-60$/m);
     assert.match(r.err, /error: the self test was cancelled on request: \d+ of 60 nodes tested/);
-  } finally {
-    await t.close();
-    await Deno.remove(t.dataDir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("cm bootstrap cancelled in its first stage says 'bootstrap cancelled' and the stage, not 'failed'", async () => {
-  const t = await serveTestHub({
+  await withServedHub({
     overrides: { timings: { ...scaleTimings(VENDOR_TIMINGS, 0.001), fabricMs: 10_000 } },
-  });
-  try {
+  }, async (t) => {
     const cancelling = (async () => {
       for (;;) {
         const job = t.hub.jobs.list().find((j) => j.kind === "bootstrap");
@@ -224,10 +219,7 @@ Deno.test("cm bootstrap cancelled in its first stage says 'bootstrap cancelled' 
     assert.match(r.out, /^bootstrap cancelled$/m);
     assert.doesNotMatch(r.out, /bootstrap failed/);
     assert.match(r.err, /error: the bootstrap \(in stage [a-z ]+\) was cancelled on request/);
-  } finally {
-    await t.close();
-    await Deno.remove(t.dataDir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("cm bootstrap SET --dry-run names what it switches off and what it leaves alone", () =>

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import type { ConsoleTerminal } from "../../hub/cli/terminal.ts";
 import { SocketConsoleSource } from "../../hub/console/socket_source.ts";
-import { type ServedHub, serveTestHub } from "../support/test_hub.ts";
+import { type ServedHub, withServedHub } from "../support/test_hub.ts";
 import { runCm } from "../support/cm.ts";
 
 /** A terminal that records raw-mode changes and output, and plays typed input. */
@@ -71,8 +71,7 @@ Deno.test({
   name: "cm console --log prints the history; usage and console errors have their exit codes",
   ...opts,
   fn: async () => {
-    const t = await serveTestHub();
-    try {
+    await withServedHub({}, async (t) => {
       await t.call("POST", "/api/v1/nodes/7/power", { state: "on" });
       let r = await cm(t, ["console", "7", "--log", "--lines", "3"]);
       assert.equal(r.code, 0, r.err);
@@ -91,23 +90,16 @@ Deno.test({
       r = await cm(t, ["console", "61"]);
       assert.equal(r.code, 2);
       assert.match(r.err, /node 61 does not exist/);
-    } finally {
-      await t.close();
-      await Deno.remove(t.dataDir, { recursive: true });
-    }
-    const one = await serveTestHub({
+    });
+    await withServedHub({
       overrides: {
         consoles: new Map([[1, new SocketConsoleSource({ host: "127.0.0.1", port: 9 })]]),
       },
-    });
-    try {
+    }, async (one) => {
       const r = await cm(one, ["console", "2"]);
       assert.equal(r.code, 1);
       assert.match(r.err, /cm console: node 2 has no console: add it under "consoles"/);
-    } finally {
-      await one.close();
-      await Deno.remove(one.dataDir, { recursive: true });
-    }
+    });
   },
 });
 
@@ -115,8 +107,7 @@ Deno.test({
   name: "cm console: raw mode is undone after ~., a failing terminal and a signal",
   ...opts,
   fn: async () => {
-    const t = await serveTestHub();
-    try {
+    await withServedHub({}, async (t) => {
       await t.call("POST", "/api/v1/nodes/7/power", { state: "on" });
 
       const a = new FakeTerminal();
@@ -144,10 +135,7 @@ Deno.test({
       assert.deepEqual(c.raw, [true, false]);
       assert.ok(c.notices.some((n) => /SIGTERM: leaving the console/.test(n)));
       await until(() => t.hub.consoles.console(7).viewerCount === 0, "every session detached");
-    } finally {
-      await t.close();
-      await Deno.remove(t.dataDir, { recursive: true });
-    }
+    });
   },
 });
 
@@ -155,8 +143,7 @@ Deno.test({
   name: "cm console on a 0×0 pseudo-terminal attaches without a validation error",
   ...opts,
   fn: async () => {
-    const t = await serveTestHub();
-    try {
+    await withServedHub({}, async (t) => {
       await t.call("POST", "/api/v1/nodes/7/power", { state: "on" });
       const a = new FakeTerminal();
       a.window = { cols: 0, rows: 0 };
@@ -169,9 +156,6 @@ Deno.test({
       assert.equal(r.code, 0, r.err);
       const said = [...a.notices, r.err].join("\n");
       assert.doesNotMatch(said, /invalid|too_small|expected|resize/i, said);
-    } finally {
-      await t.close();
-      await Deno.remove(t.dataDir, { recursive: true });
-    }
+    });
   },
 });
