@@ -18,7 +18,7 @@ const HEALTH: NodeHealth = {
 
 /** Runs `fn` with a set-up agent (see {@link setup}), stopping the agent afterwards. */
 async function withAgent(
-  opts: { jitter?: number },
+  opts: SetupOptions,
   fn: (s: Awaited<ReturnType<typeof setup>>) => Promise<void>,
 ): Promise<void> {
   const s = await setup(opts);
@@ -29,7 +29,13 @@ async function withAgent(
   }
 }
 
-async function setup(opts: { jitter?: number } = {}) {
+/** How {@link setup} varies: backoff jitter; `onHealth` sees the time and LED level of each health read. */
+interface SetupOptions {
+  jitter?: number;
+  onHealth?: (at: number, level: number) => void;
+}
+
+async function setup(opts: SetupOptions = {}) {
   const clock = new FakeClock(0);
   const hub = new FakeHub(clock);
   const line = new SimulatedGpioLine({ gpio: 21, direction: "out", clock });
@@ -40,7 +46,10 @@ async function setup(opts: { jitter?: number } = {}) {
     clock,
     line,
     root: FIXTURE,
-    health: () => Promise.resolve(HEALTH),
+    health: () => {
+      opts.onHealth?.(clock.now(), line.value);
+      return Promise.resolve(HEALTH);
+    },
     fetch: hub.fetch,
     jitter: () => opts.jitter ?? 0,
     logger,
@@ -289,27 +298,10 @@ Deno.test("reporter: heartbeats fall due on the LED's rising edges, also after t
 Deno.test("reporter: a heartbeat due with the LED's rising edge waits for the edge's write", async () => {
   // The heartbeat's timer was armed before the edge's, so it fires first on the shared tick;
   // its work (health, sending) must not delay the LED.
-  const clock = new FakeClock(0);
-  const hub = new FakeHub(clock);
-  const line = new SimulatedGpioLine({ gpio: 21, direction: "out", clock });
   const seen: [number, number][] = [];
-  const agent = await startAgent({
-    hub: "http://hub.test:4242/",
-    key: hub.key,
-    clock,
-    line,
-    root: FIXTURE,
-    health: () => {
-      seen.push([clock.now(), line.value]);
-      return Promise.resolve(HEALTH);
-    },
-    fetch: hub.fetch,
-    logger: new MemoryLogger(),
-  });
-  try {
+  const onHealth = (at: number, level: number) => seen.push([at, level]);
+  await withAgent({ onHealth }, async ({ clock }) => {
     await clock.advance(3_000);
     assert.deepEqual(seen, [[0, 1], [1000, 1], [2000, 1], [3000, 1]]);
-  } finally {
-    await agent.stop();
-  }
+  });
 });
