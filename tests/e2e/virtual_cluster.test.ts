@@ -26,7 +26,7 @@ Deno.test("bootstrap brings every booted bay to running; a killed agent goes los
     overrides: {
       power: sim,
       // Compressed time, but the wait for first heartbeats keeps a margin over the 150 ms boot
-      // delay: at 0.002 it was 180 ms, and the test failed under parallel load (before #10 too).
+      // delay: at 0.002 it was 180 ms, and the test failed under parallel load.
       timings: { ...scaleTimings(VENDOR_TIMINGS, 0.002), heartbeatTimeoutMs: 2000 },
       sequencer: { stepMs: 2 },
     },

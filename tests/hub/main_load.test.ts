@@ -1,5 +1,5 @@
 /**
- * The hub as a process under connection floods (issue 13): idle TCP connections past the fd
+ * The hub as a process under connection floods: idle TCP connections past the fd
  * limit shed load instead of ending the hub; trickled request heads (slowloris) are dropped
  * after the request timeout. Loopback only, each test a few seconds.
  */

@@ -1,5 +1,5 @@
 /**
- * Connection lockout (issue 24): 1000 kept-alive idle connections from 127.0.0.2-5 fill the
+ * Connection lockout: 1000 kept-alive idle connections from 127.0.0.2-5 fill the
  * hub process's cap. The owner's `/health` with the token and the agents' heartbeats are still
  * served (idle connections are shed first; reserved slots for the token and heartbeats).
  */

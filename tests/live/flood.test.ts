@@ -1,5 +1,5 @@
 /**
- * Floods of WebSockets and event streams (issue 13): caps per address and in all, refused
+ * Floods of WebSockets and event streams: caps per address and in all, refused
  * with 429/503 and Retry-After before any feed is opened; a stalled socket is closed with
  * 1013; an event is serialised once, however many clients receive it.
  */

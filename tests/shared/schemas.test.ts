@@ -121,7 +121,7 @@ const OBJECTS: [string, z.core.$ZodType<any>, () => Record<string, unknown>][] =
   ["NodeHealth", NodeHealth, health],
   ["Heartbeat", Heartbeat, heartbeat],
   ["HeartbeatReply", HeartbeatReply, () => ({ node: 60, led: null, intervalMs: 5000 })],
-  // A quarantined node is asked to show the fault pattern (issue 12).
+  // A quarantined node is asked to show the fault pattern.
   ["HeartbeatReply fault", HeartbeatReply, () => ({ node: 7, led: "fault", intervalMs: 1000 })],
   ["AgentReport", AgentReport, agentReport],
   ["NodeStatus", NodeStatus, nodeStatus],
