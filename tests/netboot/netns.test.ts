@@ -147,7 +147,9 @@ Deno.test({
       const ipxe = [...piRom, "-x", "0xaf:150101"];
       const dhcp = async (client = piRom) => {
         await Deno.remove(out).catch(() => {});
-        const r = await udhcpcInNode(ip, bb, env, 4, [...client, ...UDHCPC_TO_FILE], {
+        // dnsmasq holds its OFFER to the ROM's class 2 s (dhcp-reply-delay): 8 tries of 1 s leave
+        // room for a loaded machine; a lease ends the wait at once.
+        const r = await udhcpcInNode(ip, bb, env, 8, [...client, ...UDHCPC_TO_FILE], {
           UDHCPC_OUT: out,
         });
         const text = await Deno.readTextFile(out).catch(() => "");
