@@ -42,7 +42,7 @@ const say = (o: unknown) => Deno.stdout.writeSync(enc.encode(JSON.stringify(o) +
 // agent boots at once (no boot delay, no netboot log).
 const map = buildNodeMap();
 const sim = new SimulatedModule({
-  nodeCount: map.bays.length,
+  map,
   clock: realClock,
   initial: (node) => (node <= count ? "on" : "off"),
 });

@@ -4,7 +4,17 @@
  */
 import { parseArgs } from "node:util";
 import { ClusterError } from "../shared/errors.ts";
-import { type AssetTag, buildNodeMap, defaultAssetTag, type NodeMap } from "../shared/node_map.ts";
+import {
+  type AssetTag,
+  buildNodeMap,
+  defaultAssetTag,
+  isNodeCount,
+  MODULE_SHAPES,
+  NODE_COUNTS,
+  type NodeCount,
+  nodeCountsText,
+  type NodeMap,
+} from "../shared/node_map.ts";
 import { parseModuleName } from "../shared/module_name.ts";
 import { parseIntFlag } from "../shared/int_flag.ts";
 import { parseNodeSet } from "../shared/range.ts";
@@ -20,12 +30,13 @@ export interface HubSettings {
   port: number;
   /** Where the SQLite store, token and agent key live. */
   dataDir: string;
-  nodeCount: 48 | 60;
+  /** The module's shape (shared/node_map.ts MODULE_SHAPES). */
+  nodeCount: NodeCount;
   /** The module's asset tag (default: CM60A, or CM48A on 48 bays, / QA6QDEDP / NMEBW9HT). */
   assetTag?: AssetTag;
   /** The module's name in a fleet of hubs (default: the asset tag's TAG); see moduleNameOf. */
   module?: string;
-  /** Bays holding Pi Zero W (default 17-22,24-29 on a 60-bay module, none on 48). */
+  /** Bays holding Pi Zero W (default: the shape's; 17-22,24-29 on 60 bays, none on 48). */
   zeroBays?: string;
   /** Admin token; generated into dataDir when absent. */
   token?: string;
@@ -105,13 +116,19 @@ export interface SimFault {
   boots?: number;
 }
 
+/** The module shapes for `--help`: "60: the vendor's CM60; 48: …". */
+function moduleShapesHelp(): string {
+  return [...NODE_COUNTS].reverse().map((n) => `${n}: ${MODULE_SHAPES[n].note}`).join("; ");
+}
+
 /** Help text for `deno task hub --help`. */
 export const HUB_USAGE = `usage: deno task hub [options]
 
   --host ADDR          listen address (default 127.0.0.1; CM_HOST; use 0.0.0.0 on a real hub)
   --port N             TCP port (default ${DEFAULT_PORT}; CM_PORT; 0 = any free port)
   --data-dir DIR       state directory (default .data; CM_DATA_DIR)
-  --nodes 48|60        module size (default 60; CM_NODES)
+  --nodes ${NODE_COUNTS.join("|").padEnd(12)} module size (default 60; CM_NODES):
+                       ${moduleShapesHelp()}
   --asset-tag S/M/T    asset tag SKU/MODEL/TAG from the module's sticker (CM_ASSET_TAG)
   --module NAME        the module's name in a fleet: metrics label, inventory group, MODULE:N
                        (default: the asset tag's TAG; CM_MODULE)
@@ -123,7 +140,8 @@ export const HUB_USAGE = `usage: deno task hub [options]
   --agent-port N       with TLS: also a plain-HTTP port for the node agents on the cluster LAN,
                        serving the agent routes only (CM_AGENT_PORT; --agent-host ADDR, default
                        the --host address)
-  --zero-bays SET      bays holding Pi Zero W, "" for none (default 17-22,24-29 on 60 bays)
+  --zero-bays SET      bays holding Pi Zero W, "" for none (default: the size's; 17-22,24-29
+                       on 60 bays)
   --token TOKEN        admin token (CM_TOKEN; default: generated into DATA/token)
   --agent-key KEY      the old shared agent key, for agents not yet given their own
                        (CM_AGENT_KEY; default: generated into DATA/agent-key)
@@ -296,9 +314,14 @@ export function parseHubSettings(
   });
   if (values.help) return null;
   const scale = timeScale(values["time-scale"] ?? env("CM_TIME_SCALE") ?? "1");
-  const nodes = intSetting("--nodes", values.nodes ?? env("CM_NODES") ?? "60", 48, 60);
-  if (nodes !== 48 && nodes !== 60) {
-    throw new ClusterError("bad_request", "--nodes must be 48 or 60");
+  const nodes = intSetting(
+    "--nodes",
+    values.nodes ?? env("CM_NODES") ?? "60",
+    NODE_COUNTS[0],
+    NODE_COUNTS[NODE_COUNTS.length - 1],
+  );
+  if (!isNodeCount(nodes)) {
+    throw new ClusterError("bad_request", `--nodes must be ${nodeCountsText()}`);
   }
   const host = values.host ?? env("CM_HOST") ?? "127.0.0.1";
   const tls = tlsSettings(
@@ -421,11 +444,6 @@ export function nodeMapFor(settings: HubSettings): NodeMap {
   return buildNodeMap({
     nodeCount: settings.nodeCount,
     ...(settings.assetTag ? { assetTag: settings.assetTag } : {}),
-    // The vendor's Zero W row exists on the 60-bay module; a 48-bay module is all LAN.
-    ...(settings.zeroBays !== undefined
-      ? { zeroBays: settings.zeroBays }
-      : settings.nodeCount === 48
-      ? { zeroBays: "" }
-      : {}),
+    ...(settings.zeroBays !== undefined ? { zeroBays: settings.zeroBays } : {}),
   });
 }

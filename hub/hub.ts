@@ -175,7 +175,7 @@ interface Hardware {
 
 /** The simulated module for these settings (the one place it is built). */
 function simulatedModule(settings: HubSettings, clock: Clock): SimulatedModule {
-  return new SimulatedModule({ nodeCount: settings.nodeCount, clock });
+  return new SimulatedModule({ map: nodeMapFor(settings), clock });
 }
 
 /**
@@ -190,6 +190,7 @@ async function openHardware(settings: HubSettings, clock: Clock): Promise<Hardwa
     const power = await openConfiguredPowerSwitch(
       settings.powerConfigPath,
       () => simulatedModule(settings, clock),
+      nodeMapFor(settings),
     );
     return { power, lock };
   } catch (e) {
@@ -300,24 +301,24 @@ function wireHub(settings: HubSettings, overrides: HubOverrides, hardware: Hardw
     join(settings.dataDir, "agent-secret"),
     settings.agentSecret,
   );
+  const map = nodeMapFor(settings);
   const agentKeys = new AgentKeys({
     secret: agentSecret.value,
-    nodeCount: settings.nodeCount,
+    map,
     sharedKey: agentKey.value,
     sharedKeyAllowed: settings.sharedAgentKey !== false,
   });
   const agentCounters = new AgentAuthCounters();
   const readToken = loadOrCreateSecret(join(settings.dataDir, "read-token"));
   const store = new SqliteStore(join(settings.dataDir, "hub.sqlite"));
-  const map = nodeMapFor(settings);
   const module = moduleNameOf(settings);
   const events = new EventLog(store, clock, module);
-  const tracker = new NodeTracker(settings.nodeCount, events, clock, settings.lostAfterMs);
+  const tracker = new NodeTracker(map, events, clock, settings.lostAfterMs);
   const lastSeen = new LastSeenKeeper({
     store,
     tracker,
     clock,
-    nodeCount: settings.nodeCount,
+    map,
     flushEveryMs: overrides.lastSeenFlushMs,
   });
   const sequencer = new PowerSequencer(power, map, tracker, events, clock, overrides.sequencer);
@@ -332,7 +333,7 @@ function wireHub(settings: HubSettings, overrides: HubOverrides, hardware: Hardw
   });
   const powerControl = new PowerControl({ map, store, events, power, tracker, sequencer, jobs });
   const nodeSettings = new NodeSettings({ store, events, status });
-  const quarantine = new QuarantineList({ store, tracker, events }, settings.nodeCount);
+  const quarantine = new QuarantineList({ map, store, tracker, events });
   const powerHealth = new PowerHealthWatch(map, events);
   const runDeps = { map, store, events, clock, tracker, sequencer, power: powerControl };
   const macLearning = new MacLearning(runDeps);
@@ -401,9 +402,7 @@ function wireHub(settings: HubSettings, overrides: HubOverrides, hardware: Hardw
   });
   // Consoles: the hardware config's, else on the simulated module one per bay.
   const configured = overrides.consoles ??
-    (settings.powerConfigPath
-      ? loadConsoleSources(settings.powerConfigPath, settings.nodeCount)
-      : undefined);
+    (settings.powerConfigPath ? loadConsoleSources(settings.powerConfigPath, map) : undefined);
   const simConsoles = !configured && sim
     ? new SimulatedConsoles({ sim, map, clock, bootMs: settings.simBootMs })
     : null;

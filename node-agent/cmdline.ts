@@ -3,6 +3,8 @@
  * in the netboot cmdline.txt so one read-only image serves every bay.
  */
 
+import { MAX_NODE_ID } from "../shared/node_map.ts";
+
 /** What the kernel command line says about the agent. */
 export interface KernelArgs {
   hub?: string;
@@ -23,7 +25,7 @@ export function parseKernelArgs(text: string): KernelArgs {
     else if (key === "cm.key") args.key = value;
     else if (key === "cm.node" && /^[0-9]+$/.test(value)) {
       const n = Number(value);
-      if (n >= 1 && n <= 60) args.node = n;
+      if (n >= 1 && n <= MAX_NODE_ID) args.node = n;
     }
   }
   return args;

@@ -9,6 +9,7 @@ import { ClusterError } from "../shared/errors.ts";
 import { parseIntFlag } from "../shared/int_flag.ts";
 import { GPIO_BACKENDS, type GpioBackend, isGpioBackend } from "../shared/pins/open.ts";
 import { nodeOfAgentKey } from "../shared/agent_key.ts";
+import { MAX_NODE_ID } from "../shared/node_map.ts";
 import { LedEngineKind, Model, NodeId, parseOrThrow } from "../shared/wire_schemas.ts";
 import type { AgentOptions } from "./agent.ts";
 import { type KernelArgs, parseKernelArgs } from "./cmdline.ts";
@@ -39,7 +40,7 @@ export const USAGE = `cluster node agent: drives the bay LED (GPIO 21) and repor
   --hub URL            hub base URL (default: config, cm.hub=, else ${DEFAULT_HUB})
   --key KEY            agent key (or --key-file PATH; default: config, cm.key=)
   --key-file PATH      file holding the agent key
-  --node N             node id 1-60 (default: config, cm.node=, hostname nodeNN)
+  --node N             node id 1-${MAX_NODE_ID} (default: config, cm.node=, hostname nodeNN)
   --sim                simulated GPIO line; allows --model and --hostname overrides
   --model M            with --sim: pi3b | pi3b+ | pi4 | pi0w
   --hostname NAME      with --sim: hostname to report
@@ -129,7 +130,7 @@ export function parseAgentFlags(args: string[]): AgentFlags {
     hub: v.hub,
     key: v.key,
     keyFile: v["key-file"],
-    node: int("node", v.node, 1, 60),
+    node: int("node", v.node, 1, MAX_NODE_ID),
     sim: v.sim,
     model: v.model as Model | undefined,
     hostname: v.hostname,

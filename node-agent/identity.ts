@@ -3,7 +3,7 @@
  * memory, temperature), read from /proc and /sys under a filesystem root so tests run on
  * fixture trees (tests/fixtures/pi/).
  */
-import { buildNodeMap, nodeIdForHostname } from "../shared/node_map.ts";
+import { parseNodeHostname } from "../shared/node_map.ts";
 import type { Model, NodeHealth, NodeIdentity } from "../shared/wire_schemas.ts";
 import { parseKernelArgs } from "./cmdline.ts";
 import { readSmall, readSmallSync } from "./fs_root.ts";
@@ -118,7 +118,7 @@ export async function readIdentity(opts: IdentityOptions = {}): Promise<NodeIden
   const hostname = opts.hostname ?? (await readSmall(root, "/etc/hostname")) ??
     (root === "/" ? Deno.hostname() : "localhost");
   const kernel = parseKernelArgs((await readSmall(root, "/proc/cmdline")) ?? "");
-  const node = opts.node ?? kernel.node ?? nodeIdForHostname(buildNodeMap(), hostname);
+  const node = opts.node ?? kernel.node ?? parseNodeHostname(hostname);
   return {
     ...(node !== undefined ? { node } : {}),
     hostname: hostname.slice(0, 253) || "localhost",

@@ -6,6 +6,8 @@
  * old shared key, which speaks for every node.
  */
 
+import { MAX_NODE_ID } from "./node_map.ts";
+
 const PER_NODE = /^node(\d{2})\.[A-Za-z0-9_-]{43}$/;
 
 /** The node a per-node agent key belongs to, or undefined for any other text. */
@@ -13,7 +15,7 @@ export function nodeOfAgentKey(key: string): number | undefined {
   const m = PER_NODE.exec(key.trim());
   if (!m) return undefined;
   const node = Number(m[1]);
-  return node >= 1 && node <= 60 ? node : undefined;
+  return node >= 1 && node <= MAX_NODE_ID ? node : undefined;
 }
 
 /** `nodeNN.` for node `node`: the prefix of its key. */

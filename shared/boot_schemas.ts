@@ -3,6 +3,7 @@
  * first heartbeat → running), its quarantine, and `GET /api/v1/nodes/:id/boot`.
  */
 import { z } from "zod";
+import { NodeId } from "./wire_schemas.ts";
 
 /** The stages of a node's boot, in order. */
 export const BootStage = z.enum([
@@ -43,7 +44,7 @@ export type TftpTransfer = z.infer<typeof TftpTransfer>;
 
 /** One boot of one node, from a power-on to running, a stall, or a power-off. */
 export const BootTimeline = z.strictObject({
-  node: z.number().int().min(1).max(60),
+  node: NodeId,
   /** 1 for the first boot, 2 after the first recovery power cycle, … */
   attempt: z.number().int().min(1),
   poweredOnAt: z.number().int(),
@@ -71,7 +72,7 @@ export type Quarantine = z.infer<typeof Quarantine>;
 
 /** `GET /api/v1/nodes/:id/boot`: the latest boot timeline and the one before it. */
 export const NodeBoot = z.strictObject({
-  node: z.number().int().min(1).max(60),
+  node: NodeId,
   latest: BootTimeline.nullable(),
   previous: BootTimeline.nullable(),
   quarantine: Quarantine.nullable(),

@@ -2,8 +2,8 @@
  * The one node map: geometry, expected model, addresses and names of every bay,
  * plus the switch and the hub. Pure data, built from a small config.
  */
-import { parseNodeSet } from "./range.ts";
-import type { Model } from "./schemas.ts";
+import { noSuchNode, parseNodeSet } from "./range.ts";
+import type { Model } from "./wire_schemas.ts";
 
 /** Nodes per BitBar control-plane bus. */
 export const SLOTS_PER_BUS = 6;
@@ -19,12 +19,57 @@ export interface AssetTag {
   tag: string;
 }
 
+/** A module shape: which of its bays hold Pi Zero W unless told otherwise. */
+export interface ModuleShape {
+  /** Bays fitted with Pi Zero W by default, as a node set ("" for none). */
+  zeroBays: string;
+  /** What the shape is, for `--help`. */
+  note: string;
+}
+
+/**
+ * Every module shape, by its number of bays (SLOTS_PER_BUS to a BitBar bus, numbered 1.. down
+ * the buses). Bay N is node N: address `<subnet>.N`, hostname `nodeNN`. Adding a shape is one
+ * entry here; the hub's `--nodes`, the schemas' bounds and every range check follow.
+ */
+export const MODULE_SHAPES = {
+  60: { zeroBays: "17-22,24-29", note: "the vendor's CM60" },
+  48: { zeroBays: "", note: "the 48-bay module, all LAN" },
+  12: { zeroBays: "6", note: "a test shape: two BitBars" },
+} as const satisfies Record<number, ModuleShape>;
+
+/** A module size the hub knows: a key of {@link MODULE_SHAPES}. */
+export type NodeCount = keyof typeof MODULE_SHAPES;
+
+/** The known module sizes, smallest first. */
+export const NODE_COUNTS: readonly NodeCount[] = Object.keys(MODULE_SHAPES)
+  .map(Number).sort((a, b) => a - b) as NodeCount[];
+
+/**
+ * The largest node id of any module shape: what an agent or `cm` accepts as a node id before a
+ * hub checks it against its own module. (Hostnames and agent keys spell ids as `nodeNN`.)
+ */
+export const MAX_NODE_ID: number = NODE_COUNTS[NODE_COUNTS.length - 1];
+
+/** True when `n` is the size of a known module shape. */
+export function isNodeCount(n: number): n is NodeCount {
+  return Object.hasOwn(MODULE_SHAPES, n) && Number.isInteger(n);
+}
+
+/** The known sizes as words: "12, 48 or 60". */
+export function nodeCountsText(): string {
+  return `${NODE_COUNTS.slice(0, -1).join(", ")} or ${NODE_COUNTS[NODE_COUNTS.length - 1]}`;
+}
+
 /** What a node map is built from. */
 export interface NodeMapConfig {
-  /** 48 or 60 bays. */
-  nodeCount: 48 | 60;
+  /** Bays: the size of one of {@link MODULE_SHAPES}. */
+  nodeCount: NodeCount;
   assetTag: AssetTag;
-  /** Bays fitted with Pi Zero W (WiFi only, no LAN), as a node set. Empty string for none. */
+  /**
+   * Bays fitted with Pi Zero W (WiFi only, no LAN), as a node set. Empty string for none
+   * (default: the shape's).
+   */
   zeroBays: string;
   /** Expected model of the LAN bays. */
   lanModel: Model;
@@ -47,7 +92,7 @@ export function defaultAssetTag(nodeCount: number): AssetTag {
 export const DEFAULT_NODE_MAP_CONFIG: NodeMapConfig = {
   nodeCount: 60,
   assetTag: defaultAssetTag(60),
-  zeroBays: "17-22,24-29",
+  zeroBays: MODULE_SHAPES[60].zeroBays,
   lanModel: "pi3b+",
   subnetPrefix: "10.42.0",
   domain: "cluster",
@@ -57,7 +102,7 @@ export const DEFAULT_NODE_MAP_CONFIG: NodeMapConfig = {
 export interface Bay {
   /** Control-plane id 1..nodeCount. */
   id: number;
-  /** BitBar bus 1..10 (bus 1 at the front, the last at the rear). */
+  /** BitBar bus 1..map.buses (bus 1 at the front, the last at the rear). */
   bus: number;
   /** Slot on the bus, 1 at the top. */
   slot: number;
@@ -94,17 +139,21 @@ export function busSlotOf(id: number): { bus: number; slot: number } {
   return { bus: Math.ceil(id / SLOTS_PER_BUS), slot: ((id - 1) % SLOTS_PER_BUS) + 1 };
 }
 
-/** Builds the node map from a config (defaults: the vendor's 60-node module). */
+/**
+ * Builds the node map from a config (defaults: the vendor's 60-node module; the asset tag and
+ * Zero W bays default to the shape's).
+ */
 export function buildNodeMap(partial: Partial<NodeMapConfig> = {}): NodeMap {
   const nodeCount = partial.nodeCount ?? DEFAULT_NODE_MAP_CONFIG.nodeCount;
+  if (!isNodeCount(nodeCount)) {
+    throw new Error(`nodeCount must be ${nodeCountsText()}, not ${nodeCount}`);
+  }
   const config: NodeMapConfig = {
     ...DEFAULT_NODE_MAP_CONFIG,
     assetTag: defaultAssetTag(nodeCount),
+    zeroBays: MODULE_SHAPES[nodeCount].zeroBays,
     ...partial,
   };
-  if (config.nodeCount !== 48 && config.nodeCount !== 60) {
-    throw new Error(`nodeCount must be 48 or 60, not ${config.nodeCount}`);
-  }
   const zero = new Set(
     config.zeroBays.trim() === "" ? [] : parseNodeSet(config.zeroBays, config.nodeCount),
   );
@@ -122,7 +171,7 @@ export function buildNodeMap(partial: Partial<NodeMapConfig> = {}): NodeMap {
   }
   return {
     config,
-    buses: config.nodeCount / SLOTS_PER_BUS,
+    buses: Math.ceil(config.nodeCount / SLOTS_PER_BUS),
     bays,
     switch: { id: SWITCH_ID, hostname: "switch", ip: `${config.subnetPrefix}.${SWITCH_ID}` },
     hub: { id: HUB_ID, hostname: "bonnie", ip: `${config.subnetPrefix}.${HUB_ID}` },
@@ -131,7 +180,35 @@ export function buildNodeMap(partial: Partial<NodeMapConfig> = {}): NodeMap {
 
 /** The bay with control-plane id `id`, or undefined. */
 export function bayOf(map: NodeMap, id: number): Bay | undefined {
-  return map.bays[id - 1];
+  return Number.isInteger(id) ? map.bays[id - 1] : undefined;
+}
+
+/**
+ * The bay with control-plane id `id`, for an id already checked against the map (a node set
+ * parsed by the hub, a record of the store); a RangeError for any other.
+ */
+export function bayAt(map: NodeMap, id: number): Bay {
+  const bay = bayOf(map, id);
+  if (!bay) throw new RangeError(`node ${id} is not a bay of this ${map.bays.length}-node module`);
+  return bay;
+}
+
+/** Every node id of the module, in order. */
+export function nodeIds(map: NodeMap): number[] {
+  return map.bays.map((b) => b.id);
+}
+
+/** Every BitBar bus of the module, in order. */
+export function busIds(map: NodeMap): number[] {
+  return Array.from({ length: map.buses }, (_, i) => i + 1);
+}
+
+/**
+ * Why `id` is no node of this module ("node 61 does not exist: this module has nodes 1 to 60"),
+ * or null when it is one. The one wording of a range error for ids that arrive as numbers.
+ */
+export function nodeRangeProblem(map: NodeMap, id: number): string | null {
+  return bayOf(map, id) ? null : noSuchNode(id, map.bays.length);
 }
 
 /** The node a cluster address belongs to (10.42.0.N → N), or undefined. */
@@ -142,13 +219,22 @@ export function nodeIdForIp(map: NodeMap, address: string): number | undefined {
   const last = ip.slice(prefix.length);
   if (!ip.startsWith(prefix) || !/^[0-9]{1,3}$/.test(last)) return undefined;
   const n = Number(last);
-  return n >= 1 && n <= map.bays.length ? n : undefined;
+  return bayOf(map, n) ? n : undefined;
+}
+
+/**
+ * The node id a hostname spells (node07 → 7) on a module of any shape (up to MAX_NODE_ID), or
+ * undefined: what the agent, which knows no map, takes its id from; the hub checks it.
+ */
+export function parseNodeHostname(hostname: string): number | undefined {
+  const m = hostname.trim().toLowerCase().match(/^node0*([0-9]{1,3})(\..*)?$/);
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  return n >= 1 && n <= MAX_NODE_ID ? n : undefined;
 }
 
 /** The node a hostname names (node07 → 7), or undefined. */
 export function nodeIdForHostname(map: NodeMap, hostname: string): number | undefined {
-  const m = hostname.trim().toLowerCase().match(/^node0*([0-9]+)(\..*)?$/);
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  return n >= 1 && n <= map.bays.length ? n : undefined;
+  const n = parseNodeHostname(hostname);
+  return n !== undefined && bayOf(map, n) ? n : undefined;
 }

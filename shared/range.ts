@@ -16,9 +16,7 @@ export function checkNodeId(id: number, maxNode: number): number {
   if (!Number.isInteger(id)) {
     throw new NodeRangeError(`${id} is not a node id: use a whole number from 1 to ${maxNode}`);
   }
-  if (id < 1 || id > maxNode) {
-    throw new NodeRangeError(`node ${id} does not exist: this module has nodes 1 to ${maxNode}`);
-  }
+  if (id < 1 || id > maxNode) throw new NodeRangeError(noSuchNode(id, maxNode));
   return id;
 }
 
@@ -29,6 +27,11 @@ export function parseNodeId(text: string, maxNode: number): number {
     throw new NodeRangeError(`"${text}" is not a node id: use a whole number from 1 to ${maxNode}`);
   }
   return checkNodeId(Number(t), maxNode);
+}
+
+/** The one wording of "no such node": `node 61 does not exist: this module has nodes 1 to 60`. */
+export function noSuchNode(id: number, maxNode: number): string {
+  return `node ${id} does not exist: this module has nodes 1 to ${maxNode}`;
 }
 
 /**

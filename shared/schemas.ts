@@ -21,6 +21,7 @@ import {
   RequestedLedMode,
 } from "./wire_schemas.ts";
 import { Quarantine } from "./boot_schemas.ts";
+import { SLOTS_PER_BUS } from "./node_map.ts";
 
 // The agent's wire protocol is defined in wire_schemas.ts (zod/mini, so the agent does not load
 // classic zod); it is part of this module's public face all the same.
@@ -188,8 +189,8 @@ export type AgentReport = z.infer<typeof AgentReport>;
 /** One bay as `GET /api/v1/nodes` shows it. */
 export const NodeStatus = z.strictObject({
   id: NodeId,
-  bus: z.number().int().min(1).max(10),
-  slot: z.number().int().min(1).max(6),
+  bus: z.number().int().min(1),
+  slot: z.number().int().min(1).max(SLOTS_PER_BUS),
   hostname: z.string(),
   ip: z.string(),
   mac: z.nullable(Mac),

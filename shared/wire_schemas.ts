@@ -17,8 +17,11 @@ z.config(en());
 export const Model = z.enum(["pi3b", "pi3b+", "pi4", "pi0w", "unknown"]);
 export type Model = z.infer<typeof Model>;
 
-/** A control-plane node id (the module's size is checked by the hub). */
-export const NodeId = z.int().check(z.minimum(1), z.maximum(60));
+/**
+ * A control-plane node id: its shape only, a whole number from 1. Whether the module has that
+ * bay is the hub's check, against its node map, with a message naming the module's range.
+ */
+export const NodeId = z.int().check(z.minimum(1));
 
 /** What a power command asks for. */
 export const PowerAction = z.enum(["on", "off", "cycle"]);

@@ -7,6 +7,7 @@
  */
 import { createHmac } from "node:crypto";
 import { agentKeyPrefix } from "../../shared/agent_key.ts";
+import type { NodeMap } from "../../shared/node_map.ts";
 import { secretMatches } from "./secrets.ts";
 
 /** Who a presented agent token speaks for. */
@@ -54,7 +55,8 @@ export class AgentAuthCounters {
 export interface AgentKeysOptions {
   /** The secret per-node keys are derived from (DATA/agent-secret). */
   secret: string;
-  nodeCount: number;
+  /** The module: one key per bay. */
+  map: NodeMap;
   /** The old shared key (DATA/agent-key). */
   sharedKey: string;
   /** Whether the shared key is still accepted (false with --no-shared-agent-key). */
@@ -69,20 +71,20 @@ export function deriveAgentKey(secret: string, node: number): string {
 
 /** Derives, holds and recognises agent keys. */
 export class AgentKeys {
-  /** Node N's key at index N-1, derived once (a heartbeat then costs one compare). */
-  readonly #keys: string[];
+  /** Node N's key by N, derived once (a heartbeat then costs one compare). */
+  readonly #keys: Map<number, string>;
   readonly #shared: string;
   readonly sharedKeyAllowed: boolean;
 
   constructor(o: AgentKeysOptions) {
-    this.#keys = Array.from({ length: o.nodeCount }, (_, i) => deriveAgentKey(o.secret, i + 1));
+    this.#keys = new Map(o.map.bays.map((b) => [b.id, deriveAgentKey(o.secret, b.id)]));
     this.#shared = o.sharedKey;
     this.sharedKeyAllowed = o.sharedKeyAllowed;
   }
 
   /** Node `node`'s key. */
   keyFor(node: number): string {
-    const key = this.#keys[node - 1];
+    const key = this.#keys.get(node);
     if (key === undefined) throw new RangeError(`no node ${node}`);
     return key;
   }
@@ -95,7 +97,7 @@ export class AgentKeys {
     // "nodeNN." picks the one key to compare with; the compare itself is constant-time.
     if (token.startsWith("node") && token[6] === ".") {
       const node = Number(token.slice(4, 6));
-      const key = this.#keys[node - 1];
+      const key = this.#keys.get(node);
       if (key !== undefined && secretMatches(token, key)) return { kind: "node", node };
     }
     if (secretMatches(token, this.#shared)) return { kind: "shared" };

@@ -12,7 +12,13 @@
 import type { AgentAuthCounters, AgentCredential, AgentRefusal } from "../auth/agent_keys.ts";
 import type { Clock } from "../../shared/clock.ts";
 import { ClusterError } from "../../shared/errors.ts";
-import { nodeIdForHostname, nodeIdForIp, type NodeMap } from "../../shared/node_map.ts";
+import {
+  bayOf,
+  nodeIdForHostname,
+  nodeIdForIp,
+  nodeIds,
+  type NodeMap,
+} from "../../shared/node_map.ts";
 import type { AgentReport, Heartbeat, HeartbeatReply } from "../../shared/schemas.ts";
 import type { Store } from "../store/store.ts";
 import type { NodeTracker } from "./node_tracker.ts";
@@ -112,7 +118,7 @@ export class AgentIngest {
     const mac = hb.identity.mac;
     // The usual case first: the bay's own learned MAC (one cached read, no scan).
     if (credential.kind !== "admin" && mac && this.#store.node(id).mac !== mac) {
-      const owner = this.#store.nodes(this.#map.bays.length).find((r) => r.mac === mac);
+      const owner = this.#store.nodes(nodeIds(this.#map)).find((r) => r.mac === mac);
       if (owner && owner.id !== id) {
         this.#refuse(
           "wrong_mac",
@@ -147,7 +153,7 @@ export class AgentIngest {
     const { identity } = hb;
     const nodeCount = this.#map.bays.length;
     if (credential.kind === "node") {
-      if (credential.node > nodeCount) {
+      if (!bayOf(this.#map, credential.node)) {
         this.#refuse("wrong_node", `this key is node ${credential.node}'s: this module has none`);
       }
       if (identity.node !== undefined && identity.node !== credential.node) {
@@ -159,7 +165,7 @@ export class AgentIngest {
       return credential.node;
     }
     if (identity.node !== undefined) {
-      if (identity.node > nodeCount) {
+      if (!bayOf(this.#map, identity.node)) {
         throw new ClusterError(
           "invalid_node",
           `agent says it is node ${identity.node}, but this module has nodes 1 to ${nodeCount}`,
@@ -168,7 +174,7 @@ export class AgentIngest {
       return identity.node;
     }
     if (identity.mac) {
-      const rec = this.#store.nodes(nodeCount).find((r) => r.mac === identity.mac);
+      const rec = this.#store.nodes(nodeIds(this.#map)).find((r) => r.mac === identity.mac);
       if (rec) return rec.id;
     }
     const byName = nodeIdForHostname(this.#map, identity.hostname);

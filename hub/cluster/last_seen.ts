@@ -5,6 +5,7 @@
  * more when the hub stops. After a crash the restored time is at most one period old.
  */
 import type { Clock } from "../../shared/clock.ts";
+import { bayOf, type NodeMap } from "../../shared/node_map.ts";
 import { isStoreFull, type Store } from "../store/store.ts";
 import type { NodeTracker } from "./node_tracker.ts";
 import { backgroundFailed } from "../process_faults.ts";
@@ -17,7 +18,7 @@ export interface LastSeenDeps {
   store: Store;
   tracker: NodeTracker;
   clock: Clock;
-  nodeCount: number;
+  map: NodeMap;
   /** Write period, ms (default {@link LAST_SEEN_FLUSH_MS}). */
   flushEveryMs?: number;
 }
@@ -27,7 +28,7 @@ export class LastSeenKeeper {
   readonly #store: Store;
   readonly #tracker: NodeTracker;
   readonly #clock: Clock;
-  readonly #nodeCount: number;
+  readonly #map: NodeMap;
   readonly #everyMs: number;
   /** What the store holds, node → ms. */
   readonly #stored = new Map<number, number>();
@@ -38,14 +39,14 @@ export class LastSeenKeeper {
     this.#store = deps.store;
     this.#tracker = deps.tracker;
     this.#clock = deps.clock;
-    this.#nodeCount = deps.nodeCount;
+    this.#map = deps.map;
     this.#everyMs = deps.flushEveryMs ?? LAST_SEEN_FLUSH_MS;
   }
 
   /** Hands the stored times to the tracker and starts the periodic write. */
   start(): void {
     for (const [node, at] of this.#store.lastSeen()) {
-      if (node < 1 || node > this.#nodeCount) continue; // a bay of a larger module
+      if (!bayOf(this.#map, node)) continue; // a bay of a larger module
       this.#stored.set(node, at);
       this.#tracker.restoreLastSeen(node, at);
     }
@@ -61,7 +62,7 @@ export class LastSeenKeeper {
   /** Writes every time that changed since the last write; returns how many. */
   flush(): number {
     const changed = new Map<number, number>();
-    for (let id = 1; id <= this.#nodeCount; id++) {
+    for (const { id } of this.#map.bays) {
       const at = this.#tracker.get(id).lastSeenAt;
       if (at === null) continue;
       const rounded = Math.round(at);

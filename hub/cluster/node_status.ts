@@ -3,7 +3,7 @@
  * knows them. Nothing here switches or writes.
  */
 import { ClusterError } from "../../shared/errors.ts";
-import { type NodeMap, SLOTS_PER_BUS } from "../../shared/node_map.ts";
+import { bayOf, nodeIds, type NodeMap, SLOTS_PER_BUS } from "../../shared/node_map.ts";
 import { checkNodeId, parseExactNodeId, parseNodeSet } from "../../shared/range.ts";
 import type { ModuleInfo, NodeStatus } from "../../shared/schemas.ts";
 import type { Store } from "../store/store.ts";
@@ -61,7 +61,7 @@ export class NodeStatusReader {
   /** Enabled bays, or the given node set. */
   targetNodes(nodes?: string): number[] {
     if (nodes !== undefined) return this.nodeSet(nodes);
-    return this.#store.nodes(this.nodeCount).filter((r) => r.enabled).map((r) => r.id);
+    return this.#store.nodes(nodeIds(this.#map)).filter((r) => r.enabled).map((r) => r.id);
   }
 
   /** `GET /api/v1/module` */
@@ -83,7 +83,7 @@ export class NodeStatusReader {
 
   /** Status of one node. */
   node(id: number): NodeStatus {
-    const bay = this.#map.bays[id - 1];
+    const bay = bayOf(this.#map, id);
     if (!bay) throw new ClusterError("not_found", `node ${id} does not exist`);
     const rec = this.#store.node(id);
     const rt = this.#tracker.get(id);

@@ -5,6 +5,7 @@
  * timer, not a polling loop).
  */
 import type { Clock } from "../../shared/clock.ts";
+import type { NodeMap } from "../../shared/node_map.ts";
 import type { Quarantine } from "../../shared/boot_schemas.ts";
 import type { AgentReport, Lifecycle, PowerState } from "../../shared/schemas.ts";
 import type { EventLog } from "../events/event_log.ts";
@@ -39,17 +40,18 @@ export interface NodeRuntime {
 
 /** Tracks all nodes' runtime state and lifecycle. */
 export class NodeTracker {
-  readonly #nodes: NodeRuntime[];
+  /** By node id, one per bay of the map. */
+  readonly #nodes: Map<number, NodeRuntime>;
   readonly #events: EventLog;
   readonly #clock: Clock;
   readonly lostAfterMs: number;
   #closed = false;
 
-  constructor(nodeCount: number, events: EventLog, clock: Clock, lostAfterMs: number) {
+  constructor(map: NodeMap, events: EventLog, clock: Clock, lostAfterMs: number) {
     this.#events = events;
     this.#clock = clock;
     this.lostAfterMs = lostAfterMs;
-    this.#nodes = Array.from({ length: nodeCount }, () => ({
+    this.#nodes = new Map(map.bays.map((bay): [number, NodeRuntime] => [bay.id, {
       actual: "off" as PowerState,
       operating: 0,
       fault: null,
@@ -63,17 +65,22 @@ export class NodeTracker {
       offSince: clock.now(),
       mismatchTold: false,
       quarantine: null,
-    }));
+    }]));
   }
 
   /** Read-only view of one node's runtime state. */
   get(id: number): Readonly<NodeRuntime> {
-    return this.#nodes[id - 1];
+    return this.#node(id);
+  }
+
+  /** Node `id`'s state; callers pass ids of the map (checked at the edge). */
+  #node(id: number): NodeRuntime {
+    return this.#nodes.get(id)!;
   }
 
   /** Seeds rail states read at start-up (no events: nothing changed). */
   seed(id: number, actual: PowerState): void {
-    const n = this.#nodes[id - 1];
+    const n = this.#node(id);
     n.actual = actual;
     n.poweredOnAt = actual === "on" ? this.#clock.now() : null;
     n.offSince = actual === "off" ? this.#clock.now() : null;
@@ -83,19 +90,19 @@ export class NodeTracker {
 
   /** Restores when a bay was last heard before this hub started (a newer heartbeat wins). */
   restoreLastSeen(id: number, at: number): void {
-    const n = this.#nodes[id - 1];
+    const n = this.#nodes.get(id);
     if (n && (n.lastSeenAt === null || n.lastSeenAt < at)) n.lastSeenAt = at;
   }
 
   /** Marks the start of a power operation. */
   beginOperation(id: number): void {
-    this.#nodes[id - 1].operating++;
+    this.#node(id).operating++;
     this.#update(id);
   }
 
   /** Marks the end of a power operation with the rail state read back. */
   endOperation(id: number, actual: PowerState, fault: string | null): void {
-    const n = this.#nodes[id - 1];
+    const n = this.#node(id);
     n.operating = Math.max(0, n.operating - 1);
     // Whole ms, like heartbeat receipt times, so a heartbeat right after power-on counts.
     if (actual === "on" && n.actual === "off") n.poweredOnAt = Math.floor(this.#clock.now());
@@ -116,7 +123,7 @@ export class NodeTracker {
 
   /** Quarantines a node (its lifecycle is `fault` until cleared), or clears it with null. */
   setQuarantine(id: number, q: Quarantine | null): void {
-    this.#nodes[id - 1].quarantine = q;
+    this.#node(id).quarantine = q;
     this.#update(id);
   }
 
@@ -127,7 +134,7 @@ export class NodeTracker {
    * `power_mismatch` event, never silently.
    */
   offTooLong(id: number, report: AgentReport): boolean {
-    const n = this.#nodes[id - 1];
+    const n = this.#node(id);
     if (
       n.actual !== "off" || n.operating !== 0 || n.offSince === null ||
       report.receivedAt - n.offSince <= this.lostAfterMs
@@ -147,7 +154,7 @@ export class NodeTracker {
 
   /** Records an agent heartbeat and makes sure a lost deadline is pending. */
   heartbeat(id: number, report: AgentReport): void {
-    const n = this.#nodes[id - 1];
+    const n = this.#node(id);
     this.offTooLong(id, report);
     n.agent = report;
     n.lastHeartbeatAt = report.receivedAt;
@@ -159,7 +166,7 @@ export class NodeTracker {
   }
 
   #armDeadline(id: number): void {
-    const n = this.#nodes[id - 1];
+    const n = this.#node(id);
     if (this.#closed || n.lastHeartbeatAt === null) return;
     const ctl = new AbortController();
     n.deadline = ctl;
@@ -185,7 +192,7 @@ export class NodeTracker {
   }
 
   #update(id: number): void {
-    const n = this.#nodes[id - 1];
+    const n = this.#node(id);
     const next = this.#derive(n);
     if (next === n.lifecycle) return;
     const from = n.lifecycle;
@@ -214,6 +221,6 @@ export class NodeTracker {
   /** Cancels all deadline timers. */
   close(): void {
     this.#closed = true;
-    for (const n of this.#nodes) n.deadline?.abort();
+    for (const n of this.#nodes.values()) n.deadline?.abort();
   }
 }

@@ -4,7 +4,7 @@
  * job refuses power commands (409) rather than being undone by them or undoing the job.
  */
 import { ClusterError } from "../../shared/errors.ts";
-import type { NodeMap } from "../../shared/node_map.ts";
+import { bayAt, nodeIds, type NodeMap } from "../../shared/node_map.ts";
 import { formatNodeSet } from "../../shared/range.ts";
 import type { Job, PowerAction, PowerPlan } from "../../shared/schemas.ts";
 import { planWindows } from "./inrush.ts";
@@ -72,7 +72,7 @@ export class PowerControl {
       this.#tracker.seed(bay.id, await this.#power.read(bay.id));
     }
     this.#jobs.recoverInterrupted();
-    const records = this.#store.nodes(nodeCount);
+    const records = this.#store.nodes(nodeIds(this.#map));
     const drift = records.filter((r) => this.#tracker.get(r.id).actual !== r.desiredPower);
     this.#events.emit("hub_started", null, `hub started with ${nodeCount} nodes`, {
       driver: this.#power.name,
@@ -182,12 +182,12 @@ export class PowerControl {
       : ids.filter((id) => this.#tracker.get(id).actual === "off");
     const offset = action === "cycle" ? limits.cycleOffMs : 0;
     const windows = planWindows(
-      on.map((node) => ({ node, bus: this.#map.bays[node - 1].bus })),
+      on.map((node) => ({ node, bus: bayAt(this.#map, node).bus })),
       limits,
     ).map((w) => ({
       atMs: w.atMs + offset,
       nodes: w.nodes,
-      buses: [...new Set(w.nodes.map((n) => this.#map.bays[n - 1].bus))].sort((a, b) => a - b),
+      buses: [...new Set(w.nodes.map((n) => bayAt(this.#map, n).bus))].sort((a, b) => a - b),
     }));
     return {
       action,

@@ -5,7 +5,7 @@
  * into events (`throttling_changed` per bay, `bus_undervoltage` when a BitBar turns suspect
  * or recovers).
  */
-import type { NodeMap } from "../../shared/node_map.ts";
+import { bayAt, type NodeMap } from "../../shared/node_map.ts";
 import type { NodeStatus, PowerHealthReport } from "../../shared/schemas.ts";
 import { decodeThrottled, describeThrottled } from "../../shared/throttled.ts";
 import type { EventLog } from "../events/event_log.ts";
@@ -91,13 +91,13 @@ export class PowerHealthWatch {
         { raw, previous: before ?? null, flags: decodeThrottled(raw) },
       );
     }
-    this.#judge(this.#map.bays[node - 1].bus);
+    this.#judge(bayAt(this.#map, node).bus);
   }
 
   /** A bay switched off: its flags go with its agent. */
   forget(node: number): void {
     if (!this.#last.delete(node)) return;
-    this.#judge(this.#map.bays[node - 1].bus);
+    this.#judge(bayAt(this.#map, node).bus);
   }
 
   #judge(bus: number): void {

@@ -4,7 +4,7 @@
  */
 import type { Clock } from "../../shared/clock.ts";
 import type { PowerAction, PowerState } from "../../shared/schemas.ts";
-import type { NodeMap } from "../../shared/node_map.ts";
+import { bayAt, type NodeMap } from "../../shared/node_map.ts";
 import type { EventLog } from "../events/event_log.ts";
 import type { PowerSwitch } from "../power/power_switch.ts";
 import type { NodeTracker } from "./node_tracker.ts";
@@ -89,7 +89,7 @@ export class PowerSequencer {
     try {
       let switched = () => {};
       if (state === "on" && before === "off") {
-        switched = await this.#inrush.acquire(this.#map.bays[node - 1].bus);
+        switched = await this.#inrush.acquire(bayAt(this.#map, node).bus);
       }
       try {
         await this.#switch.set(node, state);

@@ -6,6 +6,7 @@
  */
 import type { Quarantine } from "../../shared/boot_schemas.ts";
 import { ClusterError } from "../../shared/errors.ts";
+import { bayOf, type NodeMap } from "../../shared/node_map.ts";
 import { formatNodeSet } from "../../shared/range.ts";
 import type { EventLog } from "../events/event_log.ts";
 import type { Store } from "../store/store.ts";
@@ -15,6 +16,7 @@ const KEY = "boot.quarantine";
 
 /** What the quarantine list needs. */
 export interface QuarantineDeps {
+  map: NodeMap;
   store: Store;
   tracker: NodeTracker;
   events: EventLog;
@@ -25,12 +27,12 @@ export class QuarantineList {
   readonly #d: QuarantineDeps;
   readonly #rows: Map<number, Quarantine>;
 
-  constructor(deps: QuarantineDeps, nodeCount: number) {
+  constructor(deps: QuarantineDeps) {
     this.#d = deps;
     const stored = deps.store.getSetting<Record<string, Quarantine>>(KEY) ?? {};
     this.#rows = new Map(
       Object.entries(stored).map(([k, v]) => [Number(k), v] as [number, Quarantine])
-        .filter(([n]) => n >= 1 && n <= nodeCount),
+        .filter(([n]) => bayOf(deps.map, n) !== undefined),
     );
     for (const [node, q] of this.#rows) deps.tracker.setQuarantine(node, q);
   }

@@ -12,6 +12,7 @@
  */
 import { z } from "zod";
 import { ClusterError } from "../../shared/errors.ts";
+import { bayOf, type NodeMap } from "../../shared/node_map.ts";
 import { NodeId, parseOrThrow } from "../../shared/schemas.ts";
 import { readJsonConfig } from "../config_file.ts";
 import type { ConsoleSource } from "./console_source.ts";
@@ -89,21 +90,21 @@ export function consoleSource(c: ConsoleConfig): ConsoleSource {
 
 /**
  * The `consoles` of a parsed hardware config, validated (a ClusterError naming each bad
- * field), as sources by node; `undefined` when the file has no `consoles` key. Nodes beyond
- * `nodeCount` are refused.
+ * field), as sources by node; `undefined` when the file has no `consoles` key. Nodes that are
+ * no bay of `map` are refused.
  */
 export function consoleSourcesFromConfig(
   config: unknown,
-  nodeCount: number,
+  map: NodeMap,
 ): Map<number, ConsoleSource> | undefined {
   if (typeof config !== "object" || config === null || !("consoles" in config)) return undefined;
   const list = parseOrThrow(ConsolesConfig, config.consoles, "consoles");
   const out = new Map<number, ConsoleSource>();
   for (const c of list) {
-    if (c.node > nodeCount) {
+    if (!bayOf(map, c.node)) {
       throw new ClusterError(
         "invalid_body",
-        `invalid consoles: node ${c.node} is not a bay of this ${nodeCount}-node module`,
+        `invalid consoles: node ${c.node} is not a bay of this ${map.bays.length}-node module`,
       );
     }
     out.set(c.node, consoleSource(c));
@@ -114,10 +115,10 @@ export function consoleSourcesFromConfig(
 /** Reads the consoles of the hardware config file at `path` (errors name the file). */
 export function loadConsoleSources(
   path: string,
-  nodeCount: number,
+  map: NodeMap,
 ): Map<number, ConsoleSource> | undefined {
   try {
-    return consoleSourcesFromConfig(readJsonConfig(path, "hardware config"), nodeCount);
+    return consoleSourcesFromConfig(readJsonConfig(path, "hardware config"), map);
   } catch (e) {
     if (e instanceof ClusterError && !e.message.startsWith("cannot read")) {
       throw new ClusterError(e.code, `${path}: ${e.message}`, e.details);

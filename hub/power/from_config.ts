@@ -12,6 +12,7 @@ import { openDevI2cBus } from "../../shared/pins/i2c/dev_i2c.ts";
 import { hex, type I2cBus } from "../../shared/pins/i2c/i2c_bus.ts";
 import { openGpioLine } from "../../shared/pins/open.ts";
 import { HardwareError, HardwareFault } from "../../shared/pins/errors.ts";
+import type { NodeMap } from "../../shared/node_map.ts";
 import { readJsonConfig } from "../config_file.ts";
 import { levelFor, LinePowerSwitch, type NodeLines } from "./line_power_switch.ts";
 import {
@@ -19,6 +20,7 @@ import {
   type GpioPowerConfig,
   type I2cPowerConfig,
   PowerConfig,
+  powerConfigMisfits,
 } from "./power_config.ts";
 import type { PowerSwitch } from "./power_switch.ts";
 import { PowerConfigError } from "./errors.ts";
@@ -26,6 +28,8 @@ import { type QemuHost, QemuPowerSwitch } from "./qemu_power_switch.ts";
 
 /** What the factory needs from the outside world. */
 export interface PowerSwitchDeps {
+  /** The module the config must fit: its nodes and BitBar buses. */
+  map: NodeMap;
   /** Opens /dev/i2c-N (production: `openDevI2cBus` from shared/pins/i2c/dev_i2c.ts). */
   openI2cBus: I2cBusOpener;
   /** Opens a Pi GPIO line with the named backend (shared/pins/). */
@@ -37,8 +41,9 @@ export interface PowerSwitchDeps {
 }
 
 /**
- * Validates `config` (a `PowerConfigError` naming each bad field) and builds the driver it
- * names. Hardware errors while opening surface as `HardwareFault`.
+ * Validates `config` (a `PowerConfigError` naming each bad field, and each node or bus the
+ * module `deps.map` does not have) and builds the driver it names. Hardware errors while
+ * opening surface as `HardwareFault`.
  */
 export async function createPowerSwitch(
   config: unknown,
@@ -54,6 +59,10 @@ export async function createPowerSwitch(
     "power config",
     (message, problems) => new PowerConfigError(message, problems),
   );
+  const misfits = powerConfigMisfits(cfg, deps.map);
+  if (misfits.length > 0) {
+    throw new PowerConfigError(`invalid power config: ${misfits.join("; ")}`, misfits);
+  }
   switch (cfg.driver) {
     case "simulated":
       return deps.simulated();
@@ -183,14 +192,19 @@ export function powerLineBackend(backend: GpioBackend): GpioBackend {
   return backend === "auto" ? "sysfs" : backend;
 }
 
-/** Reads `path` and builds its driver; `simulated` supplies the simulated module. */
+/**
+ * Reads `path` and builds its driver for the module `map`; `simulated` supplies the simulated
+ * module.
+ */
 export async function openConfiguredPowerSwitch(
   path: string,
   simulated: () => PowerSwitch,
+  map: NodeMap,
 ): Promise<PowerSwitch> {
   const config = readJsonConfig(path, "power config");
   try {
     return await createPowerSwitch(config, {
+      map,
       openI2cBus: openDevI2cBus,
       openGpioLine: (gpio, direction, backend, initial) =>
         openGpioLine({ gpio, direction, backend: powerLineBackend(backend), initial }),

@@ -4,7 +4,7 @@
  * default I2C wiring of a module.
  */
 import { z } from "zod";
-import { busSlotOf, SLOTS_PER_BUS } from "../../shared/node_map.ts";
+import { busSlotOf, type NodeMap, nodeRangeProblem, SLOTS_PER_BUS } from "../../shared/node_map.ts";
 import { NodeId } from "../../shared/schemas.ts";
 import { EXPANDER_TYPES } from "../../shared/pins/expander/chips.ts";
 import { EXPANDER_PINS } from "../../shared/pins/expander/register_map.ts";
@@ -66,8 +66,8 @@ export type GpioPowerConfig = z.infer<typeof GpioPowerConfig>;
 
 /** One I2C bus of a BitBar, with its expander chips. */
 export const I2cBusConfig = z.strictObject({
-  /** BitBar control-plane bus, 1–10. */
-  bus: z.number().int().min(1).max(10),
+  /** BitBar control-plane bus, 1 to the module's last (checked against the node map). */
+  bus: z.number().int().min(1),
   /** Linux I2C adapter number: /dev/i2c-N. */
   i2cDevice: z.number().int().min(0),
   chips: z.array(z.strictObject({ type: z.enum(EXPANDER_TYPES), address: ExpanderAddress })).min(1),
@@ -78,7 +78,7 @@ export type I2cBusConfig = z.infer<typeof I2cBusConfig>;
 export const I2cNodeConfig = z.strictObject({
   node: NodeId,
   /** `bus` of an entry of `buses`. */
-  bus: z.number().int().min(1).max(10),
+  bus: z.number().int().min(1),
   /** Address of a chip of that bus. */
   chip: ExpanderAddress,
   /** Expander pin 0–15 (0–7 port A/0, 8–15 port B/1) that switches the rail. */
@@ -201,6 +201,39 @@ export const PowerConfig = z.discriminatedUnion("driver", [
   QemuPowerConfig,
 ]);
 export type PowerConfig = z.infer<typeof PowerConfig>;
+
+/**
+ * What of `cfg` the module `map` has no place for (nodes that are no bay of it, BitBar buses it
+ * does not have), one problem each with the field's path; empty when the config fits.
+ */
+export function powerConfigMisfits(cfg: PowerConfig, map: NodeMap): string[] {
+  const problems: string[] = [];
+  const node = (path: string, id: number) => {
+    const problem = nodeRangeProblem(map, id);
+    if (problem) problems.push(`${path}: ${problem}`);
+  };
+  const bus = (path: string, b: number) => {
+    if (b > map.buses) {
+      problems.push(`${path}: bus ${b} does not exist: this module has buses 1 to ${map.buses}`);
+    }
+  };
+  switch (cfg.driver) {
+    case "gpio":
+      cfg.lines.forEach((l, i) => node(`lines.${i}.node`, l.node));
+      break;
+    case "i2c":
+      cfg.buses.forEach((b, i) => bus(`buses.${i}.bus`, b.bus));
+      cfg.nodes.forEach((n, i) => {
+        node(`nodes.${i}.node`, n.node);
+        bus(`nodes.${i}.bus`, n.bus);
+      });
+      break;
+    case "qemu":
+      cfg.guests.forEach((g, i) => node(`guests.${i}.node`, g.node));
+      break;
+  }
+  return problems;
+}
 
 function unique<T>(ctx: z.RefinementCtx, values: T[], message: (v: T) => string, path: string) {
   const seen = new Set<T>();

@@ -1,17 +1,19 @@
 /**
- * The simulated control plane: a module with `nodeCount` power rails that take a settle
+ * The simulated control plane: a module with a power rail per bay of its map that take a settle
  * time (through the Clock) to follow a command, and can be told to fail (a stuck rail), so the
  * hub's fault handling is exercised without hardware. Like every `PowerSwitch`, `set` checks
  * the rail after switching it and throws a `HardwareFault` when it did not follow.
  */
 import type { Clock } from "../../shared/clock.ts";
+import type { NodeMap } from "../../shared/node_map.ts";
 import type { PowerState } from "../../shared/schemas.ts";
 import { HardwareFault } from "../../shared/pins/errors.ts";
 import type { PowerSwitch } from "./power_switch.ts";
 
 /** Options of the simulated module. */
 export interface SimulatedModuleOptions {
-  nodeCount: number;
+  /** The module: one rail per bay. */
+  map: NodeMap;
   clock: Clock;
   /** Time a rail takes to follow a command, ms (default 5). */
   settleMs?: number;
@@ -22,7 +24,8 @@ export interface SimulatedModuleOptions {
 /** A simulated module's rails, with fault injection for tests. */
 export class SimulatedModule implements PowerSwitch {
   readonly name = "simulated";
-  readonly #rails: PowerState[];
+  /** By node id. */
+  readonly #rails: Map<number, PowerState>;
   readonly #clock: Clock;
   readonly #settleMs: number;
   /** Nodes whose rail ignores commands (stuck at its current level): `set` reports a fault. */
@@ -34,14 +37,11 @@ export class SimulatedModule implements PowerSwitch {
   constructor(opts: SimulatedModuleOptions) {
     this.#clock = opts.clock;
     this.#settleMs = opts.settleMs ?? 5;
-    this.#rails = Array.from(
-      { length: opts.nodeCount },
-      (_, i) => opts.initial?.(i + 1) ?? "off",
-    );
+    this.#rails = new Map(opts.map.bays.map((b) => [b.id, opts.initial?.(b.id) ?? "off"]));
   }
 
   #check(node: number): void {
-    if (!Number.isInteger(node) || node < 1 || node > this.#rails.length) {
+    if (!this.#rails.has(node)) {
       throw new HardwareFault(`simulated module has no node ${node}`);
     }
   }
@@ -49,7 +49,7 @@ export class SimulatedModule implements PowerSwitch {
   async set(node: number, state: PowerState): Promise<void> {
     this.#check(node);
     await this.#clock.sleep(this.#settleMs);
-    const before = this.#rails[node - 1];
+    const before = this.#rails.get(node)!;
     if (this.stuck.has(node)) {
       if (before === state) return;
       throw new HardwareFault(
@@ -57,7 +57,7 @@ export class SimulatedModule implements PowerSwitch {
         { node, state, actual: before },
       );
     }
-    this.#rails[node - 1] = state;
+    this.#rails.set(node, state);
     if (before === state) return;
     this.onRailChange?.(node, state);
     for (const w of this.#watchers) w(node, state);
@@ -71,7 +71,7 @@ export class SimulatedModule implements PowerSwitch {
 
   read(node: number): Promise<PowerState> {
     this.#check(node);
-    return Promise.resolve(this.#rails[node - 1]);
+    return Promise.resolve(this.#rails.get(node)!);
   }
 
   close(): Promise<void> {

@@ -262,8 +262,8 @@ export class SqliteStore implements Store {
     }
   }
 
-  nodes(count: number): NodeRecord[] {
-    return Array.from({ length: count }, (_, i) => this.node(i + 1));
+  nodes(ids: readonly number[]): NodeRecord[] {
+    return ids.map((id) => this.node(id));
   }
 
   node(id: number): NodeRecord {

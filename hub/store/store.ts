@@ -85,8 +85,8 @@ export function isStoreFull(e: unknown): e is StoreFullError {
 
 /** Persistent hub state. */
 export interface Store {
-  /** Every node record, id order; nodes never written read as defaults. */
-  nodes(count: number): NodeRecord[];
+  /** The records of `ids` (the node map's), in that order; nodes never written read as defaults. */
+  nodes(ids: readonly number[]): NodeRecord[];
   /** One node record. */
   node(id: number): NodeRecord;
   /** Updates fields of one node record. */

@@ -8,7 +8,7 @@
  */
 import { type Clock, realClock } from "../../shared/clock.ts";
 import { SimulatedGpioLine } from "../../shared/pins/simulated.ts";
-import type { NodeMap } from "../../shared/node_map.ts";
+import { bayAt, type NodeMap } from "../../shared/node_map.ts";
 import type { NodeHealth, PowerState } from "../../shared/schemas.ts";
 import {
   type AgentHandle,
@@ -155,7 +155,7 @@ export class VirtualCluster {
    * true when the agent should start.
    */
   async #netboot(node: number, signal: AbortSignal): Promise<boolean> {
-    const bay = this.#o.map.bays[node - 1];
+    const bay = bayAt(this.#o.map, node);
     const d = this.#o.bootDelayMs;
     const start = this.#clock.now();
     const at = async (fraction: number) => {
@@ -203,7 +203,7 @@ export class VirtualCluster {
   }
 
   async #boot(node: number): Promise<void> {
-    const bay = this.#o.map.bays[node - 1];
+    const bay = bayAt(this.#o.map, node);
     const startedAt = this.#clock.now();
     const agent = await startAgent({
       hub: this.#o.hubUrl,

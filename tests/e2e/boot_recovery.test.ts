@@ -5,6 +5,7 @@
  * job, REST (`/nodes/:id/boot`, `/nodes`), the events and `cm`; bulk runs then skip the
  * quarantined bays until `cm node clear N`.
  */
+import { buildNodeMap } from "../../shared/node_map.ts";
 import assert from "node:assert/strict";
 import { VirtualCluster, virtualNodeForMac } from "../../hub/virtual/virtual_cluster.ts";
 import { SimulatedModule } from "../../hub/power/simulated_module.ts";
@@ -20,7 +21,7 @@ function cm(url: string, token: string, args: string[]) {
 }
 
 Deno.test("bootstrap recovers a transient boot fault and quarantines the others at their stage", async () => {
-  const sim = new SimulatedModule({ nodeCount: 60, clock: realClock, settleMs: 1 });
+  const sim = new SimulatedModule({ map: buildNodeMap(), clock: realClock, settleMs: 1 });
   const t = await serveTestHub({
     settings: { lostAfterMs: 2000, heartbeatIntervalMs: 100 },
     overrides: {

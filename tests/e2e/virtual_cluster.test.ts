@@ -3,6 +3,7 @@
  * cluster) reporting over loopback HTTP, a bootstrap of a small set of bays, then one agent
  * killed and seen going `lost`.
  */
+import { buildNodeMap } from "../../shared/node_map.ts";
 import assert from "node:assert/strict";
 import { VirtualCluster } from "../../hub/virtual/virtual_cluster.ts";
 import { SimulatedModule } from "../../hub/power/simulated_module.ts";
@@ -20,7 +21,11 @@ async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Pro
 }
 
 Deno.test("bootstrap brings every booted bay to running; a killed agent goes lost", async () => {
-  const sim = new SimulatedModule({ nodeCount: 48, clock: realClock, settleMs: 1 });
+  const sim = new SimulatedModule({
+    map: buildNodeMap({ nodeCount: 48 }),
+    clock: realClock,
+    settleMs: 1,
+  });
   const t = await serveTestHub({
     settings: { nodeCount: 48, lostAfterMs: 800, heartbeatIntervalMs: 200 },
     overrides: {

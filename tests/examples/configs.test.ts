@@ -4,6 +4,7 @@
  * cross-checks run, every line is opened), and the consoles parse into sources for the bays
  * they name.
  */
+import { buildNodeMap } from "../../shared/node_map.ts";
 import assert from "node:assert/strict";
 import { readJsonConfig } from "../../hub/config_file.ts";
 import { loadConsoleSources } from "../../hub/console/console_config.ts";
@@ -32,8 +33,9 @@ Deno.test("every example hardware config builds its power driver and consoles", 
     const path = `${DIR}/${name}`;
     const want = EXPECTED[name];
     const clock = new FakeClock();
-    const sim = new SimulatedModule({ nodeCount: 60, clock });
+    const sim = new SimulatedModule({ map: buildNodeMap(), clock });
     const power = await createPowerSwitch(readJsonConfig(path, "power config"), {
+      map: buildNodeMap(),
       simulated: () => sim,
       openI2cBus: (n) =>
         Promise.resolve(
@@ -43,7 +45,7 @@ Deno.test("every example hardware config builds its power driver and consoles", 
         Promise.resolve(new SimulatedGpioLine({ gpio, direction, clock, initial })),
     });
     assert.equal(power.name, want.driver, name);
-    const consoles = loadConsoleSources(path, 60);
+    const consoles = loadConsoleSources(path, buildNodeMap());
     assert.deepEqual([...(consoles?.keys() ?? [])].sort((a, b) => a - b), want.consoles, name);
     await power.close();
   }

@@ -180,7 +180,7 @@ async function withIngest(
   const store = new SqliteStore(`${dir}/hub.sqlite`);
   const clock = new FakeClock(1_000_000);
   const events = new EventLog(store, clock);
-  const tracker = new NodeTracker(60, events, clock, 3000);
+  const tracker = new NodeTracker(buildNodeMap(), events, clock, 3000);
   const counters = new AgentAuthCounters();
   const warnings: string[] = [];
   const ingest = new AgentIngest({
@@ -264,7 +264,7 @@ Deno.test("the shared key's warning names the node, once", () =>
 Deno.test("AgentKeys recognises node keys, the shared key, and nothing else", () => {
   const keys = new AgentKeys({
     secret: "s3cret",
-    nodeCount: 48,
+    map: buildNodeMap({ nodeCount: 48 }),
     sharedKey: "shared-key",
     sharedKeyAllowed: true,
   });

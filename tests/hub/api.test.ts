@@ -1,4 +1,5 @@
 /** REST routes through `app.request`: happy paths, auth, and every kind of bad input. */
+import { buildNodeMap } from "../../shared/node_map.ts";
 import assert from "node:assert/strict";
 import { ErrorBody, Job, NodeStatus } from "../../shared/schemas.ts";
 import { startTestHub, type TestHub } from "../support/test_hub.ts";
@@ -254,7 +255,7 @@ Deno.test("bodies over the size limit are refused with 413", () =>
 Deno.test("a stuck rail is a fault, not a silent success", async () => {
   const { SimulatedModule } = await import("../../hub/power/simulated_module.ts");
   const { realClock } = await import("../../shared/clock.ts");
-  const sim = new SimulatedModule({ nodeCount: 60, clock: realClock, settleMs: 1 });
+  const sim = new SimulatedModule({ map: buildNodeMap(), clock: realClock, settleMs: 1 });
   sim.stuck.add(4);
   const t = await startTestHub({ overrides: { power: sim, sequencer: { stepMs: 1 } } });
   try {

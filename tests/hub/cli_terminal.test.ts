@@ -3,6 +3,7 @@
  * (util-linux `script`) redraws its progress line in place and counts the fabric stage down;
  * with stderr in a pipe it prints plain lines, one per step, without terminal control codes.
  */
+import { buildNodeMap } from "../../shared/node_map.ts";
 import assert from "node:assert/strict";
 import { scaleTimings, VENDOR_TIMINGS } from "../../hub/cluster/runs/bootstrap.ts";
 import { SimulatedModule } from "../../hub/power/simulated_module.ts";
@@ -19,7 +20,7 @@ const CM = CM_PROCESS_ARGS;
 
 /** A served hub whose bootstrap waits 3.5 s for the fabric, then runs fast. */
 function withHub(fn: (t: ServedHub) => Promise<void>) {
-  const sim = new SimulatedModule({ nodeCount: 60, clock: realClock, settleMs: 0 });
+  const sim = new SimulatedModule({ map: buildNodeMap(), clock: realClock, settleMs: 0 });
   return withServedHub({
     overrides: {
       power: sim,

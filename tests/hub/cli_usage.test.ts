@@ -4,6 +4,7 @@
  * `--wait`, `cm events`, `cm bay`, bash completion, activetest on running nodes and a stalled
  * manual boot in `cm status`.
  */
+import { buildNodeMap } from "../../shared/node_map.ts";
 import assert from "node:assert/strict";
 import { COMMANDS } from "../../hub/cli/main.ts";
 import { showEvents } from "../../hub/cli/verbs/events.ts";
@@ -234,7 +235,7 @@ Deno.test("cm status shows a stalled manual boot as stalled, not booting for eve
     assert.match(r.out, /stalled boots .*: 5 before heartbeat/);
   }, {
     overrides: {
-      power: new SimulatedModule({ nodeCount: 60, clock: realClock, settleMs: 1 }),
+      power: new SimulatedModule({ map: buildNodeMap(), clock: realClock, settleMs: 1 }),
       bootTimeouts: {
         dhcp_discover: 100,
         dhcp_ack: 150,

@@ -31,7 +31,7 @@ Deno.test("bad settings are clear errors", () => {
   const bad: [string[], RegExp][] = [
     [["--port", "70000"], /--port must be a whole number from 0 to 65535/],
     [["--port", "80a"], /--port/],
-    [["--nodes", "50"], /--nodes must be 48 or 60/],
+    [["--nodes", "50"], /--nodes must be 12, 48 or 60/],
     [["--asset-tag", "only-one"], /SKU\/MODEL\/TAG/],
     [["--zero-bays", "61"], /node 61 does not exist/],
     [["--time-scale", "0"], /--time-scale/],

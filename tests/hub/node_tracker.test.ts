@@ -5,6 +5,7 @@ import { sampleReport } from "../support/samples.ts";
 import { SqliteStore } from "../../hub/store/sqlite_store.ts";
 import { EventLog } from "../../hub/events/event_log.ts";
 import { NodeTracker } from "../../hub/cluster/node_tracker.ts";
+import { buildNodeMap } from "../../shared/node_map.ts";
 
 const T0 = 1_700_000_000_000;
 const LOST = 15_000;
@@ -16,7 +17,7 @@ function setup() {
   const log = new EventLog(store, clock);
   const events: ClusterEvent[] = [];
   log.subscribe((e) => events.push(e));
-  const tracker = new NodeTracker(60, log, clock, LOST);
+  const tracker = new NodeTracker(buildNodeMap(), log, clock, LOST);
   const beat = (node: number) => tracker.heartbeat(node, sampleReport(node, clock.now()));
   const transitions = (node: number) =>
     events.filter((e) => e.type === "lifecycle_changed" && e.node === node)

@@ -81,13 +81,13 @@ function setup(
   const map = buildNodeMap();
   const initial = opts.initial ?? "off";
   const sim = new SimulatedModule({
-    nodeCount: 60,
+    map,
     clock,
     settleMs: SETTLE,
     initial: () => initial,
   });
   const rec = new RecordingSwitch(opts.sw ? opts.sw(sim, clock) : sim, clock);
-  const tracker = new NodeTracker(60, log, clock, 15_000);
+  const tracker = new NodeTracker(map, log, clock, 15_000);
   for (let n = 1; n <= 60; n++) tracker.seed(n, initial);
   const seq = new PowerSequencer(rec, map, tracker, log, clock, OPTS);
   const done = () => {

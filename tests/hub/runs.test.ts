@@ -1,4 +1,5 @@
 /** testall, activetest and bootstrap through the REST API on the simulated module. */
+import { buildNodeMap } from "../../shared/node_map.ts";
 import assert from "node:assert/strict";
 import { Job, NodeStatus } from "../../shared/schemas.ts";
 import { SimulatedModule } from "../../hub/power/simulated_module.ts";
@@ -15,7 +16,11 @@ async function withHub(
   fn: (t: TestHub, sim: SimulatedModule) => Promise<void>,
   nodeCount: 48 | 60 = 60,
 ) {
-  const sim = new SimulatedModule({ nodeCount, clock: realClock, settleMs: 0 });
+  const sim = new SimulatedModule({
+    map: buildNodeMap({ nodeCount }),
+    clock: realClock,
+    settleMs: 0,
+  });
   const t = await startTestHub({
     settings: { nodeCount },
     // Bootstraps here run without boot supervision (tests/e2e/boot_recovery.test.ts has it).
@@ -196,7 +201,7 @@ Deno.test("a bootstrap that fails early reports no node running", () =>
   }));
 
 Deno.test("cancel: a self test stops switching on and switches off what it switched on", async () => {
-  const sim = new SimulatedModule({ nodeCount: 60, clock: realClock, settleMs: 0 });
+  const sim = new SimulatedModule({ map: buildNodeMap(), clock: realClock, settleMs: 0 });
   const slow = { ...FAST, selfTest: { stepMs: 20, holdMs: 10 } };
   const t = await startTestHub({
     overrides: { power: sim, timings: slow, sequencer: { stepMs: 1 } },
@@ -248,7 +253,7 @@ Deno.test("cancel: a bootstrap stops between stages and is stored as failed, not
   }));
 
 Deno.test("bootstrap progress: the fabric stage says what it waits for and counts down", async () => {
-  const sim = new SimulatedModule({ nodeCount: 60, clock: realClock, settleMs: 0 });
+  const sim = new SimulatedModule({ map: buildNodeMap(), clock: realClock, settleMs: 0 });
   const t = await startTestHub({
     overrides: {
       power: sim,
@@ -316,9 +321,7 @@ Deno.test("a bootstrap of 1-12 leaves every other bay's power exactly as it was"
     const job = await run(t, "/api/v1/bootstrap", { nodes: "1-12" });
     assert.equal(job.error ?? "", "bootstrap degraded: 0/12 nodes running; no heartbeat: 1-12");
     const after = await rails(sim);
-    for (let id = 13; id <= 60; id++) {
-      assert.equal(after[id - 1], before[id - 1], `bay ${id} was switched`);
-    }
+    assert.deepEqual(after.slice(12), before.slice(12), "bays 13-60 keep their power");
     assert.deepEqual(
       [...switched].sort((a, b) => a - b),
       Array.from({ length: 12 }, (_, i) => i + 1),

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { Job } from "../../shared/schemas.ts";
 import { SqliteStore } from "../../hub/store/sqlite_store.ts";
+import { buildNodeMap, nodeIds } from "../../shared/node_map.ts";
 import { type NewEvent, StoreFullError, StoreLockedError } from "../../hub/store/store.ts";
 import { SmallDisk } from "../support/small_disk.ts";
 
@@ -47,7 +48,7 @@ function job(id: string, createdAt: number, over: Partial<Job> = {}): Job {
 Deno.test(
   "SqliteStore: node records read as defaults until written",
   withStore((s) => {
-    const nodes = s.nodes(60);
+    const nodes = s.nodes(nodeIds(buildNodeMap()));
     assert.equal(nodes.length, 60);
     nodes.forEach((n, i) => {
       assert.deepEqual(n, {
@@ -88,7 +89,7 @@ Deno.test(
     assert.equal(s.node(5).desiredPower, "on", "untouched field kept");
     // Other nodes unaffected; nodes() merges written and default records in id order.
     s.updateNode(60, { desiredPower: "on" });
-    const all = s.nodes(60);
+    const all = s.nodes(nodeIds(buildNodeMap()));
     assert.deepEqual(all.map((n) => n.id), Array.from({ length: 60 }, (_, i) => i + 1));
     assert.deepEqual(
       all.filter((n) => n.desiredPower === "on").map((n) => n.id),
@@ -96,8 +97,8 @@ Deno.test(
     );
     assert.equal(s.node(4).mac, null);
     // A smaller count leaves out higher records.
-    assert.equal(s.nodes(48).length, 48);
-    assert.ok(s.nodes(48).every((n) => n.id !== 60));
+    assert.equal(s.nodes(nodeIds(buildNodeMap({ nodeCount: 48 }))).length, 48);
+    assert.ok(s.nodes(nodeIds(buildNodeMap({ nodeCount: 48 }))).every((n) => n.id !== 60));
   }),
 );
 

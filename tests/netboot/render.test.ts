@@ -3,7 +3,7 @@ import {
   renderZeroCardCmdline,
   renderZeroCardConfigTxt,
 } from "../../hub/netboot/render/sd_card.ts";
-import { buildNodeMap } from "../../shared/node_map.ts";
+import { bayAt, buildNodeMap } from "../../shared/node_map.ts";
 import { netbootSettings } from "../../hub/netboot/settings/settings.ts";
 import {
   renderDhcpHosts,
@@ -105,7 +105,7 @@ Deno.test("dhcp-hosts has exactly one line per learned MAC with the bay's addres
     assert.deepEqual(mine.length, 1);
     assert.deepEqual(
       mine[0],
-      `${canonical},${map.bays[node - 1].ip},${map.bays[node - 1].hostname}`,
+      `${canonical},${bayAt(map, node).ip},${bayAt(map, node).hostname}`,
     );
   }
   assert.deepEqual(

@@ -16,6 +16,7 @@ import { netbootRoutes } from "../../hub/http/routes/netboot.ts";
 import { createApp } from "../../hub/http/app.ts";
 import { defaultMap, eventRecorder, MemoryMacTable, tempSettings } from "./fixtures.ts";
 import { AgentAuthCounters, AgentKeys } from "../../hub/auth/agent_keys.ts";
+import { buildNodeMap } from "../../shared/node_map.ts";
 
 const testAuth = {
   adminToken: "test-token",
@@ -23,7 +24,7 @@ const testAuth = {
   readsNeedToken: false,
   agentKeys: new AgentKeys({
     secret: "test-secret",
-    nodeCount: 60,
+    map: buildNodeMap(),
     sharedKey: "test-agent",
     sharedKeyAllowed: true,
   }),

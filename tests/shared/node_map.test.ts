@@ -123,8 +123,9 @@ Deno.test("48-node config: 8 buses, 48 bays, asset tag passed through", () => {
   assert.equal(nodeIdForIp(map, "10.42.0.49"), undefined);
   assert.equal(nodeIdForHostname(map, "node49"), undefined);
   assert.equal(nodeIdForIp(map, "10.42.0.48"), 48);
-  // The default Zero W bays fit a 48-node module too.
-  const withZeros = buildNodeMap({ nodeCount: 48 });
+  // The 48-bay shape is all LAN unless told otherwise; the vendor's Zero W bays fit it too.
+  assert.ok(buildNodeMap({ nodeCount: 48 }).bays.every((b) => b.lan));
+  const withZeros = buildNodeMap({ nodeCount: 48, zeroBays: "17-22,24-29" });
   assert.equal(withZeros.bays.filter((b) => !b.lan).length, 12);
   // A zero-bay set beyond the module's size is rejected.
   assert.throws(() => buildNodeMap({ nodeCount: 48, zeroBays: "50" }), /node 50 does not exist/);
@@ -141,7 +142,7 @@ Deno.test("invalid nodeCount is rejected", () => {
   for (const n of [0, 6, 47, 49, 59, 61, 120, -60, 60.5, NaN]) {
     assert.throws(
       () => buildNodeMap({ nodeCount: n as NodeMapConfig["nodeCount"] }),
-      /nodeCount must be 48 or 60/,
+      /nodeCount must be 12, 48 or 60/,
       String(n),
     );
   }

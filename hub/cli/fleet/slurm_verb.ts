@@ -11,6 +11,7 @@
  */
 import { ClusterError } from "../../../shared/errors.ts";
 import { expandHostlist } from "../../../shared/hostlist.ts";
+import { MAX_NODE_ID } from "../../../shared/node_map.ts";
 import { formatNodeSet } from "../../../shared/range.ts";
 import { runOnHub } from "./fan_out.ts";
 import {
@@ -37,7 +38,10 @@ export interface HostMapping {
   unknown: string[];
 }
 
-/** Maps host names to hubs and nodes (1-60 only; hosts of two hubs are an error). */
+/**
+ * Maps host names to hubs and nodes (ids up to the largest module shape's; each hub checks its
+ * own; hosts of two hubs are an error).
+ */
 export function mapHosts(hosts: readonly string[], hubs: readonly HubEntry[]): HostMapping {
   const byHub = new Map<HubEntry, number[]>();
   const unknown: string[] = [];
@@ -49,7 +53,7 @@ export function mapHosts(hosts: readonly string[], hubs: readonly HubEntry[]): H
       for (const p of names) {
         if (host.toLowerCase().startsWith(p!.toLowerCase())) {
           const rest = host.slice(p!.length);
-          if (/^\d{1,3}$/.test(rest) && Number(rest) >= 1 && Number(rest) <= 60) {
+          if (/^\d{1,3}$/.test(rest) && Number(rest) >= 1 && Number(rest) <= MAX_NODE_ID) {
             owners.push([hub, Number(rest)]);
             break;
           }

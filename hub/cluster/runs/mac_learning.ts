@@ -4,7 +4,7 @@
  */
 import type { Clock } from "../../../shared/clock.ts";
 import { ClusterError } from "../../../shared/errors.ts";
-import type { NodeMap } from "../../../shared/node_map.ts";
+import { bayAt, nodeIds, type NodeMap } from "../../../shared/node_map.ts";
 import { formatNodeSet } from "../../../shared/range.ts";
 import type { Job } from "../../../shared/schemas.ts";
 import type { EventLog } from "../../events/event_log.ts";
@@ -43,8 +43,7 @@ export class MacLearning {
     this.#d = deps;
     const { store, map } = deps;
     this.table = {
-      all: () =>
-        new Map(store.nodes(map.bays.length).filter((r) => r.mac).map((r) => [r.id, r.mac!])),
+      all: () => new Map(store.nodes(nodeIds(map)).filter((r) => r.mac).map((r) => [r.id, r.mac!])),
       set: (node, mac) => store.updateNode(node, { mac }),
       nodeOf: (mac) => {
         for (const [node, m] of this.table.all()) if (m === mac) return node;
@@ -82,7 +81,7 @@ export class MacLearning {
   learn(ids: readonly number[], timeoutMs: number): Job {
     const { power, store, map } = this.#d;
     power.assertIdle();
-    const todo = ids.filter((id) => store.node(id).mac === null && map.bays[id - 1].lan);
+    const todo = ids.filter((id) => store.node(id).mac === null && bayAt(map, id).lan);
     if (todo.length === 0) {
       throw new ClusterError(
         "conflict",

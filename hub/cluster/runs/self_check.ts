@@ -5,7 +5,7 @@
  */
 import { counted } from "../../../shared/plural.ts";
 import type { Clock } from "../../../shared/clock.ts";
-import type { NodeMap } from "../../../shared/node_map.ts";
+import { bayAt, type NodeMap } from "../../../shared/node_map.ts";
 import { formatNodeSet } from "../../../shared/range.ts";
 import { type JobHandle, throwIfCancelled } from "../../jobs/job_runner.ts";
 import type { NodePowerResult, PowerSequencer } from "../power_sequencer.ts";
@@ -75,7 +75,7 @@ export function selfTestReport(
   const rows: SelfTestNode[] = nodes.map((node) => {
     const a = brief(on.get(node));
     const b = brief(off.get(node));
-    return { node, bus: map.bays[node - 1].bus, pass: a.ok && b.ok, on: a, off: b };
+    return { node, bus: bayAt(map, node).bus, pass: a.ok && b.ok, on: a, off: b };
   });
   const tested = rows.filter((r) => !untestedSet.has(r.node));
   const busIds = [...new Set(rows.map((r) => r.bus))].sort((x, y) => x - y);

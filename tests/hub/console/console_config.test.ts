@@ -1,4 +1,5 @@
 /** The `consoles` section of the hardware config: validated with clear messages, → sources. */
+import { buildNodeMap, type NodeCount } from "../../../shared/node_map.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
@@ -25,19 +26,23 @@ Deno.test("consoles config: serial (115200 8N1 unless told), tcp and unix entrie
       { node: 3, type: "tcp", host: "10.42.0.240", port: 7003 },
       { node: 4, type: "unix", path: "/run/cluster-hub/node04.console" },
     ],
-  }, 60)!;
+  }, buildNodeMap())!;
   assert.deepEqual([...sources].map(([n, s]) => [n, s.kind, s.describe]), [
     [1, "serial", "/dev/serial/by-path/platform-usb-0:1.1:1.0-port0 115200 8N1"],
     [2, "serial", "/dev/ttyUSB1 9600 8N2"],
     [3, "tcp", "tcp 10.42.0.240:7003"],
     [4, "unix", "unix /run/cluster-hub/node04.console"],
   ]);
-  assert.equal(consoleSourcesFromConfig({ driver: "simulated" }, 60), undefined, "no consoles key");
+  assert.equal(
+    consoleSourcesFromConfig({ driver: "simulated" }, buildNodeMap()),
+    undefined,
+    "no consoles key",
+  );
 });
 
 Deno.test("consoles config: mistakes are named", () => {
-  const bad = (consoles: unknown, re: RegExp, nodes = 60) =>
-    assert.throws(() => consoleSourcesFromConfig({ consoles }, nodes), re);
+  const bad = (consoles: unknown, re: RegExp, nodeCount: NodeCount = 60) =>
+    assert.throws(() => consoleSourcesFromConfig({ consoles }, buildNodeMap({ nodeCount })), re);
   bad(
     [{ node: 1, type: "tcp", host: "h", port: 1 }, { node: 1, type: "tcp", host: "h", port: 2 }],
     /node 1 is listed twice/,
@@ -71,15 +76,19 @@ Deno.test("consoles config: the file names itself in errors; the power driver ig
       JSON.stringify({ driver: "simulated", consoles: [{ node: 0 }] }),
     );
     assert.throws(
-      () => loadConsoleSources(path, 60),
+      () => loadConsoleSources(path, buildNodeMap()),
       new RegExp(`^ClusterError: ${path}: invalid consoles: 0.type`),
     );
-    assert.throws(() => loadConsoleSources(join(dir, "missing.json"), 60), /file not found/);
+    assert.throws(
+      () => loadConsoleSources(join(dir, "missing.json"), buildNodeMap()),
+      /file not found/,
+    );
 
-    const sim = new SimulatedModule({ nodeCount: 60, clock: realClock });
+    const sim = new SimulatedModule({ map: buildNodeMap(), clock: realClock });
     const power = await createPowerSwitch(
       { driver: "simulated", consoles: [{ node: 1, type: "tcp", host: "h", port: 1 }] },
       {
+        map: buildNodeMap(),
         simulated: () => sim,
         openGpioLine: () => Promise.reject(new Error("unused")),
         openI2cBus: () => Promise.reject(new Error("unused")),
@@ -88,6 +97,7 @@ Deno.test("consoles config: the file names itself in errors; the power driver ig
     assert.equal(power, sim);
     await assert.rejects(
       createPowerSwitch({ driver: "simulated", console: [] }, {
+        map: buildNodeMap(),
         simulated: () => sim,
         openGpioLine: () => Promise.reject(new Error("unused")),
         openI2cBus: () => Promise.reject(new Error("unused")),

@@ -4,13 +4,13 @@
  */
 import assert from "node:assert/strict";
 import { SimulatedNodeTty } from "../../../hub/console/simulated_console.ts";
-import { buildNodeMap } from "../../../shared/node_map.ts";
+import { bayAt, buildNodeMap } from "../../../shared/node_map.ts";
 import { FakeClock } from "../../support/fakes/fake_clock.ts";
 
 function tty(bootMs = 10_000, node = 7) {
   const clock = new FakeClock();
   const map = buildNodeMap({ nodeCount: 60 });
-  const t = new SimulatedNodeTty(map.bays[node - 1], map.hub.ip, clock, bootMs);
+  const t = new SimulatedNodeTty(bayAt(map, node), map.hub.ip, clock, bootMs);
   let out = "";
   t.sink = (d) => (out += new TextDecoder().decode(d));
   const type = (s: string) => t.input(new TextEncoder().encode(s));

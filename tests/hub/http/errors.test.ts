@@ -3,6 +3,7 @@
  * client as the same JSON body, code and HTTP status they always had, and a failed job
  * records the same code.
  */
+import { buildNodeMap } from "../../../shared/node_map.ts";
 import assert from "node:assert/strict";
 import { createApp } from "../../../hub/http/app.ts";
 import { clientError, ERROR_STATUS, layerErrorCode } from "../../../hub/http/errors.ts";
@@ -31,7 +32,12 @@ const auth = {
   adminToken: "t",
   readToken: "r",
   readsNeedToken: false,
-  agentKeys: new AgentKeys({ secret: "s", nodeCount: 4, sharedKey: "a", sharedKeyAllowed: true }),
+  agentKeys: new AgentKeys({
+    secret: "s",
+    map: buildNodeMap({ nodeCount: 12 }),
+    sharedKey: "a",
+    sharedKeyAllowed: true,
+  }),
   agentCounters: new AgentAuthCounters(),
 };
 

@@ -1,3 +1,4 @@
+import { buildNodeMap } from "../../../shared/node_map.ts";
 import assert from "node:assert/strict";
 import { FakeClock } from "../../support/fakes/fake_clock.ts";
 import { PowerConfigError } from "../../../hub/power/errors.ts";
@@ -9,9 +10,10 @@ import { defaultI2cPowerConfig } from "../../../hub/power/power_config.ts";
 import { SimulatedModule } from "../../../hub/power/simulated_module.ts";
 
 function deps(): PowerSwitchDeps & { sim: SimulatedModule } {
-  const sim = new SimulatedModule({ nodeCount: 60, clock: new FakeClock() });
+  const sim = new SimulatedModule({ map: buildNodeMap(), clock: new FakeClock() });
   return {
     sim,
+    map: buildNodeMap(),
     simulated: () => sim,
     openI2cBus: (n) =>
       Promise.resolve(new FakeI2cBus(`/dev/i2c-${n}`).attach(0x20, new Mcp23017Model())),

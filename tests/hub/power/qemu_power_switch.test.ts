@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { HardwareFault } from "../../../shared/pins/errors.ts";
+import { buildNodeMap } from "../../../shared/node_map.ts";
 import { QemuPowerConfig } from "../../../hub/power/power_config.ts";
 import {
   consoleTarget,
@@ -161,7 +162,13 @@ Deno.test("qemu config: console address for the console feature; duplicates and 
     ],
   };
   await assert.rejects(
-    () => createPowerSwitch(twice, { openI2cBus: never, openGpioLine: never, simulated: never }),
+    () =>
+      createPowerSwitch(twice, {
+        map: buildNodeMap(),
+        openI2cBus: never,
+        openGpioLine: never,
+        simulated: never,
+      }),
     /node 3 is listed twice[^]*MAC 52:54:00:00:00:03 is used twice[^]*tap cmtap3[^]*console 127\.0\.0\.1:5503/,
   );
   assert.throws(() =>
@@ -171,6 +178,7 @@ Deno.test("qemu config: console address for the console feature; duplicates and 
     })
   );
   const sw = await createPowerSwitch(cfg, {
+    map: buildNodeMap(),
     openI2cBus: never,
     openGpioLine: never,
     simulated: never,

@@ -2,11 +2,12 @@
 import assert from "node:assert/strict";
 import { SimulatedModule } from "../../../hub/power/simulated_module.ts";
 import { FakeClock } from "../../support/fakes/fake_clock.ts";
+import { buildNodeMap } from "../../../shared/node_map.ts";
 import { HardwareFault } from "../../../shared/pins/errors.ts";
 
 Deno.test("SimulatedModule: a stuck rail makes set a HardwareFault; a freed one follows", async () => {
   const clock = new FakeClock(0);
-  const sim = new SimulatedModule({ nodeCount: 4, clock, settleMs: 0 });
+  const sim = new SimulatedModule({ map: buildNodeMap({ nodeCount: 12 }), clock, settleMs: 0 });
   sim.stuck.add(2);
   await assert.rejects(
     sim.set(2, "on"),
@@ -19,5 +20,5 @@ Deno.test("SimulatedModule: a stuck rail makes set a HardwareFault; a freed one 
   sim.stuck.delete(2);
   await sim.set(2, "on");
   assert.equal(await sim.read(2), "on");
-  await assert.rejects(sim.set(5, "on"), /simulated module has no node 5/);
+  await assert.rejects(sim.set(13, "on"), /simulated module has no node 13/);
 });
