@@ -171,6 +171,51 @@ Deno.test("architecture: the import graph has no cycle", () => {
   assert.deepEqual(cycles, []);
 });
 
+/** Every .ts and .js file of the repository, outside node_modules/ and dot folders. */
+function sourceFiles(dir = ""): string[] {
+  const out: string[] = [];
+  for (const e of Deno.readDirSync(join(ROOT, dir))) {
+    if (e.name.startsWith(".") || e.name === "node_modules") continue;
+    const path = dir === "" ? e.name : `${dir}/${e.name}`;
+    if (e.isDirectory) out.push(...sourceFiles(path));
+    else if (/\.(ts|js)$/.test(e.name)) out.push(path);
+  }
+  return out;
+}
+
+/** A node id turned into an array index (the id minus one in brackets), or a map's bays indexed. */
+const ID_INDEX = /\[\s*(?:id|node|nodeId)\s*-\s*1\s*\]|\bbays\[/;
+
+Deno.test("architecture: only the node map turns a node id into a position", () => {
+  // The node map is the one source of geometry: elsewhere bayOf/bayAt, the map's ids, or
+  // per-node state keyed by id.
+  for (
+    const sample of [
+      "map.bay" + "s[0]",
+      "x[" + "id - 1]",
+      "rails[" + "node-1]",
+      "x[ " + "nodeId -1 ]",
+    ]
+  ) {
+    assert.match(sample, ID_INDEX, sample);
+  }
+  for (const sample of ["answers[" + "n - 1]", "list[" + "length - 1]", "ids[" + "i]"]) {
+    assert.doesNotMatch(sample, ID_INDEX, sample);
+  }
+  const files = sourceFiles();
+  assert.ok(files.length > 300, `read ${files.length} files`);
+  const found: string[] = [];
+  const all = new RegExp(ID_INDEX, "g");
+  for (const file of files) {
+    if (file === "shared/node_map.ts") continue;
+    const lines = Deno.readTextFileSync(join(ROOT, file)).split("\n");
+    lines.forEach((line, i) => {
+      for (const m of line.matchAll(all)) found.push(`${file}:${i + 1}: ${m[0]}`);
+    });
+  }
+  assert.deepEqual(found, []);
+});
+
 Deno.test("architecture: the specifier reader sees every import form", () => {
   const text = [
     `import { a } from "./a.ts";`,

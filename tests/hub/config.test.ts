@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { parseHubSettings } from "../../hub/config.ts";
 import { DEFAULT_LIMITS } from "../../hub/http/limits.ts";
 import { ClusterError } from "../../shared/errors.ts";
+import { bayAt } from "../../shared/node_map.ts";
 import { startTestHub } from "../support/test_hub.ts";
 
 const noEnv = () => undefined;
@@ -54,8 +55,8 @@ Deno.test("asset tag and Zero W bays reach the module description", async () => 
   try {
     const mod = await (await t.call("GET", "/api/v1/module")).json();
     assert.deepEqual(mod.assetTag, { sku: "CM60A", model: "M1", tag: "T1" });
-    assert.equal(t.hub.map.bays[0].expectedModel, "pi0w");
-    assert.equal(t.hub.map.bays[16].expectedModel, "pi3b+");
+    assert.equal(bayAt(t.hub.map, 1).expectedModel, "pi0w");
+    assert.equal(bayAt(t.hub.map, 17).expectedModel, "pi3b+");
   } finally {
     await t.close();
     await Deno.remove(t.dataDir, { recursive: true });
