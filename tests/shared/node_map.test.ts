@@ -1,14 +1,24 @@
 import assert from "node:assert/strict";
 import {
+  bayAt,
   bayOf,
   buildNodeMap,
+  busIds,
   busSlotOf,
   DEFAULT_NODE_MAP_CONFIG,
   HUB_ID,
+  isNodeCount,
+  MAX_NODE_ID,
+  MODULE_SHAPES,
+  NODE_COUNTS,
+  nodeCountsText,
   nodeHostname,
   nodeIdForHostname,
   nodeIdForIp,
+  nodeIds,
   type NodeMapConfig,
+  nodeRangeProblem,
+  parseNodeHostname,
   SLOTS_PER_BUS,
   SWITCH_ID,
 } from "../../shared/node_map.ts";
@@ -226,4 +236,49 @@ Deno.test("the default asset tag names the module's size: CM60A on 60 bays, CM48
   assert.equal(DEFAULT_NODE_MAP_CONFIG.assetTag.sku, "CM60A");
   assert.equal(buildNodeMap({ nodeCount: 48 }).config.assetTag.sku, "CM48A");
   assert.equal(buildNodeMap({ nodeCount: 48 }).config.assetTag.tag, "NMEBW9HT");
+});
+
+Deno.test("module shapes: one table gives the sizes, their Zero W bays and the largest id", () => {
+  assert.deepEqual(NODE_COUNTS, [12, 48, 60]);
+  assert.equal(nodeCountsText(), "12, 48 or 60");
+  assert.equal(MAX_NODE_ID, 60);
+  for (const n of NODE_COUNTS) {
+    assert.ok(isNodeCount(n));
+    const map = buildNodeMap({ nodeCount: n });
+    assert.deepEqual(nodeIds(map), Array.from({ length: n }, (_, i) => i + 1));
+    assert.equal(map.buses, n / SLOTS_PER_BUS);
+    assert.equal(map.config.zeroBays, MODULE_SHAPES[n].zeroBays);
+  }
+  for (const n of [0, 13, 47, 61, 12.5, NaN]) assert.ok(!isNodeCount(n), String(n));
+});
+
+Deno.test("the 12-bay test shape: two BitBars, a Zero W in bay 6, nothing past bay 12", () => {
+  const map = buildNodeMap({ nodeCount: 12 });
+  assert.deepEqual(busIds(map), [1, 2]);
+  assert.deepEqual(map.bays.filter((b) => !b.lan).map((b) => b.id), [6]);
+  assert.deepEqual(bayAt(map, 12), {
+    id: 12,
+    bus: 2,
+    slot: 6,
+    expectedModel: "pi3b+",
+    lan: true,
+    hostname: "node12",
+    ip: "10.42.0.12",
+  });
+  assert.equal(bayOf(map, 13), undefined);
+  assert.equal(bayOf(map, 1.5), undefined);
+  assert.throws(() => bayAt(map, 13), RangeError);
+  assert.equal(nodeRangeProblem(map, 12), null);
+  assert.equal(nodeRangeProblem(map, 13), "node 13 does not exist: this module has nodes 1 to 12");
+  assert.equal(nodeIdForIp(map, "10.42.0.13"), undefined);
+  assert.equal(nodeIdForHostname(map, "node13"), undefined);
+  assert.equal(nodeIdForHostname(map, "node12.cluster"), 12);
+});
+
+Deno.test("parseNodeHostname reads any module's hostnames, up to the largest shape", () => {
+  assert.equal(parseNodeHostname("node07"), 7);
+  assert.equal(parseNodeHostname("NODE60.cluster"), 60);
+  assert.equal(parseNodeHostname("node61"), undefined);
+  assert.equal(parseNodeHostname("node00"), undefined);
+  assert.equal(parseNodeHostname("bonnie"), undefined);
 });

@@ -1,4 +1,4 @@
-import { buildNodeMap } from "../../../shared/node_map.ts";
+import { buildNodeMap, type NodeCount } from "../../../shared/node_map.ts";
 import assert from "node:assert/strict";
 import { FakeClock } from "../../support/fakes/fake_clock.ts";
 import { PowerConfigError } from "../../../hub/power/errors.ts";
@@ -44,4 +44,31 @@ Deno.test("createPowerSwitch rejects a bad config with a PowerConfigError (inval
       e instanceof PowerConfigError && layerErrorCode(e) === "invalid_body" &&
       /power config/.test(e.message),
   );
+});
+
+Deno.test("createPowerSwitch refuses nodes and buses the module does not have, naming its range", async () => {
+  const refused = (config: unknown, nodeCount: NodeCount, message: RegExp) =>
+    assert.rejects(
+      createPowerSwitch(config, { ...deps(), map: buildNodeMap({ nodeCount }) }),
+      (e) =>
+        e instanceof PowerConfigError && layerErrorCode(e) === "invalid_body" &&
+        message.test(e.message),
+    );
+  await refused(
+    { driver: "gpio", backend: "sysfs", lines: [{ node: 61, gpio: 4 }] },
+    60,
+    /lines\.0\.node: node 61 does not exist: this module has nodes 1 to 60/,
+  );
+  // The 60-bay wiring on the 12-bay shape: bays 13-60 and BitBars 3-10 have no place.
+  await refused(
+    JSON.parse(JSON.stringify(defaultI2cPowerConfig(60))),
+    12,
+    /buses\.2\.bus: bus 3 does not exist: this module has buses 1 to 2.*nodes\.12\.node: node 13 does not exist: this module has nodes 1 to 12/,
+  );
+  const fits = await createPowerSwitch(JSON.parse(JSON.stringify(defaultI2cPowerConfig(12))), {
+    ...deps(),
+    map: buildNodeMap({ nodeCount: 12 }),
+  });
+  assert.equal(fits.name, "i2c");
+  await fits.close();
 });
