@@ -6,7 +6,7 @@
  * old shared key, which speaks for every node.
  */
 
-import { MAX_NODE_ID } from "./node_map.ts";
+import { MAX_NODE_ID, nodeHostname } from "./node_map.ts";
 
 const PER_NODE = /^node(\d{2})\.[A-Za-z0-9_-]{43}$/;
 
@@ -20,5 +20,5 @@ export function nodeOfAgentKey(key: string): number | undefined {
 
 /** `nodeNN.` for node `node`: the prefix of its key. */
 export function agentKeyPrefix(node: number): string {
-  return `node${String(node).padStart(2, "0")}.`;
+  return `${nodeHostname(node)}.`;
 }

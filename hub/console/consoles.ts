@@ -7,6 +7,7 @@ import { join } from "node:path";
 import type { Clock } from "../../shared/clock.ts";
 import type { ConsoleHistory } from "../../shared/console_schemas.ts";
 import { ClusterError } from "../../shared/errors.ts";
+import { nodeHostname } from "../../shared/node_map.ts";
 import { CONSOLE_LOG_BYTES, ConsoleLog } from "./console_log.ts";
 import type { ConsoleSource } from "./console_source.ts";
 import { type ConsoleEmit, type ConsoleLimits, NodeConsole } from "./node_console.ts";
@@ -42,9 +43,7 @@ export class Consoles {
       Deno.chmodSync(opts.dir, 0o700);
     }
     for (const [node, source] of [...opts.sources].sort((a, b) => a[0] - b[0])) {
-      const file = opts.dir === null
-        ? null
-        : join(opts.dir, `node${String(node).padStart(2, "0")}.log`);
+      const file = opts.dir === null ? null : join(opts.dir, `${nodeHostname(node)}.log`);
       const log = new ConsoleLog(file, opts.historyBytes ?? CONSOLE_LOG_BYTES);
       this.#consoles.set(
         node,

@@ -11,6 +11,7 @@
  * files (pi_firmware.ts), read afresh at every power on.
  */
 import { readFile, rm } from "node:fs/promises";
+import { nodeHostname } from "../../shared/node_map.ts";
 import { HardwareFault } from "../../shared/pins/errors.ts";
 import { DriverClosedError } from "./errors.ts";
 import type { PowerState } from "../../shared/schemas.ts";
@@ -75,7 +76,7 @@ const POLL_MS = 50;
 
 /** QEMU's command line for one guest (exported for tests and the docs); `boot` for a Pi. */
 export function qemuArgs(config: QemuPowerConfig, g: QemuGuestConfig, boot?: PiBoot): string[] {
-  const name = `node${String(g.node).padStart(2, "0")}`;
+  const name = nodeHostname(g.node);
   const where = "unix" in g.console
     ? `path=${g.console.unix}`
     : `host=${g.console.host},port=${g.console.tcp}`;
@@ -132,7 +133,7 @@ export function qemuArgs(config: QemuPowerConfig, g: QemuGuestConfig, boot?: PiB
 }
 
 function pidFile(config: QemuPowerConfig, node: number): string {
-  return `${config.stateDir}/node${String(node).padStart(2, "0")}.pid`;
+  return `${config.stateDir}/${nodeHostname(node)}.pid`;
 }
 
 /** Bays as QEMU guests. */
