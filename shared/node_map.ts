@@ -34,8 +34,8 @@ export interface ModuleShape {
  */
 export const MODULE_SHAPES = {
   60: { zeroBays: "17-22,24-29", note: "the vendor's CM60" },
-  48: { zeroBays: "", note: "the 48-bay module, all LAN" },
-  12: { zeroBays: "6", note: "a test shape: two BitBars" },
+  48: { zeroBays: "", note: "all LAN" },
+  12: { zeroBays: "6", note: "a test shape, two BitBars" },
 } as const satisfies Record<number, ModuleShape>;
 
 /** A module size the hub knows: a key of {@link MODULE_SHAPES}. */
