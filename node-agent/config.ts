@@ -9,14 +9,14 @@ import { ClusterError } from "../shared/errors.ts";
 import { parseIntFlag } from "../shared/int_flag.ts";
 import { GPIO_BACKENDS, type GpioBackend, isGpioBackend } from "../shared/pins/open.ts";
 import { nodeOfAgentKey } from "../shared/agent_key.ts";
-import { DEFAULT_NODE_MAP_CONFIG, HUB_ID, MAX_NODE_ID } from "../shared/node_map.ts";
+import { buildNodeMap, MAX_NODE_ID } from "../shared/node_map.ts";
 import { LedEngineKind, Model, NodeId, parseOrThrow } from "../shared/wire_schemas.ts";
 import type { AgentOptions } from "./agent.ts";
 import { type KernelArgs, parseKernelArgs } from "./cmdline.ts";
 import { readSmall, underRoot } from "./fs_root.ts";
 
 /** The hub's address on the cluster network (bonnie, 10.42.0.250: the node map's) and API port. */
-export const DEFAULT_HUB = `http://${DEFAULT_NODE_MAP_CONFIG.subnetPrefix}.${HUB_ID}:4242`;
+export const DEFAULT_HUB = `http://${buildNodeMap().hub.ip}:4242`;
 /** Where the config file lives (under `--root`). */
 export const CONFIG_PATH = "/etc/cluster-agent/agent.json";
 
