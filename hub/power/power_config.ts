@@ -4,7 +4,7 @@
  * default I2C wiring of a module.
  */
 import { z } from "zod";
-import { busSlotOf, type NodeMap, nodeRangeProblem, SLOTS_PER_BUS } from "../../shared/node_map.ts";
+import { type Bay, type NodeMap, nodeRangeProblem } from "../../shared/node_map.ts";
 import { NodeId } from "../../shared/schemas.ts";
 import { EXPANDER_TYPES } from "../../shared/pins/expander/chips.ts";
 import { EXPANDER_PINS } from "../../shared/pins/expander/register_map.ts";
@@ -258,26 +258,25 @@ export interface DefaultI2cOptions {
 }
 
 /**
- * The default I2C wiring of an `nodeCount`-node module: one bus per BitBar, one MCP23017 at
- * 0x20 per bus, slot k switched by pin k−1 (port A) and sensed by pin 8+k−1 (port B).
+ * The default I2C wiring of `bays` (a node map's, or some of them): one bus per BitBar, one
+ * MCP23017 at 0x20 per bus, slot k switched by pin k−1 (port A) and sensed by pin 8+k−1
+ * (port B).
  */
 export function defaultI2cPowerConfig(
-  nodeCount = 60,
+  bays: readonly Bay[],
   opts: DefaultI2cOptions = {},
 ): I2cPowerConfig {
   const first = opts.firstI2cDevice ?? 1;
   const address = opts.address ?? 0x20;
-  const buses = Math.ceil(nodeCount / SLOTS_PER_BUS);
+  const buses = [...new Set(bays.map((b) => b.bus))].sort((a, b) => a - b);
   return I2cPowerConfig.parse({
     driver: "i2c",
-    buses: Array.from({ length: buses }, (_, i) => ({
-      bus: i + 1,
-      i2cDevice: first + i,
+    buses: buses.map((bus) => ({
+      bus,
+      i2cDevice: first + bus - 1,
       chips: [{ type: opts.chip ?? "mcp23017", address }],
     })),
-    nodes: Array.from({ length: nodeCount }, (_, i) => {
-      const node = i + 1;
-      const { bus, slot } = busSlotOf(node);
+    nodes: bays.map(({ id: node, bus, slot }) => {
       return {
         node,
         bus,

@@ -57,5 +57,5 @@ Deno.test("the 60-bay I2C example is the default wiring", () => {
     unknown
   >;
   delete example.consoles;
-  assert.deepEqual(example, JSON.parse(JSON.stringify(defaultI2cPowerConfig(60))));
+  assert.deepEqual(example, JSON.parse(JSON.stringify(defaultI2cPowerConfig(buildNodeMap().bays))));
 });

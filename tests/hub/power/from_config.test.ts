@@ -25,7 +25,7 @@ Deno.test("createPowerSwitch builds the driver the config names", async () => {
   const d = deps();
   assert.equal(await createPowerSwitch({ driver: "simulated" }, d), d.sim);
   const i2c = await createPowerSwitch(
-    JSON.parse(JSON.stringify(defaultI2cPowerConfig(60, { sense: false }))),
+    JSON.parse(JSON.stringify(defaultI2cPowerConfig(buildNodeMap().bays, { sense: false }))),
     d,
   );
   assert.equal(i2c.name, "i2c");
@@ -61,14 +61,17 @@ Deno.test("createPowerSwitch refuses nodes and buses the module does not have, n
   );
   // The 60-bay wiring on the 12-bay shape: bays 13-60 and BitBars 3-10 have no place.
   await refused(
-    JSON.parse(JSON.stringify(defaultI2cPowerConfig(60))),
+    JSON.parse(JSON.stringify(defaultI2cPowerConfig(buildNodeMap().bays))),
     12,
     /buses\.2\.bus: bus 3 does not exist: this module has buses 1 to 2.*nodes\.12\.node: node 13 does not exist: this module has nodes 1 to 12/,
   );
-  const fits = await createPowerSwitch(JSON.parse(JSON.stringify(defaultI2cPowerConfig(12))), {
-    ...deps(),
-    map: buildNodeMap({ nodeCount: 12 }),
-  });
+  const fits = await createPowerSwitch(
+    JSON.parse(JSON.stringify(defaultI2cPowerConfig(buildNodeMap({ nodeCount: 12 }).bays))),
+    {
+      ...deps(),
+      map: buildNodeMap({ nodeCount: 12 }),
+    },
+  );
   assert.equal(fits.name, "i2c");
   await fits.close();
 });

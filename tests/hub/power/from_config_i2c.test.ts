@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { HardwareFault } from "../../../shared/pins/errors.ts";
-import { busSlotOf } from "../../../shared/node_map.ts";
+import { buildNodeMap, busSlotOf } from "../../../shared/node_map.ts";
 import { FakeI2cBus } from "../../support/fakes/i2c/fake_bus.ts";
 import { Mcp23017Model } from "../../support/fakes/i2c/fake_mcp23017.ts";
 import { Pca9555Model } from "../../support/fakes/i2c/fake_pca9555.ts";
@@ -11,6 +11,9 @@ import {
   type I2cPowerConfig,
   PowerConfig,
 } from "../../../hub/power/power_config.ts";
+
+/** The bays of BitBar 1 (six), wired alone. */
+const FIRST_BITBAR = buildNodeMap().bays.filter((b) => b.bus === 1);
 
 /** A module of fake buses: /dev/i2c-N → bus with one modelled chip at 0x20 and its rails. */
 function fakeModule(nodeCount: number, makeChip: () => TwoPortModel = () => new Mcp23017Model()) {
@@ -37,7 +40,7 @@ function fakeModule(nodeCount: number, makeChip: () => TwoPortModel = () => new 
 
 Deno.test("60-node default wiring: every node switches and reads back from its rail", async () => {
   const m = fakeModule(60);
-  const sw = await createExpanderPowerSwitch(defaultI2cPowerConfig(60), m.open);
+  const sw = await createExpanderPowerSwitch(defaultI2cPowerConfig(buildNodeMap().bays), m.open);
   assert.equal(sw.name, "i2c");
   assert.deepEqual(m.opened, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
   for (let node = 1; node <= 60; node++) assert.equal(await sw.read(node), "off");
@@ -58,7 +61,10 @@ Deno.test("60-node default wiring: every node switches and reads back from its r
 
 Deno.test("a stuck rail fails set() and is seen by read() through the sense pin", async () => {
   const m = fakeModule(12);
-  const sw = await createExpanderPowerSwitch(defaultI2cPowerConfig(12), m.open);
+  const sw = await createExpanderPowerSwitch(
+    defaultI2cPowerConfig(buildNodeMap({ nodeCount: 12 }).bays),
+    m.open,
+  );
   m.rails.get(9)!.stuck = "off";
   // The control pin itself takes the level, but the rail does not come up within the window.
   await assert.rejects(
@@ -76,7 +82,10 @@ Deno.test("without sense pins read() is the pin level, and a held line fails set
   const chip = new Mcp23017Model();
   m.buses.set(1, new FakeI2cBus("/dev/i2c-1").attach(0x20, chip));
   const rail = chip.addRail({ control: 2 });
-  const sw = await createExpanderPowerSwitch(defaultI2cPowerConfig(6, { sense: false }), m.open);
+  const sw = await createExpanderPowerSwitch(
+    defaultI2cPowerConfig(FIRST_BITBAR, { sense: false }),
+    m.open,
+  );
   await sw.set(3, "on");
   assert.equal(await sw.read(3), "on");
   rail.stuck = "off";
@@ -94,7 +103,10 @@ Deno.test("without sense pins read() is the pin level, and a held line fails set
 
 Deno.test("a NAK while switching is a HardwareFault naming the node and chip", async () => {
   const m = fakeModule(12);
-  const sw = await createExpanderPowerSwitch(defaultI2cPowerConfig(12), m.open);
+  const sw = await createExpanderPowerSwitch(
+    defaultI2cPowerConfig(buildNodeMap({ nodeCount: 12 }).bays),
+    m.open,
+  );
   m.buses.get(2)!.nak(0x20);
   await assert.rejects(
     sw.set(8, "on"),
@@ -112,7 +124,11 @@ Deno.test("active-low PCA9555 wiring: off is high, and idle pull-ups do not glit
   const chip = new Pca9555Model();
   m.buses.set(1, new FakeI2cBus("/dev/i2c-1").attach(0x20, chip));
   const rails = [1, 2, 3, 4, 5, 6].map((n) => chip.addRail({ control: n - 1, activeLow: true }));
-  const cfg = defaultI2cPowerConfig(6, { chip: "pca9555", sense: false, activeLow: true });
+  const cfg = defaultI2cPowerConfig(FIRST_BITBAR, {
+    chip: "pca9555",
+    sense: false,
+    activeLow: true,
+  });
   const sw = await createExpanderPowerSwitch(cfg, m.open);
   assert.ok(rails.every((r) => chip.railState(r) === "off"));
   assert.equal(chip.railLog.length, 0);
@@ -124,13 +140,13 @@ Deno.test("active-low PCA9555 wiring: off is high, and idle pull-ups do not glit
 
 Deno.test("a hub restart keeps powered nodes powered", async () => {
   const m = fakeModule(6);
-  const first = await createExpanderPowerSwitch(defaultI2cPowerConfig(6), m.open);
+  const first = await createExpanderPowerSwitch(defaultI2cPowerConfig(FIRST_BITBAR), m.open);
   await first.set(2, "on");
   await first.close();
   const chip = m.chips.get(1)!;
   m.buses.set(1, new FakeI2cBus("/dev/i2c-1").attach(0x20, chip)); // the new process opens anew
   const before = chip.railLog.length;
-  const again = await createExpanderPowerSwitch(defaultI2cPowerConfig(6), m.open);
+  const again = await createExpanderPowerSwitch(defaultI2cPowerConfig(FIRST_BITBAR), m.open);
   assert.equal(await again.read(2), "on");
   assert.equal(chip.railLog.length, before);
 });
@@ -139,7 +155,7 @@ Deno.test("a missing chip fails start-up and closes the buses already opened", a
   const m = fakeModule(12);
   m.buses.set(2, new FakeI2cBus("/dev/i2c-2")); // BitBar 2's chip absent
   await assert.rejects(
-    createExpanderPowerSwitch(defaultI2cPowerConfig(12), m.open),
+    createExpanderPowerSwitch(defaultI2cPowerConfig(buildNodeMap({ nodeCount: 12 }).bays), m.open),
     (e) =>
       e instanceof HardwareFault &&
       /no ACK from the device at 0x20 on \/dev\/i2c-2/.test(e.message),

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { buildNodeMap } from "../../../shared/node_map.ts";
 import { ClusterError } from "../../../shared/errors.ts";
 import { parseOrThrow } from "../../../shared/schemas.ts";
 import { defaultI2cPowerConfig, PowerConfig } from "../../../hub/power/power_config.ts";
@@ -14,7 +15,7 @@ function problems(value: unknown): string {
 }
 
 Deno.test("default I2C config: one MCP23017 0x20 per BitBar, slot k on pin k-1, sense on port B", () => {
-  const cfg = defaultI2cPowerConfig(60);
+  const cfg = defaultI2cPowerConfig(buildNodeMap().bays);
   assert.equal(cfg.buses.length, 10);
   assert.deepEqual(cfg.buses[9], {
     bus: 10,
@@ -25,8 +26,8 @@ Deno.test("default I2C config: one MCP23017 0x20 per BitBar, slot k on pin k-1, 
   assert.deepEqual(cfg.nodes[0], { node: 1, bus: 1, chip: 0x20, pin: 0, sensePin: 8 });
   assert.deepEqual(cfg.nodes[6], { node: 7, bus: 2, chip: 0x20, pin: 0, sensePin: 8 });
   assert.deepEqual(cfg.nodes[59], { node: 60, bus: 10, chip: 0x20, pin: 5, sensePin: 13 });
-  assert.equal(defaultI2cPowerConfig(48).buses.length, 8);
-  const alt = defaultI2cPowerConfig(60, {
+  assert.equal(defaultI2cPowerConfig(buildNodeMap({ nodeCount: 48 }).bays).buses.length, 8);
+  const alt = defaultI2cPowerConfig(buildNodeMap().bays, {
     firstI2cDevice: 3,
     chip: "pca9555",
     sense: false,
