@@ -7,12 +7,13 @@ import assert from "node:assert/strict";
 import { openHub } from "../../hub/hub.ts";
 import { SimulatedModule } from "../../hub/power/simulated_module.ts";
 import { realClock } from "../../shared/clock.ts";
+import { buildNodeMap } from "../../shared/node_map.ts";
 import { testSettings } from "../support/test_hub.ts";
 
 Deno.test("openHub closes the driver when the hub cannot be built", async () => {
   const dir = await Deno.makeTempDir({ prefix: "cm-open-hub-" });
   try {
-    const sim = new SimulatedModule({ nodeCount: 60, clock: realClock });
+    const sim = new SimulatedModule({ map: buildNodeMap(), clock: realClock });
     let closed = 0;
     const close = sim.close.bind(sim);
     sim.close = () => (closed++, close());
