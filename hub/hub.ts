@@ -313,7 +313,7 @@ function wireHub(settings: HubSettings, overrides: HubOverrides, hardware: Hardw
   const store = new SqliteStore(join(settings.dataDir, "hub.sqlite"));
   const module = moduleNameOf(settings);
   const events = new EventLog(store, clock, module);
-  const tracker = new NodeTracker(map, events, clock, settings.lostAfterMs);
+  const tracker = new NodeTracker(map, events, clock, settings.lostAfterMs, store);
   const lastSeen = new LastSeenKeeper({
     store,
     tracker,
@@ -332,7 +332,7 @@ function wireHub(settings: HubSettings, overrides: HubOverrides, hardware: Hardw
     module,
   });
   const powerControl = new PowerControl({ map, store, events, power, tracker, sequencer, jobs });
-  const nodeSettings = new NodeSettings({ store, events, status });
+  const nodeSettings = new NodeSettings({ store, events, status, tracker });
   const quarantine = new QuarantineList({ map, store, tracker, events });
   const powerHealth = new PowerHealthWatch(map, events);
   const runDeps = { map, store, events, clock, tracker, sequencer, power: powerControl };
@@ -360,10 +360,6 @@ function wireHub(settings: HubSettings, overrides: HubOverrides, hardware: Hardw
     clock,
     heartbeatIntervalMs: settings.heartbeatIntervalMs,
     counters: agentCounters,
-    onHeartbeat: (node, report) => {
-      boot.heartbeat(node, report.seq);
-      powerHealth.observe(node, report.health.throttled);
-    },
   });
   const recovery = new BootRecovery(
     { monitor: boot, power: powerControl, jobs, quarantine, events, clock },

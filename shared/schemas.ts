@@ -214,6 +214,48 @@ export const NodeStatus = z.strictObject({
 });
 export type NodeStatus = z.infer<typeof NodeStatus>;
 
+/**
+ * What changed in one node's status (`node_updated`, on the event stream with
+ * `?updates=nodes` and on WebSockets subscribed with `"updates":"nodes"`): the members of
+ * `NodeStatus` that differ from the previous update, and only those. `power`, `agent`,
+ * `agent.identity`, `agent.health` and `quarantine` hold only their changed members when the
+ * node had such an object before; an object where there was none (an agent's first report, a
+ * new quarantine) comes whole. Apply one with `applyNodeChanges` (`shared/node_update.ts`):
+ * objects merge, anything else replaces. The bay's fixed facts (bus, slot, hostname, ip,
+ * lan, expected model) never change. An update that comes from an agent heartbeat always
+ * carries `agent.seq` and `agent.receivedAt`; no other update does.
+ */
+export const NodeChanges = z.strictObject({
+  mac: z.optional(z.nullable(Mac)),
+  enabled: z.boolean().optional(),
+  power: z.strictObject({ desired: PowerState.optional(), actual: PowerState.optional() })
+    .optional(),
+  lifecycle: Lifecycle.optional(),
+  ledRequested: z.optional(z.nullable(RequestedLedMode)),
+  lastHeartbeatAt: z.number().int().nullable().optional(),
+  lastSeenAt: z.number().int().nullable().optional(),
+  agent: z.strictObject({
+    identity: NodeIdentity.partial().optional(),
+    health: NodeHealth.partial().optional(),
+    led: z.optional(LedMode),
+    seq: z.number().int().nonnegative().optional(),
+    receivedAt: z.number().int().optional(),
+  }).nullable().optional(),
+  quarantine: Quarantine.partial().nullable().optional(),
+});
+export type NodeChanges = z.infer<typeof NodeChanges>;
+
+/**
+ * A `node_updated` message: what changed in node `node` at hub time `at` (ms). Live only: not
+ * stored, not numbered, not replayed; a client that reconnects reads `/api/v1/nodes` again.
+ */
+export const NodeUpdate = z.strictObject({
+  node: NodeId,
+  at: z.number().int(),
+  changes: NodeChanges,
+});
+export type NodeUpdate = z.infer<typeof NodeUpdate>;
+
 /** `GET /api/v1/power-health`: the firmware's throttling flags per bay and per BitBar. */
 export const PowerHealthReport = z.strictObject({
   bays: z.array(z.strictObject({

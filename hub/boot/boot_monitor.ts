@@ -72,13 +72,20 @@ export class BootMonitor {
   /** Addresses dnsmasq handed out, for TFTP lines (which name only the address). */
   readonly #ipNode = new Map<string, number>();
   readonly #macNode = new Map<string, number>();
-  readonly #unsubscribe: () => void;
+  readonly #unsubscribe: (() => void)[];
   #closed = false;
 
   constructor(deps: BootMonitorDeps) {
     this.#d = deps;
     this.timeouts = deps.timeouts;
-    this.#unsubscribe = deps.events.subscribe((e) => this.#onEvent(e));
+    // Power events and heartbeats (node updates that carry an agent's seq) come from the log.
+    this.#unsubscribe = [
+      deps.events.subscribe((e) => this.#onEvent(e)),
+      deps.events.subscribeNodes((u) => {
+        const seq = u.changes.agent?.seq;
+        if (seq !== undefined) this.heartbeat(u.node, seq);
+      }),
+    ];
   }
 
   /** The latest timeline and the one before it. */
@@ -156,7 +163,7 @@ export class BootMonitor {
   /** Stops timers and listening. */
   close(): void {
     this.#closed = true;
-    this.#unsubscribe();
+    for (const off of this.#unsubscribe) off();
     for (const t of this.#timers.values()) t.abort();
     for (const set of this.#listeners.values()) for (const l of [...set]) l();
   }

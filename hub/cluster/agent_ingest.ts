@@ -31,8 +31,6 @@ export interface AgentIngestDeps {
   clock: Clock;
   /** Heartbeat interval the hub asks agents for, ms. */
   heartbeatIntervalMs: number;
-  /** Sees every heartbeat once its bay is known (the boot monitor). */
-  onHeartbeat?: (node: number, report: AgentReport) => void;
   /** Counts refusals and shared-key heartbeats (default: counted nowhere). */
   counters?: AgentAuthCounters;
   /** Told once per node whose agent still uses the shared key (default: console.warn). */
@@ -46,7 +44,6 @@ export class AgentIngest {
   readonly #tracker: NodeTracker;
   readonly #clock: Clock;
   readonly #intervalMs: number;
-  readonly #onHeartbeat?: (node: number, report: AgentReport) => void;
   readonly #counters?: AgentAuthCounters;
   readonly #warn: (message: string) => void;
   readonly #warnedShared = new Set<number>();
@@ -57,7 +54,6 @@ export class AgentIngest {
     this.#tracker = deps.tracker;
     this.#clock = deps.clock;
     this.#intervalMs = deps.heartbeatIntervalMs;
-    this.#onHeartbeat = deps.onHeartbeat;
     this.#counters = deps.counters;
     this.#warn = deps.warn ?? ((m) => console.warn(m));
   }
@@ -91,8 +87,9 @@ export class AgentIngest {
         );
       }
     }
+    // The tracker publishes the heartbeat as a node update: its other consumers (boot
+    // monitor, power health, the live view) subscribe to those on the event log.
     this.#tracker.heartbeat(id, report);
-    this.#onHeartbeat?.(id, report);
     // A quarantined node that still reports shows the fault pattern on its bay LED.
     const quarantined = this.#tracker.get(id).quarantine !== null;
     return {

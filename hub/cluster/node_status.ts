@@ -85,25 +85,24 @@ export class NodeStatusReader {
   node(id: number): NodeStatus {
     const bay = bayOf(this.#map, id);
     if (!bay) throw new ClusterError("not_found", `node ${id} does not exist`);
-    const rec = this.#store.node(id);
-    const rt = this.#tracker.get(id);
+    const v = this.#tracker.view(id);
     return {
       id,
       bus: bay.bus,
       slot: bay.slot,
       hostname: bay.hostname,
       ip: bay.ip,
-      mac: rec.mac,
+      mac: v.mac,
       expectedModel: bay.expectedModel,
       lan: bay.lan,
-      enabled: rec.enabled,
-      power: { desired: rec.desiredPower, actual: rt.actual },
-      lifecycle: rt.lifecycle,
-      ledRequested: rec.ledRequested,
-      lastHeartbeatAt: rt.lastHeartbeatAt === null ? null : Math.round(rt.lastHeartbeatAt),
-      lastSeenAt: rt.lastSeenAt === null ? null : Math.round(rt.lastSeenAt),
-      agent: rt.agent,
-      quarantine: rt.quarantine,
+      enabled: v.enabled,
+      power: v.power,
+      lifecycle: v.lifecycle,
+      ledRequested: v.ledRequested,
+      lastHeartbeatAt: v.lastHeartbeatAt,
+      lastSeenAt: v.lastSeenAt,
+      agent: v.agent,
+      quarantine: v.quarantine,
     };
   }
 

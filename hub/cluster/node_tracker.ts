@@ -3,12 +3,19 @@
  * agent reports. It derives each node's lifecycle and emits an event whenever it changes,
  * including `lost` exactly `lostAfterMs` after the last heartbeat (a per-node deadline
  * timer, not a polling loop).
+ *
+ * It also publishes every change of a node's status (`NodeView`: its own runtime state and
+ * the stored settings) as a compact `node_updated` update on the event log, heartbeats
+ * included: the one live path the dashboard, the WebSocket clients, the boot monitor and the
+ * power-health watch all subscribe to.
  */
 import type { Clock } from "../../shared/clock.ts";
 import type { NodeMap } from "../../shared/node_map.ts";
 import type { Quarantine } from "../../shared/boot_schemas.ts";
 import type { AgentReport, Lifecycle, PowerState } from "../../shared/schemas.ts";
 import type { EventLog } from "../events/event_log.ts";
+import type { Store } from "../store/store.ts";
+import { diffNodeView, type NodeView } from "../../shared/node_update.ts";
 import { deriveLifecycle } from "./lifecycle.ts";
 import { backgroundFailed } from "../process_faults.ts";
 
@@ -44,12 +51,23 @@ export class NodeTracker {
   readonly #nodes: Map<number, NodeRuntime>;
   readonly #events: EventLog;
   readonly #clock: Clock;
+  readonly #records: Pick<Store, "node">;
+  /** What the last update of each node said (the view subscribers have). */
+  readonly #published: Map<number, NodeView>;
   readonly lostAfterMs: number;
   #closed = false;
 
-  constructor(map: NodeMap, events: EventLog, clock: Clock, lostAfterMs: number) {
+  /** `records`: the stored per-node settings (desired power, LED, enabled, MAC). */
+  constructor(
+    map: NodeMap,
+    events: EventLog,
+    clock: Clock,
+    lostAfterMs: number,
+    records: Pick<Store, "node">,
+  ) {
     this.#events = events;
     this.#clock = clock;
+    this.#records = records;
     this.lostAfterMs = lostAfterMs;
     this.#nodes = new Map(map.bays.map((bay): [number, NodeRuntime] => [bay.id, {
       actual: "off" as PowerState,
@@ -66,6 +84,49 @@ export class NodeTracker {
       mismatchTold: false,
       quarantine: null,
     }]));
+    this.#published = new Map([...this.#nodes.keys()].map((id) => [id, this.view(id)]));
+  }
+
+  /** The changing part of node `id`'s status, as `GET /api/v1/nodes/:id` shows it. */
+  view(id: number): NodeView {
+    const n = this.#node(id);
+    const rec = this.#records.node(id);
+    return {
+      mac: rec.mac,
+      enabled: rec.enabled,
+      power: { desired: rec.desiredPower, actual: n.actual },
+      lifecycle: n.lifecycle,
+      ledRequested: rec.ledRequested,
+      lastHeartbeatAt: n.lastHeartbeatAt === null ? null : Math.round(n.lastHeartbeatAt),
+      lastSeenAt: n.lastSeenAt === null ? null : Math.round(n.lastSeenAt),
+      agent: n.agent,
+      quarantine: n.quarantine,
+    };
+  }
+
+  /** A stored setting of node `id` changed (LED request, enabled, MAC, desired power). */
+  recordChanged(id: number): void {
+    this.#publish(id);
+  }
+
+  /**
+   * Publishes what changed in node `id` since its last update, if anything did. A heartbeat's
+   * update always says `agent.seq` and `agent.receivedAt` (the heartbeat's subscribers count
+   * on them).
+   */
+  #publish(id: number, heartbeat?: AgentReport): void {
+    const next = this.view(id);
+    let changes = diffNodeView(this.#published.get(id)!, next);
+    if (heartbeat) {
+      const agent = changes?.agent ?? {};
+      changes = {
+        ...changes,
+        agent: { ...agent, seq: heartbeat.seq, receivedAt: heartbeat.receivedAt },
+      };
+    }
+    if (changes === undefined) return;
+    this.#published.set(id, next);
+    this.#events.publish({ node: id, at: Math.round(this.#clock.now()), changes });
   }
 
   /** Read-only view of one node's runtime state. */
@@ -98,6 +159,7 @@ export class NodeTracker {
   beginOperation(id: number): void {
     this.#node(id).operating++;
     this.#update(id);
+    this.#publish(id);
   }
 
   /** Marks the end of a power operation with the rail state read back. */
@@ -119,12 +181,14 @@ export class NodeTracker {
     n.actual = actual;
     n.fault = fault;
     this.#update(id);
+    this.#publish(id);
   }
 
   /** Quarantines a node (its lifecycle is `fault` until cleared), or clears it with null. */
   setQuarantine(id: number, q: Quarantine | null): void {
     this.#node(id).quarantine = q;
     this.#update(id);
+    this.#publish(id);
   }
 
   /**
@@ -160,6 +224,7 @@ export class NodeTracker {
     n.lastHeartbeatAt = report.receivedAt;
     n.lastSeenAt = report.receivedAt;
     this.#update(id);
+    this.#publish(id, report);
     // One pending timer per node: when it fires it re-arms for the latest heartbeat's deadline,
     // so a heartbeat costs no timer of its own.
     if (!n.deadline) this.#armDeadline(id);
@@ -176,6 +241,7 @@ export class NodeTracker {
       n.deadline = null;
       if (n.lastHeartbeatAt !== beat) return this.#armDeadline(id); // a newer heartbeat came
       this.#update(id);
+      this.#publish(id);
     }).catch(backgroundFailed("lost-heartbeat timer"));
   }
 

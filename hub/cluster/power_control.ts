@@ -110,7 +110,10 @@ export class PowerControl {
     onResult?: (r: NodePowerResult) => void,
   ): Promise<NodePowerResult[]> {
     const desired = action === "off" ? "off" : "on";
-    for (const id of ids) this.#store.updateNode(id, { desiredPower: desired });
+    for (const id of ids) {
+      this.#store.updateNode(id, { desiredPower: desired });
+      this.#tracker.recordChanged(id);
+    }
     return this.#sequencer.applyMany(ids, action, onResult);
   }
 

@@ -61,19 +61,25 @@ export class PowerHealthWatch {
   readonly #last = new Map<number, number>();
   readonly #suspect = new Set<number>();
 
-  readonly #unsubscribe: () => void;
+  readonly #unsubscribe: (() => void)[];
 
+  /** Follows power events and the flags in node updates (heartbeats) on `events`. */
   constructor(map: NodeMap, events: EventLog) {
     this.#map = map;
     this.#events = events;
-    this.#unsubscribe = events.subscribe((e) => {
-      if (e.type === "power_changed" && e.node !== null && e.data.to === "off") this.forget(e.node);
-    });
+    this.#unsubscribe = [
+      events.subscribe((e) => {
+        if (e.type === "power_changed" && e.node !== null && e.data.to === "off") {
+          this.forget(e.node);
+        }
+      }),
+      events.subscribeNodes((u) => this.observe(u.node, u.changes.agent?.health?.throttled)),
+    ];
   }
 
-  /** Stops following power events. */
+  /** Stops following the event log. */
   close(): void {
-    this.#unsubscribe();
+    for (const off of this.#unsubscribe) off();
   }
 
   /** A heartbeat's flags (undefined/null: the agent does not tell, nothing changes). */

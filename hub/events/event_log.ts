@@ -1,19 +1,25 @@
 /**
  * The hub's one event stream: every event is stored (so it survives restart and can be
- * resumed by id) and handed to live subscribers (SSE, WebSocket, metrics).
+ * resumed by id) and handed to live subscribers (SSE, WebSocket, metrics). Beside the events
+ * run node updates (`node_updated`: what changed in a node, heartbeats included): handed to
+ * their subscribers only, never stored or numbered.
  */
 import type { Clock } from "../../shared/clock.ts";
-import type { ClusterEvent, EventType } from "../../shared/schemas.ts";
+import type { ClusterEvent, EventType, NodeUpdate } from "../../shared/schemas.ts";
 import { isStoreFull, type Store } from "../store/store.ts";
 
 /** Receives each event as it is appended. */
 export type EventListener = (event: ClusterEvent) => void;
+
+/** Receives each node update as it is published. */
+export type NodeUpdateListener = (update: NodeUpdate) => void;
 
 /** Append-only event log with live subscribers. */
 export class EventLog {
   readonly #store: Store;
   readonly #clock: Clock;
   readonly #listeners = new Set<EventListener>();
+  readonly #nodeListeners = new Set<NodeUpdateListener>();
   /** Count of events appended per type since start (for metrics). */
   readonly counts = new Map<EventType, number>();
   /** Events that could not be stored (disk full) and were dropped, since start. */
@@ -67,6 +73,27 @@ export class EventLog {
     return event;
   }
 
+  /**
+   * Hands a node update to the node-update subscribers (live only: a client that was not
+   * subscribed reads the node's status instead).
+   */
+  publish(update: NodeUpdate): void {
+    if (this.#closed) return;
+    for (const listener of this.#nodeListeners) {
+      try {
+        listener(update);
+      } catch (e) {
+        console.error(`node update listener failed: ${e instanceof Error ? e.message : e}`);
+      }
+    }
+  }
+
+  /** Subscribes to node updates; returns the unsubscribe function. */
+  subscribeNodes(listener: NodeUpdateListener): () => void {
+    this.#nodeListeners.add(listener);
+    return () => this.#nodeListeners.delete(listener);
+  }
+
   /** Number of live subscribers (SSE clients, sockets, watchers). */
   get listenerCount(): number {
     return this.#listeners.size;
@@ -76,6 +103,7 @@ export class EventLog {
   close(): void {
     this.#closed = true;
     this.#listeners.clear();
+    this.#nodeListeners.clear();
   }
 
   /** Subscribes to new events; returns the unsubscribe function. */

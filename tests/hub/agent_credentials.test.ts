@@ -180,7 +180,7 @@ async function withIngest(
   const store = new SqliteStore(`${dir}/hub.sqlite`);
   const clock = new FakeClock(1_000_000);
   const events = new EventLog(store, clock);
-  const tracker = new NodeTracker(buildNodeMap(), events, clock, 3000);
+  const tracker = new NodeTracker(buildNodeMap(), events, clock, 3000, store);
   const counters = new AgentAuthCounters();
   const warnings: string[] = [];
   const ingest = new AgentIngest({

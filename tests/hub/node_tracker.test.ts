@@ -17,7 +17,7 @@ function setup() {
   const log = new EventLog(store, clock);
   const events: ClusterEvent[] = [];
   log.subscribe((e) => events.push(e));
-  const tracker = new NodeTracker(buildNodeMap(), log, clock, LOST);
+  const tracker = new NodeTracker(buildNodeMap(), log, clock, LOST, store);
   const beat = (node: number) => tracker.heartbeat(node, sampleReport(node, clock.now()));
   const transitions = (node: number) =>
     events.filter((e) => e.type === "lifecycle_changed" && e.node === node)

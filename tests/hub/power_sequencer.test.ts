@@ -87,7 +87,7 @@ function setup(
     initial: () => initial,
   });
   const rec = new RecordingSwitch(opts.sw ? opts.sw(sim, clock) : sim, clock);
-  const tracker = new NodeTracker(map, log, clock, 15_000);
+  const tracker = new NodeTracker(map, log, clock, 15_000, store);
   for (let n = 1; n <= 60; n++) tracker.seed(n, initial);
   const seq = new PowerSequencer(rec, map, tracker, log, clock, OPTS);
   const done = () => {

@@ -41,10 +41,13 @@ export class MacLearning {
 
   constructor(deps: MacLearningDeps) {
     this.#d = deps;
-    const { store, map } = deps;
+    const { store, map, tracker } = deps;
     this.table = {
       all: () => new Map(store.nodes(nodeIds(map)).filter((r) => r.mac).map((r) => [r.id, r.mac!])),
-      set: (node, mac) => store.updateNode(node, { mac }),
+      set: (node, mac) => {
+        store.updateNode(node, { mac });
+        tracker.recordChanged(node);
+      },
       nodeOf: (mac) => {
         for (const [node, m] of this.table.all()) if (m === mac) return node;
         return undefined;

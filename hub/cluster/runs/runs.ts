@@ -26,10 +26,13 @@ export class Runs {
 
   /** `testall`: the control-plane self test over `ids`; nodes are left off. */
   testall(ids: readonly number[]): Job {
-    const { power, store, map, sequencer, clock, selfTest } = this.#d;
+    const { power, store, map, sequencer, clock, selfTest, tracker } = this.#d;
     power.assertIdle();
     power.assertFree(ids);
-    for (const id of ids) store.updateNode(id, { desiredPower: "off" });
+    for (const id of ids) {
+      store.updateNode(id, { desiredPower: "off" });
+      tracker.recordChanged(id);
+    }
     return power.startOwned(
       "testall",
       ids,
