@@ -5,7 +5,14 @@
  * unsolicited. See docs/live.md.
  */
 import { z } from "zod";
-import { ClusterEvent, Job, NodeStatus, PowerAction, RequestedLedMode } from "./schemas.ts";
+import {
+  ClusterEvent,
+  Job,
+  NodeStatus,
+  NodeUpdate,
+  PowerAction,
+  RequestedLedMode,
+} from "./schemas.ts";
 
 /** Request id chosen by the client, echoed in the reply. */
 export const RequestId = z.union([z.string().min(1).max(100), z.number().int()]);
@@ -18,11 +25,15 @@ export const AuthFrame = z.strictObject({
   token: z.string().min(1).max(512),
 });
 
-/** Starts event delivery; `after` replays stored events after that id first. */
+/**
+ * Starts event delivery; `after` replays stored events after that id first; `updates: "nodes"`
+ * adds node updates (`node_updated` frames: what changed in each node, heartbeats included).
+ */
 export const SubscribeFrame = z.strictObject({
   id: RequestId,
   type: z.literal("subscribe"),
   after: z.number().int().nonnegative().optional(),
+  updates: z.literal("nodes").optional(),
 });
 
 /** Stops event delivery. */
@@ -112,6 +123,15 @@ export const ErrorFrame = z.strictObject({
 /** One event of the hub's event stream (after `subscribe`). */
 export const EventFrame = z.strictObject({ type: z.literal("event"), event: ClusterEvent });
 
+/**
+ * What changed in one node (after `subscribe` with `updates: "nodes"`). Live only: not
+ * stored, not replayed by `after`; read the `nodes` once when subscribing, then apply these.
+ */
+export const NodeUpdateFrame = z.strictObject({
+  type: z.literal("node_updated"),
+  update: NodeUpdate,
+});
+
 /** `count` events were dropped because the client read too slowly. */
 export const DroppedFrame = z.strictObject({
   type: z.literal("dropped"),
@@ -126,6 +146,7 @@ export const ServerFrame = z.discriminatedUnion("type", [
   ResultFrame,
   ErrorFrame,
   EventFrame,
+  NodeUpdateFrame,
   DroppedFrame,
 ]);
 export type ServerFrame = z.infer<typeof ServerFrame>;

@@ -7,8 +7,13 @@
  * no gap. If the client falls behind by more than `maxPending` live events, the cache is
  * dropped and the feed goes back to reading the store from its cursor, so a slow client costs
  * at most `maxPending` events of memory and still loses nothing the store still holds.
+ *
+ * With `nodeUpdates`, the feed also hands out node updates (`node_updated`). They are live
+ * only (not stored, so not replayed); while the client has not taken them, the updates of one
+ * node merge into one, so a slow client costs at most one pending update per node.
  */
-import type { ClusterEvent } from "../../shared/schemas.ts";
+import type { ClusterEvent, NodeUpdate } from "../../shared/schemas.ts";
+import { applyNodeChanges } from "../../shared/node_update.ts";
 import type { EventLog } from "./event_log.ts";
 
 /** Feed tuning. */
@@ -17,6 +22,8 @@ export interface EventFeedOptions {
   maxPending?: number;
   /** Events read from the store per page while catching up. */
   pageSize?: number;
+  /** Also hand out node updates (default false: events only). */
+  nodeUpdates?: boolean;
 }
 
 /** One client's cursor over the event log. */
@@ -26,13 +33,15 @@ export class EventFeed {
   readonly #pageSize: number;
   #cursor: number;
   #pending: ClusterEvent[] = [];
+  /** Node updates not taken yet, one (merged) per node. */
+  readonly #updates = new Map<number, NodeUpdate>();
   /** True while the feed must read the store (startup, or after the cache overflowed). */
   #catchingUp = true;
   #wake: (() => void) | null = null;
   #closed = false;
   /** Newest event id seen (stored before the feed started, or live since). */
   #newest: number;
-  readonly #unsubscribe: () => void;
+  readonly #unsubscribe: (() => void)[];
   /** How often the live cache overflowed (the client was served from the store instead). */
   overflows = 0;
 
@@ -46,7 +55,28 @@ export class EventFeed {
     // filter out every event: resume from the newest one instead.
     this.#cursor = after === null || after > newest ? newest : after;
     this.#newest = newest;
-    this.#unsubscribe = events.subscribe((e) => this.#onEvent(e));
+    this.#unsubscribe = [events.subscribe((e) => this.#onEvent(e))];
+    if (opts.nodeUpdates) {
+      this.#unsubscribe.push(events.subscribeNodes((u) => this.#onUpdate(u)));
+    }
+  }
+
+  #onUpdate(update: NodeUpdate): void {
+    if (this.#closed) return;
+    const had = this.#updates.get(update.node);
+    this.#updates.set(
+      update.node,
+      had ? { ...update, changes: applyNodeChanges(had.changes, update.changes) } : update,
+    );
+    this.#wake?.();
+  }
+
+  /** The node updates not taken yet, one per node, without waiting; empty when none. */
+  takeUpdates(): NodeUpdate[] {
+    if (this.#updates.size === 0) return [];
+    const out = [...this.#updates.values()];
+    this.#updates.clear();
+    return out;
   }
 
   /** How many event ids the client is behind the newest event. */
@@ -122,7 +152,7 @@ export class EventFeed {
    * passes with nothing new (false).
    */
   waitForMore(timeoutMs: number): Promise<boolean> {
-    if (this.#closed || this.#catchingUp || this.#pending.length > 0) {
+    if (this.#closed || this.#catchingUp || this.#pending.length > 0 || this.#updates.size > 0) {
       return Promise.resolve(true);
     }
     return new Promise((resolve) => {
@@ -142,7 +172,8 @@ export class EventFeed {
     if (this.#closed) return;
     this.#closed = true;
     this.#pending = [];
-    this.#unsubscribe();
+    this.#updates.clear();
+    for (const off of this.#unsubscribe) off();
     this.#wake?.();
   }
 

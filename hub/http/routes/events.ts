@@ -9,11 +9,16 @@
  * `maxPending` live events; a client that falls further behind is served from the store.
  * Streams are capped in all and per remote address (ConnectionCaps: 429 or 503 with
  * Retry-After), and each event's SSE text is built once for all streams.
+ *
+ * `?updates=nodes` adds node updates (`event: node_updated`, the data a `NodeUpdate`): what
+ * changed in a node, heartbeats included. They carry no `id` (they are not stored, so a
+ * resumed stream cannot replay them): a client reads `/api/v1/nodes` when its stream opens
+ * and applies the updates from then on.
  */
 import type { Context } from "hono";
 import { z } from "zod";
 import { ClusterError } from "../../../shared/errors.ts";
-import { ClusterEvent } from "../../../shared/schemas.ts";
+import { ClusterEvent, type NodeUpdate } from "../../../shared/schemas.ts";
 import type { EventLog } from "../../events/event_log.ts";
 import { route, type RouteSpec } from "../route.ts";
 import { EventFeed } from "../../events/event_feed.ts";
@@ -87,17 +92,23 @@ export function sseFrame(e: ClusterEvent): string {
   return text;
 }
 
-/** Builds the SSE response for one client. */
+/** One node update in SSE wire form: no `id`, so the client's resume point stays put. */
+export function sseUpdateFrame(u: NodeUpdate): string {
+  return `event: node_updated\ndata: ${JSON.stringify(u)}\n\n`;
+}
+
+/** Builds the SSE response for one client (`nodeUpdates`: node updates too). */
 export function sseResponse(
   events: EventLog,
   after: number | null,
   streams: SseStreams,
   opts: SseOptions = {},
   release: () => void = () => {},
+  nodeUpdates = false,
 ): Response {
   const keepAliveMs = opts.keepAliveMs ?? 15_000;
   const coalesceMs = opts.coalesceMs ?? COALESCE_MS;
-  const feed = new EventFeed(events, after, { maxPending: opts.maxPending });
+  const feed = new EventFeed(events, after, { maxPending: opts.maxPending, nodeUpdates });
   const enc = new TextEncoder();
   let forget = () => {};
   const stop = () => {
@@ -121,8 +132,10 @@ export function sseResponse(
     async pull(controller) {
       while (!feed.closed) {
         const batch = feed.take();
-        if (batch.length > 0) {
-          controller.enqueue(enc.encode(batch.map(sseFrame).join("")));
+        const updates = feed.takeUpdates();
+        if (batch.length > 0 || updates.length > 0) {
+          const text = batch.map(sseFrame).join("") + updates.map(sseUpdateFrame).join("");
+          controller.enqueue(enc.encode(text));
           return;
         }
         if (!(await feed.waitForMore(keepAliveMs))) {
@@ -174,11 +187,17 @@ export function eventRoutes(
         token: "read or admin token, for an EventSource (it cannot send headers)",
         format: "sse (default) or json",
         after: "resume after this event id (SSE: replay, then live; json: the page after it)",
+        updates:
+          "SSE only: `nodes` adds node updates (`event: node_updated`, no id): what changed in each node, heartbeats included",
         limit: `json only: most events returned (1-${MAX_JSON_LIMIT}, default 100)`,
       },
       handler: (c) => {
         const format = c.req.query("format") ?? "sse";
         const after = resumePoint(c);
+        const updates = c.req.query("updates");
+        if (updates !== undefined && updates !== "nodes") {
+          throw new ClusterError("bad_request", `updates must be nodes, not "${updates}"`);
+        }
         if (format === "json") {
           const limitText = c.req.query("limit") ?? "100";
           const limit = Number(limitText);
@@ -198,7 +217,7 @@ export function eventRoutes(
           return new Response(null, { headers: { "content-type": "text/event-stream" } });
         }
         const release = acquireOrRefuse(caps, "event streams", remoteAddress(c));
-        return sseResponse(events, after, streams, opts, release);
+        return sseResponse(events, after, streams, opts, release, updates === "nodes");
       },
     }),
   ];

@@ -192,7 +192,9 @@ export class WsSession {
         return { authenticated: true };
       case "subscribe": {
         this.#feed?.close();
-        const feed = new EventFeed(events, frame.after ?? null);
+        const feed = new EventFeed(events, frame.after ?? null, {
+          nodeUpdates: frame.updates === "nodes",
+        });
         this.#feed = feed;
         const after = feed.cursor;
         // Events start after the reply, from the next turn. A failing pump ends the session
@@ -253,8 +255,10 @@ export class WsSession {
         this.#dropped = 0;
       }
       const batch = feed.take();
-      if (batch.length > 0) {
+      const updates = feed.takeUpdates();
+      if (batch.length > 0 || updates.length > 0) {
         for (const event of batch) this.#send({ type: "event", event });
+        for (const update of updates) this.#send({ type: "node_updated", update });
         continue;
       }
       if ((await feed.waitForMore(30_000)) && this.#opts.coalesceMs > 0) {
