@@ -36,7 +36,15 @@ export async function serveTestHub(
 /** A valid heartbeat body whose figures differ per node (the metrics test reads them back). */
 export function heartbeatBody(
   node: number,
-  opts: { model?: Model; led?: LedMode; seq?: number; temp?: number | null; load1?: number } = {},
+  opts: {
+    model?: Model;
+    led?: LedMode;
+    seq?: number;
+    temp?: number | null;
+    load1?: number;
+    /** The firmware's throttling flags (absent unless given). */
+    throttled?: number;
+  } = {},
 ) {
   return sampleHeartbeat(node, {
     identity: { model: opts.model ?? "pi3b+", serial: `00000000${String(node).padStart(8, "0")}` },
@@ -46,6 +54,7 @@ export function heartbeatBody(
       memTotalBytes: 1024 * 1024 * 1024,
       memAvailableBytes: 512 * 1024 * 1024 + node,
       cpuTempCelsius: opts.temp === undefined ? 40 + node / 10 : opts.temp,
+      ...(opts.throttled === undefined ? {} : { throttled: opts.throttled }),
     }),
     led: opts.led ?? "heartbeat",
     seq: opts.seq ?? 1,

@@ -1,6 +1,7 @@
 // Cluster Module dashboard: draws the module as it stands in the rack and keeps it live from
-// the hub's event stream (SSE) plus a periodic refresh of /api/v1/nodes. Native ES modules,
-// no build step, nothing loaded from the network.
+// the hub's event stream (SSE): it reads /api/v1/nodes each time the stream opens, then
+// applies the stream's node updates (node_updated: what changed, heartbeats included). No
+// polling. Native ES modules, no build step, nothing loaded from the network.
 import { API, api, setToken, token } from "./api.js";
 import { clickSelects, drawSelection, setUpBulk, toggle, toggleBus } from "./bulk.js";
 import { openConsole, setUpConsole } from "./console.js";
@@ -17,9 +18,10 @@ import { lastEventId, logEvents, logNote } from "./event_log.js";
 import { drawCounts, FILTERS, makeCounts } from "./find.js";
 import { anyCountdown, drawJobs, loadJobs, onJobEvent, settleJobs } from "./jobs.js";
 import { animateLeds, drawNode, drawRack, markAll, tickHeartbeats } from "./rack.js";
-import { nodes, selected, stages, view } from "./state.js";
+import { applyChanges, nodes, selected, stages, view } from "./state.js";
 
-const REFRESH_MS = 1000; // agents beat every second: keep "last heartbeat" honest
+/** How long the filter counts may lag behind a burst of node updates, ms. */
+const COUNTS_MS = 250;
 /** Events read when the page opens, for the event log and the bays' boot stages. */
 const EVENTS_ON_LOAD = 300;
 
@@ -38,7 +40,7 @@ function viewChanged() {
 
 // ---- reachability: stale data is greyed out, with the time it is from ------------------
 
-/** Why the hub counts as unreachable now: "rest" (a refresh failed), "events" (stream down). */
+/** Why the hub counts as unreachable now: "rest" (reading /nodes failed), "events" (stream down). */
 const down = new Set();
 let streamOpen = false;
 /** When the data on the page was last fetched (browser clock, ms). */
@@ -73,49 +75,60 @@ function markUp(what) {
   if (was || (what === "events" && $("#conn").dataset.state !== "live")) showReachability();
 }
 
-async function refresh() {
+/** A node as it now stands: kept, drawn everywhere it shows. */
+function setNode(n) {
+  nodes.set(n.id, n);
+  if (n.power.actual === "off") stages.delete(n.id);
+  showNode(n);
+}
+
+/** Node updates that arrived while /nodes was being read (applied after it), or null. */
+let held = null;
+
+/** Reads every node once (when the stream opens); the stream's updates carry on from it. */
+async function readNodes() {
+  held ??= [];
   try {
     const list = await api("GET", "/nodes");
     dataAt = Date.now();
-    for (const n of list) {
-      nodes.set(n.id, n);
-      if (n.power.actual === "off") stages.delete(n.id);
-      showNode(n);
-    }
-    drawCounts();
+    for (const n of list) setNode(n);
     document.body.dataset.loaded = "true";
     markUp("rest");
   } catch (e) {
     markDown("rest", `hub unreachable: ${e.message}`);
+  } finally {
+    const later = held;
+    held = null;
+    for (const u of later) applyUpdate(u);
+    drawCounts();
   }
 }
 
-let refreshTimer = null;
-function refreshSoon() {
-  if (refreshTimer !== null) return;
-  refreshTimer = setTimeout(() => {
-    refreshTimer = null;
-    refresh();
-  }, 150);
+let countsTimer = null;
+function drawCountsSoon() {
+  if (countsTimer !== null) return;
+  countsTimer = setTimeout(() => {
+    countsTimer = null;
+    drawCounts();
+  }, COUNTS_MS);
+}
+
+/** What changed in one node (a `node_updated` message). */
+function applyUpdate(u) {
+  const n = nodes.get(u.node);
+  if (!n) return;
+  setNode(applyChanges(n, u.changes));
+  drawCountsSoon();
+}
+
+function onNodeUpdate(u) {
+  dataAt = Date.now();
+  if (held) held.push(u);
+  else applyUpdate(u);
 }
 
 // ---- events -------------------------------------------------------------------------
 
-/** Node events that change what /nodes says: the page refreshes on them. */
-const NODE_EVENTS = new Set([
-  "power_changed",
-  "lifecycle_changed",
-  "led_changed",
-  "heartbeat_lost",
-  "heartbeat_regained",
-  "mac_learned",
-  "mac_forgotten",
-  "fault",
-  "hub_started",
-  "power_mismatch",
-  "quarantined",
-  "quarantine_cleared",
-]);
 const BOOT_EVENTS = new Set(["boot_stage", "boot_timeout", "quarantined", "quarantine_cleared"]);
 
 /** A boot stage the node reached, or missed: its bay shows it while it boots. */
@@ -134,7 +147,6 @@ function onEvent(e) {
   logEvents([e]);
   noteStage(e);
   if (e.type === "job_progress") onJobEvent(e);
-  if (NODE_EVENTS.has(e.type)) refreshSoon();
   if ((e.type === "boot_stage" || e.type === "boot_timeout") && e.node !== null) {
     const n = nodes.get(e.node);
     if (n) drawNode(n);
@@ -146,15 +158,16 @@ function onEvent(e) {
 function connect(types) {
   // Resume after the newest event the page has: nothing between the first read and the
   // stream is missed (on a reconnect the browser sends Last-Event-ID itself).
-  const query = new URLSearchParams();
+  const query = new URLSearchParams({ updates: "nodes" });
   if (lastEventId() > 0) query.set("after", String(lastEventId()));
   // An EventSource cannot send headers: a hub that needs a token for reads takes ?token=.
   if (token()) query.set("token", token());
-  const es = new EventSource(`${API}/events${query.size ? `?${query}` : ""}`);
+  const es = new EventSource(`${API}/events?${query}`);
   es.onopen = () => {
     streamOpen = true;
     markUp("events");
-    refreshSoon(); // catch up on what happened while the stream was down
+    // Node updates are live only: what happened before the stream (re)opened is read once.
+    readNodes();
   };
   es.onerror = () => {
     streamOpen = false;
@@ -164,6 +177,7 @@ function connect(types) {
     if (es.readyState === EventSource.CLOSED) setTimeout(() => connect(types), 2000);
   };
   for (const type of types) es.addEventListener(type, (m) => onEvent(JSON.parse(m.data)));
+  es.addEventListener("node_updated", (m) => onNodeUpdate(JSON.parse(m.data)));
 }
 
 // ---- start --------------------------------------------------------------------------
@@ -188,7 +202,7 @@ function setUpToolbar() {
   };
   filter.addEventListener("change", () => setFilter(filter.value));
   makeCounts(setFilter);
-  setUpBulk({ changed: viewChanged, refresh });
+  setUpBulk({ changed: viewChanged });
   document.addEventListener("keydown", (e) => {
     if (e.key === "Escape" && !document.querySelector("dialog[open]") && selected.size > 0) {
       selected.clear();
@@ -208,12 +222,13 @@ async function start() {
     tokenChanged();
     drawSelection();
   });
-  setUpDetails({ drawNode: showNode, refresh, openConsole });
+  setUpDetails({ drawNode: showNode, openConsole });
   setUpConsole();
   setUpToolbar();
 
-  // Everything is asked for at once; the rack is drawn and filled first, the job history and
-  // the event log (a larger answer) follow, and the stream resumes after the last event read.
+  // Everything is asked for at once; the rack is drawn first, the job history and the event
+  // log (a larger answer) follow, and the stream resumes after the last event read. The nodes
+  // are read when the stream opens.
   const history = Promise.all([
     api("GET", "/jobs"),
     api("GET", `/events?format=json&limit=${EVENTS_ON_LOAD}`),
@@ -231,7 +246,6 @@ async function start() {
     onBay: (id, e) => clickSelects(e) ? toggle(id) : openDetails(id),
     onBus: toggleBus,
   });
-  await refresh();
   viewChanged();
   // Without the history the page still runs: live events from now on, and it says why.
   const got = await history;
@@ -244,7 +258,6 @@ async function start() {
   logEvents(recent);
   for (const n of nodes.values()) drawNode(n); // the boot stages just learned
   connect(types);
-  setInterval(refresh, REFRESH_MS);
   setInterval(animateLeds, 25);
   setInterval(() => {
     tickHeartbeats();

@@ -7,7 +7,7 @@ import { $ } from "./dom.js";
 import { shownIds } from "./find.js";
 import { nodes, selected, view } from "./state.js";
 
-let hooks = { changed: () => {}, refresh: async () => {} };
+let hooks = { changed: () => {} };
 
 function message(text, kind = "info") {
   const m = $("#bulk-msg");
@@ -77,7 +77,6 @@ async function bulk(action) {
   } catch (e) {
     message(e.message, "error");
   }
-  await hooks.refresh();
 }
 
 /** Wires the selection bar. */

@@ -6,8 +6,8 @@ import { $, age, el } from "./dom.js";
 import { ledModeOf, modelOf, nodes, stageWords } from "./state.js";
 
 let openNode = null;
-/** What the dialog calls back: redraw a node, refresh all, open the console. */
-let hooks = { drawNode: (_n) => {}, refresh: async () => {}, openConsole: (_id) => {} };
+/** What the dialog calls back: redraw a node, open the console. */
+let hooks = { drawNode: (_n) => {}, openConsole: (_id) => {} };
 
 /** The node whose dialog is open, or null. */
 export function openDetailsNode() {
@@ -198,7 +198,6 @@ async function act(action) {
       message(`power ${action} node ${id}…`);
       const job = await api("POST", `/nodes/${id}/power`, { state: action });
       message(`power ${action}: job ${job.state}`);
-      await hooks.refresh();
     }
   } catch (e) {
     message(e.message, "error");

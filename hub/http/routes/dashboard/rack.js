@@ -123,7 +123,7 @@ function markBay(id) {
   const b = bays.get(id);
   const n = nodes.get(id);
   if (!b || !n) return;
-  // Written only when changed: this runs for every bay on every refresh.
+  // Written only when changed: this runs for a bay on every update of it.
   const sel = String(selected.has(id));
   if (b.bay.dataset.selected !== sel) {
     b.bay.dataset.selected = sel;

@@ -1,6 +1,18 @@
 // What the page knows, shared by its modules.
 
-/** node id → NodeStatus, as /api/v1/nodes last said. */
+/**
+ * `base` with a node update's `changes` applied (a new object): plain objects merge member by
+ * member, anything else replaces (the rule of shared/node_update.ts).
+ */
+export function applyChanges(base, changes) {
+  const plain = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
+  if (!plain(base) || !plain(changes)) return changes;
+  const out = { ...base };
+  for (const key in changes) out[key] = applyChanges(base[key], changes[key]);
+  return out;
+}
+
+/** node id → NodeStatus: /api/v1/nodes as read when the stream opened, then node updates. */
 export const nodes = new Map();
 
 /**
