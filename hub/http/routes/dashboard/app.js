@@ -20,8 +20,6 @@ import { anyCountdown, drawJobs, loadJobs, onJobEvent, settleJobs } from "./jobs
 import { animateLeds, drawNode, drawRack, markAll, tickHeartbeats } from "./rack.js";
 import { applyChanges, nodes, selected, stages, view } from "./state.js";
 
-/** How long the filter counts may lag behind a burst of node updates, ms. */
-const COUNTS_MS = 250;
 /** Events read when the page opens, for the event log and the bays' boot stages. */
 const EVENTS_ON_LOAD = 300;
 
@@ -97,20 +95,12 @@ async function readNodes() {
   } catch (e) {
     markDown("rest", `hub unreachable: ${e.message}`);
   } finally {
-    const later = held;
+    // (Two reads at once, from two opens in quick succession: the first one applies them.)
+    const later = held ?? [];
     held = null;
     for (const u of later) applyUpdate(u);
     drawCounts();
   }
-}
-
-let countsTimer = null;
-function drawCountsSoon() {
-  if (countsTimer !== null) return;
-  countsTimer = setTimeout(() => {
-    countsTimer = null;
-    drawCounts();
-  }, COUNTS_MS);
 }
 
 /** What changed in one node (a `node_updated` message). */
@@ -118,7 +108,8 @@ function applyUpdate(u) {
   const n = nodes.get(u.node);
   if (!n) return;
   setNode(applyChanges(n, u.changes));
-  drawCountsSoon();
+  // The counts change with the bay (they write to the page only what differs).
+  drawCounts();
 }
 
 function onNodeUpdate(u) {
