@@ -28,10 +28,11 @@
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 import { type Browser, launchChromium, type Page } from "../scripts/lib/chromium.ts";
-import { buildNodeMap } from "../shared/node_map.ts";
-import { Heartbeat } from "../shared/schemas.ts";
+import { heartbeatJson } from "./lib/heartbeat.ts";
+import { CLK_TCK, cpuTicks, loadavg, machine } from "./lib/proc.ts";
+import { type Child, Children, REPO_ROOT } from "./lib/process.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
+const ROOT = REPO_ROOT;
 const HOST = "127.0.0.1";
 
 const { values: flags } = parseArgs({
@@ -69,7 +70,6 @@ const checkouts = (flags.checkout?.length ? flags.checkout : [ROOT]).map((d) => 
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const log = (s: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
-const loadavg = () => Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
 const hex = (n: number) =>
   [...crypto.getRandomValues(new Uint8Array(n))].map((b) => b.toString(16).padStart(2, "0"))
     .join("");
@@ -80,113 +80,18 @@ async function output(cmd: string, args: string[], cwd = ROOT): Promise<string> 
   return new TextDecoder().decode(out.stdout).trim();
 }
 
-/**
- * CPU time a process has used, in seconds: utime + stime from `/proc/PID/stat` (fields 14 and
- * 15, counted after the command name's closing parenthesis). Kept small here on purpose: the
- * shared `/proc` sampling belongs in bench/lib/.
- */
-function cpuSeconds(pid: number, clkTck: number): number {
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / clkTck;
-}
-
 /** The share of one core `pid` used over `seconds` of wall time, in %. */
-async function cpuPercent(pid: number, clkTck: number, seconds: number): Promise<number> {
-  const c0 = cpuSeconds(pid, clkTck);
+async function cpuPercent(pid: number, seconds: number): Promise<number> {
+  const c0 = cpuTicks(pid);
   const t0 = performance.now();
   await sleep(seconds * 1000);
-  return (cpuSeconds(pid, clkTck) - c0) / ((performance.now() - t0) / 1000) * 100;
+  return (cpuTicks(pid) - c0) / CLK_TCK / ((performance.now() - t0) / 1000) * 100;
 }
 
 // ---------------------------------------------------------------- child processes
 
-/** A child process; its stdout lines are kept, and `waitLine` finds one (bounded). */
-class Child {
-  readonly #proc: Deno.ChildProcess;
-  readonly #lines: string[] = [];
-  readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
-  readonly done: Promise<Deno.CommandStatus>;
-  #exited = false;
-
-  constructor(readonly name: string, cmd: string, args: string[], cwd: string, env = {}) {
-    this.#proc = new Deno.Command(cmd, {
-      args,
-      cwd,
-      env,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    // What the helpers say on stderr is passed on, but for the hub's warning, once per node,
-    // that the bench's agents share one key.
-    this.#proc.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
-      new WritableStream({
-        write: (text) => {
-          const kept = text.split("\n").filter((l) => l && !/shared agent key/.test(l));
-          if (kept.length) console.error(kept.join("\n"));
-        },
-      }),
-    ).catch(() => {});
-    this.#stdin = this.#proc.stdin.getWriter();
-    this.done = this.#proc.status.finally(() => this.#exited = true);
-    this.#read().catch(() => {});
-  }
-
-  async #read(): Promise<void> {
-    let rest = "";
-    for await (const chunk of this.#proc.stdout.pipeThrough(new TextDecoderStream())) {
-      const parts = (rest + chunk).split("\n");
-      rest = parts.pop()!;
-      this.#lines.push(...parts);
-    }
-  }
-
-  get pid(): number {
-    return this.#proc.pid;
-  }
-
-  async waitLine(re: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
-    const end = Date.now() + timeoutMs;
-    for (let i = 0;; await sleep(50)) {
-      for (; i < this.#lines.length; i++) {
-        const m = re.exec(this.#lines[i]);
-        if (m) return m;
-      }
-      if (this.#exited) throw new Error(`${this.name} exited before printing ${re}`);
-      if (Date.now() > end) throw new Error(`${this.name}: nothing matching ${re} in time`);
-    }
-  }
-
-  /** Closes stdin (the helpers exit on that), then SIGTERM, then SIGKILL; bounded. */
-  async stop(): Promise<void> {
-    await this.#stdin.close().catch(() => {});
-    for (const signal of [null, "SIGTERM", "SIGKILL"] as const) {
-      if (signal && !this.#exited) {
-        try {
-          this.#proc.kill(signal);
-        } catch { /* gone */ }
-      }
-      if (await Promise.race([this.done.then(() => true), sleep(4000).then(() => false)])) return;
-    }
-  }
-
-  kill(): void {
-    if (this.#exited) return;
-    try {
-      this.#proc.kill("SIGKILL");
-    } catch { /* gone */ }
-  }
-}
-
-const children = new Set<Child>();
+const children = new Children();
 const tempDirs = new Set<string>();
-function spawn(name: string, cmd: string, args: string[], cwd = ROOT, env = {}): Child {
-  const c = new Child(name, cmd, args, cwd, env);
-  children.add(c);
-  c.done.finally(() => children.delete(c));
-  return c;
-}
 
 // ---------------------------------------------------------------- the hub under test
 
@@ -217,15 +122,16 @@ async function startHub(checkout: string): Promise<HubUnderTest> {
   tempDirs.add(dataDir);
   const token = hex(24);
   const key = hex(24);
-  const child = spawn("hub", Deno.execPath(), [
+  // Its stderr is kept, not shown: it warns once per bay that the agents share one key.
+  const child = children.spawn("hub", Deno.execPath(), [
     "run",
     "--allow-all",
     "hub/main.ts",
     "--no-agents",
     ...["--host", HOST, "--port", "0", "--data-dir", dataDir],
     ...["--token", token, "--agent-key", key, "--heartbeat-ms", "1000"],
-  ], checkout);
-  const m = await child.waitLine(/on http:\/\/[^\s]*:([0-9]+)/, 60_000);
+  ], { cwd: checkout, stderr: "lines" });
+  const { m } = await child.line(/on http:\/\/[^\s]*:([0-9]+)/, 60_000);
   return { child, url: `http://${HOST}:${m[1]}`, token, key };
 }
 
@@ -267,45 +173,15 @@ async function openDashboard(browser: Browser, hub: HubUnderTest): Promise<Dashb
 
 // ---------------------------------------------------------------- ingest ratio
 
-function heartbeatBody(): string {
-  const bay = buildNodeMap().bays[6];
-  return JSON.stringify(Heartbeat.parse({
-    identity: {
-      node: 7,
-      hostname: bay.hostname,
-      model: bay.expectedModel,
-      boardName: "Raspberry Pi 3 Model B Plus Rev 1.3",
-      serial: "00000000c0ffee07",
-      mac: "b8:27:eb:00:00:07",
-      agentVersion: "bench",
-    },
-    health: {
-      uptimeSeconds: 1234.5,
-      load1: 0.12,
-      memTotalBytes: 1_000_000_000,
-      memAvailableBytes: 790_000_000,
-      cpuTempCelsius: 49.2,
-    },
-    led: "heartbeat",
-    seq: 42,
-    sentAt: Date.now(),
-  }));
-}
-
 /** Requests per second wrk gets from `url` (bench/heartbeat.lua) over `seconds`. */
 async function wrkRps(url: string, key: string, seconds: number): Promise<number> {
-  const wrk = spawn(
-    "wrk",
-    "wrk",
-    [
-      ...["-t2", "-c32", `-d${seconds}s`, "--timeout", "5s"],
-      ...["-s", `${ROOT}bench/heartbeat.lua`, url],
-    ],
-    ROOT,
-    { HB_BODY: heartbeatBody(), HB_KEY: key },
-  );
-  const m = await wrk.waitLine(/^WRKJSON (.*)$/, (seconds + 30) * 1000);
-  await wrk.stop();
+  const body = heartbeatJson(7, { seq: 42, uptimeSeconds: 1234.5, mac: "b8:27:eb:00:00:07" });
+  const wrk = children.spawn("wrk", "wrk", [
+    ...["-t2", "-c32", `-d${seconds}s`, "--timeout", "5s"],
+    ...["-s", `${ROOT}bench/heartbeat.lua`, url],
+  ], { env: { HB_BODY: body, HB_KEY: key } });
+  const { m } = await wrk.line(/^WRKJSON (.*)$/, (seconds + 30) * 1000);
+  await wrk.stop(1000);
   const r = JSON.parse(m[1]);
   if (r.errors.status > 0) throw new Error(`${url}: ${r.errors.status} non-2xx answers`);
   return r.requests / (r.durationUs / 1e6);
@@ -316,23 +192,33 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-async function ingestRatio(hub: HubUnderTest) {
-  const bare = spawn("bare", Deno.execPath(), ["run", "--allow-net", "bench/bare_server.ts"]);
+/** Node `node`'s own agent key (the heartbeat wrk sends is node 7's, as an agent sends it). */
+async function agentKey(hub: HubUnderTest, node: number): Promise<string> {
+  return (await api(hub, "GET", `/nodes/${node}/agent-key`) as { key: string }).key;
+}
+
+async function ingestRatio(hub: HubUnderTest, key: string) {
+  const bare = children.spawn(
+    "bare",
+    Deno.execPath(),
+    ["run", "--allow-net", "bench/bare_server.ts"],
+    { stdin: true },
+  );
   try {
-    const port = (await bare.waitLine(/^\{"port":([0-9]+)\}/, 30_000))[1];
+    const port = (await bare.line(/^\{"port":([0-9]+)\}/, 30_000)).m[1];
     const targets = {
       hub: `${hub.url}/api/v1/agent/heartbeat`,
       bare: `http://${HOST}:${port}/`,
     };
-    await wrkRps(targets.hub, hub.key, 2); // warm-up, not counted
-    await wrkRps(targets.bare, hub.key, 2);
+    await wrkRps(targets.hub, key, 2); // warm-up, not counted
+    await wrkRps(targets.bare, key, 2);
     const ratios: number[] = [];
     const hubRps: number[] = [];
     for (let i = 0; i < opt.pairs; i++) {
       // Interleaved, the order turned each pair: outside load hits both alike.
       const order = i % 2 ? ["bare", "hub"] as const : ["hub", "bare"] as const;
       const rps: Record<string, number> = {};
-      for (const t of order) rps[t] = await wrkRps(targets[t], hub.key, opt.wrkSeconds);
+      for (const t of order) rps[t] = await wrkRps(targets[t], key, opt.wrkSeconds);
       ratios.push(rps.hub / rps.bare);
       hubRps.push(rps.hub);
       log(
@@ -354,25 +240,25 @@ async function ingestRatio(hub: HubUnderTest) {
 
 // ---------------------------------------------------------------- one checkout
 
-async function measure(checkout: string, browser: Browser, clkTck: number) {
+async function measure(checkout: string, browser: Browser) {
   const commit = await output("git", ["log", "-1", "--format=%h %s"], checkout);
   log(`${checkout} (${commit.slice(0, 70)})`);
   const hub = await startHub(checkout);
-  const agents = spawn("agents", Deno.execPath(), [
+  const agents = children.spawn("agents", Deno.execPath(), [
     "run",
     "--allow-net",
     "--allow-read",
     "bench/agents.ts",
     ...["--hub", hub.url, "--key", hub.key, "--nodes", String(opt.agents)],
-  ]);
+  ], { stdin: true });
   const dashboards: Dashboard[] = [];
   try {
     await api(hub, "POST", "/power", { state: "on", nodes: `1-${opt.agents}` });
-    await agents.waitLine(/^\{"ready":/, 60_000);
+    await agents.line(/^\{"ready":/, 60_000);
     await allRunning(hub, opt.agents);
     await sleep(10_000); // start-up work (compiling, first reports) is not the steady state
     log(`  ${opt.agents} agents running; hub CPU, no dashboard (load ${loadavg()})`);
-    const cpuIdle = await cpuPercent(hub.child.pid, clkTck, opt.cpuSeconds);
+    const cpuIdle = await cpuPercent(hub.child.pid, opt.cpuSeconds);
 
     dashboards.push(await openDashboard(browser, hub));
     await sleep(3000); // the page's first reads are not what it costs per minute
@@ -389,33 +275,36 @@ async function measure(checkout: string, browser: Browser, clkTck: number) {
     while (dashboards.length < opt.dashboards) dashboards.push(await openDashboard(browser, hub));
     await sleep(3000);
     log(`  hub CPU, ${opt.dashboards} dashboards open (load ${loadavg()})`);
-    const cpuDashboards = await cpuPercent(hub.child.pid, clkTck, opt.cpuSeconds);
+    const cpuDashboards = await cpuPercent(hub.child.pid, opt.cpuSeconds);
     for (const d of dashboards.splice(0)) await d.page.close();
     await agents.stop();
 
+    await sleep(4000); // the silent nodes go lost before the load, as in bench:hub
     log(`  ingest ratio, ${opt.pairs} pairs of ${opt.wrkSeconds} s (load ${loadavg()})`);
-    const ingest = await ingestRatio(hub);
+    const ingest = await ingestRatio(hub, await agentKey(hub, 7));
     return { checkout, commit, requests, nodesRequests, kib, cpuIdle, cpuDashboards, ingest };
+  } catch (e) {
+    console.error(`the hub's last words:\n${hub.child.errLines.slice(-20).join("\n")}`);
+    throw e;
   } finally {
     for (const d of dashboards) await d.page.close().catch(() => {});
     await agents.stop();
-    await hub.child.stop();
+    await hub.child.stop(0);
   }
 }
 
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
-  const clkTck = Number(await output("getconf", ["CLK_TCK"])) || 100;
-  const cpu = /^model name\s*:\s*(.*)$/m.exec(Deno.readTextFileSync("/proc/cpuinfo"))?.[1];
+  const m = machine();
   log(
-    `machine: ${navigator.hardwareConcurrency} CPUs (${cpu}), Deno ${Deno.version.deno}, ` +
+    `machine: ${m.nproc} CPUs (${m.cpu}), ${m.memGiB.toFixed(1)} GiB, Deno ${m.deno}, ` +
       `load ${loadavg()}, ${new Date().toISOString()}`,
   );
   const browser = await launchChromium();
   const results = [];
   try {
-    for (const checkout of checkouts) results.push(await measure(checkout, browser, clkTck));
+    for (const checkout of checkouts) results.push(await measure(checkout, browser));
   } finally {
     await browser.close();
   }
@@ -440,11 +329,11 @@ async function main(): Promise<void> {
 
 const watchdog = setTimeout(() => {
   console.error(`bench:live: still running after ${opt.maxMinutes} min; stopping`);
-  for (const c of children) c.kill();
+  children.killAllNow();
   Deno.exit(3);
 }, opt.maxMinutes * 60_000);
 Deno.addSignalListener("SIGINT", () => {
-  for (const c of children) c.kill();
+  children.killAllNow();
   for (const d of tempDirs) Deno.removeSync(d, { recursive: true });
   Deno.exit(130);
 });
@@ -452,7 +341,7 @@ try {
   await main();
 } finally {
   clearTimeout(watchdog);
-  for (const c of children) c.kill();
+  await children.stopAll();
   for (const d of tempDirs) await Deno.remove(d, { recursive: true }).catch(() => {});
 }
 Deno.exit(0);
