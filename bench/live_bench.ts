@@ -17,8 +17,11 @@
  * The agents, the bare server, wrk and Chromium are the same for every checkout; only the hub
  * differs. The load average is printed with every phase.
  *
- *   deno task bench:live [--checkout DIR]... [--quick] [--agents 60] [--dashboards 3]
- *     [--requests-seconds 60] [--cpu-seconds 60] [--pairs 5] [--wrk-seconds 5]
+ *   deno task bench:live [--checkout DIR]... [--rounds 1] [--quick] [--agents 60]
+ *     [--dashboards 3] [--requests-seconds 60] [--cpu-seconds 60] [--pairs 5] [--wrk-seconds 5]
+ *
+ * With several checkouts and `--rounds N`, each round measures every checkout, the order
+ * turned each round (A B, B A, …), so that drift in the machine's load hits all alike.
  *
  * Needs wrk (`apt-get install -y wrk`) and /usr/bin/chromium (scripts/install-chromium.sh).
  * Everything listens and connects on 127.0.0.1; child processes and temp directories are
@@ -47,6 +50,7 @@ const { values: flags } = parseArgs({
     pairs: { type: "string" },
     "wrk-seconds": { type: "string" },
     "max-minutes": { type: "string" },
+    rounds: { type: "string" },
   },
 });
 const quick = flags.quick;
@@ -64,7 +68,8 @@ const opt = {
   cpuSeconds: num(flags["cpu-seconds"], quick ? 15 : 60, 5, 600, "cpu-seconds"),
   pairs: num(flags.pairs, quick ? 2 : 5, 1, 50, "pairs"),
   wrkSeconds: num(flags["wrk-seconds"], quick ? 3 : 5, 1, 120, "wrk-seconds"),
-  maxMinutes: num(flags["max-minutes"], 30, 1, 120, "max-minutes"),
+  maxMinutes: num(flags["max-minutes"], 60, 1, 240, "max-minutes"),
+  rounds: num(flags.rounds, 1, 1, 10, "rounds"),
 };
 const checkouts = (flags.checkout?.length ? flags.checkout : [ROOT]).map((d) => resolve(d));
 
@@ -304,7 +309,11 @@ async function main(): Promise<void> {
   const browser = await launchChromium();
   const results = [];
   try {
-    for (const checkout of checkouts) results.push(await measure(checkout, browser));
+    // Round by round, the order turned each round (A B, B A, …): drift hits all alike.
+    for (let round = 0; round < opt.rounds; round++) {
+      const order = round % 2 ? [...checkouts].reverse() : checkouts;
+      for (const checkout of order) results.push(await measure(checkout, browser));
+    }
   } finally {
     await browser.close();
   }
