@@ -4,7 +4,7 @@
  * takes them from there.
  */
 import assert from "node:assert/strict";
-import { FakeClock } from "../../shared/fake_clock.ts";
+import { FakeClock } from "../support/fakes/fake_clock.ts";
 import { buildNodeMap } from "../../shared/node_map.ts";
 import { applyNodeChanges } from "../../shared/node_update.ts";
 import { type ClusterEvent, NodeUpdate } from "../../shared/schemas.ts";
