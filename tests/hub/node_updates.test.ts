@@ -24,7 +24,7 @@ function setup() {
   const clock = new FakeClock(T0);
   const store = new SqliteStore(":memory:");
   const log = new EventLog(store, clock);
-  const tracker = new NodeTracker(60, log, clock, 15_000, store);
+  const tracker = new NodeTracker(buildNodeMap(), log, clock, 15_000, store);
   const updates: NodeUpdate[] = [];
   const events: ClusterEvent[] = [];
   log.subscribeNodes((u) => updates.push(NodeUpdate.parse(u))); // valid on the wire
