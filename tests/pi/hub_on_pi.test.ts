@@ -167,7 +167,12 @@ Deno.test({
       assert.equal(await level(guest, RAIL[2]), 1);
       log("rails 1 and 2 up in GPLEV0");
 
-      // restart: sample both rails through it; they never drop
+      // restart: sample both rails through it; they never drop. Sampling lasts until the new
+      // process has read its rails (its `hub_started` event): it answers before that (it
+      // listens first), and the reads and any restore come after.
+      type Ev = { id: number; type: string };
+      const startsBefore = ((await api("GET", "/events?format=json&limit=1000")).body as Ev[])
+        .filter((e) => e.type === "hub_started").map((e) => e.id);
       const samples: { t: number; word: number }[] = [];
       let restarting = true;
       const sampler = (async () => {
@@ -181,6 +186,13 @@ Deno.test({
         ctl.close();
         await guest.waitForConsole(/PI-HUB restarted/, 180_000);
         await waitHub(guest, 240_000);
+        for (let i = 0; i < 240; i++) {
+          const evs = (await api("GET", "/events?format=json&limit=1000").catch(() => null))
+            ?.body as Ev[] | undefined;
+          if (evs?.some((e) => e.type === "hub_started" && !startsBefore.includes(e.id))) break;
+          await sleep(500);
+        }
+        await sleep(2000); // and a restore job, had there been drift
       } finally {
         restarting = false;
         await sampler.catch(() => {});
@@ -198,6 +210,11 @@ Deno.test({
         dropped.length,
         0,
         `a rail dropped during the restart (${dropped.length} samples)`,
+      );
+      const evs = (await api("GET", "/events?format=json&limit=1000")).body as Ev[];
+      assert.ok(
+        evs.some((e) => e.type === "hub_started" && !startsBefore.includes(e.id)),
+        "the restarted hub read its rails while GPLEV0 was sampled",
       );
       const n1 = await api("GET", "/nodes/1");
       assert.equal(n1.body.power.actual, "on", JSON.stringify(n1.body.power));
