@@ -24,7 +24,6 @@ import {
   blinkReport,
   edgesOf,
   fastBlinkSeen,
-  type Sample,
   sampleBit,
 } from "../../scripts/pi-lab/gplev.ts";
 import type { NodeStatus } from "../../shared/schemas.ts";
@@ -151,21 +150,33 @@ Deno.test({
         /^10\.42\.0\.250:\S+\/pxe\/root \/ nfs /,
       );
 
-      // 3. GPLEV0 from outside: 900/100 on-grid. Only what the samples resolve counts (25 ms
-      // or less between samples: QMP answers unevenly on a loaded host), sampled until that
-      // covers at least four periods, for up to 40 s.
+      // 3. GPLEV0 from outside: 900/100 on-grid, once the agent says it shows the heartbeat
+      // (in its first seconds under TCG it missed the hub's replies and showed `fault`). Only
+      // what the samples resolve counts (25 ms or less between samples: QMP answers unevenly
+      // on a loaded host). Judged in 8 s windows, up to eight: the first window with four
+      // resolved periods all within bounds passes (a wrong blink never does; an agent still
+      // settling, or a guest starved for a moment, may take a window or two).
+      for (
+        let i = 0;
+        i < 120 && (await node().catch(() => null))?.agent?.led !== "heartbeat";
+        i++
+      ) {
+        await sleep(500);
+      }
       qmp = await Qmp.connect(lab.qmpPath(1));
-      const samples: Sample[] = [];
-      let r = blinkReport([], 1000);
       const enough = (x: BlinkReport, n: number) =>
         x.used.lit >= n && x.used.dark >= n && x.used.starts >= n;
-      const sampling = performance.now();
-      while (performance.now() - sampling < 40_000 && !enough(r, 4)) {
-        samples.push(...await sampleBit(qmp, board.gplev0, board.ledGpio, 4000));
-        r = blinkReport(samples, 1000, board.ledActiveLow, RESOLUTION_MS);
+      const right = (x: BlinkReport) =>
+        enough(x, 4) && Math.abs(x.onMs - 900) <= 60 && Math.abs(x.offMs - 100) <= 60 &&
+        x.gridErrorP99 <= 80;
+      const windows: BlinkReport[] = [];
+      while (windows.length < 8 && !windows.some(right)) {
+        const w = await sampleBit(qmp, board.gplev0, board.ledGpio, 8000);
+        windows.push(blinkReport(w, 1000, board.ledActiveLow, RESOLUTION_MS));
+        log(`GPLEV0 heartbeat, window ${windows.length}: ${JSON.stringify(windows.at(-1))}`);
       }
-      log(`GPLEV0 heartbeat: ${samples.length} samples, ${JSON.stringify(r)}`);
-      assert.ok(enough(r, 4), `GPLEV0 was not sampled finely enough in 40 s: ${JSON.stringify(r)}`);
+      const r = windows.find(right) ?? windows.at(-1)!;
+      assert.ok(enough(r, 4), `GPLEV0 was never sampled finely enough: ${JSON.stringify(r)}`);
       assert.ok(Math.abs(r.onMs - 900) <= 60, `on ${r.onMs} ms (900)`);
       assert.ok(Math.abs(r.offMs - 100) <= 60, `off ${r.offMs} ms (100)`);
       assert.ok(r.gridErrorP99 <= 80, `rising edges off the second grid: p99 ${r.gridErrorP99} ms`);
