@@ -6,14 +6,18 @@
  *
  * - QEMU takes the kernel, device tree, initramfs and command line from the files the hub
  *   serves in pxe/boot (the `qemu` driver's stand-in for bootcode.bin and start.elf);
- * - `cm macs learn 1` learns the guest's MAC from its DHCP request to the hub's dnsmasq; the
- *   guest, cycled, boots its own cmdline.txt and mounts the arm64 root over NFS;
+ * - `POST /macs/learn` learns the guest's MAC from its DHCP request to the hub's dnsmasq; the
+ *   guest, cycled, boots its own cmdline.txt, leases its address from the hub's dnsmasq and
+ *   mounts the arm64 root over NFS;
  * - systemd starts the agent installed by install-agent.sh (bundle mode, Deno for arm64), which
  *   reads its model from the device tree and drives GPIO 21 through pinctrl-bcm2835; the hub
- *   shows node 1 `running` with model pi3b+;
- * - GPLEV0, read from outside over QMP, shows 900/100 ms on a one-second grid, and the identify
- *   pattern within 2 s of `POST /nodes/1/led {"mode":"identify"}`;
- * - `POST /nodes/1/power {"state":"off"}` stops the guest.
+ *   shows node 1 `running` with model pi3b+ and usb0's MAC;
+ * - GPLEV0, read from outside over QMP, shows 900/100 ms on a one-second grid (p99 stated), and
+ *   the identify pattern within 2 s of `POST /nodes/1/led {"mode":"identify"}`;
+ * - `POST /nodes/1/power {"state":"off"}` ends the guest's QEMU process; the hub stays up.
+ *
+ * Under TCG it takes 10-12 min, mostly the guest waiting on its emulated full-speed USB network
+ * (docs/pi-lab.md, "Figures").
  */
 import assert from "node:assert/strict";
 import { PI_BOARDS } from "../../scripts/pi-lab/boards.ts";
