@@ -104,20 +104,22 @@ export interface BlinkReport {
  * the circular median of the edges' offsets (the guest's clock is its own; only the period is
  * shared), each edge's error its distance from that grid. With `resolutionMs`, only what the
  * samples resolved counts: an edge seen within `resolutionMs` of the sample before it, a phase
- * whose samples, from the one before its first edge to its last, were never further apart
- * (so no short phase can hide in it). A loaded host answers QMP unevenly (gaps of 100-340 ms
- * were seen at load average 13): such stretches then give no figure rather than a wrong one.
+ * between two such edges whose samples were never `hideMs` or more apart (the pattern's
+ * shortest phase: a gap that long could hide a whole phase). A loaded host answers QMP
+ * unevenly (gaps of 100-340 ms were seen at load average 13): such stretches then give no
+ * figure rather than a wrong one.
  */
 export function blinkReport(
   samples: Sample[],
   periodMs = 1000,
   activeLow = false,
   resolutionMs = Infinity,
+  hideMs = resolutionMs,
 ): BlinkReport {
-  // coarse[k]: gaps over resolutionMs among samples 1..k (prefix sums)
+  // coarse[k]: gaps of hideMs or more among samples 1..k (prefix sums)
   const coarse = [0];
   for (let k = 1; k < samples.length; k++) {
-    coarse.push(coarse[k - 1] + (samples[k].t - samples[k - 1].t > resolutionMs ? 1 : 0));
+    coarse.push(coarse[k - 1] + (samples[k].t - samples[k - 1].t >= hideMs ? 1 : 0));
   }
   const seen: { edge: Edge; at: number }[] = [];
   for (let k = 1; k < samples.length; k++) {
@@ -132,11 +134,13 @@ export function blinkReport(
   const on = activeLow ? 0 : 1;
   const lit: number[] = [];
   const dark: number[] = [];
+  const sharp = (e: Edge) => e.gap <= resolutionMs;
   for (let i = 0; i + 1 < seen.length; i++) {
+    if (!sharp(seen[i].edge) || !sharp(seen[i + 1].edge)) continue;
     if (coarse[seen[i + 1].at] - coarse[seen[i].at - 1] > 0) continue;
     (seen[i].edge.level === on ? lit : dark).push(seen[i + 1].edge.t - seen[i].edge.t);
   }
-  const starts = edges.filter((e) => e.level === on && e.gap <= resolutionMs).map((e) => e.t);
+  const starts = edges.filter((e) => e.level === on && sharp(e)).map((e) => e.t);
   const offsets = starts.map((t) => ((t % periodMs) + periodMs) % periodMs);
   // the phase that minimises the median circular distance (tried at every edge's offset)
   const dist = (a: number, b: number) => {

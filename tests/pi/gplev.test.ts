@@ -92,4 +92,13 @@ Deno.test("gplev: with a resolution, stretches sampled too coarsely give no figu
   // the phases wholly inside 0-3000 and 6000-10000 (2 + 3 of each), none touching the coarse stretch
   assert.deepEqual(strict.used, { lit: 5, dark: 5, starts: 5 });
   assert.ok(loose.used.lit > strict.used.lit);
+  // a lit phase sampled 60 ms apart in its middle still counts when no phase can hide in such
+  // gaps (hideMs 90: the pattern's shortest phase is 100 ms); its edges must still be sharp
+  const midGaps = fine.filter((x) => x.t % 1000 < 100 || x.t % 1000 >= 880 || x.t % 60 < 2);
+  const sparse = blinkReport(midGaps, 1000, false, 25);
+  const tolerant = blinkReport(midGaps, 1000, false, 25, 90);
+  assert.equal(sparse.used.lit, 0);
+  assert.equal(tolerant.used.lit, 9);
+  assert.equal(tolerant.onMs, 900);
+  assert.equal(blinkReport(samples, 1000, false, 25, 90).used.lit, 5, "the 340 ms gaps still hide");
 });
