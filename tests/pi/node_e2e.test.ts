@@ -16,7 +16,7 @@
  *   the identify pattern within 2 s of `POST /nodes/1/led {"mode":"identify"}`;
  * - `POST /nodes/1/power {"state":"off"}` ends the guest's QEMU process; the hub stays up.
  *
- * Under TCG it takes 10-12 min, mostly the guest waiting on its emulated full-speed USB network
+ * Under TCG it takes 9-12 min, mostly the guest waiting on its emulated full-speed USB network
  * (docs/pi-lab.md, "Figures").
  */
 import assert from "node:assert/strict";
