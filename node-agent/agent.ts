@@ -111,6 +111,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     node: opts.node,
     model: opts.model,
     hostname: opts.hostname,
+    hub: opts.hub,
   });
   const engine = await openEngine(opts, identity.model, clock, logger);
   const line = engine instanceof LedEngine ? engine.line : undefined;

@@ -6,9 +6,10 @@
 import { parseNodeHostname } from "../shared/node_map.ts";
 import type { Model, NodeHealth, NodeIdentity } from "../shared/wire_schemas.ts";
 import { parseKernelArgs } from "./cmdline.ts";
-import { readSmall, readSmallSync } from "./fs_root.ts";
+import { readSmall, readSmallSync, underRoot } from "./fs_root.ts";
 import { AGENT_VERSION } from "./version.ts";
 import { parseThrottled } from "../shared/throttled.ts";
+import { throwIfRefused } from "../shared/system_access.ts";
 
 /** Where the firmware's throttling flags are read from (relative to the root). */
 export const GET_THROTTLED = "/sys/devices/platform/soc/soc:firmware/get_throttled";
@@ -89,6 +90,80 @@ export interface IdentityOptions {
   node?: number;
   hostname?: string;
   model?: Model;
+  /** The hub's URL: the MAC reported is that of the interface with the route to it. */
+  hub?: string;
+}
+
+/**
+ * The interface that carries the route to the IPv4 address `host`, from the kernel's routing
+ * table as /proc/net/route shows it (addresses and masks in hex, in the byte order the kernel
+ * keeps them: 10.42.0.0 is `00002A0A`): the longest matching prefix of the routes that are up,
+ * the lowest metric among equals. Undefined when no route matches or `host` is no IPv4 address.
+ */
+export function routeInterface(routeTable: string, host: string): string | undefined {
+  const octets = host.split(".");
+  if (octets.length !== 4 || !octets.every((o) => /^[0-9]{1,3}$/.test(o) && Number(o) < 256)) {
+    return undefined;
+  }
+  // the address as the kernel prints it: the first octet in the low byte
+  const addr = octets.reduce((a, o, i) => (a | (Number(o) << (8 * i))) >>> 0, 0);
+  let best: { iface: string; bits: number; metric: number } | undefined;
+  for (const line of routeTable.split("\n").slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 8) continue;
+    const [iface, destHex, , flagsHex, , , metricText, maskHex] = f;
+    const dest = parseInt(destHex, 16) >>> 0;
+    const mask = parseInt(maskHex, 16) >>> 0;
+    const flags = parseInt(flagsHex, 16);
+    if (![dest, mask, flags].every(Number.isFinite) || (flags & 1) === 0) continue; // RTF_UP
+    if (((addr & mask) >>> 0) !== dest) continue;
+    const bits = mask.toString(2).replaceAll("0", "").length;
+    const metric = Number(metricText);
+    if (!best || bits > best.bits || (bits === best.bits && metric < best.metric)) {
+      best = { iface, bits, metric };
+    }
+  }
+  return best?.iface;
+}
+
+/** An interface's MAC under `root`, lower case; undefined if it has none (or all zeros). */
+async function interfaceMac(root: string, iface: string): Promise<string | undefined> {
+  if (!/^[^/\s]+$/.test(iface) || iface === "." || iface === "..") return undefined;
+  const a = (await readSmall(root, `/sys/class/net/${iface}/address`))?.toLowerCase();
+  return a && MAC.test(a) && a !== "00:00:00:00:00:00" ? a : undefined;
+}
+
+/**
+ * The node's MAC: that of the interface with the route to the hub (`hub`, a URL, with an IPv4
+ * address; with a host name, the default route's), else eth0's, wlan0's, or the first other
+ * interface's (by name) that has one, loopback aside. A netbooted Pi's NIC need not be eth0:
+ * the Pi lab's is usb0 (QEMU's usb-net gadget), a Zero W's wlan0.
+ */
+export async function readMac(root: string, hub?: string): Promise<string | null> {
+  const candidates: string[] = [];
+  if (hub) {
+    let host = "";
+    try {
+      host = new URL(hub).hostname;
+    } catch { /* not a URL: no route to look up */ }
+    const table = host ? await readSmall(root, "/proc/net/route") : undefined;
+    const via = table === undefined ? undefined : routeInterface(table, host) ??
+      (/^[0-9.]+$/.test(host) ? undefined : routeInterface(table, "0.0.0.0"));
+    if (via) candidates.push(via);
+  }
+  candidates.push("eth0", "wlan0");
+  let others: string[] = [];
+  try {
+    for await (const e of Deno.readDir(underRoot(root, "/sys/class/net"))) others.push(e.name);
+  } catch (e) {
+    throwIfRefused(e, underRoot(root, "/sys/class/net"));
+  }
+  others = others.filter((n) => n !== "lo").sort();
+  for (const iface of [...candidates, ...others]) {
+    const mac = await interfaceMac(root, iface);
+    if (mac) return mac;
+  }
+  return null;
 }
 
 /**
@@ -107,14 +182,7 @@ export async function readIdentity(opts: IdentityOptions = {}): Promise<NodeIden
   }
   const serial = (await readSmall(root, "/proc/device-tree/serial-number")) ??
     cpuinfoField(cpuinfo, "Serial") ?? "";
-  let mac: string | null = null;
-  for (const iface of ["eth0", "wlan0"]) {
-    const a = (await readSmall(root, `/sys/class/net/${iface}/address`))?.toLowerCase();
-    if (a && MAC.test(a) && a !== "00:00:00:00:00:00") {
-      mac = a;
-      break;
-    }
-  }
+  const mac = await readMac(root, opts.hub);
   const hostname = opts.hostname ?? (await readSmall(root, "/etc/hostname")) ??
     (root === "/" ? Deno.hostname() : "localhost");
   const kernel = parseKernelArgs((await readSmall(root, "/proc/cmdline")) ?? "");

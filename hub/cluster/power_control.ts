@@ -51,6 +51,8 @@ export class PowerControl {
   readonly #jobs: JobRunner;
   /** Nodes a module-wide job (self test, active test, bootstrap, restore) is driving. */
   readonly #owner = new Map<number, Job>();
+  /** Set once start() has read every rail: until then nothing may switch a rail. */
+  #started = false;
 
   constructor(deps: PowerControlDeps) {
     this.#map = deps.map;
@@ -64,7 +66,9 @@ export class PowerControl {
 
   /**
    * Reads every rail, fails jobs a previous process left running, and restores the desired
-   * power state that was stored before the restart. Returns the restore job, if any.
+   * power state that was stored before the restart. Returns the restore job, if any. Until it
+   * has read the rails, power commands and runs are refused (`not_ready`, 503): the hub
+   * listens before it starts, and a job switching a rail meanwhile would be seen as drift.
    */
   async start(): Promise<Job | null> {
     const nodeCount = this.#map.bays.length;
@@ -78,10 +82,14 @@ export class PowerControl {
       driver: this.#power.name,
       restoring: drift.map((r) => r.id),
     });
-    if (drift.length === 0) return null;
+    if (drift.length === 0) {
+      this.#started = true;
+      return null;
+    }
     const on = drift.filter((r) => r.desiredPower === "on").map((r) => r.id);
     const off = drift.filter((r) => r.desiredPower === "off").map((r) => r.id);
-    return this.startOwned(
+    // (owned before anything else may start: a command for these bays now gets a 409)
+    const restore = this.#own(
       "power",
       drift.map((r) => r.id),
       `restore desired state (on ${formatNodeSet(on) || "-"}, off ${formatNodeSet(off) || "-"})`,
@@ -98,6 +106,8 @@ export class PowerControl {
       },
       { evenIfStoreFull: true },
     );
+    this.#started = true;
+    return restore;
   }
 
   /**
@@ -123,6 +133,7 @@ export class PowerControl {
    * switched, quarantined or not (an operator looking at it).
    */
   power(requested: readonly number[], action: PowerAction): Job {
+    this.#assertStarted();
     const { ids, skipped } = this.select(requested, action);
     this.assertFree(ids);
     const what = `${action} ${formatNodeSet(ids)}` +
@@ -230,6 +241,18 @@ export class PowerControl {
     work: JobWork,
     opts: StartOptions = {},
   ): Job {
+    this.#assertStarted();
+    return this.#own(kind, ids, summary, total, work, opts);
+  }
+
+  #own(
+    kind: Job["kind"],
+    ids: readonly number[],
+    summary: string,
+    total: number,
+    work: JobWork,
+    opts: StartOptions,
+  ): Job {
     this.assertFree(ids);
     const job = this.#jobs.start(kind, summary, total, async (h) => {
       try {
@@ -240,6 +263,15 @@ export class PowerControl {
     }, opts);
     for (const id of ids) this.#owner.set(id, job);
     return job;
+  }
+
+  /** Refuses (503) until start() has read the rails. */
+  #assertStarted(): void {
+    if (this.#started) return;
+    throw new ClusterError(
+      "not_ready",
+      "the hub is starting: it is reading the power rails and restoring their stored state; try again in a few seconds",
+    );
   }
 
   /** Refuses (409) when a job owns any of `ids`. */

@@ -29,7 +29,7 @@ const ERROR_WHEN: Record<ErrorCode, string> = {
   unsupported_media_type: "a body sent with a Content-Type other than application/json",
   too_many_connections:
     "this address holds as many connections (or streams, or sockets) as the hub allows one address; see Retry-After",
-  not_ready: "the nodes are not ready",
+  not_ready: "the nodes are not ready, or the hub is still starting (reading its power rails)",
   busy:
     "the hub holds as many connections (or streams, or sockets) as it allows in all; see Retry-After",
   hardware_fault: "a rail did not follow a command, or the driver failed",

@@ -340,9 +340,12 @@ export class NetbootLab {
     };
     pump(this.#hub.stdout).catch(() => {});
     pump(this.#hub.stderr).catch(() => {});
+    // up once it answers and has read its rails ("hub: ready"): before that it refuses power
+    // commands (503 not_ready)
     for (let i = 0; i < 150; i++) {
       const r = await this.api("GET", "/module").catch(() => null);
-      if (r && r.status === 200) {
+      const ready = (await Deno.readTextFile(this.hubLog).catch(() => "")).includes("hub: ready");
+      if (r && r.status === 200 && ready) {
         this.#log(`hub up (${(r.body as { powerDriver: string }).powerDriver} power driver)`);
         return;
       }
@@ -385,6 +388,28 @@ export class NetbootLab {
     const cut = r.stdout.lastIndexOf("\n");
     const text = r.stdout.slice(0, cut);
     return { status: Number(r.stdout.slice(cut + 1)), body: text ? JSON.parse(text) : null };
+  }
+
+  /**
+   * Bytes through guest `node`'s tap so far: `toGuest` is what the LAN (dnsmasq, TFTP, NFS,
+   * the hub) sent the guest, `fromGuest` what it sent.
+   */
+  async tapBytes(node: number): Promise<{ toGuest: number; fromGuest: number }> {
+    const out = await must("ip", [
+      "netns",
+      "exec",
+      this.o.ns,
+      "ip",
+      "-j",
+      "-s",
+      "link",
+      "show",
+      `cmtap${node}`,
+    ]);
+    const s = (JSON.parse(out) as { stats64: { rx: { bytes: number }; tx: { bytes: number } } }[])[
+      0
+    ].stats64;
+    return { toGuest: s.tx.bytes, fromGuest: s.rx.bytes };
   }
 
   /** Runs the `cm` CLI inside the namespace against this hub. */

@@ -62,6 +62,20 @@ export function phases(edges: Edge[]): { high: number[]; low: number[] } {
   return { high, low };
 }
 
+/**
+ * When a fast blink was certainly showing: the time of the last edge of the first run of
+ * `count` edges each at most `maxGapMs` after the one before (late rather than early: the run's
+ * first edges may still be the slow pattern's). NaN when there is no such run.
+ */
+export function fastBlinkSeen(edges: Edge[], count: number, maxGapMs: number): number {
+  let run = 1;
+  for (let i = 1; i < edges.length; i++) {
+    run = edges[i].t - edges[i - 1].t <= maxGapMs ? run + 1 : 1;
+    if (run >= count) return edges[i].t;
+  }
+  return NaN;
+}
+
 /** The `q` quantile (0-1) of `xs` (nearest rank), NaN when empty. */
 export function quantile(xs: number[], q: number): number {
   if (!xs.length) return NaN;
@@ -81,24 +95,52 @@ export interface BlinkReport {
   gridErrorMax: number;
   /** The largest gap between two samples (the resolution of every figure above). */
   maxSampleGap: number;
+  /** How many lit and dark phases and lit-going edges the figures come from. */
+  used: { lit: number; dark: number; starts: number };
 }
 
 /**
  * Rising edges (`activeLow`: falling) against a grid of period `periodMs`: the grid's phase is
  * the circular median of the edges' offsets (the guest's clock is its own; only the period is
- * shared), each edge's error its distance from that grid.
+ * shared), each edge's error its distance from that grid. With `resolutionMs`, only what the
+ * samples resolved counts: an edge seen within `resolutionMs` of the sample before it, a phase
+ * between two such edges whose samples were never `hideMs` or more apart (the pattern's
+ * shortest phase: a gap that long could hide a whole phase). A loaded host answers QMP
+ * unevenly (gaps of 100-340 ms were seen at load average 13): such stretches then give no
+ * figure rather than a wrong one.
  */
 export function blinkReport(
   samples: Sample[],
   periodMs = 1000,
   activeLow = false,
+  resolutionMs = Infinity,
+  hideMs = resolutionMs,
 ): BlinkReport {
-  const edges = edgesOf(samples);
+  // coarse[k]: gaps of hideMs or more among samples 1..k (prefix sums)
+  const coarse = [0];
+  for (let k = 1; k < samples.length; k++) {
+    coarse.push(coarse[k - 1] + (samples[k].t - samples[k - 1].t >= hideMs ? 1 : 0));
+  }
+  const seen: { edge: Edge; at: number }[] = [];
+  for (let k = 1; k < samples.length; k++) {
+    if (samples[k].level !== samples[k - 1].level) {
+      seen.push({
+        edge: { t: samples[k].t, level: samples[k].level, gap: samples[k].t - samples[k - 1].t },
+        at: k,
+      });
+    }
+  }
+  const edges = seen.map((x) => x.edge);
   const on = activeLow ? 0 : 1;
-  const { high, low } = phases(edges);
-  const lit = activeLow ? low : high;
-  const dark = activeLow ? high : low;
-  const starts = edges.filter((e) => e.level === on).map((e) => e.t);
+  const lit: number[] = [];
+  const dark: number[] = [];
+  const sharp = (e: Edge) => e.gap <= resolutionMs;
+  for (let i = 0; i + 1 < seen.length; i++) {
+    if (!sharp(seen[i].edge) || !sharp(seen[i + 1].edge)) continue;
+    if (coarse[seen[i + 1].at] - coarse[seen[i].at - 1] > 0) continue;
+    (seen[i].edge.level === on ? lit : dark).push(seen[i + 1].edge.t - seen[i].edge.t);
+  }
+  const starts = edges.filter((e) => e.level === on && sharp(e)).map((e) => e.t);
   const offsets = starts.map((t) => ((t % periodMs) + periodMs) % periodMs);
   // the phase that minimises the median circular distance (tried at every edge's offset)
   const dist = (a: number, b: number) => {
@@ -124,5 +166,6 @@ export function blinkReport(
     gridErrorP99: quantile(errors, 0.99),
     gridErrorMax: errors.length ? Math.max(...errors) : NaN,
     maxSampleGap: maxGap,
+    used: { lit: lit.length, dark: dark.length, starts: starts.length },
   };
 }

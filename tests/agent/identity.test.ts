@@ -7,7 +7,12 @@ import {
   readHealth,
   readIdentity,
   readThrottled,
+  routeInterface,
 } from "../../node-agent/identity.ts";
+import { startAgent } from "../../node-agent/agent.ts";
+import { realClock } from "../../shared/clock.ts";
+import { SimulatedGpioLine } from "../../shared/pins/simulated.ts";
+import { FakeHub } from "./fake_hub.ts";
 import { decodeThrottled, describeThrottled, parseThrottled } from "../../shared/throttled.ts";
 
 const FIXTURES = new URL("../fixtures/pi/", import.meta.url).pathname;
@@ -205,4 +210,97 @@ Deno.test("health: a missing thermal sensor is looked for once, not every heartb
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/**
+ * The Pi lab's 3B+ (QEMU's usb-net gadget: usb0), netbooted from the hub at 10.42.0.250, as
+ * /proc/net/route prints it; plus a default route over wlan0 to show the longest prefix wins.
+ */
+const LAB_ROUTES = [
+  "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT",
+  "wlan0\t00000000\t0101A8C0\t0003\t0\t0\t600\t00000000\t0\t0\t0",
+  "usb0\t00002A0A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0",
+  "wlan0\t0001A8C0\t00000000\t0001\t0\t0\t600\t00FFFFFF\t0\t0\t0",
+  "",
+].join("\n");
+
+/** A root with these interfaces' MACs (and /proc/net/route when given). */
+async function netRoot(macs: Record<string, string>, routes?: string): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "cm-agent-net-" });
+  for (const [iface, mac] of Object.entries(macs)) {
+    await Deno.mkdir(`${dir}/sys/class/net/${iface}`, { recursive: true });
+    await Deno.writeTextFile(`${dir}/sys/class/net/${iface}/address`, `${mac}\n`);
+  }
+  if (routes !== undefined) {
+    await Deno.mkdir(`${dir}/proc/net`, { recursive: true });
+    await Deno.writeTextFile(`${dir}/proc/net/route`, routes);
+  }
+  return dir;
+}
+
+Deno.test("identity: the route to the hub's address names the interface, longest prefix first", () => {
+  assert.equal(routeInterface(LAB_ROUTES, "10.42.0.250"), "usb0");
+  assert.equal(routeInterface(LAB_ROUTES, "192.168.1.7"), "wlan0");
+  assert.equal(routeInterface(LAB_ROUTES, "8.8.8.8"), "wlan0", "the default route");
+  assert.equal(routeInterface(LAB_ROUTES, "hub.local"), undefined, "not an address");
+  assert.equal(routeInterface(LAB_ROUTES, "10.42.0.999"), undefined);
+  const down = LAB_ROUTES.replace(
+    "usb0\t00002A0A\t00000000\t0001",
+    "usb0\t00002A0A\t00000000\t0000",
+  );
+  assert.equal(routeInterface(down, "10.42.0.250"), "wlan0", "a route that is not up is no route");
+  assert.equal(routeInterface("", "10.42.0.250"), undefined);
+});
+
+Deno.test("identity: the MAC is the one of the interface with the route to the hub (usb0 in the Pi lab)", async () => {
+  const only = await netRoot({ lo: "00:00:00:00:00:00", usb0: "52:54:00:C1:00:01" }, LAB_ROUTES);
+  const both = await netRoot(
+    { eth0: "b8:27:eb:00:00:01", usb0: "52:54:00:c1:00:02", lo: "00:00:00:00:00:00" },
+    LAB_ROUTES,
+  );
+  const noRoutes = await netRoot({
+    lo: "00:00:00:00:00:00",
+    usb1: "52:54:00:c1:00:04",
+    usb0: "52:54:00:c1:00:03",
+  });
+  try {
+    const hub = "http://10.42.0.250:4242";
+    assert.equal((await readIdentity({ root: only, hub })).mac, "52:54:00:c1:00:01");
+    assert.equal(
+      (await readIdentity({ root: both, hub })).mac,
+      "52:54:00:c1:00:02",
+      "usb0 carries the route to the hub, not eth0",
+    );
+    assert.equal((await readIdentity({ root: both })).mac, "b8:27:eb:00:00:01", "no hub: eth0");
+    assert.equal(
+      (await readIdentity({ root: noRoutes, hub })).mac,
+      "52:54:00:c1:00:03",
+      "no routing table: the first interface by name with a MAC, loopback aside",
+    );
+  } finally {
+    for (const d of [only, both, noRoutes]) await Deno.remove(d, { recursive: true });
+  }
+});
+
+Deno.test("agent: the heartbeat carries usb0's MAC when usb0 is the way to the hub", async () => {
+  const root = await netRoot({ lo: "00:00:00:00:00:00", usb0: "52:54:00:c1:00:01" }, LAB_ROUTES);
+  const hub = new FakeHub(realClock);
+  const agent = await startAgent({
+    hub: "http://10.42.0.250:4242",
+    key: hub.key,
+    line: new SimulatedGpioLine({ gpio: 21, direction: "out", clock: realClock }),
+    model: "pi3b+",
+    hostname: "node01",
+    root,
+    intervalMs: 100,
+    fetch: ((input: RequestInfo | URL, init?: RequestInit) =>
+      hub.handle(new Request(input, init))) as typeof fetch,
+  });
+  try {
+    while (hub.accepted.length < 1) await realClock.sleep(20);
+  } finally {
+    await agent.stop();
+    await Deno.remove(root, { recursive: true });
+  }
+  assert.equal(hub.accepted[0].identity.mac, "52:54:00:c1:00:01");
 });

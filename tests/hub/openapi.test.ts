@@ -81,7 +81,8 @@ Deno.test("openapi.json states every answer a route gives: statuses, media types
     assert.deepEqual(codesOf(power, "409").sort(), ["cancelled", "conflict"]);
     // The gate may refuse any connection: 429/503 everywhere, with Retry-After.
     assert.deepEqual(codesOf(power, "429"), ["too_many_connections"]);
-    assert.deepEqual(codesOf(power, "503"), ["busy"]);
+    // ... and a hub still reading its rails refuses power commands (not_ready)
+    assert.deepEqual(codesOf(power, "503"), ["not_ready", "busy"]);
     assert.ok(power.responses["429"].headers["Retry-After"]);
     assert.deepEqual(codesOf(power, "502"), ["hardware_fault"]);
     assert.deepEqual(codesOf(power, "400").sort(), [

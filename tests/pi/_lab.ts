@@ -37,14 +37,3 @@ export async function workDir(name: string): Promise<string> {
 
 /** Seconds since `t0` (performance.now()), for progress lines. */
 export const secs = (t0: number) => ((performance.now() - t0) / 1000).toFixed(1);
-
-/**
- * The netbooting 3B+ node end to end runs only with PI_LAB_E2E=1: under TCG on a shared 2-core
- * machine it takes far longer than the suite's budget (its systemd alone needed 400 s to start
- * journald at load average 60-80), and it has not yet passed here (docs/pi-lab.md, "Status").
- */
-export function e2eDisabled(name: string): boolean {
-  if (Deno.env.get("PI_LAB_E2E") === "1") return false;
-  console.warn(`${name} skipped: set PI_LAB_E2E=1 to run it (docs/pi-lab.md)`);
-  return true;
-}

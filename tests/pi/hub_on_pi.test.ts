@@ -125,6 +125,25 @@ Deno.test({
       }
       throw new Error(`the hub in the guest did not answer in ${ms} ms (last: ${last})`);
     };
+    /**
+     * Waits until the hub has read its rails, after it answers (it listens first; until then
+     * power commands get 503): a `hub_started` event that is not among `before`. Returns them all.
+     */
+    type Ev = { id: number; type: string };
+    const hubStarts = async () =>
+      ((await api("GET", "/events?format=json&limit=1000").catch(() => null))?.body as
+        | Ev[]
+        | undefined)
+        ?.filter((e) => e.type === "hub_started").map((e) => e.id) ?? [];
+    const waitStarted = async (before: number[], ms: number) => {
+      const until = performance.now() + ms;
+      while (performance.now() < until) {
+        const now = await hubStarts();
+        if (now.some((id) => !before.includes(id))) return now;
+        await sleep(500);
+      }
+      throw new Error(`the hub in the guest did not read its rails in ${ms} ms`);
+    };
     const level = async (g: PiGuest, gpio: number) =>
       ((await g.qmp.readPhys32(board.gplev0)) >>> gpio) & 1;
 
@@ -145,7 +164,8 @@ Deno.test({
       });
       await guest.waitForConsole(/PI-HUB started/, 240_000);
       await waitHub(guest, 240_000);
-      log("hub answers");
+      const startsBefore = await waitStarted([], 120_000);
+      log("hub answers, rails read");
       const text = await guest.console();
       assert.match(text, /PI-HUB model Raspberry Pi 3 Model B\+/);
 
@@ -167,7 +187,9 @@ Deno.test({
       assert.equal(await level(guest, RAIL[2]), 1);
       log("rails 1 and 2 up in GPLEV0");
 
-      // restart: sample both rails through it; they never drop
+      // restart: sample both rails through it; they never drop. Sampling lasts until the new
+      // process has read its rails (its `hub_started` event): it answers before that (it
+      // listens first), and the reads and any restore come after.
       const samples: { t: number; word: number }[] = [];
       let restarting = true;
       const sampler = (async () => {
@@ -181,6 +203,8 @@ Deno.test({
         ctl.close();
         await guest.waitForConsole(/PI-HUB restarted/, 180_000);
         await waitHub(guest, 240_000);
+        await waitStarted(startsBefore, 120_000).catch(() => {}); // (asserted below)
+        await sleep(2000); // and a restore job, had there been drift
       } finally {
         restarting = false;
         await sampler.catch(() => {});
@@ -198,6 +222,10 @@ Deno.test({
         dropped.length,
         0,
         `a rail dropped during the restart (${dropped.length} samples)`,
+      );
+      assert.ok(
+        (await hubStarts()).some((id) => !startsBefore.includes(id)),
+        "the restarted hub read its rails while GPLEV0 was sampled",
       );
       const n1 = await api("GET", "/nodes/1");
       assert.equal(n1.body.power.actual, "on", JSON.stringify(n1.body.power));

@@ -6,22 +6,32 @@
  *
  * - QEMU takes the kernel, device tree, initramfs and command line from the files the hub
  *   serves in pxe/boot (the `qemu` driver's stand-in for bootcode.bin and start.elf);
- * - `cm macs learn 1` learns the guest's MAC from its DHCP request to the hub's dnsmasq; the
- *   guest, cycled, boots its own cmdline.txt and mounts the arm64 root over NFS;
+ * - `POST /macs/learn` learns the guest's MAC from its DHCP request to the hub's dnsmasq; the
+ *   guest, cycled, boots its own cmdline.txt, leases its address from the hub's dnsmasq and
+ *   mounts the arm64 root over NFS;
  * - systemd starts the agent installed by install-agent.sh (bundle mode, Deno for arm64), which
  *   reads its model from the device tree and drives GPIO 21 through pinctrl-bcm2835; the hub
- *   shows node 1 `running` with model pi3b+;
- * - GPLEV0, read from outside over QMP, shows 900/100 ms on a one-second grid, and the identify
- *   pattern within 2 s of `POST /nodes/1/led {"mode":"identify"}`;
- * - `POST /nodes/1/power {"state":"off"}` stops the guest.
+ *   shows node 1 `running` with model pi3b+ and usb0's MAC;
+ * - GPLEV0, read from outside over QMP, shows 900/100 ms on a one-second grid (p99 stated), and
+ *   the identify pattern within 2 s of `POST /nodes/1/led {"mode":"identify"}`;
+ * - `POST /nodes/1/power {"state":"off"}` ends the guest's QEMU process; the hub stays up.
+ *
+ * Under TCG it takes 9-12 min, mostly the guest waiting on its emulated full-speed USB network
+ * (docs/pi-lab.md, "Figures").
  */
 import assert from "node:assert/strict";
 import { PI_BOARDS } from "../../scripts/pi-lab/boards.ts";
 import { labMac, NetbootLab } from "../../scripts/lib/netboot_lab.ts";
 import { Qmp } from "../../scripts/pi-lab/qmp.ts";
-import { blinkReport, edgesOf, phases, sampleBit } from "../../scripts/pi-lab/gplev.ts";
+import {
+  type BlinkReport,
+  blinkReport,
+  edgesOf,
+  fastBlinkSeen,
+  sampleBit,
+} from "../../scripts/pi-lab/gplev.ts";
 import type { NodeStatus } from "../../shared/schemas.ts";
-import { e2eDisabled, secs, skipUnlessLab } from "./_lab.ts";
+import { secs, skipUnlessLab } from "./_lab.ts";
 
 const PROJ = new URL("../../", import.meta.url).pathname;
 const board = PI_BOARDS["pi3b+"];
@@ -33,11 +43,28 @@ const skip = await skipUnlessLab("Pi 3B+ node end to end", board, [
   "curl",
   "arch-test",
 ]);
+/** The largest gap between GPLEV0 samples that still times an edge. */
+const RESOLUTION_MS = 25;
+/** Gaps shorter than the patterns' shortest phase (100 ms) cannot hide one. */
+const HIDE_MS = 90;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Whether process `pid` runs: it exists and is no zombie (QEMU daemonizes, so a stopped guest's
+ * process may wait a while for init to reap it).
+ */
+function alive(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
 
 Deno.test({
   name: "pi 3B+ node: netboots from the hub, Deno agent on pinctrl-bcm2835, GPLEV0 from outside",
-  ignore: skip || e2eDisabled("Pi 3B+ node end to end"),
+  ignore: skip,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
@@ -77,6 +104,7 @@ Deno.test({
       const learned = (await lab.api("GET", "/macs")).body as Macs;
       assert.deepEqual(learned.macs.map((m) => [m.node, m.mac]), [[1, mac]]);
       log(`MAC ${mac} learned`);
+      const bytesAtCycle = await lab.tapBytes(1);
       const cycle = await lab.api("POST", "/nodes/1/power", { state: "cycle" });
       assert.ok(cycle.status === 200 || cycle.status === 202, JSON.stringify(cycle));
 
@@ -101,12 +129,23 @@ Deno.test({
         "running",
         `node 1 never ran; console tail:\n${consoleText.slice(-3000)}`,
       );
+      const bytesAtRunning = await lab.tapBytes(1);
       const a = status.agent!;
       log(
         `running: model ${a.identity.model}, board ${a.identity.boardName}, mac ${a.identity.mac}`,
       );
+      log(
+        `the LAN sent the node ${
+          ((bytesAtRunning.toGuest - bytesAtCycle.toGuest) / 1e6).toFixed(1)
+        } MB from power-on to running (it sent ${
+          ((bytesAtRunning.fromGuest - bytesAtCycle.fromGuest) / 1e6).toFixed(1)
+        } MB)`,
+      );
       assert.equal(a.identity.model, "pi3b+");
+      assert.equal(a.identity.boardName, "Raspberry Pi 3 Model B+", "from the device tree");
       assert.equal(a.identity.node, 1);
+      // usb0 (QEMU's usb-net) carries the route to the hub: its MAC, the one the hub learned
+      assert.equal(a.identity.mac, mac);
       const cmdline = consoleText.match(/cm-lab: cmdline (.*)/)?.[1] ?? "";
       assert.ok(
         cmdline.endsWith(" cm.node=1 cm.overlay=10.42.0.250:" + `${dir}/pxe/overlay/node01`),
@@ -117,52 +156,80 @@ Deno.test({
         /^10\.42\.0\.250:\S+\/pxe\/root \/ nfs /,
       );
 
-      // 3. GPLEV0 from outside: 900/100 on-grid
+      // 3. GPLEV0 from outside: 900/100 on-grid, once the agent says it shows the heartbeat
+      // (in its first seconds under TCG it missed the hub's replies and showed `fault`). Only
+      // what the samples resolve counts (25 ms or less between samples: QMP answers unevenly
+      // on a loaded host). Judged in 8 s windows, up to eight: the first window with four
+      // resolved periods all within bounds passes (a wrong blink never does; an agent still
+      // settling, or a guest starved for a moment, may take a window or two).
+      for (
+        let i = 0;
+        i < 120 && (await node().catch(() => null))?.agent?.led !== "heartbeat";
+        i++
+      ) {
+        await sleep(500);
+      }
       qmp = await Qmp.connect(lab.qmpPath(1));
-      const samples = await sampleBit(qmp, board.gplev0, board.ledGpio, 8000);
-      const r = blinkReport(samples, 1000, board.ledActiveLow);
-      log(`GPLEV0 heartbeat: ${samples.length} samples, ${JSON.stringify(r)}`);
-      // 16 edges in 8 s; under load the host's samples were up to 106 ms apart, which can miss
-      // a 100 ms dark phase (and its two edges) now and then
-      assert.ok(
-        r.edges >= 8,
-        `only ${r.edges} edges in 8 s (samples up to ${r.maxSampleGap} ms apart)`,
-      );
+      const enough = (x: BlinkReport, n: number) =>
+        x.used.lit >= n && x.used.dark >= n && x.used.starts >= n;
+      const right = (x: BlinkReport) =>
+        enough(x, 4) && Math.abs(x.onMs - 900) <= 60 && Math.abs(x.offMs - 100) <= 60 &&
+        x.gridErrorP99 <= 80;
+      const windows: BlinkReport[] = [];
+      while (windows.length < 8 && !windows.some(right)) {
+        const w = await sampleBit(qmp, board.gplev0, board.ledGpio, 8000);
+        windows.push(blinkReport(w, 1000, board.ledActiveLow, RESOLUTION_MS, HIDE_MS));
+        log(`GPLEV0 heartbeat, window ${windows.length}: ${JSON.stringify(windows.at(-1))}`);
+      }
+      const r = windows.find(right) ?? windows.at(-1)!;
+      assert.ok(enough(r, 4), `GPLEV0 was never sampled finely enough: ${JSON.stringify(r)}`);
       assert.ok(Math.abs(r.onMs - 900) <= 60, `on ${r.onMs} ms (900)`);
       assert.ok(Math.abs(r.offMs - 100) <= 60, `off ${r.offMs} ms (100)`);
       assert.ok(r.gridErrorP99 <= 80, `rising edges off the second grid: p99 ${r.gridErrorP99} ms`);
 
-      // 4. identify within 2 s
+      // 4. identify (100/100 ms) within 2 s of the POST
       const posted = performance.now();
       const led = await lab.api("POST", "/nodes/1/led", { mode: "identify" });
       assert.ok(led.status === 200 || led.status === 202, JSON.stringify(led));
-      const after = await sampleBit(qmp, board.gplev0, board.ledGpio, 4000);
-      const edges = edgesOf(after);
-      // identify: 100/100 ms; its first short phase pair marks when the agent switched
-      let seenAt = NaN;
-      for (let i = 0; i + 2 < edges.length; i++) {
-        const p1 = edges[i + 1].t - edges[i].t;
-        const p2 = edges[i + 2].t - edges[i + 1].t;
-        if (p1 < 250 && p2 < 250) {
-          seenAt = edges[i].t - posted;
-          break;
-        }
+      const after = await sampleBit(qmp, board.gplev0, board.ledGpio, 5000);
+      // (four edges 250 ms or less apart: never the heartbeat, whose 100 ms dark phase sits
+      // between two 900 ms lit ones; a 100 ms phase missed now and then by samples that come
+      // slowly under load still leaves such runs)
+      const seenAt = fastBlinkSeen(edgesOf(after), 4, 250) - posted;
+      // its figures from what followed, sampled on until five resolved phases of each
+      const identifyReport = () =>
+        blinkReport(
+          after.filter((x) => x.t >= posted + seenAt),
+          200,
+          board.ledActiveLow,
+          RESOLUTION_MS,
+          HIDE_MS,
+        );
+      let shown = identifyReport();
+      const more = performance.now();
+      while (!Number.isNaN(seenAt) && performance.now() - more < 20_000 && !enough(shown, 5)) {
+        after.push(...await sampleBit(qmp, board.gplev0, board.ledGpio, 2000));
+        shown = identifyReport();
       }
-      const ph = phases(edges);
       log(
-        `identify seen ${seenAt.toFixed(0)} ms after the POST; phases ${ph.high.map(Math.round)}`,
+        `identify seen ${seenAt.toFixed(0)} ms after the POST; then ${JSON.stringify(shown)}`,
       );
       assert.ok(seenAt <= 2000, `identify not seen within 2 s (${seenAt} ms)`);
+      assert.ok(
+        Math.abs(shown.onMs - 100) <= 50 && Math.abs(shown.offMs - 100) <= 50,
+        `identify is 100/100 ms, GPLEV0 showed ${shown.onMs}/${shown.offMs} ms`,
+      );
 
-      // 5. power off stops the guest
+      // 5. power off stops the guest: its QEMU process is gone
       qmp.close();
       qmp = null;
+      const pid = Number(await Deno.readTextFile(`${dir}/qemu/node01.pid`));
+      assert.ok(alive(pid), `QEMU (pid ${pid}) runs the guest`);
       const off = await lab.api("POST", "/nodes/1/power", { state: "off" });
-      assert.ok(off.status === 200 || off.status === 202, JSON.stringify(off));
-      for (let i = 0; i < 60 && (await node()).lifecycle !== "off"; i++) await sleep(500);
+      assert.equal(off.status, 200, JSON.stringify(off));
       assert.equal((await node()).power.actual, "off");
-      const pid = await Deno.readTextFile(`${dir}/qemu/node01.pid`).catch(() => null);
-      assert.equal(pid, null, "the pid file is gone with the guest");
+      assert.ok(!alive(pid), `QEMU (pid ${pid}) is gone after power off`);
+      assert.equal((await lab.api("GET", "/health")).status, 200, "the hub is still up");
       log("powered off");
       ok = true;
     } finally {

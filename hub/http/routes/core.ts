@@ -187,7 +187,7 @@ export function coreRoutes(deps: CoreRouteDeps, version: string, startedAt: numb
       response: Job,
       query: { wait: "false: answer 202 at once with the job to poll" },
       otherStatus: { 202: "?wait=false: the job, started; poll its Location" },
-      errors: ["invalid_range", "conflict", "cancelled", "hardware_fault"],
+      errors: ["invalid_range", "conflict", "cancelled", "hardware_fault", "not_ready"],
       handler: (c, body) => answerJob(c, jobs, () => switchNodes([nodeParam(c)], body)),
     }),
     route({
@@ -199,7 +199,7 @@ export function coreRoutes(deps: CoreRouteDeps, version: string, startedAt: numb
       response: Job,
       query: { wait: "false: answer 202 at once with the job to poll" },
       otherStatus: { 202: "?wait=false: the job, started; poll its Location" },
-      errors: ["invalid_range", "conflict", "cancelled", "hardware_fault"],
+      errors: ["invalid_range", "conflict", "cancelled", "hardware_fault", "not_ready"],
       handler: (c, body) => answerJob(c, jobs, () => switchNodes(status.nodeSet(body.nodes), body)),
     }),
     route({

@@ -24,7 +24,7 @@ export function macRoutes(
       bodyOptional: true,
       response: Job,
       status: 202,
-      errors: ["invalid_range", "conflict"],
+      errors: ["invalid_range", "conflict", "not_ready"],
       handler: (c, body) => {
         const job = learning.learn(
           status.targetNodes(body.nodes),

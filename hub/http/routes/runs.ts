@@ -47,7 +47,7 @@ export function runRoutes(deps: {
       bodyOptional: true,
       response: Job,
       status: 202,
-      errors: ["invalid_range", "conflict"],
+      errors: ["invalid_range", "conflict", "not_ready"],
       handler: (c, body) => accepted(c, runs.testall(status.targetNodes(body.nodes))),
     }),
     route({
@@ -59,7 +59,7 @@ export function runRoutes(deps: {
       bodyOptional: true,
       response: Job,
       status: 202,
-      errors: ["invalid_range", "conflict"],
+      errors: ["invalid_range", "conflict", "not_ready"],
       handler: (c, body) =>
         accepted(
           c,

@@ -48,8 +48,12 @@ async function startHub(config: string): Promise<Service> {
   const t = performance.now();
   Deno.mkdirSync("/var/lib/cluster-hub", { recursive: true }); // systemd's StateDirectory=
   const hub = startInstalledHub(`--power-config ${config} --token ${TOKEN} --no-agents`);
-  const up = await waitFor(async () => hub.exited() || await api.up(), 90_000, 200) &&
-    !hub.exited();
+  // up: answering, and done reading its rails (until then power commands get 503 not_ready)
+  const up = await waitFor(
+    async () => hub.exited() || (/hub: ready/.test(hub.output()) && await api.up()),
+    90_000,
+    200,
+  ) && !hub.exited();
   if (!up) {
     await hub.stop("SIGKILL");
     throw new Error(`the installed hub did not come up in 90 s:\n${hub.output()}`);
