@@ -11,6 +11,7 @@ import { createHub } from "../../hub/hub.ts";
 import type { PowerSwitch } from "../../hub/power/power_switch.ts";
 import { SimulatedModule } from "../../hub/power/simulated_module.ts";
 import { realClock } from "../../shared/clock.ts";
+import { buildNodeMap } from "../../shared/node_map.ts";
 import type { PowerState } from "../../shared/schemas.ts";
 import { testSettings } from "../support/test_hub.ts";
 
@@ -21,7 +22,11 @@ import { testSettings } from "../support/test_hub.ts";
  */
 class SlowModule implements PowerSwitch {
   readonly name = "slow";
-  readonly #sim = new SimulatedModule({ nodeCount: 48, clock: realClock, settleMs: 1 });
+  readonly #sim = new SimulatedModule({
+    map: buildNodeMap({ nodeCount: 48 }),
+    clock: realClock,
+    settleMs: 1,
+  });
   #release = () => {};
   readonly #held = new Promise<void>((r) => (this.#release = r));
   readonly readsStarted = Promise.withResolvers<void>();
