@@ -205,16 +205,15 @@ export class Reporter {
     this.#failures = 0;
     this.#lastError = undefined;
     this.#lastOkAt = this.#o.clock.now();
-    const rearm = this.#faulted || reply.intervalMs !== this.#intervalMs;
     this.#intervalMs = reply.intervalMs;
     if (this.#faulted) {
       this.#faulted = false;
       this.#o.onFault?.(false);
     }
-    // The watchdog's timer stays armed across heartbeats: when it fires it sleeps on to the
-    // deadline the latest reply set. It is re-armed only when it sleeps forever (faulted) or
-    // the threshold changed; one timer per heartbeat would be churn for nothing.
-    if (rearm) this.#kick.abort();
+    // The watchdog's timer is moved to the new deadline at every reply, so that it never
+    // fires while the hub answers: a timer cancelled before it is due costs the node no
+    // wake-up, one that fires and sleeps on costs one or two (Deno's timer wheel) every 5 s.
+    this.#kick.abort();
     this.#o.onReply?.(reply);
   }
 

@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
+import type { Clock } from "../../shared/clock.ts";
 import { FakeClock } from "../support/fakes/fake_clock.ts";
 import { SimulatedGpioLine } from "../../shared/pins/simulated.ts";
 import type { NodeHealth } from "../../shared/schemas.ts";
 import { startAgent } from "../../node-agent/agent.ts";
 import { backoffDelay } from "../../node-agent/backoff.ts";
 import { MemoryLogger } from "../../node-agent/log.ts";
+import { Reporter } from "../../node-agent/reporter.ts";
 import { FakeHub } from "./fake_hub.ts";
 
 const FIXTURE = new URL("../fixtures/pi/pi3b+", import.meta.url).pathname;
@@ -304,4 +306,59 @@ Deno.test("reporter: a heartbeat due with the LED's rising edge waits for the ed
     await clock.advance(3_000);
     assert.deepEqual(seen, [[0, 1], [1000, 1], [2000, 1], [3000, 1]]);
   });
+});
+
+/** A clock that counts the sleeps that ended because their time came (timer wake-ups). */
+class WakeCountingClock implements Clock {
+  wakeups = 0;
+  constructor(readonly inner: FakeClock) {}
+  now(): number {
+    return this.inner.now();
+  }
+  async sleepUntil(at: number, signal?: AbortSignal): Promise<void> {
+    if (at <= this.inner.now() || signal?.aborted) return;
+    await this.inner.sleepUntil(at, signal);
+    if (!signal?.aborted) this.wakeups++;
+  }
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return this.sleepUntil(this.inner.now() + ms, signal);
+  }
+}
+
+Deno.test("reporter: while the hub answers, only the heartbeats' timer fires (the fault watchdog never wakes the node)", async () => {
+  const fake = new FakeClock(0);
+  const clock = new WakeCountingClock(fake);
+  const hub = new FakeHub(fake);
+  const reporter = new Reporter({
+    hub: "http://hub.test:4242",
+    key: hub.key,
+    clock,
+    fetch: hub.fetch,
+    heartbeat: (seq) =>
+      Promise.resolve(JSON.stringify({
+        identity: {
+          node: 7,
+          hostname: "node07",
+          model: "pi3b+",
+          boardName: "",
+          serial: "",
+          mac: null,
+          agentVersion: "t",
+        },
+        health: HEALTH,
+        led: "heartbeat",
+        seq,
+        sentAt: fake.now(),
+      })),
+  });
+  reporter.start();
+  try {
+    await fake.advance(20_000);
+    assert.equal(hub.accepted.length, 21);
+    // one wake-up a heartbeat: before, the watchdog's timer also fired every 5 s
+    assert.equal(clock.wakeups, 20, `${clock.wakeups} timer wake-ups in 20 s`);
+    assert.equal(reporter.faulted, false);
+  } finally {
+    await reporter.stop();
+  }
 });
