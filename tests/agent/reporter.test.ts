@@ -362,3 +362,44 @@ Deno.test("reporter: while the hub answers, only the heartbeats' timer fires (th
     await reporter.stop();
   }
 });
+
+Deno.test("reporter: `idle` is told the next heartbeat after each good reply, never after a failure", async () => {
+  const fake = new FakeClock(0);
+  const hub = new FakeHub(fake);
+  const idle: number[] = [];
+  const reporter = new Reporter({
+    hub: "http://hub.test:4242",
+    key: hub.key,
+    clock: fake,
+    fetch: hub.fetch,
+    jitter: () => 0,
+    idle: (nextAt) => idle.push(nextAt),
+    heartbeat: (seq) =>
+      Promise.resolve(JSON.stringify({
+        identity: {
+          node: 7,
+          hostname: "node07",
+          model: "pi3b+",
+          boardName: "",
+          serial: "",
+          mac: null,
+          agentVersion: "t",
+        },
+        health: HEALTH,
+        led: "heartbeat",
+        seq,
+        sentAt: fake.now(),
+      })),
+  });
+  reporter.start();
+  try {
+    await fake.advance(2_000);
+    assert.deepEqual(idle, [1000, 2000, 3000]);
+    hub.behaviour = "down";
+    await fake.advance(3_000);
+    assert.deepEqual(idle, [1000, 2000, 3000], "no idle time while the hub is away");
+    assert.ok(hub.received.length > 4);
+  } finally {
+    await reporter.stop();
+  }
+});
