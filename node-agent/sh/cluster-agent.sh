@@ -622,7 +622,10 @@ ka_send() {
 ka_read() {
 	code=""
 	line=""
-	read -r -t 0.01 line <&5 2>/dev/null || return 0
+	# Up to 0.5 s for the answer to begin (the restart is done and the nap's end is absolute):
+	# a read that times out part-way through a line loses what it read, and on a starved
+	# ARMv6 a short timeout did.
+	read -r -t 0.5 line <&5 2>/dev/null || return 0
 	case "$line" in
 	"HTTP/1."?" "[0-9][0-9][0-9]*) ;;
 	*)

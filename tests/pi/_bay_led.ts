@@ -119,8 +119,19 @@ export async function fineSamples(
 }
 
 /**
+ * Types `text` on the guest's serial console a key at a time: a burst is lost past the UART's
+ * FIFO (a command arrived as `kill -STOP $(sys`).
+ */
+export async function typeOnConsole(guest: PiGuest, text: string, gapMs = 25): Promise<void> {
+  for (const c of text) {
+    await guest.sendConsole(c);
+    await new Promise((r) => setTimeout(r, gapMs));
+  }
+}
+
+/**
  * The dead-man, from outside: GPLEV0 sampled from 2 s before `act` (which kills or stops the
- * agent) to 5 s after it. Asserts that the LED blinked before, that its last edge came within
+ * agent) to about 5 s after it. Asserts that the LED blinked before, that its last edge came within
  * 3 s of the command, and that it is dark at the end (GPIO high on an active-low LED).
  * Returns the last edge's time after the command (ms).
  */
@@ -133,8 +144,8 @@ export async function assertDeadMan(
 ): Promise<number> {
   const sampling = sampleBit(guest.qmp, board.gplev0, board.ledGpio, 7000);
   await new Promise((r) => setTimeout(r, 2000));
-  const sent = performance.now();
   await act();
+  const sent = performance.now(); // the command's last key (it runs at once, or later)
   const samples = await sampling;
   const edges = edgesOf(samples);
   const before = edges.filter((e) => e.t > sent - 2000 && e.t <= sent);

@@ -18,7 +18,7 @@ import { PI_BOARDS } from "../../scripts/pi-lab/boards.ts";
 import { PiGuest } from "../../scripts/pi-lab/guest.ts";
 import { buildInitramfs, prepareKernel } from "../../scripts/pi-lab/kernel.ts";
 import type { NodeStatus } from "../../shared/schemas.ts";
-import { assertDeadMan, seePattern, startLabHub } from "./_bay_led.ts";
+import { assertDeadMan, seePattern, startLabHub, typeOnConsole } from "./_bay_led.ts";
 import { secs, skipUnlessLab, workDir } from "./_lab.ts";
 
 const PROJ = new URL("../../", import.meta.url).pathname;
@@ -83,6 +83,16 @@ Deno.test({
       // by fdtoverlay nor by the firmware): the node is built in (scripts/image/bay-led-dtb.sh).
       const dtb = join(dir, "board.dtb");
       await must("sh", [`${PROJ}scripts/image/bay-led-dtb.sh`, k.dtb(board), dtb, "21", "0"]);
+      // The Bluetooth node under the PL011 disabled (as the card's cm-disable-bt overlay does):
+      // otherwise serdev owns ttyAMA0, the console prints but takes no input.
+      await must("fdtput", [
+        "-t",
+        "s",
+        dtb,
+        "/soc/serial@7e201000/bluetooth",
+        "status",
+        "disabled",
+      ]);
       await buildInitramfs(k, `${PROJ}tests/pi/guest/agent_init.sh`, `${dir}/initrd.gz`, [R]);
       log("agent installed, initramfs built");
       await hub.api("POST", "/nodes/1/power", { state: "on" });
@@ -119,10 +129,7 @@ Deno.test({
 
       const type = async (cmd: string) => {
         const from = (await guest!.console()).length;
-        for (const c of `${cmd}\r`) {
-          await guest!.sendConsole(c);
-          await sleep(30);
-        }
+        await typeOnConsole(guest!, `${cmd}\r`);
         const until = performance.now() + 10_000;
         while (!(await guest!.console()).slice(from).includes(`PI-AGENT did ${cmd}`)) {
           if (performance.now() > until) throw new Error(`the guest did not take "${cmd}"`);

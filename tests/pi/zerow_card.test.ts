@@ -21,6 +21,7 @@ import {
   bootZeroWCard,
   seePattern,
   startLabHub,
+  typeOnConsole,
   waitHeartbeat,
 } from "./_bay_led.ts";
 import { secs, skipUnlessLab, workDir } from "./_lab.ts";
@@ -50,10 +51,7 @@ async function login(guest: PiGuest, log: (l: string) => void): Promise<void> {
     try {
       await waitTail(guest, from, /login: ?$/, 30_000);
       await sleep(300);
-      for (const c of "root\r") {
-        await guest.sendConsole(c);
-        await sleep(60);
-      }
+      await typeOnConsole(guest, "root\r", 60);
       await waitTail(guest, from, /root@[^\n]*[#$] ?$/m, 30_000);
       return;
     } catch (e) {
@@ -110,17 +108,17 @@ Deno.test({
       // console; each must stop the alive pattern within 3 s and leave the LED dark.
       await login(guest, log);
       log("logged in on the serial console");
-      const main = "$(systemctl show -p MainPID --value cluster-agent)";
+      await typeOnConsole(guest, "P=$(systemctl show -p MainPID --value cluster-agent)\r");
       for (
         const [how, cmd, resume] of [
-          ["SIGSTOP", `kill -STOP ${main}`, `kill -CONT ${main}`],
-          ["kill -9", `kill -9 ${main}`, ""],
+          ["SIGSTOP", "kill -STOP $P", "kill -CONT $P"],
+          ["kill -9", "kill -9 $P", ""],
         ]
       ) {
-        await assertDeadMan(guest, board, how, () => guest!.sendConsole(`${cmd}\r`), log);
+        await assertDeadMan(guest, board, how, () => typeOnConsole(guest!, `${cmd}\r`), log);
         if (resume) {
-          await guest.sendConsole(`${resume}\r`);
-          await sleep(3000); // alive again (heartbeat pattern) before the next
+          await typeOnConsole(guest, `${resume}\r`);
+          await seePattern(guest, board, 100, 900, log, { periods: 2 }); // alive again
         }
       }
       ok = true;
