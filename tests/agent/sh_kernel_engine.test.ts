@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import { realClock } from "../../shared/clock.ts";
 import { kernelPattern } from "../../shared/led/kernel_pattern.ts";
-import { ledPatternFor } from "../../shared/led/patterns.ts";
+import { FAULT, HEARTBEAT, ledPatternFor } from "../../shared/led/patterns.ts";
 import type { LedMode } from "../../shared/wire_schemas.ts";
 import { FakeHub } from "./fake_hub.ts";
 
@@ -241,4 +241,49 @@ Deno.test("sh agent: no pattern trigger → its own engine, said once; --led-eng
     await Deno.remove(sys, { recursive: true });
     await Deno.remove(tmp, { recursive: true });
   }
+});
+
+Deno.test({
+  name:
+    "sh agent (busybox): the hub goes away and comes back on its port: fault, then a new connection, heartbeats resume",
+  ignore: !SHELLS.some(([n]) => n === "busybox"),
+  async fn() {
+    const hub = new FakeHub(realClock);
+    const serve = (port: number) =>
+      Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, (r) => hub.handle(r));
+    let server = serve(0);
+    const port = server.addr.port;
+    const sys = await ledTree();
+    const led = `${sys}/class/leds/bay`;
+    const tmp = await Deno.makeTempDir({ prefix: "sh-kled-tmp-" });
+    const child = spawn(["busybox", "sh"], [
+      "--hub",
+      `http://127.0.0.1:${port}`,
+      "--key",
+      hub.key,
+      "--root",
+      PI0W,
+      "--sysfs-root",
+      sys,
+    ], { TMPDIR: tmp });
+    const pattern = () => Deno.readTextFileSync(`${led}/pattern`).trim();
+    let result;
+    try {
+      await waitFor("two heartbeats", () => hub.accepted.length >= 2, 30_000);
+      await server.shutdown(); // the hub goes away, and with it the kept connection
+      await waitFor("the fault pattern", () => pattern() === kernelPattern(FAULT).text, 15_000);
+      const before = hub.accepted.length;
+      server = serve(port); // back, on the same port
+      await waitFor("heartbeats again", () => hub.accepted.length >= before + 2, 20_000);
+      await waitFor("the heartbeat pattern", () => pattern() === kernelPattern(HEARTBEAT).text);
+    } finally {
+      result = await stop(child);
+      await server.shutdown();
+    }
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /heartbeat failed/);
+    assert.match(result.stderr, /hub answers again after \d+ failed heartbeat/);
+    await Deno.remove(sys, { recursive: true });
+    await Deno.remove(tmp, { recursive: true });
+  },
 });
