@@ -574,8 +574,8 @@ post_bg() {
 keep_alive_setup() {
 	KA=0
 	[ "$NAP" = read ] && [ "$HTTP" = curl ] || return 0
-	command -v busybox >/dev/null 2>&1 || return 0
 	case "$HUB" in http://*) ;; *) return 0 ;; esac
+	command -v busybox >/dev/null 2>&1 && busybox --list 2>/dev/null | grep -qx nc || return 0
 	HUB_HP=${HUB#http://}
 	HUB_HP=${HUB_HP%%/*}
 	HUB_PATH=${HUB#http://"$HUB_HP"}
