@@ -308,6 +308,25 @@ Deno.test("reporter: a heartbeat due with the LED's rising edge waits for the ed
   });
 });
 
+/** A heartbeat's text, as the agent sends it (for the reporter alone). */
+function heartbeatText(seq: number, sentAt: number): string {
+  return JSON.stringify({
+    identity: {
+      node: 7,
+      hostname: "node07",
+      model: "pi3b+",
+      boardName: "",
+      serial: "",
+      mac: null,
+      agentVersion: "t",
+    },
+    health: HEALTH,
+    led: "heartbeat",
+    seq,
+    sentAt,
+  });
+}
+
 /** A clock that counts the sleeps that ended because their time came (timer wake-ups). */
 class WakeCountingClock implements Clock {
   wakeups = 0;
@@ -334,22 +353,7 @@ Deno.test("reporter: while the hub answers, only the heartbeats' timer fires (th
     key: hub.key,
     clock,
     fetch: hub.fetch,
-    heartbeat: (seq) =>
-      Promise.resolve(JSON.stringify({
-        identity: {
-          node: 7,
-          hostname: "node07",
-          model: "pi3b+",
-          boardName: "",
-          serial: "",
-          mac: null,
-          agentVersion: "t",
-        },
-        health: HEALTH,
-        led: "heartbeat",
-        seq,
-        sentAt: fake.now(),
-      })),
+    heartbeat: (seq) => Promise.resolve(heartbeatText(seq, fake.now())),
   });
   reporter.start();
   try {
@@ -374,22 +378,7 @@ Deno.test("reporter: `idle` is told the next heartbeat after each good reply, ne
     fetch: hub.fetch,
     jitter: () => 0,
     idle: (nextAt) => idle.push(nextAt),
-    heartbeat: (seq) =>
-      Promise.resolve(JSON.stringify({
-        identity: {
-          node: 7,
-          hostname: "node07",
-          model: "pi3b+",
-          boardName: "",
-          serial: "",
-          mac: null,
-          agentVersion: "t",
-        },
-        health: HEALTH,
-        led: "heartbeat",
-        seq,
-        sentAt: fake.now(),
-      })),
+    heartbeat: (seq) => Promise.resolve(heartbeatText(seq, fake.now())),
   });
   reporter.start();
   try {

@@ -202,6 +202,16 @@ Deno.test("probe: selects the pattern trigger; says why when the node, the trigg
 });
 
 /** A hub that answers every heartbeat and keeps the bodies. */
+/** Health for in-process agents (the figures do not matter here). */
+const tinyHealth = () =>
+  Promise.resolve({
+    uptimeSeconds: 1,
+    load1: 0,
+    memTotalBytes: 1,
+    memAvailableBytes: 1,
+    cpuTempCelsius: null,
+  });
+
 function fakeFetch(bodies: unknown[]): typeof fetch {
   return (_input, init) => {
     bodies.push(JSON.parse(String(init?.body)));
@@ -220,14 +230,7 @@ function agentOptions(clock: FakeClock, bodies: unknown[], logger: MemoryLogger)
     key: "k",
     clock,
     root: "/nonexistent",
-    health: () =>
-      Promise.resolve({
-        uptimeSeconds: 1,
-        load1: 0,
-        memTotalBytes: 1,
-        memAvailableBytes: 1,
-        cpuTempCelsius: null,
-      }),
+    health: tinyHealth,
     fetch: fakeFetch(bodies),
     logger,
   };
@@ -319,14 +322,7 @@ Deno.test("agent: with the kernel engine it blocks after each reply until the ne
     model: "pi3b+",
     node: 7,
     root: "/nonexistent",
-    health: () =>
-      Promise.resolve({
-        uptimeSeconds: 1,
-        load1: 0,
-        memTotalBytes: 1,
-        memAvailableBytes: 1,
-        cpuTempCelsius: null,
-      }),
+    health: tinyHealth,
     fetch: () => Promise.resolve(Response.json({ node: 7, led: ask, intervalMs: 1000 })),
     blockWhenIdle: (ms) => blocks.push({ at: clock.now(), ms, pattern: led.read("pattern") }),
   });
