@@ -393,7 +393,8 @@ async function startShKernelAgent(tmp: string, hub: string, keyFile: string): Pr
     ns: true,
     node: 17,
     grid: true,
-    forksPerHeartbeat: 1,
+    // busybox: heartbeats over one kept-alive `busybox nc` connection (no fork each); dash: curl
+    forksPerHeartbeat: shell[0] === "busybox" ? 0 : 1,
     highMs: 0,
     edges: () => watch.stop().then(() => watch.edges),
     stop: () => stopShAgent(child),

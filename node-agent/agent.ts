@@ -80,6 +80,20 @@ export interface AgentOptions extends
    * agents (virtual cluster); the standalone agent (main.ts) uses 2.
    */
   ledLeadMs?: number;
+  /**
+   * With the kernel LED engine: after each good reply, the agent calls this with the time
+   * (ms, at most 1000) until the next heartbeat and restart, and the standalone agent
+   * (main.ts) passes {@link blockThread}. A timer of ~1 s costs two wake-ups on Deno's timer
+   * wheel (its 64 ms slot, then the 1 ms one), a futex one; the heartbeat's timer and the
+   * restart's, both due by then, fire at once when the loop runs again. The event loop (mode
+   * changes, SIGTERM) waits meanwhile. Real clock and one agent per process only.
+   */
+  blockWhenIdle?: (ms: number) => void;
+}
+
+/** Blocks the thread for `ms` on a futex nobody wakes (one wake-up when it times out). */
+export function blockThread(ms: number): void {
+  if (ms > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 /** A running agent. */
@@ -122,6 +136,13 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   const health = opts.health ?? (() => readHealth(root));
   const toJson = heartbeatJson(identity, engine.kind);
 
+  const block = opts.blockWhenIdle;
+  const idle = block && engine.kind === "kernel"
+    ? (nextAt: number) => {
+      const ms = Math.min(nextAt - clock.now(), 1000);
+      if (ms > 0) block(ms);
+    }
+    : undefined;
   const reporter = new Reporter({
     hub: opts.hub,
     key: opts.key,
@@ -133,6 +154,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     jitter: opts.jitter,
     fetch: opts.fetch,
     logger,
+    idle,
     heartbeat: async (seq) => {
       await engine.afterDueEdge(); // an edge due on the same tick is written first
       return toJson(await health(), engine.mode, seq, Math.floor(clock.now()));

@@ -5,7 +5,7 @@
 import { ClusterError } from "../shared/errors.ts";
 import { HardwareError } from "../shared/pins/errors.ts";
 import { SimulatedGpioLine } from "../shared/pins/simulated.ts";
-import { startAgent } from "./agent.ts";
+import { blockThread, startAgent } from "./agent.ts";
 import { loadAgentOptions, USAGE } from "./config.ts";
 import { consoleLogger } from "./log.ts";
 
@@ -31,7 +31,12 @@ async function main(): Promise<number> {
   const { simEdgeLog, ...agentOptions } = options;
   let agent;
   try {
-    agent = await startAgent({ ...agentOptions, logger: consoleLogger, ledLeadMs: LED_LEAD_MS });
+    agent = await startAgent({
+      ...agentOptions,
+      logger: consoleLogger,
+      ledLeadMs: LED_LEAD_MS,
+      blockWhenIdle: blockThread,
+    });
   } catch (e) {
     const msg = e instanceof ClusterError || e instanceof HardwareError
       ? e.message

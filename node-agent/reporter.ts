@@ -49,6 +49,12 @@ export interface ReporterOptions {
    */
   fetch?: typeof fetch;
   logger?: Logger;
+  /**
+   * Called after a good reply with the time the next heartbeat is due, before the reporter
+   * sleeps until then: the standalone agent with the kernel LED engine blocks the thread there
+   * (see agent.ts), so that the node wakes once for the heartbeat and once for the reply.
+   */
+  idle?: (nextAt: number) => void;
 }
 
 /** The hub answered with an error, or not at all. */
@@ -64,7 +70,9 @@ export class HubError extends ClusterError {
 
 /** Sends heartbeats until stopped. */
 export class Reporter {
-  readonly #o: Required<Omit<ReporterOptions, "onReply" | "onFault" | "fetch">> & ReporterOptions;
+  readonly #o:
+    & Required<Omit<ReporterOptions, "onReply" | "onFault" | "fetch" | "idle">>
+    & ReporterOptions;
   readonly #poster: Poster;
   readonly #url: string;
   readonly #stop = new AbortController();
@@ -163,6 +171,11 @@ export class Reporter {
         // Absolute schedule: the next heartbeat is due at the first slot of the anchored
         // timeline after this one started (one interval later, when this one was on time).
         next = Math.max(this.#slotAfter(started), clock.now());
+        if (this.#o.idle) {
+          // what the reply set off runs first (a new LED mode is written), then the idle time
+          for (let i = 0; i < 4; i++) await null;
+          this.#o.idle(next);
+        }
       } catch (e) {
         if (this.#stop.signal.aborted) break;
         this.#failed(e as Error);
@@ -205,16 +218,15 @@ export class Reporter {
     this.#failures = 0;
     this.#lastError = undefined;
     this.#lastOkAt = this.#o.clock.now();
-    const rearm = this.#faulted || reply.intervalMs !== this.#intervalMs;
     this.#intervalMs = reply.intervalMs;
     if (this.#faulted) {
       this.#faulted = false;
       this.#o.onFault?.(false);
     }
-    // The watchdog's timer stays armed across heartbeats: when it fires it sleeps on to the
-    // deadline the latest reply set. It is re-armed only when it sleeps forever (faulted) or
-    // the threshold changed; one timer per heartbeat would be churn for nothing.
-    if (rearm) this.#kick.abort();
+    // The watchdog's timer is moved to the new deadline at every reply, so that it never
+    // fires while the hub answers: a timer cancelled before it is due costs the node no
+    // wake-up, one that fires and sleeps on costs one or two (Deno's timer wheel) every 5 s.
+    this.#kick.abort();
     this.#o.onReply?.(reply);
   }
 

@@ -18,7 +18,8 @@
 #          [--led-engine auto|kernel|agent]
 # LED engines: `kernel` (where $SYSFS_ROOT/class/leds/bay has the pattern trigger: the kernel
 # blinks, the agent restarts a 2 s dead-man pattern once a second on the wall clock's grid, and
-# reports from the same loop, forking only curl per heartbeat) or `agent` (GPIO 21 via sysfs,
+# reports from the same loop: under busybox over one kept-alive connection, forking nothing per
+# heartbeat; elsewhere forking curl per heartbeat) or `agent` (GPIO 21 via sysfs,
 # written per edge); `auto` takes the kernel's where it can and says so once otherwise.
 # Defaults come from the kernel command line (cm.hub= cm.node= cm.key=) under --root.
 set -u
@@ -61,7 +62,7 @@ while [ $# -gt 0 ]; do
 	--clock) CLOCK="$2" ;;
 	--led-engine) LED_ENGINE="$2" ;;
 	-h | --help)
-		sed -n '2,23p' "$0"
+		sed -n '2,24p' "$0"
 		exit 0
 		;;
 	*) die "unknown option $1 (see --help)" ;;
@@ -354,7 +355,8 @@ fi
 cleanup() {
 	[ -n "$REPORTER" ] && kill "$REPORTER" 2>/dev/null
 	if [ "$ENGINE" = kernel ]; then
-		[ -n "$CURL" ] && kill "$CURL" 2>/dev/null
+		[ -n "$CURL" ] && [ "$CURL" != ka ] && kill "$CURL" 2>/dev/null
+		[ -n "$NC" ] && kill "$NC" 2>/dev/null
 		{ echo "0 1000 0 0" >"$LEDDIR/pattern" && echo 1 >"$LEDDIR/repeat"; } 2>/dev/null
 		rm -rf "$STATE"
 		log "stopped: bay LED dark"
@@ -367,6 +369,8 @@ cleanup() {
 	exit 0
 }
 CURL=""
+NC=""
+KA=0
 trap cleanup TERM INT
 
 # --- reporter (background) -------------------------------------------------------------------
@@ -556,12 +560,119 @@ post_bg() {
 	CURL=$!
 }
 
+# --- the kernel engine's transport: one kept-alive connection to the hub ---------------------
+
+# With busybox (its nc) and a shell whose read takes -t and -n (busybox ash), an http:// hub is
+# reached over one TCP connection kept open across heartbeats: `busybox nc HOST PORT` between
+# two FIFOs, started once (again only when the hub closed it or a heartbeat failed). A
+# heartbeat is then builtins only (printf the request, read the answer at the next pass): no
+# fork per heartbeat (curl's start costs a Zero W milliseconds of its one core). The key goes
+# to the FIFO, never on a command line. Otherwise (dash, https, no busybox) curl per heartbeat.
+
+# keep_alive_setup: sets KA=1 and HUB_HOST, HUB_PORT, HUB_HP, HUB_PATH where the connection
+# can be kept (else KA=0).
+keep_alive_setup() {
+	KA=0
+	[ "$NAP" = read ] && [ "$HTTP" = curl ] || return 0
+	case "$HUB" in http://*) ;; *) return 0 ;; esac
+	command -v busybox >/dev/null 2>&1 && busybox --list 2>/dev/null | grep -qx nc || return 0
+	HUB_HP=${HUB#http://}
+	HUB_HP=${HUB_HP%%/*}
+	HUB_PATH=${HUB#http://"$HUB_HP"}
+	HUB_PATH="${HUB_PATH%/}/api/v1/agent/heartbeat"
+	case "$HUB_HP" in *"["* | *@*) return 0 ;; *:*) HUB_HOST=${HUB_HP%:*} HUB_PORT=${HUB_HP##*:} ;; *) HUB_HOST=$HUB_HP HUB_PORT=80 ;; esac
+	case "$HUB_PORT" in "" | *[!0-9]*) return 0 ;; esac
+	# Content-Length is ${#body}: characters, so bytes only for ASCII (health is numbers)
+	case "$IDENTITY$KEY" in *[!\ -~]*) return 0 ;; esac
+	CR=$(printf '\r')
+	KA=1
+	NC=""
+	ka_fifos
+}
+
+# ka_fifos: fresh FIFOs (nothing left of an earlier connection), fd 4 to the hub, fd 5 from it;
+# both held open read-write, so that opening them never blocks and nc never sees EOF.
+ka_fifos() {
+	exec 4>&- 5<&-
+	rm -f "$STATE/to_hub" "$STATE/from_hub"
+	mkfifo -m 600 "$STATE/to_hub" "$STATE/from_hub" || { KA=0 && return 0; }
+	exec 4<>"$STATE/to_hub" 5<>"$STATE/from_hub"
+}
+
+# ka_close: drops the connection (nc killed and reaped) and the FIFOs' contents.
+ka_close() {
+	[ -n "$NC" ] && { kill "$NC" 2>/dev/null; wait "$NC" 2>/dev/null; }
+	NC=""
+	ka_fifos
+}
+
+# ka_send BODY: sends a heartbeat on the kept connection (connecting first when there is none).
+ka_send() {
+	if [ -n "$NC" ] && ! kill -0 "$NC" 2>/dev/null; then ka_close; fi # the hub closed it
+	if [ -z "$NC" ]; then
+		busybox nc "$HUB_HOST" "$HUB_PORT" <"$STATE/to_hub" >"$STATE/from_hub" 2>/dev/null &
+		NC=$!
+	fi
+	printf 'POST %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %s\r\n\r\n%s' \
+		"$HUB_PATH" "$HUB_HP" "$KEY" "${#1}" "$1" >&4
+}
+
+# ka_read: the answer to the heartbeat sent, if it has come: sets code to its HTTP status and
+# writes its body to $STATE/reply (builtins only); code stays empty while none has come.
+ka_read() {
+	code=""
+	line=""
+	# Up to 0.5 s for the answer to begin (the restart is done and the nap's end is absolute):
+	# a read that times out part-way through a line loses what it read, and on a starved
+	# ARMv6 a short timeout did.
+	read -r -t 0.5 line <&5 2>/dev/null || return 0
+	case "$line" in
+	"HTTP/1."?" "[0-9][0-9][0-9]*) ;;
+	*)
+		code=000
+		return 0
+		;;
+	esac
+	status=${line#HTTP/1.? }
+	status=${status%%[!0-9]*}
+	len=""
+	closing=0
+	while read -r -t 1 line <&5; do
+		line=${line%"$CR"}
+		[ -n "$line" ] || break
+		case "$line" in
+		[Cc][Oo][Nn][Tt][Ee][Nn][Tt]-[Ll][Ee][Nn][Gg][Tt][Hh]:*)
+			len=${line#*:}
+			len=${len# }
+			;;
+		[Cc][Oo][Nn][Nn][Ee][Cc][Tt][Ii][Oo][Nn]:*[Cc][Ll][Oo][Ss][Ee]*) closing=1 ;;
+		esac
+	done
+	case "$len" in
+	"" | *[!0-9]*) # not framed by a length (chunked, or up to close): not on this connection
+		code=000
+		return 0
+		;;
+	esac
+	body=""
+	if [ "$len" -gt 0 ]; then
+		read -r -t 1 -n "$len" body <&5 || {
+			code=000
+			return 0
+		}
+	fi
+	printf '%s\n' "$body" >"$STATE/reply"
+	code=$status
+	[ $closing = 0 ] || ka_close
+}
+
 kernel_loop() {
 	NAP=sleep
 	if mkfifo "$STATE/nap" 2>/dev/null && exec 3<>"$STATE/nap"; then
 		{ read -t 0.001 _ <&3; } 2>/dev/null
 		[ $? = 2 ] || NAP=read # dash: "Illegal option -t", status 2
 	fi
+	keep_alive_setup
 	mode=""
 	hub_led=null
 	interval=$INTERVAL_MS
@@ -573,7 +684,8 @@ kernel_loop() {
 	last_ok=$NOW
 	next_hb=$NOW
 	fault_limit "$interval"
-	log "the kernel blinks the bay LED ($LEDDIR, restarted on the grid; naps: $NAP)"
+	if [ "$KA" = 1 ]; then transport="one kept-alive connection (busybox nc)"; else transport=$HTTP; fi
+	log "the kernel blinks the bay LED ($LEDDIR, restarted on the grid; naps: $NAP; heartbeats: $transport)"
 	target=""
 	adj=0 # how late naps end (ms, a running mean): the next nap ends that much earlier
 	while :; do
@@ -606,9 +718,19 @@ kernel_loop() {
 		# 2. A heartbeat that finished since the last pass.
 		if [ -n "$CURL" ]; then
 			code=""
-			read -r code <"$STATE/code" || :
+			if [ "$KA" = 1 ]; then
+				ka_read
+				# no answer in time, or the connection gone: a failed heartbeat
+				if [ -z "$code" ] && { [ $((NOW - hb_sent)) -ge $((TIMEOUT_S * 1000)) ] ||
+					! kill -0 "$NC" 2>/dev/null; }; then
+					code=000
+				fi
+				[ "$code" = 000 ] && ka_close
+			else
+				read -r code <"$STATE/code" || :
+			fi
 			if [ -n "$code" ]; then
-				wait "$CURL"
+				[ "$KA" = 1 ] || wait "$CURL"
 				CURL=""
 				if [ "$code" = 200 ]; then
 					parse_reply
@@ -628,13 +750,23 @@ kernel_loop() {
 			fi
 		fi
 		# 3. A heartbeat due: sent in the background, so that a slow hub never delays a restart.
-		if [ -z "$CURL" ] && [ "$NOW" -ge "$next_hb" ]; then
+		# The pass's grid instant: naps end early by their usual lateness, so a pass may begin
+		# just before its second (compared with NOW, its heartbeat would wait a whole second).
+		slot=$NOW
+		[ -n "$target" ] && [ $((target - NOW)) -lt 500 ] && [ $((NOW - target)) -lt 500 ] && slot=$target
+		if [ -z "$CURL" ] && [ "$slot" -ge "$next_hb" ]; then
 			health
-			post_bg "{\"identity\":$IDENTITY,\"health\":$HEALTH,\"led\":\"$mode\",\"ledEngine\":\"kernel\",\"seq\":$seq,\"sentAt\":$NOW}"
+			body="{\"identity\":$IDENTITY,\"health\":$HEALTH,\"led\":\"$mode\",\"ledEngine\":\"kernel\",\"seq\":$seq,\"sentAt\":$NOW}"
+			if [ "$KA" = 1 ]; then
+				ka_send "$body"
+				CURL=ka # in flight
+			else
+				post_bg "$body"
+			fi
 			seq=$((seq + 1))
 			hb_sent=$NOW
-			next_hb=$((NOW / 1000 * 1000 + interval)) # on the grid, like the restarts
-			[ "$next_hb" -gt "$NOW" ] || next_hb=$(((NOW / 1000 + 1) * 1000))
+			next_hb=$((slot / 1000 * 1000 + interval)) # on the grid, like the restarts
+			[ "$next_hb" -gt "$slot" ] || next_hb=$(((slot / 1000 + 1) * 1000))
 		fi
 		# 4. Nap to the next instant of the grid (whole seconds of the wall clock), less the
 		# naps' usual lateness (fork or poll wake-up, scheduling).

@@ -90,9 +90,11 @@ if [ ! -s "$CARD" ]; then
     >"$R/etc/systemd/network/30-wired.network"
   rm -f "$R/etc/hostname"
   # A headless node: no Bluetooth (hci_uart would take the PL011, the serial console's UART,
-  # as `dtoverlay=disable-bt` avoids with Raspberry Pi's kernel), no display (vc4).
+  # as `dtoverlay=disable-bt` avoids with Raspberry Pi's kernel), no display (vc4). No
+  # cdc_subset: a USB network link (the lab's usb-net) is CDC Ethernet, and cdc_subset, loaded
+  # at the same time, took its second interface first and left cdc_ether EBUSY (no usb0 lease).
   mkdir -p "$R/etc/modprobe.d"
-  printf 'blacklist hci_uart\nblacklist btbcm\nblacklist bluetooth\nblacklist vc4\nblacklist snd_bcm2835\n' \
+  printf 'blacklist hci_uart\nblacklist btbcm\nblacklist bluetooth\nblacklist vc4\nblacklist snd_bcm2835\nblacklist cdc_subset\n' \
     >"$R/etc/modprobe.d/cluster-card.conf"
   # the agent waits for network-online: wait for one interface, not all
   mkdir -p "$R/etc/systemd/system/systemd-networkd-wait-online.service.d"

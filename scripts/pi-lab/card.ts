@@ -64,12 +64,25 @@ export async function cardBoot(card: string, machine: string, dir: string): Prom
   for (const [i, o] of dtOverlays(config ?? "").entries()) {
     const dtbo = await fromCard(card, `overlays/${o.name}.dtbo`, dir);
     if (!dtbo) continue; // the firmware skips an overlay it does not find
-    const out = join(dir, `with-overlay-${i}.dtb`);
-    await run("fdtoverlay", ["-i", dtb, "-o", out, dtbo]);
-    if (o.name === "gpio-led") await gpioLedParams(out, o.params);
-    dtb = out;
+    dtb = await applyDtOverlay(dtb, dtbo, o.name, o.params, join(dir, `with-overlay-${i}.dtb`));
   }
   return { ...boot, dtb };
+}
+
+/**
+ * `dtb` with overlay `dtbo` applied, written to `out` (returned): what the firmware does for
+ * `dtoverlay=NAME,params` (parameters modelled for our gpio-led overlay only).
+ */
+export async function applyDtOverlay(
+  dtb: string,
+  dtbo: string,
+  name: string,
+  params: Map<string, string>,
+  out: string,
+): Promise<string> {
+  await run("fdtoverlay", ["-i", dtb, "-o", out, dtbo]);
+  if (name === "gpio-led") await gpioLedParams(out, params);
+  return out;
 }
 
 /** Applies the gpio-led overlay's parameters (gpio, label, active_low) to its node. */

@@ -21,9 +21,10 @@ armel) META=linux-image-rpi ;; # the Pi 1 / Zero kernel (ARMv6)
 esac
 # The modules a netbooting Pi needs: the 3B+'s LAN7515 (lan78xx), the 3B's LAN9514 (smsc95xx),
 # the 4's GENET (genet, when the kernel has it as a module),
-# the lab's USB gadget network (dwc2 + cdc_ether under QEMU's usb-net), the NFS client; each
-# with its dependencies (modules.dep).
-MODS="lan78xx smsc95xx genet dwc2 phy-generic cdc_ether usbnet nfs nfsv3 sunrpc lockd nfs_acl"
+# the lab's USB gadget network (dwc2 + cdc_ether under QEMU's usb-net), the NFS client, the bay
+# LED node of the gpio-led overlay and the kernel LED engine's trigger (leds-gpio,
+# ledtrig-pattern); each with its dependencies (modules.dep).
+MODS="lan78xx smsc95xx genet dwc2 phy-generic cdc_ether usbnet nfs nfsv3 sunrpc lockd nfs_acl leds-gpio ledtrig-pattern"
 
 resolve() {
   KPKG=$(apt-cache depends "$META:$ARCH" 2>/dev/null | sed -n 's/.*Depends: \(linux-image-[0-9][^: ]*\).*/\1/p' | head -n 1)

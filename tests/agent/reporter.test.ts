@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
+import type { Clock } from "../../shared/clock.ts";
 import { FakeClock } from "../support/fakes/fake_clock.ts";
 import { SimulatedGpioLine } from "../../shared/pins/simulated.ts";
 import type { NodeHealth } from "../../shared/schemas.ts";
 import { startAgent } from "../../node-agent/agent.ts";
 import { backoffDelay } from "../../node-agent/backoff.ts";
 import { MemoryLogger } from "../../node-agent/log.ts";
+import { Reporter } from "../../node-agent/reporter.ts";
 import { FakeHub } from "./fake_hub.ts";
 
 const FIXTURE = new URL("../fixtures/pi/pi3b+", import.meta.url).pathname;
@@ -304,4 +306,89 @@ Deno.test("reporter: a heartbeat due with the LED's rising edge waits for the ed
     await clock.advance(3_000);
     assert.deepEqual(seen, [[0, 1], [1000, 1], [2000, 1], [3000, 1]]);
   });
+});
+
+/** A heartbeat's text, as the agent sends it (for the reporter alone). */
+function heartbeatText(seq: number, sentAt: number): string {
+  return JSON.stringify({
+    identity: {
+      node: 7,
+      hostname: "node07",
+      model: "pi3b+",
+      boardName: "",
+      serial: "",
+      mac: null,
+      agentVersion: "t",
+    },
+    health: HEALTH,
+    led: "heartbeat",
+    seq,
+    sentAt,
+  });
+}
+
+/** A clock that counts the sleeps that ended because their time came (timer wake-ups). */
+class WakeCountingClock implements Clock {
+  wakeups = 0;
+  constructor(readonly inner: FakeClock) {}
+  now(): number {
+    return this.inner.now();
+  }
+  async sleepUntil(at: number, signal?: AbortSignal): Promise<void> {
+    if (at <= this.inner.now() || signal?.aborted) return;
+    await this.inner.sleepUntil(at, signal);
+    if (!signal?.aborted) this.wakeups++;
+  }
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return this.sleepUntil(this.inner.now() + ms, signal);
+  }
+}
+
+Deno.test("reporter: while the hub answers, only the heartbeats' timer fires (the fault watchdog never wakes the node)", async () => {
+  const fake = new FakeClock(0);
+  const clock = new WakeCountingClock(fake);
+  const hub = new FakeHub(fake);
+  const reporter = new Reporter({
+    hub: "http://hub.test:4242",
+    key: hub.key,
+    clock,
+    fetch: hub.fetch,
+    heartbeat: (seq) => Promise.resolve(heartbeatText(seq, fake.now())),
+  });
+  reporter.start();
+  try {
+    await fake.advance(20_000);
+    assert.equal(hub.accepted.length, 21);
+    // one wake-up a heartbeat: before, the watchdog's timer also fired every 5 s
+    assert.equal(clock.wakeups, 20, `${clock.wakeups} timer wake-ups in 20 s`);
+    assert.equal(reporter.faulted, false);
+  } finally {
+    await reporter.stop();
+  }
+});
+
+Deno.test("reporter: `idle` is told the next heartbeat after each good reply, never after a failure", async () => {
+  const fake = new FakeClock(0);
+  const hub = new FakeHub(fake);
+  const idle: number[] = [];
+  const reporter = new Reporter({
+    hub: "http://hub.test:4242",
+    key: hub.key,
+    clock: fake,
+    fetch: hub.fetch,
+    jitter: () => 0,
+    idle: (nextAt) => idle.push(nextAt),
+    heartbeat: (seq) => Promise.resolve(heartbeatText(seq, fake.now())),
+  });
+  reporter.start();
+  try {
+    await fake.advance(2_000);
+    assert.deepEqual(idle, [1000, 2000, 3000]);
+    hub.behaviour = "down";
+    await fake.advance(3_000);
+    assert.deepEqual(idle, [1000, 2000, 3000], "no idle time while the hub is away");
+    assert.ok(hub.received.length > 4);
+  } finally {
+    await reporter.stop();
+  }
 });

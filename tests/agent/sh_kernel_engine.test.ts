@@ -1,8 +1,9 @@
 /**
  * The sh agent's kernel LED engine (node-agent/sh/cluster-agent.sh, `--led-engine`): the same
  * dead-man patterns as the Deno agent's (shared/led/kernel_pattern.ts), restarts once a second
- * from the reporting loop, heartbeats that say `ledEngine: kernel`, no command forked between
- * heartbeats but curl (busybox: naps are `read -t`; dash: plus `sleep`), the hub's mode taken,
+ * from the reporting loop, heartbeats that say `ledEngine: kernel`, no command forked at all under
+ * busybox (naps are `read -t`, heartbeats go over one kept-alive `busybox nc` connection; dash:
+ * curl per heartbeat and `sleep` naps), the hub's mode taken,
  * the LED left dark on SIGTERM, and the fall-back where the LED node lacks the pattern trigger.
  * The LED is a directory like the kernel's after the unit's ExecStartPre (`[pattern]`
  * selected, `pattern` and `repeat` there); what the kernel then does with them is the Deno
@@ -11,7 +12,7 @@
 import assert from "node:assert/strict";
 import { realClock } from "../../shared/clock.ts";
 import { kernelPattern } from "../../shared/led/kernel_pattern.ts";
-import { ledPatternFor } from "../../shared/led/patterns.ts";
+import { FAULT, HEARTBEAT, ledPatternFor } from "../../shared/led/patterns.ts";
 import type { LedMode } from "../../shared/wire_schemas.ts";
 import { FakeHub } from "./fake_hub.ts";
 
@@ -117,14 +118,27 @@ Deno.test("sh agent: its kernel patterns are the Deno agent's, mode by mode", as
 });
 
 for (const [name, shell] of SHELLS) {
-  Deno.test(`sh agent (${name}): kernel engine restarts once a second, reports ledEngine kernel, forks only curl between heartbeats, takes the hub's mode, leaves the LED dark`, async () => {
+  Deno.test(`sh agent (${name}): kernel engine restarts once a second, reports ledEngine kernel, forks nothing per heartbeat (busybox; dash: curl), takes the hub's mode, leaves the LED dark`, async () => {
     const hub = new FakeHub(realClock);
     const server = hub.serve();
     const sys = await ledTree();
     const led = `${sys}/class/leds/bay`;
     const tmp = await Deno.makeTempDir({ prefix: "sh-kled-tmp-" });
     const log = `${tmp}/commands`;
-    const watched = ["sleep", "date", "mv", "cat", "sed", "tr", "head", "od", "mkfifo", "mktemp"];
+    const watched = [
+      "sleep",
+      "date",
+      "mv",
+      "cat",
+      "sed",
+      "tr",
+      "head",
+      "od",
+      "mkfifo",
+      "mktemp",
+      "busybox",
+      "nc",
+    ];
     const bin = await loggingBin(["curl", ...watched], log);
     const child = spawn(shell, [
       "--hub",
@@ -179,11 +193,14 @@ for (const [name, shell] of SHELLS) {
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stderr, /the kernel blinks the bay LED/);
     assert.equal((await Deno.readTextFile(`${led}/pattern`)).trim(), "0 1000 0 0");
-    const allowed = name === "busybox" ? ["curl"] : ["curl", "sleep"];
+    // busybox: one kept-alive connection (busybox nc, started before the window), so a
+    // heartbeat forks nothing; dash: curl per heartbeat, and sleep for its naps.
+    const allowed = name === "busybox" ? [] : ["curl", "sleep"];
     const others = window.filter((c) => !allowed.includes(c));
     assert.deepEqual(others, [], `forked during ${beats} heartbeats: ${window}`);
-    assert.ok(window.filter((c) => c === "curl").length >= beats - 1, `${window}`);
-    if (name === "busybox") assert.match(result.stderr, /naps: read/);
+    if (name === "busybox") {
+      assert.match(result.stderr, /naps: read; heartbeats: one kept-alive connection/);
+    } else assert.ok(window.filter((c) => c === "curl").length >= beats - 1, `${window}`);
     await Deno.remove(sys, { recursive: true });
     await Deno.remove(tmp, { recursive: true });
     await Deno.remove(bin, { recursive: true });
@@ -224,4 +241,49 @@ Deno.test("sh agent: no pattern trigger → its own engine, said once; --led-eng
     await Deno.remove(sys, { recursive: true });
     await Deno.remove(tmp, { recursive: true });
   }
+});
+
+Deno.test({
+  name:
+    "sh agent (busybox): the hub goes away and comes back on its port: fault, then a new connection, heartbeats resume",
+  ignore: !SHELLS.some(([n]) => n === "busybox"),
+  async fn() {
+    const hub = new FakeHub(realClock);
+    const serve = (port: number) =>
+      Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, (r) => hub.handle(r));
+    let server = serve(0);
+    const port = server.addr.port;
+    const sys = await ledTree();
+    const led = `${sys}/class/leds/bay`;
+    const tmp = await Deno.makeTempDir({ prefix: "sh-kled-tmp-" });
+    const child = spawn(["busybox", "sh"], [
+      "--hub",
+      `http://127.0.0.1:${port}`,
+      "--key",
+      hub.key,
+      "--root",
+      PI0W,
+      "--sysfs-root",
+      sys,
+    ], { TMPDIR: tmp });
+    const pattern = () => Deno.readTextFileSync(`${led}/pattern`).trim();
+    let result;
+    try {
+      await waitFor("two heartbeats", () => hub.accepted.length >= 2, 30_000);
+      await server.shutdown(); // the hub goes away, and with it the kept connection
+      await waitFor("the fault pattern", () => pattern() === kernelPattern(FAULT).text, 15_000);
+      const before = hub.accepted.length;
+      server = serve(port); // back, on the same port
+      await waitFor("heartbeats again", () => hub.accepted.length >= before + 2, 20_000);
+      await waitFor("the heartbeat pattern", () => pattern() === kernelPattern(HEARTBEAT).text);
+    } finally {
+      result = await stop(child);
+      await server.shutdown();
+    }
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /heartbeat failed/);
+    assert.match(result.stderr, /hub answers again after \d+ failed heartbeat/);
+    await Deno.remove(sys, { recursive: true });
+    await Deno.remove(tmp, { recursive: true });
+  },
 });

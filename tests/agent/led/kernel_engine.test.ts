@@ -202,6 +202,16 @@ Deno.test("probe: selects the pattern trigger; says why when the node, the trigg
 });
 
 /** A hub that answers every heartbeat and keeps the bodies. */
+/** Health for in-process agents (the figures do not matter here). */
+const tinyHealth = () =>
+  Promise.resolve({
+    uptimeSeconds: 1,
+    load1: 0,
+    memTotalBytes: 1,
+    memAvailableBytes: 1,
+    cpuTempCelsius: null,
+  });
+
 function fakeFetch(bodies: unknown[]): typeof fetch {
   return (_input, init) => {
     bodies.push(JSON.parse(String(init?.body)));
@@ -220,14 +230,7 @@ function agentOptions(clock: FakeClock, bodies: unknown[], logger: MemoryLogger)
     key: "k",
     clock,
     root: "/nonexistent",
-    health: () =>
-      Promise.resolve({
-        uptimeSeconds: 1,
-        load1: 0,
-        memTotalBytes: 1,
-        memAvailableBytes: 1,
-        cpuTempCelsius: null,
-      }),
+    health: tinyHealth,
     fetch: fakeFetch(bodies),
     logger,
   };
@@ -302,5 +305,43 @@ Deno.test("agent: without the pattern trigger it falls back to its own engine, s
       logger,
     }),
     /--led-engine kernel: .*no pattern trigger/,
+  );
+});
+
+Deno.test("agent: with the kernel engine it blocks after each reply until the next restart, after writing the mode the reply asked for", async () => {
+  const clock = new FakeClock(T0);
+  const led = new FakeLedClass(clock);
+  let ask: "identify" | null = null;
+  const blocks: { at: number; ms: number; pattern: string }[] = [];
+  const agent = await startAgent({
+    hub: "http://hub.test",
+    key: "k",
+    clock,
+    led,
+    ledEngine: "kernel",
+    model: "pi3b+",
+    node: 7,
+    root: "/nonexistent",
+    health: tinyHealth,
+    fetch: () => Promise.resolve(Response.json({ node: 7, led: ask, intervalMs: 1000 })),
+    blockWhenIdle: (ms) => blocks.push({ at: clock.now(), ms, pattern: led.read("pattern") }),
+  });
+  try {
+    await clock.advance(2_000);
+    ask = "identify";
+    await clock.advance(2_000);
+  } finally {
+    await agent.stop();
+  }
+  // one block per heartbeat, each to the next whole second (the restarts' grid)
+  assert.ok(blocks.length >= 4, JSON.stringify(blocks));
+  for (const b of blocks) assert.equal((b.at + b.ms) % 1000, 0, JSON.stringify(b));
+  // the first block after the reply asking for identify comes with identify's pattern written
+  const id = kernelPattern(IDENTIFY);
+  const after = blocks.filter((b) => b.at > T0 + 2_000);
+  assert.equal(after[0].pattern.trim().split(/\s+/).length, id.text.split(/\s+/).length);
+  assert.notEqual(
+    after[0].pattern.trim().split(/\s+/).length,
+    kernelPattern(HEARTBEAT).text.split(/\s+/).length,
   );
 });
