@@ -4,7 +4,7 @@
  * the pattern at every whole second, measured for `--minutes` (default 10) from outside an
  * emulated Pi Zero W: the Zero W card (`deno task image -- --board zerow`) booted in QEMU's
  * raspi0, its sh agent reporting to a real hub, GPIO 21 read in GPLEV0 over QMP
- * (tests/pi/_bay_led.ts boots it as the Pi lab's test does). Without re-phasing the kernel's
+ * (tests/support/pi_lab_agent.ts boots it as the Pi lab's test does). Without re-phasing the kernel's
  * pattern drifts by ~23 ms a second (timer-wheel rounding at HZ=250, docs/agent.md).
  *
  * The grid is the guest's wall clock's, which the host cannot read: the error is each lit
@@ -20,7 +20,12 @@ import { parseArgs } from "node:util";
 import { PI_BOARDS } from "../scripts/pi-lab/boards.ts";
 import { blinkReport, edgesOf, quantile, type Sample, sampleBit } from "../scripts/pi-lab/gplev.ts";
 import type { PiGuest } from "../scripts/pi-lab/guest.ts";
-import { bootZeroWCard, gapP99, startLabHub, waitHeartbeat } from "../tests/pi/_bay_led.ts";
+import {
+  bootZeroWCard,
+  gapP99,
+  startLabHub,
+  waitHeartbeat,
+} from "../tests/support/pi_lab_agent.ts";
 
 const { values } = parseArgs({
   args: Deno.args,

@@ -18,7 +18,7 @@ import { PI_BOARDS } from "../../scripts/pi-lab/boards.ts";
 import { PiGuest } from "../../scripts/pi-lab/guest.ts";
 import { buildInitramfs, prepareKernel } from "../../scripts/pi-lab/kernel.ts";
 import type { NodeStatus } from "../../shared/schemas.ts";
-import { assertDeadMan, seePattern, startLabHub, typeOnConsole } from "./_bay_led.ts";
+import { assertDeadMan, seePattern, startLabHub, typeOnConsole } from "../support/pi_lab_agent.ts";
 import { secs, skipUnlessLab, workDir } from "./_lab.ts";
 
 const PROJ = new URL("../../", import.meta.url).pathname;

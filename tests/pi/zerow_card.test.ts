@@ -23,7 +23,7 @@ import {
   startLabHub,
   typeOnConsole,
   waitHeartbeat,
-} from "./_bay_led.ts";
+} from "../support/pi_lab_agent.ts";
 import { secs, skipUnlessLab, workDir } from "./_lab.ts";
 
 const board = PI_BOARDS.zerow;

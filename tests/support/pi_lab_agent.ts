@@ -12,7 +12,7 @@ import { cardBoot } from "../../scripts/pi-lab/card.ts";
 import { edgesOf, phases, type Sample, sampleBit } from "../../scripts/pi-lab/gplev.ts";
 import { PiGuest } from "../../scripts/pi-lab/guest.ts";
 import type { NodeStatus } from "../../shared/schemas.ts";
-import { hubProcessArgs } from "../support/hub_process_args.ts";
+import { hubProcessArgs } from "./hub_process_args.ts";
 
 const PROJ = new URL("../../", import.meta.url).pathname;
 
