@@ -37,3 +37,20 @@ export async function workDir(name: string): Promise<string> {
 
 /** Seconds since `t0` (performance.now()), for progress lines. */
 export const secs = (t0: number) => ((performance.now() - t0) / 1000).toFixed(1);
+
+/** Waits `ms` milliseconds. */
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs a host command; its stdout, or an error naming the command, its exit code and stderr. */
+export async function must(
+  cmd: string,
+  args: string[],
+  env?: Record<string, string>,
+): Promise<string> {
+  const out = await new Deno.Command(cmd, { args, env, stdout: "piped", stderr: "piped" }).output();
+  const dec = new TextDecoder();
+  if (!out.success) {
+    throw new Error(`${cmd} ${args.join(" ")} (${out.code}): ${dec.decode(out.stderr)}`);
+  }
+  return dec.decode(out.stdout);
+}

@@ -19,7 +19,7 @@ import { PiGuest } from "../../scripts/pi-lab/guest.ts";
 import { buildInitramfs, prepareKernel } from "../../scripts/pi-lab/kernel.ts";
 import type { NodeStatus } from "../../shared/schemas.ts";
 import { assertDeadMan, seePattern, startLabHub, typeOnConsole } from "../support/pi_lab_agent.ts";
-import { secs, skipUnlessLab, workDir } from "./_lab.ts";
+import { must, secs, skipUnlessLab, sleep, workDir } from "./_lab.ts";
 
 const PROJ = new URL("../../", import.meta.url).pathname;
 const board = PI_BOARDS["pi3b+"];
@@ -28,16 +28,6 @@ const skip = await skipUnlessLab("Pi lab (Deno agent's dead-man)", board, [
   "fdtget",
   "fdtput",
 ]);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function must(cmd: string, args: string[], env?: Record<string, string>): Promise<string> {
-  const out = await new Deno.Command(cmd, { args, env, stdout: "piped", stderr: "piped" }).output();
-  const dec = new TextDecoder();
-  if (!out.success) {
-    throw new Error(`${cmd} ${args.join(" ")} (${out.code}): ${dec.decode(out.stderr)}`);
-  }
-  return dec.decode(out.stdout);
-}
 
 Deno.test({
   name:

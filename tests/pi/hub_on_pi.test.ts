@@ -14,7 +14,7 @@ import assert from "node:assert/strict";
 import { PI_BOARDS } from "../../scripts/pi-lab/boards.ts";
 import { PiGuest } from "../../scripts/pi-lab/guest.ts";
 import { buildInitramfs, prepareKernel } from "../../scripts/pi-lab/kernel.ts";
-import { secs, skipUnlessLab, workDir } from "./_lab.ts";
+import { must, secs, skipUnlessLab, sleep, workDir } from "./_lab.ts";
 
 const PROJ = new URL("../../", import.meta.url).pathname;
 const board = PI_BOARDS["pi3b+"];
@@ -32,16 +32,6 @@ const WIRING: Record<number, number> = (() => {
   for (let bay = 3; bay <= 48; bay++) w[bay] = free.shift()!;
   return w;
 })();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function must(cmd: string, args: string[], env?: Record<string, string>): Promise<string> {
-  const out = await new Deno.Command(cmd, { args, env, stdout: "piped", stderr: "piped" }).output();
-  const dec = new TextDecoder();
-  if (!out.success) {
-    throw new Error(`${cmd} ${args.join(" ")} (${out.code}): ${dec.decode(out.stderr)}`);
-  }
-  return dec.decode(out.stdout);
-}
 
 Deno.test({
   name: "hub on a Pi 3B+: install-hub.sh, unit flags, netboot live, gpio rails in GPLEV0, restart",
