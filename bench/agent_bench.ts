@@ -140,21 +140,27 @@ async function startBareHub(): Promise<{ url: string; child: Child }> {
   return { url: `http://127.0.0.1:${m[1]}`, child };
 }
 
-async function startDenoAgent(tmp: string, hub: string, keyFile: string): Promise<Running> {
-  const root = `${tmp}/deno-root`;
+/** Installs the agent into `root` as a user does (install-agent.sh with `mode`); returns `root`. */
+async function installAgent(
+  root: string,
+  hub: string,
+  keyFile: string,
+  mode: string[],
+): Promise<string> {
   await Deno.mkdir(root);
   await run("sh", [
     `${ROOT}scripts/agent/install-agent.sh`,
-    "--root",
-    root,
+    ...["--root", root, ...mode, "--hub", hub, "--key-file", keyFile],
+  ]);
+  return root;
+}
+
+async function startDenoAgent(tmp: string, hub: string, keyFile: string): Promise<Running> {
+  const root = await installAgent(`${tmp}/deno-root`, hub, keyFile, [
     "--mode",
     "bundle",
     "--deno-binary",
     Deno.execPath(),
-    "--hub",
-    hub,
-    "--key-file",
-    keyFile,
   ]);
   // The installed wrapper, pointed at the temp root instead of /opt.
   const wrapper = (await Deno.readTextFile(`${root}/opt/cluster-agent/cluster-agent`))
@@ -222,19 +228,7 @@ async function fakeSysfs(dir: string): Promise<string> {
 }
 
 async function startShAgent(tmp: string, hub: string, keyFile: string): Promise<Running> {
-  const root = `${tmp}/sh-root`;
-  await Deno.mkdir(root);
-  await run("sh", [
-    `${ROOT}scripts/agent/install-agent.sh`,
-    "--root",
-    root,
-    "--mode",
-    "sh",
-    "--hub",
-    hub,
-    "--key-file",
-    keyFile,
-  ]);
+  const root = await installAgent(`${tmp}/sh-root`, hub, keyFile, ["--mode", "sh"]);
   const valueDir = await fakeSysfs(`${tmp}/sh-sys`);
   const watch = watchValue(valueDir, `${valueDir}/value`);
   const child = new Deno.Command("unshare", {
