@@ -31,7 +31,7 @@ import {
   sampleBit,
 } from "../../scripts/pi-lab/gplev.ts";
 import type { NodeStatus } from "../../shared/schemas.ts";
-import { secs, skipUnlessLab } from "./_lab.ts";
+import { secs, skipUnlessLab, sleep } from "./_lab.ts";
 
 const PROJ = new URL("../../", import.meta.url).pathname;
 const board = PI_BOARDS["pi3b+"];
@@ -47,7 +47,6 @@ const skip = await skipUnlessLab("Pi 3B+ node end to end", board, [
 const RESOLUTION_MS = 25;
 /** Gaps shorter than the patterns' shortest phase (100 ms) cannot hide one. */
 const HIDE_MS = 90;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Whether process `pid` runs: it exists and is no zombie (QEMU daemonizes, so a stopped guest's

@@ -24,7 +24,7 @@ import {
   typeOnConsole,
   waitHeartbeat,
 } from "../support/pi_lab_agent.ts";
-import { secs, skipUnlessLab, workDir } from "./_lab.ts";
+import { secs, skipUnlessLab, sleep, workDir } from "./_lab.ts";
 
 const board = PI_BOARDS.zerow;
 const skip = await skipUnlessLab("Pi lab (Zero W card)", board, [
@@ -36,7 +36,6 @@ const skip = await skipUnlessLab("Pi lab (Zero W card)", board, [
   "fdtoverlay",
   "fdtput",
 ]);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Logs in as root on the serial console (no password on the card). getty flushes its input
