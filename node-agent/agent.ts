@@ -91,9 +91,12 @@ export interface AgentOptions extends
   blockWhenIdle?: (ms: number) => void;
 }
 
+/** The futex blockThread waits on; nothing ever wakes it. */
+const IDLE_FUTEX = new Int32Array(new SharedArrayBuffer(4));
+
 /** Blocks the thread for `ms` on a futex nobody wakes (one wake-up when it times out). */
 export function blockThread(ms: number): void {
-  if (ms > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  if (ms > 0) Atomics.wait(IDLE_FUTEX, 0, 0, ms);
 }
 
 /** A running agent. */
