@@ -34,6 +34,7 @@ import { parseArgs } from "node:util";
 import { HEARTBEAT } from "../shared/led/patterns.ts";
 import { type Edge, percentile, watchEdges, watchValue } from "./lib/edges.ts";
 import { Child } from "./lib/process.ts";
+import { ledClassDir } from "../tests/support/led_class_dir.ts";
 import {
   CLK_TCK,
   contextSwitches,
@@ -280,17 +281,6 @@ async function stopShAgent(child: Deno.ChildProcess): Promise<void> {
   await child.status;
 }
 
-/** A bay LED class directory as the kernel's after the unit's ExecStartPre: `[pattern]`. */
-async function fakeLedClass(sys: string): Promise<string> {
-  const led = `${sys}/class/leds/bay`;
-  await Deno.mkdir(led, { recursive: true });
-  await Deno.writeTextFile(`${led}/trigger`, "none timer heartbeat [pattern]\n");
-  await Deno.writeTextFile(`${led}/pattern`, "");
-  await Deno.writeTextFile(`${led}/repeat`, "-1\n");
-  await Deno.writeTextFile(`${led}/brightness`, "0\n");
-  return led;
-}
-
 /** Restarts of the kernel pattern: writes to `repeat` (inotify), as rising edges at their time. */
 function watchRestarts(led: string) {
   return watchEdges(`${led}/repeat`, (ev, at, edges) => {
@@ -302,7 +292,7 @@ function watchRestarts(led: string) {
 }
 
 async function startDenoKernelAgent(tmp: string, keyFile: string): Promise<Running> {
-  const led = await fakeLedClass(`${tmp}/dk-sys`);
+  const led = await ledClassDir(`${tmp}/dk-sys`);
   const watch = watchRestarts(led);
   const child = new Deno.Command("sh", {
     args: [
@@ -347,7 +337,7 @@ async function startDenoKernelAgent(tmp: string, keyFile: string): Promise<Runni
 }
 
 async function startShKernelAgent(tmp: string, hub: string, keyFile: string): Promise<Running> {
-  const led = await fakeLedClass(`${tmp}/sk-sys`);
+  const led = await ledClassDir(`${tmp}/sk-sys`);
   const watch = watchRestarts(led);
   // the installed wrapper's choice: busybox's ash (read -t naps) where there is one
   const shell = (await new Deno.Command("sh", { args: ["-c", "command -v busybox"] }).output())
