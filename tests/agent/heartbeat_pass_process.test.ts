@@ -171,3 +171,43 @@ Deno.test("heartbeat passes: identify from a real hub is written within two pass
   // most two passes (2 s) plus the block's overshoot and the pass's own work.
   assert.ok(sorted.at(-1)! <= 2000 + PASS_OVERSHOOT_MS + 50, `worst ${sorted.at(-1)} ms`);
 });
+
+Deno.test("heartbeat passes: with the hub unreachable the pattern is still restarted every second, and SIGTERM ends the agent within a pass", async () => {
+  const sys = await ledTempDir("pass-down-");
+  const led = await ledClassDir(sys);
+  const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (closed.addr as Deno.NetAddr).port;
+  closed.close(); // nothing listens there: every connect is refused
+  const agent = startAgent(`http://127.0.0.1:${port}`, "k", 9, sys);
+  const restarts: number[] = [];
+  const watcher = Deno.watchFs(`${led}/repeat`);
+  const watching = (async () => {
+    for await (const ev of watcher) {
+      const t = performance.now();
+      // one `write` of a restart may be two events (truncate, write): one restart
+      if (ev.kind === "modify" && (!restarts.length || t - restarts.at(-1)! > 100)) {
+        restarts.push(t);
+      }
+    }
+  })();
+  let stopMs = NaN;
+  let log = "";
+  try {
+    await waitFor(() => restarts.length >= 2, 60_000, "restarts");
+    const from = restarts.length;
+    await sleep(8_000); // backoff grows past a pass: 0.5, 1, 2, 4 s
+    const gaps = restarts.slice(from - 1).map((t, i, a) => i ? t - a[i - 1] : 0).slice(1);
+    assert.ok(gaps.length >= 7, `restarts in 8 s: ${gaps.length}`);
+    assert.ok(Math.max(...gaps) < 1_500, `a restart came ${Math.max(...gaps).toFixed(0)} ms late`);
+  } finally {
+    const t0 = performance.now();
+    log = await agent.stop();
+    stopMs = performance.now() - t0;
+    watcher.close();
+    await watching;
+    await Deno.remove(sys, { recursive: true });
+  }
+  assert.match(log, /connect to 127\.0\.0\.1:\d+: Connection refused/);
+  assert.match(log, /LED shows fault/);
+  assert.ok(stopMs < 2_000, `SIGTERM took ${stopMs.toFixed(0)} ms`);
+});
