@@ -13,7 +13,7 @@ import { realClock } from "../../shared/clock.ts";
 import { kernelPattern } from "../../shared/led/kernel_pattern.ts";
 import { HEARTBEAT, IDENTIFY } from "../../shared/led/patterns.ts";
 import { HubProcess } from "../support/hub_process.ts";
-import { ledClassDir } from "../support/led_class_dir.ts";
+import { ledClassDir, memoryTempDir } from "../support/led_class_dir.ts";
 import { FakeHub } from "./fake_hub.ts";
 import { PASS_OVERSHOOT_MS } from "../../node-agent/agent.ts";
 
@@ -23,19 +23,6 @@ const FIXTURE = new URL("../fixtures/pi/pi3b+", import.meta.url).pathname;
 const WRAPPER_V8_FLAGS = "--v8-flags=--single-threaded,--max-old-space-size=64";
 
 const sleep = (ms: number) => realClock.sleep(ms);
-
-/**
- * A temp dir for the bay LED's files on tmpfs where there is one, as sysfs is in memory: on a
- * journalled disk (ext4) each `open(O_TRUNC)` of a restart can wait on the journal, a wake-up
- * that is the disk's, not the agent's.
- */
-function ledTempDir(prefix: string): Promise<string> {
-  let dir: string | undefined;
-  try {
-    if (Deno.statSync("/dev/shm").isDirectory) dir = "/dev/shm";
-  } catch { /* none */ }
-  return Deno.makeTempDir({ dir, prefix });
-}
 
 async function waitFor(cond: () => boolean | Promise<boolean>, ms: number, what: string) {
   const end = Date.now() + ms;
@@ -73,7 +60,7 @@ function startAgent(hub: string, key: string, node: number, sys: string) {
 }
 
 Deno.test("heartbeat passes: the kernel-engine agent wakes at most ~1.1 times a second, heartbeating every second", async () => {
-  const sys = await ledTempDir("pass-wakeups-");
+  const sys = await memoryTempDir("pass-wakeups-");
   const hub = new FakeHub(realClock);
   const server = hub.serve();
   const led = await ledClassDir(sys);
@@ -114,7 +101,7 @@ Deno.test("heartbeat passes: the kernel-engine agent wakes at most ~1.1 times a 
 });
 
 Deno.test("heartbeat passes: identify from a real hub is written within two passes of the POST (worst case over trials at random phases)", async () => {
-  const sys = await ledTempDir("pass-identify-");
+  const sys = await memoryTempDir("pass-identify-");
   const data = await Deno.makeTempDir({ prefix: "pass-identify-hub-" });
   const hub = await HubProcess.start(data);
   const led = await ledClassDir(sys);
@@ -173,7 +160,7 @@ Deno.test("heartbeat passes: identify from a real hub is written within two pass
 });
 
 Deno.test("heartbeat passes: with the hub unreachable the pattern is still restarted every second, and SIGTERM ends the agent within a pass", async () => {
-  const sys = await ledTempDir("pass-down-");
+  const sys = await memoryTempDir("pass-down-");
   const led = await ledClassDir(sys);
   const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (closed.addr as Deno.NetAddr).port;

@@ -15,3 +15,16 @@ export async function ledClassDir(sys: string): Promise<string> {
   await Deno.writeTextFile(`${led}/brightness`, "0\n");
   return led;
 }
+
+/**
+ * A temp dir on tmpfs where there is one (/dev/shm), as sysfs is in memory: on a journalled
+ * disk (ext4) a write with `O_TRUNC`, as each restart of the pattern is, can wait on the
+ * journal, a wake-up that is the disk's, not the agent's.
+ */
+export function memoryTempDir(prefix: string): Promise<string> {
+  let dir: string | undefined;
+  try {
+    if (Deno.statSync("/dev/shm").isDirectory) dir = "/dev/shm";
+  } catch { /* none: the default temp dir */ }
+  return Deno.makeTempDir({ dir, prefix });
+}
