@@ -24,7 +24,26 @@ const HEALTH = {
   cpuTempCelsius: null,
 };
 
-/** A hub behind each socket: answers every request at once unless `silent`. */
+/** A socket whose peer is `hub`: each request is answered at once unless the hub is silent. */
+class AnsweringSocket extends FakeSocket {
+  constructor(readonly hub: PeerHub) {
+    super();
+  }
+
+  override send(bytes: Uint8Array): number {
+    const n = super.send(bytes);
+    const text = this.sentText;
+    const seq = JSON.parse(text.slice(text.lastIndexOf("\r\n\r\n") + 4)).seq as number;
+    this.hub.requests.push([seq, this.hub.led_.read("pattern").trim()]);
+    if (!this.hub.silent) {
+      const reply = JSON.stringify({ node: 7, led: this.hub.led, intervalMs: 1000 });
+      this.peerWrite(`HTTP/1.1 200 OK\r\ncontent-length: ${reply.length}\r\n\r\n${reply}`);
+    }
+    return n;
+  }
+}
+
+/** The hub behind the agent's sockets. */
 class PeerHub {
   led: LedMode | null = null;
   silent = false;
@@ -34,23 +53,7 @@ class PeerHub {
   constructor(readonly led_: FakeLedClass) {}
 
   connect = () => {
-    const hub = this;
-    const s = new (class extends FakeSocket {
-      override send(bytes: Uint8Array): number {
-        const n = super.send(bytes);
-        const text = this.sentText;
-        const body = text.slice(text.lastIndexOf("\r\n\r\n") + 4);
-        const seq = JSON.parse(body).seq as number;
-        hub.requests.push([seq, hub.led_.read("pattern").trim()]);
-        if (!hub.silent) {
-          const reply = JSON.stringify({ node: 7, led: hub.led, intervalMs: 1000 });
-          this.peerWrite(
-            `HTTP/1.1 200 OK\r\ncontent-length: ${reply.length}\r\n\r\n${reply}`,
-          );
-        }
-        return n;
-      }
-    })();
+    const s = new AnsweringSocket(this);
     this.sockets.push(s);
     return s;
   };
