@@ -34,6 +34,7 @@ import { parseArgs } from "node:util";
 import { HEARTBEAT } from "../shared/led/patterns.ts";
 import { type Edge, percentile, watchEdges, watchValue } from "./lib/edges.ts";
 import { Child } from "./lib/process.ts";
+import { ledClassDir, memoryTempDir } from "../tests/support/led_class_dir.ts";
 import {
   CLK_TCK,
   contextSwitches,
@@ -280,17 +281,6 @@ async function stopShAgent(child: Deno.ChildProcess): Promise<void> {
   await child.status;
 }
 
-/** A bay LED class directory as the kernel's after the unit's ExecStartPre: `[pattern]`. */
-async function fakeLedClass(sys: string): Promise<string> {
-  const led = `${sys}/class/leds/bay`;
-  await Deno.mkdir(led, { recursive: true });
-  await Deno.writeTextFile(`${led}/trigger`, "none timer heartbeat [pattern]\n");
-  await Deno.writeTextFile(`${led}/pattern`, "");
-  await Deno.writeTextFile(`${led}/repeat`, "-1\n");
-  await Deno.writeTextFile(`${led}/brightness`, "0\n");
-  return led;
-}
-
 /** Restarts of the kernel pattern: writes to `repeat` (inotify), as rising edges at their time. */
 function watchRestarts(led: string) {
   return watchEdges(`${led}/repeat`, (ev, at, edges) => {
@@ -301,8 +291,9 @@ function watchRestarts(led: string) {
   });
 }
 
-async function startDenoKernelAgent(tmp: string, keyFile: string): Promise<Running> {
-  const led = await fakeLedClass(`${tmp}/dk-sys`);
+/** `sys`: where its bay LED class directory goes (in memory). */
+async function startDenoKernelAgent(tmp: string, sys: string, keyFile: string): Promise<Running> {
+  const led = await ledClassDir(`${sys}/dk-sys`);
   const watch = watchRestarts(led);
   const child = new Deno.Command("sh", {
     args: [
@@ -318,7 +309,7 @@ async function startDenoKernelAgent(tmp: string, keyFile: string): Promise<Runni
       "--led-engine",
       "kernel",
       "--sysfs-root",
-      `${tmp}/dk-sys`,
+      `${sys}/dk-sys`,
     ],
     env: { DENO_DIR: `${tmp}/deno-dir`, DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
     stdout: "null",
@@ -346,8 +337,13 @@ async function startDenoKernelAgent(tmp: string, keyFile: string): Promise<Runni
   };
 }
 
-async function startShKernelAgent(tmp: string, hub: string, keyFile: string): Promise<Running> {
-  const led = await fakeLedClass(`${tmp}/sk-sys`);
+async function startShKernelAgent(
+  tmp: string,
+  sys: string,
+  hub: string,
+  keyFile: string,
+): Promise<Running> {
+  const led = await ledClassDir(`${sys}/sk-sys`);
   const watch = watchRestarts(led);
   // the installed wrapper's choice: busybox's ash (read -t naps) where there is one
   const shell = (await new Deno.Command("sh", { args: ["-c", "command -v busybox"] }).output())
@@ -366,7 +362,7 @@ async function startShKernelAgent(tmp: string, hub: string, keyFile: string): Pr
       "--key-file",
       keyFile,
       "--sysfs-root",
-      `${tmp}/sk-sys`,
+      `${sys}/sk-sys`,
       "--model",
       "pi0w",
       "--hostname",
@@ -479,6 +475,8 @@ if (import.meta.main) {
   const seconds = Number(values.seconds);
   if (!(seconds >= 5 && seconds <= 3600)) throw new Error("--seconds must be 5 to 3600");
   const tmp = await Deno.makeTempDir({ prefix: "agent-bench-" });
+  // the bay LED class directories in memory, as sysfs is (see memoryTempDir)
+  const sys = await memoryTempDir("agent-bench-sys-");
   const keyFile = `${tmp}/key`;
   await Deno.writeTextFile(keyFile, "bench-agent-key\n");
   const programs: Running[] = [];
@@ -492,8 +490,8 @@ if (import.meta.main) {
     programs.push(await startDenoAgent(tmp, hub.url, keyFile));
     programs.push(await startShAgent(tmp, hub.url, keyFile));
     programs.push(await startVendorLoop(tmp));
-    programs.push(await startDenoKernelAgent(tmp, keyFile));
-    programs.push(await startShKernelAgent(tmp, hub.url, keyFile));
+    programs.push(await startDenoKernelAgent(tmp, sys, keyFile));
+    programs.push(await startShKernelAgent(tmp, sys, hub.url, keyFile));
     await sleep(5000); // start-up (module load, first heartbeat) is not what a node pays daily
     const counts0 = await (await fetch(`${hub.url}/counts`)).json();
     const figures = await measure(programs, seconds);
@@ -542,5 +540,6 @@ if (import.meta.main) {
     hub.child.kill("SIGTERM");
     await hub.child.status;
     await Deno.remove(tmp, { recursive: true });
+    await Deno.remove(sys, { recursive: true });
   }
 }

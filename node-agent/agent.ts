@@ -27,6 +27,7 @@ import {
 import { consoleLogger, type Logger } from "./log.ts";
 import { ClusterError } from "../shared/errors.ts";
 import { Reporter, type ReporterOptions } from "./reporter.ts";
+import { ipv4Of, type SocketConnector } from "./sync_socket.ts";
 
 /** The bay LED's BCM GPIO number on the BitScope Cluster Module. */
 export const BAY_LED_GPIO = 21;
@@ -89,7 +90,22 @@ export interface AgentOptions extends
    * changes, SIGTERM) waits meanwhile. Real clock and one agent per process only.
    */
   blockWhenIdle?: (ms: number) => void;
+  /**
+   * With the kernel LED engine and `blockWhenIdle`, for a plain `http://` hub given by its
+   * IPv4 address and no `fetch`: heartbeats in passes over sockets of this connector, outside
+   * the event loop (main.ts passes `connectTcp`). Each pass, once a second on the restart's
+   * grid, reads the last reply without blocking, sends the next heartbeat and blocks until the
+   * next pass: one wake-up a second (reporter.ts). Anything else takes the paths above.
+   */
+  heartbeatSocket?: SocketConnector;
 }
+
+/**
+ * A heartbeat pass blocks this much past the next pass's instant, so that the timers set for
+ * that instant (the restart's; Deno rounds a timer's delay up to the millisecond) are due when
+ * the loop runs again, and none of them costs a wake-up of its own.
+ */
+export const PASS_OVERSHOOT_MS = 5;
 
 /** The futex blockThread waits on; nothing ever wakes it. */
 const IDLE_FUTEX = new Int32Array(new SharedArrayBuffer(4));
@@ -140,10 +156,15 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   const toJson = heartbeatJson(identity, engine.kind);
 
   const block = opts.blockWhenIdle;
+  const hub = new URL(opts.hub);
+  const passes = block && engine.kind === "kernel" && !opts.fetch && hub.protocol === "http:" &&
+      ipv4Of(hub.hostname)
+    ? opts.heartbeatSocket
+    : undefined;
   const idle = block && engine.kind === "kernel"
     ? (nextAt: number) => {
       const ms = Math.min(nextAt - clock.now(), 1000);
-      if (ms > 0) block(ms);
+      if (ms > 0) block(passes ? ms + PASS_OVERSHOOT_MS : ms);
     }
     : undefined;
   const reporter = new Reporter({
@@ -158,6 +179,8 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     fetch: opts.fetch,
     logger,
     idle,
+    socket: passes,
+    afterDueWork: () => engine.afterDueEdge(),
     heartbeat: async (seq) => {
       await engine.afterDueEdge(); // an edge due on the same tick is written first
       return toJson(await health(), engine.mode, seq, Math.floor(clock.now()));

@@ -129,6 +129,56 @@ export function dechunk(bytes: Uint8Array): Uint8Array | undefined {
   }
 }
 
+/** An answer framed from the bytes read so far. */
+export interface FramedAnswer extends PostAnswer {
+  /** The connection ends with it (HTTP/1.0, `Connection: close`, or a body up to the close). */
+  close: boolean;
+}
+
+const utf8 = new TextDecoder();
+
+/**
+ * Frames one HTTP/1.x answer from the bytes read so far: the answer once it is complete,
+ * undefined while more bytes are needed. `eof`: the peer closed the connection after these
+ * bytes, which ends a body without a length; any other answer still unfinished then throws,
+ * as does a malformed one.
+ */
+export function frameAnswer(bytes: Uint8Array, eof: boolean): FramedAnswer | undefined {
+  const end = headEnd(bytes, bytes.length);
+  if (end < 0) {
+    if (eof) throw new Error("the hub closed the connection mid-answer");
+    return undefined;
+  }
+  const head = parseHead(utf8.decode(bytes.subarray(0, end - 4)));
+  let body: Uint8Array | undefined;
+  if (head.status === 204 || head.status === 304) body = new Uint8Array(0); // never a body
+  else if (head.chunked) body = dechunk(bytes.subarray(end));
+  else if (head.contentLength !== undefined) {
+    if (bytes.length - end >= head.contentLength) {
+      body = bytes.subarray(end, end + head.contentLength);
+    }
+  } else if (eof) body = bytes.subarray(end); // the close ends the body
+  if (body === undefined) {
+    if (eof) throw new Error("the hub closed the connection mid-answer");
+    return undefined;
+  }
+  return { status: head.status, text: utf8.decode(body), close: head.close || eof };
+}
+
+/**
+ * Encodes requests to `url` with the fixed `headers` (plain http: only): the head is built
+ * once, and each body gets its `content-length`.
+ */
+export function requestEncoder(url: string, headers: FixedHeaders): (body: string) => Uint8Array {
+  const u = new URL(url);
+  if (u.protocol !== "http:") throw new Error(`plain HTTP only, not ${url}`);
+  const lines = [`POST ${u.pathname}${u.search} HTTP/1.1`, `host: ${u.host}`];
+  for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
+  const head = lines.join("\r\n") + "\r\ncontent-length: ";
+  const enc = new TextEncoder();
+  return (body) => enc.encode(`${head}${enc.encode(body).length}\r\n\r\n${body}`);
+}
+
 /**
  * `Poster` over one kept-alive HTTP/1.1 connection (plain http: only). The connection is
  * opened on first use, reused while the hub keeps it open, and opened again when it was
@@ -138,9 +188,7 @@ export function dechunk(bytes: Uint8Array): Uint8Array | undefined {
 export class KeepAlivePoster implements Poster {
   readonly #host: string;
   readonly #port: number;
-  readonly #head: string;
-  readonly #enc = new TextEncoder();
-  readonly #dec = new TextDecoder();
+  readonly #encode: (body: string) => Uint8Array;
   #buf = new Uint8Array(4096);
   #conn: Deno.TcpConn | undefined;
 
@@ -149,9 +197,7 @@ export class KeepAlivePoster implements Poster {
     if (u.protocol !== "http:") throw new Error(`KeepAlivePoster speaks http: only, not ${url}`);
     this.#host = u.hostname.replace(/^\[|\]$/g, "");
     this.#port = Number(u.port || 80);
-    const lines = [`POST ${u.pathname}${u.search} HTTP/1.1`, `host: ${u.host}`];
-    for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
-    this.#head = lines.join("\r\n") + "\r\ncontent-length: ";
+    this.#encode = requestEncoder(url, headers);
   }
 
   /** True while a connection is open (for tests). */
@@ -161,9 +207,7 @@ export class KeepAlivePoster implements Poster {
 
   async post(body: string, signal: AbortSignal): Promise<PostAnswer> {
     if (signal.aborted) throw new Error("aborted");
-    const request = this.#enc.encode(
-      `${this.#head}${this.#enc.encode(body).length}\r\n\r\n${body}`,
-    );
+    const request = this.#encode(body);
     const onAbort = () => this.close();
     signal.addEventListener("abort", onAbort, { once: true });
     try {
@@ -202,8 +246,6 @@ export class KeepAlivePoster implements Poster {
       throw fresh ? e : new StaleConnection(e);
     }
     let len = 0;
-    let end = -1;
-    let head: Head | undefined;
     while (true) {
       if (len === this.#buf.length) {
         if (len >= MAX_REPLY_BYTES) throw new Error(`hub answer over ${MAX_REPLY_BYTES} bytes`);
@@ -221,28 +263,15 @@ export class KeepAlivePoster implements Poster {
       if (n === null) {
         // Closed by the hub: the end of a close-delimited body, or a stale connection.
         this.close();
-        if (head && head.contentLength === undefined && !head.chunked) {
-          return { status: head.status, text: this.#dec.decode(this.#buf.subarray(end, len)) };
-        }
         if (len === 0 && !fresh) throw new StaleConnection(new Error("connection closed"));
-        throw new Error("the hub closed the connection mid-answer");
+        const { status, text } = frameAnswer(this.#buf.subarray(0, len), true)!;
+        return { status, text };
       }
       len += n;
-      if (!head) {
-        end = headEnd(this.#buf, len);
-        if (end < 0) continue;
-        head = parseHead(this.#dec.decode(this.#buf.subarray(0, end - 4)));
-      }
-      let body: Uint8Array | undefined;
-      if (head.status === 204 || head.status === 304) body = new Uint8Array(0); // never a body
-      else if (head.chunked) body = dechunk(this.#buf.subarray(end, len));
-      else if (head.contentLength !== undefined && len - end >= head.contentLength) {
-        body = this.#buf.subarray(end, end + head.contentLength);
-      }
-      if (body === undefined) continue;
-      const text = this.#dec.decode(body);
-      if (head.close) this.close();
-      return { status: head.status, text };
+      const answer = frameAnswer(this.#buf.subarray(0, len), false);
+      if (!answer) continue;
+      if (answer.close) this.close();
+      return { status: answer.status, text: answer.text };
     }
   }
 }

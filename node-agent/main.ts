@@ -8,6 +8,7 @@ import { SimulatedGpioLine } from "../shared/pins/simulated.ts";
 import { blockThread, startAgent } from "./agent.ts";
 import { loadAgentOptions, USAGE } from "./config.ts";
 import { consoleLogger } from "./log.ts";
+import { connectTcp } from "./sync_socket.ts";
 
 /**
  * No timer lead: each LED edge costs one timer (about 1 ms late: Deno's timers round up), not
@@ -36,6 +37,7 @@ async function main(): Promise<number> {
       logger: consoleLogger,
       ledLeadMs: LED_LEAD_MS,
       blockWhenIdle: blockThread,
+      heartbeatSocket: connectTcp,
     });
   } catch (e) {
     const msg = e instanceof ClusterError || e instanceof HardwareError

@@ -5,14 +5,22 @@
  * retry with capped exponential backoff plus jitter; a watchdog declares a fault when no
  * reply has succeeded for `faultAfterMs`, stretched to two intervals plus the request timeout
  * when the hub asks for long intervals. It never throws out of its loops.
+ *
+ * Given a `socket` connector, it runs in **heartbeat passes** instead (the standalone agent
+ * with the kernel LED engine): once per grid step, on the LED's restart, it collects the answer
+ * to the previous heartbeat without blocking, sends the next one synchronously, and calls
+ * `idle` until the next pass, so the node wakes once a second (docs/agent.md#footprint).
  */
 import type { Clock } from "../shared/clock.ts";
 import { ClusterError, type ErrorCode, isErrorCode } from "../shared/errors.ts";
 import { safeParse } from "zod/mini";
 import { ErrorBody, HeartbeatReply, parseOrThrow } from "../shared/wire_schemas.ts";
 import { backoffDelay, type BackoffPolicy, DEFAULT_BACKOFF } from "./backoff.ts";
-import { FetchPoster, KeepAlivePoster, type Poster } from "./keep_alive.ts";
+import { FetchPoster, KeepAlivePoster, type PostAnswer, type Poster } from "./keep_alive.ts";
 import { type Logger, silentLogger } from "./log.ts";
+import { SocketPassTransport } from "./pass_transport.ts";
+import { PassSchedule } from "./pass_schedule.ts";
+import type { SocketConnector } from "./sync_socket.ts";
 
 /** The hub's heartbeat endpoint, relative to its base URL. */
 export const HEARTBEAT_PATH = "/api/v1/agent/heartbeat";
@@ -51,11 +59,28 @@ export interface ReporterOptions {
   logger?: Logger;
   /**
    * Called after a good reply with the time the next heartbeat is due, before the reporter
-   * sleeps until then: the standalone agent with the kernel LED engine blocks the thread there
-   * (see agent.ts), so that the node wakes once for the heartbeat and once for the reply.
+   * sleeps until then (in heartbeat passes: after every pass, with the next pass's time): the
+   * standalone agent with the kernel LED engine blocks the thread there (see agent.ts).
    */
   idle?: (nextAt: number) => void;
+  /**
+   * Heartbeat passes over sockets of this connector (plain http: hubs whose host it takes),
+   * one pass every `passMs` from the anchor given to `start`: collect the last answer, send
+   * the next heartbeat, `idle`. Without it, requests go through a {@link Poster}.
+   */
+  socket?: SocketConnector;
+  /** The passes' grid step (default 1000 ms: the kernel LED engine's restarts). */
+  passMs?: number;
+  /**
+   * In heartbeat passes: resolves once the LED work due by now (the restart) is done. Each
+   * pass waits for it before `idle`, so that the event loop runs at every pass (the restart's
+   * timer, signals) even when no heartbeat is due.
+   */
+  afterDueWork?: () => Promise<void>;
 }
+
+/** How long a heartbeat pass may block to connect or send (the LED's restart is done first). */
+export const PASS_CONNECT_TIMEOUT_MS = 500;
 
 /** The hub answered with an error, or not at all. */
 export class HubError extends ClusterError {
@@ -71,9 +96,12 @@ export class HubError extends ClusterError {
 /** Sends heartbeats until stopped. */
 export class Reporter {
   readonly #o:
-    & Required<Omit<ReporterOptions, "onReply" | "onFault" | "fetch" | "idle">>
+    & Required<
+      Omit<ReporterOptions, "onReply" | "onFault" | "fetch" | "idle" | "socket" | "afterDueWork">
+    >
     & ReporterOptions;
-  readonly #poster: Poster;
+  readonly #poster: Poster | undefined;
+  readonly #pass: SocketPassTransport | undefined;
   readonly #url: string;
   readonly #stop = new AbortController();
   #kick = new AbortController();
@@ -95,6 +123,7 @@ export class Reporter {
       backoff: opts.backoff ?? DEFAULT_BACKOFF,
       jitter: opts.jitter ?? Math.random,
       logger: opts.logger ?? silentLogger,
+      passMs: opts.passMs ?? 1000,
     };
     this.#url = `${opts.hub.replace(/\/+$/, "")}${HEARTBEAT_PATH}`;
     // Fixed for the agent's life: built once, not per heartbeat.
@@ -102,7 +131,12 @@ export class Reporter {
       "authorization": `Bearer ${opts.key}`,
       "content-type": "application/json",
     };
-    this.#poster = opts.fetch
+    this.#pass = opts.socket
+      ? new SocketPassTransport(this.#url, headers, opts.socket, PASS_CONNECT_TIMEOUT_MS)
+      : undefined;
+    this.#poster = this.#pass
+      ? undefined
+      : opts.fetch
       ? new FetchPoster(this.#url, headers, opts.fetch)
       : this.#url.startsWith("http:")
       ? new KeepAlivePoster(this.#url, headers)
@@ -149,7 +183,11 @@ export class Reporter {
   start(anchor?: number): void {
     this.#lastOkAt = this.#o.clock.now();
     this.#anchor = anchor ?? this.#lastOkAt;
-    this.#loops ??= Promise.all([this.#sendLoop(), this.#watchdog()]);
+    // In passes the fault is checked at each pass: a watchdog timer, moved at every reply,
+    // would leave a cancelled timer due just after some pass, and Deno's loop wakes for it.
+    this.#loops ??= this.#pass
+      ? this.#passLoop(this.#pass)
+      : Promise.all([this.#sendLoop(), this.#watchdog()]);
   }
 
   /** Stops both loops and waits for them (an in-flight request is aborted). */
@@ -157,7 +195,66 @@ export class Reporter {
     this.#stop.abort();
     this.#kick.abort();
     await this.#loops;
-    this.#poster.close();
+    this.#poster?.close();
+    this.#pass?.close();
+  }
+
+  /**
+   * One pass per grid step, each in one wake-up: the answer to the last heartbeat if it is
+   * there (what it sets off, a new LED mode, is done before the next heartbeat goes out), the
+   * next heartbeat when due, then `idle` until the next pass.
+   */
+  async #passLoop(transport: SocketPassTransport): Promise<void> {
+    const { clock, timeoutMs } = this.#o;
+    const plan = new PassSchedule(this.#anchor, this.#o.passMs);
+    const fail = (at: number, e: Error) => {
+      this.#failed(e);
+      plan.failed(at, backoffDelay(this.#failures, this.#o.backoff, this.#o.jitter()));
+    };
+    let at = this.#anchor;
+    while (!this.#stop.signal.aborted) {
+      await clock.sleepUntil(at, this.#stop.signal);
+      if (this.#stop.signal.aborted) break;
+      if (plan.waiting) {
+        let answer: PostAnswer | undefined;
+        try {
+          answer = transport.poll();
+        } catch (e) {
+          fail(at, this.#unreachable(e as Error));
+        }
+        if (answer) {
+          try {
+            const reply = replyOf(answer);
+            plan.answered(reply.intervalMs);
+            this.#succeeded(reply);
+          } catch (e) {
+            fail(at, e as Error);
+          }
+        } else if (plan.timedOut(at, timeoutMs)) {
+          transport.close(); // a late answer must not pass for the next heartbeat's
+          fail(at, new HubError("not_ready", `hub did not answer within ${timeoutMs} ms`));
+        }
+      }
+      if (plan.dueToSend(at)) {
+        const body = await this.#o.heartbeat(this.#seq++);
+        if (this.#stop.signal.aborted) break;
+        try {
+          transport.send(body);
+          plan.sent(at);
+        } catch (e) {
+          fail(at, this.#unreachable(e as Error));
+        }
+      }
+      this.#checkFault();
+      await this.#o.afterDueWork?.();
+      if (this.#stop.signal.aborted) break;
+      at = plan.nextPass(clock.now());
+      this.#o.idle?.(at);
+    }
+  }
+
+  #unreachable(e: Error): HubError {
+    return new HubError("not_ready", `cannot reach ${this.#url}: ${e.message}`);
   }
 
   async #sendLoop(): Promise<void> {
@@ -197,18 +294,23 @@ export class Reporter {
     const { clock } = this.#o;
     while (!this.#stop.signal.aborted) {
       this.#kick = new AbortController();
-      const deadline = this.#lastOkAt + this.faultThresholdMs;
-      if (!this.#faulted && clock.now() >= deadline) {
-        this.#faulted = true;
-        this.#o.logger.warn(
-          `no reply from the hub for ${
-            Math.round(clock.now() - this.#lastOkAt)
-          } ms: LED shows fault`,
-        );
-        this.#o.onFault?.(true);
-      }
+      const deadline = this.#checkFault();
       await clock.sleepUntil(this.#faulted ? Infinity : deadline, this.#kick.signal);
     }
+  }
+
+  /** Declares the fault once the threshold has passed without a reply; returns the deadline. */
+  #checkFault(): number {
+    const now = this.#o.clock.now();
+    const deadline = this.#lastOkAt + this.faultThresholdMs;
+    if (!this.#faulted && now >= deadline) {
+      this.#faulted = true;
+      this.#o.logger.warn(
+        `no reply from the hub for ${Math.round(now - this.#lastOkAt)} ms: LED shows fault`,
+      );
+      this.#o.onFault?.(true);
+    }
+    return deadline;
   }
 
   #succeeded(reply: HeartbeatReply): void {
@@ -238,7 +340,6 @@ export class Reporter {
 
   async #send(seq: number): Promise<HeartbeatReply> {
     const { clock, timeoutMs } = this.#o;
-    const url = this.#url;
     const body = await this.#o.heartbeat(seq);
     const abort = new AbortController();
     const onStop = () => abort.abort();
@@ -253,27 +354,11 @@ export class Reporter {
       const exchange = (async () => {
         let res;
         try {
-          res = await this.#poster.post(body, abort.signal);
+          res = await this.#poster!.post(body, abort.signal);
         } catch (e) {
-          throw new HubError("not_ready", `cannot reach ${url}: ${(e as Error).message}`);
+          throw this.#unreachable(e as Error);
         }
-        const { status, text } = res;
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          throw new HubError("internal", `hub answered ${status} with non-JSON`, status);
-        }
-        if (status < 200 || status > 299) {
-          const err = safeParse(ErrorBody, json);
-          const code = err.success && isErrorCode(err.data.error.code)
-            ? err.data.error.code
-            : "internal";
-          const msg = err.success ? err.data.error.message : text.slice(0, 200);
-          const hint = status === 401 ? " (check the agent key)" : "";
-          throw new HubError(code, `hub answered ${status}: ${msg}${hint}`, status);
-        }
-        return parseOrThrow(HeartbeatReply, json, "heartbeat reply");
+        return replyOf(res);
       })();
       exchange.catch(() => {}); // a late failure after the timeout is not unhandled
       return await Promise.race([exchange, timeout]);
@@ -282,4 +367,22 @@ export class Reporter {
       this.#stop.signal.removeEventListener("abort", onStop);
     }
   }
+}
+
+/** The hub's answer as a reply, or the {@link HubError} it means (status, body, schema). */
+export function replyOf({ status, text }: PostAnswer): HeartbeatReply {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new HubError("internal", `hub answered ${status} with non-JSON`, status);
+  }
+  if (status < 200 || status > 299) {
+    const err = safeParse(ErrorBody, json);
+    const code = err.success && isErrorCode(err.data.error.code) ? err.data.error.code : "internal";
+    const msg = err.success ? err.data.error.message : text.slice(0, 200);
+    const hint = status === 401 ? " (check the agent key)" : "";
+    throw new HubError(code, `hub answered ${status}: ${msg}${hint}`, status);
+  }
+  return parseOrThrow(HeartbeatReply, json, "heartbeat reply");
 }

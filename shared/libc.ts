@@ -4,6 +4,8 @@
  * loads nothing, so code that never touches a device needs no FFI). Calls are synchronous
  * (except `poll`, which waits on a worker thread), so `errno()` read right after a failed call
  * is that call's. Linux only (x86_64 and aarch64 share these flags and struct layouts).
+ * The socket calls serve the agent's heartbeat socket, which lives outside Deno's event loop
+ * (`node-agent/sync_socket.ts`).
  */
 
 const SYMBOLS = {
@@ -25,6 +27,11 @@ const SYMBOLS = {
   cfsetospeed: { parameters: ["buffer", "u32"], result: "i32" },
   cfgetospeed: { parameters: ["buffer"], result: "u32" },
   cfgetispeed: { parameters: ["buffer"], result: "u32" },
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  send: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
+  recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
+  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
   strerror: { parameters: ["i32"], result: "pointer" },
   __errno_location: { parameters: [], result: "pointer" },
 } as const;
@@ -37,6 +44,41 @@ export const O_RDWR = 0o2;
 export const O_NOCTTY = 0o400;
 export const O_NONBLOCK = 0o4000;
 export const O_CLOEXEC = 0o2000000;
+
+/** Socket constants (Linux, x86_64 and aarch64). */
+export const AF_INET = 2;
+export const SOCK_STREAM = 1;
+export const SOCK_CLOEXEC = 0o2000000;
+export const SOL_SOCKET = 1;
+export const SO_RCVTIMEO = 20;
+export const SO_SNDTIMEO = 21;
+export const IPPROTO_TCP = 6;
+export const TCP_NODELAY = 1;
+export const MSG_DONTWAIT = 0x40;
+export const MSG_NOSIGNAL = 0x4000;
+
+/** errno values (Linux). */
+export const EINTR = 4;
+export const EAGAIN = 11;
+export const EPIPE = 32;
+export const ECONNRESET = 104;
+export const ETIMEDOUT = 110;
+export const ECONNREFUSED = 111;
+export const EINPROGRESS = 115;
+
+/** A libc call failed: which call, its errno, and libc's text for it. */
+export class OsError extends Error {
+  /** The errno the call left (EAGAIN, ECONNRESET, …). */
+  readonly errno: number;
+  /** The call that failed ("connect", "recv", …). */
+  readonly call: string;
+  constructor(call: string, code: number, message = `${call}: ${strerror(code)}`) {
+    super(message);
+    this.name = "OsError";
+    this.call = call;
+    this.errno = code;
+  }
+}
 
 /** libc cannot be loaded here; the message says why (not Linux, FFI not allowed, …). */
 export class LibcLoadError extends Error {

@@ -42,6 +42,9 @@ export class KernelLedEngine implements BayLedEngine {
   readonly #log: Logger;
   readonly #loop: ModeLoop;
   #failing = false;
+  #started = false;
+  /** When the mode shown was written: the loop's next restart is the grid instant after. */
+  #shownAt = 0;
   /** Restarts written so far. */
   #rearms = 0;
 
@@ -68,11 +71,17 @@ export class KernelLedEngine implements BayLedEngine {
   }
 
   start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.#show();
     this.#loop.start(() => this.#run());
   }
 
+  /** Switches mode: the new pattern is written at once (not at the loop's next turn). */
   setMode(mode: LedMode): void {
+    if (mode === this.#loop.mode) return;
     this.#loop.setMode(mode);
+    if (this.#started && !this.#loop.stopped) this.#show();
   }
 
   /** Stops restarting and leaves the LED dark (trigger kept: the agent may not select it again). */
@@ -90,9 +99,8 @@ export class KernelLedEngine implements BayLedEngine {
     while (!this.#loop.stopped) {
       const signal = this.#loop.pass();
       const k = kernelPattern(ledPatternFor(this.#loop.mode));
-      // The new mode shows at once; the next grid instant puts it in phase.
-      if (this.#write("pattern", `${k.text}\n`)) this.#rearm();
-      let next = this.#after(k, this.#clock.now());
+      // The mode was written (#show) when it was set; the next grid instant puts it in phase.
+      let next = this.#after(k, this.#shownAt);
       while (!signal.aborted) {
         this.#gate.done(next);
         await this.#clock.sleepUntil(next, signal);
@@ -101,6 +109,13 @@ export class KernelLedEngine implements BayLedEngine {
         next = this.#after(k, this.#clock.now());
       }
     }
+  }
+
+  /** Writes the current mode's pattern, which shows at once, and restarts it. */
+  #show(): void {
+    const k = kernelPattern(ledPatternFor(this.#loop.mode));
+    this.#shownAt = this.#clock.now();
+    if (this.#write("pattern", `${k.text}\n`)) this.#rearm();
   }
 
   /** The first grid instant strictly after `now`. */
