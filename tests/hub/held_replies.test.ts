@@ -14,6 +14,7 @@ import {
 } from "../../shared/schemas.ts";
 import { FakeClock } from "../support/fakes/fake_clock.ts";
 import { sampleHeartbeat } from "../support/samples.ts";
+import { HubProcess } from "../support/hub_process.ts";
 import { type TestHub, testSettings, withTestHub } from "../support/test_hub.ts";
 
 const HB = "/api/v1/agent/heartbeat";
@@ -235,4 +236,40 @@ Deno.test("a served hub stopping answers its held heartbeat replies at once", as
   } finally {
     await Deno.remove(dataDir, { recursive: true });
   }
+});
+
+Deno.test("the hub process, stopped by SIGTERM, answers a held heartbeat at once (not cut off) and exits 0", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "cm-hub-held-proc-" });
+  const hub = await HubProcess.start(dataDir);
+  let code = -1;
+  try {
+    const on = await hub.fetch("/api/v1/nodes/3/power", {
+      method: "POST",
+      body: JSON.stringify({ state: "on" }),
+    });
+    assert.equal(on.status, 200, await on.text());
+    const sent = performance.now();
+    const held = hub.fetch(HB, {
+      method: "POST",
+      body: JSON.stringify(sampleHeartbeat(3, { holdMs: 1000 })),
+    }).then(async (r) => ({ status: r.status, text: await r.text(), at: performance.now() }));
+    await new Promise((r) => setTimeout(r, 150)); // held by now
+    const stopping = performance.now();
+    const stopped = hub.stop();
+    const answer = await held;
+    code = await stopped;
+    assert.equal(answer.status, 200, answer.text);
+    assert.equal(ReplySchema.parse(JSON.parse(answer.text)).node, 3);
+    const after = answer.at - stopping;
+    assert.ok(
+      answer.at - sent < 900 && after < 600,
+      `answered ${after.toFixed(0)} ms after SIGTERM, ${
+        (answer.at - sent).toFixed(0)
+      } ms after it was sent`,
+    );
+  } finally {
+    if (code === -1) await hub.stop();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+  assert.equal(code, 0);
 });
