@@ -252,6 +252,7 @@ export function coreRoutes(deps: CoreRouteDeps, version: string, startedAt: numb
         const reply = ingest.heartbeat(body, peer, c.get("agentCredential"));
         if (!body.holdMs) return c.json(reply);
         // Ingested already: only the answer waits (held_replies.ts).
+        const holdStart = performance.now();
         const answer = await held.hold(
           reply.node,
           body.led,
@@ -259,6 +260,7 @@ export function coreRoutes(deps: CoreRouteDeps, version: string, startedAt: numb
           () => ingest.replyFor(reply.node),
           { signal: c.req.raw.signal, delivered: deliveredOf(c) },
         );
+        c.set("heldMs", performance.now() - holdStart); // not the hub's work (request metrics)
         return c.json(answer.reply);
       },
     }),
