@@ -13,6 +13,7 @@ import type { NodeMap } from "../shared/node_map.ts";
 import { type LoadedSecret, loadOrCreateSecret } from "./auth/secrets.ts";
 import { AgentAuthCounters, AgentKeys } from "./auth/agent_keys.ts";
 import { AgentIngest } from "./cluster/agent_ingest.ts";
+import { HeldReplies } from "./cluster/held_replies.ts";
 import { BootMonitor } from "./boot/boot_monitor.ts";
 import { type BootTimeouts, scaledBootDeadlines } from "./boot/timeline.ts";
 import { BootRecovery, type RecoveryPolicy, scaledRecovery } from "./cluster/boot_recovery.ts";
@@ -120,6 +121,11 @@ export interface Hub {
   nodeSettings: NodeSettings;
   /** Agent heartbeats. */
   ingest: AgentIngest;
+  /**
+   * Heartbeat replies held for a change (`holdMs`); `drain()` answers them at once and waits
+   * until they are written: call it before stopping the HTTP server, which cuts them off.
+   */
+  heldReplies: HeldReplies;
   /** Self test and active test. */
   runs: Runs;
   macLearning: MacLearning;
@@ -264,6 +270,7 @@ export async function serveLocalHub(
     hub: opened,
     url,
     async close() {
+      await opened.heldReplies.drain(); // answered and written before the server stops
       ac.abort();
       await server.finished;
       await opened.close();
@@ -360,6 +367,10 @@ function wireHub(settings: HubSettings, overrides: HubOverrides, hardware: Hardw
     clock,
     heartbeatIntervalMs: settings.heartbeatIntervalMs,
     counters: agentCounters,
+  });
+  const heldReplies = new HeldReplies({
+    clock,
+    subscribe: (listener) => events.subscribeNodes((u) => listener(u.node)),
   });
   const recovery = new BootRecovery(
     { monitor: boot, power: powerControl, jobs, quarantine, events, clock },
@@ -459,6 +470,7 @@ function wireHub(settings: HubSettings, overrides: HubOverrides, hardware: Hardw
           clock,
           recovery,
           storeHealth: () => store.health(),
+          held: heldReplies,
         },
         VERSION,
         startedAt,
@@ -495,6 +507,7 @@ function wireHub(settings: HubSettings, overrides: HubOverrides, hardware: Hardw
     powerControl,
     nodeSettings,
     ingest,
+    heldReplies,
     runs,
     macLearning,
     bootstrap,
@@ -528,6 +541,7 @@ function wireHub(settings: HubSettings, overrides: HubOverrides, hardware: Hardw
       virtual?.attach();
     },
     async close() {
+      heldReplies.close();
       await virtual?.close();
       live.close();
       unfollowPower();

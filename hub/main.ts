@@ -165,7 +165,9 @@ async function main(): Promise<number> {
     );
     gateRef.stopAccepting();
     agentGate?.stopAccepting();
-    ac.abort();
+    // Held heartbeat replies are answered now, and written before the server stops.
+    const stopServer = () => ac.abort();
+    hub.heldReplies.drain().then(stopServer, stopServer);
   };
   // Listening before start(): a SIGTERM while the rails are read still stops gracefully.
   Deno.addSignalListener("SIGINT", stop);

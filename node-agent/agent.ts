@@ -181,9 +181,9 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     idle,
     socket: passes,
     afterDueWork: () => engine.afterDueEdge(),
-    heartbeat: async (seq) => {
+    heartbeat: async (seq, holdMs) => {
       await engine.afterDueEdge(); // an edge due on the same tick is written first
-      return toJson(await health(), engine.mode, seq, Math.floor(clock.now()));
+      return toJson(await health(), engine.mode, seq, Math.floor(clock.now()), holdMs);
     },
     onReply: (reply) => {
       // Said once, and again only if the hub's answer changes (not on every heartbeat).

@@ -1,6 +1,6 @@
 /**
  * The heartbeat's JSON text, with the part that never changes (the identity) serialized once:
- * each heartbeat only adds health, LED mode, seq and time. What it writes is exactly
+ * each heartbeat only adds health, LED mode, seq and time (and `holdMs`, in heartbeat passes). What it writes is exactly
  * `JSON.stringify` of a `Heartbeat` (shared/wire_schemas.ts), checked in
  * tests/agent/heartbeat_json.test.ts against the schema the hub validates with.
  */
@@ -12,6 +12,7 @@ export type HeartbeatJson = (
   led: LedMode,
   seq: number,
   sentAt: number,
+  holdMs?: number,
 ) => string;
 
 /**
@@ -21,8 +22,8 @@ export type HeartbeatJson = (
 export function heartbeatJson(identity: NodeIdentity, ledEngine?: LedEngineKind): HeartbeatJson {
   const head = `{"identity":${JSON.stringify(identity)},"health":`;
   const engine = ledEngine === undefined ? "" : `,"ledEngine":${JSON.stringify(ledEngine)}`;
-  return (health, led, seq, sentAt) =>
+  return (health, led, seq, sentAt, holdMs) =>
     `${head}${JSON.stringify(health)},"led":${
       JSON.stringify(led)
-    }${engine},"seq":${seq},"sentAt":${sentAt}}`;
+    }${engine},"seq":${seq},"sentAt":${sentAt}${holdMs ? `,"holdMs":${holdMs}` : ""}}`;
 }

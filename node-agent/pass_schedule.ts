@@ -7,6 +7,27 @@
  * counts as its own.
  */
 
+import { MAX_HOLD_MS } from "../shared/wire_schemas.ts";
+
+/**
+ * How long before the next pass a held answer must be sent (see {@link passHoldMs}): room for
+ * the hub's hold timer firing late and its event loop stalling (a loaded hub on a Pi: GC,
+ * store writes), and for the LAN. An answer that missed its pass would hold back the next
+ * heartbeat by a whole pass (one heartbeat at a time).
+ */
+export const HOLD_MARGIN_MS = 300;
+
+/**
+ * The `holdMs` a heartbeat pass asks of the hub: its answer lands before the next pass with
+ * {@link HOLD_MARGIN_MS} to spare, and at most the wire's cap (1000 ms). A mode asked of the
+ * hub then reaches the LED at most `2 × passMs − holdMs` after it was asked (1.3 s with 1 s
+ * passes): held, it is answered at once and read at the next pass; after the hold ended, the
+ * next heartbeat's answer carries it and is read a pass later.
+ */
+export function passHoldMs(passMs: number): number {
+  return Math.max(0, Math.min(MAX_HOLD_MS, Math.floor(passMs - HOLD_MARGIN_MS)));
+}
+
 /** Where the exchange with the hub is, and when the next heartbeat and pass fall due. */
 export class PassSchedule {
   readonly #anchor: number;

@@ -19,7 +19,7 @@ import { backoffDelay, type BackoffPolicy, DEFAULT_BACKOFF } from "./backoff.ts"
 import { FetchPoster, KeepAlivePoster, type PostAnswer, type Poster } from "./keep_alive.ts";
 import { type Logger, silentLogger } from "./log.ts";
 import { SocketPassTransport } from "./pass_transport.ts";
-import { PassSchedule } from "./pass_schedule.ts";
+import { passHoldMs, PassSchedule } from "./pass_schedule.ts";
 import type { SocketConnector } from "./sync_socket.ts";
 
 /** The hub's heartbeat endpoint, relative to its base URL. */
@@ -32,8 +32,11 @@ export interface ReporterOptions {
   /** Agent key, sent as `Authorization: Bearer <key>`. */
   key: string;
   clock: Clock;
-  /** Builds the JSON text of the heartbeat to send now (latest state; see heartbeat_json.ts). */
-  heartbeat: (seq: number) => Promise<string>;
+  /**
+   * Builds the JSON text of the heartbeat to send now (latest state; see heartbeat_json.ts),
+   * with `holdMs` when given (heartbeat passes: the hub may hold its answer that long).
+   */
+  heartbeat: (seq: number, holdMs?: number) => Promise<string>;
   /** Called with every valid reply. */
   onReply?: (reply: HeartbeatReply) => void;
   /** Called when the fault state changes (true: no reply for `faultAfterMs`). */
@@ -207,6 +210,9 @@ export class Reporter {
   async #passLoop(transport: SocketPassTransport): Promise<void> {
     const { clock, timeoutMs } = this.#o;
     const plan = new PassSchedule(this.#anchor, this.#o.passMs);
+    // The answer is read at the next pass: the hub may hold it until then (less a margin),
+    // and sends it early when what it tells changes (a new LED mode).
+    const holdMs = passHoldMs(this.#o.passMs);
     const fail = (at: number, e: Error) => {
       this.#failed(e);
       plan.failed(at, backoffDelay(this.#failures, this.#o.backoff, this.#o.jitter()));
@@ -236,7 +242,7 @@ export class Reporter {
         }
       }
       if (plan.dueToSend(at)) {
-        const body = await this.#o.heartbeat(this.#seq++);
+        const body = await this.#o.heartbeat(this.#seq++, holdMs);
         if (this.#stop.signal.aborted) break;
         try {
           transport.send(body);

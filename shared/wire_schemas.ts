@@ -81,6 +81,9 @@ export type NodeHealth = z.infer<typeof NodeHealth>;
 export const LedEngineKind = z.enum(["kernel", "agent"]);
 export type LedEngineKind = z.infer<typeof LedEngineKind>;
 
+/** The longest a heartbeat may ask the hub to hold its answer (`Heartbeat.holdMs`), ms. */
+export const MAX_HOLD_MS = 1000;
+
 /** `POST /api/v1/agent/heartbeat`: sent by each node agent every interval. */
 export const Heartbeat = z.strictObject({
   identity: NodeIdentity,
@@ -95,6 +98,17 @@ export const Heartbeat = z.strictObject({
   seq: NonNegativeInt,
   /** Agent's wall clock at send time, ms since the epoch. */
   sentAt: NonNegativeInt,
+  /**
+   * How long the hub may hold its answer, ms (a long poll; absent = 0: answer at once). The
+   * hub answers at once when the answer tells the agent something it does not show (its `led`),
+   * and else as soon as that changes, or after `holdMs`.
+   */
+  holdMs: z.optional(
+    z.int().check(
+      z.minimum(0, "holdMs must be an integer from 0 to 1000 (ms)"),
+      z.maximum(MAX_HOLD_MS, "holdMs must be an integer from 0 to 1000 (ms)"),
+    ),
+  ),
 });
 export type Heartbeat = z.infer<typeof Heartbeat>;
 

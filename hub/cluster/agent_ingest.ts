@@ -90,6 +90,11 @@ export class AgentIngest {
     // The tracker publishes the heartbeat as a node update: its other consumers (boot
     // monitor, power health, the live view) subscribe to those on the event log.
     this.#tracker.heartbeat(id, report);
+    return this.replyFor(id);
+  }
+
+  /** What the hub tells node `id`'s agent now (the answer to its heartbeat). */
+  replyFor(id: number): HeartbeatReply {
     // A quarantined node that still reports shows the fault pattern on its bay LED.
     const quarantined = this.#tracker.get(id).quarantine !== null;
     return {

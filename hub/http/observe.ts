@@ -3,6 +3,16 @@ import type { Context, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
 import { errorResponse, toClusterError } from "./errors.ts";
 
+declare module "hono" {
+  interface ContextVariableMap {
+    /**
+     * Time the handler waited on purpose (a held heartbeat answer, `holdMs`), ms: left out of
+     * the request's duration, which measures the hub's work, not the agent's chosen wait.
+     */
+    heldMs: number;
+  }
+}
+
 /** Receives one answered request (for request metrics). */
 export type HttpObserver = (method: string, route: string, status: number, seconds: number) => void;
 
@@ -25,7 +35,8 @@ export function timed(route: string, observe: HttpObserver | undefined, handler:
     } catch (e) {
       res = errorResponse(c, toClusterError(e));
     }
-    observe(c.req.method, route, res.status, (performance.now() - start) / 1000);
+    const held = c.get("heldMs") ?? 0;
+    observe(c.req.method, route, res.status, Math.max(0, performance.now() - start - held) / 1000);
     return res;
   };
 }

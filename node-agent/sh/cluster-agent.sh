@@ -666,6 +666,9 @@ ka_read() {
 	[ $closing = 0 ] || ka_close
 }
 
+# How long the kernel loop lets the hub hold a heartbeat's answer (ms; see kernel_loop).
+HOLD_MS=700
+
 kernel_loop() {
 	NAP=sleep
 	if mkfifo "$STATE/nap" 2>/dev/null && exec 3<>"$STATE/nap"; then
@@ -756,7 +759,10 @@ kernel_loop() {
 		[ -n "$target" ] && [ $((target - NOW)) -lt 500 ] && [ $((NOW - target)) -lt 500 ] && slot=$target
 		if [ -z "$CURL" ] && [ "$slot" -ge "$next_hb" ]; then
 			health
-			body="{\"identity\":$IDENTITY,\"health\":$HEALTH,\"led\":\"$mode\",\"ledEngine\":\"kernel\",\"seq\":$seq,\"sentAt\":$NOW}"
+			# The answer is read at the next pass, a second on: the hub may hold it until 300 ms
+			# before then (holdMs, as the Deno agent's passHoldMs), and sends it at once when the
+			# mode it wants changes. Kept connection or background curl alike, nothing waits on it.
+			body="{\"identity\":$IDENTITY,\"health\":$HEALTH,\"led\":\"$mode\",\"ledEngine\":\"kernel\",\"seq\":$seq,\"sentAt\":$NOW,\"holdMs\":$HOLD_MS}"
 			if [ "$KA" = 1 ]; then
 				ka_send "$body"
 				CURL=ka # in flight

@@ -32,6 +32,11 @@ export class FakeHub {
   intervalMs = 1000;
   /** Node id to answer with when the heartbeat carries none. */
   defaultNode = 5;
+  /**
+   * Holds an answer the heartbeat's `holdMs` when it tells the agent nothing new (its `led`
+   * is the mode asked for), as the hub does when nothing changes meanwhile (no early release).
+   */
+  holds = false;
 
   constructor(readonly clock: Clock, readonly key = "test-key") {}
 
@@ -67,6 +72,9 @@ export class FakeHub {
     const hb = HeartbeatSchema.safeParse(body);
     if (!hb.success) return respond(error(400, "invalid_body", hb.error.message));
     rec.heartbeat = hb.data;
+    if (this.holds && hb.data.holdMs && hb.data.led === (this.led ?? "heartbeat")) {
+      await this.clock.sleep(hb.data.holdMs);
+    }
     const reply: HeartbeatReply = {
       node: hb.data.identity.node ?? this.defaultNode,
       led: this.led,

@@ -50,6 +50,14 @@ Deno.test("heartbeatJson writes JSON.stringify(heartbeat), which the hub's schem
   }
 });
 
+Deno.test("heartbeatJson: holdMs (heartbeat passes) is written when given, and the hub's schema takes it", () => {
+  const toJson = heartbeatJson(IDENTITIES[0], "kernel");
+  const text = toJson(HEALTHS[0], "heartbeat", 3, 1_796_000_000_000, 700);
+  assert.equal(Heartbeat.parse(JSON.parse(text)).holdMs, 700);
+  assert.doesNotMatch(toJson(HEALTHS[0], "heartbeat", 3, 1_796_000_000_000), /holdMs/);
+  assert.doesNotMatch(toJson(HEALTHS[0], "heartbeat", 3, 1_796_000_000_000, 0), /holdMs/);
+});
+
 Deno.test("heartbeatJson: a later change to the identity object does not leak into heartbeats", () => {
   const identity = { ...IDENTITIES[0] };
   const toJson = heartbeatJson(identity);

@@ -33,8 +33,9 @@ class AnsweringSocket extends FakeSocket {
   override send(bytes: Uint8Array): number {
     const n = super.send(bytes);
     const text = this.sentText;
-    const seq = JSON.parse(text.slice(text.lastIndexOf("\r\n\r\n") + 4)).seq as number;
-    this.hub.requests.push([seq, this.hub.led_.read("pattern").trim()]);
+    const body = JSON.parse(text.slice(text.lastIndexOf("\r\n\r\n") + 4));
+    this.hub.requests.push([body.seq as number, this.hub.led_.read("pattern").trim()]);
+    this.hub.holds.push(body.holdMs);
     if (!this.hub.silent) {
       const reply = JSON.stringify({ node: 7, led: this.hub.led, intervalMs: 1000 });
       this.peerWrite(`HTTP/1.1 200 OK\r\ncontent-length: ${reply.length}\r\n\r\n${reply}`);
@@ -50,6 +51,8 @@ class PeerHub {
   readonly sockets: FakeSocket[] = [];
   /** [seq, the LED pattern at the time the request was sent]. */
   readonly requests: [number, string][] = [];
+  /** Each request's `holdMs`. */
+  readonly holds: unknown[] = [];
   constructor(readonly led_: FakeLedClass) {}
 
   connect = () => {
@@ -94,6 +97,8 @@ Deno.test("heartbeat passes: one heartbeat a pass on the grid over one connectio
   }
   assert.equal(hub.sockets.length, 1, "one kept-alive connection");
   assert.deepEqual(hub.requests.map(([seq]) => seq), [0, 1, 2, 3, 4]);
+  // the answer is read at the next pass: the hub may hold it until 300 ms before then
+  assert.deepEqual(hub.holds, [700, 700, 700, 700, 700]);
   assert.equal(agent.sent, 5);
   assert.ok(blocks.length >= 5);
   for (const b of blocks) {

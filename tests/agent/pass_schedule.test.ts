@@ -1,6 +1,6 @@
 /** The heartbeat pass's schedule (node-agent/pass_schedule.ts): pure, on nominal pass instants. */
 import assert from "node:assert/strict";
-import { PassSchedule } from "../../node-agent/pass_schedule.ts";
+import { HOLD_MARGIN_MS, passHoldMs, PassSchedule } from "../../node-agent/pass_schedule.ts";
 
 const T0 = 1_000_000;
 
@@ -37,4 +37,12 @@ Deno.test("pass schedule: the hub's longer interval sends on its own slots of th
   for (let t = T0 + 1000; t < T0 + 5000; t += 1000) assert.ok(!p.dueToSend(t));
   assert.ok(p.dueToSend(T0 + 5000));
   assert.throws(() => new PassSchedule(T0, 0), RangeError);
+});
+
+Deno.test("passHoldMs: the hub may hold an answer until HOLD_MARGIN_MS before the next pass, at most 1000 ms", () => {
+  assert.equal(HOLD_MARGIN_MS, 300);
+  assert.equal(passHoldMs(1000), 700);
+  assert.equal(passHoldMs(5000), 1000); // the wire's cap
+  assert.equal(passHoldMs(250), 0); // no room: answered at once
+  assert.equal(passHoldMs(1000.7), 700);
 });

@@ -120,6 +120,7 @@ Deno.test("sh agent: its kernel patterns are the Deno agent's, mode by mode", as
 for (const [name, shell] of SHELLS) {
   Deno.test(`sh agent (${name}): kernel engine restarts once a second, reports ledEngine kernel, forks nothing per heartbeat (busybox; dash: curl), takes the hub's mode, leaves the LED dark`, async () => {
     const hub = new FakeHub(realClock);
+    hub.holds = true; // answers held 700 ms, as the hub does when nothing changes
     const server = hub.serve();
     const sys = await ledTree();
     const led = `${sys}/class/leds/bay`;
@@ -158,6 +159,8 @@ for (const [name, shell] of SHELLS) {
       await waitFor("two heartbeats", () => hub.accepted.length >= 2, 30_000);
       assert.equal(hub.accepted[0].ledEngine, "kernel");
       assert.equal(hub.accepted[0].led, "heartbeat");
+      // read at the next pass, a second on: the hub may hold the answer until 300 ms before
+      assert.equal(hub.accepted[0].holdMs, 700);
       assert.equal(
         (await Deno.readTextFile(`${led}/pattern`)).trim(),
         kernelPattern(ledPatternFor("heartbeat")).text,
@@ -228,6 +231,7 @@ Deno.test("sh agent: no pattern trigger → its own engine, said once; --led-eng
     const r = await stop(child);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(hub.accepted.at(-1)!.ledEngine, "agent");
+    assert.equal(hub.accepted.at(-1)!.holdMs, undefined); // its curl waits in the foreground
     const said = r.stderr.split("\n").filter((l) => /no pattern trigger/.test(l));
     assert.equal(said.length, 1, r.stderr);
     assert.match(said[0], /the agent blinks the bay LED itself/);

@@ -18,6 +18,7 @@ import {
 } from "../../../shared/schemas.ts";
 import type { Clock } from "../../../shared/clock.ts";
 import type { AgentIngest } from "../../cluster/agent_ingest.ts";
+import type { HeldReplies } from "../../cluster/held_replies.ts";
 import type { BootRecovery } from "../../cluster/boot_recovery.ts";
 import type { NodeSettings } from "../../cluster/node_settings.ts";
 import type { NodeStatusReader } from "../../cluster/node_status.ts";
@@ -93,6 +94,12 @@ function filterValues<T extends string>(
   return new Set(values as T[]);
 }
 
+/** Settles once the answer is written (Deno.serve's `completed`), where the server tells. */
+function deliveredOf(c: Context): Promise<unknown> | undefined {
+  const completed = (c.env as { completed?: unknown } | undefined)?.completed;
+  return completed instanceof Promise ? completed : undefined;
+}
+
 /** The services the core routes call. */
 export interface CoreRouteDeps {
   status: NodeStatusReader;
@@ -105,11 +112,13 @@ export interface CoreRouteDeps {
   recovery: BootRecovery;
   /** Whether the store takes writes (for /health). */
   storeHealth: () => StoreHealth;
+  /** Held heartbeat replies (`holdMs`). */
+  held: HeldReplies;
 }
 
 /** The core route specs, bound to their services. */
 export function coreRoutes(deps: CoreRouteDeps, version: string, startedAt: number): RouteSpec[] {
-  const { status, power, settings, ingest, jobs, clock, recovery, storeHealth } = deps;
+  const { status, power, settings, ingest, jobs, clock, recovery, storeHealth, held } = deps;
   /** Starts the power job; with `supervise`, the boots it starts are supervised. */
   const switchNodes = (
     ids: number[],
@@ -227,19 +236,32 @@ export function coreRoutes(deps: CoreRouteDeps, version: string, startedAt: numb
       method: "post",
       path: "/agent/heartbeat",
       summary:
-        "Node agent heartbeat (the node's own agent key); the reply carries commands for the node",
+        "Node agent heartbeat (the node's own agent key); the reply carries commands for the node " +
+        "(held up to `holdMs` until they change)",
       auth: "agent",
       body: Heartbeat,
       response: HeartbeatReply,
       errors: ["invalid_node", "forbidden"],
-      handler: (c, body) => {
+      handler: async (c, body) => {
         // The peer address is looked up when ingest needs it (it checks it on every heartbeat
         // that is not the admin's). A request made in-process (app.request) has no connection.
         const peer = () =>
           (c.env as { remoteAddr?: unknown } | undefined)?.remoteAddr
             ? getConnInfo(c).remote.address
             : undefined;
-        return c.json(ingest.heartbeat(body, peer, c.get("agentCredential")));
+        const reply = ingest.heartbeat(body, peer, c.get("agentCredential"));
+        if (!body.holdMs) return c.json(reply);
+        // Ingested already: only the answer waits (held_replies.ts).
+        const holdStart = performance.now();
+        const answer = await held.hold(
+          reply.node,
+          body.led,
+          body.holdMs,
+          () => ingest.replyFor(reply.node),
+          { signal: c.req.raw.signal, delivered: deliveredOf(c) },
+        );
+        c.set("heldMs", performance.now() - holdStart); // not the hub's work (request metrics)
+        return c.json(answer.reply);
       },
     }),
     route({
