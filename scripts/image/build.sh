@@ -61,7 +61,7 @@ if [ "$PRINT_DIR" = 1 ]; then echo "$OUT"; exit 0; fi
 # arm64: the boot files made from the kernel (initramfs, device trees) are not part of the
 # root's hash: scripts/image/pi-boot.sh rebuilds them in seconds when its own inputs change.
 if [ -e "$OUT/.ready" ]; then
-  [ "$ARCH" = arm64 ] && sh "$HERE/pi-boot.sh" "$OUT/pxe/root" "$KPIECES" "$OUT/pxe/boot"
+  [ "$ARCH" = arm64 ] && sh "$HERE/pi-boot.sh" "$OUT/pxe/root" "$KPIECES" "$OUT/pxe/boot" "$OUT/firmware"
   echo "$OUT"
   exit 0
 fi
@@ -133,7 +133,10 @@ if [ "$ARCH" = arm64 ]; then
   # and /sbin/init had no dynamic loader)
   dpkg-deb --fsys-tarfile "$T"/linux-image-*.deb | tar -x --keep-directory-symlink -C "$ROOT"
   depmod -b "$ROOT" "$KV"
-  mkdir -p "$T/fw" && dpkg-deb -x "$ROOT"/root/fw/raspi-firmware_*.deb "$T/fw" ||
+  rm -rf "$T"
+  # raspi-firmware unpacked beside the root (not in it: the nodes never read it), kept with the
+  # cached image for pi-boot.sh
+  mkdir -p "$OUT/firmware" && dpkg-deb -x "$ROOT"/root/fw/raspi-firmware_*.deb "$OUT/firmware" ||
     die "raspi-firmware was not downloaded (log: $OUT.log)"
   rm -rf "$ROOT/root/fw"
 fi
@@ -142,13 +145,8 @@ fi
 B=$OUT/pxe/boot
 cp "$(ls "$ROOT"/boot/vmlinuz-* | head -n 1)" "$B/vmlinuz"
 if [ "$ARCH" = arm64 ]; then
-  sh "$HERE/pi-boot.sh" "$ROOT" "$KPIECES" "$B"
-  FW=$T/fw/usr/lib/raspi-firmware
-  cp "$FW"/bootcode.bin "$FW"/start*.elf "$FW"/fixup*.dat "$B/"
-  chmod 0644 "$B"/*.bin "$B"/*.elf "$B"/*.dat
-  rm -rf "$T"
-  mkdir -p "$B/overlays"
-  cp -r "$ROOT"/usr/lib/linux-image-*/overlays/. "$B/overlays/" 2>/dev/null || true
+  # the initramfs, raspi-firmware's files and the device trees (the bay LED node built in)
+  sh "$HERE/pi-boot.sh" "$ROOT" "$KPIECES" "$B" "$OUT/firmware"
   # config.txt and cmdline.txt are rendered by the hub (netboot settings "configTxt": true).
 else
   cp "$(ls "$ROOT"/boot/initrd.img-* | head -n 1)" "$B/initrd.img"
