@@ -114,6 +114,7 @@ mmdebstrap --variant=minbase --arch="$ARCH" --components="$COMPONENTS" \
   --customize-hook='echo clyde >"$1/etc/hostname"; : >"$1/etc/machine-id"; chroot "$1" passwd -d root' \
   --customize-hook='chroot "$1" groupadd -r gpio' \
   --customize-hook='mkdir -p "$1/var/lib/systemd/linger"' \
+  --customize-hook='mkdir -p "$1/etc/nfs.conf.d" && printf "# The NFS readahead of the root and the overlay (nfs-common udev rule, nfsrahead): 32 KB,\n# as the initramfs sets it before udev runs (scripts/pi-lab/netboot-init.sh says why).\n[nfsrahead]\nnfs=32\n" >"$1/etc/nfs.conf.d/cm-readahead.conf"' \
   --customize-hook="install -m 0755 '$HERE/cm-overlay.sh' \"\$1/usr/local/sbin/cm-overlay\"" \
   --customize-hook="install -m 0644 '$HERE/cm-overlay.service' \"\$1/etc/systemd/system/cm-overlay.service\"" \
   --customize-hook='mkdir -p "$1/cm/state" && chroot "$1" systemctl enable cm-overlay.service' \

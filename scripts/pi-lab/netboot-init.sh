@@ -70,6 +70,12 @@ OPTS=nolock
 [ "$P" = "$REST" ] || OPTS="$OPTS,${REST#*,}"
 say "mounting $SERVER:$P ($RO,$OPTS)"
 nfsmount -o "$RO,$OPTS" "$SERVER:$P" /root || fail "cannot mount $SERVER:$P"
+# The root's readahead: 32 KB, not the kernel's 128 KB. A page fault in a mapped file reads
+# this much around it; on the lab's network (0.25 MB/s, 90-140 ms a round trip) systemd and its
+# libraries took 11.7 MB and 47 s to page in at 128 KB, 7.8 MB and 32 s at 32 KB. Once udev
+# runs, nfs-common's rule (nfsrahead) sets it again, from /etc/nfs.conf.d in the image.
+BDI=/sys/class/bdi/$(awk '$5 == "/root" { print $3 }' /proc/self/mountinfo)
+echo 32 >"$BDI/read_ahead_kb" && say "root readahead $(cat "$BDI/read_ahead_kb") KB"
 [ -x "/root$INIT" ] || [ -L "/root$INIT" ] || fail "no $INIT in the root"
 say "starting $INIT"
 # the lease, for whoever wants it in the root (systemd-networkd is not in the image)

@@ -262,6 +262,10 @@ Deno.test({
           const l of `cm-lab: agent pid ${r}`.match(/cm-lab: (agent|exe|root read|nfs).*/g) ?? []
         ) log(l.trim());
       }
+      // the root's NFS readahead is 32 KB from the initramfs on, and stays so once udev has run
+      // (nfs-common's rule sets it again from the image's nfs.conf.d)
+      assert.match(text, /cm-initramfs: root readahead 32 KB/);
+      assert.equal(reports.at(-1)?.match(/root read_ahead_kb (\d+)/)?.[1], "32", "readahead later");
 
       // 5. power off stops the guest: its QEMU process is gone
       qmp.close();
