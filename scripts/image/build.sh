@@ -17,11 +17,13 @@
 #          klibc's ipconfig/nfsmount, lan78xx, smsc95xx, dwc2, cdc_ether, NFS; /init is
 #          scripts/pi-lab/netboot-init.sh) is built on the host by scripts/pi-lab/initramfs.sh
 #          (mkinitramfs under emulation took over 10 min), with the device trees, by
-#          pi-boot.sh. Boot files: raspi-firmware's bootcode.bin, start*.elf, fixup*.dat, the
-#          kernel's bcm2837/bcm2711 DTBs; the hub renders config.txt (configTxt) and cmdline.txt.
+#          pi-boot.sh. Boot files (pi-boot-files.sh): raspi-firmware's bootcode.bin, start*.elf,
+#          fixup*.dat, the kernel's bcm2837/bcm2711 DTBs with the bay LED node built into the 3B,
+#          3B+ and 4 trees; the hub renders config.txt (configTxt) and cmdline.txt.
 # In both: read-only root (tmpfs /tmp, /var/tmp, /var/log; state directories systemd would
 # create at boot, e.g. logind's /var/lib/systemd/linger, made here), the per-node overlay unit
-# (cm-overlay), the gpio group, initramfs for an NFS root (BOOT=nfs). The agent is not part of
+# (cm-overlay), the gpio group, NFS readahead 32 KB (nfs.conf.d, for nfs-common's udev rule),
+# initramfs for an NFS root (BOOT=nfs). The agent is not part of
 # the cached image: install it with scripts/agent/install-agent.sh --root OUT/pxe/root
 # (`deno task image -- --hub URL --key-file FILE` does both).
 set -eu
