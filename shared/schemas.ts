@@ -10,6 +10,7 @@ import {
   HeartbeatReply,
   Job,
   JobKind,
+  LedEngineKind,
   LedMode,
   Mac,
   Model,
@@ -30,6 +31,7 @@ export {
   HeartbeatReply,
   Job,
   JobKind,
+  LedEngineKind,
   LedMode,
   Mac,
   Model,
@@ -180,6 +182,8 @@ export const AgentReport = z.strictObject({
   identity: NodeIdentity,
   health: NodeHealth,
   led: LedMode,
+  /** Who blinks the bay LED, as the heartbeat said (absent: an agent that does not say). */
+  ledEngine: z.optional(LedEngineKind),
   seq: z.number().int().nonnegative(),
   /** Hub time the heartbeat arrived, ms since the epoch. */
   receivedAt: z.number().int(),
@@ -238,6 +242,7 @@ export const NodeChanges = z.strictObject({
     identity: NodeIdentity.partial().optional(),
     health: NodeHealth.partial().optional(),
     led: z.optional(LedMode),
+    ledEngine: z.optional(LedEngineKind),
     seq: z.number().int().nonnegative().optional(),
     receivedAt: z.number().int().optional(),
   }).nullable().optional(),

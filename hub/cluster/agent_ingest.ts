@@ -72,6 +72,7 @@ export class AgentIngest {
       identity: hb.identity,
       health: hb.health,
       led: hb.led,
+      ...(hb.ledEngine ? { ledEngine: hb.ledEngine } : {}),
       seq: hb.seq,
       receivedAt: Math.round(this.#clock.now()),
     };

@@ -17,11 +17,13 @@
 #          klibc's ipconfig/nfsmount, lan78xx, smsc95xx, dwc2, cdc_ether, NFS; /init is
 #          scripts/pi-lab/netboot-init.sh) is built on the host by scripts/pi-lab/initramfs.sh
 #          (mkinitramfs under emulation took over 10 min), with the device trees, by
-#          pi-boot.sh. Boot files: raspi-firmware's bootcode.bin, start*.elf, fixup*.dat, the
-#          kernel's bcm2837/bcm2711 DTBs; the hub renders config.txt (configTxt) and cmdline.txt.
+#          pi-boot.sh. Boot files (pi-boot-files.sh): raspi-firmware's bootcode.bin, start*.elf,
+#          fixup*.dat, the kernel's bcm2837/bcm2711 DTBs with the bay LED node built into the 3B,
+#          3B+ and 4 trees; the hub renders config.txt (configTxt) and cmdline.txt.
 # In both: read-only root (tmpfs /tmp, /var/tmp, /var/log; state directories systemd would
 # create at boot, e.g. logind's /var/lib/systemd/linger, made here), the per-node overlay unit
-# (cm-overlay), the gpio group, initramfs for an NFS root (BOOT=nfs). The agent is not part of
+# (cm-overlay), the gpio group, NFS readahead 32 KB (nfs.conf.d, for nfs-common's udev rule),
+# initramfs for an NFS root (BOOT=nfs). The agent is not part of
 # the cached image: install it with scripts/agent/install-agent.sh --root OUT/pxe/root
 # (`deno task image -- --hub URL --key-file FILE` does both).
 set -eu
@@ -61,7 +63,7 @@ if [ "$PRINT_DIR" = 1 ]; then echo "$OUT"; exit 0; fi
 # arm64: the boot files made from the kernel (initramfs, device trees) are not part of the
 # root's hash: scripts/image/pi-boot.sh rebuilds them in seconds when its own inputs change.
 if [ -e "$OUT/.ready" ]; then
-  [ "$ARCH" = arm64 ] && sh "$HERE/pi-boot.sh" "$OUT/pxe/root" "$KPIECES" "$OUT/pxe/boot"
+  [ "$ARCH" = arm64 ] && sh "$HERE/pi-boot.sh" "$OUT/pxe/root" "$KPIECES" "$OUT/pxe/boot" "$OUT/firmware"
   echo "$OUT"
   exit 0
 fi
@@ -114,6 +116,7 @@ mmdebstrap --variant=minbase --arch="$ARCH" --components="$COMPONENTS" \
   --customize-hook='echo clyde >"$1/etc/hostname"; : >"$1/etc/machine-id"; chroot "$1" passwd -d root' \
   --customize-hook='chroot "$1" groupadd -r gpio' \
   --customize-hook='mkdir -p "$1/var/lib/systemd/linger"' \
+  --customize-hook='mkdir -p "$1/etc/nfs.conf.d" && printf "# The NFS readahead of the root and the overlay (nfs-common udev rule, nfsrahead): 32 KB,\n# as the initramfs sets it before udev runs (scripts/pi-lab/netboot-init.sh says why).\n[nfsrahead]\nnfs=32\n" >"$1/etc/nfs.conf.d/cm-readahead.conf"' \
   --customize-hook="install -m 0755 '$HERE/cm-overlay.sh' \"\$1/usr/local/sbin/cm-overlay\"" \
   --customize-hook="install -m 0644 '$HERE/cm-overlay.service' \"\$1/etc/systemd/system/cm-overlay.service\"" \
   --customize-hook='mkdir -p "$1/cm/state" && chroot "$1" systemctl enable cm-overlay.service' \
@@ -133,7 +136,10 @@ if [ "$ARCH" = arm64 ]; then
   # and /sbin/init had no dynamic loader)
   dpkg-deb --fsys-tarfile "$T"/linux-image-*.deb | tar -x --keep-directory-symlink -C "$ROOT"
   depmod -b "$ROOT" "$KV"
-  mkdir -p "$T/fw" && dpkg-deb -x "$ROOT"/root/fw/raspi-firmware_*.deb "$T/fw" ||
+  rm -rf "$T"
+  # raspi-firmware unpacked beside the root (not in it: the nodes never read it), kept with the
+  # cached image for pi-boot.sh
+  mkdir -p "$OUT/firmware" && dpkg-deb -x "$ROOT"/root/fw/raspi-firmware_*.deb "$OUT/firmware" ||
     die "raspi-firmware was not downloaded (log: $OUT.log)"
   rm -rf "$ROOT/root/fw"
 fi
@@ -142,13 +148,8 @@ fi
 B=$OUT/pxe/boot
 cp "$(ls "$ROOT"/boot/vmlinuz-* | head -n 1)" "$B/vmlinuz"
 if [ "$ARCH" = arm64 ]; then
-  sh "$HERE/pi-boot.sh" "$ROOT" "$KPIECES" "$B"
-  FW=$T/fw/usr/lib/raspi-firmware
-  cp "$FW"/bootcode.bin "$FW"/start*.elf "$FW"/fixup*.dat "$B/"
-  chmod 0644 "$B"/*.bin "$B"/*.elf "$B"/*.dat
-  rm -rf "$T"
-  mkdir -p "$B/overlays"
-  cp -r "$ROOT"/usr/lib/linux-image-*/overlays/. "$B/overlays/" 2>/dev/null || true
+  # the initramfs, raspi-firmware's files and the device trees (the bay LED node built in)
+  sh "$HERE/pi-boot.sh" "$ROOT" "$KPIECES" "$B" "$OUT/firmware"
   # config.txt and cmdline.txt are rendered by the hub (netboot settings "configTxt": true).
 else
   cp "$(ls "$ROOT"/boot/initrd.img-* | head -n 1)" "$B/initrd.img"

@@ -126,6 +126,38 @@ ExecStart=/usr/local/sbin/cm-lab-report
 WantedBy=multi-user.target
 `;
 
+// what the node read over NFS to start its agent: the agent's resident share of the Deno binary
+// (smaps Rss of its mappings), the binary's bytes in the page cache (fincore: what was read,
+// readahead included), the root's readahead and its NFS client counters (mountstats)
+const FOOTPRINT_SCRIPT = `#!/bin/sh
+# netboot lab only: what the node read to start its agent, on the serial console.
+say() { echo "cm-lab: $*" >/dev/console; }
+pid=0
+while [ "$pid" = 0 ] || [ -z "$pid" ]; do
+  sleep 2
+  pid=$(systemctl show -p MainPID --value cluster-agent.service 2>/dev/null)
+done
+bin=$(readlink /proc/$pid/exe)
+for i in 1 2 3 4 5 6 7 8 9 10; do
+sleep 20
+say "agent pid $pid exe $bin uptime $(cut -d' ' -f1 /proc/uptime)"
+say "exe resident $(busybox awk -v b="$bin" '/^[0-9a-f]+-[0-9a-f]+ /{f=($NF==b)} f&&/^Rss:/{s+=$2} END{print s}' /proc/$pid/smaps) kB of $(($(stat -c %s "$bin") / 1024)) kB; page cache $(fincore -b -n -o RES "$bin") bytes"
+say "root read_ahead_kb $(cat /sys/class/bdi/$(mountpoint -d /)/read_ahead_kb) mount $(grep ' / nfs' /proc/mounts | tail -n 1)"
+busybox awk '/^device /{m=$5} m=="/"&&/^[ \t]*(bytes|READ|GETATTR|LOOKUP|ACCESS|READLINK):/{$1=$1; print "cm-lab: nfs / " $0} m=="/cm/state"&&/^[ \t]*(bytes|WRITE|CREATE|SETATTR|GETATTR|LOOKUP|ACCESS|COMMIT|MKDIR):/{$1=$1; print "cm-lab: nfs /cm/state " $0}' /proc/self/mountstats >/dev/console
+done
+`;
+const FOOTPRINT_UNIT = `[Unit]
+Description=netboot lab: report what the node read to start its agent
+After=cluster-agent.service
+
+[Service]
+Type=simple
+ExecStart=/usr/local/sbin/cm-lab-footprint
+
+[Install]
+WantedBy=multi-user.target
+`;
+
 /** A running lab. */
 export class NetbootLab {
   readonly o: LabOptions;
@@ -216,13 +248,15 @@ export class NetbootLab {
       );
       await writeFile(`${root}/usr/local/sbin/cm-lab-report`, INSTRUMENT_SCRIPT, { mode: 0o755 });
       await writeFile(`${root}/etc/systemd/system/cm-lab-report.service`, INSTRUMENT_UNIT);
-      await rm(`${root}/etc/systemd/system/multi-user.target.wants/cm-lab-report.service`, {
-        force: true,
+      await writeFile(`${root}/usr/local/sbin/cm-lab-footprint`, FOOTPRINT_SCRIPT, {
+        mode: 0o755,
       });
-      await Deno.symlink(
-        "/etc/systemd/system/cm-lab-report.service",
-        `${root}/etc/systemd/system/multi-user.target.wants/cm-lab-report.service`,
-      );
+      await writeFile(`${root}/etc/systemd/system/cm-lab-footprint.service`, FOOTPRINT_UNIT);
+      for (const unit of ["cm-lab-report.service", "cm-lab-footprint.service"]) {
+        const wants = `${root}/etc/systemd/system/multi-user.target.wants/${unit}`;
+        await rm(wants, { force: true });
+        await Deno.symlink(`/etc/systemd/system/${unit}`, wants);
+      }
     }
 
     const ns = this.o.ns;

@@ -134,6 +134,22 @@ Deno.test("a heartbeat makes a powered node running and is shown in its status",
     assert.ok(n.lastHeartbeatAt !== null);
   }));
 
+Deno.test("the node's status says which LED engine its heartbeat named", () =>
+  withHub(async (t) => {
+    await t.call("POST", "/api/v1/nodes/9/power", { state: "on" });
+    const status = async () =>
+      NodeStatus.parse(await (await t.call("GET", "/api/v1/nodes/9")).json());
+    const send = (over: Parameters<typeof heartbeat>[1]) =>
+      t.call("POST", "/api/v1/agent/heartbeat", heartbeat(9, over), { auth: "test-agent-key" });
+    assert.equal((await send({ ledEngine: "kernel" })).status, 200);
+    assert.equal((await status()).agent?.ledEngine, "kernel");
+    assert.equal((await send({ ledEngine: "agent", seq: 2 })).status, 200);
+    assert.equal((await status()).agent?.ledEngine, "agent");
+    // an agent that does not say (older than the kernel engine) is shown without one
+    assert.equal((await send({ seq: 3 })).status, 200);
+    assert.equal((await status()).agent?.ledEngine, undefined);
+  }));
+
 Deno.test("a heartbeat without a node id is placed by its hostname", () =>
   withHub(async (t) => {
     const body = heartbeat();

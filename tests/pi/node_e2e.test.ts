@@ -10,14 +10,17 @@
  *   guest, cycled, boots its own cmdline.txt, leases its address from the hub's dnsmasq and
  *   mounts the arm64 root over NFS;
  * - systemd starts the agent installed by install-agent.sh (bundle mode, Deno for arm64), which
- *   reads its model from the device tree and drives GPIO 21 through pinctrl-bcm2835; the hub
- *   shows node 1 `running` with model pi3b+ and usb0's MAC;
+ *   reads its model from the device tree; the device tree the hub serves carries the bay LED
+ *   node (built in by the image builder), so the agent hands the blinking to the kernel
+ *   (leds-gpio on pinctrl-bcm2835, ledtrig-pattern); the hub shows node 1 `running` with model
+ *   pi3b+, usb0's MAC and LED engine `kernel`;
  * - GPLEV0, read from outside over QMP, shows 900/100 ms on a one-second grid (p99 stated), and
  *   the identify pattern within 2 s of `POST /nodes/1/led {"mode":"identify"}`;
  * - `POST /nodes/1/power {"state":"off"}` ends the guest's QEMU process; the hub stays up.
  *
- * Under TCG it takes 9-12 min, mostly the guest waiting on its emulated full-speed USB network
- * (docs/pi-lab.md, "Figures").
+ * It logs the boot's timeline (phase by phase: time since power-on and the bytes over the LAN)
+ * and what the node read to start its agent (docs/pi-lab.md, "Figures"). Under TCG the node's
+ * boot is bound by its emulated full-speed USB network.
  */
 import assert from "node:assert/strict";
 import { PI_BOARDS } from "../../scripts/pi-lab/boards.ts";
@@ -32,6 +35,7 @@ import {
 } from "../../scripts/pi-lab/gplev.ts";
 import type { NodeStatus } from "../../shared/schemas.ts";
 import { secs, skipUnlessLab, sleep } from "./_lab.ts";
+import { BootTimeline, type Marker } from "./_boot_timeline.ts";
 
 const PROJ = new URL("../../", import.meta.url).pathname;
 const board = PI_BOARDS["pi3b+"];
@@ -47,6 +51,17 @@ const skip = await skipUnlessLab("Pi 3B+ node end to end", board, [
 const RESOLUTION_MS = 25;
 /** Gaps shorter than the patterns' shortest phase (100 ms) cannot hide one. */
 const HIDE_MS = 90;
+
+/** The boot's phases, by the first console line of each (docs/pi-lab.md, "Figures"). */
+const PHASES: Marker[] = [
+  { name: "initramfs: DHCP", re: /cm-initramfs: DHCP on / },
+  { name: "initramfs: lease", re: /cm-initramfs: \S+ is \d/ },
+  { name: "initramfs: root, init", re: /cm-initramfs: starting / },
+  { name: "systemd: first line", re: /systemd\[1\]: |Welcome to / },
+  { name: "cm-overlay: done", re: /cm-overlay: .*(mounted at|could not)/ },
+  { name: "agent: started", re: /Starting .*cluster-agent/ },
+  { name: "agent: first line", re: /cluster-agent\[\d+\]: (info|warn|error): / },
+];
 
 /**
  * Whether process `pid` runs: it exists and is no zombie (QEMU daemonizes, so a stopped guest's
@@ -74,6 +89,7 @@ Deno.test({
     const mac = labMac(1);
     let lab: NetbootLab | null = null;
     let qmp: Qmp | null = null;
+    let timeline: BootTimeline | null = null;
     let ok = false;
     try {
       lab = await NetbootLab.start({
@@ -104,8 +120,17 @@ Deno.test({
       assert.deepEqual(learned.macs.map((m) => [m.node, m.mac]), [[1, mac]]);
       log(`MAC ${mac} learned`);
       const bytesAtCycle = await lab.tapBytes(1);
+      const before = (await Deno.stat(lab.consoleLog(1)).catch(() => null))?.size ?? 0;
+      const cycled = performance.now();
       const cycle = await lab.api("POST", "/nodes/1/power", { state: "cycle" });
       assert.ok(cycle.status === 200 || cycle.status === 202, JSON.stringify(cycle));
+      // the timeline starts once QEMU has begun the console log afresh (the learning boot's)
+      for (let i = 0; i < 120; i++) {
+        if (((await Deno.stat(lab.consoleLog(1)).catch(() => null))?.size ?? 0) < before) break;
+        await sleep(250);
+      }
+      const tap = () => lab!.tapBytes(1);
+      timeline = new BootTimeline(lab.consoleLog(1), PHASES, tap, cycled, bytesAtCycle);
 
       // 2. running, with the agent's identity from the device tree
       let status = await node();
@@ -128,10 +153,11 @@ Deno.test({
         "running",
         `node 1 never ran; console tail:\n${consoleText.slice(-3000)}`,
       );
+      await timeline.mark("hub: running", tap, cycled, bytesAtCycle);
       const bytesAtRunning = await lab.tapBytes(1);
       const a = status.agent!;
       log(
-        `running: model ${a.identity.model}, board ${a.identity.boardName}, mac ${a.identity.mac}`,
+        `running: model ${a.identity.model}, board ${a.identity.boardName}, mac ${a.identity.mac}, LED engine ${a.ledEngine}`,
       );
       log(
         `the LAN sent the node ${
@@ -145,6 +171,8 @@ Deno.test({
       assert.equal(a.identity.node, 1);
       // usb0 (QEMU's usb-net) carries the route to the hub: its MAC, the one the hub learned
       assert.equal(a.identity.mac, mac);
+      // the served 3B+ tree has the bay LED node: the kernel blinks it, and the heartbeat says so
+      assert.equal(a.ledEngine, "kernel", "LED engine (the TFTP tree's bay LED node)");
       const cmdline = consoleText.match(/cm-lab: cmdline (.*)/)?.[1] ?? "";
       assert.ok(
         cmdline.endsWith(" cm.node=1 cm.overlay=10.42.0.250:" + `${dir}/pxe/overlay/node01`),
@@ -219,6 +247,26 @@ Deno.test({
         `identify is 100/100 ms, GPLEV0 showed ${shown.onMs}/${shown.offMs} ms`,
       );
 
+      // the boot's timeline, and what the node read to start its agent (the lab's report)
+      await timeline.stop();
+      for (const l of timeline.report()) log(`timeline ${l}`);
+      let text = "";
+      for (let i = 0; i < 40 && !/cm-lab: nfs/.test(text); i++) {
+        text = await Deno.readTextFile(lab.consoleLog(1)).catch(() => "");
+        if (!/cm-lab: nfs/.test(text)) await sleep(500);
+      }
+      // (the report comes every 20 s: the first and the last)
+      const reports = text.split("cm-lab: agent pid ").slice(1);
+      for (const r of reports.length ? [reports[0], reports.at(-1)!] : []) {
+        for (
+          const l of `cm-lab: agent pid ${r}`.match(/cm-lab: (agent|exe|root read|nfs).*/g) ?? []
+        ) log(l.trim());
+      }
+      // the root's NFS readahead is 32 KB from the initramfs on, and stays so once udev has run
+      // (nfs-common's rule sets it again from the image's nfs.conf.d)
+      assert.match(text, /cm-initramfs: root readahead 32 KB/);
+      assert.equal(reports.at(-1)?.match(/root read_ahead_kb (\d+)/)?.[1], "32", "readahead later");
+
       // 5. power off stops the guest: its QEMU process is gone
       qmp.close();
       qmp = null;
@@ -233,6 +281,7 @@ Deno.test({
       ok = true;
     } finally {
       qmp?.close();
+      await timeline?.stop();
       if (!ok && lab) {
         console.error(
           `hub log tail:\n${(await Deno.readTextFile(lab.hubLog).catch(() => "")).slice(-2000)}`,
