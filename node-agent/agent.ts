@@ -15,6 +15,7 @@ import type {
   NodeIdentity,
 } from "../shared/wire_schemas.ts";
 import { heartbeatJson } from "./heartbeat_json.ts";
+import { KeptFileReader } from "./fs_root.ts";
 import { readHealth, readIdentity } from "./identity.ts";
 import { type BayLedEngine, LedEngine } from "./led/engine.ts";
 import { KernelLedEngine } from "./led/kernel_engine.ts";
@@ -152,7 +153,9 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   let faulted = false;
   let toldNode: number | undefined;
   const apply = () => engine.setMode(faulted ? "fault" : hubRequested ?? "heartbeat");
-  const health = opts.health ?? (() => readHealth(root));
+  // health files kept open: an lseek and a read each per heartbeat, not six system calls
+  const files = new KeptFileReader();
+  const health = opts.health ?? (() => readHealth(root, undefined, files));
   const toJson = heartbeatJson(identity, engine.kind);
 
   const block = opts.blockWhenIdle;
@@ -232,6 +235,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
       stopping ??= (async () => {
         await reporter.stop();
         await engine.stop(); // the kernel's engine leaves the LED dark
+        files.close();
         if (!line) return;
         try {
           await line.write(0);

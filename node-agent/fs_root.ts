@@ -43,3 +43,90 @@ export function readSmallSync(
     return undefined;
   }
 }
+
+/** How {@link readHealth}-style code reads a small file under a root (see the two below). */
+export interface SmallFileReader {
+  read(root: string, path: string, absent?: Set<string>): string | undefined;
+}
+
+/** Opens, reads and closes the file each time ({@link readSmallSync}). */
+export const oneShotReader: SmallFileReader = { read: readSmallSync };
+
+/**
+ * Keeps each file open and reads it again from offset 0 each time: two system calls (lseek,
+ * read) where {@link readSmallSync} makes six (openat, statx, lseek, read, read, close). /proc
+ * and sysfs files are generated anew on each read from offset 0 (procps reads /proc/meminfo
+ * so). A read that fails on a kept descriptor (a sysfs file whose device went away: ENODEV)
+ * closes it and opens the file again at once, so it reads as {@link readSmallSync} would. (A
+ * file replaced by a rename keeps reading as the old one: not a thing /proc and /sys do.) A read that
+ * fills less than the buffer is taken as the whole file (these files are generated in one go).
+ * Owned by one agent: {@link KeptFileReader.close} releases the descriptors.
+ */
+export class KeptFileReader implements SmallFileReader {
+  readonly #files = new Map<string, Deno.FsFile>();
+  #buf = new Uint8Array(4096);
+  readonly #dec = new TextDecoder();
+
+  /** Descriptors held now (tests). */
+  get open(): number {
+    return this.#files.size;
+  }
+
+  read(root: string, path: string, absent?: Set<string>): string | undefined {
+    const full = underRoot(root, path);
+    if (absent?.has(full)) return undefined;
+    const kept = this.#files.get(full);
+    if (kept) {
+      try {
+        kept.seekSync(0, Deno.SeekMode.Start);
+        return this.#text(kept);
+      } catch {
+        this.#drop(full); // gone, replaced or failing: read it afresh below
+      }
+    }
+    let file: Deno.FsFile | undefined;
+    try {
+      file = Deno.openSync(full);
+      const text = this.#text(file);
+      this.#files.set(full, file);
+      return text;
+    } catch (e) {
+      file?.close();
+      throwIfRefused(e, full);
+      if (e instanceof Deno.errors.NotFound) absent?.add(full);
+      return undefined;
+    }
+  }
+
+  /** Closes every kept descriptor. The reader may be used again (it reopens). */
+  close(): void {
+    for (const path of [...this.#files.keys()]) this.#drop(path);
+  }
+
+  #drop(full: string): void {
+    try {
+      this.#files.get(full)?.close();
+    } catch {
+      // already closed
+    }
+    this.#files.delete(full);
+  }
+
+  #text(file: Deno.FsFile): string {
+    let len = 0;
+    while (true) {
+      if (len === this.#buf.length) {
+        if (len >= 1 << 20) throw new Error("file over 1 MiB");
+        const bigger = new Uint8Array(len * 2);
+        bigger.set(this.#buf);
+        this.#buf = bigger;
+      }
+      const space = this.#buf.length - len;
+      const n = file.readSync(this.#buf.subarray(len));
+      if (n === null || n === 0) break;
+      len += n;
+      if (n < space) break;
+    }
+    return this.#dec.decode(this.#buf.subarray(0, len)).replace(/\0+/g, "").trim();
+  }
+}

@@ -6,7 +6,7 @@
 import { parseNodeHostname } from "../shared/node_map.ts";
 import type { Model, NodeHealth, NodeIdentity } from "../shared/wire_schemas.ts";
 import { parseKernelArgs } from "./cmdline.ts";
-import { readSmall, readSmallSync, underRoot } from "./fs_root.ts";
+import { oneShotReader, readSmall, type SmallFileReader, underRoot } from "./fs_root.ts";
 import { AGENT_VERSION } from "./version.ts";
 import { parseThrottled } from "../shared/throttled.ts";
 import { throwIfRefused } from "../shared/system_access.ts";
@@ -43,8 +43,9 @@ export async function runVcgencmd(): Promise<string | undefined> {
 export async function readThrottled(
   root = "/",
   vcgencmd: (() => Promise<string | undefined>) | null = root === "/" ? runVcgencmd : null,
+  files: SmallFileReader = oneShotReader,
 ): Promise<number | null> {
-  const sys = readSmallSync(root, GET_THROTTLED);
+  const sys = files.read(root, GET_THROTTLED);
   const fromSys = sys === undefined ? undefined : parseThrottled(sys);
   if (fromSys !== undefined) return fromSys;
   const out = vcgencmd ? await vcgencmd() : undefined;
@@ -224,14 +225,16 @@ const NO_SENSOR = new Set<string>();
 export async function readHealth(
   root = "/",
   vcgencmd?: (() => Promise<string | undefined>) | null,
+  /** How the files are read (default: opened and closed each time; the agent keeps them open). */
+  files: SmallFileReader = oneShotReader,
 ): Promise<NodeHealth> {
-  const uptime = Number((readSmallSync(root, "/proc/uptime") ?? "0").split(/\s+/)[0]);
-  const load1 = Number((readSmallSync(root, "/proc/loadavg") ?? "0").split(/\s+/)[0]);
-  const mem = readSmallSync(root, "/proc/meminfo") ?? "";
+  const uptime = Number((files.read(root, "/proc/uptime") ?? "0").split(/\s+/)[0]);
+  const load1 = Number((files.read(root, "/proc/loadavg") ?? "0").split(/\s+/)[0]);
+  const mem = files.read(root, "/proc/meminfo") ?? "";
   const total = meminfo(mem, "MemTotal") ?? 0;
   const available = meminfo(mem, "MemAvailable") ??
     (meminfo(mem, "MemFree") ?? 0) + (meminfo(mem, "Buffers") ?? 0) + (meminfo(mem, "Cached") ?? 0);
-  const milli = readSmallSync(root, "/sys/class/thermal/thermal_zone0/temp", NO_SENSOR);
+  const milli = files.read(root, "/sys/class/thermal/thermal_zone0/temp", NO_SENSOR);
   const temp = milli !== undefined && /^-?[0-9]+$/.test(milli) ? Number(milli) / 1000 : null;
   return {
     uptimeSeconds: Number.isFinite(uptime) && uptime >= 0 ? uptime : 0,
@@ -239,6 +242,6 @@ export async function readHealth(
     memTotalBytes: total,
     memAvailableBytes: Math.min(available, total || available),
     cpuTempCelsius: temp,
-    throttled: await readThrottled(root, vcgencmd === undefined ? undefined : vcgencmd),
+    throttled: await readThrottled(root, vcgencmd === undefined ? undefined : vcgencmd, files),
   };
 }
