@@ -51,6 +51,8 @@ Deno.test("dnsmasq.conf binds the cluster interface and carries DNS, DHCP, TFTP 
   // the Pi boot ROM's OFFER waits 2 s (raspberrypi/firmware#934); iPXE's does not
   assert.deepEqual(values(conf, "dhcp-vendorclass"), ["set:pirom,PXEClient:Arch:00000"]);
   assert.deepEqual(values(conf, "dhcp-reply-delay"), ["tag:pirom,tag:!ipxe,2"]);
+  // no ping check: it would hold a new address's OFFER 3 s more, deaf to all other DHCP
+  assert.ok(conf.split("\n").includes("no-ping"), "dnsmasq must not ping before an OFFER");
   assert.deepEqual(values(conf, "dhcp-hostsfile"), ["/etc/cluster-module/netboot/dhcp-hosts"]);
   assert.deepEqual(values(conf, "addn-hosts"), ["/etc/cluster-module/netboot/hosts"]);
   assert.deepEqual(values(conf, "dhcp-leasefile"), ["/var/lib/cluster-module/dnsmasq.leases"]);

@@ -125,6 +125,11 @@ export function renderDnsmasqConf(map: NodeMap, s: NetbootSettings): string {
     `# hold it ${PI_ROM_REPLY_DELAY_S} s, well inside the ROM's 5 s between its five DISCOVERs.`,
     `dhcp-vendorclass=set:pirom,${PI_ROM_VENDOR_CLASS}`,
     `dhcp-reply-delay=tag:pirom,tag:!ipxe,${PI_ROM_REPLY_DELAY_S}`,
+    "# No ping before an address is offered: dnsmasq waits up to 3 s for an echo reply while",
+    "# deaf to every other DHCP packet, so an unknown Pi's OFFER (MAC learning) would come",
+    "# 5 s after its DISCOVER, when the ROM already sends its next one, and queued DISCOVERs",
+    "# each cost 3 s more. The hub is the LAN's only DHCP server (preflight: rogue_dhcp).",
+    "no-ping",
     "",
   ];
   return lines.join("\n");
