@@ -666,9 +666,6 @@ ka_read() {
 	[ $closing = 0 ] || ka_close
 }
 
-# How long the kernel loop lets the hub hold a heartbeat's answer (ms; see kernel_loop).
-HOLD_MS=700
-
 kernel_loop() {
 	NAP=sleep
 	if mkfifo "$STATE/nap" 2>/dev/null && exec 3<>"$STATE/nap"; then
@@ -759,10 +756,8 @@ kernel_loop() {
 		[ -n "$target" ] && [ $((target - NOW)) -lt 500 ] && [ $((NOW - target)) -lt 500 ] && slot=$target
 		if [ -z "$CURL" ] && [ "$slot" -ge "$next_hb" ]; then
 			health
-			# The answer is read at the next pass, a second on: the hub may hold it until 300 ms
-			# before then (holdMs, as the Deno agent's passHoldMs), and sends it at once when the
-			# mode it wants changes. Kept connection or background curl alike, nothing waits on it.
-			body="{\"identity\":$IDENTITY,\"health\":$HEALTH,\"led\":\"$mode\",\"ledEngine\":\"kernel\",\"seq\":$seq,\"sentAt\":$NOW,\"holdMs\":$HOLD_MS}"
+			# The answer is read at the next pass, a second on (no holdMs: the hub answers at once).
+			body="{\"identity\":$IDENTITY,\"health\":$HEALTH,\"led\":\"$mode\",\"ledEngine\":\"kernel\",\"seq\":$seq,\"sentAt\":$NOW}"
 			if [ "$KA" = 1 ]; then
 				ka_send "$body"
 				CURL=ka # in flight

@@ -159,8 +159,8 @@ for (const [name, shell] of SHELLS) {
       await waitFor("two heartbeats", () => hub.accepted.length >= 2, 30_000);
       assert.equal(hub.accepted[0].ledEngine, "kernel");
       assert.equal(hub.accepted[0].led, "heartbeat");
-      // read at the next pass, a second on: the hub may hold the answer until 300 ms before
-      assert.equal(hub.accepted[0].holdMs, 700);
+      // no held answers for the sh agent (the Zero W card's lab run stalled once with them)
+      assert.equal(hub.accepted[0].holdMs, undefined);
       assert.equal(
         (await Deno.readTextFile(`${led}/pattern`)).trim(),
         kernelPattern(ledPatternFor("heartbeat")).text,
