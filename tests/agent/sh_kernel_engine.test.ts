@@ -120,7 +120,7 @@ Deno.test("sh agent: its kernel patterns are the Deno agent's, mode by mode", as
 for (const [name, shell] of SHELLS) {
   Deno.test(`sh agent (${name}): kernel engine restarts once a second, reports ledEngine kernel, forks nothing per heartbeat (busybox; dash: curl), takes the hub's mode, leaves the LED dark`, async () => {
     const hub = new FakeHub(realClock);
-    hub.holds = true; // answers held 700 ms, as the hub does when nothing changes
+    hub.holds = true; // would hold an answer asked to be held; the sh agent asks for none
     const server = hub.serve();
     const sys = await ledTree();
     const led = `${sys}/class/leds/bay`;
