@@ -114,17 +114,6 @@ const INSTRUMENT_SCRIPT = `#!/bin/sh
 echo "cm-lab: root $(grep ' / ' /proc/mounts | grep -v rootfs | tail -n 1)" >/dev/console
 echo "cm-lab: cmdline $(cat /proc/cmdline)" >/dev/console
 `;
-const INSTRUMENT_UNIT = `[Unit]
-Description=netboot lab: report the root mount and command line on the console
-After=local-fs.target
-
-[Service]
-Type=oneshot
-ExecStart=/usr/local/sbin/cm-lab-report
-
-[Install]
-WantedBy=multi-user.target
-`;
 
 // what the node read over NFS to start its agent: the agent's resident share of the Deno binary
 // (smaps Rss of its mappings), the binary's bytes in the page cache (fincore: what was read,
@@ -146,17 +135,44 @@ say "root read_ahead_kb $(cat /sys/class/bdi/$(mountpoint -d /)/read_ahead_kb) m
 busybox awk '/^device /{m=$5} m=="/"&&/^[ \t]*(bytes|READ|GETATTR|LOOKUP|ACCESS|READLINK):/{$1=$1; print "cm-lab: nfs / " $0} m=="/cm/state"&&/^[ \t]*(bytes|WRITE|CREATE|SETATTR|GETATTR|LOOKUP|ACCESS|COMMIT|MKDIR):/{$1=$1; print "cm-lab: nfs /cm/state " $0}' /proc/self/mountstats >/dev/console
 done
 `;
-const FOOTPRINT_UNIT = `[Unit]
-Description=netboot lab: report what the node read to start its agent
-After=cluster-agent.service
+/** A oneshot or simple service that runs a lab script from multi-user.target. */
+function labUnit(description: string, after: string, type: string, exec: string): string {
+  return `[Unit]
+Description=${description}
+After=${after}
 
 [Service]
-Type=simple
-ExecStart=/usr/local/sbin/cm-lab-footprint
+Type=${type}
+ExecStart=${exec}
 
 [Install]
 WantedBy=multi-user.target
 `;
+}
+
+/** The lab's own services in the node's root: name, script, unit. */
+const LAB_SERVICES = [
+  {
+    name: "cm-lab-report",
+    script: INSTRUMENT_SCRIPT,
+    unit: labUnit(
+      "netboot lab: report the root mount and command line on the console",
+      "local-fs.target",
+      "oneshot",
+      "/usr/local/sbin/cm-lab-report",
+    ),
+  },
+  {
+    name: "cm-lab-footprint",
+    script: FOOTPRINT_SCRIPT,
+    unit: labUnit(
+      "netboot lab: report what the node read to start its agent",
+      "cluster-agent.service",
+      "simple",
+      "/usr/local/sbin/cm-lab-footprint",
+    ),
+  },
+];
 
 /** A running lab. */
 export class NetbootLab {
@@ -246,16 +262,12 @@ export class NetbootLab {
         `${dropIn}/lab-console.conf`,
         "[Service]\nStandardOutput=journal+console\nStandardError=journal+console\n",
       );
-      await writeFile(`${root}/usr/local/sbin/cm-lab-report`, INSTRUMENT_SCRIPT, { mode: 0o755 });
-      await writeFile(`${root}/etc/systemd/system/cm-lab-report.service`, INSTRUMENT_UNIT);
-      await writeFile(`${root}/usr/local/sbin/cm-lab-footprint`, FOOTPRINT_SCRIPT, {
-        mode: 0o755,
-      });
-      await writeFile(`${root}/etc/systemd/system/cm-lab-footprint.service`, FOOTPRINT_UNIT);
-      for (const unit of ["cm-lab-report.service", "cm-lab-footprint.service"]) {
-        const wants = `${root}/etc/systemd/system/multi-user.target.wants/${unit}`;
+      for (const { name, script, unit } of LAB_SERVICES) {
+        await writeFile(`${root}/usr/local/sbin/${name}`, script, { mode: 0o755 });
+        await writeFile(`${root}/etc/systemd/system/${name}.service`, unit);
+        const wants = `${root}/etc/systemd/system/multi-user.target.wants/${name}.service`;
         await rm(wants, { force: true });
-        await Deno.symlink(`/etc/systemd/system/${unit}`, wants);
+        await Deno.symlink(`/etc/systemd/system/${name}.service`, wants);
       }
     }
 
