@@ -5,6 +5,7 @@
  * hub's virtual cluster runs agents in-process (simulated line, injected clock and fetch).
  */
 import { type Clock, realClock } from "../shared/clock.ts";
+import { LibcLoadError, sleepThread } from "../shared/libc.ts";
 import type { GpioLine } from "../shared/pins/gpio_line.ts";
 import { type GpioBackend, openGpioLine } from "../shared/pins/open.ts";
 import type {
@@ -108,12 +109,22 @@ export interface AgentOptions extends
  */
 export const PASS_OVERSHOOT_MS = 5;
 
-/** The futex blockThread waits on; nothing ever wakes it. */
+/** The futex blockThread waits on where libc cannot be loaded; nothing ever wakes it. */
 const IDLE_FUTEX = new Int32Array(new SharedArrayBuffer(4));
 
-/** Blocks the thread for `ms` on a futex nobody wakes (one wake-up when it times out). */
+/**
+ * Blocks the thread for `ms` (one wake-up when it ends), cut short when a signal's handler runs
+ * on it (SIGTERM: the loop then runs its listener at once). Without libc (not Linux), a futex
+ * wait that only times out.
+ */
 export function blockThread(ms: number): void {
-  if (ms > 0) Atomics.wait(IDLE_FUTEX, 0, 0, ms);
+  if (!(ms > 0)) return;
+  try {
+    sleepThread(ms);
+  } catch (e) {
+    if (!(e instanceof LibcLoadError)) throw e;
+    Atomics.wait(IDLE_FUTEX, 0, 0, ms);
+  }
 }
 
 /** A running agent. */
@@ -164,6 +175,9 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
       ipv4Of(hub.hostname)
     ? opts.heartbeatSocket
     : undefined;
+  // In passes the restarts are the passes' first act, not the engine's timer: one timer less
+  // a second, and a pass needs no turn of the event loop (reporter.ts).
+  const kernelDriven = passes && engine instanceof KernelLedEngine ? engine : undefined;
   const idle = block && engine.kind === "kernel"
     ? (nextAt: number) => {
       const ms = Math.min(nextAt - clock.now(), 1000);
@@ -183,6 +197,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     logger,
     idle,
     socket: passes,
+    onPass: kernelDriven && (() => kernelDriven.restart()),
     afterDueWork: () => engine.afterDueEdge(),
     heartbeat: async (seq, holdMs) => {
       await engine.afterDueEdge(); // an edge due on the same tick is written first
@@ -204,7 +219,8 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   });
   // One anchor for both timelines: the heartbeat and the LED's rising edge fall due together.
   const anchor = engine.timelineStart(clock.now());
-  engine.start(anchor);
+  if (kernelDriven) kernelDriven.drive();
+  else engine.start(anchor);
   reporter.start(anchor);
   logger.info(
     `agent ${identity.agentVersion} on ${identity.hostname} (${identity.model}, node ${

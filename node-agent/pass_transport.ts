@@ -84,22 +84,23 @@ export class SocketPassTransport implements PassTransport {
     const socket = this.#socket;
     if (!this.#waiting || !socket) return undefined;
     try {
+      // Framed after each read: a complete answer needs no read more (to see EAGAIN).
       while (true) {
         if (this.#len === this.#buf.length) this.#grow();
         const n = socket.recv(this.#buf.subarray(this.#len));
-        if (n === null) break;
+        if (n === null) return undefined;
         if (n === 0) {
           const { status, text } = frameAnswer(this.#buf.subarray(0, this.#len), true)!;
           this.close();
           return { status, text };
         }
         this.#len += n;
+        const answer = frameAnswer(this.#buf.subarray(0, this.#len), false);
+        if (!answer) continue;
+        this.#waiting = false;
+        if (answer.close) this.close();
+        return { status: answer.status, text: answer.text };
       }
-      const answer = frameAnswer(this.#buf.subarray(0, this.#len), false);
-      if (!answer) return undefined;
-      this.#waiting = false;
-      if (answer.close) this.close();
-      return { status: answer.status, text: answer.text };
     } catch (e) {
       this.close();
       throw e;

@@ -21,6 +21,7 @@ import { type Logger, silentLogger } from "./log.ts";
 import { SocketPassTransport } from "./pass_transport.ts";
 import { passHoldMs, PassSchedule } from "./pass_schedule.ts";
 import type { SocketConnector } from "./sync_socket.ts";
+import { EINTR, OsError } from "../shared/libc.ts";
 
 /** The hub's heartbeat endpoint, relative to its base URL. */
 export const HEARTBEAT_PATH = "/api/v1/agent/heartbeat";
@@ -80,7 +81,22 @@ export interface ReporterOptions {
    * timer, signals) even when no heartbeat is due.
    */
   afterDueWork?: () => Promise<void>;
+  /**
+   * In heartbeat passes: called first in each pass, with its grid instant (the agent restarts
+   * the bay LED's kernel pattern there, before anything else).
+   */
+  onPass?: (at: number) => void;
 }
+
+/**
+ * Heartbeat passes with `idle` run from one wake-up to the next without a turn of Deno's event
+ * loop (a turn costs about as much as the pass). The loop turns at once when a signal cut the
+ * idle short (SIGTERM: its listener stops the agent), and in any case once in this many passes
+ * (a signal taken on another thread or during a pass, and V8's own queued work), on a timer
+ * set before that idle, so that it costs no wake-up of its own; and after a pass whose connect
+ * or send a signal cut short (the hub down, a connect waiting its timeout).
+ */
+export const PASSES_PER_LOOP_TURN = 5;
 
 /** How long a heartbeat pass may block to connect or send (the LED's restart is done first). */
 export const PASS_CONNECT_TIMEOUT_MS = 500;
@@ -100,7 +116,10 @@ export class HubError extends ClusterError {
 export class Reporter {
   readonly #o:
     & Required<
-      Omit<ReporterOptions, "onReply" | "onFault" | "fetch" | "idle" | "socket" | "afterDueWork">
+      Omit<
+        ReporterOptions,
+        "onReply" | "onFault" | "fetch" | "idle" | "socket" | "afterDueWork" | "onPass"
+      >
     >
     & ReporterOptions;
   readonly #poster: Poster | undefined;
@@ -116,6 +135,7 @@ export class Reporter {
   #lastError: string | undefined;
   #intervalMs: number;
   #anchor = 0;
+  readonly #replies = new ReplyMemo();
 
   constructor(opts: ReporterOptions) {
     this.#o = {
@@ -218,9 +238,13 @@ export class Reporter {
       plan.failed(at, backoffDelay(this.#failures, this.#o.backoff, this.#o.jitter()));
     };
     let at = this.#anchor;
+    let passes = 0;
+    let interrupted = false; // a connect or send cut short by a signal's handler
     while (!this.#stop.signal.aborted) {
+      // No wait after an idle that ran its course; after one cut short, the event loop's turn.
       await clock.sleepUntil(at, this.#stop.signal);
       if (this.#stop.signal.aborted) break;
+      this.#o.onPass?.(at);
       if (plan.waiting) {
         let answer: PostAnswer | undefined;
         try {
@@ -230,7 +254,7 @@ export class Reporter {
         }
         if (answer) {
           try {
-            const reply = replyOf(answer);
+            const reply = this.#replies.of(answer);
             plan.answered(reply.intervalMs);
             this.#succeeded(reply);
           } catch (e) {
@@ -248,6 +272,7 @@ export class Reporter {
           transport.send(body);
           plan.sent(at);
         } catch (e) {
+          interrupted = e instanceof OsError && e.errno === EINTR;
           fail(at, this.#unreachable(e as Error));
         }
       }
@@ -255,7 +280,13 @@ export class Reporter {
       await this.#o.afterDueWork?.();
       if (this.#stop.signal.aborted) break;
       at = plan.nextPass(clock.now());
-      this.#o.idle?.(at);
+      if (!this.#o.idle) continue;
+      const turn = ++passes % PASSES_PER_LOOP_TURN === 0 || interrupted
+        ? clock.sleepUntil(at, this.#stop.signal)
+        : undefined;
+      interrupted = false;
+      this.#o.idle(at);
+      await turn;
     }
   }
 
@@ -334,7 +365,8 @@ export class Reporter {
     // The watchdog's timer is moved to the new deadline at every reply, so that it never
     // fires while the hub answers: a timer cancelled before it is due costs the node no
     // wake-up, one that fires and sleeps on costs one or two (Deno's timer wheel) every 5 s.
-    this.#kick.abort();
+    // (Heartbeat passes have no watchdog; aborting again would build a DOMException each time.)
+    if (!this.#kick.signal.aborted) this.#kick.abort();
     this.#o.onReply?.(reply);
   }
 
@@ -364,7 +396,7 @@ export class Reporter {
         } catch (e) {
           throw this.#unreachable(e as Error);
         }
-        return replyOf(res);
+        return this.#replies.of(res);
       })();
       exchange.catch(() => {}); // a late failure after the timeout is not unhandled
       return await Promise.race([exchange, timeout]);
@@ -372,6 +404,28 @@ export class Reporter {
       cancelTimer.abort();
       this.#stop.signal.removeEventListener("abort", onStop);
     }
+  }
+}
+
+/**
+ * Replies of the hub's answers, each distinct answer parsed and validated once: the hub gives
+ * the same bytes heartbeat after heartbeat (`{"node":7,"led":null,"intervalMs":1000}`), and
+ * such an answer then costs a string compare, not a JSON parse and a schema check. Only the
+ * last good answer is kept; an error answer is never kept.
+ */
+export class ReplyMemo {
+  #status = 0;
+  #text: string | undefined;
+  #reply: HeartbeatReply | undefined;
+
+  /** The reply `answer` means, or the {@link HubError} it is (see {@link replyOf}). */
+  of(answer: PostAnswer): HeartbeatReply {
+    if (answer.text === this.#text && answer.status === this.#status) return this.#reply!;
+    const reply: HeartbeatReply = Object.freeze(replyOf(answer));
+    this.#status = answer.status;
+    this.#text = answer.text;
+    this.#reply = reply;
+    return reply;
   }
 }
 

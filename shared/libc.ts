@@ -1,11 +1,12 @@
 /**
  * The one libc binding: the calls the GPIO character device, the I2C bus and the serial console
- * need, through `Deno.dlopen("libc.so.6")`. Opened once, on first use (importing this module
- * loads nothing, so code that never touches a device needs no FFI). Calls are synchronous
- * (except `poll`, which waits on a worker thread), so `errno()` read right after a failed call
- * is that call's. Linux only (x86_64 and aarch64 share these flags and struct layouts).
+ * need, and the agent's sleeps between heartbeat passes, through `Deno.dlopen("libc.so.6")`.
+ * Opened once, on first use (importing this module loads nothing, so code that never touches a
+ * device needs no FFI). Calls are synchronous (except `poll`, which waits on a worker thread),
+ * so `errno()` read right after a failed call is that call's. Linux only (x86_64 and aarch64 share these flags and struct layouts).
  * The socket calls serve the agent's heartbeat socket, which lives outside Deno's event loop
- * (`node-agent/sync_socket.ts`).
+ * (`node-agent/sync_socket.ts`); `pwrite` its bay LED's kept-open attribute files
+ * (`node-agent/led/led_class.ts`).
  */
 
 const SYMBOLS = {
@@ -13,6 +14,7 @@ const SYMBOLS = {
   close: { parameters: ["i32"], result: "i32" },
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  pwrite: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
   /** `ioctl` with an integer argument (I2C_SLAVE). */
   ioctl_ulong: { name: "ioctl", parameters: ["i32", "u64", "u64"], result: "i32" },
   /** `ioctl` with a pointer argument (GPIO uAPI structs, I2C_SMBUS). */
@@ -32,6 +34,8 @@ const SYMBOLS = {
   send: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
   recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
   setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+  /** Returns the error number itself (EINTR when a signal's handler ran), not -1 and errno. */
+  clock_nanosleep: { parameters: ["i32", "i32", "buffer", "buffer"], result: "i32" },
   strerror: { parameters: ["i32"], result: "pointer" },
   __errno_location: { parameters: [], result: "pointer" },
 } as const;
@@ -40,6 +44,7 @@ const SYMBOLS = {
 export type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
 /** `open` flags (Linux). */
+export const O_WRONLY = 0o1;
 export const O_RDWR = 0o2;
 export const O_NOCTTY = 0o400;
 export const O_NONBLOCK = 0o4000;
@@ -56,6 +61,9 @@ export const IPPROTO_TCP = 6;
 export const TCP_NODELAY = 1;
 export const MSG_DONTWAIT = 0x40;
 export const MSG_NOSIGNAL = 0x4000;
+
+/** `clock_nanosleep` clock (Linux). */
+export const CLOCK_MONOTONIC = 1;
 
 /** errno values (Linux). */
 export const EINTR = 4;
@@ -119,6 +127,21 @@ export function errno(): number {
 export function strerror(code: number): string {
   const p = libc().strerror(code);
   return p === null ? `errno ${code}` : Deno.UnsafePointerView.getCString(p);
+}
+
+const sleepSpec = new BigInt64Array(2);
+const sleepSpecBytes = new Uint8Array(sleepSpec.buffer);
+
+/**
+ * Blocks the calling thread for `ms` milliseconds (`clock_nanosleep`, one wake-up when it
+ * ends). A signal whose handler runs on this thread cuts it short: then it returns false.
+ */
+export function sleepThread(ms: number): boolean {
+  if (!(ms > 0)) return true;
+  const ns = BigInt(Math.round(ms * 1e6));
+  sleepSpec[0] = ns / 1_000_000_000n;
+  sleepSpec[1] = ns % 1_000_000_000n;
+  return libc().clock_nanosleep(CLOCK_MONOTONIC, 0, sleepSpecBytes, null) !== EINTR;
 }
 
 /** A NUL-terminated C string. */

@@ -9,6 +9,9 @@
  * - **Drift.** The kernel re-arms each step relative to now, rounded up by the timer wheel
  *   (+23 ms a second seen at HZ=250); every restart puts the rising edge back on the grid,
  *   `k × period + phase` of the epoch, so bays whose clocks agree blink together.
+ *
+ * The restarts come from the engine's own timer (`start`), or from the agent's heartbeat
+ * passes (`drive` and `restart`), which wake on the same grid anyway.
  */
 import type { Clock } from "../../shared/clock.ts";
 import { type KernelPattern, kernelPattern, nextRearm } from "../../shared/led/kernel_pattern.ts";
@@ -77,6 +80,23 @@ export class KernelLedEngine implements BayLedEngine {
     this.#loop.start(() => this.#run());
   }
 
+  /**
+   * Starts the engine without a timer of its own, for heartbeat passes: the caller calls
+   * {@link restart} at every grid instant ({@link timelineStart} + k × 1 s), in the wake-up
+   * it has there anyway. Every mode's pattern restarts on that grid (phase 0, 1 s). A mode set
+   * meanwhile is written at once, as after `start`.
+   */
+  drive(): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.#show();
+  }
+
+  /** Restarts the pattern now: the restart due at a grid instant, when driven (see {@link drive}). */
+  restart(): void {
+    if (this.#started && !this.#loop.stopped) this.#rearm();
+  }
+
   /** Switches mode: the new pattern is written at once (not at the loop's next turn). */
   setMode(mode: LedMode): void {
     if (mode === this.#loop.mode) return;
@@ -88,6 +108,7 @@ export class KernelLedEngine implements BayLedEngine {
   async stop(): Promise<void> {
     await this.#loop.stop();
     this.#write("pattern", KERNEL_DARK_PATTERN) && this.#write("repeat", "1");
+    this.#led.close?.();
     this.#gate.close();
   }
 

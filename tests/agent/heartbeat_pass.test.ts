@@ -6,10 +6,12 @@
  * out, a missing reply failing at the timeout, a reset connection replaced, fault and back.
  */
 import assert from "node:assert/strict";
+import type { Clock } from "../../shared/clock.ts";
 import { FakeClock } from "../support/fakes/fake_clock.ts";
 import { FakeSocket } from "../support/fakes/fake_socket.ts";
 import { PASS_OVERSHOOT_MS, startAgent } from "../../node-agent/agent.ts";
 import { MemoryLogger } from "../../node-agent/log.ts";
+import { PASSES_PER_LOOP_TURN } from "../../node-agent/reporter.ts";
 import { kernelPattern } from "../../shared/led/kernel_pattern.ts";
 import { FAULT, HEARTBEAT, IDENTIFY } from "../../shared/led/patterns.ts";
 import type { LedMode } from "../../shared/wire_schemas.ts";
@@ -36,6 +38,10 @@ class AnsweringSocket extends FakeSocket {
     const body = JSON.parse(text.slice(text.lastIndexOf("\r\n\r\n") + 4));
     this.hub.requests.push([body.seq as number, this.hub.led_.read("pattern").trim()]);
     this.hub.holds.push(body.holdMs);
+    this.hub.restartBefore.push({
+      sentAt: this.hub.led_.clock.now(),
+      restartedAt: this.hub.led_.writes.findLast((w) => w.attr === "repeat")?.at,
+    });
     if (!this.hub.silent) {
       const reply = JSON.stringify({ node: 7, led: this.hub.led, intervalMs: 1000 });
       this.peerWrite(`HTTP/1.1 200 OK\r\ncontent-length: ${reply.length}\r\n\r\n${reply}`);
@@ -53,6 +59,8 @@ class PeerHub {
   readonly requests: [number, string][] = [];
   /** Each request's `holdMs`. */
   readonly holds: unknown[] = [];
+  /** For each request: when it was sent, and when the pattern was last restarted before. */
+  readonly restartBefore: { sentAt: number; restartedAt: number | undefined }[] = [];
   constructor(readonly led_: FakeLedClass) {}
 
   connect = () => {
@@ -62,16 +70,37 @@ class PeerHub {
   };
 }
 
+/** The agent's view of a fake clock, counting its own sleeps not yet over (not the LED model's). */
+class CountingClock implements Clock {
+  pending = 0;
+  constructor(readonly inner: FakeClock) {}
+  now(): number {
+    return this.inner.now();
+  }
+  async sleepUntil(at: number, signal?: AbortSignal): Promise<void> {
+    this.pending++;
+    try {
+      await this.inner.sleepUntil(at, signal);
+    } finally {
+      this.pending--;
+    }
+  }
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return this.sleepUntil(this.now() + Math.max(0, ms), signal);
+  }
+}
+
 async function setup() {
   const clock = new FakeClock(T0);
+  const agentClock = new CountingClock(clock);
   const led = new FakeLedClass(clock);
   const hub = new PeerHub(led);
   const logger = new MemoryLogger();
-  const blocks: { at: number; ms: number }[] = [];
+  const blocks: { at: number; ms: number; pending: number }[] = [];
   const agent = await startAgent({
     hub: "http://10.42.0.250:4242",
     key: "k",
-    clock,
+    clock: agentClock,
     led,
     ledEngine: "kernel",
     model: "pi3b+",
@@ -80,7 +109,7 @@ async function setup() {
     health: () => Promise.resolve(HEALTH),
     jitter: () => 0,
     logger,
-    blockWhenIdle: (ms) => blocks.push({ at: clock.now(), ms }),
+    blockWhenIdle: (ms) => blocks.push({ at: clock.now(), ms, pending: agentClock.pending }),
     heartbeatSocket: hub.connect,
   });
   return { clock, led, hub, logger, blocks, agent };
@@ -105,6 +134,26 @@ Deno.test("heartbeat passes: one heartbeat a pass on the grid over one connectio
     assert.equal((b.at + b.ms - PASS_OVERSHOOT_MS) % 1000, 0, "each block ends on the grid");
   }
   assert.ok(!agent.faulted);
+});
+
+Deno.test("heartbeat passes: each pass restarts the pattern first, on the grid; the engine keeps no timer, and only every 5th idle leaves one (the event loop's turn)", async () => {
+  const { clock, hub, led, blocks, agent } = await setup();
+  try {
+    await clock.advance(10_000);
+  } finally {
+    await agent.stop();
+  }
+  const restarts = led.writes.filter((w) => w.attr === "repeat").map((w) => w.at);
+  // the first is the engine's start (shown at once, off the grid); then one per pass
+  const passes = restarts.slice(1, -1); // the last: stop's dark pattern
+  assert.ok(passes.length >= 9, `${passes.length} restarts`);
+  for (const t of passes) assert.equal(t % 1000, 0, `restart at ${t} is off the grid`);
+  assert.equal(new Set(passes).size, passes.length, "one restart a pass, none from a timer");
+  for (const r of hub.restartBefore) assert.equal(r.restartedAt, r.sentAt, "restart, then send");
+  // timers pending as the thread blocks: none, but the loop's turn before every 5th pass
+  const turns = blocks.map((b) => b.pending);
+  assert.ok(turns.length >= 9);
+  assert.deepEqual(turns, turns.map((_, i) => (i + 1) % PASSES_PER_LOOP_TURN === 0 ? 1 : 0));
 });
 
 Deno.test("heartbeat passes: the hub's mode is read at the next pass and written before that pass's heartbeat goes out", async () => {

@@ -169,7 +169,7 @@ Deno.test("heartbeat passes: identify from a real hub is written within 1.5 s of
   assert.ok(sorted.at(-1)! <= bound, `worst ${sorted.at(-1)!.toFixed(0)} ms (bound ${bound})`);
 });
 
-Deno.test("heartbeat passes: with the hub unreachable the pattern is still restarted every second, and SIGTERM ends the agent within a pass", async () => {
+Deno.test("heartbeat passes: with the hub unreachable the pattern is still restarted every second, and SIGTERM in the middle of an idle ends the agent at once", async () => {
   const sys = await memoryTempDir("pass-down-");
   const led = await ledClassDir(sys);
   const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -196,6 +196,10 @@ Deno.test("heartbeat passes: with the hub unreachable the pattern is still resta
     const gaps = restarts.slice(from - 1).map((t, i, a) => i ? t - a[i - 1] : 0).slice(1);
     assert.ok(gaps.length >= 7, `restarts in 8 s: ${gaps.length}`);
     assert.ok(Math.max(...gaps) < 1_500, `a restart came ${Math.max(...gaps).toFixed(0)} ms late`);
+    // SIGTERM ~150 ms into the thread's sleep: the sleep is cut short, not slept out (~850 ms)
+    const seen = restarts.length;
+    await waitFor(() => restarts.length > seen, 3_000, "a restart");
+    await sleep(150);
   } finally {
     const t0 = performance.now();
     log = await agent.stop();
@@ -206,5 +210,5 @@ Deno.test("heartbeat passes: with the hub unreachable the pattern is still resta
   }
   assert.match(log, /connect to 127\.0\.0\.1:\d+: Connection refused/);
   assert.match(log, /LED shows fault/);
-  assert.ok(stopMs < 2_000, `SIGTERM took ${stopMs.toFixed(0)} ms`);
+  assert.ok(stopMs < 500, `SIGTERM took ${stopMs.toFixed(0)} ms`);
 });

@@ -120,3 +120,21 @@ Deno.test("pass transport: an answer over the bound fails rather than growing wi
   assert.throws(() => t.poll(), /over 65536 bytes/);
   assert.ok(!t.connected);
 });
+
+Deno.test("pass transport: a complete answer is taken with the reads it needs, none more to see EAGAIN", () => {
+  const { t, sockets } = setup();
+  t.send(JSON.stringify({ seq: 1 }));
+  const s = sockets[0];
+  let reads = 0;
+  const recv = s.recv.bind(s);
+  s.recv = (into) => (reads++, recv(into));
+  s.peerWrite(OK('{"node":9,"led":null,"intervalMs":1000}'));
+  assert.deepEqual(t.poll(), { status: 200, text: '{"node":9,"led":null,"intervalMs":1000}' });
+  assert.equal(reads, 1);
+  t.send(JSON.stringify({ seq: 2 }));
+  reads = 0;
+  s.maxRead = 40; // in pieces: one read each, then framed
+  s.peerWrite(OK('{"node":9,"led":null,"intervalMs":1000}'));
+  assert.ok(t.poll());
+  assert.equal(reads, Math.ceil(OK('{"node":9,"led":null,"intervalMs":1000}').length / 40));
+});

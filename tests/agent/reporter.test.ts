@@ -6,7 +6,7 @@ import type { NodeHealth } from "../../shared/schemas.ts";
 import { startAgent } from "../../node-agent/agent.ts";
 import { backoffDelay } from "../../node-agent/backoff.ts";
 import { MemoryLogger } from "../../node-agent/log.ts";
-import { Reporter } from "../../node-agent/reporter.ts";
+import { HubError, ReplyMemo, Reporter } from "../../node-agent/reporter.ts";
 import { FakeHub } from "./fake_hub.ts";
 
 const FIXTURE = new URL("../fixtures/pi/pi3b+", import.meta.url).pathname;
@@ -391,4 +391,23 @@ Deno.test("reporter: `idle` is told the next heartbeat after each good reply, ne
   } finally {
     await reporter.stop();
   }
+});
+
+Deno.test("reply memo: an answer the same as the last good one is that reply again, not parsed anew; errors are never kept", () => {
+  const memo = new ReplyMemo();
+  const text = JSON.stringify({ node: 7, led: null, intervalMs: 1000 });
+  const first = memo.of({ status: 200, text });
+  assert.deepEqual(first, { node: 7, led: null, intervalMs: 1000 });
+  assert.ok(Object.isFrozen(first), "shared between heartbeats: nobody may change it");
+  assert.equal(memo.of({ status: 200, text }), first);
+  // another status with the same text is not the same answer
+  assert.throws(() => memo.of({ status: 500, text }), HubError);
+  const bad = JSON.stringify({ node: 7, led: "blink", intervalMs: 1000 });
+  for (let i = 0; i < 2; i++) {
+    assert.throws(() => memo.of({ status: 200, text: bad }), /heartbeat reply/);
+  }
+  assert.equal(memo.of({ status: 200, text }), first);
+  const identify = memo.of({ status: 200, text: text.replace("null", '"identify"') });
+  assert.equal(identify.led, "identify");
+  assert.notEqual(memo.of({ status: 200, text }), first, "only the last good answer is kept");
 });

@@ -114,3 +114,41 @@ Deno.test("without FFI permission the device modules load, and their first call 
     await Deno.remove(file);
   }
 });
+
+/** Run by the test below in a `deno run` of its own: the sleeping thread is the main one there. */
+const SLEEPER = `
+import { sleepThread } from "${new URL("../../shared/libc.ts", import.meta.url).href}";
+let heard = 0;
+Deno.addSignalListener("SIGUSR1", () => heard++);
+let t0 = performance.now();
+const full = sleepThread(60);
+const slept = performance.now() - t0;
+console.log("ready");
+t0 = performance.now();
+const ranCourse = sleepThread(3000);
+const cut = performance.now() - t0;
+for (let i = 0; i < 100 && heard === 0; i++) await new Promise((r) => setTimeout(r, 10));
+console.log(JSON.stringify({ full, slept, ranCourse, cut, heard }));
+Deno.exit(0);
+`;
+
+Deno.test("libc: sleepThread blocks the thread for the time asked, and a signal's handler cuts it short", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--v8-flags=--single-threaded", SLEEPER],
+    stdout: "piped",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).values();
+  let out = "";
+  while (!out.includes("ready")) out += (await lines.next()).value ?? "";
+  // 200 ms into its 3 s sleep
+  await new Promise((r) => setTimeout(r, 200));
+  child.kill("SIGUSR1");
+  while (!out.includes("}")) out += (await lines.next()).value ?? "";
+  await child.status;
+  const r = JSON.parse(out.slice(out.indexOf("{"), out.lastIndexOf("}") + 1));
+  assert.equal(r.full, true);
+  assert.ok(r.slept >= 59 && r.slept < 1_000, `slept ${r.slept} ms`);
+  assert.equal(r.ranCourse, false, "cut short");
+  assert.ok(r.cut >= 150 && r.cut < 2_000, `cut short after ${r.cut} ms`);
+  assert.equal(r.heard, 1, "the listener ran when the loop did");
+});

@@ -12,13 +12,14 @@ import {
   HEARTBEAT,
   HEARTBEAT_INVERTED,
   IDENTIFY,
+  ledPatternFor,
   ON,
 } from "../../../shared/led/patterns.ts";
-import { KernelLedEngine } from "../../../node-agent/led/kernel_engine.ts";
+import { KERNEL_DARK_PATTERN, KernelLedEngine } from "../../../node-agent/led/kernel_engine.ts";
 import { type LedClassDevice, probeKernelLed } from "../../../node-agent/led/led_class.ts";
 import { MemoryLogger } from "../../../node-agent/log.ts";
 import { type AgentOptions, startAgent } from "../../../node-agent/agent.ts";
-import { Heartbeat } from "../../../shared/wire_schemas.ts";
+import { Heartbeat, LedMode } from "../../../shared/wire_schemas.ts";
 import { FakeLedClass } from "../fake_led_class.ts";
 
 /** A clock 0.4 s past a whole second of the epoch, so the grid matters. */
@@ -150,6 +151,41 @@ Deno.test("kernel engine: a mode change shows at once and the next restart is on
     JSON.stringify(after),
   );
   await engine.stop();
+});
+
+Deno.test("kernel patterns: every mode restarts on the 1 s grid at phase 0 (what a driven engine's caller relies on)", () => {
+  for (const mode of LedMode.options) {
+    const k = kernelPattern(ledPatternFor(mode));
+    assert.equal(k.rearmMs, 1000, mode);
+    assert.equal(k.phaseMs, 0, mode);
+  }
+});
+
+Deno.test("kernel engine, driven: no timer of its own; restart() restarts the pattern, drive() and a mode change write it at once; nothing after stop", async () => {
+  const { clock, led } = setup();
+  led.write("trigger", "pattern");
+  const engine = new KernelLedEngine({ led, clock });
+  const restarts = () => led.writes.filter((w) => w.attr === "repeat").length;
+  engine.drive();
+  assert.equal(led.read("pattern").trim(), kernelPattern(HEARTBEAT).text);
+  assert.equal(restarts(), 1);
+  await clock.advance(5_000);
+  assert.equal(restarts(), 1, "nobody restarted it: no timer of the engine did");
+  assert.equal(led.brightness, 0, "its run is over: dark (the dead-man)");
+  for (let i = 0; i < 3; i++) {
+    engine.restart();
+    await clock.advance(1_000);
+  }
+  assert.equal(restarts(), 4);
+  assert.equal(engine.rearms, 4);
+  assert.ok(led.edges.filter((e) => e.value === 1 && e.at > T0 + 5_000).length >= 3, "alive again");
+  engine.setMode("identify");
+  assert.equal(led.read("pattern").trim(), kernelPattern(IDENTIFY).text);
+  assert.equal(restarts(), 5);
+  await engine.stop();
+  engine.restart();
+  assert.equal(led.read("pattern").trim(), KERNEL_DARK_PATTERN.trim());
+  assert.equal(restarts(), 6, "stop's dark restart, none after");
 });
 
 Deno.test("kernel engine: stop leaves the LED dark with the pattern trigger still selected", async () => {
