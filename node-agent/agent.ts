@@ -87,9 +87,9 @@ export interface AgentOptions extends
    * With the kernel LED engine: after each good reply, the agent calls this with the time
    * (ms, at most 1000) until the next heartbeat and restart, and the standalone agent
    * (main.ts) passes {@link blockThread}. A timer of ~1 s costs two wake-ups on Deno's timer
-   * wheel (its 64 ms slot, then the 1 ms one), a sleep of the thread one; the heartbeat's timer and the
-   * restart's, both due by then, fire at once when the loop runs again. The event loop (mode
-   * changes, SIGTERM) waits meanwhile. Real clock and one agent per process only.
+   * wheel (its 64 ms slot, then the 1 ms one), a sleep of the thread one; the timers due by then
+   * fire at once when the loop runs again. The event loop (a mode change) waits meanwhile; a
+   * signal (SIGTERM) cuts the sleep short. Real clock and one agent per process only.
    */
   blockWhenIdle?: (ms: number) => void;
   /**
