@@ -6,7 +6,7 @@
 #
 # Prints the output directory (--print-dir: only that, building nothing). The result is cached by content: OUT is
 # CACHE/<arch>-<sha256 of every input> (this script, the overlay unit, arch, suite; for arm64
-# also the kernel package version), and an OUT that finished
+# also the kernel package version and the modprobe blacklist), and an OUT that finished
 # (OUT/.ready) is reused without building. CACHE defaults to the machine-wide cache
 # (scripts/lib/cache-dir.sh, outside the checkout: a fresh clone reuses it). Needs root and
 # mmdebstrap.
@@ -23,7 +23,8 @@
 # In both: read-only root (tmpfs /tmp, /var/tmp, /var/log; state directories systemd would
 # create at boot, e.g. logind's /var/lib/systemd/linger, made here), the per-node overlay unit
 # (cm-overlay), the gpio group, NFS readahead 32 KB (nfs.conf.d, for nfs-common's udev rule),
-# initramfs for an NFS root (BOOT=nfs). The agent is not part of
+# initramfs for an NFS root (BOOT=nfs); arm64 also blacklists the radio, display and sound
+# drivers a wired, headless node never uses (cluster-node-modprobe.conf). The agent is not part of
 # the cached image: install it with scripts/agent/install-agent.sh --root OUT/pxe/root
 # (`deno task image -- --hub URL --key-file FILE` does both).
 set -eu
@@ -56,7 +57,8 @@ if [ "$ARCH" = arm64 ]; then
   KPIECES=$(bash "$PI/prepare.sh" arm64) || die "cannot fetch Debian's arm64 kernel"
 fi
 HASH=$( (cat "$HERE/build.sh" "$HERE/cm-overlay.sh" "$HERE/cm-overlay.service"
-  [ "$ARCH" = arm64 ] && grep '^linux-image' "$KPIECES/packages"
+  [ "$ARCH" = arm64 ] && cat "$HERE/cluster-node-modprobe.conf" &&
+    grep '^linux-image' "$KPIECES/packages"
   echo "$ARCH $SUITE") | sha256sum | cut -c1-16)
 OUT=$CACHE/$ARCH-$HASH
 if [ "$PRINT_DIR" = 1 ]; then echo "$OUT"; exit 0; fi
@@ -142,6 +144,8 @@ if [ "$ARCH" = arm64 ]; then
   mkdir -p "$OUT/firmware" && dpkg-deb -x "$ROOT"/root/fw/raspi-firmware_*.deb "$OUT/firmware" ||
     die "raspi-firmware was not downloaded (log: $OUT.log)"
   rm -rf "$ROOT/root/fw"
+  # a headless node on wired Ethernet: udev loads no Bluetooth, WiFi, display or sound driver
+  install -D -m 0644 "$HERE/cluster-node-modprobe.conf" "$ROOT/etc/modprobe.d/cluster-node.conf"
 fi
 
 # Boot files: what the TFTP root serves.

@@ -117,7 +117,8 @@ echo "cm-lab: cmdline $(cat /proc/cmdline)" >/dev/console
 
 // what the node read over NFS to start its agent: the agent's resident share of the Deno binary
 // (smaps Rss of its mappings), the binary's bytes in the page cache (fincore: what was read,
-// readahead included), the root's readahead and its NFS client counters (mountstats)
+// readahead included), the root's readahead, the kernel modules loaded (their number, size in
+// memory and names) and its NFS client counters (mountstats)
 const FOOTPRINT_SCRIPT = `#!/bin/sh
 # netboot lab only: what the node read to start its agent, on the serial console.
 say() { echo "cm-lab: $*" >/dev/console; }
@@ -132,6 +133,7 @@ sleep 20
 say "agent pid $pid exe $bin uptime $(cut -d' ' -f1 /proc/uptime)"
 say "exe resident $(busybox awk -v b="$bin" '/^[0-9a-f]+-[0-9a-f]+ /{f=($NF==b)} f&&/^Rss:/{s+=$2} END{print s}' /proc/$pid/smaps) kB of $(($(stat -c %s "$bin") / 1024)) kB; page cache $(fincore -b -n -o RES "$bin") bytes"
 say "root read_ahead_kb $(cat /sys/class/bdi/$(mountpoint -d /)/read_ahead_kb) mount $(grep ' / nfs' /proc/mounts | tail -n 1)"
+say "modules $(busybox awk '{n++; s+=$2; l=l" "$1} END{print n" loaded, "int(s/1024)" kB:"l}' /proc/modules)"
 busybox awk '/^device /{m=$5} m=="/"&&/^[ \t]*(bytes|READ|GETATTR|LOOKUP|ACCESS|READLINK):/{$1=$1; print "cm-lab: nfs / " $0} m=="/cm/state"&&/^[ \t]*(bytes|WRITE|CREATE|SETATTR|GETATTR|LOOKUP|ACCESS|COMMIT|MKDIR):/{$1=$1; print "cm-lab: nfs /cm/state " $0}' /proc/self/mountstats >/dev/console
 done
 `;

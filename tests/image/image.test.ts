@@ -6,6 +6,8 @@
 import assert from "node:assert/strict";
 
 const IMAGE = new URL("../../scripts/image/", import.meta.url).pathname;
+/** The arm64 node image's modprobe blacklist (tests/image/node_modprobe.test.ts). */
+const BLACKLIST = "cluster-node-modprobe.conf";
 
 async function run(cmd: string, args: string[]) {
   const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
@@ -23,7 +25,7 @@ Deno.test("image cache key: same inputs, same dir; another arch or a changed inp
     for (const dir of ["lib", "pi-lab"]) {
       await Deno.symlink(`${IMAGE}../${dir}`, `${proj}/scripts/${dir}`);
     }
-    for (const f of ["build.sh", "cm-overlay.sh", "cm-overlay.service"]) {
+    for (const f of ["build.sh", "cm-overlay.sh", "cm-overlay.service", BLACKLIST]) {
       await Deno.copyFile(`${IMAGE}${f}`, `${copy}/${f}`);
     }
     const dir = async (arch: string) => {
@@ -41,8 +43,13 @@ Deno.test("image cache key: same inputs, same dir; another arch or a changed inp
     const a = await dir("amd64");
     assert.match(a, /^\/c\/amd64-[0-9a-f]{16}$/);
     assert.equal(await dir("amd64"), a);
-    assert.match(await dir("arm64"), /^\/c\/arm64-[0-9a-f]{16}$/);
-    assert.notEqual((await dir("arm64")).slice(-16), a.slice(-16));
+    const arm = await dir("arm64");
+    assert.match(arm, /^\/c\/arm64-[0-9a-f]{16}$/);
+    assert.notEqual(arm.slice(-16), a.slice(-16));
+    // the node's modprobe blacklist is an input of the arm64 image only
+    await Deno.writeTextFile(`${copy}/${BLACKLIST}`, "blacklist v3d\n", { append: true });
+    assert.notEqual(await dir("arm64"), arm);
+    assert.equal(await dir("amd64"), a);
     await Deno.writeTextFile(`${copy}/cm-overlay.sh`, "\n# changed\n", { append: true });
     assert.notEqual(await dir("amd64"), a);
     const bad = await run("sh", [`${copy}/build.sh`, "--arch", "riscv64", "--print-dir"]);

@@ -12,9 +12,8 @@
  */
 import assert from "node:assert/strict";
 import { PI_BOARDS } from "../../scripts/pi-lab/boards.ts";
-import { PiGuest } from "../../scripts/pi-lab/guest.ts";
-import { buildInitramfs, prepareKernel } from "../../scripts/pi-lab/kernel.ts";
-import { must, secs, skipUnlessLab, sleep, workDir } from "./_lab.ts";
+import type { PiGuest } from "../../scripts/pi-lab/guest.ts";
+import { arm64Root, must, piLabTest, skipUnlessLab, sleep } from "./_lab.ts";
 
 const PROJ = new URL("../../", import.meta.url).pathname;
 const board = PI_BOARDS["pi3b+"];
@@ -33,22 +32,11 @@ const WIRING: Record<number, number> = (() => {
   return w;
 })();
 
-Deno.test({
-  name: "hub on a Pi 3B+: install-hub.sh, unit flags, netboot live, gpio rails in GPLEV0, restart",
-  ignore: skip,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const t0 = performance.now();
-    const log = (l: string) => console.log(`[pi hub +${secs(t0)}s] ${l}`);
-    const dir = await workDir("hub");
-    const R = `${dir}/root`;
-    const k = await prepareKernel(board.arch);
-    const userland =
-      (await must("sh", [`${PROJ}/scripts/pi-lab/userland.sh`, "arm64", Deno.version.deno]))
-        .trim();
-    await Deno.mkdir(R, { recursive: true });
-    await must("cp", ["-a", `${userland}/root/.`, `${R}/`]);
+piLabTest(
+  "hub on a Pi 3B+: install-hub.sh, unit flags, netboot live, gpio rails in GPLEV0, restart",
+  { skip, board, run: "hub" },
+  async ({ log, boot, onFailure, dir }) => {
+    const { root: R } = await arm64Root(dir);
     // the installer users run, into the guest's root (no --deno-binary: it picks arm64 itself)
     await must("sh", [`${PROJ}/scripts/hub/install-hub.sh`, "--root", R], {
       ...Deno.env.toObject(),
@@ -84,8 +72,6 @@ Deno.test({
       `${R}/etc/cluster-hub/hub.args`,
       `--power-config /etc/cluster-hub/power.json --netboot-config /etc/cluster-hub/netboot.json --token ${token} --no-agents --nodes 48`,
     );
-    await buildInitramfs(k, `${PROJ}/tests/pi/guest/init.sh`, `${dir}/initrd.gz`, [R]);
-    log(`initramfs ${(Deno.statSync(`${dir}/initrd.gz`).size / 2 ** 20).toFixed(0)} MiB`);
 
     const port = 20000 + Math.floor(Math.random() * 20000);
     const controlPort = port + 1;
@@ -137,104 +123,89 @@ Deno.test({
     const level = async (g: PiGuest, gpio: number) =>
       ((await g.qmp.readPhys32(board.gplev0)) >>> gpio) & 1;
 
-    let guest: PiGuest | null = null;
-    let ok = false;
+    const guest = await boot(`${PROJ}/tests/pi/guest/init.sh`, "rdinit=/init loglevel=4", {
+      extraDirs: [R],
+      net: {
+        kind: "user",
+        hostfwd: [`tcp:127.0.0.1:${port}-:4242`, `tcp:127.0.0.1:${controlPort}-:4243`],
+      },
+    });
+    onFailure(async () => {
+      const usernet = await guest.qmp.hmp("info usernet").catch((e) => String(e));
+      console.error(`QEMU user net:\n${usernet}`);
+    });
+    await guest.waitForConsole(/PI-HUB started/, 240_000);
+    await waitHub(guest, 240_000);
+    const startsBefore = await waitStarted([], 120_000);
+    log("hub answers, rails read");
+    const text = await guest.console();
+    assert.match(text, /PI-HUB model Raspberry Pi 3 Model B\+/);
+
+    // netboot: the probe saw a Raspberry Pi, as root: live
+    const nb = await api("GET", "/netboot/status");
+    log(`netboot ${nb.body.mode}: ${nb.body.modeReason}`);
+    assert.equal(nb.body.mode, "live", JSON.stringify(nb.body));
+    assert.match(nb.body.modeReason, /Raspberry Pi/);
+
+    // gpio rails on pinctrl-bcm2835, seen in GPLEV0
+    assert.equal(await level(guest, RAIL[1]), 0);
+    assert.equal(await level(guest, RAIL[2]), 0);
+    const on1 = await api("POST", "/nodes/1/power", { state: "on" });
+    assert.equal(on1.status, 200, JSON.stringify(on1.body));
+    assert.equal(await level(guest, RAIL[1]), 1, "node 1's rail is up in GPLEV0");
+    assert.equal(await level(guest, RAIL[2]), 0, "node 2's rail is untouched");
+    const on2 = await api("POST", "/nodes/2/power", { state: "on" });
+    assert.equal(on2.status, 200, JSON.stringify(on2.body));
+    assert.equal(await level(guest, RAIL[2]), 1);
+    log("rails 1 and 2 up in GPLEV0");
+
+    // restart: sample both rails through it; they never drop. Sampling lasts until the new
+    // process has read its rails (its `hub_started` event): it answers before that (it
+    // listens first), and the reads and any restore come after.
+    const samples: { t: number; word: number }[] = [];
+    let restarting = true;
+    const sampler = (async () => {
+      while (restarting) {
+        samples.push({ t: performance.now(), word: await guest.qmp.readPhys32(board.gplev0) });
+      }
+    })();
     try {
-      guest = await PiGuest.start({
-        board,
-        dir,
-        kernel: k.vmlinuz,
-        dtb: k.dtb(board),
-        initrd: `${dir}/initrd.gz`,
-        append: "rdinit=/init loglevel=4",
-        net: {
-          kind: "user",
-          hostfwd: [`tcp:127.0.0.1:${port}-:4242`, `tcp:127.0.0.1:${controlPort}-:4243`],
-        },
-      });
-      await guest.waitForConsole(/PI-HUB started/, 240_000);
+      const ctl = await Deno.connect({ hostname: "127.0.0.1", port: controlPort });
+      await ctl.write(new TextEncoder().encode("restart\n"));
+      ctl.close();
+      await guest.waitForConsole(/PI-HUB restarted/, 180_000);
       await waitHub(guest, 240_000);
-      const startsBefore = await waitStarted([], 120_000);
-      log("hub answers, rails read");
-      const text = await guest.console();
-      assert.match(text, /PI-HUB model Raspberry Pi 3 Model B\+/);
-
-      // netboot: the probe saw a Raspberry Pi, as root: live
-      const nb = await api("GET", "/netboot/status");
-      log(`netboot ${nb.body.mode}: ${nb.body.modeReason}`);
-      assert.equal(nb.body.mode, "live", JSON.stringify(nb.body));
-      assert.match(nb.body.modeReason, /Raspberry Pi/);
-
-      // gpio rails on pinctrl-bcm2835, seen in GPLEV0
-      assert.equal(await level(guest, RAIL[1]), 0);
-      assert.equal(await level(guest, RAIL[2]), 0);
-      const on1 = await api("POST", "/nodes/1/power", { state: "on" });
-      assert.equal(on1.status, 200, JSON.stringify(on1.body));
-      assert.equal(await level(guest, RAIL[1]), 1, "node 1's rail is up in GPLEV0");
-      assert.equal(await level(guest, RAIL[2]), 0, "node 2's rail is untouched");
-      const on2 = await api("POST", "/nodes/2/power", { state: "on" });
-      assert.equal(on2.status, 200, JSON.stringify(on2.body));
-      assert.equal(await level(guest, RAIL[2]), 1);
-      log("rails 1 and 2 up in GPLEV0");
-
-      // restart: sample both rails through it; they never drop. Sampling lasts until the new
-      // process has read its rails (its `hub_started` event): it answers before that (it
-      // listens first), and the reads and any restore come after.
-      const samples: { t: number; word: number }[] = [];
-      let restarting = true;
-      const sampler = (async () => {
-        while (restarting) {
-          samples.push({ t: performance.now(), word: await guest!.qmp.readPhys32(board.gplev0) });
-        }
-      })();
-      try {
-        const ctl = await Deno.connect({ hostname: "127.0.0.1", port: controlPort });
-        await ctl.write(new TextEncoder().encode("restart\n"));
-        ctl.close();
-        await guest.waitForConsole(/PI-HUB restarted/, 180_000);
-        await waitHub(guest, 240_000);
-        await waitStarted(startsBefore, 120_000).catch(() => {}); // (asserted below)
-        await sleep(2000); // and a restore job, had there been drift
-      } finally {
-        restarting = false;
-        await sampler.catch(() => {});
-      }
-      const dropped = samples.filter((s) =>
-        ((s.word >>> RAIL[1]) & 1) !== 1 || ((s.word >>> RAIL[2]) & 1) !== 1
-      );
-      log(
-        `restart: ${samples.length} GPLEV0 samples over ${
-          ((samples.at(-1)!.t - samples[0].t) / 1000).toFixed(1)
-        } s`,
-      );
-      assert.ok(samples.length > 100);
-      assert.equal(
-        dropped.length,
-        0,
-        `a rail dropped during the restart (${dropped.length} samples)`,
-      );
-      assert.ok(
-        (await hubStarts()).some((id) => !startsBefore.includes(id)),
-        "the restarted hub read its rails while GPLEV0 was sampled",
-      );
-      const n1 = await api("GET", "/nodes/1");
-      assert.equal(n1.body.power.actual, "on", JSON.stringify(n1.body.power));
-
-      // and off again
-      const off = await api("POST", "/nodes/1/power", { state: "off" });
-      assert.equal(off.status, 200, JSON.stringify(off.body));
-      assert.equal(await level(guest, RAIL[1]), 0);
-      assert.equal(await level(guest, RAIL[2]), 1);
-      ok = true;
+      await waitStarted(startsBefore, 120_000).catch(() => {}); // (asserted below)
+      await sleep(2000); // and a restore job, had there been drift
     } finally {
-      if (!ok && guest) {
-        console.error(`console tail:\n${(await guest.console()).slice(-4000)}`);
-        const usernet = await guest.qmp.hmp("info usernet").catch((e) => String(e));
-        console.error(`QEMU user net:\n${usernet}`);
-      }
-      await guest?.stop();
-      if (ok) await Deno.remove(dir, { recursive: true }).catch(() => {});
-      log("guest stopped");
+      restarting = false;
+      await sampler.catch(() => {});
     }
+    const dropped = samples.filter((s) =>
+      ((s.word >>> RAIL[1]) & 1) !== 1 || ((s.word >>> RAIL[2]) & 1) !== 1
+    );
+    log(
+      `restart: ${samples.length} GPLEV0 samples over ${
+        ((samples.at(-1)!.t - samples[0].t) / 1000).toFixed(1)
+      } s`,
+    );
+    assert.ok(samples.length > 100);
+    assert.equal(
+      dropped.length,
+      0,
+      `a rail dropped during the restart (${dropped.length} samples)`,
+    );
+    assert.ok(
+      (await hubStarts()).some((id) => !startsBefore.includes(id)),
+      "the restarted hub read its rails while GPLEV0 was sampled",
+    );
+    const n1 = await api("GET", "/nodes/1");
+    assert.equal(n1.body.power.actual, "on", JSON.stringify(n1.body.power));
+
+    // and off again
+    const off = await api("POST", "/nodes/1/power", { state: "off" });
+    assert.equal(off.status, 200, JSON.stringify(off.body));
+    assert.equal(await level(guest, RAIL[1]), 0);
+    assert.equal(await level(guest, RAIL[2]), 1);
   },
-});
+);

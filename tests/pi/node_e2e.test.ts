@@ -52,6 +52,14 @@ const RESOLUTION_MS = 25;
 /** Gaps shorter than the patterns' shortest phase (100 ms) cannot hide one. */
 const HIDE_MS = 90;
 
+/**
+ * Modules the node never uses, loaded by udev on the emulated 3B+ before the image blacklisted
+ * their drivers (with their dependencies: bluetooth, rfkill, drm, snd).
+ */
+const NOT_LOADED = ["hci_uart", "btbcm", "bluetooth", "rfkill", "vc4", "drm", "snd", "vchiq"];
+/** Modules the node needs: its NIC in the lab (usb-net), the NFS client, the bay LED's. */
+const LOADED = ["cdc_ether", "usbnet", "nfs", "leds_gpio", "ledtrig_pattern"];
+
 /** The boot's phases, by the first console line of each (docs/pi-lab.md, "Figures"). */
 const PHASES: Marker[] = [
   { name: "initramfs: DHCP", re: /cm-initramfs: DHCP on / },
@@ -259,13 +267,22 @@ Deno.test({
       const reports = text.split("cm-lab: agent pid ").slice(1);
       for (const r of reports.length ? [reports[0], reports.at(-1)!] : []) {
         for (
-          const l of `cm-lab: agent pid ${r}`.match(/cm-lab: (agent|exe|root read|nfs).*/g) ?? []
+          const l
+            of `cm-lab: agent pid ${r}`.match(/cm-lab: (agent|exe|root read|modules|nfs).*/g) ?? []
         ) log(l.trim());
       }
       // the root's NFS readahead is 32 KB from the initramfs on, and stays so once udev has run
       // (nfs-common's rule sets it again from the image's nfs.conf.d)
       assert.match(text, /cm-initramfs: root readahead 32 KB/);
       assert.equal(reports.at(-1)?.match(/root read_ahead_kb (\d+)/)?.[1], "32", "readahead later");
+      // the image's modprobe blacklist (scripts/image/cluster-node-modprobe.conf): udev loaded
+      // none of the radio, display and sound drivers (before it, all of these were loaded), and
+      // the NIC, the NFS client and the bay LED's drivers came all the same
+      const loaded = reports.at(-1)?.match(/cm-lab: modules \d+ loaded, \d+ kB:(.*)/)?.[1]
+        .trim().split(/\s+/) ?? [];
+      assert.ok(loaded.length > 0, "the lab's report lists the loaded modules");
+      for (const m of NOT_LOADED) assert.ok(!loaded.includes(m), `${m} loaded: ${loaded}`);
+      for (const m of LOADED) assert.ok(loaded.includes(m), `${m} not loaded: ${loaded}`);
 
       // 5. power off stops the guest: its QEMU process is gone
       qmp.close();

@@ -24,7 +24,7 @@ import {
   typeOnConsole,
   waitHeartbeat,
 } from "../support/pi_lab_agent.ts";
-import { secs, skipUnlessLab, sleep, workDir } from "./_lab.ts";
+import { piLabTest, skipUnlessLab, sleep } from "./_lab.ts";
 
 const board = PI_BOARDS.zerow;
 const skip = await skipUnlessLab("Pi lab (Zero W card)", board, [
@@ -69,64 +69,48 @@ async function waitTail(guest: PiGuest, from: number, re: RegExp, ms: number): P
   }
 }
 
-Deno.test({
-  name:
-    "pi lab Zero W: the card boots in raspi0, its sh agent heartbeats, the kernel blinks the bay LED inverted, dead-man on SIGSTOP and kill -9",
-  ignore: skip,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const t0 = performance.now();
-    const log = (l: string) => console.log(`[pi zerow +${secs(t0)}s] ${l}`);
-    const dir = await workDir("zerow");
+piLabTest(
+  "pi lab Zero W: the card boots in raspi0, its sh agent heartbeats, the kernel blinks the bay LED inverted, dead-man on SIGSTOP and kill -9",
+  { skip, board, run: "zerow" },
+  async ({ dir, log, watch, atEnd }) => {
     const hub = await startLabHub(dir);
-    let guest: PiGuest | null = null;
-    let ok = false;
-    try {
-      guest = (await bootZeroWCard(dir, hub, 17, log)).guest;
-      // The hub sees the node: running, model pi0w, from the sh agent, showing its heartbeat.
-      const node = await waitHeartbeat(hub, guest, 17, log);
-      assert.equal(node.lifecycle, "running");
-      assert.equal(node.agent?.identity.model, "pi0w");
-      assert.equal(node.agent?.identity.boardName, "Raspberry Pi Zero W");
-      assert.match(node.agent?.identity.agentVersion ?? "", /-sh$/);
-      assert.equal(node.agent?.led, "heartbeat", "the agent's heartbeats come in time");
+    atEnd(hub.stop);
+    const guest = watch((await bootZeroWCard(dir, hub, 17, log)).guest);
+    // The hub sees the node: running, model pi0w, from the sh agent, showing its heartbeat.
+    const node = await waitHeartbeat(hub, guest, 17, log);
+    assert.equal(node.lifecycle, "running");
+    assert.equal(node.agent?.identity.model, "pi0w");
+    assert.equal(node.agent?.identity.boardName, "Raspberry Pi Zero W");
+    assert.match(node.agent?.identity.agentVersion ?? "", /-sh$/);
+    assert.equal(node.agent?.led, "heartbeat", "the agent's heartbeats come in time");
 
-      // The inverted heartbeat, from outside: high 100 ms, low 900 ms, rising (lit) edges
-      // on the guest's 1 s grid.
-      const beat = await seePattern(guest, board, 100, 900, log);
-      log(`heartbeat: ${JSON.stringify(blinkReport(beat, 1000, true))}`);
+    // The inverted heartbeat, from outside: high 100 ms, low 900 ms, rising (lit) edges
+    // on the guest's 1 s grid.
+    const beat = await seePattern(guest, board, 100, 900, log);
+    log(`heartbeat: ${JSON.stringify(blinkReport(beat, 1000, true))}`);
 
-      // identify after the REST call: 100 ms high, 100 ms low
-      await hub.api("POST", "/nodes/17/led", { mode: "identify" });
-      await seePattern(guest, board, 100, 100, log, { periods: 5 });
-      await hub.api("POST", "/nodes/17/led", { mode: "heartbeat" });
-      await seePattern(guest, board, 100, 900, log, { periods: 2 });
+    // identify after the REST call: 100 ms high, 100 ms low
+    await hub.api("POST", "/nodes/17/led", { mode: "identify" });
+    await seePattern(guest, board, 100, 100, log, { periods: 5 });
+    await hub.api("POST", "/nodes/17/led", { mode: "heartbeat" });
+    await seePattern(guest, board, 100, 900, log, { periods: 2 });
 
-      // The dead-man: the agent stopped (SIGSTOP), then killed (kill -9), typed on the serial
-      // console; each must stop the alive pattern within 3 s and leave the LED dark.
-      await login(guest, log);
-      log("logged in on the serial console");
-      await typeOnConsole(guest, "P=$(systemctl show -p MainPID --value cluster-agent)\r");
-      for (
-        const [how, cmd, resume] of [
-          ["SIGSTOP", "kill -STOP $P", "kill -CONT $P"],
-          ["kill -9", "kill -9 $P", ""],
-        ]
-      ) {
-        await assertDeadMan(guest, board, how, () => typeOnConsole(guest!, `${cmd}\r`), log);
-        if (resume) {
-          await typeOnConsole(guest, `${resume}\r`);
-          await seePattern(guest, board, 100, 900, log, { periods: 2 }); // alive again
-        }
+    // The dead-man: the agent stopped (SIGSTOP), then killed (kill -9), typed on the serial
+    // console; each must stop the alive pattern within 3 s and leave the LED dark.
+    await login(guest, log);
+    log("logged in on the serial console");
+    await typeOnConsole(guest, "P=$(systemctl show -p MainPID --value cluster-agent)\r");
+    for (
+      const [how, cmd, resume] of [
+        ["SIGSTOP", "kill -STOP $P", "kill -CONT $P"],
+        ["kill -9", "kill -9 $P", ""],
+      ]
+    ) {
+      await assertDeadMan(guest, board, how, () => typeOnConsole(guest, `${cmd}\r`), log);
+      if (resume) {
+        await typeOnConsole(guest, `${resume}\r`);
+        await seePattern(guest, board, 100, 900, log, { periods: 2 }); // alive again
       }
-      ok = true;
-    } finally {
-      if (!ok && guest) console.error(`console tail:\n${(await guest.console()).slice(-4000)}`);
-      await guest?.stop();
-      await hub.stop();
-      if (ok) await Deno.remove(dir, { recursive: true }).catch(() => {});
-      log("guest and hub stopped");
     }
   },
-});
+);
