@@ -26,11 +26,16 @@ export function parseNodeId(text: string, maxNode: number): number {
   if (!INTEGER.test(t)) {
     throw new NodeRangeError(`"${text}" is not a node id: use a whole number from 1 to ${maxNode}`);
   }
-  return checkNodeId(Number(t), maxNode);
+  const id = Number(t);
+  // Named as typed (without leading zeros): a number too long for a double prints as 1e+23.
+  if (id < 1 || id > maxNode) {
+    throw new NodeRangeError(noSuchNode(t.replace(/^0+(?=.)/, ""), maxNode));
+  }
+  return id;
 }
 
 /** The one wording of "no such node": `node 61 does not exist: this module has nodes 1 to 60`. */
-export function noSuchNode(id: number, maxNode: number): string {
+export function noSuchNode(id: number | string, maxNode: number): string {
   return `node ${id} does not exist: this module has nodes 1 to ${maxNode}`;
 }
 

@@ -128,6 +128,27 @@ Deno.test("parseNodeId: accepts 1..maxNode, rejects everything else", () => {
   }
 });
 
+Deno.test("parseNodeId: an id too long for a number is named as typed, not as 1e+23", () => {
+  for (const text of ["99999999999999999999999", "0099999999999999999999999"]) {
+    assertRangeError(
+      () => parseNodeId(text, 60),
+      /^node 99999999999999999999999 does not exist: this module has nodes 1 to 60$/,
+      text,
+    );
+    assertRangeError(
+      () => parseExactNodeId(text, 60),
+      /^node 99999999999999999999999 does not exist/,
+      `path ${text}`,
+    );
+  }
+  assertRangeError(
+    () => parseNodeSet("1-99999999999999999999999", 60),
+    /^node 99999999999999999999999 does not exist/,
+    "range",
+  );
+  assertRangeError(() => parseNodeId("0061", 60), /^node 61 does not exist/, "leading zeros");
+});
+
 Deno.test("parseExactNodeId: a path id is exactly a number, never trimmed", () => {
   assert.equal(parseExactNodeId("5", 60), 5);
   assert.equal(parseExactNodeId("60", 60), 60);
