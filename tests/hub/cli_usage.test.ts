@@ -75,6 +75,24 @@ Deno.test("cm VERB --help, did you mean, and unknown flags named", async () => {
   assert.deepEqual(COMMANDS.filter((c) => c.flags === undefined).map((c) => c.name), []);
 });
 
+Deno.test("a verb called with too few words answers with its whole usage, as --help shows it", async () => {
+  // powerall takes cycle too: its short usage must not leave it out.
+  let r = await cm(null, ["powerall"]);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /^cm powerall: usage: powerall on\|off\|cycle FIRST LAST/);
+  r = await cm(null, ["powerall", "cycle", "1", "2", "3"]);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /usage: powerall on\|off\|cycle/);
+  // netboot without its sub-command is a usage question, not an 'unknown subcommand ""'.
+  r = await cm(null, ["netboot"]);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /^cm netboot: usage: netboot render/);
+  assert.doesNotMatch(r.err, /""/);
+  r = await cm(null, ["netboot", "frob"]);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /unknown netboot subcommand "frob"/);
+});
+
 Deno.test("CM_HUB without a scheme is an address; a missing token is explained for cm", () =>
   withServed(async (t) => {
     const bare = t.url.replace(/^http:\/\//, "");

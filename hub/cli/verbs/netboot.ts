@@ -119,7 +119,9 @@ export const netbootCommand: CliCommand = {
     if (sub === "apply") return await apply(subCtx);
     throw new ClusterError(
       "bad_request",
-      `unknown netboot subcommand "${sub ?? ""}": use ${netbootCommand.usage}`,
+      sub === undefined
+        ? `usage: ${netbootCommand.usage}`
+        : `unknown netboot subcommand "${sub}": use ${netbootCommand.usage}`,
     );
   },
 };

@@ -1,4 +1,4 @@
-/** `power N on|off|cycle` and `powerall on|off FIRST LAST` (or a node set). */
+/** `power N on|off|cycle` and `powerall on|off|cycle FIRST LAST` (or a node set). */
 import { ClusterError } from "../../../shared/errors.ts";
 import { safeParse } from "zod/mini";
 import type { Job, PowerPlan } from "../../../shared/schemas.ts";
@@ -120,7 +120,7 @@ export function formatPowerPlan(p: PowerPlan): string {
   return lines.join("\n");
 }
 
-/** `cm powerall on|off FIRST LAST` or `cm powerall on|off 1-16,23,30-60` */
+/** `cm powerall on|off|cycle FIRST LAST` or `cm powerall on|off|cycle 1-16,23,30-60` */
 export const powerallCommand: CliCommand = {
   name: "powerall",
   usage:
@@ -138,10 +138,7 @@ export const powerallCommand: CliCommand = {
     const dryRun = flagless.includes("--dry-run");
     const [text, ...rest] = flagless.filter((a) => a !== "--dry-run");
     if (rest.length < 1 || rest.length > 2) {
-      throw new ClusterError(
-        "bad_request",
-        "usage: powerall on|off FIRST LAST (or a set like 1-16,23)",
-      );
+      throw new ClusterError("bad_request", `usage: ${powerallCommand.usage}`);
     }
     const state = action(text);
     if (dryRun) {
