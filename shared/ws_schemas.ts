@@ -8,6 +8,7 @@ import { z } from "zod";
 import {
   ClusterEvent,
   Job,
+  NodeSetText,
   NodeStatus,
   NodeUpdate,
   PowerAction,
@@ -51,7 +52,7 @@ export const PowerFrame = z.strictObject({
   id: RequestId,
   type: z.literal("power"),
   node: WsNode.optional(),
-  nodes: z.string().min(1).max(512).optional(),
+  nodes: NodeSetText.optional(),
   state: PowerAction,
 }).refine((f) => (f.node === undefined) !== (f.nodes === undefined), {
   message: 'give exactly one of node (a number) or nodes (a node set such as "1-16,23")',

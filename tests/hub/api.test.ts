@@ -210,7 +210,11 @@ Deno.test("bad input gets a 4xx JSON error and leaves state unchanged", () =>
       ["POST", "/api/v1/power", { state: "on", nodes: "0-3" }, 400, "invalid_range"],
       ["POST", "/api/v1/power", { state: "on", nodes: "abc" }, 400, "invalid_range"],
       ["POST", "/api/v1/power", { state: "on", nodes: "1,,2" }, 400, "invalid_range"],
-      ["POST", "/api/v1/power", { state: "on", nodes: "" }, 400, "invalid_body"],
+      ["POST", "/api/v1/power", { state: "on", nodes: "" }, 400, "invalid_range"],
+      ["POST", "/api/v1/power/plan", { state: "on", nodes: "" }, 400, "invalid_range"],
+      ["POST", "/api/v1/testall", { nodes: "" }, 400, "invalid_range"],
+      ["POST", "/api/v1/bootstrap/plan", { nodes: "" }, 400, "invalid_range"],
+      ["POST", "/api/v1/enabled", { nodes: "", enabled: false }, 400, "invalid_range"],
       ["POST", "/api/v1/power", { state: "on" }, 400, "invalid_body"],
       ["POST", "/api/v1/power", { state: "on", nodes: 5 }, 400, "invalid_body"],
       ["POST", "/api/v1/nodes/1/power", { state: "ON" }, 400, "invalid_body"],
@@ -255,6 +259,17 @@ Deno.test("bad input gets a 4xx JSON error and leaves state unchanged", () =>
       "invalid_body",
     );
     assert.match(msg, /state/, "the message names the bad field");
+    // An empty node set gets the range parser's words, as one of spaces does, not a schema's.
+    for (const nodes of ["", "  "]) {
+      assert.match(
+        await expectError(
+          await t.call("POST", "/api/v1/power", { state: "on", nodes }),
+          400,
+          "invalid_range",
+        ),
+        /^empty node set: give ids like 1-16,23,30-60$/,
+      );
+    }
     assert.equal(await snapshot(t), before, "state must be unchanged");
   }));
 

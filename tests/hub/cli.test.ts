@@ -61,6 +61,10 @@ Deno.test("cm reports user errors clearly with non-zero exit codes", () =>
     r = await cm(t, ["powerall", "on", "60-1"]);
     assert.equal(r.code, 2);
     assert.match(r.err, /runs backwards/);
+    // A script's empty $SET is a bad node set (exit 2), not a failed operation.
+    r = await cm(t, ["powerall", "on", ""]);
+    assert.equal(r.code, 2, r.err);
+    assert.match(r.err, /^cm powerall: empty node set/);
     r = await cm(t, ["frobnicate"]);
     assert.equal(r.code, 2);
     assert.match(r.err, /unknown verb "frobnicate"/);

@@ -303,6 +303,15 @@ Deno.test("WS: a node id outside the module gets the same invalid_range answer a
     assert.match(reply.error.message, /node 61 does not exist/);
   }));
 
+Deno.test("WS: an empty node set gets the range parser's invalid_range, as over REST", () =>
+  withSession(true, async ({ session, sent }) => {
+    await session.message(JSON.stringify({ id: 10, type: "power", nodes: "", state: "on" }));
+    const reply = ServerFrame.parse(JSON.parse(sent.at(-1)!));
+    assert.ok(reply.type === "error", JSON.stringify(reply));
+    assert.equal(reply.error.code, "invalid_range");
+    assert.match(reply.error.message, /^empty node set/);
+  }));
+
 Deno.test("WS: a power frame's node number is checked as a number (0, 61 refused; 60 taken)", () =>
   withSession(true, async ({ session, sent }) => {
     for (const node of [0, 61]) {
