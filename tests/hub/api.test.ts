@@ -182,6 +182,33 @@ Deno.test("mutations need the right bearer token; reads do not", () =>
       401,
       "unauthorized",
     );
+    // The read token or an agent key on a change: 401, and the message says which token it was.
+    assert.match(
+      await expectError(
+        await t.call("POST", "/api/v1/nodes/1/power", { state: "on" }, {
+          auth: t.hub.readToken.value,
+        }),
+        401,
+        "unauthorized",
+      ),
+      /read token.*only read.*needs the admin token/,
+    );
+    assert.match(
+      await expectError(
+        await t.call("POST", "/api/v1/nodes/1/led", { mode: "on" }, { auth: "test-agent-key" }),
+        401,
+        "unauthorized",
+      ),
+      /agent key.*heartbeats.*needs the admin token/,
+    );
+    assert.match(
+      await expectError(
+        await t.call("POST", "/api/v1/nodes/1/led", { mode: "on" }, { auth: "wrong" }),
+        401,
+        "unauthorized",
+      ),
+      /^the bearer token is not valid for this call$/,
+    );
     await expectError(
       await t.call("POST", "/api/v1/agent/heartbeat", heartbeat(1), { auth: false }),
       401,

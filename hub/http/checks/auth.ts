@@ -81,6 +81,18 @@ export function authorize(
     throw new ClusterError("unauthorized", "the bearer token is not valid for this call");
   }
   if (!secretMatches(token, auth.adminToken)) {
-    throw new ClusterError("unauthorized", "the bearer token is not valid for this call");
+    throw new ClusterError("unauthorized", notAdmin(token, auth));
   }
+}
+
+/** Why a token that is not the admin token may not make a change: which token it is. */
+function notAdmin(token: string, auth: AppAuth): string {
+  const need = "this call needs the admin token (the data directory's token file)";
+  if (secretMatches(token, auth.readToken)) {
+    return `this is the read token, which may only read: ${need}`;
+  }
+  if (auth.agentKeys.identify(token)) {
+    return `this is an agent key, which may only send heartbeats: ${need}`;
+  }
+  return "the bearer token is not valid for this call";
 }
