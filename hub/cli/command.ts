@@ -50,3 +50,11 @@ export interface CliCommand {
   /** Runs the verb; returns the process exit code. Throws ClusterError for user errors. */
   run(ctx: CliContext): Promise<number>;
 }
+
+/** Other names of verbs: `led` is `debugled` (on one hub, and on every hub with `-A`). */
+export const VERB_ALIASES: Readonly<Record<string, string>> = { led: "debugled" };
+
+/** The verb a name given on the command line stands for. */
+export function verbName(given: string): string {
+  return Object.hasOwn(VERB_ALIASES, given) ? VERB_ALIASES[given] : given;
+}

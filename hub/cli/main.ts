@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import { ClusterError } from "../../shared/errors.ts";
 import { ApiClient } from "./api_client.ts";
-import type { CliCommand, CliContext } from "./command.ts";
+import { type CliCommand, type CliContext, verbName } from "./command.ts";
 import { envAssumesYes, terminalPrompt } from "./confirm.ts";
 import { checkFlags, closest, usage as verbsUsage, verbHelp } from "./usage.ts";
 import { stderrTerminal, type Terminal } from "./progress_line.ts";
@@ -184,7 +184,8 @@ export async function runCli(
     io.err(`cm: ${e instanceof Error ? e.message : e}\n\n${usage()}`);
     return 2;
   }
-  const [verb, ...args] = parsed.rest;
+  const [given, ...args] = parsed.rest;
+  const verb = given === undefined ? given : verbName(given);
   if (!verb) {
     (parsed.help ? io.out : io.err)(usage());
     return parsed.help ? 0 : 2;

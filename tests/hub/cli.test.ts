@@ -50,6 +50,16 @@ Deno.test("cm debugled sets the LED request", () =>
     assert.equal(n.ledRequested, "identify");
   }));
 
+Deno.test("cm led is debugled on one hub too, as cm -A led is on every hub", () =>
+  withServed(async (t) => {
+    const r = await cm(t, ["led", "12", "on"]);
+    assert.equal(r.code, 0, r.err);
+    const n = NodeStatus.parse(await (await fetch(`${t.url}/api/v1/nodes/12`)).json());
+    assert.equal(n.ledRequested, "on");
+    const help = await cm(t, ["led", "--help"]);
+    assert.match(help.out, /^usage: cm debugled N/);
+  }));
+
 Deno.test("cm reports user errors clearly with non-zero exit codes", () =>
   withServed(async (t) => {
     let r = await cm(t, ["power", "61", "on"]);

@@ -8,7 +8,7 @@ import { ClusterError } from "../../../shared/errors.ts";
 import { type ModuleNodeSet, parseFleetNodeSet } from "../../../shared/module_name.ts";
 import type { ClusterEvent, ModuleInfo } from "../../../shared/schemas.ts";
 import type { ApiClient } from "../api_client.ts";
-import type { CliCommand } from "../command.ts";
+import { type CliCommand, verbName } from "../command.ts";
 import { eventsCommand, parseEventsArgs } from "../verbs/events.ts";
 import { fleetNodeName } from "../../../shared/module_name.ts";
 import { type HubInventory, mergeInventories, mergeReport } from "./fleet_inventory.ts";
@@ -78,7 +78,7 @@ export async function namedHubClient(name: string, io: FleetIo): Promise<ApiClie
 }
 
 function verbFor(verb: string, io: FleetIo): CliCommand {
-  const name = verb === "led" ? "debugled" : verb;
+  const name = verbName(verb);
   const c = name === "inventory" ? inventoryCommand : io.command(name);
   if (!c) throw new ClusterError("bad_request", `unknown verb "${verb}"`);
   return c;
