@@ -62,6 +62,8 @@ async function main(): Promise<number> {
       ws: { ...DEFAULT_WS_GUARD, messageDeadlineMs: limits.wsMessageTimeoutMs },
       ...(tls && cert ? { tls: { cert: cert.cert, key: cert.key } } : {}),
     });
+  // Which listener is being opened, for an error that names it.
+  let opening = `${settings.host} port ${settings.port} (--host, --port)`;
   try {
     gate = listen(settings.host, settings.port, true);
     // The virtual cluster's agents need the plain port too: on loopback when none is set.
@@ -69,12 +71,16 @@ async function main(): Promise<number> {
       (cert && settings.virtualAgents && !settings.powerConfigPath
         ? { host: "127.0.0.1", port: 0 }
         : undefined);
+    opening = `${agentListen?.host} port ${agentListen?.port} (--agent-host, --agent-port)`;
     if (cert && agentListen) agentGate = listen(agentListen.host, agentListen.port, false);
   } catch (e) {
     await gate?.close();
     ac.abort();
     await server.finished();
-    if (!(e instanceof Deno.errors.AddrInUse)) throw e;
+    if (!(e instanceof Deno.errors.AddrInUse)) {
+      // An address not on this machine, or a name that does not resolve.
+      throw new Error(`cannot listen on ${opening}: ${e instanceof Error ? e.message : e}`);
+    }
     throw new ClusterError(
       "conflict",
       `port ${settings.port} on ${settings.host} (or the agent port) is already in use (another hub?); pick another with --port`,
