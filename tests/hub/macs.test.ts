@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { Job, NodeStatus } from "../../shared/schemas.ts";
 import { startTestHub } from "../support/test_hub.ts";
+import { sampleHeartbeat as heartbeat } from "../support/samples.ts";
 
 Deno.test("macs learn: bays are powered one at a time and each new MAC goes to the bay just powered", async () => {
   const t = await startTestHub({ overrides: { sequencer: { stepMs: 1 } } });
@@ -59,6 +60,51 @@ Deno.test("macs learn: bays are powered one at a time and each new MAC goes to t
       (await t.call("DELETE", "/api/v1/nodes/1/mac", undefined, { auth: false })).status,
       401,
     );
+  } finally {
+    await t.close();
+    await Deno.remove(t.dataDir, { recursive: true });
+  }
+});
+
+Deno.test("a new MAC is learned only when no other bay without a MAC is on, or was on when it asked", async () => {
+  const t = await startTestHub({ overrides: { sequencer: { stepMs: 1, cycleOffMs: 1 } } });
+  try {
+    const { store, netboot } = t.hub;
+    const watcher = netboot.leaseWatcher;
+    await watcher.poll(); // from here on, every line appended is read
+    const lease = async (mac: string) => {
+      const line = `${Math.floor(Date.now() / 1000)} add ${mac} 10.42.0.100 *\n`;
+      await Deno.writeTextFile(netboot.leaseEventsFile, line, { append: true });
+    };
+    const power = async (nodes: string, state: string) =>
+      assert.equal((await t.call("POST", "/api/v1/power", { state, nodes })).status, 200);
+
+    // Bays 1 and 2 boot together; bay 1 asks, then is switched off before the lease is read
+    // (dnsmasq's hook is polled): bay 2, alone by then, must not get bay 1's MAC.
+    await power("1-2", "on");
+    await lease("b8:27:eb:00:00:01");
+    await power("1", "off");
+    await watcher.poll();
+    assert.equal(store.node(2).mac, null, "bay 1's MAC is not bay 2's");
+
+    // Bay 1 runs (its agent reports) without a learned MAC and reboots by itself while bay 2
+    // boots: its new lease could be either bay's.
+    await power("1", "on");
+    const hb = await t.call("POST", "/api/v1/agent/heartbeat", heartbeat(1), {
+      auth: "test-agent-key",
+    });
+    assert.equal(hb.status, 200);
+    assert.equal(t.hub.tracker.get(1).lifecycle, "running");
+    await lease("b8:27:eb:00:00:01");
+    await watcher.poll();
+    assert.equal(store.node(2).mac, null, "a running bay without a MAC may have asked");
+
+    // Bay 2 alone, every other bay off since before it asked: its MAC is learned.
+    await power("1", "off");
+    await new Promise((r) => setTimeout(r, 1100)); // lease times are whole seconds
+    await lease("b8:27:eb:00:00:02");
+    await watcher.poll();
+    assert.equal(store.node(2).mac, "b8:27:eb:00:00:02");
   } finally {
     await t.close();
     await Deno.remove(t.dataDir, { recursive: true });

@@ -61,6 +61,19 @@ Deno.test("a fresh add after the target bay was powered learns its MAC", () => {
   assert.match(events[0].message, /node07/);
 });
 
+Deno.test("an add from before another bay without a MAC went off is not learned (whole seconds)", () => {
+  const target = { node: 7, since: T0, othersOffSince: T0 + 5300 };
+  // Lease times are whole seconds: T0+5000 may be before or after T0+5300; it is not taken.
+  const d = decideLease(map, ev("add", "b8:27:eb:aa:bb:07", T0 + 5000), target, new Map());
+  assert.equal(d.kind, "unknown");
+  assert.match(d.kind === "unknown" ? d.reason : "", /another bay without a MAC was on/);
+  assert.equal(
+    decideLease(map, ev("add", "b8:27:eb:aa:bb:07", T0 + 6000), target, new Map()).kind,
+    "learn",
+    "a second that began after the other bay went off",
+  );
+});
+
 Deno.test("without a waiting bay an unknown MAC stays unknown and nothing is written", () => {
   const d = decideLease(map, ev("add", "b8:27:eb:aa:bb:07"), null, new Map());
   assert.equal(d.kind, "unknown");

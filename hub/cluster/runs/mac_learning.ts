@@ -57,10 +57,12 @@ export class MacLearning {
 
   /**
    * The bay a new MAC seen in a DHCP request belongs to: the one a `macs learn` run powered
-   * and waits for; otherwise, only when exactly one bay without a MAC is booting (never guess
-   * between two).
+   * and waits for; otherwise, only when exactly one bay without a MAC is booting and no other
+   * LAN bay without a MAC has its rail on (a running node may reboot by itself), nor had it
+   * on when the request came (`othersOffSince`: requests are read some time after): never
+   * guess between two.
    */
-  learningTarget(): { node: number; since: number } | null {
+  learningTarget(): { node: number; since: number; othersOffSince?: number } | null {
     const { map, tracker, store, clock } = this.#d;
     if (this.#waitingFor && store.node(this.#waitingFor.node).mac === null) {
       return this.#waitingFor;
@@ -70,7 +72,18 @@ export class MacLearning {
     );
     if (waiting.length !== 1) return null;
     const node = waiting[0].id;
-    return { node, since: Math.floor(tracker.get(node).poweredOnAt ?? clock.now()) };
+    let othersOffSince = 0;
+    for (const b of map.bays) {
+      if (b.id === node || !b.lan || store.node(b.id).mac !== null) continue;
+      const other = tracker.get(b.id);
+      if (other.actual === "on") return null;
+      othersOffSince = Math.max(othersOffSince, other.offSince ?? 0);
+    }
+    return {
+      node,
+      since: Math.floor(tracker.get(node).poweredOnAt ?? clock.now()),
+      othersOffSince,
+    };
   }
 
   /**

@@ -44,6 +44,11 @@ export interface LearningTarget {
   node: number;
   /** When it was powered on, ms since the epoch: earlier events are not from it. */
   since: number;
+  /**
+   * Since when no other LAN bay without a MAC has had its rail on, ms since the epoch: an
+   * event from before then may be another bay's.
+   */
+  othersOffSince?: number;
 }
 
 /** Last octets of the learning range (`NetbootSettings.learningRange`). */
@@ -87,8 +92,9 @@ export type LearnDecision =
  * - a MAC already in the table is `known` (renewals of running nodes are normal), except a
  *   fresh `add` of another bay's MAC while a bay waits to be learned: a `conflict` (the Pi
  *   may have been moved between bays);
- * - a new MAC is learned only from an event at or after the target bay was powered, and only
- *   for a LAN bay that has no MAC yet; if the bay has a different MAC, it is a `conflict` (a
+ * - a new MAC is learned only from an event at or after the target bay was powered (and after
+ *   every other bay without a MAC went off, `othersOffSince`), and only for a LAN bay that has
+ *   no MAC yet; if the bay has a different MAC, it is a `conflict` (a
  *   swapped Pi needs its MAC cleared explicitly). The event is an `add`, or an `old` for an
  *   address of `learningRange`: dnsmasq reports a Pi that reboots within its learning lease
  *   as a renewal (`old`, with `script-on-renewal`), never as a new lease;
@@ -136,6 +142,16 @@ export function decideLease(
   // second as the power-on is not mistaken for an older one.
   if (event.at < Math.floor(target.since / 1000) * 1000) {
     return { kind: "unknown", mac, ip, reason: `lease is older than node ${bay.id}'s power-on` };
+  }
+  // Whole seconds again: only an event in a second that began after every other bay without
+  // a MAC went off is surely not theirs.
+  if (target.othersOffSince !== undefined && event.at < target.othersOffSince) {
+    return {
+      kind: "unknown",
+      mac,
+      ip,
+      reason: `another bay without a MAC was on when it asked, not only node ${bay.id}`,
+    };
   }
   const existing = table.get(bay.id);
   if (existing !== undefined) {
