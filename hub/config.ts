@@ -192,7 +192,12 @@ function assetTag(text: string | undefined): AssetTag | undefined {
 
 function zeroBays(text: string | undefined, nodes: number): string | undefined {
   if (text === undefined || text.trim() === "") return text;
-  parseNodeSet(text, nodes); // a bad set is an error now, not at first use
+  try {
+    parseNodeSet(text, nodes); // a bad set is an error now, not at first use
+  } catch (e) {
+    if (!(e instanceof ClusterError)) throw e;
+    throw new ClusterError(e.code, `--zero-bays: ${e.message}`);
+  }
   return text;
 }
 

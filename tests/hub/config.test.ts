@@ -34,7 +34,7 @@ Deno.test("bad settings are clear errors", () => {
     [["--port", "80a"], /--port/],
     [["--nodes", "50"], /--nodes must be 12, 48 or 60/],
     [["--asset-tag", "only-one"], /SKU\/MODEL\/TAG/],
-    [["--zero-bays", "61"], /node 61 does not exist/],
+    [["--zero-bays", "61"], /^--zero-bays: node 61 does not exist/],
     [["--time-scale", "0"], /--time-scale/],
     [["--lost-after-ms", "5"], /--lost-after-ms/],
   ];
