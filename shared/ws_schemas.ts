@@ -16,7 +16,9 @@ import {
 } from "./schemas.ts";
 
 /** Request id chosen by the client, echoed in the reply. */
-export const RequestId = z.union([z.string().min(1).max(100), z.number().int()]);
+export const RequestId = z.union([z.string().min(1).max(100), z.number().int()], {
+  error: "every request needs an id, a string or a whole number, echoed in its reply",
+});
 export type RequestId = z.infer<typeof RequestId>;
 
 /** Authenticates the socket with the admin token (alternative to header or ?token=). */

@@ -303,6 +303,20 @@ Deno.test("WS: a node id outside the module gets the same invalid_range answer a
     assert.match(reply.error.message, /node 61 does not exist/);
   }));
 
+Deno.test("WS: a request without an id is told what an id is", () =>
+  withSession(false, async ({ session, sent }) => {
+    for (const frame of [{ type: "nodes" }, { id: { a: 1 }, type: "nodes" }]) {
+      await session.message(JSON.stringify(frame));
+      const reply = ServerFrame.parse(JSON.parse(sent.at(-1)!));
+      assert.ok(reply.type === "error", JSON.stringify(reply));
+      assert.equal(reply.error.code, "invalid_body");
+      assert.match(
+        reply.error.message,
+        /id: every request needs an id, a string or a whole number/,
+      );
+    }
+  }));
+
 Deno.test("WS: an empty node set gets the range parser's invalid_range, as over REST", () =>
   withSession(true, async ({ session, sent }) => {
     await session.message(JSON.stringify({ id: 10, type: "power", nodes: "", state: "on" }));
