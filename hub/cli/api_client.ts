@@ -28,7 +28,8 @@ export class ApiClient {
   readonly #opts: ApiClientOptions;
 
   constructor(opts: ApiClientOptions) {
-    this.baseUrl = opts.baseUrl.replace(/\/+$/, "");
+    // The hub's address; its API's own base (…/api/v1, as the docs write it) names it too.
+    this.baseUrl = opts.baseUrl.replace(/\/+$/, "").replace(/\/api\/v1$/, "");
     this.#token = opts.token;
     this.#timeoutMs = opts.timeoutMs ?? 30_000;
     this.#opts = opts;

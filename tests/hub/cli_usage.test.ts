@@ -98,6 +98,11 @@ Deno.test("CM_HUB without a scheme is an address; a missing token is explained f
     const bare = t.url.replace(/^http:\/\//, "");
     let r = await cm(t, ["status", "1"], { CM_HUB: bare });
     assert.equal(r.code, 0, r.err);
+    // The API's own base URL, pasted from the docs, names the same hub.
+    for (const hub of [`${bare}/api/v1`, `${t.url}/api/v1/`]) {
+      r = await cm(t, ["status", "1"], { CM_HUB: hub });
+      assert.equal(r.code, 0, `${hub}: ${r.err}`);
+    }
     r = await cm(t, ["status"], { CM_HUB: "ftp://example" });
     assert.equal(r.code, 2);
     assert.match(r.err, /must be http:\/\/ or https:\/\//);
