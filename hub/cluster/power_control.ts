@@ -88,11 +88,15 @@ export class PowerControl {
     }
     const on = drift.filter((r) => r.desiredPower === "on").map((r) => r.id);
     const off = drift.filter((r) => r.desiredPower === "off").map((r) => r.id);
+    // Only the halves that switch something: "(on 2-4,40)", not "(on 2-4,40, off -)".
+    const switched = [["on", on], ["off", off]] as const;
+    const what = switched.filter(([, ids]) => ids.length)
+      .map(([state, ids]) => `${state} ${formatNodeSet(ids)}`).join(", ");
     // (owned before anything else may start: a command for these bays now gets a 409)
     const restore = this.#own(
       "power",
       drift.map((r) => r.id),
-      `restore desired state (on ${formatNodeSet(on) || "-"}, off ${formatNodeSet(off) || "-"})`,
+      `restore desired state (${what})`,
       drift.length,
       async (h) => {
         const results: NodePowerResult[] = [];

@@ -19,6 +19,8 @@ Deno.test("a restarted hub restores desired power, LED modes, events and jobs", 
     try {
       const restore = second.hub.jobs.list().find((j) => j.summary.startsWith("restore"));
       assert.ok(restore, "a restore job was started");
+      // Only what is switched: no "off -" for nothing to switch off.
+      assert.equal(restore.summary, "restore desired state (on 2-4,40)");
       await second.hub.jobs.wait(restore.id);
       for (const id of [2, 3, 4, 40]) {
         const n = NodeStatus.parse(await (await second.call("GET", `/api/v1/nodes/${id}`)).json());
