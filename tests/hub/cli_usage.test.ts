@@ -103,6 +103,13 @@ Deno.test("CM_HUB without a scheme is an address; a missing token is explained f
       r = await cm(t, ["status", "1"], { CM_HUB: hub });
       assert.equal(r.code, 0, `${hub}: ${r.err}`);
     }
+    // A bare host name names a hub of the hubs file; the message says how to write an address.
+    r = await cm(t, ["status"], { CM_HUB: "localhost", CM_HUBS: "/nonexistent/hubs.json" });
+    assert.equal(r.code, 1);
+    assert.match(
+      r.err,
+      /no hub named "localhost".*for the hub at an address, add its port: localhost:4242/,
+    );
     r = await cm(t, ["status"], { CM_HUB: "ftp://example" });
     assert.equal(r.code, 2);
     assert.match(r.err, /must be http:\/\/ or https:\/\//);

@@ -72,7 +72,17 @@ export interface FleetOptions {
 /** The API client for `--hub NAME` (a name from the hubs file, not a URL). */
 export async function namedHubClient(name: string, io: FleetIo): Promise<ApiClient> {
   const { file, path } = loadFleet(io);
-  const hub = findHub(file, name, path);
+  let hub;
+  try {
+    hub = findHub(file, name, path);
+  } catch (e) {
+    // `--hub localhost` may mean an address: say how to write one.
+    if (!(e instanceof ClusterError)) throw e;
+    throw new ClusterError(
+      e.code,
+      `${e.message}, or, for the hub at an address, add its port: ${name}:4242`,
+    );
+  }
   await pinFirstUse(file, [hub], path, io.err);
   return hubClient(hub);
 }
