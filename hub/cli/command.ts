@@ -1,4 +1,5 @@
 /** The shape of one CLI verb; each verb lives in its own module and is listed in `main.ts`. */
+import { ClusterError } from "../../shared/errors.ts";
 import type { ApiClient } from "./api_client.ts";
 import type { Terminal } from "./progress_line.ts";
 import type { ConsoleTerminal } from "./terminal.ts";
@@ -57,4 +58,16 @@ export const VERB_ALIASES: Readonly<Record<string, string>> = { led: "debugled" 
 /** The verb a name given on the command line stands for. */
 export function verbName(given: string): string {
   return Object.hasOwn(VERB_ALIASES, given) ? VERB_ALIASES[given] : given;
+}
+
+/**
+ * A node id as typed on the command line, before it goes into a URL: digits only (`3/../x`
+ * never reaches a path). Whether the hub has that node, the hub says (`cm` does not know the
+ * module's size).
+ */
+export function nodeIdArg(text: string): string {
+  if (!/^[0-9]+$/.test(text)) {
+    throw new ClusterError("invalid_node", `"${text}" is not a node id: use a whole number`);
+  }
+  return text;
 }

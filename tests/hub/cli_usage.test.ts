@@ -7,6 +7,8 @@
 import { buildNodeMap } from "../../shared/node_map.ts";
 import assert from "node:assert/strict";
 import { COMMANDS } from "../../hub/cli/main.ts";
+import { nodeIdArg } from "../../hub/cli/command.ts";
+import { ClusterError } from "../../shared/errors.ts";
 import { showEvents } from "../../hub/cli/verbs/events.ts";
 import { ApiClient } from "../../hub/cli/api_client.ts";
 import { realClock } from "../../shared/clock.ts";
@@ -292,3 +294,15 @@ Deno.test("Ctrl-C during cm job ID --wait stops watching (130) and leaves the jo
     await t.call("POST", `/api/v1/jobs/${job.id}/cancel`);
     await t.hub.jobs.wait(job.id);
   }));
+
+Deno.test("cm: a node id argument is digits only, refused with a typed error before any URL is built (power, boot, node)", () => {
+  assert.equal(nodeIdArg("07"), "07");
+  for (const bad of ["abc", "3/../x", "-1", "1.5", " 7", ""]) {
+    assert.throws(() => nodeIdArg(bad), (e: unknown) => {
+      assert.ok(e instanceof ClusterError);
+      assert.equal(e.code, "invalid_node");
+      assert.equal(e.message, `"${bad}" is not a node id: use a whole number`);
+      return true;
+    });
+  }
+});

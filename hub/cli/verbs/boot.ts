@@ -2,7 +2,7 @@
 import { ClusterError } from "../../../shared/errors.ts";
 import type { NodeBoot } from "../../../shared/boot_schemas.ts";
 import type { NodeStatus } from "../../../shared/schemas.ts";
-import type { CliCommand } from "../command.ts";
+import { type CliCommand, nodeIdArg } from "../command.ts";
 import { formatBoot } from "../format_boot.ts";
 
 /** `cm boot N` */
@@ -14,9 +14,7 @@ export const bootCommand: CliCommand = {
   async run(ctx) {
     const [id, ...extra] = ctx.args;
     if (!id || extra.length) throw new ClusterError("bad_request", `usage: ${bootCommand.usage}`);
-    if (!/^[0-9]+$/.test(id)) {
-      throw new ClusterError("invalid_node", `"${id}" is not a node id: use a whole number`);
-    }
+    nodeIdArg(id);
     const b = await ctx.api.get<NodeBoot>(`/nodes/${id}/boot`);
     if (ctx.json) {
       ctx.out(JSON.stringify(b, null, 2));

@@ -1,5 +1,5 @@
 /** CLI verbs of the netboot services: `netboot render|status|apply`, `macs`, `node reset N`. */
-import type { CliCommand, CliContext } from "../command.ts";
+import { type CliCommand, type CliContext, nodeIdArg } from "../command.ts";
 import { ClusterError } from "../../../shared/errors.ts";
 import type { Job, NodeStatus } from "../../../shared/schemas.ts";
 import { followJob } from "../job_progress.ts";
@@ -188,9 +188,7 @@ export const nodeCommand: CliCommand = {
     if ((sub !== "reset" && sub !== "clear") || !id || extra.length) {
       throw new ClusterError("bad_request", `usage: ${nodeCommand.usage}`);
     }
-    if (!/^[0-9]+$/.test(id)) {
-      throw new ClusterError("invalid_node", `"${id}" is not a node id: use a whole number`);
-    }
+    nodeIdArg(id);
     if (sub === "clear") {
       const n = await ctx.api.post<NodeStatus>(`/nodes/${id}/clear`);
       if (ctx.json) ctx.out(JSON.stringify(n, null, 2));

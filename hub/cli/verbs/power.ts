@@ -4,7 +4,7 @@ import { safeParse } from "zod/mini";
 import type { Job, PowerPlan } from "../../../shared/schemas.ts";
 import { PowerAction } from "../../../shared/wire_schemas.ts";
 import { formatNodeSet } from "../../../shared/range.ts";
-import type { CliCommand, CliContext } from "../command.ts";
+import { type CliCommand, type CliContext, nodeIdArg } from "../command.ts";
 import { followJob } from "../job_progress.ts";
 import { confirmRunning, runningIn } from "../confirm.ts";
 import { counted } from "../../../shared/plural.ts";
@@ -68,9 +68,7 @@ export const powerCommand: CliCommand = {
     }
     const [node, text] = rest;
     const state = action(text);
-    if (!/^[0-9]+$/.test(node)) {
-      throw new ClusterError("invalid_node", `"${node}" is not a node id: use a whole number`);
-    }
+    nodeIdArg(node);
     if (!await confirmSwitch(ctx, "power", state, node)) return 1;
     return await runPowerJob(ctx, `/nodes/${encodeURIComponent(node)}/power`, {
       state,
