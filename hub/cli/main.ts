@@ -181,11 +181,21 @@ export async function runCli(
   try {
     parsed = splitGlobalOptions(argv);
   } catch (e) {
-    io.err(`cm: ${e instanceof Error ? e.message : e}\n\n${usage()}`);
+    const message = e instanceof Error ? e.message : String(e);
+    if (argv.includes("--json")) {
+      io.out(JSON.stringify({ error: { code: "bad_request", message } }));
+    }
+    io.err(`cm: ${message}\n\n${usage()}`);
     return 2;
   }
   const [given, ...args] = parsed.rest;
   const verb = given === undefined ? given : verbName(given);
+  /** A mistake found before the hub is asked: text on stderr, and with --json the same as JSON. */
+  const refuse = (code: string, message: string, text: string, exit = 2): number => {
+    if (parsed.json) io.out(JSON.stringify({ error: { code, message } }));
+    io.err(text);
+    return exit;
+  };
   if (!verb) {
     (parsed.help ? io.out : io.err)(usage());
     return parsed.help ? 0 : 2;
@@ -215,22 +225,22 @@ export async function runCli(
     }
   } catch (e) {
     if (!(e instanceof ClusterError)) throw e;
-    io.err(`cm ${verb}: ${e.message}`);
-    return e.code === "bad_request" || e.code === "invalid_range" ? 2 : 1;
+    const usageError = e.code === "bad_request" || e.code === "invalid_range";
+    return refuse(e.code, e.message, `cm ${verb}: ${e.message}`, usageError ? 2 : 1);
   }
   if (verb.startsWith("-")) {
-    io.err(
-      `cm: unknown flag ${verb.split("=")[0]}; the global ones are listed below\n\n${usage()}`,
+    const message = `unknown flag ${verb.split("=")[0]}`;
+    return refuse(
+      "bad_request",
+      message,
+      `cm: ${message}; the global ones are listed below\n\n${usage()}`,
     );
-    return 2;
   }
   const command = COMMANDS.find((c) => c.name === verb);
   if (!command) {
     const near = closest(verb, COMMANDS.map((c) => c.name));
-    io.err(
-      `cm: unknown verb "${verb}"${near ? `; did you mean "${near}"?` : ""} (cm --help lists them)`,
-    );
-    return 2;
+    const message = `unknown verb "${verb}"${near ? `; did you mean "${near}"?` : ""}`;
+    return refuse("bad_request", message, `cm: ${message} (cm --help lists them)`);
   }
   if (parsed.help) {
     io.out(verbHelp(command));
@@ -242,8 +252,8 @@ export async function runCli(
     checkFlags(command, args);
     baseUrl = hubUrl(parsed.hub ?? env("CM_HUB"));
   } catch (e) {
-    io.err(`cm ${verb}: ${e instanceof Error ? e.message : e}`);
-    return 2;
+    const message = e instanceof Error ? e.message : String(e);
+    return refuse("bad_request", message, `cm ${verb}: ${message}`);
   }
   const ctx: CliContext = {
     api: namedHub ?? new ApiClient({ baseUrl, token: found.token }),

@@ -252,3 +252,28 @@ Deno.test("cm bootstrap SET --dry-run names what it switches off and what it lea
     assert.ok(nodes.every((n) => n.power.actual === "off"), "a dry run switches nothing");
     assert.equal((await fetch(`${t.url}/api/v1/jobs`).then((x) => x.json())).length, 0);
   }));
+
+Deno.test("cm --json: a mistake found before the hub is asked is JSON on stdout too (unknown verb or flag, a verb's unknown flag, a bad global option), exit 2", async () => {
+  for (
+    const [argv, message] of [
+      [["--json", "powr", "7", "on"], /^unknown verb "powr"; did you mean "power"\?$/],
+      [["--json", "--bogus"], /^unknown flag --bogus$/],
+      [["--json", "power", "7", "on", "--nope"], /--nope/],
+      [["--json", "--timeout", "soon", "status"], /timeout/],
+    ] as const
+  ) {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runCli(
+      [...argv],
+      { out: (l) => out.push(l), err: (l) => err.push(l) },
+      (n) => n === "CM_HUB" ? "http://127.0.0.1:9" : undefined,
+    );
+    assert.equal(code, 2, argv.join(" "));
+    assert.equal(out.length, 1, `${argv.join(" ")}: ${out.join("\n")}`);
+    const e = JSON.parse(out[0]).error;
+    assert.equal(e.code, "bad_request");
+    assert.match(e.message, message);
+    assert.ok(err.join("\n").length > 0, "the text is still on stderr");
+  }
+});
