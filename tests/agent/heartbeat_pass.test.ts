@@ -6,7 +6,7 @@
  * out, a missing reply failing at the timeout, a reset connection replaced, fault and back.
  */
 import assert from "node:assert/strict";
-import type { Clock } from "../../shared/clock.ts";
+import { CountingClock } from "../support/fakes/counting_clock.ts";
 import { FakeClock } from "../support/fakes/fake_clock.ts";
 import { FakeSocket } from "../support/fakes/fake_socket.ts";
 import { PASS_OVERSHOOT_MS, startAgent } from "../../node-agent/agent.ts";
@@ -68,26 +68,6 @@ class PeerHub {
     this.sockets.push(s);
     return s;
   };
-}
-
-/** The agent's view of a fake clock, counting its own sleeps not yet over (not the LED model's). */
-class CountingClock implements Clock {
-  pending = 0;
-  constructor(readonly inner: FakeClock) {}
-  now(): number {
-    return this.inner.now();
-  }
-  async sleepUntil(at: number, signal?: AbortSignal): Promise<void> {
-    this.pending++;
-    try {
-      await this.inner.sleepUntil(at, signal);
-    } finally {
-      this.pending--;
-    }
-  }
-  sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    return this.sleepUntil(this.now() + Math.max(0, ms), signal);
-  }
 }
 
 async function setup() {

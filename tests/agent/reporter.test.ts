@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { Clock } from "../../shared/clock.ts";
+import { CountingClock } from "../support/fakes/counting_clock.ts";
 import { FakeClock } from "../support/fakes/fake_clock.ts";
 import { SimulatedGpioLine } from "../../shared/pins/simulated.ts";
 import type { NodeHealth } from "../../shared/schemas.ts";
@@ -327,26 +327,9 @@ function heartbeatText(seq: number, sentAt: number): string {
   });
 }
 
-/** A clock that counts the sleeps that ended because their time came (timer wake-ups). */
-class WakeCountingClock implements Clock {
-  wakeups = 0;
-  constructor(readonly inner: FakeClock) {}
-  now(): number {
-    return this.inner.now();
-  }
-  async sleepUntil(at: number, signal?: AbortSignal): Promise<void> {
-    if (at <= this.inner.now() || signal?.aborted) return;
-    await this.inner.sleepUntil(at, signal);
-    if (!signal?.aborted) this.wakeups++;
-  }
-  sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    return this.sleepUntil(this.inner.now() + ms, signal);
-  }
-}
-
 Deno.test("reporter: while the hub answers, only the heartbeats' timer fires (the fault watchdog never wakes the node)", async () => {
   const fake = new FakeClock(0);
-  const clock = new WakeCountingClock(fake);
+  const clock = new CountingClock(fake);
   const hub = new FakeHub(fake);
   const reporter = new Reporter({
     hub: "http://hub.test:4242",

@@ -42,20 +42,14 @@ Deno.test("cm power / powerall / status drive the hub like the vendor tools", ()
     assert.equal(after.filter((n) => n.power.actual === "on").length, 0);
   }));
 
-Deno.test("cm debugled sets the LED request", () =>
+Deno.test("cm debugled sets the LED request; cm led is debugled on one hub too, as cm -A led is on every hub", () =>
   withServed(async (t) => {
-    const r = await cm(t, ["debugled", "12", "identify"]);
-    assert.equal(r.code, 0, r.err);
-    const n = NodeStatus.parse(await (await fetch(`${t.url}/api/v1/nodes/12`)).json());
-    assert.equal(n.ledRequested, "identify");
-  }));
-
-Deno.test("cm led is debugled on one hub too, as cm -A led is on every hub", () =>
-  withServed(async (t) => {
-    const r = await cm(t, ["led", "12", "on"]);
-    assert.equal(r.code, 0, r.err);
-    const n = NodeStatus.parse(await (await fetch(`${t.url}/api/v1/nodes/12`)).json());
-    assert.equal(n.ledRequested, "on");
+    for (const [verb, mode] of [["debugled", "identify"], ["led", "on"]]) {
+      const r = await cm(t, [verb, "12", mode]);
+      assert.equal(r.code, 0, r.err);
+      const n = NodeStatus.parse(await (await fetch(`${t.url}/api/v1/nodes/12`)).json());
+      assert.equal(n.ledRequested, mode, verb);
+    }
     const help = await cm(t, ["led", "--help"]);
     assert.match(help.out, /^usage: cm debugled N/);
   }));
