@@ -8,6 +8,21 @@ export function underRoot(root: string, path: string): string {
   return root === "/" || root === "" ? path : `${root.replace(/\/+$/, "")}${path}`;
 }
 
+/** A system file's text as the readers here give it: device-tree NULs and outer whitespace gone. */
+function systemText(raw: string): string {
+  return raw.replace(/\0+/g, "").trim();
+}
+
+/**
+ * What a failed read of `full` means: undefined ("cannot be read"; a NotFound is noted in
+ * `absent`), unless Deno refused the path, which throws a SystemAccessError naming the fix.
+ */
+function unreadable(e: unknown, full: string, absent?: Set<string>): undefined {
+  throwIfRefused(e, full);
+  if (e instanceof Deno.errors.NotFound) absent?.add(full);
+  return undefined;
+}
+
 /**
  * The text of `path` under `root`, with device-tree NULs and surrounding whitespace removed,
  * or undefined if it cannot be read. Deno's refusal of /proc, /sys or /dev (a process without
@@ -16,10 +31,9 @@ export function underRoot(root: string, path: string): string {
 export async function readSmall(root: string, path: string): Promise<string | undefined> {
   const full = underRoot(root, path);
   try {
-    return (await Deno.readTextFile(full)).replace(/\0+/g, "").trim();
+    return systemText(await Deno.readTextFile(full));
   } catch (e) {
-    throwIfRefused(e, full);
-    return undefined;
+    return unreadable(e, full);
   }
 }
 
@@ -36,11 +50,9 @@ export function readSmallSync(
   const full = underRoot(root, path);
   if (absent?.has(full)) return undefined;
   try {
-    return Deno.readTextFileSync(full).replace(/\0+/g, "").trim();
+    return systemText(Deno.readTextFileSync(full));
   } catch (e) {
-    throwIfRefused(e, full);
-    if (e instanceof Deno.errors.NotFound) absent?.add(full);
-    return undefined;
+    return unreadable(e, full, absent);
   }
 }
 
@@ -92,9 +104,7 @@ export class KeptFileReader implements SmallFileReader {
       return text;
     } catch (e) {
       file?.close();
-      throwIfRefused(e, full);
-      if (e instanceof Deno.errors.NotFound) absent?.add(full);
-      return undefined;
+      return unreadable(e, full, absent);
     }
   }
 
@@ -127,6 +137,6 @@ export class KeptFileReader implements SmallFileReader {
       len += n;
       if (n < space) break;
     }
-    return this.#dec.decode(this.#buf.subarray(0, len)).replace(/\0+/g, "").trim();
+    return systemText(this.#dec.decode(this.#buf.subarray(0, len)));
   }
 }

@@ -190,7 +190,7 @@ export async function runCli(
   }
   const [given, ...args] = parsed.rest;
   const verb = given === undefined ? given : verbName(given);
-  /** A mistake found before the hub is asked: text on stderr, and with --json the same as JSON. */
+  /** An error: text on stderr, and with --json the same as JSON on stdout; returns the exit code. */
   const refuse = (code: string, message: string, text: string, exit = 2): number => {
     if (parsed.json) io.out(JSON.stringify({ error: { code, message } }));
     io.err(text);
@@ -272,9 +272,10 @@ export async function runCli(
     return await command.run(ctx);
   } catch (e) {
     if (e instanceof ClusterError) {
-      if (ctx.json) io.out(JSON.stringify({ error: { code: e.code, message: e.message } }));
-      io.err(`cm ${verb}: ${e.code === "unauthorized" ? tokenHelp(e.message, found) : e.message}`);
-      return USAGE_ERRORS.has(e.code) ? 2 : 1;
+      const text = `cm ${verb}: ${
+        e.code === "unauthorized" ? tokenHelp(e.message, found) : e.message
+      }`;
+      return refuse(e.code, e.message, text, USAGE_ERRORS.has(e.code) ? 2 : 1);
     }
     throw e;
   }
